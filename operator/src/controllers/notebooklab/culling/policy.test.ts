@@ -1,0 +1,50 @@
+// Unit tests for duration parsing and the pure culling decision.
+import { describe, expect, it } from 'vitest';
+import { decideCulling, parseDuration } from './policy.js';
+
+const t0 = new Date('2026-11-21T10:00:00Z');
+const at = (ms: number): Date => new Date(t0.getTime() + ms);
+const MIN = 60_000;
+
+describe('parseDuration', () => {
+  it('parses Go-style and numeric durations', () => {
+    expect(parseDuration('30m')).toBe(30 * MIN);
+    expect(parseDuration('1h30m')).toBe(90 * MIN);
+    expect(parseDuration('7d')).toBe(7 * 24 * 60 * MIN);
+    expect(parseDuration('500ms')).toBe(500);
+    expect(parseDuration(45)).toBe(45_000);
+    expect(parseDuration('45')).toBe(45_000);
+  });
+  it('rejects garbage with the value in the message', () => {
+    expect(() => parseDuration('10x')).toThrow(/"10x"/);
+    expect(() => parseDuration('')).toThrow(/invalid duration/);
+    expect(() => parseDuration('h')).toThrow(/invalid duration/);
+    expect(() => parseDuration(-1)).toThrow(/invalid duration/);
+  });
+});
+
+describe('decideCulling', () => {
+  const policy = { idleTimeoutMs: 60 * MIN, maxLifetimeMs: 24 * 60 * MIN, warnBeforeMs: 10 * MIN };
+
+  it('does nothing without limits', () => {
+    expect(decideCulling({ warnBeforeMs: 0 }, t0, undefined, at(1e9))).toEqual({ action: 'none' });
+  });
+  it('counts idle time from the start when no activity was ever seen', () => {
+    const d = decideCulling(policy, t0, undefined, at(5 * MIN));
+    expect(d).toMatchObject({ action: 'none', reason: 'Idle', cullAt: at(60 * MIN), warnAt: at(50 * MIN) });
+    expect(d.nextCheckMs).toBe(45 * MIN);
+  });
+  it('warns inside the warning window and culls after the timeout', () => {
+    const last = at(10 * MIN);
+    expect(decideCulling(policy, t0, last, at(61 * MIN)).action).toBe('warn');
+    expect(decideCulling(policy, t0, last, at(61 * MIN)).nextCheckMs).toBe(9 * MIN);
+    expect(decideCulling(policy, t0, last, at(70 * MIN))).toMatchObject({ action: 'cull', reason: 'Idle' });
+  });
+  it('activity older than the start does not shorten the idle window', () => {
+    expect(decideCulling(policy, t0, at(-100 * MIN), at(30 * MIN)).cullAt).toEqual(at(60 * MIN));
+  });
+  it('max lifetime wins over a busy lab', () => {
+    const d = decideCulling(policy, t0, at(24 * 60 * MIN - MIN), at(24 * 60 * MIN));
+    expect(d).toMatchObject({ action: 'cull', reason: 'MaxLifetime', cullAt: at(24 * 60 * MIN) });
+  });
+});

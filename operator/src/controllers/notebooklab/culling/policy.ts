@@ -1,0 +1,81 @@
+// Pure culling decision: when a lab is warned and stopped for idleness or for exceeding its maximum lifetime.
+
+/** Culling policy in milliseconds, resolved from the profile. An absent limit never culls. */
+export interface CullingPolicy {
+  idleTimeoutMs?: number;
+  maxLifetimeMs?: number;
+  /** How long before the cull the lab is warned (Event + `IdleWarning` condition). */
+  warnBeforeMs: number;
+}
+
+/** Why a lab is (or will be) culled. */
+export type CullReason = 'Idle' | 'MaxLifetime';
+
+/** What to do now. */
+export interface CullDecision {
+  action: 'none' | 'warn' | 'cull';
+  reason?: CullReason;
+  cullAt?: Date;
+  warnAt?: Date;
+  /** Time until the next threshold (warn or cull), for `requeueAfter`. */
+  nextCheckMs?: number;
+}
+
+const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/**
+ * Parses a duration: a number of seconds, or a Go-style string such as `30m`, `1h30m`, `7d`, `45s`, `500ms`.
+ * Throws an Error naming the bad value so status can quote it.
+ */
+export function parseDuration(value: string | number): number {
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value) || value < 0) throw new Error(`invalid duration ${value}`);
+    return value * 1000;
+  }
+  const s = value.trim();
+  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
+  let total = 0;
+  let pos = 0;
+  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
+    total += Number(m[1]) * (UNITS[m[2] ?? ''] ?? Number.NaN);
+    pos = re.lastIndex;
+  }
+  if (s.length === 0 || pos !== s.length || !Number.isFinite(total)) {
+    throw new Error(`invalid duration ${JSON.stringify(value)} (want e.g. 30m, 1h30m, 7d)`);
+  }
+  return total;
+}
+
+/**
+ * Decides whether a running lab is to be warned or culled at `now`. Idle time counts from the later of the
+ * last activity and the start (a lab that never reported activity is idle since it started); max lifetime counts
+ * from the start. The earlier limit wins.
+ */
+export function decideCulling(
+  policy: CullingPolicy,
+  startedAt: Date,
+  lastActivity: Date | undefined,
+  now: Date,
+): CullDecision {
+  const candidates: { at: number; reason: CullReason }[] = [];
+  if (policy.idleTimeoutMs !== undefined) {
+    const since = Math.max(startedAt.getTime(), lastActivity?.getTime() ?? 0);
+    candidates.push({ at: since + policy.idleTimeoutMs, reason: 'Idle' });
+  }
+  if (policy.maxLifetimeMs !== undefined) {
+    candidates.push({ at: startedAt.getTime() + policy.maxLifetimeMs, reason: 'MaxLifetime' });
+  }
+  if (candidates.length === 0) return { action: 'none' };
+  candidates.sort((a, b) => a.at - b.at);
+  // Sorted non-empty array: the first element exists.
+  const first = candidates[0]!;
+  const cullAt = new Date(first.at);
+  const warnAt = new Date(first.at - policy.warnBeforeMs);
+  const t = now.getTime();
+  if (t >= first.at) return { action: 'cull', reason: first.reason, cullAt, warnAt };
+  if (t >= warnAt.getTime()) {
+    return { action: 'warn', reason: first.reason, cullAt, warnAt, nextCheckMs: first.at - t };
+  }
+  return { action: 'none', reason: first.reason, cullAt, warnAt, nextCheckMs: warnAt.getTime() - t };
+}
