@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# The README's test command: does all set-up itself, then runs every test tier against real parts —
+# unit, integration (real Redis and PostgreSQL) and e2e (the real local control plane) — and prints one
+# closing line "N passed, N failed".
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+
+out=$(mktemp -d)
+status=0
+step() { printf '\n[test] %s\n' "$*" >&2; }
+
+step "typecheck"; npm run -s typecheck || status=1
+step "lint"; npx eslint . || status=1
+step "generated files are fresh"; npm run -s generate -- --check || status=1
+
+for project in unit integration e2e; do
+  step "vitest project $project"
+  npx vitest run --project "$project" --reporter=default --reporter=json --outputFile="$out/$project.json" || status=1
+done
+
+# One closing line over all tiers, from vitest's JSON reports.
+node -e '
+  const fs = require("fs"); let p = 0, f = 0, s = 0;
+  for (const t of ["unit", "integration", "e2e"]) {
+    const file = process.argv[1] + "/" + t + ".json";
+    if (!fs.existsSync(file)) { console.error("[test] no report for " + t); f += 1; continue; }
+    const r = JSON.parse(fs.readFileSync(file, "utf8"));
+    console.error("[test] " + t + ": " + r.numPassedTests + " passed, " + r.numFailedTests + " failed, " + (r.numPendingTests + r.numTodoTests) + " skipped");
+    p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests + r.numTodoTests;
+  }
+  console.log(p + " passed, " + f + " failed, " + s + " skipped");
+' "$out"
+exit $status
