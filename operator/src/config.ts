@@ -1,0 +1,191 @@
+// Operator configuration from command-line flags and environment, validated once at startup.
+import { hostname } from 'node:os';
+
+/** Log levels pino accepts. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** A pino log level. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Validated operator configuration. */
+export interface OperatorConfig {
+  /** Namespaces to watch; empty means all namespaces. */
+  namespaces: string[];
+  /** Concurrent reconciles per controller (controller-runtime's MaxConcurrentReconciles). */
+  workers: number;
+  leaderElection: {
+    enabled: boolean;
+    /** Name of the coordination.k8s.io/v1 Lease. */
+    leaseName: string;
+    /** Namespace of the Lease. */
+    leaseNamespace: string;
+    /** This replica's holder identity (defaults to POD_NAME or the host name plus the pid). */
+    identity: string;
+  };
+  /** Port for /healthz, /readyz and /metrics on 0.0.0.0 (0 picks a free port). */
+  probePort: number;
+  /** Bind address for the probe server. */
+  probeHost: string;
+  logLevel: LogLevel;
+  /** Kubeconfig path; undefined means in-cluster config or the default loading rules. */
+  kubeconfig: string | undefined;
+  /** Period of the informers' full resync (re-enqueue every key), in milliseconds. */
+  resyncPeriodMs: number;
+}
+
+/** A bad flag or environment value; the message names the flag and the env variable. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly flag: string,
+    message: string,
+  ) {
+    super(`invalid --${flag}: ${message}`);
+  }
+}
+
+interface FlagSpec {
+  env: readonly string[];
+  boolean?: boolean;
+  help: string;
+}
+
+/** Every supported flag, its environment variables (first match wins) and help text. */
+export const FLAGS = {
+  namespaces: { env: ['SKYPORT_NAMESPACES', 'WATCH_NAMESPACE'], help: 'comma-separated namespaces to watch; empty or * = all' },
+  workers: { env: ['SKYPORT_WORKERS'], help: 'concurrent reconciles per controller (1-64, default 2)' },
+  'leader-elect': { env: ['SKYPORT_LEADER_ELECT'], boolean: true, help: 'enable leader election (default true)' },
+  'lease-name': { env: ['SKYPORT_LEASE_NAME'], help: 'Lease name (default skyport-operator)' },
+  'lease-namespace': { env: ['SKYPORT_LEASE_NAMESPACE', 'POD_NAMESPACE'], help: 'Lease namespace (default skyport-system)' },
+  identity: { env: ['SKYPORT_IDENTITY', 'POD_NAME'], help: 'leader election identity (default hostname_pid)' },
+  'probe-port': { env: ['SKYPORT_PROBE_PORT'], help: 'port for /healthz, /readyz, /metrics (default 8081)' },
+  'probe-host': { env: ['SKYPORT_PROBE_HOST'], help: 'bind address for the probe server (default 0.0.0.0)' },
+  'log-level': { env: ['SKYPORT_LOG_LEVEL', 'LOG_LEVEL'], help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
+  kubeconfig: { env: ['KUBECONFIG'], help: 'path to a kubeconfig (default: in-cluster or ~/.kube/config)' },
+  'resync-period': { env: ['SKYPORT_RESYNC_PERIOD'], help: 'full resync period, e.g. 10m, 30s, 600000 (ms) (default 10m)' },
+} as const satisfies Record<string, FlagSpec>;
+
+type FlagName = keyof typeof FLAGS;
+
+const DNS1123 = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+function parseArgv(argv: readonly string[]): Map<FlagName, string> {
+  const out = new Map<FlagName, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? '';
+    if (!arg.startsWith('--')) throw new ConfigError(arg, 'unexpected positional argument (flags look like --name=value)');
+    const eq = arg.indexOf('=');
+    let name = (eq >= 0 ? arg.slice(2, eq) : arg.slice(2)) as string;
+    let value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
+    if (name.startsWith('no-') && value === undefined && (name.slice(3) as FlagName) in FLAGS) {
+      name = name.slice(3);
+      value = 'false';
+    }
+    if (!(name in FLAGS)) throw new ConfigError(name, `unknown flag; known flags: ${Object.keys(FLAGS).join(', ')}`);
+    const flag = name as FlagName;
+    const spec: FlagSpec = FLAGS[flag];
+    if (value === undefined) {
+      const next = argv[i + 1];
+      if (spec.boolean === true && (next === undefined || next.startsWith('--'))) value = 'true';
+      else if (next === undefined) throw new ConfigError(flag, 'missing value');
+      else {
+        value = next;
+        i++;
+      }
+    }
+    out.set(flag, value);
+  }
+  return out;
+}
+
+function pick(flags: Map<FlagName, string>, env: NodeJS.ProcessEnv, name: FlagName): string | undefined {
+  const fromFlag = flags.get(name);
+  if (fromFlag !== undefined) return fromFlag;
+  for (const key of FLAGS[name].env) {
+    const v = env[key];
+    if (v !== undefined && v !== '') return v;
+  }
+  return undefined;
+}
+
+function int(name: FlagName, raw: string, min: number, max: number): number {
+  if (!/^-?\d+$/.test(raw.trim())) throw new ConfigError(name, `${JSON.stringify(raw)} is not an integer`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `${n} is out of range ${min}..${max}`);
+  return n;
+}
+
+function bool(name: FlagName, raw: string): boolean {
+  const v = raw.trim().toLowerCase();
+  if (['true', '1', 'yes', 'on'].includes(v)) return true;
+  if (['false', '0', 'no', 'off'].includes(v)) return false;
+  throw new ConfigError(name, `${JSON.stringify(raw)} is not a boolean (true/false)`);
+}
+
+/** Parses `30s`, `10m`, `1h`, `500ms` or a bare number of milliseconds. */
+export function parseDuration(name: string, raw: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
+  if (m === null) throw new ConfigError(name, `${JSON.stringify(raw)} is not a duration (e.g. 30s, 10m, 1h)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  return Math.round(Number(m[1]) * unit);
+}
+
+function dnsName(name: FlagName, raw: string): string {
+  if (raw.length > 63 || !DNS1123.test(raw)) {
+    throw new ConfigError(name, `${JSON.stringify(raw)} is not a DNS-1123 label (lower-case alphanumerics and '-', ≤ 63)`);
+  }
+  return raw;
+}
+
+/**
+ * Reads and validates the configuration once. Flags (`--workers=4`, `--workers 4`, `--no-leader-elect`)
+ * win over environment variables (see {@link FLAGS}).
+ *
+ * @throws ConfigError naming the flag when a value is malformed or out of range.
+ */
+export function loadConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const flags = parseArgv(argv);
+  const get = (n: FlagName): string | undefined => pick(flags, env, n);
+
+  const nsRaw = (get('namespaces') ?? '').trim();
+  const namespaces =
+    nsRaw === '' || nsRaw === '*'
+      ? []
+      : [...new Set(nsRaw.split(',').map((s) => s.trim()).filter((s) => s !== ''))].map((ns) => dnsName('namespaces', ns));
+
+  const identity = get('identity') ?? `${hostname()}_${process.pid}`;
+  if (identity.length > 253) throw new ConfigError('identity', 'longer than 253 characters');
+
+  const probePortRaw = get('probe-port');
+  const resyncRaw = get('resync-period');
+  const resyncPeriodMs = resyncRaw === undefined ? 600_000 : parseDuration('resync-period', resyncRaw);
+  if (resyncPeriodMs < 1000) throw new ConfigError('resync-period', `${resyncPeriodMs} ms is below the 1s minimum`);
+
+  const levelRaw = (get('log-level') ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(levelRaw)) {
+    throw new ConfigError('log-level', `${JSON.stringify(levelRaw)} is not one of ${LOG_LEVELS.join(', ')}`);
+  }
+  const workersRaw = get('workers');
+  const leRaw = get('leader-elect');
+  return {
+    namespaces,
+    workers: workersRaw === undefined ? 2 : int('workers', workersRaw, 1, 64),
+    leaderElection: {
+      enabled: leRaw === undefined ? true : bool('leader-elect', leRaw),
+      leaseName: dnsName('lease-name', get('lease-name') ?? 'skyport-operator'),
+      leaseNamespace: dnsName('lease-namespace', get('lease-namespace') ?? 'skyport-system'),
+      identity,
+    },
+    probePort: probePortRaw === undefined ? 8081 : int('probe-port', probePortRaw, 0, 65535),
+    probeHost: get('probe-host') ?? '0.0.0.0',
+    logLevel: levelRaw as LogLevel,
+    kubeconfig: get('kubeconfig'),
+    resyncPeriodMs,
+  };
+}
+
+/** Usage text listing every flag and its environment variables. */
+export function usage(): string {
+  return Object.entries(FLAGS)
+    .map(([name, spec]) => `  --${name.padEnd(18)} ${spec.help} [env: ${spec.env.join(', ')}]`)
+    .join('\n');
+}
