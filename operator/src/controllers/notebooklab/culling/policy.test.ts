@@ -1,27 +1,10 @@
 // Unit tests for duration parsing and the pure culling decision.
 import { describe, expect, it } from 'vitest';
-import { decideCulling, parseDuration } from './policy.js';
+import { decideCulling } from './policy.js';
 
 const t0 = new Date('2026-11-21T10:00:00Z');
 const at = (ms: number): Date => new Date(t0.getTime() + ms);
 const MIN = 60_000;
-
-describe('parseDuration', () => {
-  it('parses Go-style and numeric durations', () => {
-    expect(parseDuration('30m')).toBe(30 * MIN);
-    expect(parseDuration('1h30m')).toBe(90 * MIN);
-    expect(parseDuration('7d')).toBe(7 * 24 * 60 * MIN);
-    expect(parseDuration('500ms')).toBe(500);
-    expect(parseDuration(45)).toBe(45_000);
-    expect(parseDuration('45')).toBe(45_000);
-  });
-  it('rejects garbage with the value in the message', () => {
-    expect(() => parseDuration('10x')).toThrow(/"10x"/);
-    expect(() => parseDuration('')).toThrow(/invalid duration/);
-    expect(() => parseDuration('h')).toThrow(/invalid duration/);
-    expect(() => parseDuration(-1)).toThrow(/invalid duration/);
-  });
-});
 
 describe('decideCulling', () => {
   const policy = { idleTimeoutMs: 60 * MIN, maxLifetimeMs: 24 * 60 * MIN, warnBeforeMs: 10 * MIN };

@@ -21,32 +21,6 @@ export interface CullDecision {
   nextCheckMs?: number;
 }
 
-const UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
-
-/**
- * Parses a duration: a number of seconds, or a Go-style string such as `30m`, `1h30m`, `7d`, `45s`, `500ms`.
- * Throws an Error naming the bad value so status can quote it.
- */
-export function parseDuration(value: string | number): number {
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value) || value < 0) throw new Error(`invalid duration ${value}`);
-    return value * 1000;
-  }
-  const s = value.trim();
-  if (/^\d+(\.\d+)?$/.test(s)) return Number(s) * 1000;
-  const re = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/gy;
-  let total = 0;
-  let pos = 0;
-  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
-    total += Number(m[1]) * (UNITS[m[2] ?? ''] ?? Number.NaN);
-    pos = re.lastIndex;
-  }
-  if (s.length === 0 || pos !== s.length || !Number.isFinite(total)) {
-    throw new Error(`invalid duration ${JSON.stringify(value)} (want e.g. 30m, 1h30m, 7d)`);
-  }
-  return total;
-}
-
 /**
  * Decides whether a running lab is to be warned or culled at `now`. Idle time counts from the later of the
  * last activity and the start (a lab that never reported activity is idle since it started); max lifetime counts
