@@ -1,0 +1,171 @@
+// The CustomResourceDefinitions of skyport.io/v1alpha1, assembled from the typed schemas (generator input).
+import { toCrdSchema } from '../schema.js';
+import type { AnyField, JSONSchemaProps } from '../schema.js';
+import { DNS1123_LABEL_PATTERN } from './common.js';
+import { CATEGORIES, crdName, GROUP, NOTEBOOKLAB, NOTEBOOKPROFILE, VERSION } from './group.js';
+import type { KindNames } from './group.js';
+import { NOTEBOOKLAB_NAME_MAX, notebookLabSpec, notebookLabStatus } from './notebooklab.js';
+import { notebookProfileSpec, notebookProfileStatus } from './notebookprofile.js';
+
+/** A column of `kubectl get`. */
+export interface PrinterColumn {
+  readonly name: string;
+  readonly type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
+  readonly jsonPath: string;
+  readonly description: string;
+  /** 1 = shown only with `-o wide`. */
+  readonly priority?: number;
+}
+
+/** Everything the generator needs to write one CRD. */
+export interface KindDefinition {
+  readonly names: KindNames;
+  /** Root schema of the object: apiVersion, kind, metadata (name limits only), spec and status. */
+  readonly schema: JSONSchemaProps;
+  readonly printerColumns: readonly PrinterColumn[];
+}
+
+function rootSchema(
+  description: string,
+  spec: AnyField,
+  status: AnyField,
+  nameRule?: { maxLength: number; pattern: string },
+): JSONSchemaProps {
+  // The apiserver allows only name/generateName constraints under metadata; it fills in the rest itself.
+  const metadata: JSONSchemaProps = { type: 'object' };
+  if (nameRule !== undefined) metadata.properties = { name: { type: 'string', ...nameRule } };
+  return {
+    type: 'object',
+    description,
+    properties: {
+      apiVersion: {
+        type: 'string',
+        description: `APIVersion of this object: ${GROUP}/${VERSION}.`,
+      },
+      kind: { type: 'string', description: 'Kind of this object.' },
+      metadata,
+      spec: spec.schema,
+      status: status.schema,
+    },
+    required: ['spec'],
+  };
+}
+
+/** NotebookLab's CRD input. */
+export const notebookLabDefinition: KindDefinition = {
+  names: NOTEBOOKLAB,
+  schema: rootSchema(
+    "NotebookLab is one user's JupyterLab with a persistent home volume. Set spec.state to Stopped to stop it " +
+      "and keep the home; delete it to remove it (the home is kept or deleted per the profile's retainPolicy).",
+    notebookLabSpec,
+    notebookLabStatus,
+    { maxLength: NOTEBOOKLAB_NAME_MAX, pattern: DNS1123_LABEL_PATTERN },
+  ),
+  printerColumns: [
+    { name: 'Owner', type: 'string', jsonPath: '.spec.owner', description: 'Owner of the lab' },
+    {
+      name: 'Profile',
+      type: 'string',
+      jsonPath: '.spec.profile',
+      description: 'NotebookProfile the lab uses',
+    },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Lifecycle phase' },
+    { name: 'URL', type: 'string', jsonPath: '.status.url', description: 'URL of the running lab' },
+    {
+      name: 'Age',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation',
+    },
+    { name: 'State', type: 'string', jsonPath: '.spec.state', description: 'Desired state', priority: 1 },
+    { name: 'Size', type: 'string', jsonPath: '.status.size', description: 'Size in use', priority: 1 },
+    {
+      name: 'Ready',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+      description: 'Whether the lab server answers',
+      priority: 1,
+    },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Degraded")].reason',
+      description: 'Why the lab is degraded',
+      priority: 1,
+    },
+  ],
+};
+
+/** NotebookProfile's CRD input. */
+export const notebookProfileDefinition: KindDefinition = {
+  names: NOTEBOOKPROFILE,
+  schema: rootSchema(
+    "NotebookProfile is an administrator's menu for NotebookLabs: the images and sizes users may choose and the " +
+      'home-volume, culling, quota, security and network policies their labs obey.',
+    notebookProfileSpec,
+    notebookProfileStatus,
+  ),
+  printerColumns: [
+    {
+      name: 'Display-Name',
+      type: 'string',
+      jsonPath: '.spec.displayName',
+      description: 'Name shown to users',
+    },
+    {
+      name: 'Default-Size',
+      type: 'string',
+      jsonPath: '.spec.defaultSize',
+      description: 'Size used by default',
+    },
+    {
+      name: 'Custom-Images',
+      type: 'boolean',
+      jsonPath: '.spec.images.allowCustomImage',
+      description: 'Whether labs may run any image',
+    },
+    {
+      name: 'Age',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation',
+    },
+  ],
+};
+
+/** Every kind, in the order the generator writes them. */
+export const definitions: readonly KindDefinition[] = [notebookLabDefinition, notebookProfileDefinition];
+
+/** The apiextensions.k8s.io/v1 CustomResourceDefinition object for one kind. */
+export function crdManifest(def: KindDefinition): Record<string, unknown> {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: {
+      name: crdName(def.names),
+      labels: { 'app.kubernetes.io/part-of': 'skyport' },
+    },
+    spec: {
+      group: GROUP,
+      names: {
+        kind: def.names.kind,
+        listKind: def.names.listKind,
+        plural: def.names.plural,
+        singular: def.names.singular,
+        shortNames: [...def.names.shortNames],
+        categories: CATEGORIES,
+      },
+      scope: def.names.scope,
+      versions: [
+        {
+          name: VERSION,
+          served: true,
+          storage: true,
+          schema: { openAPIV3Schema: toCrdSchema(def.schema) },
+          subresources: { status: {} },
+          additionalPrinterColumns: def.printerColumns.map((c) => ({ ...c })),
+        },
+      ],
+    },
+  };
+}

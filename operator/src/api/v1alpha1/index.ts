@@ -1,0 +1,6 @@
+// Public surface of skyport.io/v1alpha1: names, types and schemas of NotebookLab and NotebookProfile.
+export * from './group.js';
+export * from './common.js';
+export * from './notebooklab.js';
+export * from './notebookprofile.js';
+export * from './crds.js';
