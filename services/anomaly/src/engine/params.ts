@@ -1,0 +1,217 @@
+// Parameter resolution and input validation: every bad parameter or data cell becomes an EngineError
+// naming the field or the row and column, before any tree is built.
+
+import type { FeatureStats, ForestParams, Matrix, ResolvedParams } from './contract.js';
+import { EngineError } from './errors.js';
+
+/** Defaults from Liu et al. 2008 and the reference implementation. */
+export const DEFAULT_NTREES = 100;
+export const DEFAULT_SAMPLE_SIZE = 256;
+/** Upper bounds that keep a single model's memory and encoding sane (and u16 feature indices valid). */
+export const MAX_TREES = 100_000;
+export const MAX_DIMS = 65_535;
+export const MAX_SAMPLE_SIZE = 1 << 24;
+
+/** Checks that a Matrix is internally consistent and non-empty (shape only, not the values). */
+export function validateShape(data: Matrix, field = 'data'): void {
+  const { rows, cols } = data;
+  if (!Number.isSafeInteger(rows) || rows < 0 || !Number.isSafeInteger(cols) || cols < 0) {
+    throw new EngineError('InvalidMatrix', `${field}: rows and cols must be non-negative integers`, {
+      field,
+    });
+  }
+  if (!(data.data instanceof Float64Array) || data.data.length !== rows * cols) {
+    throw new EngineError(
+      'InvalidMatrix',
+      `${field}: expected a Float64Array of rows × cols = ${rows * cols} values, got ${data.data?.length ?? 'none'}`,
+      { field },
+    );
+  }
+  if (rows === 0 || cols === 0) {
+    throw new EngineError('EmptyData', `${field}: no data (${rows} rows × ${cols} columns)`, { field });
+  }
+  if (cols > MAX_DIMS) {
+    throw new EngineError('DimensionTooLarge', `${field}: ${cols} columns exceeds the limit of ${MAX_DIMS}`, {
+      field,
+    });
+  }
+}
+
+/** Throws `NonFiniteValue` naming the first NaN or ±Infinity cell (row and column are zero-based). */
+export function validateFinite(data: Matrix, field = 'data'): void {
+  const v = data.data;
+  const n = v.length;
+  for (let i = 0; i < n; i++) {
+    // x − x is 0 for finite x and NaN for NaN/±Inf, so one comparison catches all three.
+    const x = v[i] ?? 0;
+    if (x - x !== 0) {
+      const row = Math.floor(i / data.cols);
+      const col = i - row * data.cols;
+      throw new EngineError(
+        'NonFiniteValue',
+        `${field}: row ${row}, column ${col} is ${x}; values must be finite`,
+        {
+          field,
+          row,
+          col,
+        },
+      );
+    }
+  }
+}
+
+function requireInteger(
+  value: unknown,
+  field: string,
+  min: number,
+  max: number,
+  code: 'InvalidParameter' | 'InvalidTreeCount' | 'SampleSizeTooSmall' | 'ExtensionLevelOutOfRange',
+): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    throw new EngineError('InvalidParameter', `${field} must be a finite number, got ${String(value)}`, {
+      field,
+    });
+  }
+  if (!Number.isInteger(value)) {
+    throw new EngineError('InvalidParameter', `${field} must be an integer, got ${value}`, { field });
+  }
+  if (value < min || value > max) {
+    throw new EngineError(code, `${field} must be in [${min}, ${max}], got ${value}`, { field });
+  }
+  return value;
+}
+
+/** Smallest l with 2^l ≥ ψ, i.e. ceil(log2 ψ) computed without floating-point log. */
+export function heightLimitFor(psi: number): number {
+  let l = 0;
+  while (2 ** l < psi) l++;
+  return l;
+}
+
+/**
+ * Validates parameters against the data and resolves defaults: ψ is clamped to the row count (the
+ * requested value is kept), standardisation defaults to `extensionLevel > 0`, compat to "exact".
+ * Also checks every data value is finite, so a fit never starts on bad input.
+ */
+export function resolveParams(params: ForestParams, data: Matrix): ResolvedParams {
+  validateShape(data);
+  const dims = data.cols;
+  const ntrees = requireInteger(params.ntrees, 'ntrees', 1, MAX_TREES, 'InvalidTreeCount');
+  const requested = requireInteger(params.sampleSize, 'sampleSize', 2, MAX_SAMPLE_SIZE, 'SampleSizeTooSmall');
+  const extensionLevel = requireInteger(
+    params.extensionLevel,
+    'extensionLevel',
+    0,
+    dims - 1,
+    'ExtensionLevelOutOfRange',
+  );
+  if (typeof params.seed !== 'number' || !Number.isSafeInteger(params.seed)) {
+    throw new EngineError('InvalidParameter', `seed must be a safe integer, got ${String(params.seed)}`, {
+      field: 'seed',
+    });
+  }
+  if (params.standardize !== undefined && typeof params.standardize !== 'boolean') {
+    throw new EngineError('InvalidParameter', 'standardize must be a boolean', { field: 'standardize' });
+  }
+  if (params.compat !== undefined && params.compat !== 'exact' && params.compat !== 'reference') {
+    throw new EngineError(
+      'InvalidParameter',
+      `compat must be "exact" or "reference", got ${String(params.compat)}`,
+      {
+        field: 'compat',
+      },
+    );
+  }
+  if (data.rows < 2) {
+    throw new EngineError('TooFewRows', `data: need at least 2 rows to build a forest, got ${data.rows}`, {
+      field: 'data',
+    });
+  }
+  validateFinite(data);
+  const sampleSize = Math.min(requested, data.rows);
+  return {
+    ntrees,
+    sampleSize,
+    requestedSampleSize: requested,
+    extensionLevel,
+    seed: params.seed,
+    standardize: params.standardize ?? extensionLevel > 0,
+    compat: params.compat ?? 'exact',
+    dims,
+    heightLimit: heightLimitFor(sampleSize),
+  };
+}
+
+/** Identity stats (mean 0, std 1) for `dims` features. */
+export function identityStats(dims: number): FeatureStats {
+  return { mean: new Float64Array(dims), std: new Float64Array(dims).fill(1) };
+}
+
+/**
+ * Per-feature mean and population standard deviation over all rows (two passes for accuracy), or the
+ * identity when standardisation is off. A constant feature gets std 1 so it standardises to 0, not NaN.
+ */
+export function computeStats(data: Matrix, resolved: ResolvedParams): FeatureStats {
+  validateShape(data);
+  const d = data.cols;
+  if (d !== resolved.dims) {
+    throw new EngineError(
+      'DimensionMismatch',
+      `data has ${d} columns, parameters were resolved for ${resolved.dims}`,
+      {
+        field: 'data',
+      },
+    );
+  }
+  if (!resolved.standardize) return identityStats(d);
+  const v = data.data;
+  const n = data.rows;
+  const mean = new Float64Array(d);
+  for (let r = 0, o = 0; r < n; r++, o += d) {
+    for (let k = 0; k < d; k++) mean[k] = (mean[k] ?? 0) + (v[o + k] ?? 0);
+  }
+  for (let k = 0; k < d; k++) mean[k] = (mean[k] ?? 0) / n;
+  const ss = new Float64Array(d);
+  for (let r = 0, o = 0; r < n; r++, o += d) {
+    for (let k = 0; k < d; k++) {
+      const dev = (v[o + k] ?? 0) - (mean[k] ?? 0);
+      ss[k] = (ss[k] ?? 0) + dev * dev;
+    }
+  }
+  const std = new Float64Array(d);
+  for (let k = 0; k < d; k++) {
+    const s = Math.sqrt((ss[k] ?? 0) / n);
+    std[k] = s > 0 && Number.isFinite(s) ? s : 1;
+  }
+  return { mean, std };
+}
+
+/** True when stats are the identity transform (all means 0 and stds 1), so scoring can skip it. */
+export function isIdentity(stats: FeatureStats): boolean {
+  for (let k = 0; k < stats.mean.length; k++) if (stats.mean[k] !== 0 || stats.std[k] !== 1) return false;
+  return true;
+}
+
+/**
+ * Standardises rows [r0, r1) of `src` into `dst` (row-major, same width). Fit and score both call this, so
+ * a training point maps to bit-identical coordinates on both paths.
+ */
+export function standardizeRows(
+  src: Float64Array,
+  d: number,
+  r0: number,
+  r1: number,
+  stats: FeatureStats,
+  dst: Float64Array,
+  dstOffset = 0,
+): void {
+  const mean = stats.mean;
+  const std = stats.std;
+  let o = dstOffset;
+  for (let r = r0; r < r1; r++) {
+    const base = r * d;
+    for (let k = 0; k < d; k++) {
+      dst[o++] = ((src[base + k] ?? 0) - (mean[k] ?? 0)) / (std[k] ?? 1);
+    }
+  }
+}

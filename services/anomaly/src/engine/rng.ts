@@ -1,0 +1,118 @@
+// Per-tree random streams: xoshiro128** over uint32 math, seeded from (seed, tree index) through a
+// splitmix32-style mixer, so tree i never depends on how many trees were built before it.
+
+const TWO_POW_32 = 4294967296;
+const TWO_POW_53 = 9007199254740992;
+
+/** murmur3's 32-bit finaliser: a bijective avalanche mix of one uint32. */
+function fmix32(h0: number): number {
+  let h = h0 >>> 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** Which of a tree's two streams: {@link SAMPLE_STREAM} or {@link SPLIT_STREAM}. */
+export type RngStream = 0 | 1;
+/** The stream that draws a tree's subsample rows. */
+export const SAMPLE_STREAM: RngStream = 0;
+/** The stream that draws a tree's intercepts, slopes and zeroed axes. */
+export const SPLIT_STREAM: RngStream = 1;
+
+/**
+ * xoshiro128** (Blackman & Vigna): 128-bit state, period 2^128 − 1, passes BigCrush on the ** scrambler.
+ * Uniform doubles take 53 bits from two outputs; normals use Marsaglia's polar method, which needs only
+ * `Math.log` and `Math.sqrt` (sqrt is exactly rounded), keeping streams reproducible across platforms.
+ */
+export class TreeRng {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+  private spare = 0;
+  private hasSpare = false;
+
+  /**
+   * Seeds stream `stream` of tree `treeIndex` in a forest with seed `seed` (any safe integer). Each tree
+   * has two independent streams (see {@link RngStream}) so its subsample can be drawn without its splits.
+   */
+  constructor(seed: number, treeIndex: number, stream: RngStream) {
+    const lo = seed >>> 0;
+    const hi = Math.floor(seed / TWO_POW_32) >>> 0;
+    let h = fmix32(0x9e3779b9 ^ lo);
+    h = fmix32(h ^ hi ^ 0x85ebca6b);
+    h = fmix32(h ^ (treeIndex >>> 0) ^ 0xc2b2ae35);
+    h = fmix32(h ^ stream ^ 0x27d4eb2f);
+    // splitmix32: walk a Weyl sequence from h and finalise each step to fill the state.
+    let x = h;
+    const next = (): number => {
+      x = (x + 0x9e3779b9) >>> 0;
+      return fmix32(x);
+    };
+    this.s0 = next();
+    this.s1 = next();
+    this.s2 = next();
+    this.s3 = next();
+    // The all-zero state is a fixed point of xoshiro; splitmix output makes it astronomically unlikely,
+    // but guard anyway because a stuck stream would silently build degenerate trees.
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+  }
+
+  /** Next uint32. */
+  nextU32(): number {
+    const s0 = this.s0;
+    const s1 = this.s1;
+    const s2 = this.s2;
+    const s3 = this.s3;
+    const m = Math.imul(s1, 5);
+    const result = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
+    const t = s1 << 9;
+    const n2 = s2 ^ s0;
+    const n3 = s3 ^ s1;
+    this.s1 = s1 ^ n2;
+    this.s0 = s0 ^ n3;
+    this.s2 = n2 ^ t;
+    this.s3 = (n3 << 11) | (n3 >>> 21);
+    return result;
+  }
+
+  /** Uniform double in [0, 1) with 53 random bits. */
+  nextDouble(): number {
+    const a = this.nextU32() >>> 5; // 27 bits
+    const b = this.nextU32() >>> 6; // 26 bits
+    return (a * 67108864 + b) / TWO_POW_53;
+  }
+
+  /** Uniform integer in [0, n) for 1 ≤ n ≤ 2^32, unbiased (Lemire-style rejection on the low range). */
+  nextInt(n: number): number {
+    if (n <= 1) return 0;
+    // Rejection threshold: discard the top (2^32 mod n) values so every residue is equally likely.
+    const limit = TWO_POW_32 - (TWO_POW_32 % n);
+    for (;;) {
+      const r = this.nextU32();
+      if (r < limit) return r % n;
+    }
+  }
+
+  /** Standard normal N(0, 1) by the polar method; the second value of each pair is kept for the next call. */
+  nextNormal(): number {
+    if (this.hasSpare) {
+      this.hasSpare = false;
+      return this.spare;
+    }
+    for (;;) {
+      const u = 2 * this.nextDouble() - 1;
+      const v = 2 * this.nextDouble() - 1;
+      const s = u * u + v * v;
+      if (s > 0 && s < 1) {
+        const f = Math.sqrt((-2 * Math.log(s)) / s);
+        this.spare = v * f;
+        this.hasSpare = true;
+        return u * f;
+      }
+    }
+  }
+}

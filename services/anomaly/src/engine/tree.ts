@@ -1,0 +1,209 @@
+// Builds one Extended Isolation Tree from its subsample into flat typed arrays, exactly as the research
+// note §1.2 specifies: intercept uniform in the node's bounding box, N(0,1) slope with d − e − 1 axes
+// zeroed, go left iff x·n < p·n, no retry on a degenerate split, leaves store depth + c(size).
+
+// Typed-array reads marked `!` in the loops below index arrays sized by construction (ψ rows, d columns,
+// cap nodes), so they are always in range; the assertion avoids a per-element undefined check.
+
+import { cFactor } from './cn.js';
+import type { TreeRng } from './rng.js';
+
+/**
+ * One tree in preorder. The left child of internal node i is i + 1; `right[i]` is the right child's index
+ * (relative to this tree) or −1 for a leaf. `value[i]` is p·n for an internal node and depth + c(size) for
+ * a leaf. Each internal node has `k` coefficients at `coef[i·k …]`; for sparse layouts (k < d) their
+ * feature indices are at `index[i·k …]` in ascending order. Leaves carry zero coefficients.
+ */
+export interface TreeArrays {
+  readonly nodeCount: number;
+  readonly right: Int32Array;
+  readonly value: Float64Array;
+  readonly index: Uint16Array | null;
+  readonly coef: Float64Array;
+}
+
+/** Reusable scratch space for building trees of one shape, so a block of trees allocates once. */
+export class TreeBuilder {
+  private readonly d: number;
+  private readonly k: number;
+  private readonly limit: number;
+  private readonly compat: 'exact' | 'reference';
+  private readonly lo: Float64Array;
+  private readonly hi: Float64Array;
+  private readonly p: Float64Array;
+  private readonly nv: Float64Array;
+  private readonly perm: Int32Array;
+  private readonly kept: Int32Array;
+  private readonly keptCoef: Float64Array;
+  private readonly cTable: Float64Array;
+  private cap = 0;
+  private count = 0;
+  private right = new Int32Array(0);
+  private value = new Float64Array(0);
+  private index: Uint16Array | null = null;
+  private coef = new Float64Array(0);
+  // Per-tree inputs, set by build().
+  private z: Float64Array = new Float64Array(0);
+  private idx = new Int32Array(0);
+  private rng: TreeRng | null = null;
+
+  /**
+   * @param d number of features
+   * @param extensionLevel e in 0..d−1; each internal node keeps e + 1 non-zero slope coordinates
+   * @param heightLimit depth at which nodes become leaves
+   * @param psi subsample size, the largest possible leaf size
+   */
+  constructor(
+    d: number,
+    extensionLevel: number,
+    heightLimit: number,
+    psi: number,
+    compat: 'exact' | 'reference',
+  ) {
+    this.d = d;
+    this.k = extensionLevel + 1;
+    this.limit = heightLimit;
+    this.compat = compat;
+    this.lo = new Float64Array(d);
+    this.hi = new Float64Array(d);
+    this.p = new Float64Array(d);
+    this.nv = new Float64Array(d);
+    this.perm = new Int32Array(d);
+    this.kept = new Int32Array(this.k);
+    this.keptCoef = new Float64Array(this.k);
+    this.cTable = new Float64Array(psi + 1);
+    for (let n = 0; n <= psi; n++) this.cTable[n] = cFactor(n, compat);
+    this.grow(Math.min(2 ** (heightLimit + 1) - 1, 2 * psi + 64));
+  }
+
+  private grow(min: number): void {
+    const cap = Math.max(min, this.cap * 2, 64);
+    const right = new Int32Array(cap);
+    right.set(this.right.subarray(0, this.count));
+    const value = new Float64Array(cap);
+    value.set(this.value.subarray(0, this.count));
+    const coef = new Float64Array(cap * this.k);
+    coef.set(this.coef.subarray(0, this.count * this.k));
+    if (this.k < this.d) {
+      const index = new Uint16Array(cap * this.k);
+      if (this.index) index.set(this.index.subarray(0, this.count * this.k));
+      this.index = index;
+    }
+    this.right = right;
+    this.value = value;
+    this.coef = coef;
+    this.cap = cap;
+  }
+
+  /**
+   * Builds a tree over the standardised subsample `z` (ψ rows × d, row-major), drawing every split from
+   * `rng`. Returns trimmed copies, so the builder can be reused for the next tree.
+   */
+  build(z: Float64Array, psi: number, rng: TreeRng): TreeArrays {
+    this.z = z;
+    if (this.idx.length < psi) this.idx = new Int32Array(psi);
+    for (let i = 0; i < psi; i++) this.idx[i] = i;
+    this.rng = rng;
+    this.count = 0;
+    this.node(0, psi, 0);
+    this.rng = null;
+    const n = this.count;
+    return {
+      nodeCount: n,
+      right: this.right.slice(0, n),
+      value: this.value.slice(0, n),
+      index: this.index ? this.index.slice(0, n * this.k) : null,
+      coef: this.coef.slice(0, n * this.k),
+    };
+  }
+
+  // Recursion depth is bounded by the height limit (≤ 24 for ψ ≤ 2^24), so the JS stack is never at risk.
+  private node(from: number, to: number, depth: number): number {
+    if (this.count === this.cap) this.grow(this.cap + 1);
+    const id = this.count++;
+    const size = to - from;
+    const k = this.k;
+    const co = id * k;
+    if (depth >= this.limit || size <= 1) {
+      this.right[id] = -1;
+      this.value[id] = depth + (this.cTable[size] ?? cFactor(size, this.compat));
+      for (let j = 0; j < k; j++) this.coef[co + j] = 0;
+      if (this.index) for (let j = 0; j < k; j++) this.index[co + j] = 0;
+      return id;
+    }
+    const pn = this.drawSplit(from, to, co);
+    const mid = this.partition(from, to, pn);
+    this.value[id] = pn;
+    this.node(from, mid, depth + 1);
+    const r = this.node(mid, to, depth + 1);
+    this.right[id] = r;
+    return id;
+  }
+
+  /** Draws p (all d coordinates), n ~ N(0,1)^d, keeps e + 1 axes; stores the kept slope; returns p·n. */
+  private drawSplit(from: number, to: number, co: number): number {
+    const { d, k, z, idx, lo, hi, p, nv, perm, kept } = this;
+    // The rng is set for the duration of build(); node() is only reachable from there.
+    const rng = this.rng as TreeRng;
+    lo.fill(Infinity);
+    hi.fill(-Infinity);
+    for (let i = from; i < to; i++) {
+      const base = idx[i]! * d; // i < to ≤ ψ = idx.length
+      for (let c = 0; c < d; c++) {
+        const x = z[base + c]!; // base + c < ψ·d = z.length
+        if (x < lo[c]!) lo[c] = x;
+        if (x > hi[c]!) hi[c] = x;
+      }
+    }
+    for (let c = 0; c < d; c++) p[c] = lo[c]! + rng.nextDouble() * (hi[c]! - lo[c]!);
+    for (let c = 0; c < d; c++) nv[c] = rng.nextNormal();
+    if (k === d) {
+      for (let c = 0; c < d; c++) kept[c] = c;
+    } else {
+      // Zeroing d − e − 1 distinct axes uniformly is the same as keeping a uniform (e + 1)-subset; a partial
+      // Fisher–Yates draws only e + 1 positions, then ascending order fixes the dot-product summation order.
+      for (let c = 0; c < d; c++) perm[c] = c;
+      for (let j = 0; j < k; j++) {
+        const r = j + rng.nextInt(d - j);
+        const t = perm[j]!;
+        perm[j] = perm[r]!;
+        perm[r] = t;
+        kept[j] = perm[j]!;
+      }
+      kept.sort();
+    }
+    let pn = 0;
+    for (let j = 0; j < k; j++) {
+      const c = kept[j]!;
+      const nc = nv[c]!;
+      this.coef[co + j] = nc;
+      this.keptCoef[j] = nc;
+      if (this.index) this.index[co + j] = c;
+      pn += p[c]! * nc;
+    }
+    return pn;
+  }
+
+  /** Partitions idx[from, to) so points with x·n < p·n come first; returns the split position. */
+  private partition(from: number, to: number, pn: number): number {
+    const { d, k, z, idx, kept, keptCoef } = this;
+    let i = from;
+    let j = to - 1;
+    // Summation order (ascending kept axis, starting from 0) matches the scoring kernels exactly, so a
+    // training point follows the same path when it is scored.
+    while (i <= j) {
+      const base = idx[i]! * d;
+      let dot = 0;
+      for (let q = 0; q < k; q++) dot += z[base + kept[q]!]! * keptCoef[q]!;
+      if (dot < pn) {
+        i++;
+      } else {
+        const t = idx[i]!;
+        idx[i] = idx[j]!;
+        idx[j] = t;
+        j--;
+      }
+    }
+    return i;
+  }
+}
