@@ -3,7 +3,7 @@ import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { readPod } from './pod.js';
 
-function pod(status: V1Pod['status'], extra: Partial<V1Pod> = {}): V1Pod {
+function pod(status: NonNullable<V1Pod['status']>, extra: Partial<V1Pod> = {}): V1Pod {
   return {
     metadata: { name: 'l-lab', namespace: 'nb' },
     spec: { containers: [{ name: 'lab', image: 'reg/lab:1', resources: { limits: { memory: '2Gi' } } }] },
