@@ -1,0 +1,124 @@
+// The RBAC every part of the operator declares, merged into the chart's ClusterRole and release-namespace Role.
+import type { V1PolicyRule } from '@kubernetes/client-node';
+import { rbac as runtimeRbac } from '../runtime/rbac.js';
+import { rbac as notebookLabRbac } from './notebooklab/rbac.js';
+
+/** The rules one part of the operator needs, and where they come from (for error messages and comments). */
+export interface RbacDeclaration {
+  readonly source: string;
+  readonly rules: readonly V1PolicyRule[];
+}
+
+/** Every declaration; a new controller adds its `rbac.ts` here and reruns `npm run generate`. */
+export const rbacDeclarations: readonly RbacDeclaration[] = [
+  { source: 'operator/src/runtime/rbac.ts', rules: runtimeRbac },
+  { source: 'operator/src/controllers/notebooklab/rbac.ts', rules: notebookLabRbac },
+];
+
+/**
+ * Resources the operator only touches in its own (release) namespace: they go into a namespaced Role
+ * instead of the ClusterRole, so the operator cannot rewrite other components' leader-election Leases.
+ */
+export const RELEASE_NAMESPACE_RESOURCES: readonly { apiGroup: string; resource: string }[] = [
+  { apiGroup: 'coordination.k8s.io', resource: 'leases' },
+];
+
+/** Thrown when a declaration asks for something the generator refuses to grant. */
+export class RbacDeclarationError extends Error {
+  override readonly name = 'RbacDeclarationError';
+}
+
+/** A normalised rule: one API group, sorted resources and verbs. */
+export interface MergedRule {
+  apiGroups: [string];
+  resources: string[];
+  verbs: string[];
+}
+
+/**
+ * Rejects wildcards, resourceNames and nonResourceURLs: each declared rule must list concrete groups,
+ * resources and verbs, so that a reviewer can read exactly what the chart grants.
+ */
+export function assertConcrete(decl: RbacDeclaration): void {
+  decl.rules.forEach((rule, i) => {
+    const where = `${decl.source}: rules[${i}]`;
+    const lists: [string, readonly string[] | undefined][] = [
+      ['apiGroups', rule.apiGroups],
+      ['resources', rule.resources],
+      ['verbs', rule.verbs],
+    ];
+    for (const [field, values] of lists) {
+      if (values === undefined || values.length === 0)
+        throw new RbacDeclarationError(`${where}.${field} is empty`);
+      const bad = values.find((v) => v.includes('*'));
+      if (bad !== undefined) throw new RbacDeclarationError(`${where}.${field} contains wildcard "${bad}"`);
+    }
+    if (rule.resourceNames !== undefined && rule.resourceNames.length > 0) {
+      throw new RbacDeclarationError(`${where}.resourceNames is not supported by the generator`);
+    }
+    if (rule.nonResourceURLs !== undefined && rule.nonResourceURLs.length > 0) {
+      throw new RbacDeclarationError(`${where}.nonResourceURLs is not supported by the generator`);
+    }
+  });
+}
+
+/**
+ * Merges rules: the union of verbs per (group, resource), then resources with identical verbs in the same
+ * group share one rule. Output is sorted by group, then resources, so the generated YAML is stable.
+ */
+export function mergeRules(rules: readonly V1PolicyRule[]): MergedRule[] {
+  const verbsByKey = new Map<string, Set<string>>();
+  for (const rule of rules) {
+    for (const group of rule.apiGroups ?? []) {
+      for (const resource of rule.resources ?? []) {
+        const key = `${group}\u0000${resource}`;
+        const set = verbsByKey.get(key) ?? new Set<string>();
+        for (const verb of rule.verbs) set.add(verb);
+        verbsByKey.set(key, set);
+      }
+    }
+  }
+  const byGroupVerbs = new Map<string, MergedRule>();
+  for (const [key, verbs] of verbsByKey) {
+    const [group = '', resource = ''] = key.split('\u0000');
+    const sortedVerbs = [...verbs].sort();
+    const gv = `${group}\u0000${sortedVerbs.join(',')}`;
+    const merged = byGroupVerbs.get(gv) ?? { apiGroups: [group], resources: [], verbs: sortedVerbs };
+    merged.resources.push(resource);
+    byGroupVerbs.set(gv, merged);
+  }
+  const out = [...byGroupVerbs.values()];
+  for (const r of out) r.resources.sort();
+  return out.sort(
+    (a, b) =>
+      a.apiGroups[0].localeCompare(b.apiGroups[0]) ||
+      (a.resources[0] ?? '').localeCompare(b.resources[0] ?? ''),
+  );
+}
+
+function isReleaseNamespaced(group: string, resource: string): boolean {
+  return RELEASE_NAMESPACE_RESOURCES.some((r) => r.apiGroup === group && r.resource === resource);
+}
+
+function split(rules: readonly V1PolicyRule[], wantNamespaced: boolean): V1PolicyRule[] {
+  const out: V1PolicyRule[] = [];
+  for (const rule of rules) {
+    for (const group of rule.apiGroups ?? []) {
+      const resources = (rule.resources ?? []).filter(
+        (r) => isReleaseNamespaced(group, r) === wantNamespaced,
+      );
+      if (resources.length > 0) out.push({ apiGroups: [group], resources, verbs: rule.verbs });
+    }
+  }
+  return out;
+}
+
+/** The ClusterRole's rules and the release-namespace Role's rules, validated and merged. */
+export function generatedRbac(decls: readonly RbacDeclaration[] = rbacDeclarations): {
+  clusterRules: MergedRule[];
+  namespacedRules: MergedRule[];
+} {
+  decls.forEach(assertConcrete);
+  const all = decls.flatMap((d) => d.rules);
+  return { clusterRules: mergeRules(split(all, false)), namespacedRules: mergeRules(split(all, true)) };
+}
