@@ -55,7 +55,7 @@ function iso(v: Date | string | undefined): string | undefined {
 
 function condTime(pod: V1Pod, type: string): string | undefined {
   const c = pod.status?.conditions?.find((x) => x.type === type && x.status === 'True');
-  return c === undefined ? undefined : iso(c.lastTransitionTime as Date | string | undefined);
+  return c === undefined ? undefined : iso(c.lastTransitionTime);
 }
 
 function termination(cs: V1ContainerStatus | undefined): Termination | undefined {
@@ -64,7 +64,7 @@ function termination(cs: V1ContainerStatus | undefined): Termination | undefined
   const out: Termination = { reason: t.reason ?? (t.exitCode === 0 ? 'Completed' : 'Error') };
   out.exitCode = t.exitCode;
   if (t.message !== undefined && t.message !== '') out.message = t.message;
-  const at = iso(t.finishedAt as Date | string | undefined);
+  const at = iso(t.finishedAt);
   if (at !== undefined) out.at = at;
   return out;
 }
@@ -100,30 +100,34 @@ function unschedulable(pod: V1Pod): PodFailure | undefined {
   };
 }
 
+function stageOf(pod: V1Pod, cs: V1ContainerStatus | undefined, scheduled: boolean): PodReading['stage'] {
+  if (pod.metadata?.deletionTimestamp !== undefined) return 'Terminating';
+  if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') return 'Ended';
+  if (cs?.ready === true) return 'Ready';
+  if (cs?.state?.running !== undefined) return 'Started';
+  if (scheduled || (pod.spec?.nodeName ?? '') !== '') return 'Scheduled';
+  return 'Created';
+}
+
+function isOom(cs: V1ContainerStatus | undefined): boolean {
+  return cs?.lastState?.terminated?.reason === 'OOMKilled' || cs?.state?.terminated?.reason === 'OOMKilled';
+}
+
 /** Reads a lab Pod (or its absence). Pure: no clock, no I/O. */
 export function readPod(pod: V1Pod | undefined): PodReading {
   if (pod === undefined) return { stage: 'Absent', restarts: 0 };
   const cs = pod.status?.containerStatuses?.find((c) => c.name === LAB_CONTAINER);
   const image = pod.spec?.containers.find((c) => c.name === LAB_CONTAINER)?.image ?? '(unknown image)';
-  const reading: PodReading = { stage: 'Created', restarts: cs?.restartCount ?? 0 };
   const scheduledAt = condTime(pod, 'PodScheduled');
+  const reading: PodReading = { stage: stageOf(pod, cs, scheduledAt !== undefined), restarts: cs?.restartCount ?? 0 };
   if (scheduledAt !== undefined) reading.scheduledAt = scheduledAt;
-  const started = iso((cs?.state?.running?.startedAt ?? undefined) as Date | string | undefined);
+  const started = iso(cs?.state?.running?.startedAt);
   if (started !== undefined) reading.startedAt = started;
   const readyAt = cs?.ready === true ? condTime(pod, 'Ready') : undefined;
   if (readyAt !== undefined) reading.readyAt = readyAt;
   const last = termination(cs);
   if (last !== undefined) reading.lastTermination = last;
-  if (cs?.lastState?.terminated?.reason === 'OOMKilled' || cs?.state?.terminated?.reason === 'OOMKilled') {
-    reading.oomKilled = last ?? { reason: 'OOMKilled' };
-  }
-
-  if (pod.metadata?.deletionTimestamp !== undefined) reading.stage = 'Terminating';
-  else if (pod.status?.phase === 'Failed' || pod.status?.phase === 'Succeeded') reading.stage = 'Ended';
-  else if (cs?.ready === true) reading.stage = 'Ready';
-  else if (cs?.state?.running !== undefined) reading.stage = 'Started';
-  else if (scheduledAt !== undefined || (pod.spec?.nodeName ?? '') !== '') reading.stage = 'Scheduled';
-
+  if (isOom(cs)) reading.oomKilled = last ?? { reason: 'OOMKilled' };
   const failure = findFailure(pod, cs, image, reading);
   if (failure !== undefined) reading.failure = failure;
   return reading;
