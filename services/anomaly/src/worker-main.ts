@@ -1,0 +1,53 @@
+// Worker process entry: joins the task queue, computes in worker threads, leaves cleanly on SIGTERM.
+
+import { pino } from 'pino';
+import { ConfigError, loadWorkerConfig } from './config.js';
+import { TaskWorker } from './pool/task-worker.js';
+import { connectRedis } from './store/redis.js';
+import { Store } from './store/store.js';
+
+async function main(): Promise<void> {
+  let cfg;
+  try {
+    cfg = loadWorkerConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = pino({ level: cfg.logLevel, base: { component: 'anomaly-worker', pid: process.pid } });
+  const redis = connectRedis(cfg.redisUrl, true);
+  const bull = connectRedis(cfg.redisUrl, true);
+  const store = new Store(redis, cfg.keyPrefix);
+  const worker = new TaskWorker(store, bull, log, cfg);
+  let stopping = false;
+  const stop = (signal: string): void => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, 'Received shutdown signal');
+    void worker
+      .close(cfg.shutdownGraceMs)
+      .then(async () => {
+        await Promise.allSettled([redis.quit(), bull.quit()]);
+        log.info('Stopped worker');
+        process.exit(0);
+      })
+      .catch((err: unknown) => {
+        log.error({ err }, 'Failed to stop cleanly');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+  const running = worker.run();
+  await worker.waitUntilReady();
+  log.info({ threads: cfg.threads, concurrency: cfg.concurrency, prefix: cfg.keyPrefix }, 'Started worker');
+  await running;
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`Worker crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exit(1);
+});
