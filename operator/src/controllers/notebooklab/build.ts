@@ -2,6 +2,9 @@
 // no clock, no randomness — the token is passed in — so the result is golden-file tested.
 import type {
   V1NetworkPolicy,
+  V1NetworkPolicyPeer,
+  V1NetworkPolicyPort,
+  V1NetworkPolicySpec,
   V1PersistentVolumeClaim,
   V1Pod,
   V1Secret,
@@ -117,12 +120,22 @@ export interface BuildContext {
   token: string;
 }
 
+/**
+ * A NetworkPolicy as JSON on the wire. client-node's model names the peer list `_from` (a reserved word in its
+ * generator) and only its serializer renames it; the kube layer sends plain JSON, so we build `from`.
+ */
+export type NetworkPolicyJson = Omit<V1NetworkPolicy, 'spec'> & {
+  spec: Omit<V1NetworkPolicySpec, 'ingress'> & {
+    ingress: { from: V1NetworkPolicyPeer[]; ports: V1NetworkPolicyPort[] }[];
+  };
+};
+
 /** Every object a lab needs; `pod` and `networkPolicy` are absent when they must not exist. */
 export interface DesiredChildren {
   home: V1PersistentVolumeClaim;
   token: V1Secret;
   service: V1Service;
-  networkPolicy?: V1NetworkPolicy;
+  networkPolicy?: NetworkPolicyJson;
   pod?: V1Pod;
 }
 
@@ -199,7 +212,7 @@ export function buildService(lab: NotebookLab): V1Service {
  * Builds the NetworkPolicy: ingress to the lab port only from the profile's proxy/portal namespaces (none when
  * the list is empty); `undefined` when the profile disables network policy.
  */
-export function buildNetworkPolicy(lab: NotebookLab, profile: NotebookProfile): V1NetworkPolicy | undefined {
+export function buildNetworkPolicy(lab: NotebookLab, profile: NotebookProfile): NetworkPolicyJson | undefined {
   const net = profile.spec.network;
   if (!net.enabled) return undefined;
   const namespaces = [...net.ingressNamespaces].sort();
@@ -218,7 +231,7 @@ export function buildNetworkPolicy(lab: NotebookLab, profile: NotebookProfile): 
           ? []
           : [
               {
-                _from: [
+                from: [
                   {
                     namespaceSelector: {
                       matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: namespaces }],
