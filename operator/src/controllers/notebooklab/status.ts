@@ -1,0 +1,215 @@
+// Pure status computation: phase, conditions, progress steps and culling fields from what reconcile observed.
+// Level-based — recomputed from the children every time — and stable: unchanged inputs give an equal status,
+// so reconcile can skip the write (no status reconcile loops, kubeflow/notebooks#1343).
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { LabPhase, LastTermination, NotebookLab, NotebookLabStatus, ProgressStep, ProgressState } from '../../api/v1alpha1/index.js';
+import { CONDITION, rfc3339, setCondition } from '../../meta/index.js';
+import type { Condition } from '../../meta/index.js';
+import type { CullDecision } from './culling/policy.js';
+import type { PodReading } from './pod.js';
+import type { QuotaVerdict } from './quota.js';
+
+/** The extra condition type set while a lab is about to be culled. */
+export const IDLE_WARNING = 'IdleWarning';
+
+/** Everything {@link computeStatus} looks at. */
+export interface StatusInput {
+  lab: NotebookLab;
+  now: Date;
+  /** A spec or profile problem that stops everything (InvalidSpec, ProfileNotFound), if any. */
+  invalid?: { reason: string; message: string };
+  quota?: QuotaVerdict;
+  /** Resolved image, size, URL — absent when `invalid`. */
+  resolved?: { image: string; size: string; url: string };
+  homeClaimName: string;
+  pvc: V1PersistentVolumeClaim | undefined;
+  /** Names of children applied successfully in this reconcile (Secret, Service, NetworkPolicy, Pod). */
+  applied: ReadonlySet<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>;
+  pod: PodReading;
+  /** When the current Pod was created (maxLifetime counts from here). */
+  podCreatedAt?: string;
+  culling?: { decision: CullDecision; lastActivity?: Date };
+  /** Set by reconcile when it just stopped the lab (cull, max lifetime, or the user's `spec.state: Stopped`). */
+  stoppedBy?: { reason: 'Culled' | 'MaxLifetime' | 'User'; message: string };
+}
+
+type Step = { name: string; state: ProgressState; message?: string; at?: string };
+
+function phaseAndMessage(i: StatusInput): { phase: LabPhase; message: string } {
+  const { lab, pod } = i;
+  if (lab.metadata.deletionTimestamp !== undefined) return { phase: 'Stopping', message: 'Lab is being deleted' };
+  if (i.invalid !== undefined) return { phase: 'Failed', message: i.invalid.message };
+  if (lab.spec.state === 'Stopped') {
+    return pod.stage === 'Absent'
+      ? { phase: 'Stopped', message: 'Lab is stopped; its home volume is kept' }
+      : { phase: 'Stopping', message: 'Waiting for the lab Pod to terminate' };
+  }
+  if (i.quota !== undefined && !i.quota.admitted) return { phase: 'Failed', message: i.quota.message };
+  const f = pod.failure;
+  if (f !== undefined && !(pod.stage === 'Ready' && f.reason === 'OOMKilled')) {
+    return { phase: 'Failed', message: `${f.message}. ${f.hint}` };
+  }
+  switch (pod.stage) {
+    case 'Ready':
+      return { phase: 'Running', message: 'Lab is ready' };
+    case 'Absent':
+    case 'Created':
+      return { phase: 'Pending', message: 'Waiting for the lab Pod to be scheduled' };
+    case 'Terminating':
+      return { phase: 'Pending', message: 'Waiting for the previous lab Pod to terminate' };
+    case 'Ended':
+      return { phase: 'Failed', message: 'The lab Pod ended' };
+    default:
+      return { phase: 'Starting', message: 'Lab server is starting' };
+  }
+}
+
+function steps(i: StatusInput): Step[] {
+  const { pod } = i;
+  const out: Step[] = [];
+  const admitted = i.quota === undefined || i.quota.admitted;
+  out.push(
+    admitted
+      ? { name: 'Admitted', state: 'Succeeded' }
+      : { name: 'Admitted', state: 'Failed', message: i.quota?.admitted === false ? i.quota.message : '' },
+  );
+  if (!admitted) return out;
+  const bound = i.pvc?.status?.phase === 'Bound';
+  out.push(
+    bound
+      ? { name: 'HomeVolume', state: 'Succeeded' }
+      : { name: 'HomeVolume', state: 'Running', message: `Waiting for ${i.homeClaimName} to bind` },
+  );
+  for (const n of ['Secret', 'Service', 'NetworkPolicy'] as const) {
+    if (i.applied.has(n)) out.push({ name: n, state: 'Succeeded' });
+  }
+  const f = pod.failure;
+  out.push(pod.stage === 'Absent' ? { name: 'Pod', state: 'Running' } : { name: 'Pod', state: 'Succeeded', ...at(i.podCreatedAt) });
+  if (pod.stage === 'Absent') return out;
+  if (f?.reason === 'Unschedulable') out.push({ name: 'Scheduled', state: 'Failed', message: f.message });
+  else if (pod.scheduledAt !== undefined) out.push({ name: 'Scheduled', state: 'Succeeded', at: pod.scheduledAt });
+  else out.push({ name: 'Scheduled', state: 'Running' });
+  if (pod.scheduledAt === undefined) return out;
+  const started = pod.startedAt !== undefined || pod.stage === 'Ready' || pod.restarts > 0;
+  if (f?.reason === 'ImagePullFailed') out.push({ name: 'ImagePulled', state: 'Failed', message: f.message });
+  else if (started) out.push({ name: 'ImagePulled', state: 'Succeeded', ...at(pod.startedAt) });
+  else out.push({ name: 'ImagePulled', state: 'Running' });
+  if (!started) return out;
+  if (pod.stage === 'Ready') out.push({ name: 'ServerReady', state: 'Succeeded', ...at(pod.readyAt) });
+  else if (f !== undefined) out.push({ name: 'ServerReady', state: 'Failed', message: f.message });
+  else out.push({ name: 'ServerReady', state: 'Running' });
+  return out;
+}
+
+function at(v: string | undefined): { at?: string } {
+  return v === undefined ? {} : { at: v };
+}
+
+/**
+ * Merges freshly observed steps with the previous progress: a step keeps its timestamps while its state is
+ * unchanged; `startedAt` is when it was first seen, `finishedAt` when it succeeded or failed (the observed time
+ * from the Pod where there is one, else `now`).
+ */
+function mergeProgress(prev: readonly ProgressStep[] | undefined, next: Step[], now: string): ProgressStep[] {
+  return next.map((s) => {
+    const old = prev?.find((p) => p.name === s.name);
+    const startedAt = old?.startedAt ?? s.at ?? now;
+    const step: ProgressStep = { name: s.name, state: s.state, startedAt };
+    if (s.message !== undefined && s.message !== '') step.message = s.message;
+    if (s.state === 'Succeeded' || s.state === 'Failed') {
+      step.finishedAt = old?.state === s.state && old.finishedAt !== undefined ? old.finishedAt : (s.at ?? now);
+    }
+    return step;
+  });
+}
+
+function lastTermination(i: StatusInput, now: string): LastTermination | undefined {
+  const prev = i.lab.status?.lastTermination;
+  if (i.stoppedBy !== undefined) return { reason: i.stoppedBy.reason, message: i.stoppedBy.message, at: now };
+  const t = i.pod.lastTermination;
+  if (t !== undefined) {
+    const rec: LastTermination = { reason: t.reason, at: t.at ?? (prev?.reason === t.reason ? prev.at : now) };
+    if (t.message !== undefined) rec.message = t.message;
+    if (t.exitCode !== undefined) rec.exitCode = t.exitCode;
+    return rec;
+  }
+  return prev;
+}
+
+function conditions(i: StatusInput, phase: LabPhase, message: string): Condition[] {
+  const gen = i.lab.metadata.generation ?? 0;
+  let list = (i.lab.status?.conditions ?? []) as Condition[];
+  const set = (type: string, status: Condition['status'], reason: string, msg: string): void => {
+    list = setCondition(list, { type, status, reason, message: msg, observedGeneration: gen }, i.now);
+  };
+  const failure = i.pod.failure;
+  let degraded: { reason: string; message: string } | undefined;
+  if (i.invalid !== undefined) degraded = i.invalid;
+  else if (i.lab.spec.state === 'Running' && i.quota !== undefined && !i.quota.admitted) {
+    degraded = { reason: i.quota.reason, message: i.quota.message };
+  } else if (i.lab.spec.state === 'Running' && failure !== undefined) {
+    degraded = { reason: failure.reason, message: `${failure.message}. Hint: ${failure.hint}` };
+  }
+  if (degraded !== undefined) set(CONDITION.Degraded, 'True', degraded.reason, degraded.message);
+  else set(CONDITION.Degraded, 'False', 'AsExpected', 'No problem found');
+
+  if (phase === 'Running') set(CONDITION.Ready, 'True', 'LabReady', `Lab is ready at ${i.resolved?.url ?? ''}`);
+  else set(CONDITION.Ready, 'False', degraded?.reason ?? phase, message);
+
+  const progressing = phase === 'Pending' || phase === 'Starting' || phase === 'Stopping';
+  set(CONDITION.Progressing, progressing ? 'True' : 'False', progressing ? phase : 'Settled', message);
+
+  const d = i.culling?.decision;
+  if (d !== undefined && d.action === 'warn' && d.cullAt !== undefined) {
+    const why = d.reason === 'MaxLifetime' ? 'reaches its maximum lifetime' : 'has been idle too long';
+    set(IDLE_WARNING, 'True', d.reason === 'MaxLifetime' ? 'MaxLifetimeSoon' : 'IdleSoon', `Lab ${why} and will be stopped at ${rfc3339(d.cullAt)}`);
+  } else if (list.some((c) => c.type === IDLE_WARNING)) {
+    set(IDLE_WARNING, 'False', i.stoppedBy?.reason ?? 'Active', i.stoppedBy?.message ?? 'Lab is not about to be culled');
+  }
+  return list;
+}
+
+/** Computes the lab's status. Pure: the clock comes in as `input.now`. */
+export function computeStatus(i: StatusInput): NotebookLabStatus {
+  const now = rfc3339(i.now);
+  const { phase, message } = phaseAndMessage(i);
+  const status: NotebookLabStatus = {
+    observedGeneration: i.lab.metadata.generation ?? 0,
+    phase,
+    message,
+    homeClaimName: i.homeClaimName,
+    conditions: conditions(i, phase, message),
+  };
+  if (i.resolved !== undefined) {
+    status.url = i.resolved.url;
+    status.image = i.resolved.image;
+    status.size = i.resolved.size;
+  }
+  const running = i.lab.spec.state === 'Running' && i.invalid === undefined && i.lab.metadata.deletionTimestamp === undefined;
+  // Progress describes the current start; a stopped lab has none, so the next start begins afresh.
+  if (running) status.progress = mergeProgress(i.lab.status?.progress, steps(i), now);
+  if (running && i.podCreatedAt !== undefined) status.startedAt = i.podCreatedAt;
+  const prevActivity = i.lab.status?.lastActivity;
+  const la = i.culling?.lastActivity;
+  if (la !== undefined) status.lastActivity = rfc3339(la);
+  else if (prevActivity !== undefined) status.lastActivity = prevActivity;
+  const cullAt = i.culling?.decision.cullAt;
+  if (running && cullAt !== undefined && i.pod.stage !== 'Absent') status.cullAt = rfc3339(cullAt);
+  const lt = lastTermination(i, now);
+  if (lt !== undefined) status.lastTermination = lt;
+  return status;
+}
+
+/** Deep equality of two statuses as JSON, to skip writing an unchanged status. */
+export function sameStatus(a: NotebookLabStatus | undefined, b: NotebookLabStatus): boolean {
+  return a !== undefined && canonical(a) === canonical(b);
+}
+
+function canonical(v: unknown): string {
+  return JSON.stringify(v, (_k, val: unknown) => {
+    if (val !== null && typeof val === 'object' && !Array.isArray(val)) {
+      return Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+    }
+    return val;
+  });
+}
