@@ -51,17 +51,36 @@ interface FlagSpec {
 
 /** Every supported flag, its environment variables (first match wins) and help text. */
 export const FLAGS = {
-  namespaces: { env: ['SKYPORT_NAMESPACES', 'WATCH_NAMESPACE'], help: 'comma-separated namespaces to watch; empty or * = all' },
+  namespaces: {
+    env: ['SKYPORT_NAMESPACES', 'WATCH_NAMESPACE'],
+    help: 'comma-separated namespaces to watch; empty or * = all',
+  },
   workers: { env: ['SKYPORT_WORKERS'], help: 'concurrent reconciles per controller (1-64, default 2)' },
-  'leader-elect': { env: ['SKYPORT_LEADER_ELECT'], boolean: true, help: 'enable leader election (default true)' },
+  'leader-elect': {
+    env: ['SKYPORT_LEADER_ELECT'],
+    boolean: true,
+    help: 'enable leader election (default true)',
+  },
   'lease-name': { env: ['SKYPORT_LEASE_NAME'], help: 'Lease name (default skyport-operator)' },
-  'lease-namespace': { env: ['SKYPORT_LEASE_NAMESPACE', 'POD_NAMESPACE'], help: 'Lease namespace (default skyport-system)' },
-  identity: { env: ['SKYPORT_IDENTITY', 'POD_NAME'], help: 'leader election identity (default hostname_pid)' },
+  'lease-namespace': {
+    env: ['SKYPORT_LEASE_NAMESPACE', 'POD_NAMESPACE'],
+    help: 'Lease namespace (default skyport-system)',
+  },
+  identity: {
+    env: ['SKYPORT_IDENTITY', 'POD_NAME'],
+    help: 'leader election identity (default hostname_pid)',
+  },
   'probe-port': { env: ['SKYPORT_PROBE_PORT'], help: 'port for /healthz, /readyz, /metrics (default 8081)' },
   'probe-host': { env: ['SKYPORT_PROBE_HOST'], help: 'bind address for the probe server (default 0.0.0.0)' },
-  'log-level': { env: ['SKYPORT_LOG_LEVEL', 'LOG_LEVEL'], help: `one of ${LOG_LEVELS.join(', ')} (default info)` },
+  'log-level': {
+    env: ['SKYPORT_LOG_LEVEL', 'LOG_LEVEL'],
+    help: `one of ${LOG_LEVELS.join(', ')} (default info)`,
+  },
   kubeconfig: { env: ['KUBECONFIG'], help: 'path to a kubeconfig (default: in-cluster or ~/.kube/config)' },
-  'resync-period': { env: ['SKYPORT_RESYNC_PERIOD'], help: 'full resync period, e.g. 10m, 30s, 600000 (ms) (default 10m)' },
+  'resync-period': {
+    env: ['SKYPORT_RESYNC_PERIOD'],
+    help: 'full resync period, e.g. 10m, 30s, 600000 (ms) (default 10m)',
+  },
 } as const satisfies Record<string, FlagSpec>;
 
 type FlagName = keyof typeof FLAGS;
@@ -72,15 +91,17 @@ function parseArgv(argv: readonly string[]): Map<FlagName, string> {
   const out = new Map<FlagName, string>();
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
-    if (!arg.startsWith('--')) throw new ConfigError(arg, 'unexpected positional argument (flags look like --name=value)');
+    if (!arg.startsWith('--'))
+      throw new ConfigError(arg, 'unexpected positional argument (flags look like --name=value)');
     const eq = arg.indexOf('=');
-    let name = (eq >= 0 ? arg.slice(2, eq) : arg.slice(2)) as string;
+    let name = eq >= 0 ? arg.slice(2, eq) : arg.slice(2);
     let value: string | undefined = eq >= 0 ? arg.slice(eq + 1) : undefined;
     if (name.startsWith('no-') && value === undefined && (name.slice(3) as FlagName) in FLAGS) {
       name = name.slice(3);
       value = 'false';
     }
-    if (!(name in FLAGS)) throw new ConfigError(name, `unknown flag; known flags: ${Object.keys(FLAGS).join(', ')}`);
+    if (!(name in FLAGS))
+      throw new ConfigError(name, `unknown flag; known flags: ${Object.keys(FLAGS).join(', ')}`);
     const flag = name as FlagName;
     const spec: FlagSpec = FLAGS[flag];
     if (value === undefined) {
@@ -131,7 +152,10 @@ export function parseDuration(name: string, raw: string): number {
 
 function dnsName(name: FlagName, raw: string): string {
   if (raw.length > 63 || !DNS1123.test(raw)) {
-    throw new ConfigError(name, `${JSON.stringify(raw)} is not a DNS-1123 label (lower-case alphanumerics and '-', ≤ 63)`);
+    throw new ConfigError(
+      name,
+      `${JSON.stringify(raw)} is not a DNS-1123 label (lower-case alphanumerics and '-', ≤ 63)`,
+    );
   }
   return raw;
 }
@@ -142,7 +166,10 @@ function dnsName(name: FlagName, raw: string): string {
  *
  * @throws ConfigError naming the flag when a value is malformed or out of range.
  */
-export function loadConfig(argv: readonly string[] = process.argv.slice(2), env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+export function loadConfig(
+  argv: readonly string[] = process.argv.slice(2),
+  env: NodeJS.ProcessEnv = process.env,
+): OperatorConfig {
   const flags = parseArgv(argv);
   const get = (n: FlagName): string | undefined => pick(flags, env, n);
 
@@ -150,7 +177,14 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
   const namespaces =
     nsRaw === '' || nsRaw === '*'
       ? []
-      : [...new Set(nsRaw.split(',').map((s) => s.trim()).filter((s) => s !== ''))].map((ns) => dnsName('namespaces', ns));
+      : [
+          ...new Set(
+            nsRaw
+              .split(',')
+              .map((s) => s.trim())
+              .filter((s) => s !== ''),
+          ),
+        ].map((ns) => dnsName('namespaces', ns));
 
   const identity = get('identity') ?? `${hostname()}_${process.pid}`;
   if (identity.length > 253) throw new ConfigError('identity', 'longer than 253 characters');
@@ -158,7 +192,8 @@ export function loadConfig(argv: readonly string[] = process.argv.slice(2), env:
   const probePortRaw = get('probe-port');
   const resyncRaw = get('resync-period');
   const resyncPeriodMs = resyncRaw === undefined ? 600_000 : parseDuration('resync-period', resyncRaw);
-  if (resyncPeriodMs < 1000) throw new ConfigError('resync-period', `${resyncPeriodMs} ms is below the 1s minimum`);
+  if (resyncPeriodMs < 1000)
+    throw new ConfigError('resync-period', `${resyncPeriodMs} ms is below the 1s minimum`);
 
   const levelRaw = (get('log-level') ?? 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(levelRaw)) {

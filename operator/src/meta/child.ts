@@ -79,7 +79,9 @@ export function childMeta(owner: OwnerLike, component: string, options: ChildMet
   const labels = childLabels(owner, component);
   for (const [k, v] of Object.entries(options.extraLabels ?? {})) {
     if (k in labels && labels[k] !== v) {
-      throw new Error(`childMeta: extra label ${k}=${v} would override the standard value ${labels[k] ?? ''}`);
+      throw new Error(
+        `childMeta: extra label ${k}=${v} would override the standard value ${labels[k] ?? ''}`,
+      );
     }
     labels[k] = v;
   }
@@ -93,7 +95,15 @@ export function childMeta(owner: OwnerLike, component: string, options: ChildMet
 
 /** The controller ownerReference of an object, if any. */
 export function controllerOf(obj: {
-  metadata?: { ownerReferences?: readonly { controller?: boolean; kind: string; name: string; uid: string; apiVersion: string }[] };
+  metadata?: {
+    ownerReferences?: readonly {
+      controller?: boolean;
+      kind: string;
+      name: string;
+      uid: string;
+      apiVersion: string;
+    }[];
+  };
 }): { apiVersion: string; kind: string; name: string; uid: string } | undefined {
   return obj.metadata?.ownerReferences?.find((r) => r.controller === true);
 }

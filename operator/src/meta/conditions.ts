@@ -61,7 +61,10 @@ export function setCondition(
 }
 
 /** The condition of `type`, if present. */
-export function findCondition(conditions: readonly Condition[] | undefined, type: string): Condition | undefined {
+export function findCondition(
+  conditions: readonly Condition[] | undefined,
+  type: string,
+): Condition | undefined {
   return conditions?.find((c) => c.type === type);
 }
 
@@ -79,9 +82,10 @@ export function removeCondition(conditions: readonly Condition[] | undefined, ty
  * True when status reflects the current spec: `status.observedGeneration` equals `metadata.generation`
  * (kstatus semantics). A missing generation counts as current.
  */
-export function isObservedCurrent(
-  obj: { metadata?: { generation?: number }; status?: { observedGeneration?: number } },
-): boolean {
+export function isObservedCurrent(obj: {
+  metadata?: { generation?: number };
+  status?: { observedGeneration?: number };
+}): boolean {
   const gen = obj.metadata?.generation;
   return gen === undefined || obj.status?.observedGeneration === gen;
 }

@@ -1,0 +1,320 @@
+// A controller: informer events → keyed work queue → reconcile(key), with the transient/terminal contract.
+import type { Logger } from 'pino';
+import type { KubeObject } from '../kube/client.js';
+import { TerminalError, TransientError, errorMessage } from '../errors.js';
+import type { Informer } from './informer.js';
+import { keyOf, keyString, parseKey, type ObjectKey } from './key.js';
+import type { RuntimeMetrics } from './metrics.js';
+import { WorkQueue } from './queue.js';
+import { defaultRateLimiter, type RateLimiterOptions } from './ratelimit.js';
+
+/** A kind to watch. */
+export interface SourceSpec {
+  apiVersion: string;
+  kind: string;
+  /** True for cluster-scoped kinds: one informer for the whole cluster, ignoring the namespace list. */
+  clusterScoped?: boolean;
+  /** Scope the cache, e.g. `MANAGED_SELECTOR` for children. */
+  labelSelector?: string;
+}
+
+/** What reconcile asks for next. Returning nothing means "done until something changes". */
+export interface ReconcileResult {
+  /** Reconcile again after this many ms (polling; resets the failure backoff). */
+  requeueAfterMs?: number;
+  /** Reconcile again soon, with the rate limiter's backoff. */
+  requeue?: boolean;
+}
+
+/** Everything one reconcile run gets. */
+export interface ReconcileContext<T extends KubeObject> {
+  /** The request: only `{namespace, name}`. */
+  key: ObjectKey;
+  /** The primary object from the cache; `undefined` when it was deleted. */
+  object: T | undefined;
+  /** Logger bound to `{controller, namespace, name}`. */
+  log: Logger;
+  /** Aborted when the manager shuts down and the graceful period ends. */
+  signal: AbortSignal;
+  /** Cached objects of an owned kind whose ownerReferences include the primary's UID. */
+  owned<C extends KubeObject>(kind: string): C[];
+  /** Cached objects of any kind this controller watches (`for`, `owns` or `watches`). */
+  cached<C extends KubeObject>(kind: string, namespace?: string): C[];
+  /** How many times this key failed in a row (0 on a first run). */
+  retries: number;
+}
+
+/** A secondary watch: map a changed object to the primary keys to reconcile. */
+export interface WatchSpec extends SourceSpec {
+  map: (obj: KubeObject) => ObjectKey[];
+}
+
+/** Options of a {@link Controller}. */
+export interface ControllerOptions<T extends KubeObject> {
+  /** Controller name for logs and metrics (`notebooklab`). */
+  name: string;
+  /** The primary kind: its events enqueue its own key. */
+  for: SourceSpec;
+  /** Child kinds: their events enqueue the controller owner of the primary kind. */
+  owns?: SourceSpec[];
+  /** Other kinds with a mapping to primary keys (e.g. a profile → the labs that use it). */
+  watches?: WatchSpec[];
+  /** Level-based, idempotent reconcile of one key. */
+  reconcile: (ctx: ReconcileContext<T>) => Promise<ReconcileResult | undefined | void>;
+  /**
+   * Called when reconcile throws a TerminalError: record it (e.g. `Degraded` with `reason = err.code`).
+   * The key is then not retried until the primary's `metadata.generation` changes.
+   */
+  onTerminal?: (ctx: ReconcileContext<T>, err: TerminalError) => Promise<void>;
+  /** Filters primary update events; default: every change is enqueued. */
+  updatePredicate?: (obj: T, old: T) => boolean;
+  /** Concurrent reconciles (default: the manager's `workers`). */
+  workers?: number;
+  rateLimiter?: RateLimiterOptions;
+}
+
+/** What the manager hands a controller when it is registered. */
+export interface ControllerDeps {
+  informers: (spec: SourceSpec) => Informer[];
+  log: Logger;
+  metrics: RuntimeMetrics;
+  workers: number;
+}
+
+/**
+ * Wires informers to a work queue and runs `reconcile` on N workers, only while started (the leader).
+ * Events are queued from the moment the controller is registered, so a standby that becomes leader
+ * starts with every key already queued from its warm cache.
+ */
+export class Controller<T extends KubeObject = KubeObject> {
+  readonly name: string;
+  readonly queue: WorkQueue;
+  private readonly log: Logger;
+  private readonly metrics: RuntimeMetrics;
+  private readonly workers: number;
+  private readonly primary: Informer<T>[];
+  private readonly byKind = new Map<string, Informer[]>();
+  private readonly terminal = new Map<string, { uid: string; generation: number | undefined }>();
+  private readonly abort = new AbortController();
+  private running: Promise<void>[] = [];
+  private started = false;
+  private active = 0;
+
+  constructor(
+    readonly opts: ControllerOptions<T>,
+    deps: ControllerDeps,
+  ) {
+    this.name = opts.name;
+    this.log = deps.log.child({ controller: opts.name });
+    this.metrics = deps.metrics;
+    this.workers = opts.workers ?? deps.workers;
+    this.queue = new WorkQueue({
+      name: opts.name,
+      rateLimiter: defaultRateLimiter(opts.rateLimiter),
+      metrics: deps.metrics.queueHooks(opts.name),
+    });
+    this.metrics.maxConcurrent.set({ controller: this.name }, this.workers);
+    this.metrics.activeWorkers.set({ controller: this.name }, 0);
+
+    const enqueue = (o: KubeObject): void => this.queue.add(keyString(keyOf(o)));
+    const primary = deps.informers(opts.for);
+    this.remember(opts.for.kind, primary);
+    // The primary informers hold objects of kind T by construction (their GVK is opts.for).
+    this.primary = primary as unknown as Informer<T>[];
+    for (const inf of this.primary) {
+      inf.on({
+        add: enqueue,
+        update: (o, old) => {
+          if (opts.updatePredicate === undefined || opts.updatePredicate(o, old)) enqueue(o);
+        },
+        delete: enqueue,
+        resync: enqueue,
+      });
+    }
+    for (const spec of opts.owns ?? []) {
+      const infs = deps.informers(spec);
+      this.remember(spec.kind, infs);
+      const toOwner = (o: KubeObject): void => {
+        const ref = o.metadata?.ownerReferences?.find(
+          (r) => r.controller === true && r.kind === opts.for.kind,
+        );
+        if (ref === undefined) return;
+        const ns = opts.for.clusterScoped === true ? undefined : o.metadata?.namespace;
+        this.queue.add(keyString(ns === undefined ? { name: ref.name } : { namespace: ns, name: ref.name }));
+      };
+      for (const inf of infs)
+        inf.on({ add: toOwner, update: (o, old) => (toOwner(o), toOwner(old)), delete: toOwner });
+    }
+    for (const spec of opts.watches ?? []) {
+      const infs = deps.informers(spec);
+      this.remember(spec.kind, infs);
+      const mapped = (o: KubeObject): void => {
+        for (const k of spec.map(o)) this.queue.add(keyString(k));
+      };
+      for (const inf of infs) inf.on({ add: mapped, update: mapped, delete: mapped });
+    }
+  }
+
+  private remember(kind: string, infs: Informer[]): void {
+    this.byKind.set(kind, [...(this.byKind.get(kind) ?? []), ...infs]);
+  }
+
+  /** Informers this controller depends on (the manager waits for them before starting workers). */
+  get informers(): Informer[] {
+    return [...new Set([...this.byKind.values()].flat())];
+  }
+
+  /** True when every informer of this controller has listed once. */
+  get hasSynced(): boolean {
+    return this.informers.every((i) => i.hasSynced);
+  }
+
+  /** Starts the workers (after the caches synced). */
+  async start(): Promise<void> {
+    if (this.started) return;
+    this.started = true;
+    await Promise.all(this.informers.map((i) => i.synced));
+    this.log.info({ workers: this.workers }, 'Starting workers');
+    for (let i = 0; i < this.workers; i++) this.running.push(this.worker());
+  }
+
+  /**
+   * Stops taking new keys, lets in-flight reconciles finish (up to `graceMs`, then aborts their signal)
+   * and resolves when the workers have exited.
+   */
+  async stop(graceMs = 30_000): Promise<void> {
+    if (!this.started) {
+      this.queue.shutDown();
+      return;
+    }
+    const drained = await this.queue.shutDownWithDrain(graceMs);
+    if (!drained) {
+      this.log.warn({ graceMs }, 'Reconciles still running after the grace period, aborting them');
+      this.abort.abort(new Error('shutdown'));
+    }
+    await Promise.all(this.running);
+    this.running = [];
+    this.log.info('Stopped workers');
+  }
+
+  private async worker(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      this.metrics.activeWorkers.set({ controller: this.name }, ++this.active);
+      try {
+        await this.process(key);
+      } finally {
+        this.metrics.activeWorkers.set({ controller: this.name }, --this.active);
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private context(key: ObjectKey, object: T | undefined, log: Logger, retries: number): ReconcileContext<T> {
+    return {
+      key,
+      object,
+      log,
+      signal: this.abort.signal,
+      retries,
+      owned: <C extends KubeObject>(kind: string): C[] => {
+        const uid = object?.metadata?.uid;
+        if (uid === undefined) return [];
+        return (this.byKind.get(kind) ?? []).flatMap((i) => i.byOwner(uid)) as C[];
+      },
+      cached: <C extends KubeObject>(kind: string, namespace?: string): C[] =>
+        (this.byKind.get(kind) ?? []).flatMap((i) => i.list(namespace)) as C[],
+    };
+  }
+
+  private findPrimary(key: ObjectKey): T | undefined {
+    for (const inf of this.primary) {
+      const o = inf.get(key);
+      if (o !== undefined) return o;
+    }
+    return undefined;
+  }
+
+  /** Runs one reconcile and decides what happens to the key next. */
+  private async process(k: string): Promise<void> {
+    const key = parseKey(k);
+    const object = this.findPrimary(key);
+    const log = this.log.child(
+      key.namespace === undefined ? { name: key.name } : { namespace: key.namespace, name: key.name },
+    );
+    const parked = this.terminal.get(k);
+    if (parked !== undefined) {
+      const same =
+        object !== undefined &&
+        object.metadata?.uid === parked.uid &&
+        object.metadata?.generation === parked.generation &&
+        object.metadata?.deletionTimestamp === undefined;
+      if (same) {
+        this.queue.forget(k);
+        return;
+      }
+      this.terminal.delete(k);
+    }
+    const ctx = this.context(key, object, log, this.queue.numRequeues(k));
+    const end = this.metrics.reconcileTime.startTimer({ controller: this.name });
+    try {
+      const res = (await this.opts.reconcile(ctx)) ?? {};
+      if (res.requeueAfterMs !== undefined && res.requeueAfterMs > 0) {
+        this.queue.forget(k);
+        this.queue.addAfter(k, res.requeueAfterMs);
+        this.metrics.reconcileTotal.inc({ controller: this.name, result: 'requeue_after' });
+      } else if (res.requeue === true) {
+        this.queue.addRateLimited(k);
+        this.metrics.reconcileTotal.inc({ controller: this.name, result: 'requeue' });
+      } else {
+        this.queue.forget(k);
+        this.metrics.reconcileTotal.inc({ controller: this.name, result: 'success' });
+      }
+    } catch (err) {
+      this.metrics.reconcileTotal.inc({ controller: this.name, result: 'error' });
+      this.metrics.reconcileErrors.inc({ controller: this.name });
+      await this.handleError(k, ctx, err);
+    } finally {
+      end();
+    }
+  }
+
+  private async handleError(k: string, ctx: ReconcileContext<T>, err: unknown): Promise<void> {
+    if (err instanceof TerminalError) {
+      this.metrics.terminalErrors.inc({ controller: this.name });
+      ctx.log.warn(
+        { code: err.code, err: err.message },
+        'Reconcile failed terminally, not retrying until the spec changes',
+      );
+      try {
+        await this.opts.onTerminal?.(ctx, err);
+      } catch (hookErr) {
+        // Recording the failure failed (e.g. a conflict on /status): retry the whole key later.
+        ctx.log.warn({ err: errorMessage(hookErr) }, 'Failed to record terminal error, retrying');
+        this.queue.addRateLimited(k);
+        return;
+      }
+      const obj = ctx.object;
+      if (obj?.metadata?.uid !== undefined)
+        this.terminal.set(k, { uid: obj.metadata.uid, generation: obj.metadata.generation });
+      this.queue.forget(k);
+      return;
+    }
+    if (err instanceof TransientError && err.retryAfterMs !== undefined) {
+      ctx.log.info(
+        { code: err.code, err: err.message, retryAfterMs: err.retryAfterMs },
+        'Reconcile failed, retrying after the server-given delay',
+      );
+      this.queue.addAfter(k, err.retryAfterMs);
+      return;
+    }
+    const delay = this.queue.addRateLimited(k);
+    const code = err instanceof TransientError ? err.code : 'Unexpected';
+    const level = err instanceof TransientError ? 'info' : 'error';
+    ctx.log[level](
+      { code, err: errorMessage(err), retryInMs: Math.round(delay), retries: ctx.retries + 1 },
+      'Reconcile failed, retrying with backoff',
+    );
+  }
+}

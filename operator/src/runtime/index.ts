@@ -1,0 +1,12 @@
+// Public surface of the controller runtime: informers, work queue, controllers, manager, election, probes.
+export * from './key.js';
+export * from './ratelimit.js';
+export * from './queue.js';
+export * from './informer.js';
+export * from './controller.js';
+export * from './leader.js';
+export * from './metrics.js';
+export * from './probes.js';
+export * from './logger.js';
+export * from './manager.js';
+export { rbac as runtimeRbac } from './rbac.js';
