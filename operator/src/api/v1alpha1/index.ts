@@ -4,3 +4,4 @@ export * from './common.js';
 export * from './notebooklab.js';
 export * from './notebookprofile.js';
 export * from './crds.js';
+export * from './samples.js';

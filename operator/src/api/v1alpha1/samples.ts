@@ -1,0 +1,71 @@
+// Valid example objects: the base of validator tests, e2e tests and docs. Each call returns a fresh copy.
+import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from './group.js';
+import type { NotebookLabSpecInput } from './notebooklab.js';
+import type { NotebookProfileSpecInput } from './notebookprofile.js';
+
+/** A manifest as a user writes it: defaulted fields may be left out. */
+export interface Manifest<S> {
+  apiVersion: typeof API_VERSION;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+  spec: S;
+}
+
+/** A NotebookProfile close to what a DES-like data centre would run. */
+export function sampleProfile(name = 'des-jupyterlab'): Manifest<NotebookProfileSpecInput> {
+  return {
+    apiVersion: API_VERSION,
+    kind: NOTEBOOKPROFILE.kind,
+    metadata: { name },
+    spec: {
+      displayName: 'DES JupyterLab',
+      images: {
+        aliases: [
+          { name: 'recommended', image: 'registry.example.org/des/lab:2026.07', description: 'Recommended' },
+          { name: 'weekly', image: 'registry.example.org/des/lab:w_2026_30' },
+        ],
+        defaultAlias: 'recommended',
+      },
+      sizes: [
+        { name: 'small', requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } },
+        { name: 'medium', requests: { cpu: '2', memory: '8Gi' }, limits: { cpu: 4, memory: '8Gi' } },
+      ],
+      defaultSize: 'small',
+      home: { size: '10Gi', retainPolicy: 'Retain' },
+      culling: { idleTimeout: '24h', warnBefore: '30m' },
+      quota: { maxLabs: 2 },
+      network: { ingressNamespaces: ['skyport-proxy'] },
+    },
+  };
+}
+
+/** A NotebookLab for `owner` using the sample profile. */
+export function sampleLab(
+  name = 'default',
+  namespace = 'nb-alice',
+  owner = 'alice',
+): Manifest<NotebookLabSpecInput> {
+  return {
+    apiVersion: API_VERSION,
+    kind: NOTEBOOKLAB.kind,
+    metadata: { name, namespace },
+    spec: {
+      owner,
+      profile: 'des-jupyterlab',
+      imageAlias: 'recommended',
+      size: 'small',
+      env: [
+        { name: 'DES_RELEASE', value: 'dr2' },
+        { name: 'TAP_TOKEN', valueFrom: { secretKeyRef: { name: 'tap', key: 'token' } } },
+      ],
+      volumes: [
+        {
+          name: 'dr2',
+          mountPath: '/data/des/dr2',
+          readOnly: true,
+          persistentVolumeClaim: { claimName: 'des-dr2' },
+        },
+      ],
+    },
+  };
+}
