@@ -1,0 +1,259 @@
+// Model routes: fit jobs, metadata, scoring (sync ≤ MAX_SYNC_ROWS, else a pool job), NDJSON streaming, SSE, webhooks.
+
+import { randomInt } from 'node:crypto';
+import express, { Router, type Request, type Response } from 'express';
+import { score, type ForestParams } from '../engine/index.js';
+import type { Alert } from './alerts.js';
+import { checkWebhookUrl } from './alerts.js';
+import { param, tenantOf, type ApiContext } from './context.js';
+import { HttpError, notFound } from './errors.js';
+import { ingest } from './ingest.js';
+import type { LoadedModel } from './model-cache.js';
+import { ndjsonRow, type ParseOptions } from './parse.js';
+import { jobView } from './routes-data.js';
+import { fitRequestSchema, validator, webhookRequestSchema } from './schemas.js';
+
+interface FitBody {
+  datasetId: string;
+  name?: string;
+  params?: Partial<ForestParams>;
+  contamination?: number;
+  threshold?: number;
+  partitions?: number;
+}
+
+const validateFit = validator<FitBody>(fitRequestSchema);
+const validateWebhook = validator<{ url: string }>(webhookRequestSchema);
+/** Longest accepted line on the streaming endpoint. */
+const MAX_STREAM_LINE = 1 << 20;
+
+/** Alerts for the points of a scored batch at or above the model's threshold. */
+function alertsFor(tenant: string, m: LoadedModel, data: Float64Array, cols: number, scores: Float64Array, rowOffset: number): Omit<Alert, 'id' | 'at'>[] {
+  const out: Omit<Alert, 'id' | 'at'>[] = [];
+  for (let i = 0; i < scores.length; i++) {
+    const s = scores[i] ?? 0;
+    if (s >= m.meta.threshold) {
+      out.push({
+        tenant, modelId: m.meta.id, modelVersion: m.meta.version, score: s, threshold: m.meta.threshold,
+        point: Array.from(data.subarray(i * cols, (i + 1) * cols)), index: rowOffset + i,
+      });
+    }
+  }
+  return out;
+}
+
+function sendScores(req: Request, res: Response, m: LoadedModel, scores: Float64Array): void {
+  const accept = req.headers.accept ?? '';
+  res.setHeader('X-Model-Id', m.meta.id);
+  res.setHeader('X-Threshold', String(m.meta.threshold));
+  if (accept.includes('application/octet-stream')) {
+    res.type('application/octet-stream').setHeader('X-Shape', `${scores.length},1`);
+    res.send(Buffer.from(scores.buffer, scores.byteOffset, scores.byteLength));
+  } else if (accept.includes('text/csv')) {
+    const lines = ['score,anomaly'];
+    for (const s of scores) lines.push(`${s},${s >= m.meta.threshold ? 1 : 0}`);
+    res.type('text/csv').send(lines.join('\n') + '\n');
+  } else {
+    const anomalies: number[] = [];
+    scores.forEach((s, i) => s >= m.meta.threshold && anomalies.push(i));
+    res.json({ modelId: m.meta.id, modelVersion: m.meta.version, threshold: m.meta.threshold, scores: Array.from(scores), anomalies });
+  }
+}
+
+/** Routes under /v1 for models, scoring and notifications. */
+export function modelRoutes(ctx: ApiContext): Router {
+  const r = Router();
+  const json = express.json({ limit: '64kb', type: () => true });
+
+  r.post('/models', json, async (req, res) => {
+    const tenant = tenantOf(res);
+    const body = validateFit(req.body);
+    const ds = await ctx.store.getDatasetMeta(tenant, body.datasetId);
+    if (ds === null || ds.temporary) throw new HttpError(404, 'NotFound', `dataset ${JSON.stringify(body.datasetId)} not found`, { field: '/datasetId' });
+    const p = body.params ?? {};
+    const extensionLevel = p.extensionLevel ?? 0;
+    if (extensionLevel > ds.cols - 1) {
+      throw new HttpError(400, 'ExtensionLevelOutOfRange', `/params/extensionLevel: must be in [0, ${ds.cols - 1}] for ${ds.cols} columns, got ${extensionLevel}`, { field: '/params/extensionLevel' });
+    }
+    if (ds.rows < 2) throw new HttpError(400, 'TooFewRows', `dataset has ${ds.rows} row(s); a forest needs at least 2`, { field: '/datasetId' });
+    const params: ForestParams = {
+      ntrees: p.ntrees ?? 100,
+      sampleSize: p.sampleSize ?? 256,
+      extensionLevel,
+      // A random seed is still recorded in the job spec and the model, so the fit stays reproducible.
+      seed: p.seed ?? randomInt(2 ** 31),
+      ...(p.standardize === undefined ? {} : { standardize: p.standardize }),
+      ...(p.compat === undefined ? {} : { compat: p.compat }),
+    };
+    const jobId = await ctx.coordinator.submitFit(tenant, {
+      dataset: ds, params, contamination: body.contamination ?? null, threshold: body.threshold ?? null,
+      name: body.name ?? 'default', ...(body.partitions === undefined ? {} : { partitions: body.partitions }),
+    });
+    ctx.metrics.jobsSubmitted.inc({ kind: 'fit' });
+    ctx.log.info({ tenant, job: jobId, dataset: ds.id }, 'Submitted fit job');
+    const job = await ctx.store.getJob(tenant, jobId);
+    if (job === null) throw new Error(`job ${jobId} vanished after submission`);
+    res.status(202).location(`/v1/jobs/${jobId}`).json(await jobView(ctx, job));
+  });
+
+  r.get('/models', async (_req, res) => {
+    res.json({ items: await ctx.store.listModels(tenantOf(res)) });
+  });
+
+  r.get('/models/:id', async (req, res) => {
+    const meta = await ctx.store.getModelMeta(tenantOf(res), param(req, 'id'));
+    if (meta === null) throw notFound('model', param(req, 'id'));
+    res.json(meta);
+  });
+
+  r.get('/models/:id/binary', async (req, res) => {
+    const bytes = await ctx.store.getModelBytes(tenantOf(res), param(req, 'id'));
+    if (bytes === null) throw notFound('model', param(req, 'id'));
+    res.type('application/octet-stream').send(bytes);
+  });
+
+  r.post('/models/:id/score', async (req, res) => {
+    const tenant = tenantOf(res);
+    const m = await ctx.models.get(tenant, param(req, 'id'));
+    const got = await ingest(req, {
+      tenant, store: ctx.store, chunkRows: ctx.cfg.chunkRows, maxBytes: ctx.cfg.maxUploadBytes, maxCols: ctx.cfg.maxCols,
+      holdRows: ctx.cfg.maxSyncRows, temporary: true, expectCols: m.meta.dims,
+    });
+    if (got.kind === 'memory') {
+      const scores = score(m.model, got.matrix);
+      ctx.metrics.pointsScored.inc({ path: 'sync' }, scores.length);
+      await ctx.alerts.publish(alertsFor(tenant, m, got.matrix.data, got.matrix.cols, scores, 0));
+      sendScores(req, res, m, scores);
+      return;
+    }
+    const jobId = await ctx.coordinator.submitScore(tenant, { dataset: got.dataset, modelId: m.meta.id, threshold: m.meta.threshold });
+    ctx.metrics.jobsSubmitted.inc({ kind: 'score' });
+    ctx.log.info({ tenant, job: jobId, rows: got.dataset.rows }, 'Submitted score job');
+    const job = await ctx.store.getJob(tenant, jobId);
+    if (job === null) throw new Error(`job ${jobId} vanished after submission`);
+    res.status(202).location(`/v1/jobs/${jobId}`).json(await jobView(ctx, job));
+  });
+
+  r.post('/models/:id/score-dataset', json, async (req, res) => {
+    const tenant = tenantOf(res);
+    const m = await ctx.models.get(tenant, param(req, 'id'));
+    const datasetId = (req.body as { datasetId?: unknown } | undefined)?.datasetId;
+    if (typeof datasetId !== 'string') throw new HttpError(400, 'InvalidRequest', '/datasetId: must be a string', { field: '/datasetId' });
+    const ds = await ctx.store.getDatasetMeta(tenant, datasetId);
+    if (ds === null || ds.temporary) throw new HttpError(404, 'NotFound', `dataset ${JSON.stringify(datasetId)} not found`, { field: '/datasetId' });
+    if (ds.cols !== m.meta.dims) throw new HttpError(400, 'WrongWidth', `dataset has ${ds.cols} columns, the model expects ${m.meta.dims}`, { field: '/datasetId', expected: m.meta.dims, got: ds.cols });
+    const jobId = await ctx.coordinator.submitScore(tenant, { dataset: ds, modelId: m.meta.id, threshold: m.meta.threshold });
+    ctx.metrics.jobsSubmitted.inc({ kind: 'score' });
+    const job = await ctx.store.getJob(tenant, jobId);
+    if (job === null) throw new Error(`job ${jobId} vanished after submission`);
+    res.status(202).location(`/v1/jobs/${jobId}`).json(await jobView(ctx, job));
+  });
+
+  r.post('/models/:id/stream', async (req, res) => streamScores(ctx, req, res));
+
+  r.get('/models/:id/events', async (req, res) => {
+    const tenant = tenantOf(res);
+    const m = await ctx.models.get(tenant, param(req, 'id'));
+    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    const unsubscribe = await ctx.alerts.subscribe(tenant, m.meta.id, (a) => {
+      res.write(`id: ${a.id}\nevent: anomaly\ndata: ${JSON.stringify(a)}\n\n`);
+    });
+    // Written after subscribing: a client that has read this line will see every later alert.
+    res.write(`: subscribed to ${m.meta.id}\n\n`);
+    const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);
+    req.on('close', () => {
+      clearInterval(heartbeat);
+      unsubscribe();
+    });
+  });
+
+  r.post('/models/:id/webhooks', json, async (req, res) => {
+    const tenant = tenantOf(res);
+    const m = await ctx.models.get(tenant, param(req, 'id'));
+    const body = validateWebhook(req.body);
+    const url = checkWebhookUrl(body.url, ctx.cfg.webhookAllowedHosts);
+    const hook = await ctx.alerts.addWebhook(tenant, m.meta.id, url.href);
+    ctx.log.info({ tenant, model: m.meta.id, webhook: hook.id }, 'Registered webhook');
+    res.status(201).json(hook);
+  });
+
+  r.get('/models/:id/webhooks', async (req, res) => {
+    const tenant = tenantOf(res);
+    const m = await ctx.models.get(tenant, param(req, 'id'));
+    res.json({ items: await ctx.alerts.listWebhooks(tenant, m.meta.id) });
+  });
+
+  r.delete('/models/:id/webhooks/:hook', async (req, res) => {
+    const tenant = tenantOf(res);
+    const m = await ctx.models.get(tenant, param(req, 'id'));
+    if (!(await ctx.alerts.deleteWebhook(tenant, m.meta.id, param(req, 'hook')))) throw notFound('webhook', param(req, 'hook'));
+    res.status(204).end();
+  });
+
+  return r;
+}
+
+/**
+ * NDJSON in, NDJSON out: every complete input line received so far is scored as one batch and answered
+ * at once, so a client may keep one request open and send points as they arrive.
+ */
+async function streamScores(ctx: ApiContext, req: Request, res: Response): Promise<void> {
+  const tenant = tenantOf(res);
+  const m = await ctx.models.get(tenant, param(req, 'id'));
+  const d = m.meta.dims;
+  const opts: ParseOptions = { maxBytes: Number.MAX_SAFE_INTEGER, maxCols: d, expectCols: d };
+  const shape = { cols: d as number | null, setCols: (): void => undefined };
+  const keys = m.meta.columns === null ? null : [...m.meta.columns];
+  const dec = new TextDecoder();
+  let carry = '';
+  let row = 0;
+  let line = 0;
+  let started = false;
+  const start = (): void => {
+    if (started) return;
+    started = true;
+    res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache', 'X-Model-Id': m.meta.id });
+  };
+  const batch = async (text: string[]): Promise<void> => {
+    const buf = new Float64Array(text.length * d);
+    let n = 0;
+    for (const t of text) {
+      line++;
+      if (t.trim() === '') continue;
+      const { values } = ndjsonRow(t, row + n, line, opts, shape, keys);
+      buf.set(values, n * d);
+      n++;
+    }
+    if (n === 0) return;
+    const data = buf.subarray(0, n * d);
+    const scores = score(m.model, { data, rows: n, cols: d });
+    ctx.metrics.pointsScored.inc({ path: 'stream' }, n);
+    const out: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const s = scores[i] ?? 0;
+      out.push(`{"row":${row + i},"score":${s},"anomaly":${s >= m.meta.threshold},"modelId":"${m.meta.id}","modelVersion":${m.meta.version}}\n`);
+    }
+    start();
+    res.write(out.join(''));
+    const alerts = alertsFor(tenant, m, data, d, scores, row);
+    row += n;
+    await ctx.alerts.publish(alerts);
+  };
+  try {
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      const parts = (carry + dec.decode(chunk, { stream: true })).split('\n');
+      carry = parts.pop() ?? '';
+      if (carry.length > MAX_STREAM_LINE) throw new HttpError(413, 'LineTooLong', `row ${row}: line exceeds ${MAX_STREAM_LINE} bytes`, { row });
+      await batch(parts.map((p) => (p.endsWith('\r') ? p.slice(0, -1) : p)));
+    }
+    const rest = carry + dec.decode();
+    if (rest.trim() !== '') await batch([rest]);
+    start();
+    res.end();
+  } catch (err) {
+    // Before the first output line the client gets a normal 4xx; afterwards the error is the last line.
+    if (!started) throw err;
+    const body = err instanceof HttpError ? err.toBody() : { error: 'internal error', code: 'Internal', detail: {} };
+    res.end(JSON.stringify(body) + '\n');
+  }
+}
