@@ -1,0 +1,448 @@
+// The NotebookLab service layer (nublado's third layer): orders the steps of one reconcile — finalizer, quota,
+// children in dependency order, stop, culling, status — using the pure builder and status code and the kube
+// layer for every write.
+import { randomBytes } from 'node:crypto';
+import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { NotebookLab, NotebookProfile } from '../../api/v1alpha1/index.js';
+import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/index.js';
+import { parseDuration, parseQuantity } from '../../api/units.js';
+import { TerminalError, errorMessage } from '../../errors.js';
+import type { EventRecorder, Kube, KubeObject } from '../../kube/index.js';
+import { LABELS, MANAGED_SELECTOR, shortHash } from '../../meta/index.js';
+import type { ControllerOptions, ReconcileContext, ReconcileResult } from '../../runtime/index.js';
+import type { ObjectKey } from '../../runtime/index.js';
+import { COMPONENT, HOME_FINALIZER, TOKEN_KEY, buildChildren, labNames, resolveLab } from './build.js';
+import type { DesiredChildren, ResolvedLab } from './build.js';
+import type { ActivityResolver } from './culling/activity.js';
+import { decideCulling } from './culling/policy.js';
+import type { CullDecision, CullingPolicy } from './culling/policy.js';
+import { readPod } from './pod.js';
+import { checkQuota } from './quota.js';
+import type { QuotaEntry, QuotaVerdict } from './quota.js';
+import { IDLE_WARNING, computeStatus, sameStatus } from './status.js';
+import type { StatusInput } from './status.js';
+
+/** Annotation holding a hash of the desired child, so unchanged children are not re-applied. */
+export const SPEC_HASH = 'skyport.io/spec-hash';
+
+/** What the NotebookLab controller needs from its surroundings. */
+export interface NotebookLabDeps {
+  kube: Kube;
+  events: EventRecorder;
+  resolver: ActivityResolver;
+  /** How often running labs are polled for activity (default 60 s). */
+  cullCheckIntervalMs?: number;
+  /** Clock (tests). */
+  now?: () => Date;
+  /** Token generator (tests). */
+  newToken?: () => string;
+}
+
+type Lab = NotebookLab;
+
+/** Accepts the informer's plain JSON (string timestamps) and client-node's models (Dates). */
+function isoOf(v: Date | string | undefined): string {
+  if (v === undefined) return '';
+  return typeof v === 'string' ? v : v.toISOString();
+}
+
+function asKube(o: unknown): KubeObject {
+  // Every value passed here is a Kubernetes object with apiVersion, kind and metadata.
+  return o as KubeObject;
+}
+
+function ownerProfileKey(lab: Lab): string {
+  return `${lab.spec.owner}|${lab.spec.profile}`;
+}
+
+function labKey(lab: { metadata?: { namespace?: string | undefined; name?: string | undefined } }): ObjectKey {
+  return { namespace: lab.metadata?.namespace ?? 'default', name: lab.metadata?.name ?? '' };
+}
+
+function culling(profile: NotebookProfile): CullingPolicy | undefined {
+  const c = profile.spec.culling;
+  if (!c.enabled) return undefined;
+  return {
+    idleTimeoutMs: parseDuration(c.idleTimeout),
+    maxLifetimeMs: parseDuration(c.maxLifetime),
+    warnBeforeMs: parseDuration(c.warnBefore),
+  };
+}
+
+function withHash<T extends KubeObject>(obj: T): T {
+  const hash = shortHash(JSON.stringify(obj));
+  const metadata = { ...(obj.metadata ?? {}), annotations: { ...(obj.metadata?.annotations ?? {}), [SPEC_HASH]: hash } };
+  return { ...obj, metadata };
+}
+
+function upToDate(desired: KubeObject, current: KubeObject | undefined): boolean {
+  return current !== undefined && current.metadata?.annotations?.[SPEC_HASH] === desired.metadata?.annotations?.[SPEC_HASH];
+}
+
+/**
+ * Builds the NotebookLab controller's options for `manager.add(...)`. Watches labs, their owned children
+ * (Pods, Services, Secrets, NetworkPolicies), home PVCs (by label: they carry no ownerReference), profiles (a
+ * change re-reconciles the labs using it) and lab deletions (which can admit an owner's refused lab).
+ */
+export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<KubeObject> {
+  const r = new LabReconciler(deps);
+  const managed = { labelSelector: MANAGED_SELECTOR };
+  return {
+    name: 'notebooklab',
+    for: { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind },
+    owns: [
+      { apiVersion: 'v1', kind: 'Pod', ...managed },
+      { apiVersion: 'v1', kind: 'Service', ...managed },
+      { apiVersion: 'v1', kind: 'Secret', ...managed },
+      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...managed },
+    ],
+    watches: [
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        ...managed,
+        map: (o) => {
+          const l = o.metadata?.labels ?? {};
+          if (l[LABELS.name] !== 'notebooklab' || l[LABELS.component] !== COMPONENT.home) return [];
+          const name = l[LABELS.instance];
+          return name === undefined ? [] : [{ namespace: o.metadata?.namespace ?? 'default', name }];
+        },
+      },
+      {
+        apiVersion: API_VERSION,
+        kind: NOTEBOOKPROFILE.kind,
+        clusterScoped: true,
+        map: (o) => r.labsUsingProfile(o.metadata?.name ?? ''),
+      },
+      // A lab being deleted frees quota: re-reconcile its owner's other labs of the same profile.
+      { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind, map: (o) => r.quotaPeersOf(o) },
+    ],
+    // Our own status writes come back as updates; they need no reconcile (kubeflow/notebooks#1343).
+    updatePredicate: (o, old) =>
+      o.metadata?.generation !== old.metadata?.generation ||
+      o.metadata?.deletionTimestamp !== old.metadata?.deletionTimestamp ||
+      JSON.stringify(o.metadata?.finalizers ?? []) !== JSON.stringify(old.metadata?.finalizers ?? []) ||
+      JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(old.metadata?.labels ?? {}),
+    reconcile: (ctx) => r.reconcile(ctx),
+    onTerminal: (ctx, err) => r.recordTerminal(ctx, err),
+  };
+}
+
+/** One reconcile, step by step. State kept here is only indexes for event mapping, rebuilt on every run. */
+class LabReconciler {
+  private readonly byProfile = new Map<string, Map<string, ObjectKey>>();
+  private readonly byOwnerProfile = new Map<string, Map<string, ObjectKey>>();
+  private readonly now: () => Date;
+  private readonly newToken: () => string;
+  private readonly checkMs: number;
+
+  constructor(private readonly deps: NotebookLabDeps) {
+    this.now = deps.now ?? (() => new Date());
+    this.newToken = deps.newToken ?? (() => randomBytes(24).toString('hex'));
+    this.checkMs = deps.cullCheckIntervalMs ?? 60_000;
+  }
+
+  labsUsingProfile(profile: string): ObjectKey[] {
+    return [...(this.byProfile.get(profile)?.values() ?? [])];
+  }
+
+  quotaPeersOf(o: KubeObject): ObjectKey[] {
+    if (o.metadata?.deletionTimestamp === undefined) return [];
+    const lab = o as unknown as Lab;
+    const self = `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
+    return [...(this.byOwnerProfile.get(ownerProfileKey(lab))?.entries() ?? [])].filter(([k]) => k !== self).map(([, v]) => v);
+  }
+
+  private remember(lab: Lab): void {
+    const k = `${lab.metadata.namespace ?? ''}/${lab.metadata.name ?? ''}`;
+    const add = (m: Map<string, Map<string, ObjectKey>>, key: string): void => {
+      let set = m.get(key);
+      if (set === undefined) m.set(key, (set = new Map<string, ObjectKey>()));
+      set.set(k, labKey(lab));
+    };
+    add(this.byProfile, lab.spec.profile);
+    add(this.byOwnerProfile, ownerProfileKey(lab));
+  }
+
+  private forget(key: ObjectKey): void {
+    const k = `${key.namespace ?? ''}/${key.name}`;
+    for (const m of [this.byProfile, this.byOwnerProfile]) for (const set of m.values()) set.delete(k);
+  }
+
+  async reconcile(ctx: ReconcileContext<KubeObject>): Promise<ReconcileResult | undefined> {
+    if (ctx.object === undefined) {
+      this.forget(ctx.key);
+      return undefined;
+    }
+    // The informer holds NotebookLabs as the apiserver stored them (validated by the CRD schema).
+    let lab = ctx.object as unknown as Lab;
+    this.remember(lab);
+    const ns = lab.metadata.namespace ?? 'default';
+    const names = labNames(lab.metadata.name ?? '');
+    const profile = ctx.cached<KubeObject>(NOTEBOOKPROFILE.kind).find((p) => p.metadata?.name === lab.spec.profile) as
+      | NotebookProfile
+      | undefined;
+
+    if (lab.metadata.deletionTimestamp !== undefined) return this.finalize(ctx, lab, profile);
+
+    if (!(lab.metadata.finalizers ?? []).includes(HOME_FINALIZER)) {
+      const updated = await this.deps.kube.addFinalizer(asKube(lab), HOME_FINALIZER);
+      if (updated === undefined) return undefined;
+      lab = updated as unknown as Lab;
+      ctx.log.debug('Added home finalizer');
+    }
+
+    const pvc = ctx.cached<KubeObject>('PersistentVolumeClaim', ns).find((p) => p.metadata?.name === names.home) as
+      | V1PersistentVolumeClaim
+      | undefined;
+    const pod = ctx.owned<KubeObject>('Pod').find((p) => p.metadata?.name === names.pod) as V1Pod | undefined;
+    const base: Omit<StatusInput, 'applied' | 'pod'> = { lab, now: this.now(), homeClaimName: names.home, pvc };
+
+    if (profile === undefined) {
+      const invalid = { reason: 'ProfileNotFound', message: `spec.profile: NotebookProfile ${lab.spec.profile} not found; ask an admin which profiles exist` };
+      if (pod !== undefined) await this.deletePod(lab, pod);
+      await this.writeStatus(ctx, lab, { ...base, invalid, applied: new Set(), pod: readPod(pod) });
+      return undefined;
+    }
+    let resolved: ResolvedLab;
+    try {
+      resolved = resolveLab(lab, profile);
+    } catch (err) {
+      if (!(err instanceof TerminalError)) throw err;
+      if (pod !== undefined) await this.deletePod(lab, pod);
+      await this.writeStatus(ctx, lab, { ...base, invalid: { reason: err.code, message: err.message }, applied: new Set(), pod: readPod(pod) });
+      return undefined;
+    }
+    const quota = this.quota(ctx, lab, profile, resolved);
+    const token = await this.token(ctx, lab, ns, names.token);
+    const desired = buildChildren(lab, profile, { token }, { admitted: quota.admitted });
+    const applied = await this.applyChildren(ctx, lab, desired, pvc, pod);
+
+    const outcome = await this.stopOrCull(ctx, lab, profile, pod, desired, token, resolved);
+    const reading = readPod(outcome.podGone ? undefined : pod);
+    const input: StatusInput = {
+      ...base,
+      quota,
+      resolved: { image: resolved.image, size: resolved.size.name, url: resolved.url },
+      applied,
+      pod: reading,
+      ...(pod === undefined || outcome.podGone ? {} : { podCreatedAt: isoOf(pod.metadata?.creationTimestamp) }),
+      ...(outcome.culling === undefined ? {} : { culling: outcome.culling }),
+      ...(outcome.stoppedBy === undefined ? {} : { stoppedBy: outcome.stoppedBy }),
+    };
+    await this.writeStatus(ctx, lab, input);
+    return outcome.requeueAfterMs === undefined ? undefined : { requeueAfterMs: outcome.requeueAfterMs };
+  }
+
+  /** Quota over the owner's labs of this profile, from the cache (all namespaces the operator watches). */
+  private quota(ctx: ReconcileContext<KubeObject>, lab: Lab, profile: NotebookProfile, resolved: ResolvedLab): QuotaVerdict {
+    const entry = (l: Lab): QuotaEntry => ({
+      uid: l.metadata.uid ?? '',
+      namespace: l.metadata.namespace ?? '',
+      name: l.metadata.name ?? '',
+      createdAt: isoOf(l.metadata.creationTimestamp),
+      homeBytes: resolved.homeBytes,
+      deleting: l.metadata.deletionTimestamp !== undefined,
+    });
+    const peers = (ctx.cached<KubeObject>(NOTEBOOKLAB.kind) as unknown as Lab[]).filter(
+      (l) => l.spec.owner === lab.spec.owner && l.spec.profile === lab.spec.profile,
+    );
+    const q = profile.spec.quota;
+    const limits = q.maxTotalHomeSize === undefined ? { maxLabs: q.maxLabs } : { maxLabs: q.maxLabs, maxTotalHomeBytes: parseQuantity(q.maxTotalHomeSize) };
+    return checkQuota(entry(lab), peers.map(entry), limits, lab.spec.owner, lab.spec.profile);
+  }
+
+  /**
+   * The lab's token: from the cached Secret, else from a live read (the cache may lag a create of ours), else
+   * a new random one that `applyChildren` creates (never overwrites) — so a token is generated once and kept.
+   */
+  private async token(ctx: ReconcileContext<KubeObject>, lab: Lab, ns: string, name: string): Promise<string> {
+    const fromSecret = (s: V1Secret | undefined): string | undefined => {
+      const b64 = s?.data?.[TOKEN_KEY];
+      return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
+    };
+    const cached = ctx.owned<KubeObject>('Secret').find((s) => s.metadata?.name === name) as V1Secret | undefined;
+    const t = fromSecret(cached);
+    if (t !== undefined) return t;
+    const live = (await this.deps.kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name })) as V1Secret | undefined;
+    return fromSecret(live) ?? this.newToken();
+  }
+
+  /**
+   * Applies children in dependency order: home PVC and token Secret first (the Pod mounts one and reads the
+   * other — a Pod created before its Secret fails with CreateContainerConfigError), then the Service and the
+   * NetworkPolicy (so the lab is never reachable unrestricted), the Pod last. Unchanged children (same spec hash
+   * annotation) are not re-applied; an existing Pod is never re-applied, as its spec is immutable — changes
+   * take effect at the next start.
+   */
+  private async applyChildren(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    desired: DesiredChildren,
+    pvc: V1PersistentVolumeClaim | undefined,
+    pod: V1Pod | undefined,
+  ): Promise<Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>> {
+    const kube = this.deps.kube;
+    const applied = new Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>();
+    const owned = (kind: string, name: string | undefined): KubeObject | undefined =>
+      ctx.owned<KubeObject>(kind).find((o) => o.metadata?.name === name);
+
+    const home = withHash(asKube(desired.home));
+    if (!upToDate(home, asKube(pvc))) {
+      await kube.apply(home);
+      ctx.log.info({ pvc: home.metadata?.name }, 'Applied home PersistentVolumeClaim');
+    }
+    const secret = owned('Secret', desired.token.metadata?.name);
+    if (secret === undefined) {
+      const live = await kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: lab.metadata.namespace ?? 'default', name: desired.token.metadata?.name ?? '' });
+      // Create, never apply: a racing second writer must fail rather than replace the token.
+      if (live === undefined) {
+        await kube.create(asKube(desired.token));
+        ctx.log.info({ secret: desired.token.metadata?.name }, 'Created token Secret');
+      }
+    }
+    applied.add('Secret');
+    const svc = withHash(asKube(desired.service));
+    if (!upToDate(svc, owned('Service', svc.metadata?.name))) await kube.apply(svc);
+    applied.add('Service');
+    const npName = labNames(lab.metadata.name ?? '').networkPolicy;
+    if (desired.networkPolicy !== undefined) {
+      const np = withHash(asKube(desired.networkPolicy));
+      if (!upToDate(np, owned('NetworkPolicy', npName))) await kube.apply(np);
+      applied.add('NetworkPolicy');
+    } else if (owned('NetworkPolicy', npName) !== undefined) {
+      await kube.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: lab.metadata.namespace ?? 'default', name: npName });
+    }
+    if (desired.pod !== undefined && pod === undefined) {
+      await kube.apply(withHash(asKube(desired.pod)));
+      ctx.log.info({ pod: desired.pod.metadata?.name }, 'Created lab Pod');
+      void this.deps.events.normal(asKube(lab), 'Starting', `Created Pod ${desired.pod.metadata?.name ?? ''}`);
+    }
+    if (desired.pod !== undefined || pod !== undefined) applied.add('Pod');
+    return applied;
+  }
+
+  private async deletePod(lab: Lab, pod: V1Pod): Promise<void> {
+    if (pod.metadata?.deletionTimestamp !== undefined) return;
+    const ref = { apiVersion: 'v1', kind: 'Pod', namespace: lab.metadata.namespace ?? 'default', name: pod.metadata?.name ?? '' };
+    await this.deps.kube.delete(ref, pod.metadata?.uid === undefined ? {} : { uid: pod.metadata.uid });
+  }
+
+  /** Stops the Pod of a stopped or refused lab, or polls activity and warns or culls a running one. */
+  private async stopOrCull(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    profile: NotebookProfile,
+    pod: V1Pod | undefined,
+    desired: DesiredChildren,
+    token: string,
+    resolved: ResolvedLab,
+  ): Promise<{
+    podGone: boolean;
+    culling?: { decision: CullDecision; lastActivity?: Date };
+    stoppedBy?: StatusInput['stoppedBy'];
+    requeueAfterMs?: number;
+  }> {
+    if (pod === undefined) return { podGone: false };
+    if (desired.pod === undefined) {
+      await this.deletePod(lab, pod);
+      const prev = lab.status?.lastTermination;
+      const culledThisRun = prev !== undefined && (prev.reason === 'Culled' || prev.reason === 'MaxLifetime') && prev.at >= isoOf(pod.metadata?.creationTimestamp);
+      if (lab.spec.state === 'Stopped' && !culledThisRun && pod.metadata?.deletionTimestamp === undefined) {
+        ctx.log.info('Stopped lab, home volume kept');
+        void this.deps.events.normal(asKube(lab), 'Stopped', 'Deleted the lab Pod; the home volume is kept');
+        return { podGone: false, stoppedBy: { reason: 'User', message: 'Stopped by setting spec.state to Stopped' } };
+      }
+      return { podGone: false };
+    }
+    const policy = culling(profile);
+    const reading = readPod(pod);
+    if (policy === undefined || reading.stage !== 'Ready') return { podGone: false };
+
+    const now = this.now();
+    let lastActivity = lab.status?.lastActivity === undefined ? undefined : new Date(lab.status.lastActivity);
+    try {
+      const act = await this.deps.resolver.resolve({
+        namespace: lab.metadata.namespace ?? 'default',
+        name: lab.metadata.name ?? '',
+        owner: lab.spec.owner,
+        service: labNames(lab.metadata.name ?? '').service,
+        basePath: resolved.basePath,
+        token,
+      });
+      if (act !== undefined && (lastActivity === undefined || act.lastActivity > lastActivity)) lastActivity = act.lastActivity;
+    } catch (err) {
+      ctx.log.warn({ err: errorMessage(err) }, 'Failed to read lab activity');
+    }
+    const startedAt = new Date(isoOf(pod.metadata?.creationTimestamp) || now.toISOString());
+    const decision = decideCulling(policy, startedAt, lastActivity, now);
+    const cullingOut = lastActivity === undefined ? { decision } : { decision, lastActivity };
+    if (decision.action === 'cull') {
+      const why = decision.reason === 'MaxLifetime' ? 'MaxLifetime' : 'Culled';
+      const message =
+        why === 'MaxLifetime'
+          ? `Stopped after its maximum lifetime of ${profile.spec.culling.maxLifetime}`
+          : `Stopped after ${profile.spec.culling.idleTimeout} without activity (last activity ${lastActivity?.toISOString() ?? 'never'})`;
+      // Cull = spec.state Stopped, so the lab stays stopped and the user sees why; the home is kept.
+      await this.deps.kube.mergePatch({ apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind, namespace: lab.metadata.namespace ?? 'default', name: lab.metadata.name ?? '' }, { spec: { state: 'Stopped' } });
+      await this.deletePod(lab, pod);
+      ctx.log.info({ reason: why }, 'Culled lab');
+      void this.deps.events.normal(asKube(lab), why === 'MaxLifetime' ? 'MaxLifetimeReached' : 'Culled', message);
+      return { podGone: true, culling: cullingOut, stoppedBy: { reason: why, message } };
+    }
+    if (decision.action === 'warn') {
+      const warned = lab.status?.conditions?.find((c) => c.type === IDLE_WARNING)?.status === 'True';
+      if (!warned) {
+        const at = decision.cullAt?.toISOString() ?? '';
+        void this.deps.events.warning(asKube(lab), 'IdleWarning', `Lab will be stopped at ${at} unless there is activity`);
+      }
+    }
+    const next = Math.min(decision.nextCheckMs ?? this.checkMs, this.checkMs);
+    return { podGone: false, culling: cullingOut, requeueAfterMs: Math.max(next, 1000) };
+  }
+
+  /** Deletion: stop the Pod, apply the home retain policy, then release the finalizer. */
+  private async finalize(ctx: ReconcileContext<KubeObject>, lab: Lab, profile: NotebookProfile | undefined): Promise<undefined> {
+    if (!(lab.metadata.finalizers ?? []).includes(HOME_FINALIZER)) return undefined;
+    const ns = lab.metadata.namespace ?? 'default';
+    const names = labNames(lab.metadata.name ?? '');
+    const policy = profile?.spec.home.retainPolicy ?? 'Retain';
+    if (policy === 'Delete') {
+      const pvc = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: names.home };
+      if (await this.deps.kube.delete(pvc)) ctx.log.info({ pvc: names.home }, 'Deleted home PersistentVolumeClaim');
+    } else {
+      ctx.log.info({ pvc: names.home }, 'Kept home PersistentVolumeClaim');
+    }
+    await this.deps.kube.removeFinalizer(asKube(lab), HOME_FINALIZER);
+    this.forget(labKey(lab));
+    return undefined;
+  }
+
+  private async writeStatus(ctx: ReconcileContext<KubeObject>, lab: Lab, input: StatusInput): Promise<void> {
+    const next = computeStatus(input);
+    const prev = lab.status;
+    if (sameStatus(prev, next)) return;
+    await this.deps.kube.applyStatus(asKube(lab), next);
+    if (prev?.phase !== next.phase) {
+      ctx.log.info({ phase: next.phase, from: prev?.phase }, 'Changed phase');
+      const degraded = next.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
+      if (next.phase === 'Running') void this.deps.events.normal(asKube(lab), 'Ready', `Lab is ready at ${next.url ?? ''}`);
+      else if (next.phase === 'Failed' && degraded !== undefined) void this.deps.events.warning(asKube(lab), degraded.reason, degraded.message);
+    }
+  }
+
+  async recordTerminal(ctx: ReconcileContext<KubeObject>, err: TerminalError): Promise<void> {
+    if (ctx.object === undefined) return;
+    const lab = ctx.object as unknown as Lab;
+    const names = labNames(lab.metadata.name ?? '');
+    await this.writeStatus(ctx, lab, {
+      lab,
+      now: this.now(),
+      homeClaimName: names.home,
+      pvc: undefined,
+      invalid: { reason: err.code, message: err.message },
+      applied: new Set(),
+      pod: readPod(undefined),
+    });
+  }
+}

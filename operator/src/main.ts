@@ -1,0 +1,68 @@
+// The operator's entry point: config → Kubernetes client → Manager → controllers; SIGTERM drains and exits 0.
+import { ConfigError, loadConfig, parseDuration, usage } from './config.js';
+import { errorMessage } from './errors.js';
+import { Kube } from './kube/index.js';
+import { createLogger, Manager } from './runtime/index.js';
+import { JupyterActivityResolver } from './controllers/notebooklab/culling/activity.js';
+import { notebookLabController } from './controllers/notebooklab/reconcile.js';
+
+/**
+ * Settings of the NotebookLab controller that the runtime config does not cover, from the environment:
+ * `SKYPORT_ACTIVITY_URL_TEMPLATE` (where the culler asks a lab's Jupyter `/api/status`; placeholders
+ * `{namespace} {name} {owner} {service} {basePath}`; e2e points it at a loopback server) and
+ * `SKYPORT_CULL_CHECK_INTERVAL` (how often running labs are polled, default 60s).
+ */
+function labSettings(env: NodeJS.ProcessEnv): { urlTemplate?: string; checkMs: number } {
+  const tpl = env['SKYPORT_ACTIVITY_URL_TEMPLATE'];
+  if (tpl !== undefined && tpl !== '' && !/^https?:\/\//.test(tpl)) {
+    throw new ConfigError('activity-url-template', `${JSON.stringify(tpl)} must start with http:// or https:// (env SKYPORT_ACTIVITY_URL_TEMPLATE)`);
+  }
+  const interval = env['SKYPORT_CULL_CHECK_INTERVAL'];
+  const checkMs = interval === undefined || interval === '' ? 60_000 : parseDuration('cull-check-interval', interval);
+  if (checkMs < 1000) throw new ConfigError('cull-check-interval', `${checkMs} ms is below the 1s minimum (env SKYPORT_CULL_CHECK_INTERVAL)`);
+  return tpl === undefined || tpl === '' ? { checkMs } : { urlTemplate: tpl, checkMs };
+}
+
+async function main(): Promise<void> {
+  if (process.argv.includes('--help')) {
+    process.stdout.write(`Usage: skyport-operator [flags]\n${usage()}\n`);
+    return;
+  }
+  let config;
+  let lab;
+  try {
+    config = loadConfig();
+    lab = labSettings(process.env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`skyport-operator: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger(config.logLevel);
+  const kube = Kube.fromConfig({ kubeconfig: config.kubeconfig });
+  const manager = new Manager({ kube, config, log });
+  const resolver = new JupyterActivityResolver(lab.urlTemplate === undefined ? {} : { urlTemplate: lab.urlTemplate });
+  manager.add(notebookLabController({ kube, events: manager.events, resolver, cullCheckIntervalMs: lab.checkMs }));
+  manager.handleSignals((code) => {
+    resolver.close();
+    process.exit(code);
+  });
+  log.info(
+    {
+      server: kube.server,
+      namespaces: config.namespaces.length === 0 ? 'all' : config.namespaces,
+      workers: config.workers,
+      leaderElection: config.leaderElection.enabled,
+      identity: config.leaderElection.identity,
+    },
+    'Started operator',
+  );
+  await manager.start();
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`skyport-operator: ${errorMessage(err)}\n`);
+  process.exit(1);
+});
