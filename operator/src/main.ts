@@ -10,9 +10,10 @@ import { notebookLabController } from './controllers/notebooklab/reconcile.js';
  * Settings of the NotebookLab controller that the runtime config does not cover, from the environment:
  * `SKYPORT_ACTIVITY_URL_TEMPLATE` (where the culler asks a lab's Jupyter `/api/status`; placeholders
  * `{namespace} {name} {owner} {service} {basePath}`; e2e points it at a loopback server) and
- * `SKYPORT_CULL_CHECK_INTERVAL` (how often running labs are polled, default 60s).
+ * `SKYPORT_CULL_CHECK_INTERVAL` (how often running labs are polled, default 60s) and
+ * `SKYPORT_POD_ANNOTATION_PREFIXES` (comma-separated lab annotation prefixes copied onto lab Pods).
  */
-function labSettings(env: NodeJS.ProcessEnv): { urlTemplate?: string; checkMs: number } {
+function labSettings(env: NodeJS.ProcessEnv): { urlTemplate?: string; checkMs: number; prefixes: string[] } {
   const tpl = env['SKYPORT_ACTIVITY_URL_TEMPLATE'];
   if (tpl !== undefined && tpl !== '' && !/^https?:\/\//.test(tpl)) {
     throw new ConfigError('activity-url-template', `${JSON.stringify(tpl)} must start with http:// or https:// (env SKYPORT_ACTIVITY_URL_TEMPLATE)`);
@@ -20,7 +21,11 @@ function labSettings(env: NodeJS.ProcessEnv): { urlTemplate?: string; checkMs: n
   const interval = env['SKYPORT_CULL_CHECK_INTERVAL'];
   const checkMs = interval === undefined || interval === '' ? 60_000 : parseDuration('cull-check-interval', interval);
   if (checkMs < 1000) throw new ConfigError('cull-check-interval', `${checkMs} ms is below the 1s minimum (env SKYPORT_CULL_CHECK_INTERVAL)`);
-  return tpl === undefined || tpl === '' ? { checkMs } : { urlTemplate: tpl, checkMs };
+  const prefixes = (env['SKYPORT_POD_ANNOTATION_PREFIXES'] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+  for (const p of prefixes) {
+    if (p.startsWith('skyport.io/')) throw new ConfigError('pod-annotation-prefixes', `${p} is reserved (env SKYPORT_POD_ANNOTATION_PREFIXES)`);
+  }
+  return tpl === undefined || tpl === '' ? { checkMs, prefixes } : { urlTemplate: tpl, checkMs, prefixes };
 }
 
 async function main(): Promise<void> {
@@ -44,7 +49,7 @@ async function main(): Promise<void> {
   const kube = Kube.fromConfig({ kubeconfig: config.kubeconfig });
   const manager = new Manager({ kube, config, log });
   const resolver = new JupyterActivityResolver(lab.urlTemplate === undefined ? {} : { urlTemplate: lab.urlTemplate });
-  manager.add(notebookLabController({ kube, events: manager.events, resolver, cullCheckIntervalMs: lab.checkMs }));
+  manager.add(notebookLabController({ kube, events: manager.events, resolver, cullCheckIntervalMs: lab.checkMs, podAnnotationPrefixes: lab.prefixes }));
   manager.handleSignals((code) => {
     resolver.close();
     process.exit(code);

@@ -39,10 +39,18 @@ describe('buildChildren golden files', () => {
         size: 'medium',
         env: [
           { name: 'DES_RELEASE', value: 'dr2' },
-          { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 'bob-db', key: 'password', optional: false } } },
+          {
+            name: 'DB_PASSWORD',
+            valueFrom: { secretKeyRef: { name: 'bob-db', key: 'password', optional: false } },
+          },
         ],
         volumes: [
-          { name: 'dr2', mountPath: '/data/des/dr2', readOnly: true, persistentVolumeClaim: { claimName: 'des-dr2-ro' } },
+          {
+            name: 'dr2',
+            mountPath: '/data/des/dr2',
+            readOnly: true,
+            persistentVolumeClaim: { claimName: 'des-dr2-ro' },
+          },
           { name: 'ssh', mountPath: '/home/bob/.ssh', readOnly: true, secret: { secretName: 'bob-ssh' } },
         ],
       },
@@ -51,7 +59,10 @@ describe('buildChildren golden files', () => {
     golden('custom', buildChildren(lab, profile, { token: TOKEN }, { admitted: true }));
   });
   it('stopped lab: no Pod, everything else kept', () => {
-    golden('stopped', buildChildren(labFixture({ state: 'Stopped' }), profileFixture(), { token: TOKEN }, { admitted: true }));
+    golden(
+      'stopped',
+      buildChildren(labFixture({ state: 'Stopped' }), profileFixture(), { token: TOKEN }, { admitted: true }),
+    );
   });
 });
 
@@ -79,27 +90,47 @@ describe('buildChildren invariants', () => {
     expect(c.home.metadata?.ownerReferences).toBeUndefined();
     for (const o of [c.token, c.service, c.networkPolicy, c.pod]) {
       expect(o?.metadata?.ownerReferences).toEqual([
-        { apiVersion: 'skyport.io/v1alpha1', kind: 'NotebookLab', name: 'alice-default', uid: lab.metadata.uid, controller: true, blockOwnerDeletion: true },
+        {
+          apiVersion: 'skyport.io/v1alpha1',
+          kind: 'NotebookLab',
+          name: 'alice-default',
+          uid: lab.metadata.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
       ]);
     }
   });
   it('the Pod meets Pod Security "restricted" and never contains the token', () => {
     const spec = c.pod?.spec;
-    expect(spec?.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(spec?.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
     const ctr = spec?.containers[0];
-    expect(ctr?.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, runAsNonRoot: true });
-    expect(ctr?.resources).toEqual({ requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } });
+    expect(ctr?.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+      runAsNonRoot: true,
+    });
+    expect(ctr?.resources).toEqual({
+      requests: { cpu: '1', memory: '2Gi' },
+      limits: { cpu: '1', memory: '2Gi' },
+    });
     expect(ctr?.args).toContain('--ServerApp.base_url=/user/alice/alice-default/');
     expect(JSON.stringify(c.pod)).not.toContain(TOKEN);
     expect(Buffer.from(c.token.data?.['token'] ?? '', 'base64').toString()).toBe(TOKEN);
   });
   it('the Service selects exactly the lab Pod', () => {
-    for (const [k, v] of Object.entries(c.service.spec?.selector ?? {})) expect(c.pod?.metadata?.labels?.[k]).toBe(v);
+    for (const [k, v] of Object.entries(c.service.spec?.selector ?? {}))
+      expect(c.pod?.metadata?.labels?.[k]).toBe(v);
   });
   it('no Pod when refused by quota or being deleted', () => {
     expect(buildChildren(lab, profileFixture(), { token: TOKEN }, { admitted: false }).pod).toBeUndefined();
     const deleting = labFixture({}, { deletionTimestamp: new Date('2026-11-21T11:00:00Z') });
-    expect(buildChildren(deleting, profileFixture(), { token: TOKEN }, { admitted: true }).pod).toBeUndefined();
+    expect(
+      buildChildren(deleting, profileFixture(), { token: TOKEN }, { admitted: true }).pod,
+    ).toBeUndefined();
   });
   it('builds the same objects twice (pure)', () => {
     expect(buildChildren(lab, profileFixture(), { token: TOKEN }, { admitted: true })).toEqual(c);
@@ -121,7 +152,10 @@ describe('resolveLab', () => {
     expect(resolveLab(labFixture(), p).url).toBe('https://data.example.org/nb-alice/alice/alice-default/');
   });
   it.each([
-    [{ imageAlias: 'nightly' }, /spec\.imageAlias: alias "nightly" is not offered by profile des-jupyterlab; choose one of recommended, weekly/],
+    [
+      { imageAlias: 'nightly' },
+      /spec\.imageAlias: alias "nightly" is not offered by profile des-jupyterlab; choose one of recommended, weekly/,
+    ],
     [{ size: 'huge' }, /spec\.size: size "huge" is not offered .* choose one of small, medium/],
     [{ image: 'evil/miner:latest' }, /spec\.image: profile des-jupyterlab does not allow custom images/],
   ])('refuses %j with a TerminalError naming the field', (over, msg) => {

@@ -41,7 +41,13 @@ export interface LabNames {
 /** Names of the children of the lab called `name`. */
 export function labNames(name: string): LabNames {
   const lab = childName(name, COMPONENT.lab);
-  return { home: childName(name, COMPONENT.home), token: childName(name, COMPONENT.token), pod: lab, service: lab, networkPolicy: lab };
+  return {
+    home: childName(name, COMPONENT.home),
+    token: childName(name, COMPONENT.token),
+    pod: lab,
+    service: lab,
+    networkPolicy: lab,
+  };
 }
 
 /** The profile's choices applied to one lab. */
@@ -118,6 +124,11 @@ function aliasList(profile: NotebookProfile): string {
 export interface BuildContext {
   /** The lab's Jupyter token: read from the existing Secret, or freshly generated once by the caller. */
   token: string;
+  /**
+   * Extra Pod annotations passed through from the lab (the operator's `SKYPORT_POD_ANNOTATION_PREFIXES`, e.g.
+   * for a service mesh or, in e2e, the kwok fault annotations). They never override skyport's own.
+   */
+  podAnnotations?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -143,7 +154,11 @@ function owner(lab: NotebookLab): OwnerLike {
   return {
     apiVersion: lab.apiVersion,
     kind: lab.kind,
-    metadata: { name: lab.metadata.name ?? '', namespace: lab.metadata.namespace ?? 'default', uid: lab.metadata.uid ?? '' },
+    metadata: {
+      name: lab.metadata.name ?? '',
+      namespace: lab.metadata.namespace ?? 'default',
+      uid: lab.metadata.uid ?? '',
+    },
   };
 }
 
@@ -173,7 +188,8 @@ export function buildHome(lab: NotebookLab, profile: NotebookProfile): V1Persist
       resources: { requests: { storage: String(home.size) } },
     },
   };
-  if (home.storageClassName !== undefined && pvc.spec !== undefined) pvc.spec.storageClassName = home.storageClassName;
+  if (home.storageClassName !== undefined && pvc.spec !== undefined)
+    pvc.spec.storageClassName = home.storageClassName;
   return pvc;
 }
 
@@ -212,7 +228,10 @@ export function buildService(lab: NotebookLab): V1Service {
  * Builds the NetworkPolicy: ingress to the lab port only from the profile's proxy/portal namespaces (none when
  * the list is empty); `undefined` when the profile disables network policy.
  */
-export function buildNetworkPolicy(lab: NotebookLab, profile: NotebookProfile): NetworkPolicyJson | undefined {
+export function buildNetworkPolicy(
+  lab: NotebookLab,
+  profile: NotebookProfile,
+): NetworkPolicyJson | undefined {
   const net = profile.spec.network;
   if (!net.enabled) return undefined;
   const namespaces = [...net.ingressNamespaces].sort();
@@ -234,7 +253,9 @@ export function buildNetworkPolicy(lab: NotebookLab, profile: NotebookProfile): 
                 from: [
                   {
                     namespaceSelector: {
-                      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'In', values: namespaces }],
+                      matchExpressions: [
+                        { key: 'kubernetes.io/metadata.name', operator: 'In', values: namespaces },
+                      ],
                     },
                   },
                 ],
@@ -249,7 +270,10 @@ function userEnv(lab: NotebookLab): V1EnvVar[] {
   return (lab.spec.env ?? []).map((e) => {
     if (e.valueFrom !== undefined) {
       const ref = e.valueFrom.secretKeyRef;
-      return { name: e.name, valueFrom: { secretKeyRef: { name: ref.name, key: ref.key, optional: ref.optional } } };
+      return {
+        name: e.name,
+        valueFrom: { secretKeyRef: { name: ref.name, key: ref.key, optional: ref.optional } },
+      };
     }
     return { name: e.name, value: e.value ?? '' };
   });
@@ -262,7 +286,10 @@ function extraVolumes(lab: NotebookLab): { volumes: V1Volume[]; mounts: V1Volume
     // Prefixed so user volume names can never collide with the builder's own (home, tmp).
     const name = `x-${v.name}`;
     if (v.persistentVolumeClaim !== undefined) {
-      volumes.push({ name, persistentVolumeClaim: { claimName: v.persistentVolumeClaim.claimName, readOnly: v.readOnly } });
+      volumes.push({
+        name,
+        persistentVolumeClaim: { claimName: v.persistentVolumeClaim.claimName, readOnly: v.readOnly },
+      });
     } else if (v.configMap !== undefined) {
       volumes.push({ name, configMap: { name: v.configMap.name } });
     } else if (v.secret !== undefined) {
@@ -278,7 +305,12 @@ function extraVolumes(lab: NotebookLab): { volumes: V1Volume[]; mounts: V1Volume
  * seccomp RuntimeDefault), requests and limits from the named size, `jupyter lab` with the lab's base URL and
  * the token from the Secret (JUPYTER_TOKEN, so it never appears in the Pod spec), home and /tmp mounted.
  */
-export function buildPod(lab: NotebookLab, profile: NotebookProfile, resolved: ResolvedLab): V1Pod {
+export function buildPod(
+  lab: NotebookLab,
+  profile: NotebookProfile,
+  resolved: ResolvedLab,
+  extraAnnotations: Readonly<Record<string, string>> = {},
+): V1Pod {
   const names = labNames(lab.metadata.name ?? '');
   const sec = profile.spec.security;
   const mountPath = profile.spec.home.mountPath;
@@ -289,7 +321,7 @@ export function buildPod(lab: NotebookLab, profile: NotebookProfile, resolved: R
     metadata: childMeta(owner(lab), COMPONENT.lab, {
       name: names.pod,
       extraLabels: { [OWNER_LABEL]: lab.spec.owner },
-      annotations: { 'skyport.io/profile': lab.spec.profile, 'skyport.io/size': resolved.size.name },
+      annotations: { ...extraAnnotations, 'skyport.io/profile': lab.spec.profile, 'skyport.io/size': resolved.size.name },
     }),
     spec: {
       // OnFailure: a user's clean "Shut Down" from the Jupyter menu ends the Pod; crashes restart (and are seen).
@@ -329,7 +361,10 @@ export function buildPod(lab: NotebookLab, profile: NotebookProfile, resolved: R
             ...userEnv(lab),
           ],
           resources: {
-            requests: { cpu: String(resolved.size.requests.cpu), memory: String(resolved.size.requests.memory) },
+            requests: {
+              cpu: String(resolved.size.requests.cpu),
+              memory: String(resolved.size.requests.memory),
+            },
             limits: { cpu: String(resolved.size.limits.cpu), memory: String(resolved.size.limits.memory) },
           },
           // `<base_url>api` answers without a token: a cheap readiness check that the server is up.
@@ -346,11 +381,7 @@ export function buildPod(lab: NotebookLab, profile: NotebookProfile, resolved: R
             capabilities: { drop: ['ALL'] },
             seccompProfile: { type: 'RuntimeDefault' },
           },
-          volumeMounts: [
-            { name: 'home', mountPath },
-            { name: 'tmp', mountPath: '/tmp' },
-            ...extra.mounts,
-          ],
+          volumeMounts: [{ name: 'home', mountPath }, { name: 'tmp', mountPath: '/tmp' }, ...extra.mounts],
         },
       ],
       volumes: [
@@ -361,7 +392,8 @@ export function buildPod(lab: NotebookLab, profile: NotebookProfile, resolved: R
     },
   };
   const pullSecrets = profile.spec.images.pullSecrets ?? [];
-  if (pullSecrets.length > 0 && pod.spec !== undefined) pod.spec.imagePullSecrets = pullSecrets.map((name) => ({ name }));
+  if (pullSecrets.length > 0 && pod.spec !== undefined)
+    pod.spec.imagePullSecrets = pullSecrets.map((name) => ({ name }));
   return pod;
 }
 
@@ -383,7 +415,8 @@ export function buildChildren(
   };
   const np = buildNetworkPolicy(lab, profile);
   if (np !== undefined) out.networkPolicy = np;
-  const wantPod = lab.spec.state === 'Running' && opts.admitted && lab.metadata.deletionTimestamp === undefined;
-  if (wantPod) out.pod = buildPod(lab, profile, resolved);
+  const wantPod =
+    lab.spec.state === 'Running' && opts.admitted && lab.metadata.deletionTimestamp === undefined;
+  if (wantPod) out.pod = buildPod(lab, profile, resolved, ctx.podAnnotations);
   return out;
 }

@@ -34,7 +34,10 @@ export function profileFixture(over: Partial<NotebookProfile['spec']> = {}): Not
 }
 
 /** A lab of alice using {@link profileFixture}. */
-export function labFixture(over: Partial<NotebookLab['spec']> = {}, meta: Partial<NotebookLab['metadata']> = {}): NotebookLab {
+export function labFixture(
+  over: Partial<NotebookLab['spec']> = {},
+  meta: Partial<NotebookLab['metadata']> = {},
+): NotebookLab {
   return {
     apiVersion: 'skyport.io/v1alpha1',
     kind: 'NotebookLab',

@@ -34,36 +34,75 @@ describe('readPod', () => {
           { type: 'PodScheduled', status: 'True', lastTransitionTime: new Date(T) },
           { type: 'Ready', status: 'True', lastTransitionTime: '2026-11-21T10:00:05Z' as unknown as Date },
         ],
-        containerStatuses: [cs({ ready: true, state: { running: { startedAt: new Date('2026-11-21T10:00:03Z') } } })],
+        containerStatuses: [
+          cs({ ready: true, state: { running: { startedAt: new Date('2026-11-21T10:00:03Z') } } }),
+        ],
       }),
     );
-    expect(r).toMatchObject({ stage: 'Ready', scheduledAt: T, startedAt: '2026-11-21T10:00:03Z', readyAt: '2026-11-21T10:00:05Z' });
+    expect(r).toMatchObject({
+      stage: 'Ready',
+      scheduledAt: T,
+      startedAt: '2026-11-21T10:00:03Z',
+      readyAt: '2026-11-21T10:00:05Z',
+    });
     expect(r.failure).toBeUndefined();
   });
   it('unschedulable', () => {
     const r = readPod(
       pod({
         phase: 'Pending',
-        conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes: Insufficient memory' }],
+        conditions: [
+          {
+            type: 'PodScheduled',
+            status: 'False',
+            reason: 'Unschedulable',
+            message: '0/3 nodes: Insufficient memory',
+          },
+        ],
       }),
     );
-    expect(r.failure).toMatchObject({ reason: 'Unschedulable', message: expect.stringContaining('Insufficient memory') as string });
+    expect(r.failure).toMatchObject({
+      reason: 'Unschedulable',
+      message: expect.stringContaining('Insufficient memory') as string,
+    });
     expect(r.failure?.hint).toMatch(/smaller size/);
   });
   it.each(['ErrImagePull', 'ImagePullBackOff'])('image pull failure (%s)', (reason) => {
-    const r = readPod(pod({ phase: 'Pending', containerStatuses: [cs({ state: { waiting: { reason, message: 'not found' } } })] }));
-    expect(r.failure).toMatchObject({ reason: 'ImagePullFailed', message: expect.stringContaining('reg/lab:1') as string });
+    const r = readPod(
+      pod({
+        phase: 'Pending',
+        containerStatuses: [cs({ state: { waiting: { reason, message: 'not found' } } })],
+      }),
+    );
+    expect(r.failure).toMatchObject({
+      reason: 'ImagePullFailed',
+      message: expect.stringContaining('reg/lab:1') as string,
+    });
   });
   it('crash loop by kubelet reason and by restart count', () => {
-    const a = readPod(pod({ phase: 'Running', containerStatuses: [cs({ restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } } })] }));
+    const a = readPod(
+      pod({
+        phase: 'Running',
+        containerStatuses: [cs({ restartCount: 1, state: { waiting: { reason: 'CrashLoopBackOff' } } })],
+      }),
+    );
     expect(a.failure?.reason).toBe('CrashLoop');
     const b = readPod(
       pod({
         phase: 'Running',
-        containerStatuses: [cs({ restartCount: 3, state: { running: {} }, lastState: { terminated: { exitCode: 1, reason: 'Error' } } })],
+        containerStatuses: [
+          cs({
+            restartCount: 3,
+            state: { running: {} },
+            lastState: { terminated: { exitCode: 1, reason: 'Error' } },
+          }),
+        ],
       }),
     );
-    expect(b.failure).toMatchObject({ reason: 'CrashLoop', message: expect.stringContaining('last: Error') as string });
+    expect(b.failure).toMatchObject({
+      reason: 'CrashLoop',
+      message: expect.stringContaining('last: Error') as string,
+    });
   });
   it('OOM kill wins over the crash loop and names the limit', () => {
     const r = readPod(
@@ -78,14 +117,24 @@ describe('readPod', () => {
         ],
       }),
     );
-    expect(r.failure).toMatchObject({ reason: 'OOMKilled', message: expect.stringContaining('limit 2Gi') as string });
+    expect(r.failure).toMatchObject({
+      reason: 'OOMKilled',
+      message: expect.stringContaining('limit 2Gi') as string,
+    });
     expect(r.lastTermination).toEqual({ reason: 'OOMKilled', exitCode: 137, at: T });
   });
   it('an OOM kill is still reported after the container is running again', () => {
     const r = readPod(
       pod({
         phase: 'Running',
-        containerStatuses: [cs({ ready: true, restartCount: 1, state: { running: {} }, lastState: { terminated: { exitCode: 137, reason: 'OOMKilled' } } })],
+        containerStatuses: [
+          cs({
+            ready: true,
+            restartCount: 1,
+            state: { running: {} },
+            lastState: { terminated: { exitCode: 137, reason: 'OOMKilled' } },
+          }),
+        ],
       }),
     );
     expect(r.stage).toBe('Ready');
@@ -97,7 +146,16 @@ describe('readPod', () => {
     expect(r.failure).toBeUndefined();
   });
   it('an ended pod is PodFailed', () => {
-    const r = readPod(pod({ phase: 'Failed', message: 'evicted', containerStatuses: [cs({ state: { terminated: { exitCode: 2 } } })] }));
-    expect(r.failure).toMatchObject({ reason: 'PodFailed', message: expect.stringContaining('evicted') as string });
+    const r = readPod(
+      pod({
+        phase: 'Failed',
+        message: 'evicted',
+        containerStatuses: [cs({ state: { terminated: { exitCode: 2 } } })],
+      }),
+    );
+    expect(r.failure).toMatchObject({
+      reason: 'PodFailed',
+      message: expect.stringContaining('evicted') as string,
+    });
   });
 });

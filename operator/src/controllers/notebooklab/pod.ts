@@ -118,8 +118,13 @@ export function readPod(pod: V1Pod | undefined): PodReading {
   if (pod === undefined) return { stage: 'Absent', restarts: 0 };
   const cs = pod.status?.containerStatuses?.find((c) => c.name === LAB_CONTAINER);
   const image = pod.spec?.containers.find((c) => c.name === LAB_CONTAINER)?.image ?? '(unknown image)';
-  const scheduledAt = condTime(pod, 'PodScheduled');
-  const reading: PodReading = { stage: stageOf(pod, cs, scheduledAt !== undefined), restarts: cs?.restartCount ?? 0 };
+  // kwok and some kubelets leave out PodScheduled=True; a bound Pod's startTime is the next best record.
+  const scheduledAt =
+    condTime(pod, 'PodScheduled') ?? ((pod.spec?.nodeName ?? '') !== '' ? iso(pod.status?.startTime) : undefined);
+  const reading: PodReading = {
+    stage: stageOf(pod, cs, scheduledAt !== undefined),
+    restarts: cs?.restartCount ?? 0,
+  };
   if (scheduledAt !== undefined) reading.scheduledAt = scheduledAt;
   const started = iso(cs?.state?.running?.startedAt);
   if (started !== undefined) reading.startedAt = started;

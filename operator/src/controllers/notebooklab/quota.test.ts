@@ -24,7 +24,9 @@ describe('checkQuota', () => {
     expect(checkQuota(b, all, { maxLabs: 2 }, 'alice', 'std')).toMatchObject({ admitted: true, used: 2 });
     const v = checkQuota(c, all, { maxLabs: 2 }, 'alice', 'std');
     expect(v).toMatchObject({ admitted: false, reason: 'QuotaExceeded', used: 2, max: 2 });
-    expect(!v.admitted && v.message).toMatch(/Owner alice already has 2 lab\(s\) with profile std \(maxLabs 2\)/);
+    expect(!v.admitted && v.message).toMatch(
+      /Owner alice already has 2 lab\(s\) with profile std \(maxLabs 2\)/,
+    );
   });
   it('a lab being deleted frees its slot', () => {
     const all = [{ ...a, deleting: true }, b, c];
@@ -38,7 +40,9 @@ describe('checkQuota', () => {
     const v = checkQuota(b, [a, b], { maxLabs: 5, maxTotalHomeBytes: 15 * GI }, 'alice', 'std');
     expect(v.admitted).toBe(false);
     expect(!v.admitted && v.message).toMatch(/20Gi of home storage .*maxTotalHomeSize 15Gi/);
-    expect(checkQuota(a, [a, b], { maxLabs: 5, maxTotalHomeBytes: 15 * GI }, 'alice', 'std').admitted).toBe(true);
+    expect(checkQuota(a, [a, b], { maxLabs: 5, maxTotalHomeBytes: 15 * GI }, 'alice', 'std').admitted).toBe(
+      true,
+    );
   });
   it('ties on creation time are broken by namespace/name', () => {
     const x = lab('x', 5);

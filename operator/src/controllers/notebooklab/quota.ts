@@ -56,7 +56,8 @@ export function checkQuota(
   let bytes = 0;
   for (const l of live) {
     const fitsCount = count + 1 <= limits.maxLabs;
-    const fitsBytes = limits.maxTotalHomeBytes === undefined || bytes + l.homeBytes <= limits.maxTotalHomeBytes;
+    const fitsBytes =
+      limits.maxTotalHomeBytes === undefined || bytes + l.homeBytes <= limits.maxTotalHomeBytes;
     if (l.uid === lab.uid) {
       if (!fitsCount) {
         return {

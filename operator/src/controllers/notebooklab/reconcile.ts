@@ -36,6 +36,8 @@ export interface NotebookLabDeps {
   now?: () => Date;
   /** Token generator (tests). */
   newToken?: () => string;
+  /** Lab annotation key prefixes copied onto the lab Pod (see `BuildContext.podAnnotations`). */
+  podAnnotationPrefixes?: readonly string[];
 }
 
 type Lab = NotebookLab;
@@ -215,7 +217,7 @@ class LabReconciler {
     }
     const quota = this.quota(ctx, lab, profile, resolved);
     const token = await this.token(ctx, lab, ns, names.token);
-    const desired = buildChildren(lab, profile, { token }, { admitted: quota.admitted });
+    const desired = buildChildren(lab, profile, { token, podAnnotations: this.passedAnnotations(lab) }, { admitted: quota.admitted });
     const applied = await this.applyChildren(ctx, lab, desired, pvc, pod);
 
     const outcome = await this.stopOrCull(ctx, lab, profile, pod, desired, token, resolved);
@@ -232,6 +234,16 @@ class LabReconciler {
     };
     await this.writeStatus(ctx, lab, input);
     return outcome.requeueAfterMs === undefined ? undefined : { requeueAfterMs: outcome.requeueAfterMs };
+  }
+
+  private passedAnnotations(lab: Lab): Record<string, string> {
+    const prefixes = this.deps.podAnnotationPrefixes ?? [];
+    if (prefixes.length === 0) return {};
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(lab.metadata.annotations ?? {})) {
+      if (prefixes.some((p) => k.startsWith(p)) && !k.startsWith('skyport.io/')) out[k] = v;
+    }
+    return out;
   }
 
   /** Quota over the owner's labs of this profile, from the cache (all namespaces the operator watches). */

@@ -32,18 +32,31 @@ function input(over: Partial<StatusInput> = {}, lab: NotebookLab = labFixture())
     ...over,
   };
 }
-const cond = (s: ReturnType<typeof computeStatus>, type: string) => s.conditions?.find((c) => c.type === type);
+const cond = (s: ReturnType<typeof computeStatus>, type: string) =>
+  s.conditions?.find((c) => c.type === type);
 
 describe('computeStatus', () => {
   it('a ready lab is Running with URL, Ready=True and every step Succeeded with observed times', () => {
     const s = computeStatus(input());
-    expect(s).toMatchObject({ phase: 'Running', url: 'http://x/lab', observedGeneration: 1, startedAt: '2026-11-21T10:00:00Z' });
+    expect(s).toMatchObject({
+      phase: 'Running',
+      url: 'http://x/lab',
+      observedGeneration: 1,
+      startedAt: '2026-11-21T10:00:00Z',
+    });
     expect(cond(s, 'Ready')).toMatchObject({ status: 'True', reason: 'LabReady', observedGeneration: 1 });
     expect(cond(s, 'Degraded')).toMatchObject({ status: 'False' });
     expect(cond(s, 'Progressing')).toMatchObject({ status: 'False' });
     expect(s.progress?.map((p) => `${p.name}:${p.state}`)).toEqual([
-      'Admitted:Succeeded', 'HomeVolume:Succeeded', 'Secret:Succeeded', 'Service:Succeeded', 'NetworkPolicy:Succeeded',
-      'Pod:Succeeded', 'Scheduled:Succeeded', 'ImagePulled:Succeeded', 'ServerReady:Succeeded',
+      'Admitted:Succeeded',
+      'HomeVolume:Succeeded',
+      'Secret:Succeeded',
+      'Service:Succeeded',
+      'NetworkPolicy:Succeeded',
+      'Pod:Succeeded',
+      'Scheduled:Succeeded',
+      'ImagePulled:Succeeded',
+      'ServerReady:Succeeded',
     ]);
     expect(s.progress?.find((p) => p.name === 'ServerReady')?.finishedAt).toBe('2026-11-21T10:00:05Z');
   });
@@ -56,16 +69,35 @@ describe('computeStatus', () => {
   });
 
   it('keeps lastTransitionTime while status is unchanged and moves it on a flip', () => {
-    const t1 = computeStatus(input({ pod: { stage: 'Scheduled', restarts: 0, scheduledAt: '2026-11-21T10:00:01Z' } }));
+    const t1 = computeStatus(
+      input({ pod: { stage: 'Scheduled', restarts: 0, scheduledAt: '2026-11-21T10:00:01Z' } }),
+    );
     expect(t1.phase).toBe('Starting');
     expect(cond(t1, 'Ready')?.lastTransitionTime).toBe('2026-11-21T10:05:00Z');
     const lab = { ...labFixture(), status: t1 };
-    const t2 = computeStatus(input({ now: new Date('2026-11-21T10:06:00Z'), pod: { stage: 'Started', restarts: 0, scheduledAt: '2026-11-21T10:00:01Z', startedAt: '2026-11-21T10:05:30Z' } }, lab));
+    const t2 = computeStatus(
+      input(
+        {
+          now: new Date('2026-11-21T10:06:00Z'),
+          pod: {
+            stage: 'Started',
+            restarts: 0,
+            scheduledAt: '2026-11-21T10:00:01Z',
+            startedAt: '2026-11-21T10:05:30Z',
+          },
+        },
+        lab,
+      ),
+    );
     expect(cond(t2, 'Ready')?.lastTransitionTime).toBe('2026-11-21T10:05:00Z');
-    const t3 = computeStatus(input({ now: new Date('2026-11-21T10:07:00Z') }, { ...labFixture(), status: t2 }));
+    const t3 = computeStatus(
+      input({ now: new Date('2026-11-21T10:07:00Z') }, { ...labFixture(), status: t2 }),
+    );
     expect(cond(t3, 'Ready')).toMatchObject({ status: 'True', lastTransitionTime: '2026-11-21T10:07:00Z' });
     // Steps first seen in t1 keep their startedAt.
-    expect(t3.progress?.find((p) => p.name === 'Scheduled')?.startedAt).toBe(t1.progress?.find((p) => p.name === 'Scheduled')?.startedAt);
+    expect(t3.progress?.find((p) => p.name === 'Scheduled')?.startedAt).toBe(
+      t1.progress?.find((p) => p.name === 'Scheduled')?.startedAt,
+    );
   });
 
   it.each([
@@ -82,9 +114,17 @@ describe('computeStatus', () => {
     };
     const s = computeStatus(input({ pod }));
     expect(s.phase).toBe('Failed');
-    expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason, message: `boom ${reason}. Hint: do this` });
+    expect(cond(s, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason,
+      message: `boom ${reason}. Hint: do this`,
+    });
     expect(cond(s, 'Ready')).toMatchObject({ status: 'False', reason });
-    expect(s.progress?.find((p) => p.name === step)).toMatchObject({ state: 'Failed', message: `boom ${reason}`, finishedAt: '2026-11-21T10:05:00Z' });
+    expect(s.progress?.find((p) => p.name === step)).toMatchObject({
+      state: 'Failed',
+      message: `boom ${reason}`,
+      finishedAt: '2026-11-21T10:05:00Z',
+    });
   });
 
   it('an OOM kill of a lab that is running again keeps Running but sets Degraded OOMKilled and lastTermination', () => {
@@ -101,14 +141,41 @@ describe('computeStatus', () => {
   });
 
   it('quota refusal: Failed with QuotaExceeded and no further steps', () => {
-    const s = computeStatus(input({ quota: { admitted: false, reason: 'QuotaExceeded', message: 'Owner alice already has 2', used: 2, max: 2 }, pod: { stage: 'Absent', restarts: 0 } }));
+    const s = computeStatus(
+      input({
+        quota: {
+          admitted: false,
+          reason: 'QuotaExceeded',
+          message: 'Owner alice already has 2',
+          used: 2,
+          max: 2,
+        },
+        pod: { stage: 'Absent', restarts: 0 },
+      }),
+    );
     expect(s.phase).toBe('Failed');
-    expect(cond(s, 'Degraded')).toMatchObject({ status: 'True', reason: 'QuotaExceeded', message: 'Owner alice already has 2' });
-    expect(s.progress).toEqual([{ name: 'Admitted', state: 'Failed', message: 'Owner alice already has 2', startedAt: '2026-11-21T10:05:00Z', finishedAt: '2026-11-21T10:05:00Z' }]);
+    expect(cond(s, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'QuotaExceeded',
+      message: 'Owner alice already has 2',
+    });
+    expect(s.progress).toEqual([
+      {
+        name: 'Admitted',
+        state: 'Failed',
+        message: 'Owner alice already has 2',
+        startedAt: '2026-11-21T10:05:00Z',
+        finishedAt: '2026-11-21T10:05:00Z',
+      },
+    ]);
   });
 
   it('invalid spec: Failed with the reason, no progress', () => {
-    const s = computeStatus(input({ invalid: { reason: 'ProfileNotFound', message: 'spec.profile: NotebookProfile nope not found' } }));
+    const s = computeStatus(
+      input({
+        invalid: { reason: 'ProfileNotFound', message: 'spec.profile: NotebookProfile nope not found' },
+      }),
+    );
     expect(s.phase).toBe('Failed');
     expect(cond(s, 'Degraded')).toMatchObject({ reason: 'ProfileNotFound' });
     expect(s.progress).toBeUndefined();
@@ -116,12 +183,28 @@ describe('computeStatus', () => {
 
   it('stop: Stopping while the Pod exists, then Stopped with the user stop recorded', () => {
     const lab = labFixture({ state: 'Stopped' });
-    const stopping = computeStatus(input({ pod: { stage: 'Terminating', restarts: 0 }, stoppedBy: { reason: 'User', message: 'Stopped by user' } }, lab));
+    const stopping = computeStatus(
+      input(
+        {
+          pod: { stage: 'Terminating', restarts: 0 },
+          stoppedBy: { reason: 'User', message: 'Stopped by user' },
+        },
+        lab,
+      ),
+    );
     expect(stopping.phase).toBe('Stopping');
     expect(cond(stopping, 'Progressing')).toMatchObject({ status: 'True', reason: 'Stopping' });
     expect(stopping.lastTermination).toMatchObject({ reason: 'User', at: '2026-11-21T10:05:00Z' });
-    const stopped = computeStatus(input({ pod: { stage: 'Absent', restarts: 0 }, now: new Date('2026-11-21T10:06:00Z') }, { ...lab, status: stopping }));
-    expect(stopped).toMatchObject({ phase: 'Stopped', lastTermination: { reason: 'User', at: '2026-11-21T10:05:00Z' } });
+    const stopped = computeStatus(
+      input(
+        { pod: { stage: 'Absent', restarts: 0 }, now: new Date('2026-11-21T10:06:00Z') },
+        { ...lab, status: stopping },
+      ),
+    );
+    expect(stopped).toMatchObject({
+      phase: 'Stopped',
+      lastTermination: { reason: 'User', at: '2026-11-21T10:05:00Z' },
+    });
     expect(stopped.progress).toBeUndefined();
     expect(stopped.cullAt).toBeUndefined();
     expect(cond(stopped, 'Ready')).toMatchObject({ status: 'False', reason: 'Stopped' });
@@ -130,19 +213,38 @@ describe('computeStatus', () => {
   it('culling: warning condition with cullAt, then Culled recorded', () => {
     const cullAt = new Date('2026-11-21T10:30:00Z');
     const warn = computeStatus(
-      input({ culling: { decision: { action: 'warn', reason: 'Idle', cullAt, warnAt: new Date('2026-11-21T10:00:00Z') }, lastActivity: new Date('2026-11-21T09:30:00Z') } }),
+      input({
+        culling: {
+          decision: { action: 'warn', reason: 'Idle', cullAt, warnAt: new Date('2026-11-21T10:00:00Z') },
+          lastActivity: new Date('2026-11-21T09:30:00Z'),
+        },
+      }),
     );
     expect(warn).toMatchObject({ cullAt: '2026-11-21T10:30:00Z', lastActivity: '2026-11-21T09:30:00Z' });
-    expect(cond(warn, 'IdleWarning')).toMatchObject({ status: 'True', reason: 'IdleSoon', message: expect.stringContaining('2026-11-21T10:30:00Z') as string });
-    const culled = computeStatus(input({ stoppedBy: { reason: 'Culled', message: 'Idle since 09:30' } }, { ...labFixture(), status: warn }));
+    expect(cond(warn, 'IdleWarning')).toMatchObject({
+      status: 'True',
+      reason: 'IdleSoon',
+      message: expect.stringContaining('2026-11-21T10:30:00Z') as string,
+    });
+    const culled = computeStatus(
+      input(
+        { stoppedBy: { reason: 'Culled', message: 'Idle since 09:30' } },
+        { ...labFixture(), status: warn },
+      ),
+    );
     expect(cond(culled, 'IdleWarning')).toMatchObject({ status: 'False', reason: 'Culled' });
     expect(culled.lastTermination).toMatchObject({ reason: 'Culled', message: 'Idle since 09:30' });
     expect(culled.lastActivity).toBe('2026-11-21T09:30:00Z');
   });
 
   it('pending home volume shows as a running step', () => {
-    const s = computeStatus(input({ pvc: { status: { phase: 'Pending' } }, pod: { stage: 'Absent', restarts: 0 } }));
+    const s = computeStatus(
+      input({ pvc: { status: { phase: 'Pending' } }, pod: { stage: 'Absent', restarts: 0 } }),
+    );
     expect(s.phase).toBe('Pending');
-    expect(s.progress?.find((p) => p.name === 'HomeVolume')).toMatchObject({ state: 'Running', message: 'Waiting for alice-default-home to bind' });
+    expect(s.progress?.find((p) => p.name === 'HomeVolume')).toMatchObject({
+      state: 'Running',
+      message: 'Waiting for alice-default-home to bind',
+    });
   });
 });

@@ -2,7 +2,14 @@
 // Level-based — recomputed from the children every time — and stable: unchanged inputs give an equal status,
 // so reconcile can skip the write (no status reconcile loops, kubeflow/notebooks#1343).
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import type { LabPhase, LastTermination, NotebookLab, NotebookLabStatus, ProgressStep, ProgressState } from '../../api/v1alpha1/index.js';
+import type {
+  LabPhase,
+  LastTermination,
+  NotebookLab,
+  NotebookLabStatus,
+  ProgressStep,
+  ProgressState,
+} from '../../api/v1alpha1/index.js';
 import { CONDITION, rfc3339, setCondition } from '../../meta/index.js';
 import type { Condition } from '../../meta/index.js';
 import type { CullDecision } from './culling/policy.js';
@@ -37,7 +44,8 @@ type Step = { name: string; state: ProgressState; message?: string; at?: string 
 
 function phaseAndMessage(i: StatusInput): { phase: LabPhase; message: string } {
   const { lab, pod } = i;
-  if (lab.metadata.deletionTimestamp !== undefined) return { phase: 'Stopping', message: 'Lab is being deleted' };
+  if (lab.metadata.deletionTimestamp !== undefined)
+    return { phase: 'Stopping', message: 'Lab is being deleted' };
   if (i.invalid !== undefined) return { phase: 'Failed', message: i.invalid.message };
   if (lab.spec.state === 'Stopped') {
     return pod.stage === 'Absent'
@@ -84,10 +92,15 @@ function steps(i: StatusInput): Step[] {
     if (i.applied.has(n)) out.push({ name: n, state: 'Succeeded' });
   }
   const f = pod.failure;
-  out.push(pod.stage === 'Absent' ? { name: 'Pod', state: 'Running' } : { name: 'Pod', state: 'Succeeded', ...at(i.podCreatedAt) });
+  out.push(
+    pod.stage === 'Absent'
+      ? { name: 'Pod', state: 'Running' }
+      : { name: 'Pod', state: 'Succeeded', ...at(i.podCreatedAt) },
+  );
   if (pod.stage === 'Absent') return out;
   if (f?.reason === 'Unschedulable') out.push({ name: 'Scheduled', state: 'Failed', message: f.message });
-  else if (pod.scheduledAt !== undefined) out.push({ name: 'Scheduled', state: 'Succeeded', at: pod.scheduledAt });
+  else if (pod.scheduledAt !== undefined)
+    out.push({ name: 'Scheduled', state: 'Succeeded', at: pod.scheduledAt });
   else out.push({ name: 'Scheduled', state: 'Running' });
   if (pod.scheduledAt === undefined) return out;
   const started = pod.startedAt !== undefined || pod.stage === 'Ready' || pod.restarts > 0;
@@ -117,7 +130,8 @@ function mergeProgress(prev: readonly ProgressStep[] | undefined, next: Step[], 
     const step: ProgressStep = { name: s.name, state: s.state, startedAt };
     if (s.message !== undefined && s.message !== '') step.message = s.message;
     if (s.state === 'Succeeded' || s.state === 'Failed') {
-      step.finishedAt = old?.state === s.state && old.finishedAt !== undefined ? old.finishedAt : (s.at ?? now);
+      step.finishedAt =
+        old?.state === s.state && old.finishedAt !== undefined ? old.finishedAt : (s.at ?? now);
     }
     return step;
   });
@@ -128,7 +142,10 @@ function lastTermination(i: StatusInput, now: string): LastTermination | undefin
   if (i.stoppedBy !== undefined) return { reason: i.stoppedBy.reason, message: i.stoppedBy.message, at: now };
   const t = i.pod.lastTermination;
   if (t !== undefined) {
-    const rec: LastTermination = { reason: t.reason, at: t.at ?? (prev?.reason === t.reason ? prev.at : now) };
+    const rec: LastTermination = {
+      reason: t.reason,
+      at: t.at ?? (prev?.reason === t.reason ? prev.at : now),
+    };
     if (t.message !== undefined) rec.message = t.message;
     if (t.exitCode !== undefined) rec.exitCode = t.exitCode;
     return rec;
@@ -153,7 +170,8 @@ function conditions(i: StatusInput, phase: LabPhase, message: string): Condition
   if (degraded !== undefined) set(CONDITION.Degraded, 'True', degraded.reason, degraded.message);
   else set(CONDITION.Degraded, 'False', 'AsExpected', 'No problem found');
 
-  if (phase === 'Running') set(CONDITION.Ready, 'True', 'LabReady', `Lab is ready at ${i.resolved?.url ?? ''}`);
+  if (phase === 'Running')
+    set(CONDITION.Ready, 'True', 'LabReady', `Lab is ready at ${i.resolved?.url ?? ''}`);
   else set(CONDITION.Ready, 'False', degraded?.reason ?? phase, message);
 
   const progressing = phase === 'Pending' || phase === 'Starting' || phase === 'Stopping';
@@ -162,9 +180,19 @@ function conditions(i: StatusInput, phase: LabPhase, message: string): Condition
   const d = i.culling?.decision;
   if (d !== undefined && d.action === 'warn' && d.cullAt !== undefined) {
     const why = d.reason === 'MaxLifetime' ? 'reaches its maximum lifetime' : 'has been idle too long';
-    set(IDLE_WARNING, 'True', d.reason === 'MaxLifetime' ? 'MaxLifetimeSoon' : 'IdleSoon', `Lab ${why} and will be stopped at ${rfc3339(d.cullAt)}`);
+    set(
+      IDLE_WARNING,
+      'True',
+      d.reason === 'MaxLifetime' ? 'MaxLifetimeSoon' : 'IdleSoon',
+      `Lab ${why} and will be stopped at ${rfc3339(d.cullAt)}`,
+    );
   } else if (list.some((c) => c.type === IDLE_WARNING)) {
-    set(IDLE_WARNING, 'False', i.stoppedBy?.reason ?? 'Active', i.stoppedBy?.message ?? 'Lab is not about to be culled');
+    set(
+      IDLE_WARNING,
+      'False',
+      i.stoppedBy?.reason ?? 'Active',
+      i.stoppedBy?.message ?? 'Lab is not about to be culled',
+    );
   }
   return list;
 }
@@ -185,7 +213,10 @@ export function computeStatus(i: StatusInput): NotebookLabStatus {
     status.image = i.resolved.image;
     status.size = i.resolved.size;
   }
-  const running = i.lab.spec.state === 'Running' && i.invalid === undefined && i.lab.metadata.deletionTimestamp === undefined;
+  const running =
+    i.lab.spec.state === 'Running' &&
+    i.invalid === undefined &&
+    i.lab.metadata.deletionTimestamp === undefined;
   // Progress describes the current start; a stopped lab has none, so the next start begins afresh.
   if (running) status.progress = mergeProgress(i.lab.status?.progress, steps(i), now);
   if (running && i.podCreatedAt !== undefined) status.startedAt = i.podCreatedAt;
@@ -208,7 +239,9 @@ export function sameStatus(a: NotebookLabStatus | undefined, b: NotebookLabStatu
 function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, val: unknown) => {
     if (val !== null && typeof val === 'object' && !Array.isArray(val)) {
-      return Object.fromEntries(Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)));
+      return Object.fromEntries(
+        Object.entries(val as Record<string, unknown>).sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0)),
+      );
     }
     return val;
   });

@@ -51,7 +51,13 @@ describe('JupyterActivityResolver', () => {
         return;
       }
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.end(JSON.stringify({ last_activity: '2026-11-21T09:30:00Z', kernels: 0, started: '2026-11-21T09:00:00Z' }));
+      res.end(
+        JSON.stringify({
+          last_activity: '2026-11-21T09:30:00Z',
+          kernels: 0,
+          started: '2026-11-21T09:00:00Z',
+        }),
+      );
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -63,7 +69,10 @@ describe('JupyterActivityResolver', () => {
     const a = await r.resolve(target);
     r.close();
     expect(a?.lastActivity.toISOString()).toBe('2026-11-21T09:30:00.000Z');
-    expect(seen.at(-1)).toEqual({ url: '/nb/alice-lab/user/alice/alice-lab/api/status', auth: 'token s3cret' });
+    expect(seen.at(-1)).toEqual({
+      url: '/nb/alice-lab/user/alice/alice-lab/api/status',
+      auth: 'token s3cret',
+    });
   });
   it('returns undefined on a wrong token or an unreachable server', async () => {
     const r = new JupyterActivityResolver({ urlTemplate: `${base}/x`, timeoutMs: 2000 });

@@ -75,10 +75,14 @@ export function parseJupyterStatus(body: string, url: string): Activity {
   }
   const rec = parsed as Record<string, unknown>;
   const la = rec['last_activity'];
-  if (typeof la !== 'string') throw new ActivityError(`Jupyter status at ${url} has no last_activity string`, url);
+  if (typeof la !== 'string')
+    throw new ActivityError(`Jupyter status at ${url} has no last_activity string`, url);
   const when = new Date(la);
   if (Number.isNaN(when.getTime())) {
-    throw new ActivityError(`Jupyter status at ${url} has an invalid last_activity ${JSON.stringify(la)}`, url);
+    throw new ActivityError(
+      `Jupyter status at ${url} has an invalid last_activity ${JSON.stringify(la)}`,
+      url,
+    );
   }
   const kernels = rec['kernels'];
   return typeof kernels === 'number' ? { lastActivity: when, kernels } : { lastActivity: when };
@@ -135,7 +139,9 @@ export class JupyterActivityResolver implements ActivityResolver {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+          );
           res.on('error', () => resolve(undefined));
         },
       );
