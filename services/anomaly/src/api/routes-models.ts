@@ -68,6 +68,9 @@ export function modelRoutes(ctx: ApiContext): Router {
   r.post('/models', json, async (req, res) => {
     const tenant = tenantOf(res);
     const body = validateFit(req.body);
+    if (body.contamination !== undefined && body.threshold !== undefined) {
+      throw new HttpError(400, 'InvalidRequest', '/threshold: give either contamination or threshold, not both', { field: '/threshold' });
+    }
     const ds = await ctx.store.getDatasetMeta(tenant, body.datasetId);
     if (ds === null || ds.temporary) throw new HttpError(404, 'NotFound', `dataset ${JSON.stringify(body.datasetId)} not found`, { field: '/datasetId' });
     const p = body.params ?? {};

@@ -26,10 +26,9 @@ export const fitRequestSchema = {
     name: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'Model name; refits of a name get increasing versions.' },
     params: forestParamsSchema,
     contamination: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 0.5, description: 'Threshold = training-score quantile Q(1 − contamination). Default 0.01.' },
-    threshold: { type: 'number', minimum: 0, maximum: 1, description: 'Fixed score threshold (instead of contamination).' },
+    threshold: { type: 'number', minimum: 0, maximum: 1, description: 'Fixed score threshold; mutually exclusive with contamination.' },
     partitions: { type: 'integer', minimum: 1, maximum: 1000, description: 'Tree partitions spread over workers; default one per 25 trees.' },
   },
-  not: { required: ['contamination', 'threshold'] },
 } as const;
 
 export const scoreJsonSchema = {

@@ -1,7 +1,5 @@
 // A fixed pool of compute threads with a FIFO queue; the main thread only moves bytes and keeps locks alive.
 
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { ComputeRequest, ComputeResponse } from './compute.js';
 import type { ThreadMessage, ThreadReply } from './compute-thread.js';
@@ -38,7 +36,7 @@ function spawn(): Worker {
   const here = import.meta.url;
   if (here.endsWith('.ts')) {
     const entry = new URL('./compute-thread.ts', here).href;
-    const api = pathToFileURL(createRequire(here).resolve('tsx/esm/api')).href;
+    const api = import.meta.resolve('tsx/esm/api');
     const boot = `import(${JSON.stringify(api)}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); });`;
     return new Worker(boot, { eval: true });
   }

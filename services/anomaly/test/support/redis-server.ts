@@ -58,6 +58,7 @@ export class RedisServer {
     for (;;) {
       if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}: ${this.output}`);
       const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      c.on('error', () => undefined);
       try {
         await c.connect();
         if ((await c.ping()) === 'PONG') return;
