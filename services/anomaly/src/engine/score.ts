@@ -1,94 +1,29 @@
-// Scoring: tree-major blocks (one tree stays in cache while a block of rows walks it), with specialised
-// kernels for the axis-parallel (e = 0), sparse (0 < e < d − 1) and dense (e = d − 1) layouts, and
-// thresholds by fixed score or contamination quantile.
-
-// Typed-array reads marked `!` in the kernels index nodes reachable from a validated forest (children lie
-// inside their tree) and rows inside the block, so they are always in range; the assertion keeps V8's
-// hot loop free of undefined checks.
+// Scoring: tree-major blocks (one tree stays in cache while a block of rows walks it) through kernels
+// specialised per layout (./kernels.ts), and thresholds by fixed score or contamination quantile.
 
 import type { Matrix } from './contract.js';
 import { EngineError } from './errors.js';
-import type { Forest, Model } from './model.js';
+import { kernelFor } from './kernels.js';
+import type { Model } from './model.js';
 import { isIdentity, standardizeRows, validateFinite, validateShape } from './params.js';
 
-/** Rows per block: 1024 × d doubles plus one tree (≤ 511 nodes × d) stay well inside L2. */
-const BLOCK_ROWS = 1024;
-
-/** Adds every tree's path length for rows [0, nb) of `x` (row-major, width d) into `acc`; axis layout. */
-function kernelAxis(f: Forest, d: number, x: Float64Array, nb: number, acc: Float64Array): void {
-  const { treeStart, right, value, coef } = f;
-  // Non-null: k = 1 < d implies the sparse layout, which always has an index array.
-  const index = f.index!;
-  const ntrees = treeStart.length - 1;
-  for (let t = 0; t < ntrees; t++) {
-    const root = treeStart[t]!;
-    for (let r = 0, xo = 0; r < nb; r++, xo += d) {
-      let node = root;
-      let rc = right[node]!;
-      while (rc >= 0) {
-        node = x[xo + index[node]!]! * coef[node]! < value[node]! ? node + 1 : rc;
-        rc = right[node]!;
-      }
-      acc[r] = acc[r]! + value[node]!;
-    }
-  }
-}
-
-/** Sparse layout: k < d coefficients with ascending feature indices per node. */
-function kernelSparse(f: Forest, d: number, x: Float64Array, nb: number, acc: Float64Array): void {
-  const { treeStart, right, value, coef, k } = f;
-  // Non-null: k < d means the sparse layout, which always has an index array.
-  const index = f.index!;
-  const ntrees = treeStart.length - 1;
-  for (let t = 0; t < ntrees; t++) {
-    const root = treeStart[t]!;
-    for (let r = 0, xo = 0; r < nb; r++, xo += d) {
-      let node = root;
-      let rc = right[node]!;
-      while (rc >= 0) {
-        const co = node * k;
-        let dot = 0;
-        for (let j = 0; j < k; j++) dot += x[xo + index[co + j]!]! * coef[co + j]!;
-        node = dot < value[node]! ? node + 1 : rc;
-        rc = right[node]!;
-      }
-      acc[r] = acc[r]! + value[node]!;
-    }
-  }
-}
-
-/** Dense layout: all d coefficients per node. */
-function kernelDense(f: Forest, d: number, x: Float64Array, nb: number, acc: Float64Array): void {
-  const { treeStart, right, value, coef } = f;
-  const ntrees = treeStart.length - 1;
-  for (let t = 0; t < ntrees; t++) {
-    const root = treeStart[t]!;
-    for (let r = 0, xo = 0; r < nb; r++, xo += d) {
-      let node = root;
-      let rc = right[node]!;
-      while (rc >= 0) {
-        const co = node * d;
-        let dot = 0;
-        for (let j = 0; j < d; j++) dot += x[xo + j]! * coef[co + j]!;
-        node = dot < value[node]! ? node + 1 : rc;
-        rc = right[node]!;
-      }
-      acc[r] = acc[r]! + value[node]!;
-    }
-  }
-}
+/** Rows per block: 2048 × d doubles plus one tree (≤ 511 nodes × d) stay well inside L2. */
+const BLOCK_ROWS = 2048;
 
 /**
- * Sum of path lengths over all trees for each row of a block already in model coordinates (standardised).
- * Exposed for tree-partitioned scoring and tests; most callers want {@link score}.
+ * Sum of path lengths over trees [treeFrom, treeTo) for each of `rows` rows of `x`, which must already be
+ * in model coordinates (standardised). For tree-partitioned scoring and tests; most callers want {@link score}.
  */
-export function pathLengthSums(model: Model, x: Float64Array, rows: number, acc: Float64Array): void {
-  const f = model.forest;
-  const d = model.params.dims;
+export function pathLengthSums(
+  model: Model,
+  x: Float64Array,
+  rows: number,
+  acc: Float64Array,
+  treeFrom = 0,
+  treeTo = model.params.ntrees,
+): void {
   acc.fill(0, 0, rows);
-  if (f.k === d) kernelDense(f, d, x, rows, acc);
-  else if (f.k === 1) kernelAxis(f, d, x, rows, acc);
-  else kernelSparse(f, d, x, rows, acc);
+  kernelFor(model.params.dims, model.forest.k)(model.forest, x, rows, acc, treeFrom, treeTo);
 }
 
 /**

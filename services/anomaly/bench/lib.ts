@@ -1,0 +1,82 @@
+// Shared benchmark helpers: AUROC, the ODDS CSV loader, the shared binary data file, timing statistics.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import type { Matrix } from '../src/engine/index.js';
+
+/** A labelled dataset: features plus 1 = outlier, 0 = inlier. */
+export interface Labelled {
+  readonly x: Matrix;
+  readonly y: Uint8Array;
+}
+
+/**
+ * Area under the ROC curve by the Mann–Whitney statistic with tied scores given their average rank
+ * (the same definition as scikit-learn's roc_auc_score).
+ */
+export function auroc(scores: Float64Array, labels: Uint8Array): number {
+  const n = scores.length;
+  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
+  let pos = 0;
+  for (let i = 0; i < n; i++) pos += labels[i]!;
+  const neg = n - pos;
+  if (pos === 0 || neg === 0) throw new Error('auroc: need both classes');
+  let rankSumPos = 0;
+  for (let i = 0; i < n;) {
+    let j = i;
+    while (j + 1 < n && scores[order[j + 1]!] === scores[order[i]!]) j++;
+    const avgRank = (i + j) / 2 + 1; // ranks are 1-based
+    for (let q = i; q <= j; q++) if (labels[order[q]!] === 1) rankSumPos += avgRank;
+    i = j + 1;
+  }
+  return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
+}
+
+/** Loads an ODDS CSV (`#` comment lines, comma-separated features, 0/1 label last, no header). */
+export function loadOdds(path: string): Labelled {
+  const lines = readFileSync(path, 'utf8').split('\n');
+  const values: number[] = [];
+  const labels: number[] = [];
+  let cols = -1;
+  for (const raw of lines) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const parts = line.split(',').map(Number);
+    const c = parts.length - 1;
+    if (cols < 0) cols = c;
+    if (c !== cols) throw new Error(`${path}: row with ${c} features, expected ${cols}`);
+    for (let k = 0; k < c; k++) values.push(parts[k]!);
+    labels.push(parts[c]!);
+  }
+  return {
+    x: { data: Float64Array.from(values), rows: labels.length, cols },
+    y: Uint8Array.from(labels),
+  };
+}
+
+/** The shared speed-benchmark data: `<base>.f64` (row-major float64 LE), `<base>.y` (u8 labels), `<base>.json`. */
+export function writeShared(base: string, d: Labelled): void {
+  writeFileSync(`${base}.f64`, new Uint8Array(d.x.data.buffer, d.x.data.byteOffset, d.x.data.byteLength));
+  writeFileSync(`${base}.y`, d.y);
+  writeFileSync(`${base}.json`, JSON.stringify({ rows: d.x.rows, cols: d.x.cols }));
+}
+
+/** Reads the files {@link writeShared} wrote. */
+export function readShared(base: string): Labelled {
+  const meta = JSON.parse(readFileSync(`${base}.json`, 'utf8')) as { rows: number; cols: number };
+  const raw = readFileSync(`${base}.f64`);
+  const data = new Float64Array(raw.byteLength / 8);
+  new Uint8Array(data.buffer).set(raw);
+  return { x: { data, rows: meta.rows, cols: meta.cols }, y: new Uint8Array(readFileSync(`${base}.y`)) };
+}
+
+/** Median of a list of numbers. */
+export function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** Mean of a list of numbers. */
+export function mean(xs: readonly number[]): number {
+  return xs.reduce((a, b) => a + b, 0) / xs.length;
+}

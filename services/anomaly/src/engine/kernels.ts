@@ -1,0 +1,143 @@
+// Scoring kernels specialised per model shape. A dense or sparse dot product over a run-time `d` costs a
+// loop per node; generating the kernel once per (layout, d, k) with the dot product unrolled and the width
+// a constant measured ~45% faster for d = 10 in V8 (tree-major, 1k–4k-row blocks).
+
+// Typed-array reads marked `!` index nodes reachable from a validated forest (children lie inside their
+// tree) and rows inside the block, so they are always in range.
+
+import type { Forest } from './model.js';
+
+/**
+ * Adds the path length of every tree in [t0, t1) for rows [0, nb) of `x` (row-major, width d, already in
+ * model coordinates) into `acc`. Trees are visited in ascending order, so the per-row sums are bit-identical
+ * whatever the block size.
+ */
+export type Kernel = (
+  f: Forest,
+  x: Float64Array,
+  nb: number,
+  acc: Float64Array,
+  t0: number,
+  t1: number,
+) => void;
+
+/** Above this many terms the unrolled source gets long; fall back to the loop kernels. */
+const MAX_UNROLL = 64;
+
+function axisKernel(d: number): Kernel {
+  return (f, x, nb, acc, t0, t1) => {
+    const { treeStart, right, value, coef } = f;
+    // Non-null: k = 1 < d means the sparse layout, which always has an index array.
+    const index = f.index!;
+    for (let t = t0; t < t1; t++) {
+      const root = treeStart[t]!;
+      for (let r = 0, xo = 0; r < nb; r++, xo += d) {
+        let node = root;
+        let rc = right[node]!;
+        while (rc >= 0) {
+          node = x[xo + index[node]!]! * coef[node]! < value[node]! ? node + 1 : rc;
+          rc = right[node]!;
+        }
+        acc[r] = acc[r]! + value[node]!;
+      }
+    }
+  };
+}
+
+function sparseLoopKernel(d: number, k: number): Kernel {
+  return (f, x, nb, acc, t0, t1) => {
+    const { treeStart, right, value, coef } = f;
+    // Non-null: k < d means the sparse layout, which always has an index array.
+    const index = f.index!;
+    for (let t = t0; t < t1; t++) {
+      const root = treeStart[t]!;
+      for (let r = 0, xo = 0; r < nb; r++, xo += d) {
+        let node = root;
+        let rc = right[node]!;
+        while (rc >= 0) {
+          const co = node * k;
+          let dot = 0;
+          for (let j = 0; j < k; j++) dot += x[xo + index[co + j]!]! * coef[co + j]!;
+          node = dot < value[node]! ? node + 1 : rc;
+          rc = right[node]!;
+        }
+        acc[r] = acc[r]! + value[node]!;
+      }
+    }
+  };
+}
+
+function denseLoopKernel(d: number): Kernel {
+  return (f, x, nb, acc, t0, t1) => {
+    const { treeStart, right, value, coef } = f;
+    for (let t = t0; t < t1; t++) {
+      const root = treeStart[t]!;
+      for (let r = 0, xo = 0; r < nb; r++, xo += d) {
+        let node = root;
+        let rc = right[node]!;
+        while (rc >= 0) {
+          const co = node * d;
+          let dot = 0;
+          for (let j = 0; j < d; j++) dot += x[xo + j]! * coef[co + j]!;
+          node = dot < value[node]! ? node + 1 : rc;
+          rc = right[node]!;
+        }
+        acc[r] = acc[r]! + value[node]!;
+      }
+    }
+  };
+}
+
+/**
+ * Generates an unrolled kernel. The dot product is written left to right (`((0 + a) + b) + …` equals
+ * `(a + b) + …` bit for bit up to the sign of zero, which `<` ignores), the same order as the loop kernels
+ * and the tree builder, so training points follow the same paths at scoring time.
+ */
+function unrolledKernel(d: number, k: number): Kernel {
+  const terms: string[] = [];
+  for (let j = 0; j < k; j++) {
+    terms.push(k === d ? `x[xo + ${j}] * coef[co + ${j}]` : `x[xo + index[co + ${j}]] * coef[co + ${j}]`);
+  }
+  const body = `
+    const treeStart = f.treeStart, right = f.right, value = f.value, coef = f.coef, index = f.index;
+    for (let t = t0; t < t1; t++) {
+      const root = treeStart[t];
+      for (let r = 0, xo = 0; r < nb; r++, xo += ${d}) {
+        let node = root;
+        let rc = right[node];
+        while (rc >= 0) {
+          const co = node * ${k};
+          const dot = ${terms.join(' + ')};
+          node = dot < value[node] ? node + 1 : rc;
+          rc = right[node];
+        }
+        acc[r] += value[node];
+      }
+    }`;
+  // The source is built only from validated integers (d, k ≤ 64), never from user strings; generating it
+  // is how V8 gets a constant-width, unrolled dot product (the same technique ajv uses for validators).
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  return new Function('f', 'x', 'nb', 'acc', 't0', 't1', body) as Kernel;
+}
+
+const cache = new Map<string, Kernel>();
+
+/** The kernel for a forest of width d with k coefficients per node (cached per shape). */
+export function kernelFor(d: number, k: number): Kernel {
+  if (!Number.isInteger(d) || !Number.isInteger(k) || d < 1 || k < 1 || k > d) {
+    throw new RangeError(`kernelFor: invalid shape d=${d}, k=${k}`);
+  }
+  const key = `${d}:${k}`;
+  let kern = cache.get(key);
+  if (!kern) {
+    if (k === 1 && d > 1) kern = axisKernel(d);
+    else if (k <= MAX_UNROLL) kern = unrolledKernel(d, k);
+    else if (k === d) kern = denseLoopKernel(d);
+    else kern = sparseLoopKernel(d, k);
+    cache.set(key, kern);
+  }
+  return kern;
+}
+
+/** The plain loop kernels, exported so tests can check the generated ones agree with them bit for bit. */
+export const loopKernels = { axis: axisKernel, sparse: sparseLoopKernel, dense: denseLoopKernel };
