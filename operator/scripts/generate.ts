@@ -30,7 +30,7 @@ function listDir(path: string): string[] {
 }
 
 /** Compares the rendered files with the tree under `root`. */
-export function findStale(root: string, files: Map<string, string> = renderAll()): StaleFile[] {
+export function findStale(root: string, files: Map<string, string>): StaleFile[] {
   const stale: StaleFile[] = [];
   for (const [path, content] of files) {
     const onDisk = readOrNull(join(root, path));
@@ -48,7 +48,7 @@ export function findStale(root: string, files: Map<string, string> = renderAll()
 }
 
 /** Writes the rendered files under `root` and removes unexpected ones from generated directories. */
-export function writeAll(root: string, files: Map<string, string> = renderAll()): StaleFile[] {
+export function writeAll(root: string, files: Map<string, string>): StaleFile[] {
   const stale = findStale(root, files);
   for (const { path, problem } of stale) {
     const abs = join(root, path);
@@ -62,10 +62,11 @@ export function writeAll(root: string, files: Map<string, string> = renderAll())
   return stale;
 }
 
-function main(argv: readonly string[]): number {
+async function main(argv: readonly string[]): Promise<number> {
+  const files = await renderAll();
   const check = argv.includes('--check');
   if (check) {
-    const stale = findStale(REPO_ROOT);
+    const stale = findStale(REPO_ROOT, files);
     if (stale.length === 0) {
       console.log('Generated files are up to date');
       return 0;
@@ -74,7 +75,7 @@ function main(argv: readonly string[]): number {
     for (const s of stale) console.error(`  ${s.problem.padEnd(10)} ${s.path}`);
     return 1;
   }
-  const changed = writeAll(REPO_ROOT);
+  const changed = writeAll(REPO_ROOT, files);
   for (const s of changed)
     console.log(
       `${s.problem === 'unexpected' ? 'removed' : 'wrote'} ${relative('.', join(REPO_ROOT, s.path))}`,
@@ -84,5 +85,5 @@ function main(argv: readonly string[]): number {
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 }

@@ -1,9 +1,10 @@
-{{/* Chart name, truncated to the 63-character DNS label limit. */}}
+{{/* Names and labels shared by every template of the skyport chart. */}}
+
 {{- define "skyport.name" -}}
 {{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
 {{- end }}
 
-{{/* Fully qualified app name: the release name, plus the chart name unless the release already holds it. */}}
+{{/* Full name: release-chart unless the release name already contains the chart name. */}}
 {{- define "skyport.fullname" -}}
 {{- if .Values.fullnameOverride }}
 {{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
@@ -17,26 +18,32 @@
 {{- end }}
 {{- end }}
 
-{{/* Selector labels: stable across upgrades. */}}
+{{- define "skyport.chart" -}}
+{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+{{- end }}
+
 {{- define "skyport.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "skyport.name" . }}
 app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: operator
 {{- end }}
 
-{{/* Common labels on every object the chart renders. */}}
 {{- define "skyport.labels" -}}
-helm.sh/chart: {{ printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
+helm.sh/chart: {{ include "skyport.chart" . }}
 {{ include "skyport.selectorLabels" . }}
 app.kubernetes.io/version: {{ .Chart.AppVersion | quote }}
 app.kubernetes.io/managed-by: {{ .Release.Service }}
 app.kubernetes.io/part-of: skyport
 {{- end }}
 
-{{/* Name of the operator's ServiceAccount. */}}
 {{- define "skyport.serviceAccountName" -}}
 {{- if .Values.serviceAccount.create }}
 {{- default (include "skyport.fullname" .) .Values.serviceAccount.name }}
 {{- else }}
 {{- default "default" .Values.serviceAccount.name }}
 {{- end }}
+{{- end }}
+
+{{- define "skyport.leaseName" -}}
+{{- default (include "skyport.fullname" .) .Values.operator.leaderElection.leaseName }}
 {{- end }}
