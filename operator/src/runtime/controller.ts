@@ -134,16 +134,26 @@ export class Controller<T extends KubeObject = KubeObject> {
     for (const spec of opts.owns ?? []) {
       const infs = deps.informers(spec);
       this.remember(spec.kind, infs);
-      const toOwner = (o: KubeObject): void => {
+      const ownerKey = (o: KubeObject): string | undefined => {
         const ref = o.metadata?.ownerReferences?.find(
           (r) => r.controller === true && r.kind === opts.for.kind,
         );
-        if (ref === undefined) return;
+        if (ref === undefined) return undefined;
         const ns = opts.for.clusterScoped === true ? undefined : o.metadata?.namespace;
-        this.queue.add(keyString(ns === undefined ? { name: ref.name } : { namespace: ns, name: ref.name }));
+        return keyString(ns === undefined ? { name: ref.name } : { namespace: ns, name: ref.name });
       };
-      for (const inf of infs)
-        inf.on({ add: toOwner, update: (o, old) => (toOwner(o), toOwner(old)), delete: toOwner });
+      const toOwner = (o: KubeObject): void => {
+        const k = ownerKey(o);
+        if (k !== undefined) this.queue.add(k);
+      };
+      // An update that re-parents a child must wake both the old and the new owner, each once.
+      const onUpdate = (o: KubeObject, old: KubeObject): void => {
+        const a = ownerKey(o);
+        const b = ownerKey(old);
+        if (a !== undefined) this.queue.add(a);
+        if (b !== undefined && b !== a) this.queue.add(b);
+      };
+      for (const inf of infs) inf.on({ add: toOwner, update: onUpdate, delete: toOwner });
     }
     for (const spec of opts.watches ?? []) {
       const infs = deps.informers(spec);

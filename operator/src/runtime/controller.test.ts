@@ -1,0 +1,194 @@
+// Controller contract on scripted caches: child events reach the owner, transient retries, terminal parks.
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { TerminalError, TransientError } from '../errors.js';
+import type { KubeObject, ListResult, WatchEvent, WatchHandle } from '../kube/client.js';
+import { Controller, type SourceSpec } from './controller.js';
+import { Informer, type ListWatcher } from './informer.js';
+import { RuntimeMetrics } from './metrics.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** One scripted source per kind; `emit` pushes watch events. */
+class Source implements ListWatcher {
+  emitters: ((e: WatchEvent) => void)[] = [];
+  constructor(private readonly items: KubeObject[]) {}
+  list<T extends KubeObject>(): Promise<ListResult<T>> {
+    return Promise.resolve({ items: this.items as T[], resourceVersion: '1' });
+  }
+  watch(_a: string, _k: string, _o: object, onEvent: (e: WatchEvent) => void): Promise<WatchHandle> {
+    this.emitters.push(onEvent);
+    return Promise.resolve({ stop: () => undefined });
+  }
+  emit(e: WatchEvent): void {
+    for (const f of this.emitters) f(e);
+  }
+}
+
+const lab = (gen: number, rv: string): KubeObject => ({
+  apiVersion: 'skyport.io/v1alpha1',
+  kind: 'NotebookLab',
+  metadata: { name: 'alice', namespace: 'ns', uid: 'lab-uid', generation: gen, resourceVersion: rv },
+});
+const pod = (rv: string): KubeObject => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: {
+    name: 'alice-notebook',
+    namespace: 'ns',
+    uid: 'pod-uid',
+    resourceVersion: rv,
+    ownerReferences: [
+      {
+        apiVersion: 'skyport.io/v1alpha1',
+        kind: 'NotebookLab',
+        name: 'alice',
+        uid: 'lab-uid',
+        controller: true,
+      },
+    ],
+  },
+});
+
+function setup(
+  reconcile: ConstructorParameters<typeof Controller>[0]['reconcile'],
+  onTerminal?: ConstructorParameters<typeof Controller>[0]['onTerminal'],
+) {
+  const labs = new Source([lab(1, '1')]);
+  const pods = new Source([pod('1')]);
+  const metrics = new RuntimeMetrics(undefined, false);
+  const infs = new Map<string, Informer>();
+  const informers = (s: SourceSpec): Informer[] => {
+    let i = infs.get(s.kind);
+    if (i === undefined) {
+      i = new Informer(s.kind === 'Pod' ? pods : labs, {
+        apiVersion: s.apiVersion,
+        kind: s.kind,
+        resyncPeriodMs: 0,
+      });
+      infs.set(s.kind, i);
+    }
+    return [i];
+  };
+  const c = new Controller(
+    {
+      name: 'notebooklab',
+      for: { apiVersion: 'skyport.io/v1alpha1', kind: 'NotebookLab' },
+      owns: [{ apiVersion: 'v1', kind: 'Pod' }],
+      reconcile,
+      ...(onTerminal === undefined ? {} : { onTerminal }),
+      workers: 2,
+      rateLimiter: { baseDelayMs: 5, maxDelayMs: 40 },
+    },
+    { informers, log: pino({ level: 'silent' }), metrics, workers: 1 },
+  );
+  for (const i of infs.values()) i.start();
+  return {
+    c,
+    labs,
+    pods,
+    metrics,
+    stop: async () => {
+      await c.stop(1000);
+      await Promise.all([...infs.values()].map((i) => i.stop()));
+    },
+  };
+}
+
+describe('Controller', () => {
+  it('reconciles the primary, maps child events to the owner and exposes owned children', async () => {
+    const runs: { name: string; owned: string[] }[] = [];
+    const t = setup((ctx) => {
+      runs.push({ name: ctx.key.name, owned: ctx.owned('Pod').map((p) => p.metadata?.name ?? '') });
+      return Promise.resolve();
+    });
+    await t.c.start();
+    await sleep(20);
+    expect(runs).toEqual([{ name: 'alice', owned: ['alice-notebook'] }]);
+    t.pods.emit({ type: 'MODIFIED', object: pod('2') });
+    await sleep(20);
+    expect(runs).toHaveLength(2);
+    expect(runs[1]?.name).toBe('alice');
+    const text = await t.metrics.registry.metrics();
+    expect(text).toMatch(/controller_runtime_reconcile_total\{controller="notebooklab",result="success"\} 2/);
+    await t.stop();
+  });
+
+  it('retries a TransientError with backoff until it succeeds', async () => {
+    let n = 0;
+    const retries: number[] = [];
+    const t = setup((ctx) => {
+      retries.push(ctx.retries);
+      n++;
+      return n < 4 ? Promise.reject(new TransientError('Conflict', 'stale')) : Promise.resolve();
+    });
+    await t.c.start();
+    await sleep(150);
+    expect(n).toBe(4);
+    expect(retries).toEqual([0, 1, 2, 3]);
+    expect(await t.metrics.registry.metrics()).toMatch(
+      /controller_runtime_reconcile_errors_total\{controller="notebooklab"\} 3/,
+    );
+    await t.stop();
+  });
+
+  it('honours requeueAfter', async () => {
+    const at: number[] = [];
+    const t = setup(() => {
+      at.push(Date.now());
+      return Promise.resolve(at.length < 3 ? { requeueAfterMs: 40 } : undefined);
+    });
+    await t.c.start();
+    await sleep(200);
+    expect(at).toHaveLength(3);
+    expect((at[1] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(35);
+    await t.stop();
+  });
+
+  it('parks a TerminalError until the generation changes, after recording it once', async () => {
+    let runs = 0;
+    const recorded: string[] = [];
+    const t = setup(
+      (ctx) => {
+        runs++;
+        return ctx.object?.metadata?.generation === 1
+          ? Promise.reject(new TerminalError('InvalidProfile', 'no such profile'))
+          : Promise.resolve();
+      },
+      (_ctx, err) => {
+        recorded.push(err.code);
+        return Promise.resolve();
+      },
+    );
+    await t.c.start();
+    await sleep(30);
+    expect(runs).toBe(1);
+    expect(recorded).toEqual(['InvalidProfile']);
+    // A status-only change (same generation) and child churn do not retry it.
+    t.labs.emit({ type: 'MODIFIED', object: lab(1, '5') });
+    t.pods.emit({ type: 'MODIFIED', object: pod('6') });
+    await sleep(30);
+    expect(runs).toBe(1);
+    // A spec change does.
+    t.labs.emit({ type: 'MODIFIED', object: lab(2, '7') });
+    await sleep(30);
+    expect(runs).toBe(2);
+    expect(await t.metrics.registry.metrics()).toMatch(
+      /controller_runtime_terminal_reconcile_errors_total\{controller="notebooklab"\} 1/,
+    );
+    await t.stop();
+  });
+
+  it('drains an in-flight reconcile on stop', async () => {
+    let finished = false;
+    const t = setup(async () => {
+      await sleep(80);
+      finished = true;
+    });
+    await t.c.start();
+    await sleep(10);
+    await t.c.stop(2000);
+    expect(finished).toBe(true);
+    await t.stop();
+  });
+});

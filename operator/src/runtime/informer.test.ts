@@ -1,0 +1,255 @@
+// Informer logic against a scripted list/watch source: relist diffs, 410, restarts with backoff, watchdog.
+import { describe, expect, it } from 'vitest';
+import type { KubeObject, ListResult, WatchEvent, WatchHandle } from '../kube/client.js';
+import { Informer, type ListWatcher } from './informer.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function obj(name: string, rv: string, owner?: string): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name,
+      namespace: 'ns',
+      resourceVersion: rv,
+      uid: `uid-${name}`,
+      ...(owner
+        ? { ownerReferences: [{ apiVersion: 'v1', kind: 'X', name: 'o', uid: owner, controller: true }] }
+        : {}),
+    },
+  };
+}
+
+interface OpenWatch {
+  rv: string | undefined;
+  emit: (e: WatchEvent) => void;
+  done: (err: unknown) => void;
+  stopped: boolean;
+}
+
+/** A scripted apiserver: tests set the list result and drive the open watch. */
+class FakeSource implements ListWatcher {
+  items: KubeObject[] = [];
+  rv = '10';
+  listCalls = 0;
+  listFailures = 0;
+  watchFailures = 0;
+  watches: OpenWatch[] = [];
+
+  list<T extends KubeObject>(): Promise<ListResult<T>> {
+    this.listCalls++;
+    if (this.listFailures > 0) {
+      this.listFailures--;
+      return Promise.reject(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }));
+    }
+    return Promise.resolve({
+      items: this.items.map((i) => structuredClone(i)) as T[],
+      resourceVersion: this.rv,
+    });
+  }
+
+  watch(
+    _a: string,
+    _k: string,
+    opts: { resourceVersion?: string },
+    onEvent: (e: WatchEvent) => void,
+    onDone: (err: unknown) => void,
+  ): Promise<WatchHandle> {
+    if (this.watchFailures > 0) {
+      this.watchFailures--;
+      return Promise.reject(Object.assign(new Error('Service Unavailable'), { statusCode: 503 }));
+    }
+    const w: OpenWatch = { rv: opts.resourceVersion, emit: onEvent, done: onDone, stopped: false };
+    this.watches.push(w);
+    return Promise.resolve({ stop: () => (w.stopped = true) });
+  }
+
+  get current(): OpenWatch {
+    const w = this.watches.at(-1);
+    if (w === undefined) throw new Error('no watch open');
+    return w;
+  }
+}
+
+function record(inf: Informer): string[] {
+  const log: string[] = [];
+  inf.on({
+    add: (o) => log.push(`add ${o.metadata?.name}@${o.metadata?.resourceVersion}`),
+    update: (o, old) =>
+      log.push(`update ${o.metadata?.name}@${old.metadata?.resourceVersion}->${o.metadata?.resourceVersion}`),
+    delete: (o) => log.push(`delete ${o.metadata?.name}`),
+    resync: (o) => log.push(`resync ${o.metadata?.name}`),
+  });
+  return log;
+}
+
+const fast = { backoff: { initialMs: 10, maxMs: 40 }, resyncPeriodMs: 0 };
+
+describe('Informer', () => {
+  it('lists, signals synced, then watches from the list resourceVersion', async () => {
+    const src = new FakeSource();
+    src.items = [obj('a', '5'), obj('b', '6')];
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
+    const log = record(inf);
+    inf.start();
+    await inf.synced;
+    expect(inf.hasSynced).toBe(true);
+    expect(log).toEqual(['add a@5', 'add b@6']);
+    await sleep(5);
+    expect(src.current.rv).toBe('10');
+    src.current.emit({ type: 'MODIFIED', object: obj('a', '11') });
+    src.current.emit({ type: 'MODIFIED', object: obj('a', '11') }); // same rv: no event
+    src.current.emit({ type: 'ADDED', object: obj('c', '12') });
+    src.current.emit({ type: 'DELETED', object: obj('b', '13') });
+    expect(log.slice(2)).toEqual(['update a@5->11', 'add c@12', 'delete b']);
+    expect(inf.get({ namespace: 'ns', name: 'a' })?.metadata?.resourceVersion).toBe('11');
+    expect(
+      inf
+        .list()
+        .map((o) => o.metadata?.name)
+        .sort(),
+    ).toEqual(['a', 'c']);
+    await inf.stop();
+  });
+
+  it('rewatches from the bookmark resourceVersion after a clean close, without relisting', async () => {
+    const src = new FakeSource();
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
+    inf.start();
+    await inf.synced;
+    await sleep(5);
+    src.current.emit({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '42' } } });
+    await sleep(1100); // a healthy stream (> 1 s) then a clean server close
+    src.current.done(null);
+    await sleep(20);
+    expect(src.watches).toHaveLength(2);
+    expect(src.current.rv).toBe('42');
+    expect(src.listCalls).toBe(1);
+    await inf.stop();
+  });
+
+  it('relists on 410 Gone and emits what changed meanwhile, including deletes', async () => {
+    const src = new FakeSource();
+    src.items = [obj('a', '5'), obj('b', '6')];
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
+    const log = record(inf);
+    inf.start();
+    await inf.synced;
+    await sleep(5);
+    src.items = [obj('a', '20'), obj('d', '21')];
+    src.rv = '22';
+    src.current.emit({
+      type: 'ERROR',
+      object: { kind: 'Status', code: 410, message: 'too old resource version' },
+    });
+    await sleep(30);
+    expect(src.listCalls).toBe(2);
+    expect(log.slice(2)).toEqual(['delete b', 'update a@5->20', 'add d@21']);
+    expect(src.current.rv).toBe('22');
+    expect(inf.restarts).toBe(0);
+    await inf.stop();
+  });
+
+  it('restarts after any other watch error with growing backoff, and after a failed list', async () => {
+    const src = new FakeSource();
+    src.listFailures = 2;
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
+    inf.start();
+    await inf.synced;
+    expect(src.listCalls).toBe(3);
+    await sleep(5);
+    src.watchFailures = 3;
+    const t0 = Date.now();
+    src.current.done(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+    // 1 error + 3 failed rewatches, then a watch opens: backoff 10, 20, 40, 40 ms (jittered to ≥ half).
+    while (src.watches.length < 2) await sleep(5);
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(5 + 10 + 20 + 20);
+    expect(inf.restarts).toBe(2 + 4);
+    // The rewatch resumes from the last known resourceVersion: no relist needed.
+    expect(src.current.rv).toBe('10');
+    expect(src.listCalls).toBe(3);
+    await inf.stop();
+  });
+
+  it('treats an ERROR event other than 410 as a failure and restarts', async () => {
+    const src = new FakeSource();
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
+    inf.start();
+    await inf.synced;
+    await sleep(5);
+    src.current.emit({
+      type: 'ERROR',
+      object: { kind: 'Status', code: 500, message: 'etcd down' },
+    });
+    await sleep(40);
+    expect(inf.restarts).toBe(1);
+    expect(src.watches.length).toBe(2);
+    expect(src.watches[0]?.stopped).toBe(true);
+    await inf.stop();
+  });
+
+  it('restarts a silent watch through the watchdog', async () => {
+    const src = new FakeSource();
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast, watchdogMs: 100 });
+    inf.start();
+    await inf.synced;
+    await sleep(400);
+    expect(inf.restarts).toBeGreaterThanOrEqual(1);
+    expect(src.watches[0]?.stopped).toBe(true);
+    await inf.stop();
+  });
+
+  it('indexes by owner UID and follows ownerReference changes', async () => {
+    const src = new FakeSource();
+    src.items = [obj('c1', '1', 'owner-1'), obj('c2', '2', 'owner-1'), obj('c3', '3', 'owner-2')];
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
+    inf.start();
+    await inf.synced;
+    await sleep(5);
+    expect(
+      inf
+        .byOwner('owner-1')
+        .map((o) => o.metadata?.name)
+        .sort(),
+    ).toEqual(['c1', 'c2']);
+    src.current.emit({ type: 'MODIFIED', object: obj('c2', '7', 'owner-2') });
+    src.current.emit({ type: 'DELETED', object: obj('c1', '8', 'owner-1') });
+    expect(inf.byOwner('owner-1')).toEqual([]);
+    expect(
+      inf
+        .byOwner('owner-2')
+        .map((o) => o.metadata?.name)
+        .sort(),
+    ).toEqual(['c2', 'c3']);
+    await inf.stop();
+  });
+
+  it('resync emits every cached object; periodic when configured', async () => {
+    const src = new FakeSource();
+    src.items = [obj('a', '1'), obj('b', '2')];
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast, resyncPeriodMs: 50 });
+    const log = record(inf);
+    inf.start();
+    await inf.synced;
+    await sleep(130);
+    expect(log.filter((l) => l.startsWith('resync')).length).toBeGreaterThanOrEqual(4);
+    await inf.stop();
+  });
+
+  it('stop ends the loop even while backing off', async () => {
+    const src = new FakeSource();
+    src.listFailures = 1000;
+    const inf = new Informer(src, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      backoff: { initialMs: 10_000, maxMs: 10_000 },
+    });
+    inf.start();
+    await sleep(10);
+    const t0 = Date.now();
+    await inf.stop();
+    expect(Date.now() - t0).toBeLessThan(100);
+    expect(inf.hasSynced).toBe(false);
+  });
+});
