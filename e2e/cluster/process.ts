@@ -1,6 +1,6 @@
 // Starting, probing and stopping the control plane's component processes, tracked by PID only.
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { get as httpsGet } from 'node:https';
 import { get as httpGet } from 'node:http';
 
@@ -153,37 +153,50 @@ export async function waitHealthy(
   }
 }
 
-/** True when `pid` is alive and still runs `exe` (guards against PID reuse after a reboot or crash). */
+/**
+ * True when `pid` is alive and still runs `exe` (guards against PID reuse after a crash or reboot). Compares
+ * /proc/<pid>/exe with the real path of `exe`, so servers that rewrite their process title still match.
+ */
 export function isOurProcess(pid: number, exe: string): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
   } catch {
     return false;
   }
+  let running: string;
   try {
-    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
-    return cmd === exe;
+    running = readlinkSync(`/proc/${pid}/exe`);
+  } catch (err) {
+    // ENOENT: a zombie that has exited. EACCES or no /proc: trust the signal-0 check.
+    return (err as NodeJS.ErrnoException).code !== 'ENOENT';
+  }
+  try {
+    return running === realpathSync(exe);
   } catch {
-    // No /proc (not Linux): trust the signal-0 check.
-    return true;
+    return running === exe;
   }
 }
 
-/** SIGTERM, wait up to `graceMs`, then SIGKILL; only if the PID still runs the recorded executable. */
+/**
+ * Sends `signal` (default SIGTERM), waits up to `graceMs`, then SIGKILL; only if the PID still runs the
+ * recorded executable. `signal: 'SIGKILL'` simulates a crash.
+ */
 export async function stopProcess(
   rec: ComponentRecord,
   graceMs = 5000,
+  signal: NodeJS.Signals = 'SIGTERM',
 ): Promise<'not-running' | 'terminated' | 'killed'> {
   if (!isOurProcess(rec.pid, rec.exe)) return 'not-running';
   try {
-    process.kill(rec.pid, 'SIGTERM');
+    process.kill(rec.pid, signal);
   } catch {
     return 'not-running';
   }
   const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline) {
-    if (!isOurProcess(rec.pid, rec.exe)) return 'terminated';
-    await sleep(50);
+  while (Date.now() < deadline || signal === 'SIGKILL') {
+    if (!isOurProcess(rec.pid, rec.exe)) return signal === 'SIGKILL' ? 'killed' : 'terminated';
+    await sleep(20);
   }
   try {
     process.kill(rec.pid, 'SIGKILL');
