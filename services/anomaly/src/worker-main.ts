@@ -27,6 +27,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'Received shutdown signal');
+    // With Redis unreachable a graceful close can wait forever; locks expire and others take over anyway.
+    setTimeout(() => {
+      log.error('Exited without a clean shutdown');
+      process.exit(1);
+    }, cfg.shutdownGraceMs + 5000).unref();
     void worker
       .close(cfg.shutdownGraceMs)
       .then(async () => {

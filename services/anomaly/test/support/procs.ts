@@ -8,7 +8,7 @@ import { freePort } from './redis-server.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const serviceRoot = resolve(here, '..', '..');
-const tsx = resolve(serviceRoot, '..', '..', 'node_modules', '.bin', 'tsx');
+const repoRoot = resolve(serviceRoot, '..', '..');
 
 /** Tokens of the two test tenants. */
 export const TOKENS = { alice: 'alice-token-0123456789abcdef', bob: 'bob-token-0123456789abcdef0' } as const;
@@ -50,7 +50,9 @@ export class Proc {
 }
 
 function start(entry: string, env: Record<string, string>, name: string): Proc {
-  const child = spawn(tsx, [join(serviceRoot, 'src', entry)], {
+  // node --import tsx (not the tsx CLI, which forks a second process): a SIGKILL must hit the real worker.
+  const child = spawn(process.execPath, ['--import', 'tsx', join(serviceRoot, 'src', entry)], {
+    cwd: repoRoot,
     env: { ...process.env, LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
