@@ -141,6 +141,7 @@ export function quantity(description: string): Field<string | number, string | n
     description,
     anyOf: [{ type: 'integer' }, { type: 'string' }],
     pattern: QUANTITY_PATTERN,
+    maxLength: 32,
     'x-kubernetes-int-or-string': true,
   });
 }
@@ -224,9 +225,25 @@ export function req<T, I>(f: Field<T, I>): Field<T, I, 'required'> {
   return { schema: f.schema, presence: 'required' };
 }
 
+/**
+ * Fills in the defaults of nested properties. The apiserver checks a default against the field's CEL rules
+ * *before* nested defaulting, so an object default like `{}` must be written out in full.
+ */
+export function withNestedDefaults(schema: JSONSchemaProps, value: unknown): unknown {
+  if (schema.properties === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) {
+    return value;
+  }
+  const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
+  for (const [key, sub] of Object.entries(schema.properties)) {
+    if (out[key] === undefined && sub.default !== undefined) out[key] = sub.default;
+    if (out[key] !== undefined) out[key] = withNestedDefaults(sub, out[key]);
+  }
+  return out;
+}
+
 /** Gives a property a default the apiserver fills in; the stored type then always has it. */
 export function def<T, I>(f: Field<T, I>, value: I): Field<T, I, 'defaulted'> {
-  return { schema: { ...f.schema, default: value }, presence: 'defaulted' };
+  return { schema: { ...f.schema, default: withNestedDefaults(f.schema, value) }, presence: 'defaulted' };
 }
 
 /** Adds CEL rules (with optional JS mirrors) to any field. */
