@@ -9,27 +9,7 @@ export interface Labelled {
   readonly y: Uint8Array;
 }
 
-/**
- * Area under the ROC curve by the Mann–Whitney statistic with tied scores given their average rank
- * (the same definition as scikit-learn's roc_auc_score).
- */
-export function auroc(scores: Float64Array, labels: Uint8Array): number {
-  const n = scores.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[a]! - scores[b]!);
-  let pos = 0;
-  for (let i = 0; i < n; i++) pos += labels[i]!;
-  const neg = n - pos;
-  if (pos === 0 || neg === 0) throw new Error('auroc: need both classes');
-  let rankSumPos = 0;
-  for (let i = 0; i < n;) {
-    let j = i;
-    while (j + 1 < n && scores[order[j + 1]!] === scores[order[i]!]) j++;
-    const avgRank = (i + j) / 2 + 1; // ranks are 1-based
-    for (let q = i; q <= j; q++) if (labels[order[q]!] === 1) rankSumPos += avgRank;
-    i = j + 1;
-  }
-  return (rankSumPos - (pos * (pos + 1)) / 2) / (pos * neg);
-}
+export { auroc } from '../src/engine/index.js';
 
 /** Loads an ODDS CSV (`#` comment lines, comma-separated features, 0/1 label last, no header). */
 export function loadOdds(path: string): Labelled {

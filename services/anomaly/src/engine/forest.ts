@@ -13,8 +13,14 @@ import { TreeBuilder, type TreeArrays } from './tree.js';
  * Draws ψ distinct row indices from [0, n) with a virtual Fisher–Yates shuffle. The dense and map-backed
  * variants perform the same swaps, so the result depends only on (n, ψ, rng), never on the variant.
  */
-function drawSample(n: number, psi: number, rng: TreeRng, out: Int32Array): void {
-  if (n <= 4 * psi) {
+export function drawSample(
+  n: number,
+  psi: number,
+  rng: TreeRng,
+  out: Int32Array,
+  variant: 'auto' | 'dense' | 'sparse' = 'auto',
+): void {
+  if (variant === 'dense' || (variant === 'auto' && n <= 4 * psi)) {
     const a = new Int32Array(n);
     for (let i = 0; i < n; i++) a[i] = i;
     for (let j = 0; j < psi; j++) {

@@ -42,3 +42,5 @@ export {
   thresholdFor,
   type ThresholdSpec,
 } from './score.js';
+export { auroc } from './metrics.js';
+export { plantedGaussian, type PlantedData } from './fixtures.js';

@@ -307,6 +307,43 @@ export function encodeModel(model: Model): Uint8Array {
   return w.finish();
 }
 
+/** Reads and checks the fixed header fields after magic, version and flags (everything but c(ψ)). */
+function readHeader(r: ByteReader, flags: number): ResolvedParams {
+  const dims = r.u32('dims');
+  const ntrees = r.u32('ntrees');
+  const sampleSize = r.u32('sampleSize');
+  const requestedSampleSize = r.u32('requestedSampleSize');
+  const extensionLevel = r.u32('extensionLevel');
+  const heightLimit = r.u32('heightLimit');
+  const seed = r.f64('seed');
+  const standardize = (flags & FLAG_STANDARDIZE) !== 0;
+  const compat = (flags & FLAG_COMPAT_REFERENCE) !== 0 ? 'reference' : 'exact';
+  const ok =
+    (flags & ~(FLAG_STANDARDIZE | FLAG_COMPAT_REFERENCE)) === 0 &&
+    dims >= 1 &&
+    dims <= MAX_DIMS &&
+    ntrees >= 1 &&
+    ntrees <= MAX_TREES &&
+    sampleSize >= 2 &&
+    sampleSize <= MAX_SAMPLE_SIZE &&
+    requestedSampleSize >= sampleSize &&
+    extensionLevel < dims &&
+    heightLimit === heightLimitFor(sampleSize) &&
+    Number.isSafeInteger(seed);
+  if (!ok) throw corrupt('model', 'inconsistent header', 'header');
+  return {
+    ntrees,
+    sampleSize,
+    requestedSampleSize,
+    extensionLevel,
+    seed,
+    standardize,
+    compat,
+    dims,
+    heightLimit,
+  };
+}
+
 /** Decodes and fully validates a model; throws `BadModelMagic`, `UnsupportedModelVersion`, `TruncatedModel` or `CorruptModel`. */
 export function decodeModel(bytes: Uint8Array): Model {
   const what = 'model';
@@ -332,32 +369,11 @@ export function decodeModel(bytes: Uint8Array): Model {
     );
   }
   const flags = r.u16('flags');
-  const dims = r.u32('dims');
-  const ntrees = r.u32('ntrees');
-  const sampleSize = r.u32('sampleSize');
-  const requestedSampleSize = r.u32('requestedSampleSize');
-  const extensionLevel = r.u32('extensionLevel');
-  const heightLimit = r.u32('heightLimit');
-  const seed = r.f64('seed');
+  const params = readHeader(r, flags);
+  const { dims, ntrees, extensionLevel, standardize } = params;
   const cPsi = r.f64('cPsi');
-  const standardize = (flags & FLAG_STANDARDIZE) !== 0;
-  const compat = (flags & FLAG_COMPAT_REFERENCE) !== 0 ? 'reference' : 'exact';
-  if (
-    (flags & ~(FLAG_STANDARDIZE | FLAG_COMPAT_REFERENCE)) !== 0 ||
-    dims < 1 ||
-    dims > MAX_DIMS ||
-    ntrees < 1 ||
-    ntrees > MAX_TREES ||
-    sampleSize < 2 ||
-    sampleSize > MAX_SAMPLE_SIZE ||
-    requestedSampleSize < sampleSize ||
-    extensionLevel >= dims ||
-    heightLimit !== heightLimitFor(sampleSize) ||
-    !Number.isSafeInteger(seed) ||
-    cPsi !== cFactor(sampleSize, compat)
-  ) {
-    throw corrupt(what, 'inconsistent header', 'header');
-  }
+  if (cPsi !== cFactor(params.sampleSize, params.compat))
+    throw corrupt(what, 'c(ψ) does not match ψ', 'cPsi');
   const mean = new Float64Array(dims);
   const std = new Float64Array(dims).fill(1);
   if (standardize) {
@@ -383,17 +399,7 @@ export function decodeModel(bytes: Uint8Array): Model {
   if (r.pos - treesAt !== offsets[ntrees]) throw corrupt(what, 'tree section length does not match', 'trees');
   if (r.remaining !== 0) throw corrupt(what, `${r.remaining} trailing bytes`, 'trees');
   return {
-    params: {
-      ntrees,
-      sampleSize,
-      requestedSampleSize,
-      extensionLevel,
-      seed,
-      standardize,
-      compat,
-      dims,
-      heightLimit,
-    },
+    params,
     stats: { mean, std },
     cPsi,
     forest: forestFromTrees(trees, dims, k),

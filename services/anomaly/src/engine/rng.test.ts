@@ -1,0 +1,54 @@
+// Per-tree random streams: reproducible from (seed, tree, stream), independent across trees, well distributed.
+
+import { describe, expect, it } from 'vitest';
+import { SAMPLE_STREAM, SPLIT_STREAM, TreeRng } from './rng.js';
+
+function take(rng: TreeRng, n: number): number[] {
+  return Array.from({ length: n }, () => rng.nextU32());
+}
+
+describe('TreeRng', () => {
+  it('is a pure function of (seed, tree, stream)', () => {
+    expect(take(new TreeRng(42, 7, SPLIT_STREAM), 50)).toEqual(take(new TreeRng(42, 7, SPLIT_STREAM), 50));
+    const a = take(new TreeRng(42, 7, SPLIT_STREAM), 8);
+    expect(take(new TreeRng(42, 8, SPLIT_STREAM), 8)).not.toEqual(a);
+    expect(take(new TreeRng(43, 7, SPLIT_STREAM), 8)).not.toEqual(a);
+    expect(take(new TreeRng(42, 7, SAMPLE_STREAM), 8)).not.toEqual(a);
+    // Seeds that differ only above bit 32, and negative seeds, still give distinct streams.
+    expect(take(new TreeRng(42 + 2 ** 32, 7, SPLIT_STREAM), 8)).not.toEqual(a);
+    expect(take(new TreeRng(-42, 7, SPLIT_STREAM), 8)).not.toEqual(a);
+  });
+
+  it('draws uniform doubles in [0, 1) and unbiased integers', () => {
+    const rng = new TreeRng(1, 0, SPLIT_STREAM);
+    let sum = 0;
+    const counts = new Array<number>(7).fill(0);
+    for (let i = 0; i < 70_000; i++) {
+      const u = rng.nextDouble();
+      expect(u >= 0 && u < 1).toBe(true);
+      sum += u;
+      const k = rng.nextInt(7);
+      counts[k] = (counts[k] ?? 0) + 1;
+    }
+    expect(sum / 70_000).toBeCloseTo(0.5, 2);
+    for (const c of counts) expect(Math.abs(c - 10_000)).toBeLessThan(400); // ≈ 4σ
+    expect(rng.nextInt(1)).toBe(0);
+  });
+
+  it('draws standard normals (mean 0, variance 1, symmetric tails)', () => {
+    const rng = new TreeRng(3, 1, SPLIT_STREAM);
+    const n = 100_000;
+    let s = 0;
+    let s2 = 0;
+    let beyond2 = 0;
+    for (let i = 0; i < n; i++) {
+      const z = rng.nextNormal();
+      s += z;
+      s2 += z * z;
+      if (Math.abs(z) > 1.96) beyond2++;
+    }
+    expect(s / n).toBeCloseTo(0, 1);
+    expect(s2 / n).toBeCloseTo(1, 1);
+    expect(beyond2 / n).toBeCloseTo(0.05, 2);
+  });
+});
