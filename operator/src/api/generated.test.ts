@@ -87,6 +87,27 @@ describe('schemas', () => {
     expect(unmirrored).toEqual([]);
   });
 
+  it('every default satisfies its own CEL rules (the apiserver checks defaults before nested defaulting)', () => {
+    const broken: string[] = [];
+    for (const def of definitions) {
+      walk(def.schema, def.names.kind, (s, p) => {
+        if (s.default === undefined) return;
+        for (const r of s['x-kubernetes-validations'] ?? []) {
+          if (r.check === undefined || r.rule.includes('oldSelf')) continue;
+          const check = r.check as (self: unknown, old: unknown) => boolean;
+          let ok = false;
+          try {
+            ok = check(s.default, undefined);
+          } catch {
+            // A default missing a field the rule reads is exactly the bug this test guards against.
+          }
+          if (!ok) broken.push(`${p}: ${r.rule}`);
+        }
+      });
+    }
+    expect(broken).toEqual([]);
+  });
+
   it('every array has maxItems and every string under a CEL rule is bounded (CEL cost budget)', () => {
     const unbounded: string[] = [];
     for (const def of definitions) {
