@@ -55,8 +55,12 @@ function microTime(d: Date): string {
 /**
  * A Lease-based leader elector (client-go's leaderelection):
  * - a candidate takes the Lease when it is free (no holder: a released lease) or when the holder has not
- *   renewed for `leaseDuration`, judged by the local clock from when this candidate last saw the record
- *   change (so clock skew between replicas does not matter);
+ *   renewed for `leaseDuration`. Expiry counts from the earlier of the Lease's `renewTime` and the moment
+ *   this candidate saw the record change (client-go uses only the latter, which can delay a takeover by a
+ *   retry period or two); a `renewTime` in the future (clock skew) is ignored. Trusting `renewTime`
+ *   assumes replica clocks agree within `leaseDuration − renewDeadline` (5 s by default);
+ * - a standby wakes exactly when the observed lease expires, so a crashed leader is replaced within
+ *   `leaseDuration` of its last renewal;
  * - every write is a PUT carrying the read `resourceVersion` (compare-and-swap), so two candidates never
  *   both win;
  * - the leader renews every `retryPeriod`; if it cannot renew within `renewDeadline` it steps down;
@@ -71,6 +75,7 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private observed: { holder: string; renewTime: string; rv: string } | undefined;
   private observedAt = 0;
+  private expiresAt = 0;
   private lastRenew = 0;
   private lease: Lease | undefined;
   private loop: Promise<void> | undefined;
@@ -136,8 +141,16 @@ export class LeaderElector {
         this.opts.log?.error({ lease: this.opts.name }, 'Lost leader election: renew deadline exceeded');
         this.setLeading(false);
       }
-      await this.sleep(this.retryMs);
+      await this.sleep(this.nextDelay());
     }
+  }
+
+  /** A standby sleeps until the observed lease expires if that is sooner than the retry period. */
+  private nextDelay(): number {
+    if (this.leading || this.currentLeader === '' || this.currentLeader === this.opts.identity)
+      return this.retryMs;
+    const untilExpiry = this.expiresAt - Date.now() + 20;
+    return Math.max(50, Math.min(this.retryMs, untilExpiry));
   }
 
   private sleep(ms: number): Promise<void> {
@@ -172,6 +185,12 @@ export class LeaderElector {
       this.observedAt = Date.now();
     }
     this.observed = { holder, renewTime, rv };
+    const renewMs = Date.parse(renewTime);
+    const trusted = Number.isFinite(renewMs) && renewMs <= Date.now() + 1000 ? renewMs : this.observedAt;
+    // The holder's declared duration wins (client-go): a released lease declares 1 s.
+    const declared = lease.spec?.leaseDurationSeconds;
+    const durationMs = declared !== undefined && declared > 0 ? declared * 1000 : this.leaseMs;
+    this.expiresAt = Math.min(this.observedAt, trusted) + durationMs;
     this.lease = lease;
     if (holder !== this.currentLeader) {
       this.currentLeader = holder;
@@ -205,7 +224,7 @@ export class LeaderElector {
       }
       this.observe(current);
       const holder = current.spec?.holderIdentity ?? '';
-      const expired = Date.now() - this.observedAt > this.leaseMs;
+      const expired = Date.now() > this.expiresAt;
       if (holder !== '' && holder !== identity && !expired) return false;
       const taking = holder !== identity;
       const updated = await this.store.replace<Lease>({
