@@ -241,6 +241,8 @@ export function ndjsonRow(
   opts: ParseOptions,
   sink: { cols: number | null; setCols(n: number): void },
   keys: string[] | null,
+  /** Keys are fixed (a model's column names): arrays and objects may then be mixed freely. */
+  fixedKeys = false,
 ): { values: number[]; keys: string[] | null } {
   let v: unknown;
   try {
@@ -251,12 +253,12 @@ export function ndjsonRow(
   let values: unknown[];
   let names: string[] | null = keys;
   if (Array.isArray(v)) {
-    if (keys !== null) throw new HttpError(400, 'MixedRowShapes', `row ${row}: an array after object rows`, { row, line });
+    if (keys !== null && !fixedKeys) throw new HttpError(400, 'MixedRowShapes', `row ${row}: an array after object rows`, { row, line });
     values = v;
   } else if (typeof v === 'object' && v !== null) {
     const obj = v as Record<string, unknown>;
     if (names === null) {
-      if (sink.cols !== null) throw new HttpError(400, 'MixedRowShapes', `row ${row}: an object after array rows`, { row, line });
+      if (sink.cols !== null && !fixedKeys) throw new HttpError(400, 'MixedRowShapes', `row ${row}: an object after array rows`, { row, line });
       names = Object.keys(obj);
     }
     const extra = Object.keys(obj).find((k) => !(names ?? []).includes(k));

@@ -206,24 +206,24 @@ async function streamScores(ctx: ApiContext, req: Request, res: Response): Promi
   const d = m.meta.dims;
   const opts: ParseOptions = { maxBytes: Number.MAX_SAFE_INTEGER, maxCols: d, expectCols: d };
   const shape = { cols: d as number | null, setCols: (): void => undefined };
-  const keys = m.meta.columns === null ? null : [...m.meta.columns];
+  // Object lines map by the model's column names; without names, the first object's key order is kept.
+  let keys = m.meta.columns === null ? null : [...m.meta.columns];
   const dec = new TextDecoder();
   let carry = '';
   let row = 0;
   let line = 0;
-  let started = false;
-  const start = (): void => {
-    if (started) return;
-    started = true;
-    res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache', 'X-Model-Id': m.meta.id });
-  };
+  // Headers go out at once: a streaming client waits for them before it sends its first point.
+  res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache', 'X-Model-Id': m.meta.id });
+  res.flushHeaders();
   const batch = async (text: string[]): Promise<void> => {
     const buf = new Float64Array(text.length * d);
     let n = 0;
     for (const t of text) {
       line++;
       if (t.trim() === '') continue;
-      const { values } = ndjsonRow(t, row + n, line, opts, shape, keys);
+      const r = ndjsonRow(t, row + n, line, opts, shape, keys, true);
+      keys ??= r.keys;
+      const values = r.values;
       buf.set(values, n * d);
       n++;
     }
@@ -236,7 +236,6 @@ async function streamScores(ctx: ApiContext, req: Request, res: Response): Promi
       const s = scores[i] ?? 0;
       out.push(`{"row":${row + i},"score":${s},"anomaly":${s >= m.meta.threshold},"modelId":"${m.meta.id}","modelVersion":${m.meta.version}}\n`);
     }
-    start();
     res.write(out.join(''));
     const alerts = alertsFor(tenant, m, data, d, scores, row);
     row += n;
@@ -251,11 +250,10 @@ async function streamScores(ctx: ApiContext, req: Request, res: Response): Promi
     }
     const rest = carry + dec.decode();
     if (rest.trim() !== '') await batch([rest]);
-    start();
     res.end();
   } catch (err) {
-    // Before the first output line the client gets a normal 4xx; afterwards the error is the last line.
-    if (!started) throw err;
+    // The status line is long gone: the error becomes the last line of the stream.
+    if (!(err instanceof HttpError)) ctx.log.error({ err }, 'Failed to score a stream');
     const body = err instanceof HttpError ? err.toBody() : { error: 'internal error', code: 'Internal', detail: {} };
     res.end(JSON.stringify(body) + '\n');
   }
