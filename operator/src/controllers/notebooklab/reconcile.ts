@@ -134,6 +134,12 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
 class LabReconciler {
   private readonly byProfile = new Map<string, Map<string, ObjectKey>>();
   private readonly byOwnerProfile = new Map<string, Map<string, ObjectKey>>();
+  /**
+   * The last status this process wrote per lab UID. The informer may not have seen that write yet when the
+   * next reconcile runs; computing from the stale copy would drop fields carried over from the previous status
+   * (lastTermination, lastActivity, transition times) and write twice.
+   */
+  private readonly written = new Map<string, NonNullable<Lab['status']>>();
   private readonly now: () => Date;
   private readonly newToken: () => string;
   private readonly checkMs: number;
@@ -171,13 +177,22 @@ class LabReconciler {
     for (const m of [this.byProfile, this.byOwnerProfile]) for (const set of m.values()) set.delete(k);
   }
 
+  /** The lab with its freshest known status: ours if the cache has not caught up with our last write. */
+  private withFreshStatus(lab: Lab): Lab {
+    const mine = this.written.get(lab.metadata.uid ?? '');
+    return mine === undefined ? lab : { ...lab, status: mine };
+  }
+
   async reconcile(ctx: ReconcileContext<KubeObject>): Promise<ReconcileResult | undefined> {
     if (ctx.object === undefined) {
       this.forget(ctx.key);
       return undefined;
     }
+    if (this.written.size > 0 && ctx.object.metadata?.deletionTimestamp !== undefined && !(ctx.object.metadata.finalizers ?? []).includes(HOME_FINALIZER)) {
+      this.written.delete(ctx.object.metadata.uid ?? '');
+    }
     // The informer holds NotebookLabs as the apiserver stored them (validated by the CRD schema).
-    let lab = ctx.object as unknown as Lab;
+    let lab = this.withFreshStatus(ctx.object as unknown as Lab);
     this.remember(lab);
     const ns = lab.metadata.namespace ?? 'default';
     const names = labNames(lab.metadata.name ?? '');
@@ -190,7 +205,7 @@ class LabReconciler {
     if (!(lab.metadata.finalizers ?? []).includes(HOME_FINALIZER)) {
       const updated = await this.deps.kube.addFinalizer(asKube(lab), HOME_FINALIZER);
       if (updated === undefined) return undefined;
-      lab = updated as unknown as Lab;
+      lab = this.withFreshStatus(updated as unknown as Lab);
       ctx.log.debug('Added home finalizer');
     }
 
@@ -427,6 +442,7 @@ class LabReconciler {
     }
     await this.deps.kube.removeFinalizer(asKube(lab), HOME_FINALIZER);
     this.forget(labKey(lab));
+    this.written.delete(lab.metadata.uid ?? '');
     return undefined;
   }
 
@@ -435,6 +451,7 @@ class LabReconciler {
     const prev = lab.status;
     if (sameStatus(prev, next)) return;
     await this.deps.kube.applyStatus(asKube(lab), next);
+    this.written.set(lab.metadata.uid ?? '', next);
     if (prev?.phase !== next.phase) {
       ctx.log.info({ phase: next.phase, from: prev?.phase }, 'Changed phase');
       const degraded = next.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
