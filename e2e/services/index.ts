@@ -102,6 +102,47 @@ export function redisPing(port: number, timeoutMs = 1000): Promise<boolean> {
   });
 }
 
+/** Sends one inline command and collects the reply until `done(reply)` says it is complete. */
+function redisCommand(
+  port: number,
+  command: string,
+  done: (reply: string) => boolean,
+  timeoutMs = 1000,
+): Promise<string> {
+  return new Promise((ok, fail) => {
+    const s = connect({ host: '127.0.0.1', port });
+    let reply = '';
+    s.setTimeout(timeoutMs, () => {
+      s.destroy();
+      fail(new Error(`redis ${command}: timeout`));
+    });
+    s.on('error', fail);
+    s.on('connect', () => s.write(`${command}\r\n`));
+    s.on('data', (d) => {
+      reply += d.toString();
+      if (done(reply)) {
+        s.destroy();
+        ok(reply);
+      }
+    });
+  });
+}
+
+/**
+ * True once Redis answers and has no AOF rewrite pending. Redis 7 writes its first AOF base file in a
+ * background rewrite right after start; a SIGKILL before that finishes can lose writes, so crash tests
+ * must not begin earlier.
+ */
+async function redisDurable(port: number): Promise<boolean> {
+  if (!(await redisPing(port))) return false;
+  // A bulk-string reply is complete once `$<len>\r\n` plus len bytes plus the final CRLF arrived.
+  const info = await redisCommand(port, 'INFO persistence', (r) => {
+    const m = /^\$(\d+)\r\n/.exec(r);
+    return m !== null && Buffer.byteLength(r) >= m[0].length + Number(m[1]) + 2;
+  });
+  return /aof_rewrite_in_progress:0/.test(info) && /aof_rewrite_scheduled:0/.test(info);
+}
+
 /** Options of {@link startRedis}. */
 export interface RedisOptions {
   /** Data folder (default: a new temp dir). */
@@ -155,7 +196,9 @@ export async function startRedis(opts: RedisOptions = {}): Promise<ServiceHandle
     },
     async restart() {
       h.pid = spawnServer(exe, args, logFile);
-      await waitFor('redis-server', h.pid, logFile, () => redisPing(port));
+      await waitFor('redis-server', h.pid, logFile, () =>
+        opts.appendOnly === false ? redisPing(port) : redisDurable(port),
+      );
     },
   };
   await h.restart();
