@@ -153,7 +153,7 @@ describe('malformed input', () => {
         c.close();
       },
     });
-    const res = await alice('/v1/datasets', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: stream, duplex: 'half' } as RequestInit);
+    const res = await alice('/v1/datasets', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: stream, duplex: 'half' });
     await expectError(res, 413, 'PayloadTooLarge');
     const list = (await (await alice('/v1/datasets')).json()) as { items: { id: string }[] };
     expect(list.items.map((i) => i.id)).toEqual([datasetId]); // the partial upload left nothing behind
@@ -316,7 +316,7 @@ describe('online scoring and notifications', () => {
     const dec = new TextDecoder();
     let text = '';
     // One read stays pending across calls: a timed-out wait must not drop the chunk that read returns later.
-    let pending: Promise<ReadableStreamReadResult<Uint8Array>> | null = null;
+    let pending: ReturnType<typeof reader.read> | null = null;
     const readUntil = async (pred: (t: string) => boolean, ms: number): Promise<boolean> => {
       const deadline = Date.now() + ms;
       while (!pred(text)) {
@@ -327,7 +327,7 @@ describe('online scoring and notifications', () => {
         if (r === null) return false;
         pending = null;
         if (r.done) return false;
-        text += dec.decode(r.value, { stream: true });
+        text += dec.decode(r.value as Uint8Array, { stream: true });
       }
       return true;
     };

@@ -57,7 +57,7 @@ export class RowSink {
   pushRow(values: ArrayLike<number>): void {
     const cols = this.cols ?? values.length;
     if (this.cur === null) this.cur = new Float64Array(this.chunkRows * cols);
-    this.cur.set(values as ArrayLike<number>, this.curRows * cols);
+    this.cur.set(values, this.curRows * cols);
     this.curRows++;
     this.rows++;
     if (this.curRows === this.chunkRows) this.closeChunk();
