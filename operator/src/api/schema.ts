@@ -230,7 +230,12 @@ export function req<T, I>(f: Field<T, I>): Field<T, I, 'required'> {
  * *before* nested defaulting, so an object default like `{}` must be written out in full.
  */
 export function withNestedDefaults(schema: JSONSchemaProps, value: unknown): unknown {
-  if (schema.properties === undefined || value === null || typeof value !== 'object' || Array.isArray(value)) {
+  if (
+    schema.properties === undefined ||
+    value === null ||
+    typeof value !== 'object' ||
+    Array.isArray(value)
+  ) {
     return value;
   }
   const out: Record<string, unknown> = { ...(value as Record<string, unknown>) };
