@@ -193,17 +193,21 @@ describe('events', () => {
     await rec.normal(w, 'Created', 'Created ConfigMap w-events-data');
     await rec.normal(w, 'Created', 'Created ConfigMap w-events-data');
     await rec.warning(w, 'FailedCreate', 'Quota exceeded');
-    const events = await kube.list<
-      KubeObject & { reason?: string; count?: number; type?: string; involvedObject?: { uid?: string } }
-    >('v1', 'Event', {
+    type Event = KubeObject & {
+      reason?: string;
+      count?: number;
+      type?: string;
+      involvedObject?: { uid?: string };
+    };
+    const events = await kube.list<Event>('v1', 'Event', {
       namespace: ns,
       fieldSelector: `involvedObject.name=w-events`,
     });
-    const byReason = Object.fromEntries(events.items.map((e) => [e.reason, e]));
+    const byReason = new Map<string, Event>(events.items.map((e): [string, Event] => [e.reason ?? '', e]));
     expect(events.items).toHaveLength(2);
-    expect(byReason.Created?.count).toBe(2);
-    expect(byReason.Created?.involvedObject?.uid).toBe(w.metadata?.uid);
-    expect(byReason.FailedCreate?.type).toBe('Warning');
+    expect(byReason.get('Created')?.count).toBe(2);
+    expect(byReason.get('Created')?.involvedObject?.uid).toBe(w.metadata?.uid);
+    expect(byReason.get('FailedCreate')?.type).toBe('Warning');
   });
 
   it('never throws when the apiserver refuses the event', async () => {

@@ -4,6 +4,7 @@ import { createServer, type Server, type Socket, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
+import type {} from '../cluster/global-setup.js';
 import { eventually, kubectl } from '../cluster/index.js';
 
 /** Admin kubeconfig of the cluster the global setup started (or SKYPORT_KUBECONFIG). */

@@ -233,7 +233,7 @@ export class Kube {
    * Server-side applies `obj` (any GVK) with this client's field manager and `force: true`.
    * Send only the fields you own: fields you applied before and leave out are removed.
    */
-  async apply<T extends KubeObject>(obj: T, opts: { dryRun?: boolean } = {}): Promise<T> {
+  async apply<T extends KubeObject>(obj: T, opts: { dryRun?: boolean } = {}): Promise<T & KubeObject> {
     const { apiVersion, kind, name, namespace } = requireGvk(obj);
     try {
       const path = await this.api.pathFor(apiVersion, kind, namespace, name);
@@ -330,7 +330,7 @@ export class Kube {
   }
 
   /** Creates an object (POST). A 409 AlreadyExists maps to TransientError `Conflict`. */
-  async create<T extends KubeObject>(obj: T): Promise<T> {
+  async create<T extends KubeObject>(obj: T): Promise<T & KubeObject> {
     const { apiVersion, kind, namespace } = requireGvk(obj);
     try {
       return await this.api.raw<T>(
@@ -348,7 +348,7 @@ export class Kube {
    * Replaces an object (PUT). With `metadata.resourceVersion` set this is a compare-and-swap: a concurrent
    * write makes it fail with TransientError `Conflict`.
    */
-  async replace<T extends KubeObject>(obj: T): Promise<T> {
+  async replace<T extends KubeObject>(obj: T): Promise<T & KubeObject> {
     const { apiVersion, kind, name, namespace } = requireGvk(obj);
     try {
       return await this.api.raw<T>(

@@ -19,14 +19,17 @@ export interface OwnerReference {
   blockOwnerDeletion: boolean;
 }
 
-/** Metadata for a child object, ready to spread into a desired object. */
-export interface ChildMeta {
+/**
+ * Metadata for a child object, ready to use as a desired object's `metadata`. A type alias (not an
+ * interface) so it is assignable to index-signature shapes such as the kube layer's `KubeObject`.
+ */
+export type ChildMeta = {
   name?: string;
   namespace?: string;
   labels: Record<string, string>;
   annotations?: Record<string, string>;
   ownerReferences?: OwnerReference[];
-}
+};
 
 /** Options for {@link childMeta}. */
 export interface ChildMetaOptions {
