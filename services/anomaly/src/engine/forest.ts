@@ -5,7 +5,7 @@ import type { FeatureStats, ForestParams, Matrix, ResolvedParams, TreeBlock } fr
 import { EngineError } from './errors.js';
 import { cFactor } from './cn.js';
 import { encodeTreeBlock, forestFromTrees, type Model } from './model.js';
-import { computeStats, resolveParams, standardizeRows, validateShape } from './params.js';
+import { computeStats, isIdentity, resolveParams, validateShape } from './params.js';
 import { SAMPLE_STREAM, SPLIT_STREAM, TreeRng } from './rng.js';
 import { TreeBuilder, type TreeArrays } from './tree.js';
 
@@ -32,12 +32,26 @@ export function drawSample(
     }
     return;
   }
-  // Sparse: only displaced positions are stored, O(ψ) memory for any n.
-  const moved = new Map<number, number>();
+  // Sparse: only displaced positions are stored, in an open-addressing table (keys −1 = empty) sized
+  // to stay at most a quarter full, so memory is O(ψ) for any n.
+  let cap = 16;
+  while (cap < 4 * psi) cap *= 2;
+  const mask = cap - 1;
+  const keys = new Int32Array(cap).fill(-1);
+  const vals = new Int32Array(cap);
+  const slot = (key: number): number => {
+    let h = Math.imul(key, 0x9e3779b1) & mask;
+    while (keys[h] !== -1 && keys[h] !== key) h = (h + 1) & mask;
+    return h;
+  };
   for (let j = 0; j < psi; j++) {
     const r = j + rng.nextInt(n - j);
-    const v = moved.get(r) ?? r;
-    moved.set(r, moved.get(j) ?? j);
+    const sr = slot(r);
+    const v = keys[sr] === r ? (vals[sr] ?? r) : r;
+    const sj = slot(j);
+    const atJ = keys[sj] === j ? (vals[sj] ?? j) : j;
+    keys[sr] = r;
+    vals[sr] = atJ;
     out[j] = v;
   }
 }
@@ -67,6 +81,39 @@ function checkRange(resolved: ResolvedParams, start: number, end: number): void 
         field: 'range',
       },
     );
+  }
+}
+
+/**
+ * Copies (and standardises, unless `stats` is null) the sampled rows into `z`, then checks every value is
+ * finite: cheap at ψ·d values, and it catches bad input when a worker is handed unvalidated data.
+ */
+function gatherSample(data: Matrix, rowsIdx: Int32Array, stats: FeatureStats | null, z: Float64Array): void {
+  const d = data.cols;
+  const src = data.data;
+  const psi = rowsIdx.length;
+  // Column-major (z[c·ψ + j]) for the builder's per-axis scans. The standardising expression must stay
+  // the one standardizeRows uses at scoring time, so training points map to identical coordinates.
+  for (let j = 0; j < psi; j++) {
+    const from = (rowsIdx[j] ?? 0) * d;
+    if (stats) {
+      for (let c = 0; c < d; c++)
+        z[c * psi + j] = ((src[from + c] ?? 0) - (stats.mean[c] ?? 0)) / (stats.std[c] ?? 1);
+    } else {
+      for (let c = 0; c < d; c++) z[c * psi + j] = src[from + c] ?? 0;
+    }
+  }
+  for (let q = 0; q < psi * d; q++) {
+    const x = z[q] ?? 0;
+    if (x - x !== 0) {
+      const row = rowsIdx[q % psi] ?? 0;
+      const col = Math.floor(q / psi);
+      throw new EngineError('NonFiniteValue', `data: row ${row}, column ${col} is not finite`, {
+        field: 'data',
+        row,
+        col,
+      });
+    }
   }
 }
 
@@ -100,26 +147,10 @@ function buildTrees(
   const rowsIdx = new Int32Array(psi);
   const z = new Float64Array(psi * d);
   const trees: TreeArrays[] = [];
+  const identity = !resolved.standardize || isIdentity(stats);
   for (let t = start; t < end; t++) {
     drawSample(data.rows, psi, new TreeRng(resolved.seed, t, SAMPLE_STREAM), rowsIdx);
-    for (let j = 0; j < psi; j++) {
-      const row = rowsIdx[j] ?? 0;
-      standardizeRows(data.data, d, row, row + 1, stats, z, j * d);
-      for (let c = 0; c < d; c++) {
-        const x = z[j * d + c] ?? 0;
-        if (x - x !== 0) {
-          throw new EngineError(
-            'NonFiniteValue',
-            `data: row ${row}, column ${c} is not finite after standardisation`,
-            {
-              field: 'data',
-              row,
-              col: c,
-            },
-          );
-        }
-      }
-    }
+    gatherSample(data, rowsIdx, identity ? null : stats, z);
     trees.push(builder.build(z, psi, new TreeRng(resolved.seed, t, SPLIT_STREAM)));
   }
   return trees;

@@ -43,7 +43,7 @@ export function validateFinite(data: Matrix, field = 'data'): void {
   const n = v.length;
   for (let i = 0; i < n; i++) {
     // x − x is 0 for finite x and NaN for NaN/±Inf, so one comparison catches all three.
-    const x = v[i] ?? 0;
+    const x = v[i]!; // i < length
     if (x - x !== 0) {
       const row = Math.floor(i / data.cols);
       const col = i - row * data.cols;
@@ -166,21 +166,21 @@ export function computeStats(data: Matrix, resolved: ResolvedParams): FeatureSta
   if (!resolved.standardize) return identityStats(d);
   const v = data.data;
   const n = data.rows;
+  // Column sums in row-major order; all indices are < rows·cols (checked by validateShape) or < d.
+  const sum = new Float64Array(d);
+  for (let o = 0; o < n * d; o += d) for (let k = 0; k < d; k++) sum[k]! += v[o + k]!;
   const mean = new Float64Array(d);
-  for (let r = 0, o = 0; r < n; r++, o += d) {
-    for (let k = 0; k < d; k++) mean[k] = (mean[k] ?? 0) + (v[o + k] ?? 0);
-  }
-  for (let k = 0; k < d; k++) mean[k] = (mean[k] ?? 0) / n;
+  for (let k = 0; k < d; k++) mean[k] = sum[k]! / n;
   const ss = new Float64Array(d);
-  for (let r = 0, o = 0; r < n; r++, o += d) {
+  for (let o = 0; o < n * d; o += d) {
     for (let k = 0; k < d; k++) {
-      const dev = (v[o + k] ?? 0) - (mean[k] ?? 0);
-      ss[k] = (ss[k] ?? 0) + dev * dev;
+      const dev = v[o + k]! - mean[k]!;
+      ss[k]! += dev * dev;
     }
   }
   const std = new Float64Array(d);
   for (let k = 0; k < d; k++) {
-    const s = Math.sqrt((ss[k] ?? 0) / n);
+    const s = Math.sqrt(ss[k]! / n);
     std[k] = s > 0 && Number.isFinite(s) ? s : 1;
   }
   return { mean, std };

@@ -45,6 +45,7 @@ export class TreeBuilder {
   // Per-tree inputs, set by build().
   private z: Float64Array = new Float64Array(0);
   private idx = new Int32Array(0);
+  private psi = 0;
   private rng: TreeRng | null = null;
 
   /**
@@ -96,11 +97,12 @@ export class TreeBuilder {
   }
 
   /**
-   * Builds a tree over the standardised subsample `z` (ψ rows × d, row-major), drawing every split from
+   * Builds a tree over the standardised subsample `z` (ψ rows × d, column-major: z[c·ψ + row]), drawing every split from
    * `rng`. Returns trimmed copies, so the builder can be reused for the next tree.
    */
   build(z: Float64Array, psi: number, rng: TreeRng): TreeArrays {
     this.z = z;
+    this.psi = psi;
     if (this.idx.length < psi) this.idx = new Int32Array(psi);
     for (let i = 0; i < psi; i++) this.idx[i] = i;
     this.rng = rng;
@@ -140,22 +142,16 @@ export class TreeBuilder {
     return id;
   }
 
-  /** Draws p (all d coordinates), n ~ N(0,1)^d, keeps e + 1 axes; stores the kept slope; returns p·n. */
+  /**
+   * Draws the split and stores the kept slope; returns p·n. RNG order: d intercept fractions u (one per
+   * coordinate, as the reference draws p for every axis), d normals, then the kept axes. p_c = min_c + u_c ·
+   * (max_c − min_c) is only needed, so the bounding box is only computed, on the e + 1 kept axes.
+   */
   private drawSplit(from: number, to: number, co: number): number {
     const { d, k, z, idx, lo, hi, p, nv, perm, kept } = this;
     // The rng is set for the duration of build(); node() is only reachable from there.
     const rng = this.rng as TreeRng;
-    lo.fill(Infinity);
-    hi.fill(-Infinity);
-    for (let i = from; i < to; i++) {
-      const base = idx[i]! * d; // i < to ≤ ψ = idx.length
-      for (let c = 0; c < d; c++) {
-        const x = z[base + c]!; // base + c < ψ·d = z.length
-        if (x < lo[c]!) lo[c] = x;
-        if (x > hi[c]!) hi[c] = x;
-      }
-    }
-    for (let c = 0; c < d; c++) p[c] = lo[c]! + rng.nextDouble() * (hi[c]! - lo[c]!);
+    for (let c = 0; c < d; c++) p[c] = rng.nextDouble();
     for (let c = 0; c < d; c++) nv[c] = rng.nextNormal();
     if (k === d) {
       for (let c = 0; c < d; c++) kept[c] = c;
@@ -172,29 +168,45 @@ export class TreeBuilder {
       }
       kept.sort();
     }
+    // z is column-major (z[c·ψ + row]), so each kept axis is one short strided scan with the running
+    // min and max in registers.
+    const psi = this.psi;
+    for (let j = 0; j < k; j++) {
+      const zc = kept[j]! * psi;
+      let mn = Infinity;
+      let mx = -Infinity;
+      for (let i = from; i < to; i++) {
+        const x = z[zc + idx[i]!]!; // idx[i] < ψ and zc + ψ ≤ z.length
+        if (x < mn) mn = x;
+        if (x > mx) mx = x;
+      }
+      lo[j] = mn;
+      hi[j] = mx;
+    }
     let pn = 0;
     for (let j = 0; j < k; j++) {
       const c = kept[j]!;
       const nc = nv[c]!;
+      const pc = lo[j]! + p[c]! * (hi[j]! - lo[j]!);
       this.coef[co + j] = nc;
       this.keptCoef[j] = nc;
       if (this.index) this.index[co + j] = c;
-      pn += p[c]! * nc;
+      pn += pc * nc;
     }
     return pn;
   }
 
   /** Partitions idx[from, to) so points with x·n < p·n come first; returns the split position. */
   private partition(from: number, to: number, pn: number): number {
-    const { d, k, z, idx, kept, keptCoef } = this;
+    const { k, z, idx, kept, keptCoef, psi } = this;
     let i = from;
     let j = to - 1;
     // Summation order (ascending kept axis, starting from 0) matches the scoring kernels exactly, so a
     // training point follows the same path when it is scored.
     while (i <= j) {
-      const base = idx[i]! * d;
+      const row = idx[i]!;
       let dot = 0;
-      for (let q = 0; q < k; q++) dot += z[base + kept[q]!]! * keptCoef[q]!;
+      for (let q = 0; q < k; q++) dot += z[kept[q]! * psi + row]! * keptCoef[q]!;
       if (dot < pn) {
         i++;
       } else {
