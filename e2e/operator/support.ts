@@ -120,6 +120,12 @@ export async function startOperator(opts: StartOperatorOptions): Promise<Operato
     });
   });
   if (proc.pid === undefined) throw new Error('operator process did not start');
+  // An operator orphaned by an aborted test run would keep reconciling against the next run: kill it with us.
+  const killOnExit = (): void => {
+    if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+  };
+  process.once('exit', killOnExit);
+  void exited.then(() => process.removeListener('exit', killOnExit));
   const base = `http://127.0.0.1:${probePort}`;
   return {
     proc,

@@ -1,0 +1,325 @@
+// NotebookLab end to end on the real local control plane: the operator runs as a local process with the chart's
+// ServiceAccount token; kwok plays the kubelet (and the fault annotations simulate image pull, crash, OOM).
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
+import {
+  createNamespace,
+  deleteNamespace,
+  dumpDiagnostics,
+  eventually,
+  kubectl,
+  kubectlJson,
+  uniqueName,
+  ToolError,
+} from '../cluster/index.js';
+import { installChartOnce, startActivityServer, startOperator, type ActivityServer, type OperatorProcess } from '../operator/support.js';
+
+interface Cond {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+interface Lab {
+  metadata: { name: string; uid: string; generation: number; finalizers?: string[] };
+  spec: { state: string };
+  status?: {
+    phase?: string;
+    url?: string;
+    conditions?: Cond[];
+    observedGeneration?: number;
+    progress?: { name: string; state: string; startedAt?: string; finishedAt?: string }[];
+    lastTermination?: { reason: string; message?: string };
+    cullAt?: string;
+    lastActivity?: string;
+  };
+}
+interface Obj {
+  metadata: { name: string; uid: string; ownerReferences?: { kind: string; uid: string; controller?: boolean }[]; annotations?: Record<string, string> };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+}
+
+let ns = '';
+let op: OperatorProcess;
+let activity: ActivityServer;
+const run = uniqueName('nb');
+const P = { retain: `${run}-retain`, del: `${run}-delete`, quota: `${run}-quota`, cull: `${run}-cull`, life: `${run}-life` };
+
+function profile(name: string, over: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'skyport.io/v1alpha1',
+    kind: 'NotebookProfile',
+    metadata: { name },
+    spec: {
+      images: { aliases: [{ name: 'recommended', image: 'quay.io/jupyter/scipy-notebook:2025-06-02' }], defaultAlias: 'recommended' },
+      sizes: [
+        { name: 'small', requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } },
+        // Larger than any kwok node (32 CPU): the scheduler reports Unschedulable.
+        { name: 'enormous', requests: { cpu: '500', memory: '2Gi' }, limits: { cpu: '500', memory: '2Gi' } },
+      ],
+      defaultSize: 'small',
+      home: { size: '1Gi', retainPolicy: 'Retain' },
+      culling: { enabled: false, idleTimeout: '24h', maxLifetime: '168h', warnBefore: '30m' },
+      quota: { maxLabs: 10 },
+      network: { enabled: true, ingressNamespaces: ['skyport-proxy'] },
+      ...over,
+    },
+  };
+}
+
+async function apply(obj: unknown): Promise<void> {
+  await kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
+}
+
+function lab(name: string, profileName: string, spec: Record<string, unknown> = {}, annotations: Record<string, string> = {}): Record<string, unknown> {
+  return {
+    apiVersion: 'skyport.io/v1alpha1',
+    kind: 'NotebookLab',
+    metadata: { name, namespace: ns, annotations },
+    spec: { owner: 'alice', profile: profileName, ...spec },
+  };
+}
+
+async function getLab(name: string): Promise<Lab> {
+  return kubectlJson<Lab>(['get', 'notebooklab', name, '-n', ns]);
+}
+
+async function getObj(kind: string, name: string): Promise<Obj | undefined> {
+  try {
+    return await kubectlJson<Obj>(['get', kind, name, '-n', ns]);
+  } catch (err) {
+    if (err instanceof ToolError && /NotFound|not found/.test(err.message)) return undefined;
+    throw err;
+  }
+}
+
+const cond = (l: Lab, type: string): Cond | undefined => l.status?.conditions?.find((c) => c.type === type);
+
+async function waitPhase(name: string, phase: string, timeoutMs = 60_000): Promise<Lab> {
+  return eventually(
+    async () => {
+      const l = await getLab(name);
+      if (l.status?.phase !== phase) throw new Error(`${name} phase ${l.status?.phase ?? '(none)'}, want ${phase}: ${l.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`).join(' ') ?? ''}`);
+      return l;
+    },
+    { timeoutMs, description: `${name} ${phase}` },
+  );
+}
+
+function dumpOnFailure(): void {
+  onTestFailed(async () => {
+    console.error(await dumpDiagnostics(ns, [op.logFile]));
+    console.error(await kubectl(['get', 'notebooklabs', '-n', ns, '-o', 'yaml']).catch((e: unknown) => String(e)));
+  });
+}
+
+beforeAll(async () => {
+  const kubeconfig = await installChartOnce();
+  activity = await startActivityServer();
+  op = await startOperator({
+    kubeconfig,
+    identity: `${run}-op`,
+    args: [`--lease-name=${run}`],
+    env: {
+      SKYPORT_ACTIVITY_URL_TEMPLATE: activity.urlTemplate,
+      SKYPORT_CULL_CHECK_INTERVAL: '1s',
+      SKYPORT_POD_ANNOTATION_PREFIXES: 'e2e.skyport.io/',
+    },
+  });
+  ns = await createNamespace('nblab');
+  await apply(profile(P.retain));
+  await apply(profile(P.del, { home: { size: '1Gi', retainPolicy: 'Delete' } }));
+  await apply(profile(P.quota, { quota: { maxLabs: 1 } }));
+  await apply(profile(P.cull, { culling: { enabled: true, idleTimeout: '8s', maxLifetime: '1h', warnBefore: '5s' } }));
+  await apply(profile(P.life, { culling: { enabled: true, idleTimeout: '10s', maxLifetime: '10s', warnBefore: '4s' } }));
+  await eventually(async () => (await op.probe('/readyz')) === 200, { timeoutMs: 30_000, description: 'operator ready' });
+});
+
+afterAll(async () => {
+  await op?.stop();
+  await activity?.close();
+  // SKYPORT_E2E_KEEP=1 keeps the namespace for inspection after a failure.
+  if (ns !== '' && process.env['SKYPORT_E2E_KEEP'] !== '1') await deleteNamespace(ns);
+  for (const p of Object.values(P)) await kubectl(['delete', 'notebookprofile', p, '--ignore-not-found', '--wait=false']).catch(() => undefined);
+});
+
+describe('NotebookLab lifecycle', () => {
+  it('creates every child and reports Ready with a URL, progress and observedGeneration', async () => {
+    dumpOnFailure();
+    await apply(lab('first', P.retain));
+    const l = await waitPhase('first', 'Running');
+    expect(l.status?.url).toBe(`http://first-lab.${ns}.svc:8888/user/alice/first/lab`);
+    expect(cond(l, 'Ready')).toMatchObject({ status: 'True', reason: 'LabReady', observedGeneration: l.metadata.generation });
+    expect(l.status?.observedGeneration).toBe(l.metadata.generation);
+    expect(l.metadata.finalizers).toContain('skyport.io/home-volume');
+    expect(l.status?.progress?.every((s) => s.state === 'Succeeded' && s.finishedAt !== undefined)).toBe(true);
+    expect(l.status?.progress?.map((s) => s.name)).toEqual(['Admitted', 'HomeVolume', 'Secret', 'Service', 'NetworkPolicy', 'Pod', 'Scheduled', 'ImagePulled', 'ServerReady']);
+
+    for (const [kind, name] of [['pod', 'first-lab'], ['service', 'first-lab'], ['secret', 'first-token'], ['networkpolicy', 'first-lab']] as const) {
+      const o = await getObj(kind, name);
+      expect(o?.metadata.ownerReferences, `${kind}/${name} owned by the lab`).toEqual([
+        expect.objectContaining({ kind: 'NotebookLab', uid: l.metadata.uid, controller: true }),
+      ]);
+    }
+    const pvc = await getObj('pvc', 'first-home');
+    expect(pvc?.metadata.ownerReferences).toBeUndefined();
+    const pod = await kubectlJson<{ spec: { securityContext: Record<string, unknown>; containers: { securityContext: Record<string, unknown>; resources: unknown; env: { name: string; value?: string }[] }[] } }>(['get', 'pod', 'first-lab', '-n', ns]);
+    expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+    expect(pod.spec.containers[0]?.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+    expect(pod.spec.containers[0]?.resources).toEqual({ requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } });
+    const token = Buffer.from((await getObj('secret', 'first-token'))?.data?.['token'] ?? '', 'base64').toString();
+    expect(token).toMatch(/^[0-9a-f]{48}$/);
+    expect(JSON.stringify(pod)).not.toContain(token);
+    const events = await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=first,reason=Ready', '-o', 'name']);
+    expect(events.trim()).not.toBe('');
+  });
+
+  it('stop deletes the Pod and keeps the PVC; start reuses the same PVC and token', async () => {
+    dumpOnFailure();
+    const pvcBefore = await getObj('pvc', 'first-home');
+    const tokenBefore = (await getObj('secret', 'first-token'))?.data?.['token'];
+    await kubectl(['patch', 'notebooklab', 'first', '-n', ns, '--type=merge', '-p', '{"spec":{"state":"Stopped"}}']);
+    const stopped = await waitPhase('first', 'Stopped');
+    expect(await getObj('pod', 'first-lab')).toBeUndefined();
+    expect((await getObj('pvc', 'first-home'))?.metadata.uid).toBe(pvcBefore?.metadata.uid);
+    expect(stopped.status?.lastTermination?.reason).toBe('User');
+    expect(cond(stopped, 'Ready')).toMatchObject({ status: 'False', reason: 'Stopped' });
+
+    await kubectl(['patch', 'notebooklab', 'first', '-n', ns, '--type=merge', '-p', '{"spec":{"state":"Running"}}']);
+    const again = await waitPhase('first', 'Running');
+    expect(again.status?.observedGeneration).toBe(again.metadata.generation);
+    expect((await getObj('pvc', 'first-home'))?.metadata.uid).toBe(pvcBefore?.metadata.uid);
+    expect((await getObj('secret', 'first-token'))?.data?.['token']).toBe(tokenBefore);
+    const pod = await kubectlJson<{ spec: { volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[] } }>(['get', 'pod', 'first-lab', '-n', ns]);
+    expect(pod.spec.volumes.find((v) => v.name === 'home')?.persistentVolumeClaim?.claimName).toBe('first-home');
+  });
+
+  it('deleting a lab under Retain keeps its PVC; under Delete removes it', async () => {
+    dumpOnFailure();
+    const kept = await getObj('pvc', 'first-home');
+    await kubectl(['delete', 'notebooklab', 'first', '-n', ns, '--wait=true', '--timeout=60s']);
+    expect((await getObj('pvc', 'first-home'))?.metadata.uid).toBe(kept?.metadata.uid);
+    await eventually(async () => (await getObj('pod', 'first-lab')) === undefined, { description: 'pod garbage-collected' });
+
+    await apply(lab('doomed', P.del));
+    await waitPhase('doomed', 'Running');
+    expect(await getObj('pvc', 'doomed-home')).toBeDefined();
+    await kubectl(['delete', 'notebooklab', 'doomed', '-n', ns, '--wait=true', '--timeout=60s']);
+    await eventually(async () => (await getObj('pvc', 'doomed-home')) === undefined, { timeoutMs: 30_000, description: 'home PVC deleted' });
+  });
+
+  it('the apiserver rejects invalid specs with a message naming the field', async () => {
+    const both = kubectl(['apply', '-f', '-'], { input: JSON.stringify(lab('bad1', P.retain, { image: 'x/y:1', imageAlias: 'recommended' })) });
+    await expect(both).rejects.toThrow(/spec\.image.*mutually exclusive/);
+    const state = kubectl(['apply', '-f', '-'], { input: JSON.stringify(lab('bad2', P.retain, { state: 'Paused' })) });
+    await expect(state).rejects.toThrow(/spec\.state.*Unsupported value: "Paused"/);
+    const noOwner = kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify({ apiVersion: 'skyport.io/v1alpha1', kind: 'NotebookLab', metadata: { name: 'bad3', namespace: ns }, spec: { profile: P.retain } }),
+    });
+    await expect(noOwner).rejects.toThrow(/spec\.owner.*Required value/);
+  });
+
+  it('an alias the profile does not offer fails with InvalidSpec naming the field', async () => {
+    dumpOnFailure();
+    await apply(lab('alias', P.retain, { imageAlias: 'nightly' }));
+    const l = await waitPhase('alias', 'Failed');
+    expect(cond(l, 'Degraded')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
+    expect(cond(l, 'Degraded')?.message).toMatch(/spec\.imageAlias: alias "nightly" is not offered/);
+    expect(await getObj('pod', 'alias-lab')).toBeUndefined();
+    await kubectl(['delete', 'notebooklab', 'alias', '-n', ns, '--wait=false']);
+  });
+});
+
+describe('quota', () => {
+  it('refuses a lab beyond maxLabs with QuotaExceeded and admits it when another lab is deleted', async () => {
+    dumpOnFailure();
+    await apply(lab('q1', P.quota, {}, {}));
+    await waitPhase('q1', 'Running');
+    await apply(lab('q2', P.quota));
+    const refused = await waitPhase('q2', 'Failed');
+    expect(cond(refused, 'Degraded')).toMatchObject({ status: 'True', reason: 'QuotaExceeded' });
+    expect(cond(refused, 'Degraded')?.message).toMatch(new RegExp(`Owner alice already has 1 lab\\(s\\) with profile ${P.quota} \\(maxLabs 1\\)`));
+    expect(await getObj('pod', 'q2-lab')).toBeUndefined();
+    const ev = await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=q2,reason=QuotaExceeded', '-o', 'name']);
+    expect(ev.trim()).not.toBe('');
+
+    await kubectl(['delete', 'notebooklab', 'q1', '-n', ns, '--wait=false']);
+    const admitted = await waitPhase('q2', 'Running', 30_000);
+    expect(cond(admitted, 'Degraded')).toMatchObject({ status: 'False' });
+  });
+});
+
+describe('fail fast', () => {
+  it.each([
+    ['imagepull', { 'e2e.skyport.io/fault': 'image-pull' }, {}, 'ImagePullFailed', /cannot be pulled/],
+    ['crash', { 'e2e.skyport.io/fault': 'crash-loop' }, {}, 'CrashLoop', /keeps crashing|restarted/],
+    ['oom', { 'e2e.skyport.io/fault': 'oom-kill' }, {}, 'OOMKilled', /ran out of memory.*limit 2Gi/],
+    ['unsched', {}, { size: 'enormous' }, 'Unschedulable', /No node can run the lab/],
+  ] as const)('%s sets Degraded=%s with a hint within 60 s', async (name, annotations, spec, reason, msg) => {
+    dumpOnFailure();
+    const t0 = Date.now();
+    await apply(lab(name, P.retain, spec, annotations));
+    const l = await eventually(
+      async () => {
+        const x = await getLab(name);
+        const d = cond(x, 'Degraded');
+        if (d?.status !== 'True' || d.reason !== reason) throw new Error(`Degraded ${d?.status ?? '-'}/${d?.reason ?? '-'}`);
+        return x;
+      },
+      { timeoutMs: 60_000, description: `${name} Degraded ${reason}` },
+    );
+    expect(Date.now() - t0).toBeLessThan(60_000);
+    expect(l.status?.phase).toBe('Failed');
+    expect(cond(l, 'Degraded')?.message).toMatch(msg);
+    expect(cond(l, 'Degraded')?.message).toMatch(/Hint: /);
+    expect(cond(l, 'Ready')).toMatchObject({ status: 'False', reason });
+    if (reason === 'OOMKilled') expect(l.status?.lastTermination).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
+    await kubectl(['delete', 'notebooklab', name, '-n', ns, '--wait=false']);
+  });
+});
+
+describe('culling', () => {
+  it('warns, then stops an idle lab (spec.state Stopped, home kept), reading activity with the lab token', async () => {
+    dumpOnFailure();
+    activity.setActivity(ns, 'idle', new Date());
+    await apply(lab('idle', P.cull));
+    await waitPhase('idle', 'Running');
+    const pvc = await getObj('pvc', 'idle-home');
+    const warned = await eventually(
+      async () => {
+        const x = await getLab('idle');
+        if (cond(x, 'IdleWarning')?.status !== 'True') throw new Error(`IdleWarning ${cond(x, 'IdleWarning')?.status ?? '-'}`);
+        return x;
+      },
+      { timeoutMs: 20_000, description: 'idle warning' },
+    );
+    expect(warned.status?.cullAt).toBeDefined();
+    expect(warned.status?.lastActivity).toBeDefined();
+    expect(cond(warned, 'IdleWarning')?.message).toMatch(/will be stopped at/);
+    const warnEvent = await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=idle,reason=IdleWarning', '-o', 'name']);
+    expect(warnEvent.trim()).not.toBe('');
+
+    const culled = await waitPhase('idle', 'Stopped', 30_000);
+    expect(culled.spec.state).toBe('Stopped');
+    expect(culled.status?.lastTermination).toMatchObject({ reason: 'Culled' });
+    expect(cond(culled, 'IdleWarning')).toMatchObject({ status: 'False', reason: 'Culled' });
+    expect(await getObj('pod', 'idle-lab')).toBeUndefined();
+    expect((await getObj('pvc', 'idle-home'))?.metadata.uid).toBe(pvc?.metadata.uid);
+    const token = Buffer.from((await getObj('secret', 'idle-token'))?.data?.['token'] ?? '', 'base64').toString();
+    expect(activity.seenAuth(ns, 'idle')).toContain(`token ${token}`);
+  });
+
+  it('stops a busy lab at its maximum lifetime', async () => {
+    dumpOnFailure();
+    const keepBusy = setInterval(() => activity.setActivity(ns, 'busy', new Date()), 500);
+    try {
+      await apply(lab('busy', P.life));
+      await waitPhase('busy', 'Running');
+      const culled = await waitPhase('busy', 'Stopped', 40_000);
+      expect(culled.status?.lastTermination).toMatchObject({ reason: 'MaxLifetime' });
+    } finally {
+      clearInterval(keepBusy);
+    }
+  });
+});
