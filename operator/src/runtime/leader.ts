@@ -213,7 +213,7 @@ export class LeaderElector {
           metadata: { name, namespace },
           spec: {
             holderIdentity: identity,
-            leaseDurationSeconds: Math.round(this.leaseMs / 1000),
+            leaseDurationSeconds: Math.max(1, Math.ceil(this.leaseMs / 1000)),
             acquireTime: microTime(now),
             renewTime: microTime(now),
             leaseTransitions: 0,
@@ -232,7 +232,7 @@ export class LeaderElector {
         spec: {
           ...current.spec,
           holderIdentity: identity,
-          leaseDurationSeconds: Math.round(this.leaseMs / 1000),
+          leaseDurationSeconds: Math.max(1, Math.ceil(this.leaseMs / 1000)),
           renewTime: microTime(now),
           acquireTime: taking ? microTime(now) : (current.spec?.acquireTime ?? microTime(now)),
           leaseTransitions: (current.spec?.leaseTransitions ?? 0) + (taking && holder !== '' ? 1 : 0),
