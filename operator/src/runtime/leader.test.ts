@@ -34,7 +34,7 @@ class MemoryStore implements LeaseStore {
     this.lease = {
       ...structuredClone(obj),
       metadata: { ...obj.metadata, resourceVersion: String(++this.rv) },
-    } as Lease;
+    };
     return structuredClone(this.lease);
   }
 }
