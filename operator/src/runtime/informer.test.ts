@@ -253,3 +253,24 @@ describe('Informer', () => {
     expect(inf.hasSynced).toBe(false);
   });
 });
+
+describe('Informer memory', () => {
+  it('strips managedFields from cached objects unless asked to keep them', async () => {
+    const src = new FakeSource();
+    const withFields = {
+      ...obj('a', '1'),
+      metadata: { ...obj('a', '1').metadata, managedFields: [{ manager: 'x' }] },
+    };
+    src.items = [withFields];
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
+    inf.start();
+    await inf.synced;
+    expect(inf.get({ namespace: 'ns', name: 'a' })?.metadata?.managedFields).toBeUndefined();
+    await inf.stop();
+    const keep = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast, keepManagedFields: true });
+    keep.start();
+    await keep.synced;
+    expect(keep.get({ namespace: 'ns', name: 'a' })?.metadata?.managedFields).toEqual([{ manager: 'x' }]);
+    await keep.stop();
+  });
+});

@@ -47,6 +47,11 @@ export interface InformerOptions {
    */
   watchdogMs?: number;
   backoff?: BackoffOptions;
+  /**
+   * Keep `metadata.managedFields` in the cache (default false: they are stripped on arrival, as
+   * controller-runtime's TransformStripManagedFields does; they are often half of an object's size).
+   */
+  keepManagedFields?: boolean;
   log?: Logger;
   metrics?: RuntimeMetrics;
 }
@@ -206,6 +211,8 @@ export class Informer<T extends KubeObject = KubeObject> {
           needList = false;
           this.failures = 0;
         }
+        // stop() may have run while we were listing, before there was a watch to abort.
+        if (this.stopped) break;
         const started = Date.now();
         const outcome = await this.watchOnce();
         if (outcome === 'stopped') break;
@@ -379,6 +386,9 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private upsert(k: string, obj: T): void {
+    if (this.opts.keepManagedFields !== true && obj.metadata?.managedFields !== undefined) {
+      delete obj.metadata.managedFields;
+    }
     const old = this.cache.get(k);
     if (old !== undefined && old.metadata?.resourceVersion === obj.metadata?.resourceVersion) return;
     if (old !== undefined) this.unindex(k, old);
