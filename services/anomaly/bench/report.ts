@@ -1,0 +1,156 @@
+// Prints the bench:anomaly tables and ratios from the JSON files run.sh collected: speed (best over
+// alternating rounds of ours and the baselines), targets met or missed, and ODDS accuracy.
+// Usage: tsx report.ts <results dir>
+
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+interface SpeedRow {
+  name: string;
+  extension: 'ext0' | 'full';
+  fitMs?: number;
+  fitWallMs?: number;
+  scoreRate?: number;
+  scoreWallRate?: number;
+  auroc?: number;
+  error?: string;
+}
+interface SpeedFile {
+  rows: number;
+  cols: number;
+  results: SpeedRow[];
+}
+
+const dir = process.argv[2] ?? '';
+if (dir === '') throw new Error('usage: report.ts <results dir>');
+
+function readJson<T>(path: string): T | null {
+  return existsSync(path) ? (JSON.parse(readFileSync(path, 'utf8')) as T) : null;
+}
+
+/** Best result per implementation over rounds: least fit time and highest score rate (robust to noisy neighbours). */
+function best(prefix: string): { rows: number; cols: number; rounds: number; byName: Map<string, SpeedRow> } {
+  const files = readdirSync(dir)
+    .filter((f) => f.startsWith(prefix) && f.endsWith('.json'))
+    .sort();
+  const byName = new Map<string, SpeedRow>();
+  let rows = 0;
+  let cols = 0;
+  for (const f of files) {
+    const data = readJson<SpeedFile>(join(dir, f));
+    if (!data) continue;
+    rows = data.rows;
+    cols = data.cols;
+    for (const r of data.results) {
+      const prev = byName.get(r.name);
+      if (!prev || prev.error) {
+        byName.set(r.name, { ...r });
+        continue;
+      }
+      if (r.error) continue;
+      prev.fitMs = Math.min(prev.fitMs ?? Infinity, r.fitMs ?? Infinity);
+      prev.fitWallMs = Math.min(prev.fitWallMs ?? Infinity, r.fitWallMs ?? Infinity);
+      prev.scoreRate = Math.max(prev.scoreRate ?? 0, r.scoreRate ?? 0);
+      prev.scoreWallRate = Math.max(prev.scoreWallRate ?? 0, r.scoreWallRate ?? 0);
+    }
+  }
+  return { rows, cols, rounds: files.length, byName };
+}
+
+const ours = best('speed-ours-');
+const base = best('speed-base-');
+const d = ours.cols;
+const fmtRate = (r?: number): string => (r === undefined ? '-' : Math.round(r).toLocaleString('en-US'));
+
+console.log(
+  `\n=== Speed: ${ours.rows.toLocaleString('en-US')} × ${d} float64, 100 trees, ψ = 256, one core ===`,
+);
+console.log(
+  `(best of ${ours.rounds} alternating rounds per side by CPU time, wall time in brackets; score = all rows,\n fit = 100 trees including input validation; ratios use CPU time, which a busy neighbour cannot inflate)\n`,
+);
+console.log('implementation                 ext    fit ms cpu (wall)     score rows/cpu-s (wall)     AUROC');
+for (const r of [...ours.byName.values(), ...base.byName.values()]) {
+  if (r.error) {
+    console.log(`${r.name.padEnd(30)} ${r.extension.padEnd(5)}  unavailable: ${r.error}`);
+    continue;
+  }
+  console.log(
+    `${r.name.padEnd(30)} ${r.extension.padEnd(5)} ${(r.fitMs ?? 0).toFixed(1).padStart(7)} ${`(${(r.fitWallMs ?? 0).toFixed(1)})`.padEnd(11)} ${fmtRate(r.scoreRate).padStart(12)} ${`(${fmtRate(r.scoreWallRate)})`.padEnd(14)} ${(r.auroc ?? 0).toFixed(4)}`,
+  );
+}
+
+const oursE0 = ours.byName.get('ours e=0');
+const oursFull = ours.byName.get(`ours e=${d - 1} (standardised)`);
+const oursRaw = ours.byName.get(`ours e=${d - 1} (raw)`);
+const comparisons: [string, SpeedRow | undefined, string, number | null][] = [
+  [`full extension: ours (standardised) / isotree ndim=${d}`, oursFull, `isotree ndim=${d}`, 1.5],
+  [`full extension: ours (standardised) / eif e=${d - 1}`, oursFull, `eif e=${d - 1}`, 2],
+  [`full extension: ours (raw) / isotree ndim=${d}`, oursRaw, `isotree ndim=${d}`, 1.5],
+  [`full extension: ours (raw) / eif e=${d - 1}`, oursRaw, `eif e=${d - 1}`, 2],
+  ['extension 0: ours / isotree ndim=1', oursE0, 'isotree ndim=1', 1],
+  ['extension 0: ours / eif e=0', oursE0, 'eif e=0', null],
+  ['extension 0: ours / scikit-learn', oursE0, 'scikit-learn', null],
+];
+console.log(
+  '\n=== Ratios (score rate ours/baseline; fit: baseline time / our time, > 1 = we are faster) ===\n',
+);
+for (const [label, o, baseName, target] of comparisons) {
+  const b = base.byName.get(baseName);
+  if (!o || !b || b.error || !b.scoreRate || !o.scoreRate) {
+    console.log(`${label.padEnd(55)} n/a (${b?.error ?? 'baseline not run'})`);
+    continue;
+  }
+  const ratio = o.scoreRate / b.scoreRate;
+  const fitRatio = (b.fitMs ?? 0) / (o.fitMs ?? 1);
+  const verdict =
+    target === null ? '(no target)' : `target ≥ ${target.toFixed(1)}×  ${ratio >= target ? 'MET' : 'MISSED'}`;
+  console.log(
+    `${label.padEnd(55)} score ${ratio.toFixed(2).padStart(5)}×  ${verdict.padEnd(22)} fit ${fitRatio.toFixed(2)}×`,
+  );
+}
+
+interface AccRow {
+  dataset: string;
+  extension: 'ext0' | 'full';
+  e?: number;
+  standardize?: boolean;
+  compat?: string;
+  auroc?: number;
+  reference?: number;
+  name?: string;
+  error?: string;
+}
+const accOurs = readJson<{ seeds: number; rows: AccRow[] }>(join(dir, 'accuracy-ours.json'));
+const accBase = readJson<{ seeds: number; rows: AccRow[] }>(join(dir, 'accuracy-base.json'));
+const REF: Record<string, Record<string, number>> = {
+  shuttle: { ext0: 0.9975, full: 0.9932 },
+  mammography: { ext0: 0.8676, full: 0.8639 },
+};
+if (accOurs) {
+  console.log(
+    `\n=== Accuracy: ODDS, mean AUROC over ${accOurs.seeds} seeds, 100 trees, ψ = 256 (target: within ±0.01 of the reference) ===\n`,
+  );
+  console.log('dataset      ext   implementation                       AUROC    ref     delta    within');
+  const line = (ds: string, ext: string, name: string, a: number): void => {
+    const ref = REF[ds]?.[ext] ?? Number.NaN;
+    const delta = a - ref;
+    console.log(
+      `${ds.padEnd(12)} ${ext.padEnd(5)} ${name.padEnd(36)} ${a.toFixed(4)}  ${ref.toFixed(4)}  ${(delta >= 0 ? '+' : '') + delta.toFixed(4)}  ${Math.abs(delta) <= 0.01 ? 'yes' : 'NO'}`,
+    );
+  };
+  for (const r of accOurs.rows) {
+    line(
+      r.dataset,
+      r.extension,
+      `ours e=${r.e} std=${r.standardize ? 'on ' : 'off'} c(n)=${r.compat}`,
+      r.auroc ?? Number.NaN,
+    );
+  }
+  for (const r of accBase?.rows ?? []) {
+    if (r.error)
+      console.log(
+        `${r.dataset.padEnd(12)} ${r.extension.padEnd(5)} ${(r.name ?? '').padEnd(36)} unavailable: ${r.error}`,
+      );
+    else line(r.dataset, r.extension, r.name ?? '', r.auroc ?? Number.NaN);
+  }
+}
