@@ -17,6 +17,7 @@ export type EngineErrorCode =
   | 'UnsupportedModelVersion'
   | 'TruncatedModel'
   | 'CorruptModel'
+  | 'ModelTooLarge'
   | 'InvalidContamination';
 
 /** Where an error came from: a parameter name and/or a data cell. */

@@ -27,6 +27,8 @@ export { buildTreeBlock, fit, treeSampleIndices } from './forest.js';
 export {
   assembleModel,
   decodeModel,
+  DEFAULT_MAX_MODEL_BYTES,
+  type DecodeOptions,
   decodeTreeBlock,
   encodeModel,
   FORMAT_VERSION,

@@ -97,6 +97,11 @@ describe('decode errors', () => {
   const model = fit(planted.x, { ntrees: 6, sampleSize: 32, extensionLevel: 2, seed: 9 });
   const bytes = encodeModel(model);
 
+  it('rejects encodings over the size cap', () => {
+    expect(codeOf(() => decodeModel(bytes, { maxBytes: bytes.length - 1 }))).toBe('ModelTooLarge');
+    expect(decodeModel(bytes, { maxBytes: bytes.length }).params.ntrees).toBe(6);
+  });
+
   it('rejects a bad magic and an unknown version', () => {
     const bad = Uint8Array.from(bytes);
     bad[0] = 0x58;

@@ -344,9 +344,28 @@ function readHeader(r: ByteReader, flags: number): ResolvedParams {
   };
 }
 
-/** Decodes and fully validates a model; throws `BadModelMagic`, `UnsupportedModelVersion`, `TruncatedModel` or `CorruptModel`. */
-export function decodeModel(bytes: Uint8Array): Model {
+/** Limits for {@link decodeModel}. */
+export interface DecodeOptions {
+  /** Reject encodings larger than this many bytes (default {@link DEFAULT_MAX_MODEL_BYTES}). */
+  readonly maxBytes?: number;
+}
+
+/** 64 MiB: about 6,000 fully extended d = 10 trees, far beyond any sensible forest. */
+export const DEFAULT_MAX_MODEL_BYTES = 64 * 1024 * 1024;
+
+/** Decodes and fully validates a model; throws `ModelTooLarge`, `BadModelMagic`, `UnsupportedModelVersion`, `TruncatedModel` or `CorruptModel`. */
+export function decodeModel(bytes: Uint8Array, options: DecodeOptions = {}): Model {
   const what = 'model';
+  const maxBytes = options.maxBytes ?? DEFAULT_MAX_MODEL_BYTES;
+  if (bytes.length > maxBytes) {
+    throw new EngineError(
+      'ModelTooLarge',
+      `model is ${bytes.length} bytes, over the ${maxBytes}-byte limit`,
+      {
+        field: 'model',
+      },
+    );
+  }
   const r = new ByteReader(bytes, what);
   const magic = r.tag('magic');
   if (magic !== MODEL_MAGIC) {
