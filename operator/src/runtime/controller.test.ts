@@ -186,7 +186,12 @@ describe('Controller', () => {
       finished = true;
     });
     await t.c.start();
-    await sleep(10);
+    await sleep(40);
+    const during = await t.metrics.registry.metrics();
+    expect(during).toMatch(
+      /workqueue_longest_running_processor_seconds\{name="notebooklab",controller="notebooklab"\} 0\.0[2-9]/,
+    );
+    expect(during).toMatch(/controller_runtime_active_workers\{controller="notebooklab"\} 1/);
     await t.c.stop(2000);
     expect(finished).toBe(true);
     await t.stop();

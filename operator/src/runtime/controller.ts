@@ -113,6 +113,7 @@ export class Controller<T extends KubeObject = KubeObject> {
       rateLimiter: defaultRateLimiter(opts.rateLimiter),
       metrics: deps.metrics.queueHooks(opts.name),
     });
+    this.metrics.trackInFlight(opts.name, () => this.queue.inFlightSeconds());
     this.metrics.maxConcurrent.set({ controller: this.name }, this.workers);
     this.metrics.activeWorkers.set({ controller: this.name }, 0);
 

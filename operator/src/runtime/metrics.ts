@@ -25,7 +25,10 @@ export class RuntimeMetrics {
   readonly queueRetries: Counter<'name' | 'controller'>;
   readonly queueLatency: Histogram<'name' | 'controller'>;
   readonly workDuration: Histogram<'name' | 'controller'>;
+  readonly unfinishedWork: Gauge<'name' | 'controller'>;
+  readonly longestRunning: Gauge<'name' | 'controller'>;
   readonly leaderStatus: Gauge<'name'>;
+  private readonly inFlight = new Map<string, () => number[]>();
   readonly informerRestarts: Counter<'kind'>;
   readonly informerRelists: Counter<'kind'>;
 
@@ -103,6 +106,30 @@ export class RuntimeMetrics {
       buckets: QUEUE_BUCKETS,
       registers,
     });
+    // Computed at scrape time from the queues' in-flight start times, like client-go's updateUnfinishedWork.
+    const inFlight = this.inFlight;
+    this.unfinishedWork = new Gauge({
+      name: 'workqueue_unfinished_work_seconds',
+      help: 'How many seconds of work has been done that is in progress and has not been observed by work_duration',
+      labelNames: ['name', 'controller'],
+      registers,
+      collect() {
+        for (const [c, ages] of inFlight)
+          this.set(
+            { name: c, controller: c },
+            ages().reduce((a, b) => a + b, 0),
+          );
+      },
+    });
+    this.longestRunning = new Gauge({
+      name: 'workqueue_longest_running_processor_seconds',
+      help: 'How many seconds has the longest running processor for workqueue been running',
+      labelNames: ['name', 'controller'],
+      registers,
+      collect() {
+        for (const [c, ages] of inFlight) this.set({ name: c, controller: c }, Math.max(0, ...ages()));
+      },
+    });
     this.leaderStatus = new Gauge({
       name: 'leader_election_master_status',
       help: 'Gauge of if the reporting system is master of the relevant lease, 0 indicates backup, 1 indicates master',
@@ -121,6 +148,11 @@ export class RuntimeMetrics {
       labelNames: ['kind'],
       registers,
     });
+  }
+
+  /** Registers a queue's in-flight ages for the unfinished-work gauges. */
+  trackInFlight(controller: string, ages: () => number[]): void {
+    this.inFlight.set(controller, ages);
   }
 
   /** Work-queue hooks bound to one controller's queue. */

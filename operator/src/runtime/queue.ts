@@ -67,6 +67,12 @@ export class WorkQueue {
     return this.waiting.size;
   }
 
+  /** Seconds each in-flight key has been processing (for the unfinished-work metrics). */
+  inFlightSeconds(): number[] {
+    const now = performance.now();
+    return [...this.startedAt.values()].map((t) => (now - t) / 1000);
+  }
+
   /** True after {@link shutDown}. */
   get isShuttingDown(): boolean {
     return this.shuttingDown;
