@@ -3,6 +3,9 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { MANAGER } from '../meta/labels.js';
 import type { Kube, KubeObject } from './client.js';
+
+/** The two calls the recorder makes; `Kube` implements them. */
+export type EventSink = Pick<Kube, 'create' | 'mergePatch'>;
 import { errorMessage } from '../errors.js';
 
 /** `Normal` for progress, `Warning` for anything a user should look at. */
@@ -18,6 +21,12 @@ export interface EventRecorderOptions {
   dedupWindowMs?: number;
   /** Max remembered distinct events (default 4096, oldest forgotten first). */
   maxEntries?: number;
+  /**
+   * Per-object spam filter (client-go's EventSourceObjectSpamFilter): at most `burst` events per object,
+   * refilled at one per `refillMs` (defaults 25 and 5 min). Excess events are dropped with a debug log.
+   */
+  spamBurst?: number;
+  spamRefillMs?: number;
   log?: Logger;
   /** Clock, for tests. */
   now?: () => Date;
@@ -43,9 +52,10 @@ export class EventRecorder {
   private readonly windowMs: number;
   private readonly maxEntries: number;
   private readonly now: () => Date;
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
 
   constructor(
-    private readonly kube: Kube,
+    private readonly kube: EventSink,
     private readonly opts: EventRecorderOptions = {},
   ) {
     this.component = opts.component ?? MANAGER;
@@ -73,6 +83,13 @@ export class EventRecorder {
     const now = this.now();
     const nowIso = now.toISOString();
     const prev = this.seen.get(key);
+    if (!this.allow(`${meta.uid ?? ''}|${namespace}|${meta.name ?? ''}`, now.getTime())) {
+      this.opts.log?.debug(
+        { reason, object: `${namespace}/${meta.name ?? ''}` },
+        'Dropped event by the spam filter',
+      );
+      return;
+    }
     try {
       if (prev !== undefined && now.getTime() - prev.lastSeenMs < this.windowMs) {
         prev.count += 1;
@@ -115,6 +132,24 @@ export class EventRecorder {
         'Failed to record event',
       );
     }
+  }
+
+  private allow(objectKey: string, nowMs: number): boolean {
+    const burst = this.opts.spamBurst ?? 25;
+    const refill = this.opts.spamRefillMs ?? 300_000;
+    const b = this.buckets.get(objectKey) ?? { tokens: burst, at: nowMs };
+    b.tokens = Math.min(burst, b.tokens + (nowMs - b.at) / refill);
+    b.at = nowMs;
+    this.buckets.delete(objectKey);
+    this.buckets.set(objectKey, b);
+    while (this.buckets.size > this.maxEntries) {
+      const oldest = this.buckets.keys().next();
+      if (oldest.done === true) break;
+      this.buckets.delete(oldest.value);
+    }
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
   }
 
   private remember(key: string, s: Seen): void {
