@@ -241,6 +241,9 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<ClusterHa
     'kube-scheduler': { cn: 'system:kube-scheduler' },
     kwok: { cn: 'kwok-controller', orgs: ['system:masters'] },
   };
+  // The aggregation layer's proxy identity; also gives kcm/scheduler a request-header CA to load
+  // (without one they log an error every few seconds).
+  issueLeaf(pki, { name: 'front-proxy-client', cn: 'front-proxy-client', usage: 'client' });
   const kubeconfigs: Record<string, string> = {};
   const caPem = readPem(pki, 'ca.crt');
   for (const [name, subject] of Object.entries(identities)) {
@@ -328,6 +331,13 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<ClusterHa
       '--allow-privileged=true',
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
       '--profiling=false',
+      `--requestheader-client-ca-file=${join(pki, 'ca.crt')}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${join(pki, 'front-proxy-client.crt')}`,
+      `--proxy-client-key-file=${join(pki, 'front-proxy-client.key')}`,
       // Room for the operator bench (1,000 labs) without client-side throttling on the server.
       '--max-requests-inflight=800',
       '--max-mutating-requests-inflight=400',
