@@ -9,7 +9,15 @@ import { Kube } from '../../operator/src/kube/index.js';
 import { Manager, createLogger, type Lease } from '../../operator/src/runtime/index.js';
 import { createNamespace, deleteNamespace, eventually, freePort, repoRoot } from '../cluster/index.js';
 import { addWidgetController, stats, type Widget } from './fixtures/widget-operator.js';
-import { WIDGET, adminKubeconfig, ensureWidgetCrd, sleep } from './support.js';
+import {
+  FaultProxy,
+  WIDGET,
+  adminKubeconfig,
+  apiserverTarget,
+  ensureWidgetCrd,
+  proxiedKubeconfig,
+  sleep,
+} from './support.js';
 
 let kubeconfig: string;
 let kube: Kube;
@@ -231,6 +239,11 @@ describe('Manager as a process', () => {
     });
     // A standby is ready (warm cache, campaigning) but does not reconcile.
     expect(await leaseHolder()).toBe('proc-1');
+    const standbyMetrics = await (await fetch(`http://127.0.0.1:${p2.port}/metrics`)).text();
+    expect(standbyMetrics).toMatch(/leader_election_master_status\{name="widget-proc"\} 0/);
+    expect(standbyMetrics).not.toMatch(
+      /controller_runtime_reconcile_total\{controller="widget",result="success"\} [1-9]/,
+    );
 
     // Start a slow reconcile on the leader, then SIGTERM it mid-flight.
     await applyWidget('gamma', { size: 7, mode: 'ok' });
@@ -261,5 +274,35 @@ describe('Manager as a process', () => {
     console.log(`[manager] standby leads ${Date.now() - t0} ms after SIGTERM to the leader`);
     p2.child.kill('SIGTERM');
     expect(await p2.exited).toBe(0);
+  });
+});
+
+describe('Manager losing the apiserver', () => {
+  it('steps down when it cannot renew within the deadline and stops with exit code 1', async () => {
+    const proxy = new FaultProxy(apiserverTarget(kubeconfig));
+    await proxy.listen();
+    const via = Kube.fromConfig({ kubeconfig: proxiedKubeconfig(kubeconfig, proxy.port).path });
+    const cfg = config('partitioned', await freePort());
+    const mgr = new Manager({
+      kube: via,
+      config: { ...cfg, leaderElection: { ...cfg.leaderElection, leaseName: 'widget-partition' } },
+      log: createLogger('silent'),
+      leaseDurationMs: 3000,
+      renewDeadlineMs: 2000,
+      retryPeriodMs: 500,
+    });
+    addWidgetController(mgr);
+    await mgr.start();
+    await eventually(() => mgr.isLeader, { timeoutMs: 20_000 });
+    const t0 = Date.now();
+    proxy.pause();
+    const stopped = await mgr.done;
+    const after = Date.now() - t0;
+    console.log(`[manager] stepped down ${after} ms after losing the apiserver`);
+    expect(stopped).toEqual({ reason: 'leader election lost', exitCode: 1 });
+    expect(mgr.isLeader).toBe(false);
+    expect(after).toBeGreaterThanOrEqual(1500);
+    expect(after).toBeLessThan(10_000);
+    await proxy.close();
   });
 });
