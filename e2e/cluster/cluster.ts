@@ -48,7 +48,13 @@ export interface ClusterOptions {
   timeoutMs?: number;
   /** Progress messages (default: none). */
   log?: (msg: string) => void;
+  /** Extra flags per component, appended last (e.g. feature gates or audit flags). */
+  extraArgs?: Partial<Record<ComponentName, string[]>>;
 }
+
+/** The processes a cluster is made of. */
+export type ComponentName =
+  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'provisioner';
 
 /** The on-disk record of a running cluster (`<dir>/state.json`). */
 export interface ClusterState {
@@ -285,8 +291,14 @@ export async function startCluster(opts: ClusterOptions = {}): Promise<ClusterHa
     state.components = components.map(({ name, pid, exe, logFile }) => ({ name, pid, exe, logFile }));
     writeFileSync(stateFile(dir), JSON.stringify(state, null, 2));
   };
-  const start = (name: string, exe: string, args: string[], cwd = dir): Component => {
-    const c = startComponent(name, exe, args, join(logs, `${name}.log`), { cwd });
+  const start = (name: ComponentName, exe: string, args: string[], cwd = dir): Component => {
+    const c = startComponent(
+      name,
+      exe,
+      [...args, ...(opts.extraArgs?.[name] ?? [])],
+      join(logs, `${name}.log`),
+      { cwd },
+    );
     components.push(c);
     persist();
     return c;

@@ -14,6 +14,7 @@ export {
   type ClusterHandle,
   type ClusterOptions,
   type ClusterState,
+  type ComponentName,
 } from './cluster.js';
 export {
   createNamespace,
