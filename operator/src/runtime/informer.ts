@@ -219,6 +219,8 @@ export class Informer<T extends KubeObject = KubeObject> {
         if (outcome === 'gone') {
           this.log?.info({ resourceVersion: this.resourceVersion }, 'Watch expired (410 Gone), relisting');
           needList = true;
+          // A 410 right after a fresh list would otherwise spin list → watch → 410 without pause.
+          if (Date.now() - started < 1000) await this.backoff('gone right after list');
           continue;
         }
         // A clean close after a healthy stream: rewatch at once; a close right after opening counts as a failure.
