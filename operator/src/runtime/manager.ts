@@ -213,13 +213,19 @@ export class Manager {
     if (this.stopping !== undefined) return this.stopping;
     this.stopping = (async () => {
       this.log.info({ reason: why.reason }, 'Shutting down');
-      await Promise.all(this.controllers.map((c) => c.stop(this.graceMs)));
-      // Release only after the queues drained: the next leader must not overlap our last writes.
-      await this.elector?.stop({ release });
-      await Promise.all([...this.informers.values()].map((i) => i.stop()));
-      await this.probes?.close();
-      this.log.info({ reason: why.reason, exitCode: why.exitCode }, 'Shut down');
-      this.resolveDone(why);
+      try {
+        await Promise.all(this.controllers.map((c) => c.stop(this.graceMs)));
+        // Release only after the queues drained: the next leader must not overlap our last writes.
+        await this.elector?.stop({ release });
+        await Promise.all([...this.informers.values()].map((i) => i.stop()));
+        await this.probes?.close();
+        this.log.info({ reason: why.reason, exitCode: why.exitCode }, 'Shut down');
+        this.resolveDone(why);
+      } catch (err) {
+        // Never leave `done` pending: the process must still exit, with a failure code.
+        this.log.error({ err: errorMessage(err) }, 'Failed to shut down cleanly');
+        this.resolveDone({ reason: `${why.reason}; shutdown failed: ${errorMessage(err)}`, exitCode: 1 });
+      }
     })();
     return this.stopping;
   }
