@@ -197,3 +197,77 @@ describe('Controller', () => {
     await t.stop();
   });
 });
+
+describe('Controller watches', () => {
+  it('maps events of a watched kind to primary keys', async () => {
+    const labs = new Source([lab(1, '1')]);
+    const profiles = new Source([
+      {
+        apiVersion: 'skyport.io/v1alpha1',
+        kind: 'NotebookProfile',
+        metadata: { name: 'small', resourceVersion: '1' },
+      },
+    ]);
+    const infs: Informer[] = [];
+    const informers = (s: SourceSpec): Informer[] => {
+      const i = new Informer(s.kind === 'NotebookProfile' ? profiles : labs, {
+        apiVersion: s.apiVersion,
+        kind: s.kind,
+        resyncPeriodMs: 0,
+      });
+      infs.push(i);
+      return [i];
+    };
+    const runs: string[] = [];
+    const c = new Controller(
+      {
+        name: 'notebooklab',
+        for: { apiVersion: 'skyport.io/v1alpha1', kind: 'NotebookLab' },
+        watches: [
+          {
+            apiVersion: 'skyport.io/v1alpha1',
+            kind: 'NotebookProfile',
+            clusterScoped: true,
+            map: (p) =>
+              p.metadata?.name === 'small'
+                ? [
+                    { namespace: 'ns', name: 'alice' },
+                    { namespace: 'ns', name: 'bob' },
+                  ]
+                : [],
+          },
+        ],
+        reconcile: (ctx) => {
+          runs.push(
+            `${ctx.key.name}:${ctx.object === undefined ? 'gone' : 'here'}:${ctx.cached('NotebookProfile').length}`,
+          );
+          return Promise.resolve();
+        },
+      },
+      {
+        informers,
+        log: pino({ level: 'silent' }),
+        metrics: new RuntimeMetrics(undefined, false),
+        workers: 1,
+      },
+    );
+    for (const i of infs) i.start();
+    await c.start();
+    await sleep(30);
+    // Initial adds: alice from the lab informer, alice + bob from the profile mapping (merged).
+    expect([...new Set(runs)].sort()).toEqual(['alice:here:1', 'bob:gone:1']);
+    runs.length = 0;
+    profiles.emit({
+      type: 'MODIFIED',
+      object: {
+        apiVersion: 'skyport.io/v1alpha1',
+        kind: 'NotebookProfile',
+        metadata: { name: 'small', resourceVersion: '2' },
+      },
+    });
+    await sleep(30);
+    expect(runs.sort()).toEqual(['alice:here:1', 'bob:gone:1']);
+    await c.stop(1000);
+    await Promise.all(infs.map((i) => i.stop()));
+  });
+});
