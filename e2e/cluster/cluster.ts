@@ -191,8 +191,24 @@ async function until(what: string, timeoutMs: number, check: () => Promise<boole
   }
 }
 
-/** Starts a fresh local cluster; on any failure stops what was started and rethrows with log tails. */
+/**
+ * Starts a fresh local cluster; on any failure stops what was started and rethrows with log tails.
+ * Ports are picked free but released before the components bind them, so another process on the machine
+ * can take one in between; that case (and only that) is retried with new ports.
+ */
 export async function startCluster(opts: ClusterOptions = {}): Promise<ClusterHandle> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startClusterOnce(opts);
+    } catch (err) {
+      if (attempt >= 3 || !(err instanceof ComponentError) || !/address already in use/.test(err.message))
+        throw err;
+      opts.log?.(`Retrying with new ports: ${err.component} found its port taken`);
+    }
+  }
+}
+
+async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
   const t0 = Date.now();
   const log = opts.log ?? ((): void => undefined);
   const bin = defaultBinDir();

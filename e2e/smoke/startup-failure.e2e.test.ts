@@ -1,5 +1,6 @@
 // A component that cannot start fails startCluster fast, with its log tail, and leaves nothing running.
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -38,5 +39,26 @@ describe('startCluster with a broken component', () => {
     const etcdLog = join(dir, 'logs', 'etcd.log');
     expect(existsSync(etcdLog)).toBe(true);
     expect(processesMentioning(dir)).toEqual([]);
+  });
+
+  it('retries a port clash with new ports, and gives up after 3 attempts with the clash in the error', async () => {
+    // A port held by someone else, forced on etcd's metrics listener, stands in for a lost port race.
+    const blocker = createServer();
+    await new Promise<void>((ok) => blocker.listen(0, '127.0.0.1', () => ok()));
+    const port = (blocker.address() as AddressInfo).port;
+    const logs: string[] = [];
+    try {
+      const err = await startCluster({
+        dir,
+        log: (m) => logs.push(m),
+        extraArgs: { etcd: [`--listen-metrics-urls=http://127.0.0.1:${port}`] },
+      }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ComponentError);
+      expect((err as Error).message).toMatch(/address already in use/);
+      expect(logs.filter((l) => l.startsWith('Retrying with new ports'))).toHaveLength(2);
+      expect(processesMentioning(dir)).toEqual([]);
+    } finally {
+      blocker.close();
+    }
   });
 });
