@@ -27,7 +27,15 @@ export {
   type EventuallyOptions,
 } from './helpers.js';
 export { buildKubeconfig, type KubeconfigSpec, type KubeconfigUser } from './kubeconfig.js';
-export { binDir, cacheRoot, controlPlaneCacheDir, defaultRunDir, readVersions, repoRoot } from './paths.js';
+export {
+  binDir,
+  cacheRoot,
+  controlPlaneCacheDir,
+  defaultRunDir,
+  parseEnvFile,
+  readVersions,
+  repoRoot,
+} from './paths.js';
 export { freePort, freePorts } from './ports.js';
 export { ComponentError, startComponent, stopProcess, tailFile, type ComponentRecord } from './process.js';
 export { kubectl, kubectlJson, helm, runTool, ToolError, type RunOptions } from './tools.js';
