@@ -83,7 +83,7 @@ if [[ ! -f "$DATA.f64" ]]; then
 fi
 
 # --- Speed: alternate rounds so a noisy neighbour hurts both sides alike --------------------------------
-ROUNDS=3
+ROUNDS=2
 [[ $QUICK == 1 ]] && ROUNDS=1
 for round in $(seq 1 "$ROUNDS"); do
   log "Speed round $round/$ROUNDS: ours (Node $(node --version))"
