@@ -33,7 +33,14 @@ const repoRoot = resolve(here, '..', '..', '..');
 function startWorker(url: string, prefix: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(here, '..', 'src', 'worker-main.ts')], {
     cwd: repoRoot,
-    env: { ...process.env, REDIS_URL: url, KEY_PREFIX: prefix, WORKER_THREADS: '1', LOG_LEVEL: 'info', CHUNK_ROWS: String(CHUNK) },
+    env: {
+      ...process.env,
+      REDIS_URL: url,
+      KEY_PREFIX: prefix,
+      WORKER_THREADS: '1',
+      LOG_LEVEL: 'info',
+      CHUNK_ROWS: String(CHUNK),
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((res, rej) => {
@@ -51,14 +58,28 @@ function startWorker(url: string, prefix: string): Promise<ChildProcess> {
 }
 
 async function stopAll(ws: ChildProcess[]): Promise<void> {
-  await Promise.all(ws.map((w) => new Promise<void>((r) => {
-    if (w.exitCode !== null) return r();
-    w.once('exit', () => r());
-    w.kill('SIGTERM');
-  })));
+  await Promise.all(
+    ws.map(
+      (w) =>
+        new Promise<void>((r) => {
+          if (w.exitCode !== null) return r();
+          w.once('exit', () => r());
+          w.kill('SIGTERM');
+        }),
+    ),
+  );
 }
 
-async function runPool(store: Store, coord: Coordinator, ds: DatasetMeta, id: string, threshold: number, workers: number, url: string, prefix: string): Promise<{ seconds: number; jobId: string }> {
+async function runPool(
+  store: Store,
+  coord: Coordinator,
+  ds: DatasetMeta,
+  id: string,
+  threshold: number,
+  workers: number,
+  url: string,
+  prefix: string,
+): Promise<{ seconds: number; jobId: string }> {
   const ws: ChildProcess[] = [];
   for (let i = 0; i < workers; i++) ws.push(await startWorker(url, prefix));
   // Workers are idle and connected; the clock covers enqueue → fan-in done (all broker and I/O costs).
@@ -67,7 +88,8 @@ async function runPool(store: Store, coord: Coordinator, ds: DatasetMeta, id: st
   for (;;) {
     const j = await store.getJob(TENANT, jobId);
     if (j?.phase === 'COMPLETED') break;
-    if (j?.phase === 'ERROR' || j?.phase === 'ABORTED') throw new Error(`job ${jobId} ${j.phase}: ${j.error ?? ''}`);
+    if (j?.phase === 'ERROR' || j?.phase === 'ABORTED')
+      throw new Error(`job ${jobId} ${j.phase}: ${j.error ?? ''}`);
     await new Promise((r) => setTimeout(r, 20));
   }
   const seconds = (performance.now() - t0) / 1000;
@@ -76,7 +98,9 @@ async function runPool(store: Store, coord: Coordinator, ds: DatasetMeta, id: st
 }
 
 async function main(): Promise<void> {
-  console.log(`scaleout: ${ROWS.toLocaleString()} points × ${COLS} features, ${TREES} trees, ψ 256, full extension, chunks of ${CHUNK.toLocaleString()} rows`);
+  console.log(
+    `scaleout: ${ROWS.toLocaleString()} points × ${COLS} features, ${TREES} trees, ψ 256, full extension, chunks of ${CHUNK.toLocaleString()} rows`,
+  );
   const redis = await RedisServer.start(args.aof ? { appendfsync: 'everysec' } : { appendonly: false });
   const conn = connectRedis(redis.url, true);
   const bull = connectRedis(redis.url, true);
@@ -86,18 +110,48 @@ async function main(): Promise<void> {
   try {
     const data = gaussianData(ROWS, COLS, 1234);
     const trainRows = Math.min(ROWS, 100_000);
-    const model: Model = fit({ data: data.subarray(0, trainRows * COLS), rows: trainRows, cols: COLS }, { ntrees: TREES, sampleSize: 256, extensionLevel: COLS - 1, seed: 7 });
+    const model: Model = fit(
+      { data: data.subarray(0, trainRows * COLS), rows: trainRows, cols: COLS },
+      { ntrees: TREES, sampleSize: 256, extensionLevel: COLS - 1, seed: 7 },
+    );
     const id = modelId(model);
     const threshold = 0.6;
     await store.putModel(TENANT, encodeModel(model), {
-      id, name: 'bench', createdAt: new Date().toISOString(), datasetId: 'bench', dims: COLS, columns: null, params: {},
-      effectiveSampleSize: 256, threshold, thresholdSource: 'explicit', contamination: null, trainingRows: trainRows, bytes: 0,
+      id,
+      name: 'bench',
+      createdAt: new Date().toISOString(),
+      datasetId: 'bench',
+      dims: COLS,
+      columns: null,
+      params: {},
+      effectiveSampleSize: 256,
+      threshold,
+      thresholdSource: 'explicit',
+      contamination: null,
+      trainingRows: trainRows,
+      bytes: 0,
     });
     const chunks = Math.ceil(ROWS / CHUNK);
     for (let i = 0; i < chunks; i++) {
-      await store.putDatasetChunk(TENANT, 'input', i, data.subarray(i * CHUNK * COLS, Math.min(ROWS, (i + 1) * CHUNK) * COLS), false);
+      await store.putDatasetChunk(
+        TENANT,
+        'input',
+        i,
+        data.subarray(i * CHUNK * COLS, Math.min(ROWS, (i + 1) * CHUNK) * COLS),
+        false,
+      );
     }
-    const ds: DatasetMeta = { id: 'input', rows: ROWS, cols: COLS, chunkRows: CHUNK, chunks, columns: null, format: 'binary', createdAt: new Date().toISOString(), temporary: false };
+    const ds: DatasetMeta = {
+      id: 'input',
+      rows: ROWS,
+      cols: COLS,
+      chunkRows: CHUNK,
+      chunks,
+      columns: null,
+      format: 'binary',
+      createdAt: new Date().toISOString(),
+      temporary: false,
+    };
     await store.putDatasetMeta(TENANT, ds);
 
     const inProcess = (): { seconds: number; scores: Float64Array } => {
@@ -107,10 +161,14 @@ async function main(): Promise<void> {
     };
     const first = inProcess();
     const local = first.scores;
-    console.log(`in-process, 1 thread : ${first.seconds.toFixed(2)} s  ${(ROWS / first.seconds / 1000).toFixed(1)}k points/s`);
+    console.log(
+      `in-process, 1 thread : ${first.seconds.toFixed(2)} s  ${(ROWS / first.seconds / 1000).toFixed(1)}k points/s`,
+    );
 
     const one = await runPool(store, coord, ds, id, threshold, 1, redis.url, prefix);
-    console.log(`pool, 1 worker       : ${one.seconds.toFixed(2)} s  ${(ROWS / one.seconds / 1000).toFixed(1)}k points/s`);
+    console.log(
+      `pool, 1 worker       : ${one.seconds.toFixed(2)} s  ${(ROWS / one.seconds / 1000).toFixed(1)}k points/s`,
+    );
     // The pool's scores must be the in-process scores, bit for bit.
     let same = true;
     for (let i = 0; i < chunks && same; i++) {
@@ -119,17 +177,25 @@ async function main(): Promise<void> {
       same = Buffer.from(got.buffer).equals(Buffer.from(want.buffer, want.byteOffset, want.byteLength));
     }
     const two = await runPool(store, coord, ds, id, threshold, 2, redis.url, prefix);
-    console.log(`pool, 2 workers      : ${two.seconds.toFixed(2)} s  ${(ROWS / two.seconds / 1000).toFixed(1)}k points/s`);
+    console.log(
+      `pool, 2 workers      : ${two.seconds.toFixed(2)} s  ${(ROWS / two.seconds / 1000).toFixed(1)}k points/s`,
+    );
 
     // Measured again after the pool runs and the best kept: on a shared machine the load drifts.
     const again = inProcess();
-    console.log(`in-process, again    : ${again.seconds.toFixed(2)} s  ${(ROWS / again.seconds / 1000).toFixed(1)}k points/s`);
+    console.log(
+      `in-process, again    : ${again.seconds.toFixed(2)} s  ${(ROWS / again.seconds / 1000).toFixed(1)}k points/s`,
+    );
     const tLocal = Math.min(first.seconds, again.seconds);
     const efficiency = one.seconds / (2 * two.seconds);
     const overhead = one.seconds / tLocal - 1;
     console.log(`scores identical to in-process: ${same ? 'yes' : 'NO'}`);
-    console.log(`efficiency 1→2 workers : ${(efficiency * 100).toFixed(1)}%  (target ≥ 90%) ${efficiency >= 0.9 ? 'PASS' : 'MISS'}`);
-    console.log(`broker overhead, 1 worker vs in-process : ${(overhead * 100).toFixed(1)}%  (target ≤ 3%) ${overhead <= 0.03 ? 'PASS' : 'MISS'}`);
+    console.log(
+      `efficiency 1→2 workers : ${(efficiency * 100).toFixed(1)}%  (target ≥ 90%) ${efficiency >= 0.9 ? 'PASS' : 'MISS'}`,
+    );
+    console.log(
+      `broker overhead, 1 worker vs in-process : ${(overhead * 100).toFixed(1)}%  (target ≤ 3%) ${overhead <= 0.03 ? 'PASS' : 'MISS'}`,
+    );
     if (!same) process.exitCode = 1;
   } finally {
     await coord.close();

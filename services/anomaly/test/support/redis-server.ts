@@ -20,6 +20,12 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** How the server persists; tests use the defaults (AOF on, fsync always). */
+export interface RedisServerOptions {
+  readonly appendonly?: boolean;
+  readonly appendfsync?: 'always' | 'everysec' | 'no';
+}
+
 /** A redis-server child process owned by a test. */
 export class RedisServer {
   private proc: ChildProcess | null = null;
@@ -28,6 +34,7 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     readonly dir: string,
+    readonly opts: RedisServerOptions,
   ) {}
 
   /** redis://127.0.0.1:<port> */
@@ -36,8 +43,8 @@ export class RedisServer {
   }
 
   /** Starts a fresh server (requires `redis-server` on PATH: apt-get install -y redis-server). */
-  static async start(): Promise<RedisServer> {
-    const s = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'skyport-redis-')));
+  static async start(opts: RedisServerOptions = {}): Promise<RedisServer> {
+    const s = new RedisServer(await freePort(), mkdtempSync(join(tmpdir(), 'skyport-redis-')), opts);
     await s.launch();
     return s;
   }
@@ -47,7 +54,8 @@ export class RedisServer {
     // not Redis's one-second fsync window. noeviction is what BullMQ requires.
     const args = [
       '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '',
-      '--appendonly', 'yes', '--appendfsync', 'always', '--maxmemory-policy', 'noeviction',
+      '--appendonly', this.opts.appendonly === false ? 'no' : 'yes', '--appendfsync', this.opts.appendfsync ?? 'always',
+      '--maxmemory-policy', 'noeviction',
       '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'warning',
     ];
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
