@@ -150,6 +150,12 @@ export interface RedisOptions {
   port?: number;
   /** Append-only file persistence (default true: crash tests need it). */
   appendOnly?: boolean;
+  /**
+   * AOF fsync policy (default `everysec`). Use `always` when a test SIGKILLs Redis and expects every
+   * acknowledged write back: under `everysec` Redis may postpone AOF writes for up to 2 s while a slow
+   * background fsync runs, and still acknowledge the commands.
+   */
+  appendFsync?: 'always' | 'everysec' | 'no';
 }
 
 /** Starts redis-server on 127.0.0.1 with AOF on and data in a temp folder. */
@@ -173,7 +179,7 @@ export async function startRedis(opts: RedisOptions = {}): Promise<ServiceHandle
     '--appendonly',
     opts.appendOnly === false ? 'no' : 'yes',
     '--appendfsync',
-    'everysec',
+    opts.appendFsync ?? 'everysec',
     '--protected-mode',
     'yes',
     '--logfile',

@@ -31,7 +31,7 @@ describe('PostgreSQL', () => {
 describe('Redis', () => {
   let redis: ServiceHandle;
   beforeAll(async () => {
-    redis = await startRedis();
+    redis = await startRedis({ appendFsync: 'always' });
   });
   afterAll(async () => {
     await redis.stop({ removeData: true });
