@@ -174,4 +174,55 @@ describe('worker pool on real Redis', () => {
     expect(chunksBy[0]! + chunksBy[1]!).toBeGreaterThanOrEqual(8);
     expect(Math.min(...chunksBy)).toBeGreaterThan(0);
   });
+  it('finishes in-flight chunks on SIGTERM, exits 0, and leaves the rest to another worker', async () => {
+    const { call, ws, prefix } = await setup({}, 1);
+    const rows = 8 * CHUNK;
+    const data = gaussianData(rows, COLS, 19);
+    const dsId = await upload(call, data, rows);
+    const params: ForestParams = { ntrees: 100, sampleSize: 256, extensionLevel: COLS - 1, seed: 8 };
+    const id = await fitViaPool(call, dsId, params, 1);
+    const res = await call(`/v1/models/${id}/score-dataset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetId: dsId }) });
+    const jobId = ((await res.json()) as { id: string }).id;
+    const w = ws[0]!;
+    const marker = '"kind":"score-chunk","attempt":1,"msg":"Started task"';
+    while (!w.output.includes(marker)) await new Promise((r) => setTimeout(r, 5));
+    const code = await w.stop('SIGTERM');
+    expect(code).toBe(0);
+    const after = w.output.slice(w.output.indexOf('Received shutdown signal'));
+    expect(after).toContain('"msg":"Finished task"'); // the in-flight chunk was completed, not dropped
+    expect(after).not.toContain('Released in-flight tasks');
+    const done = (w.output.match(/"kind":"score-chunk"[^\n]*"Finished task"/g) ?? []).length;
+    expect(done).toBeLessThan(8);
+    const rescuer = await startWorker(redis.url, prefix, { CHUNK_ROWS: String(CHUNK) });
+    procs.push(rescuer);
+    const job = await waitJob(call, jobId);
+    expect(job['phase']).toBe('COMPLETED');
+    const out = new Uint8Array(await (await call(`/v1/jobs/${jobId}/results?format=binary`)).arrayBuffer());
+    const scores = new Float64Array(out.byteLength / 8);
+    new Uint8Array(scores.buffer).set(out);
+    expect(bitsEqual(scores, score(fit({ data, rows, cols: COLS }, params), { data, rows, cols: COLS }))).toBe(true);
+    // No chunk ran twice: the stopped worker's finished chunks were not redone by the rescuer.
+    const redone = (rescuer.output.match(/"kind":"score-chunk"[^\n]*"Finished task"/g) ?? []).length;
+    expect(done + redone).toBe(8);
+  });
+
+  it('aborts a queued job: workers skip its tasks and write nothing', async () => {
+    const { call, ws, prefix } = await setup({}, 1);
+    const rows = 4 * CHUNK;
+    const data = gaussianData(rows, COLS, 23);
+    const dsId = await upload(call, data, rows);
+    const id = await fitViaPool(call, dsId, { ntrees: 20, sampleSize: 64, extensionLevel: 0, seed: 2 }, 1);
+    await ws[0]!.stop('SIGTERM');
+    const res = await call(`/v1/models/${id}/score-dataset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetId: dsId }) });
+    const jobId = ((await res.json()) as { id: string }).id;
+    const ab = await call(`/v1/jobs/${jobId}/phase?PHASE=ABORT`, { method: 'POST' });
+    expect(((await ab.json()) as { phase: string }).phase).toBe('ABORTED');
+    const w = await startWorker(redis.url, prefix, { CHUNK_ROWS: String(CHUNK) });
+    procs.push(w);
+    await new Promise((r) => setTimeout(r, 1500));
+    const job = (await (await call(`/v1/jobs/${jobId}`)).json()) as { phase: string; tasksDone: number };
+    expect(job).toMatchObject({ phase: 'ABORTED', tasksDone: 0 });
+    expect(w.output).not.toContain('"kind":"score-chunk"');
+    expect((await call(`/v1/jobs/${jobId}/results`)).status).toBe(409);
+  });
 });
