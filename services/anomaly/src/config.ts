@@ -47,6 +47,8 @@ export interface WorkerConfig extends CommonConfig {
   readonly attempts: number;
   /** Grace period for in-flight tasks on SIGTERM before they are released. */
   readonly shutdownGraceMs: number;
+  /** Port of the worker's /metrics and /healthz server; 0 = none. */
+  readonly metricsPort: number;
 }
 
 /** A configuration value that failed validation; names the variable. */
@@ -148,5 +150,6 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     maxStalledCount: int(env, 'MAX_STALLED_COUNT', 3, 0, 100),
     attempts: int(env, 'TASK_ATTEMPTS', 3, 1, 100),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 20_000, 0, 600_000),
+    metricsPort: int(env, 'METRICS_PORT', 0, 0, 65535),
   };
 }

@@ -1,5 +1,6 @@
 // Worker process entry: joins the task queue, computes in worker threads, leaves cleanly on SIGTERM.
 
+import { createServer } from 'node:http';
 import { pino } from 'pino';
 import { ConfigError, loadWorkerConfig } from './config.js';
 import { TaskWorker } from './pool/task-worker.js';
@@ -46,6 +47,19 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
+  if (cfg.metricsPort > 0) {
+    // Liveness is the worker loop only: a Redis blip must not get pods restarted; readiness reports it.
+    createServer((req, res) => {
+      const probe = (ok: boolean): void => {
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
+      };
+      if (req.url === '/metrics') {
+        void worker.registry.metrics().then((m) => res.writeHead(200, { 'content-type': worker.registry.contentType }).end(m));
+      } else if (req.url === '/healthz') probe(worker.alive());
+      else if (req.url === '/readyz') probe(worker.ready());
+      else res.writeHead(404).end();
+    }).listen(cfg.metricsPort);
+  }
   const running = worker.run();
   await worker.waitUntilReady();
   log.info({ threads: cfg.threads, concurrency: cfg.concurrency, prefix: cfg.keyPrefix }, 'Started worker');

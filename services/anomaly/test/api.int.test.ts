@@ -5,7 +5,7 @@ import { createServer, request, type IncomingMessage, type Server } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fit, score, type ForestParams } from '../src/engine/index.js';
-import { RedisServer } from './support/redis-server.js';
+import { freePort, RedisServer } from './support/redis-server.js';
 import { as, freshPrefix, gaussianData, startApiProc, startWorker, TOKENS, waitJob, type ApiProc, type Proc } from './support/procs.js';
 
 const COLS = 4;
@@ -16,6 +16,7 @@ const MAX_UPLOAD = 256 * 1024;
 let redis: RedisServer;
 let api: ApiProc;
 let worker: Proc;
+let workerMetricsPort: number;
 let alice: ReturnType<typeof as>;
 let bob: ReturnType<typeof as>;
 let data: Float64Array;
@@ -65,7 +66,8 @@ beforeAll(async () => {
     CHUNK_ROWS: '1000', MAX_SYNC_ROWS: '1000', MAX_UPLOAD_BYTES: String(MAX_UPLOAD),
     WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_BACKOFF_MS: '50',
   });
-  worker = await startWorker(redis.url, prefix, { CHUNK_ROWS: '1000' });
+  workerMetricsPort = await freePort();
+  worker = await startWorker(redis.url, prefix, { CHUNK_ROWS: '1000', METRICS_PORT: String(workerMetricsPort) });
   alice = as(TOKENS.alice, api.url);
   bob = as(TOKENS.bob, api.url);
 
@@ -249,6 +251,10 @@ describe('models and scoring', () => {
     const metrics = await (await fetch(`${api.url}/metrics`)).text();
     expect(metrics).toMatch(/skyport_anomaly_points_scored_total\{path="sync"\} [1-9]/);
     expect((await fetch(`${api.url}/readyz`)).status).toBe(200);
+    const w = `http://127.0.0.1:${workerMetricsPort}`;
+    expect(await (await fetch(`${w}/metrics`)).text()).toMatch(/skyport_anomaly_worker_tasks_total\{kind="fit-block",outcome="done"\} [1-9]/);
+    expect((await fetch(`${w}/healthz`)).status).toBe(200);
+    expect((await fetch(`${w}/readyz`)).status).toBe(200);
   });
 });
 

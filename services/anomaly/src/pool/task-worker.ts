@@ -2,6 +2,7 @@
 
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import type { Logger } from 'pino';
+import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { float64ToBuffer } from '../store/matrix.js';
 import { TASK_QUEUE } from '../store/keys.js';
 import { MissingDataError, type Store } from '../store/store.js';
@@ -25,6 +26,13 @@ export class TaskWorker {
   private readonly pool: ThreadPool;
   private readonly worker: Worker<TaskData>;
   private readonly modelBytes = new Map<string, Buffer>();
+  /** Prometheus registry of this worker (served by worker-main when METRICS_PORT is set). */
+  readonly registry = new Registry();
+  private readonly tasks = new Counter({ name: 'skyport_anomaly_worker_tasks_total', help: 'Tasks by kind and outcome', labelNames: ['kind', 'outcome'], registers: [this.registry] });
+  private readonly taskSeconds = new Histogram({
+    name: 'skyport_anomaly_worker_task_duration_seconds', help: 'Task duration by kind', labelNames: ['kind'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120], registers: [this.registry],
+  });
 
   constructor(
     private readonly store: Store,
@@ -32,6 +40,7 @@ export class TaskWorker {
     private readonly log: Logger,
     opts: TaskWorkerOptions,
   ) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'skyport_anomaly_worker_' });
     this.pool = new ThreadPool(opts.threads);
     this.worker = new Worker<TaskData>(TASK_QUEUE, (job) => this.process(job), {
       connection,
@@ -53,6 +62,16 @@ export class TaskWorker {
   /** Starts consuming. Resolves when the worker stops. */
   run(): Promise<void> {
     return this.worker.run();
+  }
+
+  /** True while the BullMQ worker loop runs (liveness). */
+  alive(): boolean {
+    return this.worker.isRunning();
+  }
+
+  /** True while the Redis connection is usable (readiness; a Redis restart flips it briefly). */
+  ready(): boolean {
+    return this.store.redis.status === 'ready';
   }
 
   /** Resolves once the worker is connected and waiting for tasks. */
@@ -83,7 +102,10 @@ export class TaskWorker {
     const t = job.data;
     const rec = await this.store.getJob(t.tenant, t.jobId);
     // The job record is gone (expired) or the user aborted: skipping is the whole effect.
-    if (rec === null || rec.phase === 'ABORTED' || rec.phase === 'ERROR') return { skipped: rec?.phase ?? 'missing' };
+    if (rec === null || rec.phase === 'ABORTED' || rec.phase === 'ERROR') {
+      this.tasks.inc({ kind: t.kind, outcome: 'skipped' });
+      return { skipped: rec?.phase ?? 'missing' };
+    }
     await this.store.transition(t.tenant, t.jobId, ['PENDING', 'QUEUED'], 'EXECUTING', { startedAt: new Date().toISOString() });
     const log = this.log.child({ job: t.jobId, task: job.id, kind: t.kind, attempt: job.attemptsMade + 1 });
     log.info('Started task');
@@ -104,9 +126,13 @@ export class TaskWorker {
           out = await this.scoreReduce(t);
           break;
       }
-      log.info({ ms: Math.round(performance.now() - started) }, 'Finished task');
+      const ms = performance.now() - started;
+      log.info({ ms: Math.round(ms) }, 'Finished task');
+      this.tasks.inc({ kind: t.kind, outcome: 'done' });
+      this.taskSeconds.observe({ kind: t.kind }, ms / 1000);
       return out;
     } catch (err) {
+      this.tasks.inc({ kind: t.kind, outcome: 'failed' });
       // Bad input or missing data will fail the same way every time: record it and do not retry.
       if ((err instanceof ComputeError && err.name === 'EngineError') || err instanceof MissingDataError) {
         await this.fail(t, err instanceof ComputeError ? (err.code ?? 'EngineError') : 'MissingData', err.message, err instanceof ComputeError ? err.detail : undefined);
