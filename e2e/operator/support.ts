@@ -65,7 +65,7 @@ export interface StartOperatorOptions {
   /** Extra env (e.g. SKYPORT_ACTIVITY_URL_TEMPLATE). */
   env?: Record<string, string>;
   args?: string[];
-  /** Run the built JS (`operator/dist/main.js`) instead of the TS source through tsx. */
+  /** Run the built JS (`operator/dist/src/main.js`, from `npm run build`) instead of the TS source through tsx. */
   built?: boolean;
 }
 
@@ -93,7 +93,7 @@ export async function startOperator(opts: StartOperatorOptions): Promise<Operato
   const logFile = join(dir, `${identity}.log`);
   const out = createWriteStream(logFile);
   const root = repoRoot;
-  const entry = opts.built === true ? [join(root, 'operator', 'dist', 'main.js')] : ['--import', 'tsx', join(root, 'operator', 'src', 'main.ts')];
+  const entry = opts.built === true ? [join(root, 'operator', 'dist', 'src', 'main.js')] : ['--import', 'tsx', join(root, 'operator', 'src', 'main.ts')];
   const proc = spawn(
     process.execPath,
     [

@@ -231,9 +231,9 @@ class LabReconciler {
       return undefined;
     }
     const quota = this.quota(ctx, lab, profile, resolved);
-    const token = await this.token(ctx, lab, ns, names.token);
+    const { token, exists: tokenExists } = await this.token(ctx, ns, names.token);
     const desired = buildChildren(lab, profile, { token, podAnnotations: this.passedAnnotations(lab) }, { admitted: quota.admitted });
-    const applied = await this.applyChildren(ctx, lab, desired, pvc, pod);
+    const applied = await this.applyChildren(ctx, desired, pvc, pod, tokenExists);
 
     const outcome = await this.stopOrCull(ctx, lab, profile, pod, desired, token, resolved);
     const reading = readPod(outcome.podGone ? undefined : pod);
@@ -282,17 +282,17 @@ class LabReconciler {
   /**
    * The lab's token: from the cached Secret, else from a live read (the cache may lag a create of ours), else
    * a new random one that `applyChildren` creates (never overwrites) — so a token is generated once and kept.
+   * `exists` says whether the Secret is already there.
    */
-  private async token(ctx: ReconcileContext<KubeObject>, lab: Lab, ns: string, name: string): Promise<string> {
+  private async token(ctx: ReconcileContext<KubeObject>, ns: string, name: string): Promise<{ token: string; exists: boolean }> {
     const fromSecret = (s: V1Secret | undefined): string | undefined => {
       const b64 = s?.data?.[TOKEN_KEY];
       return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
     };
-    const cached = ctx.owned<KubeObject>('Secret').find((s) => s.metadata?.name === name) as V1Secret | undefined;
-    const t = fromSecret(cached);
-    if (t !== undefined) return t;
-    const live = (await this.deps.kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name })) as V1Secret | undefined;
-    return fromSecret(live) ?? this.newToken();
+    const cached = fromSecret(ctx.owned<KubeObject>('Secret').find((s) => s.metadata?.name === name) as V1Secret | undefined);
+    if (cached !== undefined) return { token: cached, exists: true };
+    const live = fromSecret((await this.deps.kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name })) as V1Secret | undefined);
+    return live === undefined ? { token: this.newToken(), exists: false } : { token: live, exists: true };
   }
 
   /**
@@ -304,10 +304,10 @@ class LabReconciler {
    */
   private async applyChildren(
     ctx: ReconcileContext<KubeObject>,
-    lab: Lab,
     desired: DesiredChildren,
     pvc: V1PersistentVolumeClaim | undefined,
     pod: V1Pod | undefined,
+    tokenExists: boolean,
   ): Promise<Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>> {
     const kube = this.deps.kube;
     const applied = new Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>();
@@ -319,31 +319,28 @@ class LabReconciler {
       await kube.apply(home);
       ctx.log.info({ pvc: home.metadata?.name }, 'Applied home PersistentVolumeClaim');
     }
-    const secret = owned('Secret', desired.token.metadata?.name);
-    if (secret === undefined) {
-      const live = await kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: lab.metadata.namespace ?? 'default', name: desired.token.metadata?.name ?? '' });
-      // Create, never apply: a racing second writer must fail rather than replace the token.
-      if (live === undefined) {
-        await kube.create(asKube(desired.token));
-        ctx.log.info({ secret: desired.token.metadata?.name }, 'Created token Secret');
-      }
+    if (!tokenExists) {
+      // Create, never apply: a racing second writer must fail (and retry with the stored token), not replace it.
+      await kube.create(asKube(desired.token));
+      ctx.log.info({ secret: desired.token.metadata?.name }, 'Created token Secret');
     }
     applied.add('Secret');
     const svc = withHash(asKube(desired.service));
     if (!upToDate(svc, owned('Service', svc.metadata?.name))) await kube.apply(svc);
     applied.add('Service');
-    const npName = labNames(lab.metadata.name ?? '').networkPolicy;
+    const npName = labNames(ctx.key.name).networkPolicy;
+    const ns = ctx.key.namespace ?? 'default';
     if (desired.networkPolicy !== undefined) {
       const np = withHash(asKube(desired.networkPolicy));
       if (!upToDate(np, owned('NetworkPolicy', npName))) await kube.apply(np);
       applied.add('NetworkPolicy');
     } else if (owned('NetworkPolicy', npName) !== undefined) {
-      await kube.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: lab.metadata.namespace ?? 'default', name: npName });
+      await kube.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: ns, name: npName });
     }
     if (desired.pod !== undefined && pod === undefined) {
       await kube.apply(withHash(asKube(desired.pod)));
       ctx.log.info({ pod: desired.pod.metadata?.name }, 'Created lab Pod');
-      void this.deps.events.normal(asKube(lab), 'Starting', `Created Pod ${desired.pod.metadata?.name ?? ''}`);
+      void this.deps.events.normal(ctx.object ?? {}, 'Starting', `Created Pod ${desired.pod.metadata?.name ?? ''}`);
     }
     if (desired.pod !== undefined || pod !== undefined) applied.add('Pod');
     return applied;

@@ -1,0 +1,324 @@
+// `npm run bench:operator`: 1,000 NotebookLabs on the local control plane through the operator, against the same
+// children written directly by a minimal keep-alive client (the apiserver's own limit on this machine).
+// Reports time until all Ready, reconcile p50/p99 from /metrics, operator peak RSS and the ratio of the two.
+//
+// Flags: --labs=N (default 1000), --workers=N (operator workers, default 16), --concurrency=N (client writes in
+// flight, default 32), --skip-direct. SKYPORT_KUBECONFIG reuses a running cluster instead of starting one.
+import { existsSync, readFileSync } from 'node:fs';
+import https from 'node:https';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+import { eventually, kubectl, repoRoot, startCluster, type ClusterHandle } from '../cluster/index.js';
+import { installChartOnce, startOperator, type OperatorProcess } from '../operator/support.js';
+
+function flag(name: string, def: number): number {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  const v = a === undefined ? def : Number(a.slice(name.length + 3));
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${a ?? ''}`);
+  return v;
+}
+const LABS = flag('labs', 1000);
+const WORKERS = flag('workers', 16);
+const CONCURRENCY = flag('concurrency', 32);
+const SKIP_DIRECT = process.argv.includes('--skip-direct');
+const log = (m: string): void => console.log(`[bench:operator] ${m}`);
+
+/** A minimal Kubernetes client: client-cert auth from the admin kubeconfig over one keep-alive agent. */
+class MiniClient {
+  private readonly agent: https.Agent;
+  private readonly server: URL;
+
+  constructor(kubeconfigPath: string) {
+    const kc = parse(readFileSync(kubeconfigPath, 'utf8')) as {
+      clusters: { cluster: { server: string; 'certificate-authority-data': string } }[];
+      users: { user: { 'client-certificate-data': string; 'client-key-data': string } }[];
+    };
+    const c = kc.clusters[0]?.cluster;
+    const u = kc.users[0]?.user;
+    if (c === undefined || u === undefined) throw new Error(`${kubeconfigPath}: no cluster or user`);
+    const b64 = (s: string): Buffer => Buffer.from(s, 'base64');
+    this.server = new URL(c.server);
+    this.agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: CONCURRENCY,
+      ca: b64(c['certificate-authority-data']),
+      cert: b64(u['client-certificate-data']),
+      key: b64(u['client-key-data']),
+    });
+  }
+
+  request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    return new Promise((resolve, reject) => {
+      const data = body === undefined ? undefined : JSON.stringify(body);
+      const req = https.request(
+        {
+          host: this.server.hostname,
+          port: this.server.port,
+          path,
+          method,
+          agent: this.agent,
+          headers: { Accept: 'application/json', ...(data === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) }) },
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (ch: Buffer) => chunks.push(ch));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('error', reject);
+        },
+      );
+      req.on('error', reject);
+      if (data !== undefined) req.write(data);
+      req.end();
+    });
+  }
+
+  async create(path: string, body: unknown): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const r = await this.request('POST', path, body);
+      if (r.status === 201 || r.status === 200) return;
+      // 429/5xx under load: back off and retry, as any client would.
+      if ((r.status === 429 || r.status >= 500) && attempt < 10) {
+        await new Promise((res) => setTimeout(res, 100 * (attempt + 1)));
+        continue;
+      }
+      throw new Error(`POST ${path} → ${r.status}: ${r.text.slice(0, 300)}`);
+    }
+  }
+
+  async list<T>(path: string): Promise<T[]> {
+    const r = await this.request('GET', path);
+    if (r.status !== 200) throw new Error(`GET ${path} → ${r.status}: ${r.text.slice(0, 300)}`);
+    return (JSON.parse(r.text) as { items: T[] }).items;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Runs `fn` over `items` with at most `n` in flight. */
+async function pool<T>(items: T[], n: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(n, items.length) }, async () => {
+      while (next < items.length) {
+        const item = items[next++] as T;
+        await fn(item);
+      }
+    }),
+  );
+}
+
+const PROFILE = 'bench';
+const profile = {
+  apiVersion: 'skyport.io/v1alpha1',
+  kind: 'NotebookProfile',
+  metadata: { name: PROFILE },
+  spec: {
+    images: { aliases: [{ name: 'recommended', image: 'quay.io/jupyter/scipy-notebook:2025-06-02' }] },
+    // Tiny requests so 1,000 labs fit on the three fake nodes.
+    sizes: [{ name: 'tiny', requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } }],
+    defaultSize: 'tiny',
+    home: { size: '1Gi', retainPolicy: 'Delete' },
+    culling: { enabled: false, idleTimeout: '24h', maxLifetime: '168h', warnBefore: '30m' },
+    quota: { maxLabs: 10 },
+    network: { enabled: true, ingressNamespaces: ['skyport-proxy'] },
+  },
+};
+
+/** The children the builder makes for one lab (its golden file), renamed for lab `i`, without ownerReferences. */
+function directChildren(ns: string, i: number): { path: string; body: Record<string, unknown> }[] {
+  const golden = readFileSync(join(repoRoot, 'operator', 'src', 'controllers', 'notebooklab', '__golden__', 'default.yaml'), 'utf8');
+  const name = `d${i}`;
+  const uid = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
+  const text = golden.replaceAll('alice-default', name).replaceAll('6f1c2b9e-0000-4000-8000-000000000001', uid).replaceAll('nb-alice', ns);
+  const paths: Record<string, string> = {
+    PersistentVolumeClaim: `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
+    Secret: `/api/v1/namespaces/${ns}/secrets`,
+    Service: `/api/v1/namespaces/${ns}/services`,
+    NetworkPolicy: `/apis/networking.k8s.io/v1/namespaces/${ns}/networkpolicies`,
+    Pod: `/api/v1/namespaces/${ns}/pods`,
+  };
+  return parseAllDocuments(text).map((d) => {
+    const body = d.toJS() as { kind: string; metadata: Record<string, unknown>; spec?: Record<string, unknown> };
+    // Owned by a lab that does not exist, the garbage collector would delete them.
+    delete body.metadata['ownerReferences'];
+    if (body.kind === 'PersistentVolumeClaim' && body.spec !== undefined) {
+      delete body.spec['storageClassName'];
+      body.spec['resources'] = { requests: { storage: profile.spec.home.size } };
+    }
+    if (body.kind === 'Pod' && body.spec !== undefined) {
+      // The bench profile's size, as the operator would set it.
+      const [ctr] = body.spec['containers'] as { resources: unknown }[];
+      if (ctr !== undefined) ctr.resources = { requests: profile.spec.sizes[0]?.requests, limits: profile.spec.sizes[0]?.limits };
+    }
+    return { path: paths[body.kind] ?? '', body };
+  });
+}
+
+interface PodLite {
+  status?: { conditions?: { type: string; status: string }[] };
+}
+interface LabLite {
+  status?: { phase?: string };
+}
+
+async function waitAll(what: string, count: () => Promise<number>, total: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let last = -1;
+  for (;;) {
+    const n = await count();
+    if (n !== last) {
+      last = n;
+      if (n % 100 === 0 || n === total) log(`  ${what}: ${n}/${total}`);
+    }
+    if (n >= total) return;
+    if (Date.now() > deadline) throw new Error(`${what}: only ${n}/${total} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function namespace(name: string): Promise<void> {
+  await kubectl(['delete', 'namespace', name, '--ignore-not-found', '--wait=true', '--timeout=300s'], { timeoutMs: 320_000 });
+  await kubectl(['create', 'namespace', name]);
+}
+
+/** Baseline: the same 5 children per lab POSTed directly, then wait until every Pod is Ready. */
+async function direct(client: MiniClient): Promise<{ writeMs: number; readyMs: number; objects: number }> {
+  const ns = 'bench-direct';
+  await namespace(ns);
+  const labs = Array.from({ length: LABS }, (_, i) => i);
+  const t0 = Date.now();
+  // Children of one lab in the operator's order (PVC, Secret, Service, NetworkPolicy, Pod); labs in parallel.
+  await pool(labs, CONCURRENCY, async (i) => {
+    for (const c of directChildren(ns, i)) await client.create(c.path, c.body);
+  });
+  const writeMs = Date.now() - t0;
+  log(`  direct: wrote ${LABS * 5} objects in ${writeMs} ms`);
+  await waitAll(
+    'direct pods Ready',
+    async () =>
+      (await client.list<PodLite>(`/api/v1/namespaces/${ns}/pods`)).filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length,
+    LABS,
+    600_000,
+  );
+  const readyMs = Date.now() - t0;
+  await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=300s'], { timeoutMs: 320_000 });
+  return { writeMs, readyMs, objects: LABS * 5 };
+}
+
+function histogramQuantile(metrics: string, name: string, labels: string, q: number): number {
+  const buckets: { le: number; count: number }[] = [];
+  for (const line of metrics.split('\n')) {
+    if (!line.startsWith(`${name}_bucket{`) || !line.includes(labels)) continue;
+    const le = /le="([^"]+)"/.exec(line)?.[1];
+    const v = Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (le !== undefined) buckets.push({ le: le === '+Inf' ? Infinity : Number(le), count: v });
+  }
+  buckets.sort((a, b) => a.le - b.le);
+  const total = buckets.at(-1)?.count ?? 0;
+  if (total === 0) return NaN;
+  const rank = q * total;
+  let prevLe = 0;
+  let prevCount = 0;
+  for (const b of buckets) {
+    if (b.count >= rank) {
+      if (b.le === Infinity) return prevLe;
+      // Linear interpolation inside the bucket, as Prometheus' histogram_quantile does.
+      return prevLe + ((b.le - prevLe) * (rank - prevCount)) / Math.max(b.count - prevCount, 1);
+    }
+    prevLe = b.le;
+    prevCount = b.count;
+  }
+  return prevLe;
+}
+
+function peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+/** The operator run: create N NotebookLabs, wait until every one reports phase Running. */
+async function throughOperator(client: MiniClient, kubeconfig: string): Promise<{ readyMs: number; p50: number; p99: number; rssMb: number; reconciles: number; op: OperatorProcess }> {
+  const ns = 'bench-operator';
+  await namespace(ns);
+  const built = existsSync(join(repoRoot, 'operator', 'dist', 'src', 'main.js'));
+  const op = await startOperator({ kubeconfig, identity: 'bench', built, args: [`--workers=${WORKERS}`, '--log-level=warn', '--lease-name=bench'] });
+  log(`  operator pid ${op.pid} (${built ? 'built JS' : 'tsx'}), ${WORKERS} workers`);
+  await eventually(async () => (await op.probe('/readyz')) === 200, { timeoutMs: 60_000, description: 'operator ready' });
+  const labs = Array.from({ length: LABS }, (_, i) => i);
+  const t0 = Date.now();
+  await pool(labs, CONCURRENCY, async (i) => {
+    await client.create(`/apis/skyport.io/v1alpha1/namespaces/${ns}/notebooklabs`, {
+      apiVersion: 'skyport.io/v1alpha1',
+      kind: 'NotebookLab',
+      metadata: { name: `l${i}` },
+      // One owner per lab: the per-owner quota is not what this measures.
+      spec: { owner: `user${i}`, profile: PROFILE },
+    });
+  });
+  log(`  created ${LABS} NotebookLabs in ${Date.now() - t0} ms`);
+  await waitAll(
+    'NotebookLabs Running',
+    async () => (await client.list<LabLite>(`/apis/skyport.io/v1alpha1/namespaces/${ns}/notebooklabs`)).filter((l) => l.status?.phase === 'Running').length,
+    LABS,
+    600_000,
+  );
+  const readyMs = Date.now() - t0;
+  const metrics = await op.metrics();
+  const sel = 'controller="notebooklab"';
+  const p50 = histogramQuantile(metrics, 'controller_runtime_reconcile_time_seconds', sel, 0.5);
+  const p99 = histogramQuantile(metrics, 'controller_runtime_reconcile_time_seconds', sel, 0.99);
+  const reconciles = Number(/controller_runtime_reconcile_time_seconds_count\{[^}]*controller="notebooklab"[^}]*\}\s+(\S+)/.exec(metrics)?.[1] ?? NaN);
+  const rssMb = peakRssMb(op.pid);
+  return { readyMs, p50, p99, rssMb, reconciles, op };
+}
+
+async function main(): Promise<void> {
+  let cluster: ClusterHandle | undefined;
+  let op: OperatorProcess | undefined;
+  try {
+    if (process.env['SKYPORT_KUBECONFIG'] === undefined) {
+      log('Starting a local control plane');
+      cluster = await startCluster({ log: (m) => log(`  ${m}`) });
+      process.env['SKYPORT_KUBECONFIG'] = cluster.kubeconfigPath;
+    }
+    const admin = process.env['SKYPORT_KUBECONFIG'] ?? '';
+    const operatorKubeconfig = await installChartOnce();
+    await kubectl(['apply', '-f', '-'], { input: JSON.stringify(profile) });
+    const client = new MiniClient(admin);
+    log(`${LABS} labs, client concurrency ${CONCURRENCY}, operator workers ${WORKERS}`);
+
+    let d: Awaited<ReturnType<typeof direct>> | undefined;
+    if (!SKIP_DIRECT) {
+      log('Baseline: the same children written directly by a minimal keep-alive client');
+      d = await direct(client);
+    }
+    log('Operator: NotebookLabs reconciled by the operator (as the chart ServiceAccount)');
+    const o = await throughOperator(client, operatorKubeconfig);
+    op = o.op;
+    client.close();
+
+    const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+    const mark = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
+    console.log('');
+    console.log(`NotebookLab operator benchmark (${LABS} labs, 2-core machine, local control plane with kwok nodes)`);
+    console.log(`  operator: all Ready in ${s(o.readyMs)}  (${((LABS / o.readyMs) * 1000).toFixed(1)} labs/s)   target ≤ 60 s: ${mark(o.readyMs <= 60_000)}`);
+    console.log(`  reconcile: ${o.reconciles} runs, p50 ${(o.p50 * 1000).toFixed(1)} ms, p99 ${(o.p99 * 1000).toFixed(1)} ms (from /metrics histogram)`);
+    console.log(`  operator peak RSS: ${o.rssMb.toFixed(0)} MB   target ≤ 200 MB: ${mark(o.rssMb <= 200)}`);
+    if (d !== undefined) {
+      console.log(`  direct client: ${d.objects} objects written in ${s(d.writeMs)} (${((d.objects / d.writeMs) * 1000).toFixed(0)} objects/s), all Pods Ready in ${s(d.readyMs)}`);
+      const ratio = d.readyMs / o.readyMs;
+      console.log(`  ratio operator/direct (labs Ready per second): ${ratio.toFixed(2)}   target ≥ 0.5: ${mark(ratio >= 0.5)}`);
+    }
+  } finally {
+    await op?.stop('SIGTERM');
+    await cluster?.stop({ removeDir: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(`[bench:operator] Failed: ${err instanceof Error ? err.message : String(err)}`);
+  process.exit(1);
+});
