@@ -42,6 +42,14 @@ export interface NotebookLabDeps {
 
 type Lab = NotebookLab;
 
+/** What stopping or culling did, for the status. */
+interface CullOutcome {
+  podGone: boolean;
+  culling?: { decision: CullDecision; lastActivity?: Date };
+  stoppedBy?: StatusInput['stoppedBy'];
+  requeueAfterMs?: number;
+}
+
 /** Accepts the informer's plain JSON (string timestamps) and client-node's models (Dates). */
 function isoOf(v: Date | string | undefined): string {
   if (v === undefined) return '';
@@ -361,30 +369,39 @@ class LabReconciler {
     desired: DesiredChildren,
     token: string,
     resolved: ResolvedLab,
-  ): Promise<{
-    podGone: boolean;
-    culling?: { decision: CullDecision; lastActivity?: Date };
-    stoppedBy?: StatusInput['stoppedBy'];
-    requeueAfterMs?: number;
-  }> {
+  ): Promise<CullOutcome> {
     if (pod === undefined) return { podGone: false };
-    if (desired.pod === undefined) {
-      await this.deletePod(lab, pod);
-      const prev = lab.status?.lastTermination;
-      const culledThisRun = prev !== undefined && (prev.reason === 'Culled' || prev.reason === 'MaxLifetime') && prev.at >= isoOf(pod.metadata?.creationTimestamp);
-      if (lab.spec.state === 'Stopped' && !culledThisRun && pod.metadata?.deletionTimestamp === undefined) {
-        ctx.log.info('Stopped lab, home volume kept');
-        void this.deps.events.normal(asKube(lab), 'Stopped', 'Deleted the lab Pod; the home volume is kept');
-        return { podGone: false, stoppedBy: { reason: 'User', message: 'Stopped by setting spec.state to Stopped' } };
-      }
-      return { podGone: false };
-    }
+    if (desired.pod === undefined) return this.stopPod(ctx, lab, pod);
     const policy = culling(profile);
-    const reading = readPod(pod);
-    if (policy === undefined || reading.stage !== 'Ready') return { podGone: false };
+    if (policy === undefined || readPod(pod).stage !== 'Ready') return { podGone: false };
+    const lastActivity = await this.lastActivity(ctx, lab, token, resolved);
+    const startedAt = new Date(isoOf(pod.metadata?.creationTimestamp) || this.now().toISOString());
+    const decision = decideCulling(policy, startedAt, lastActivity, this.now());
+    const cullingOut = lastActivity === undefined ? { decision } : { decision, lastActivity };
+    if (decision.action === 'cull') return { ...(await this.cull(ctx, lab, profile, pod, decision, lastActivity)), culling: cullingOut };
+    const warned = lab.status?.conditions?.find((c) => c.type === IDLE_WARNING)?.status === 'True';
+    if (decision.action === 'warn' && !warned) {
+      const at = decision.cullAt?.toISOString() ?? '';
+      void this.deps.events.warning(asKube(lab), 'IdleWarning', `Lab will be stopped at ${at} unless there is activity`);
+    }
+    const next = Math.min(decision.nextCheckMs ?? this.checkMs, this.checkMs);
+    return { podGone: false, culling: cullingOut, requeueAfterMs: Math.max(next, 1000) };
+  }
 
-    const now = this.now();
-    let lastActivity = lab.status?.lastActivity === undefined ? undefined : new Date(lab.status.lastActivity);
+  /** Deletes the Pod of a stopped (or refused) lab; a user stop is recorded once, a cull keeps its own reason. */
+  private async stopPod(ctx: ReconcileContext<KubeObject>, lab: Lab, pod: V1Pod): Promise<CullOutcome> {
+    await this.deletePod(lab, pod);
+    const prev = lab.status?.lastTermination;
+    const culled = prev !== undefined && (prev.reason === 'Culled' || prev.reason === 'MaxLifetime') && prev.at >= isoOf(pod.metadata?.creationTimestamp);
+    if (lab.spec.state !== 'Stopped' || culled || pod.metadata?.deletionTimestamp !== undefined) return { podGone: false };
+    ctx.log.info('Stopped lab, home volume kept');
+    void this.deps.events.normal(asKube(lab), 'Stopped', 'Deleted the lab Pod; the home volume is kept');
+    return { podGone: false, stoppedBy: { reason: 'User', message: 'Stopped by setting spec.state to Stopped' } };
+  }
+
+  /** The newer of the recorded last activity and what the Jupyter server reports now. */
+  private async lastActivity(ctx: ReconcileContext<KubeObject>, lab: Lab, token: string, resolved: ResolvedLab): Promise<Date | undefined> {
+    let last = lab.status?.lastActivity === undefined ? undefined : new Date(lab.status.lastActivity);
     try {
       const act = await this.deps.resolver.resolve({
         namespace: lab.metadata.namespace ?? 'default',
@@ -394,35 +411,33 @@ class LabReconciler {
         basePath: resolved.basePath,
         token,
       });
-      if (act !== undefined && (lastActivity === undefined || act.lastActivity > lastActivity)) lastActivity = act.lastActivity;
+      if (act !== undefined && (last === undefined || act.lastActivity > last)) last = act.lastActivity;
     } catch (err) {
       ctx.log.warn({ err: errorMessage(err) }, 'Failed to read lab activity');
     }
-    const startedAt = new Date(isoOf(pod.metadata?.creationTimestamp) || now.toISOString());
-    const decision = decideCulling(policy, startedAt, lastActivity, now);
-    const cullingOut = lastActivity === undefined ? { decision } : { decision, lastActivity };
-    if (decision.action === 'cull') {
-      const why = decision.reason === 'MaxLifetime' ? 'MaxLifetime' : 'Culled';
-      const message =
-        why === 'MaxLifetime'
-          ? `Stopped after its maximum lifetime of ${profile.spec.culling.maxLifetime}`
-          : `Stopped after ${profile.spec.culling.idleTimeout} without activity (last activity ${lastActivity?.toISOString() ?? 'never'})`;
-      // Cull = spec.state Stopped, so the lab stays stopped and the user sees why; the home is kept.
-      await this.deps.kube.mergePatch({ apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind, namespace: lab.metadata.namespace ?? 'default', name: lab.metadata.name ?? '' }, { spec: { state: 'Stopped' } });
-      await this.deletePod(lab, pod);
-      ctx.log.info({ reason: why }, 'Culled lab');
-      void this.deps.events.normal(asKube(lab), why === 'MaxLifetime' ? 'MaxLifetimeReached' : 'Culled', message);
-      return { podGone: true, culling: cullingOut, stoppedBy: { reason: why, message } };
-    }
-    if (decision.action === 'warn') {
-      const warned = lab.status?.conditions?.find((c) => c.type === IDLE_WARNING)?.status === 'True';
-      if (!warned) {
-        const at = decision.cullAt?.toISOString() ?? '';
-        void this.deps.events.warning(asKube(lab), 'IdleWarning', `Lab will be stopped at ${at} unless there is activity`);
-      }
-    }
-    const next = Math.min(decision.nextCheckMs ?? this.checkMs, this.checkMs);
-    return { podGone: false, culling: cullingOut, requeueAfterMs: Math.max(next, 1000) };
+    return last;
+  }
+
+  /** Cull = `spec.state: Stopped` (the lab stays stopped and the user sees why) and the Pod deleted; home kept. */
+  private async cull(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    profile: NotebookProfile,
+    pod: V1Pod,
+    decision: CullDecision,
+    lastActivity: Date | undefined,
+  ): Promise<CullOutcome> {
+    const why = decision.reason === 'MaxLifetime' ? 'MaxLifetime' : 'Culled';
+    const message =
+      why === 'MaxLifetime'
+        ? `Stopped after its maximum lifetime of ${profile.spec.culling.maxLifetime}`
+        : `Stopped after ${profile.spec.culling.idleTimeout} without activity (last activity ${lastActivity?.toISOString() ?? 'never'})`;
+    const ref = { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind, namespace: lab.metadata.namespace ?? 'default', name: lab.metadata.name ?? '' };
+    await this.deps.kube.mergePatch(ref, { spec: { state: 'Stopped' } });
+    await this.deletePod(lab, pod);
+    ctx.log.info({ reason: why }, 'Culled lab');
+    void this.deps.events.normal(asKube(lab), why === 'MaxLifetime' ? 'MaxLifetimeReached' : 'Culled', message);
+    return { podGone: true, stoppedBy: { reason: why, message } };
   }
 
   /** Deletion: stop the Pod, apply the home retain policy, then release the finalizer. */

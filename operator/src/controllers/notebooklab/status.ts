@@ -153,20 +153,22 @@ function lastTermination(i: StatusInput, now: string): LastTermination | undefin
   return prev;
 }
 
+/** The problem that makes the lab Degraded, most fundamental first: spec, then quota, then the Pod. */
+function degradedOf(i: StatusInput): { reason: string; message: string } | undefined {
+  if (i.invalid !== undefined) return i.invalid;
+  if (i.lab.spec.state !== 'Running') return undefined;
+  if (i.quota !== undefined && !i.quota.admitted) return { reason: i.quota.reason, message: i.quota.message };
+  const f = i.pod.failure;
+  return f === undefined ? undefined : { reason: f.reason, message: `${f.message}. Hint: ${f.hint}` };
+}
+
 function conditions(i: StatusInput, phase: LabPhase, message: string): Condition[] {
   const gen = i.lab.metadata.generation ?? 0;
   let list = (i.lab.status?.conditions ?? []) as Condition[];
   const set = (type: string, status: Condition['status'], reason: string, msg: string): void => {
     list = setCondition(list, { type, status, reason, message: msg, observedGeneration: gen }, i.now);
   };
-  const failure = i.pod.failure;
-  let degraded: { reason: string; message: string } | undefined;
-  if (i.invalid !== undefined) degraded = i.invalid;
-  else if (i.lab.spec.state === 'Running' && i.quota !== undefined && !i.quota.admitted) {
-    degraded = { reason: i.quota.reason, message: i.quota.message };
-  } else if (i.lab.spec.state === 'Running' && failure !== undefined) {
-    degraded = { reason: failure.reason, message: `${failure.message}. Hint: ${failure.hint}` };
-  }
+  const degraded = degradedOf(i);
   if (degraded !== undefined) set(CONDITION.Degraded, 'True', degraded.reason, degraded.message);
   else set(CONDITION.Degraded, 'False', 'AsExpected', 'No problem found');
 
