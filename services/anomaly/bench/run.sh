@@ -114,8 +114,9 @@ log "Report"
 "${TSX[@]}" "$BENCH/report.ts" "$RESULTS"
 
 # --- Scale-out and streaming (written by the worker-pool/API side; they print their own ratios) ----------
-# The issue asks for 10M points; --quick (or SKYPORT_SCALEOUT_ROWS) scores fewer to stay within minutes.
-SCALEOUT_ROWS="${SKYPORT_SCALEOUT_ROWS:-10000000}"
+# The issue's figure is 10M points (SKYPORT_SCALEOUT_ROWS=10000000), which alone takes ~10 min of the
+# 2-core machine; by default we score 2M (1M with --quick) to keep the whole bench near 10 minutes.
+SCALEOUT_ROWS="${SKYPORT_SCALEOUT_ROWS:-2000000}"
 STREAM_REQUESTS=2000
 if [[ $QUICK == 1 ]]; then
   SCALEOUT_ROWS="${SKYPORT_SCALEOUT_ROWS:-1000000}"

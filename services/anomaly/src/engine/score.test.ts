@@ -70,6 +70,20 @@ describe('score', () => {
     });
   }
 
+  it('falls back to the loop kernels for very wide models and still matches the independent walk', () => {
+    const wide = plantedGaussian(400, 70, { seed: 2 });
+    for (const e of [65, 69]) {
+      const m = fit(wide.x, { ntrees: 5, sampleSize: 64, extensionLevel: e, seed: 3, standardize: false });
+      const s = score(m, wide.x);
+      for (const r of [0, 3, 399]) {
+        const row = wide.x.data.subarray(r * 70, r * 70 + 70);
+        let sum = 0;
+        for (let t = 0; t < 5; t++) sum += naivePath(m, row, m.forest.treeStart[t] ?? 0, 0);
+        expect(s[r]).toBe(2 ** (sum * (-1 / (5 * m.cPsi))));
+      }
+    }
+  });
+
   it('gives identical scores however the rows are chunked', () => {
     const m = fit(planted.x, { ntrees: 30, sampleSize: 256, extensionLevel: 4, seed: 5 });
     const all = score(m, planted.x);
