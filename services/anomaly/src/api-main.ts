@@ -17,7 +17,10 @@ async function main(): Promise<void> {
   }
   const log = pino({ level: cfg.logLevel, base: { component: 'anomaly-api', pid: process.pid } });
   const api = await startApi(cfg, log);
-  log.info({ host: cfg.host, port: api.port, tenants: cfg.tenants.length, prefix: cfg.keyPrefix }, 'Started API');
+  log.info(
+    { host: cfg.host, port: api.port, tenants: cfg.tenants.length, prefix: cfg.keyPrefix },
+    'Started API',
+  );
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) return;

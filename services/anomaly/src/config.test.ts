@@ -25,11 +25,26 @@ describe('parseTokens', () => {
 describe('loadApiConfig', () => {
   it('applies defaults', () => {
     const c = loadApiConfig({ TOKENS });
-    expect(c).toMatchObject({ port: 8080, maxSyncRows: 10_000, chunkRows: 50_000, keyPrefix: 'skyport:anomaly', webhookAllowedHosts: [] });
+    expect(c).toMatchObject({
+      port: 8080,
+      maxSyncRows: 10_000,
+      chunkRows: 50_000,
+      keyPrefix: 'skyport:anomaly',
+      webhookAllowedHosts: [],
+    });
   });
   it('parses limits and the allow-list', () => {
-    const c = loadApiConfig({ TOKENS, PORT: '9000', MAX_UPLOAD_BYTES: '2048', WEBHOOK_ALLOWED_HOSTS: 'Hooks.Example.org, *.svc.local' });
-    expect(c).toMatchObject({ port: 9000, maxUploadBytes: 2048, webhookAllowedHosts: ['hooks.example.org', '*.svc.local'] });
+    const c = loadApiConfig({
+      TOKENS,
+      PORT: '9000',
+      MAX_UPLOAD_BYTES: '2048',
+      WEBHOOK_ALLOWED_HOSTS: 'Hooks.Example.org, *.svc.local',
+    });
+    expect(c).toMatchObject({
+      port: 9000,
+      maxUploadBytes: 2048,
+      webhookAllowedHosts: ['hooks.example.org', '*.svc.local'],
+    });
   });
   it.each([
     [{ PORT: 'eighty' }, 'PORT'],
@@ -54,7 +69,13 @@ describe('loadApiConfig', () => {
 describe('loadWorkerConfig', () => {
   it('derives concurrency from threads and stall checks from the lock', () => {
     const c = loadWorkerConfig({ WORKER_THREADS: '3', LOCK_DURATION_MS: '2000' });
-    expect(c).toMatchObject({ threads: 3, concurrency: 4, lockDurationMs: 2000, stalledIntervalMs: 2000, maxStalledCount: 3 });
+    expect(c).toMatchObject({
+      threads: 3,
+      concurrency: 4,
+      lockDurationMs: 2000,
+      stalledIntervalMs: 2000,
+      maxStalledCount: 3,
+    });
   });
   it('rejects zero threads', () => {
     expect(() => loadWorkerConfig({ WORKER_THREADS: '0' })).toThrow(/WORKER_THREADS/);

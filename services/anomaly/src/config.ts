@@ -67,7 +67,8 @@ type Env = Readonly<Record<string, string | undefined>>;
 function int(env: Env, name: string, def: number, min: number, max: number): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return def;
-  if (!/^\d+$/.test(raw.trim())) throw new ConfigError(name, `expected an integer, got ${JSON.stringify(raw)}`);
+  if (!/^\d+$/.test(raw.trim()))
+    throw new ConfigError(name, `expected an integer, got ${JSON.stringify(raw)}`);
   const v = Number(raw.trim());
   if (v < min || v > max) throw new ConfigError(name, `must be in [${min}, ${max}], got ${v}`);
   return v;
@@ -99,13 +100,17 @@ function common(env: Env): CommonConfig {
 
 /** Parses `TOKENS` as `tenant=token[,tenant=token…]`. */
 export function parseTokens(raw: string | undefined): Tenant[] {
-  if (raw === undefined || raw.trim() === '') throw new ConfigError('TOKENS', 'at least one tenant=token pair is required');
+  if (raw === undefined || raw.trim() === '')
+    throw new ConfigError('TOKENS', 'at least one tenant=token pair is required');
   const tenants: Tenant[] = [];
   const seenTokens = new Set<string>();
   for (const [i, pair] of raw.split(',').entries()) {
     const m = /^\s*([A-Za-z0-9_-]{1,64})=([\x21-\x7e]{16,})\s*$/.exec(pair);
     if (!m?.[1] || !m[2]) {
-      throw new ConfigError('TOKENS', `entry ${i + 1} must be tenant=token (tenant [A-Za-z0-9_-]{1,64}, token ≥ 16 printable chars)`);
+      throw new ConfigError(
+        'TOKENS',
+        `entry ${i + 1} must be tenant=token (tenant [A-Za-z0-9_-]{1,64}, token ≥ 16 printable chars)`,
+      );
     }
     if (seenTokens.has(m[2])) throw new ConfigError('TOKENS', `entry ${i + 1} repeats a token`);
     seenTokens.add(m[2]);
@@ -121,7 +126,8 @@ export function loadApiConfig(env: Env = process.env): ApiConfig {
     .map((h) => h.trim().toLowerCase())
     .filter((h) => h !== '');
   for (const h of hosts) {
-    if (!/^(\*\.)?[a-z0-9.-]+$|^\[[0-9a-f:]+\]$/.test(h)) throw new ConfigError('WEBHOOK_ALLOWED_HOSTS', `bad host pattern ${JSON.stringify(h)}`);
+    if (!/^(\*\.)?[a-z0-9.-]+$|^\[[0-9a-f:]+\]$/.test(h))
+      throw new ConfigError('WEBHOOK_ALLOWED_HOSTS', `bad host pattern ${JSON.stringify(h)}`);
   }
   return {
     ...common(env),

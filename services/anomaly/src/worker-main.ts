@@ -51,10 +51,14 @@ async function main(): Promise<void> {
     // Liveness is the worker loop only: a Redis blip must not get pods restarted; readiness reports it.
     createServer((req, res) => {
       const probe = (ok: boolean): void => {
-        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' }).end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
+        res
+          .writeHead(ok ? 200 : 503, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ status: ok ? 'ok' : 'unavailable' }));
       };
       if (req.url === '/metrics') {
-        void worker.registry.metrics().then((m) => res.writeHead(200, { 'content-type': worker.registry.contentType }).end(m));
+        void worker.registry
+          .metrics()
+          .then((m) => res.writeHead(200, { 'content-type': worker.registry.contentType }).end(m));
       } else if (req.url === '/healthz') probe(worker.alive());
       else if (req.url === '/readyz') probe(worker.ready());
       else res.writeHead(404).end();
@@ -67,6 +71,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`Worker crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.stderr.write(
+    `Worker crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

@@ -6,7 +6,17 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fit, score, type ForestParams } from '../src/engine/index.js';
 import { freePort, RedisServer } from './support/redis-server.js';
-import { as, freshPrefix, gaussianData, startApiProc, startWorker, TOKENS, waitJob, type ApiProc, type Proc } from './support/procs.js';
+import {
+  as,
+  freshPrefix,
+  gaussianData,
+  startApiProc,
+  startWorker,
+  TOKENS,
+  waitJob,
+  type ApiProc,
+  type Proc,
+} from './support/procs.js';
 
 const COLS = 4;
 const ROWS = 3000;
@@ -56,28 +66,45 @@ beforeAll(async () => {
         res.writeHead(503).end();
         return;
       }
-      hits.push({ body: JSON.parse(b) as Hit['body'], attempt: req.headers['x-skyport-attempt'] as string | undefined });
+      hits.push({
+        body: JSON.parse(b) as Hit['body'],
+        attempt: req.headers['x-skyport-attempt'] as string | undefined,
+      });
       res.writeHead(204).end();
     });
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', r));
   hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/hook`;
   api = await startApiProc(redis.url, prefix, {
-    CHUNK_ROWS: '1000', MAX_SYNC_ROWS: '1000', MAX_UPLOAD_BYTES: String(MAX_UPLOAD),
-    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1', WEBHOOK_BACKOFF_MS: '50',
+    CHUNK_ROWS: '1000',
+    MAX_SYNC_ROWS: '1000',
+    MAX_UPLOAD_BYTES: String(MAX_UPLOAD),
+    WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+    WEBHOOK_BACKOFF_MS: '50',
   });
   workerMetricsPort = await freePort();
-  worker = await startWorker(redis.url, prefix, { CHUNK_ROWS: '1000', METRICS_PORT: String(workerMetricsPort) });
+  worker = await startWorker(redis.url, prefix, {
+    CHUNK_ROWS: '1000',
+    METRICS_PORT: String(workerMetricsPort),
+  });
   alice = as(TOKENS.alice, api.url);
   bob = as(TOKENS.bob, api.url);
 
   data = gaussianData(ROWS, COLS, 21, 0);
-  const up = await alice('/v1/datasets', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: toCsv(data, ROWS, COLS, true) });
+  const up = await alice('/v1/datasets', {
+    method: 'POST',
+    headers: { 'content-type': 'text/csv' },
+    body: toCsv(data, ROWS, COLS, true),
+  });
   expect(up.status).toBe(201);
   const ds = (await up.json()) as { id: string; rows: number; cols: number; columns: string[] };
   expect(ds).toMatchObject({ rows: ROWS, cols: COLS, columns: ['f0', 'f1', 'f2', 'f3'] });
   datasetId = ds.id;
-  const fr = await alice('/v1/models', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetId, params: PARAMS, threshold: 0.62, name: 'survey' }) });
+  const fr = await alice('/v1/models', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ datasetId, params: PARAMS, threshold: 0.62, name: 'survey' }),
+  });
   expect(fr.status).toBe(202);
   const job = await waitJob(alice, ((await fr.json()) as { id: string }).id);
   expect(job['phase'], JSON.stringify(job)).toBe('COMPLETED');
@@ -122,7 +149,11 @@ describe('malformed input', () => {
     const d = await expectError(await post('text/csv', '1,2\n3,NaN\n'), 400, 'NonFiniteValue');
     expect(d).toMatchObject({ row: 1, column: 1, line: 2 });
     const b = new Float64Array([1, 2, 3, Number.NaN]);
-    const d2 = await expectError(await post('application/octet-stream', Buffer.from(b.buffer), { 'x-shape': '2,2' }), 400, 'NonFiniteValue');
+    const d2 = await expectError(
+      await post('application/octet-stream', Buffer.from(b.buffer), { 'x-shape': '2,2' }),
+      400,
+      'NonFiniteValue',
+    );
     expect(d2).toMatchObject({ row: 1, column: 1 });
     await stillUp();
   });
@@ -132,14 +163,22 @@ describe('malformed input', () => {
     expect(d).toMatchObject({ row: 2, line: 3, expected: 3, got: 2 });
     const d2 = await expectError(await post('application/x-ndjson', '[1,2]\n[3,4,5]\n'), 400, 'WrongWidth');
     expect(d2).toMatchObject({ row: 1, line: 2 });
-    const d3 = await expectError(await post('application/x-ndjson', '{"a":1,"b":2}\n{"a":3}\n'), 400, 'MissingColumn');
+    const d3 = await expectError(
+      await post('application/x-ndjson', '{"a":1,"b":2}\n{"a":3}\n'),
+      400,
+      'MissingColumn',
+    );
     expect(d3).toMatchObject({ row: 1, column: 1, columnName: 'b' });
     await stillUp();
   });
 
   it('rejects a raw upload whose length does not match X-Shape', async () => {
     const b = new Float64Array(5);
-    await expectError(await post('application/octet-stream', Buffer.from(b.buffer), { 'x-shape': '3,2' }), 400, 'ShapeMismatch');
+    await expectError(
+      await post('application/octet-stream', Buffer.from(b.buffer), { 'x-shape': '3,2' }),
+      400,
+      'ShapeMismatch',
+    );
     await expectError(await post('application/octet-stream', Buffer.from(b.buffer)), 400, 'MissingShape');
     await stillUp();
   });
@@ -155,7 +194,12 @@ describe('malformed input', () => {
         c.close();
       },
     });
-    const res = await alice('/v1/datasets', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: stream, duplex: 'half' });
+    const res = await alice('/v1/datasets', {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: stream,
+      duplex: 'half',
+    });
     await expectError(res, 413, 'PayloadTooLarge');
     const list = (await (await alice('/v1/datasets')).json()) as { items: { id: string }[] };
     expect(list.items.map((i) => i.id)).toEqual([datasetId]); // the partial upload left nothing behind
@@ -164,28 +208,66 @@ describe('malformed input', () => {
 
   it('rejects an unsupported content type, an unknown model and bad fit params', async () => {
     await expectError(await post('text/plain', '1,2\n'), 415, 'UnsupportedMediaType');
-    const d = await expectError(await alice('/v1/models/nope/score', { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '1,2,3,4\n' }), 404, 'NotFound');
+    const d = await expectError(
+      await alice('/v1/models/nope/score', {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv' },
+        body: '1,2,3,4\n',
+      }),
+      404,
+      'NotFound',
+    );
     expect(d).toMatchObject({ modelId: 'nope' });
     const e = await expectError(
-      await alice('/v1/models', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetId, params: { ntrees: 0 } }) }),
-      400, 'InvalidRequest');
+      await alice('/v1/models', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ datasetId, params: { ntrees: 0 } }),
+      }),
+      400,
+      'InvalidRequest',
+    );
     expect(e).toMatchObject({ field: '/params/ntrees' });
     const x = await expectError(
-      await alice('/v1/models', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetId, params: { extensionLevel: 4 } }) }),
-      400, 'ExtensionLevelOutOfRange');
+      await alice('/v1/models', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ datasetId, params: { extensionLevel: 4 } }),
+      }),
+      400,
+      'ExtensionLevelOutOfRange',
+    );
     expect(x).toMatchObject({ field: '/params/extensionLevel' });
-    await expectError(await alice('/v1/models', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"datasetId":' }), 400, 'InvalidJson');
+    await expectError(
+      await alice('/v1/models', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"datasetId":',
+      }),
+      400,
+      'InvalidJson',
+    );
     await stillUp();
   });
 
   it('rejects a score body of the wrong width for the model', async () => {
-    const d = await expectError(await alice(`/v1/models/${modelId}/score`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '1,2,3\n' }), 400, 'WrongWidth');
+    const d = await expectError(
+      await alice(`/v1/models/${modelId}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv' },
+        body: '1,2,3\n',
+      }),
+      400,
+      'WrongWidth',
+    );
     expect(d).toMatchObject({ row: 0, expected: COLS, got: 3 });
     await stillUp();
   });
 
   it('answers 401 to a missing or unknown token', async () => {
-    expect(await expectError(await fetch(`${api.url}/v1/models`), 401, 'Unauthorized')).toMatchObject({ field: 'Authorization' });
+    expect(await expectError(await fetch(`${api.url}/v1/models`), 401, 'Unauthorized')).toMatchObject({
+      field: 'Authorization',
+    });
     await expectError(await as('not-a-real-token-000000', api.url)('/v1/models'), 401, 'Unauthorized');
     await stillUp();
   });
@@ -196,11 +278,23 @@ describe('tenancy', () => {
     expect((await alice(`/v1/models/${modelId}`)).status).toBe(200);
     await expectError(await bob(`/v1/models/${modelId}`), 404, 'NotFound');
     await expectError(await bob(`/v1/models/${modelId}/binary`), 404, 'NotFound');
-    await expectError(await bob(`/v1/models/${modelId}/score`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: '1,2,3,4\n' }), 404, 'NotFound');
+    await expectError(
+      await bob(`/v1/models/${modelId}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv' },
+        body: '1,2,3,4\n',
+      }),
+      404,
+      'NotFound',
+    );
     await expectError(await bob(`/v1/datasets/${datasetId}`), 404, 'NotFound');
     const list = (await (await bob('/v1/models')).json()) as { items: unknown[] };
     expect(list.items).toEqual([]);
-    const fr = await bob('/v1/models', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetId }) });
+    const fr = await bob('/v1/models', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ datasetId }),
+    });
     await expectError(fr, 404, 'NotFound');
   });
 });
@@ -208,7 +302,17 @@ describe('tenancy', () => {
 describe('models and scoring', () => {
   it('records immutable metadata with the effective ψ and a version per name', async () => {
     const meta = (await (await alice(`/v1/models/${modelId}`)).json()) as Record<string, unknown>;
-    expect(meta).toMatchObject({ id: modelId, name: 'survey', version: 1, dims: COLS, effectiveSampleSize: 128, threshold, thresholdSource: 'explicit', columns: ['f0', 'f1', 'f2', 'f3'], trainingRows: ROWS });
+    expect(meta).toMatchObject({
+      id: modelId,
+      name: 'survey',
+      version: 1,
+      dims: COLS,
+      effectiveSampleSize: 128,
+      threshold,
+      thresholdSource: 'explicit',
+      columns: ['f0', 'f1', 'f2', 'f3'],
+      trainingRows: ROWS,
+    });
     expect(modelId).toMatch(/^[0-9a-f]{64}$/);
   });
 
@@ -217,17 +321,49 @@ describe('models and scoring', () => {
     const rows = 50;
     const sample = data.slice(0, rows * COLS);
     const expected = score(local, { data: sample, rows, cols: COLS });
-    const j = (await (await alice(`/v1/models/${modelId}/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: Array.from({ length: rows }, (_, r) => Array.from(sample.subarray(r * COLS, (r + 1) * COLS))) }) })).json()) as { scores: number[] };
+    const j = (await (
+      await alice(`/v1/models/${modelId}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          data: Array.from({ length: rows }, (_, r) => Array.from(sample.subarray(r * COLS, (r + 1) * COLS))),
+        }),
+      })
+    ).json()) as { scores: number[] };
     expect(j.scores).toEqual(Array.from(expected));
-    const csv = await (await alice(`/v1/models/${modelId}/score`, { method: 'POST', headers: { 'content-type': 'text/csv', accept: 'text/csv' }, body: toCsv(sample, rows, COLS, false) })).text();
-    expect(csv.trim().split('\n').slice(1).map((l) => Number(l.split(',')[0]))).toEqual(Array.from(expected));
-    const bin = await alice(`/v1/models/${modelId}/score`, { method: 'POST', headers: { 'content-type': 'application/octet-stream', 'x-shape': `${rows},${COLS}`, accept: 'application/octet-stream' }, body: Buffer.from(sample.buffer) });
+    const csv = await (
+      await alice(`/v1/models/${modelId}/score`, {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv', accept: 'text/csv' },
+        body: toCsv(sample, rows, COLS, false),
+      })
+    ).text();
+    expect(
+      csv
+        .trim()
+        .split('\n')
+        .slice(1)
+        .map((l) => Number(l.split(',')[0])),
+    ).toEqual(Array.from(expected));
+    const bin = await alice(`/v1/models/${modelId}/score`, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/octet-stream',
+        'x-shape': `${rows},${COLS}`,
+        accept: 'application/octet-stream',
+      },
+      body: Buffer.from(sample.buffer),
+    });
     const got = new Float64Array(await bin.arrayBuffer());
     expect(Buffer.from(got.buffer).equals(Buffer.from(expected.buffer))).toBe(true);
   });
 
   it('turns a large score request into a job with progress and CSV results', async () => {
-    const res = await alice(`/v1/models/${modelId}/score`, { method: 'POST', headers: { 'content-type': 'text/csv' }, body: toCsv(data, ROWS, COLS, false) });
+    const res = await alice(`/v1/models/${modelId}/score`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv' },
+      body: toCsv(data, ROWS, COLS, false),
+    });
     expect(res.status).toBe(202);
     const queued = (await res.json()) as { id: string; phase: string; tasks: number };
     expect(['QUEUED', 'EXECUTING', 'COMPLETED']).toContain(queued.phase);
@@ -244,15 +380,23 @@ describe('models and scoring', () => {
   });
 
   it('serves the OpenAPI document and metrics', async () => {
-    const doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as { openapi: string; paths: Record<string, unknown>; components: { schemas: Record<string, unknown> } };
+    const doc = (await (await fetch(`${api.url}/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, unknown>;
+      components: { schemas: Record<string, unknown> };
+    };
     expect(doc.openapi).toMatch(/^3\./);
-    expect(Object.keys(doc.paths)).toEqual(expect.arrayContaining(['/v1/datasets', '/v1/models', '/v1/models/{id}/stream', '/v1/jobs/{id}']));
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(['/v1/datasets', '/v1/models', '/v1/models/{id}/stream', '/v1/jobs/{id}']),
+    );
     expect(doc.components.schemas['FitRequest']).toMatchObject({ required: ['datasetId'] });
     const metrics = await (await fetch(`${api.url}/metrics`)).text();
     expect(metrics).toMatch(/skyport_anomaly_points_scored_total\{path="sync"\} [1-9]/);
     expect((await fetch(`${api.url}/readyz`)).status).toBe(200);
     const w = `http://127.0.0.1:${workerMetricsPort}`;
-    expect(await (await fetch(`${w}/metrics`)).text()).toMatch(/skyport_anomaly_worker_tasks_total\{kind="fit-block",outcome="done"\} [1-9]/);
+    expect(await (await fetch(`${w}/metrics`)).text()).toMatch(
+      /skyport_anomaly_worker_tasks_total\{kind="fit-block",outcome="done"\} [1-9]/,
+    );
     expect((await fetch(`${w}/healthz`)).status).toBe(200);
     expect((await fetch(`${w}/readyz`)).status).toBe(200);
   });
@@ -310,10 +454,30 @@ describe('online scoring and notifications', () => {
   });
 
   it('notifies SSE subscribers and webhooks for an anomalous point and not for a normal one', async () => {
-    const reg = await alice(`/v1/models/${modelId}/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: hookUrl }) });
+    const reg = await alice(`/v1/models/${modelId}/webhooks`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ url: hookUrl }),
+    });
     expect(reg.status).toBe(201);
-    await expectError(await alice(`/v1/models/${modelId}/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'ftp://127.0.0.1/x' }) }), 400, 'InvalidWebhookUrl');
-    await expectError(await alice(`/v1/models/${modelId}/webhooks`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ url: 'http://example.org/x' }) }), 400, 'WebhookHostNotAllowed');
+    await expectError(
+      await alice(`/v1/models/${modelId}/webhooks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: 'ftp://127.0.0.1/x' }),
+      }),
+      400,
+      'InvalidWebhookUrl',
+    );
+    await expectError(
+      await alice(`/v1/models/${modelId}/webhooks`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ url: 'http://example.org/x' }),
+      }),
+      400,
+      'WebhookHostNotAllowed',
+    );
 
     const ac = new AbortController();
     const sse = await alice(`/v1/models/${modelId}/events`, { signal: ac.signal });
@@ -329,7 +493,10 @@ describe('online scoring and notifications', () => {
         const left = deadline - Date.now();
         if (left <= 0) return false;
         pending ??= reader.read();
-        const r = await Promise.race([pending, new Promise<null>((res) => setTimeout(() => res(null), left))]);
+        const r = await Promise.race([
+          pending,
+          new Promise<null>((res) => setTimeout(() => res(null), left)),
+        ]);
         if (r === null) return false;
         pending = null;
         if (r.done) return false;
@@ -340,7 +507,13 @@ describe('online scoring and notifications', () => {
     expect(await readUntil((t) => t.includes(': subscribed'), 5000)).toBe(true);
 
     const sendPoint = async (p: number[]): Promise<number> => {
-      const r = (await (await alice(`/v1/models/${modelId}/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ data: [p] }) })).json()) as { scores: number[] };
+      const r = (await (
+        await alice(`/v1/models/${modelId}/score`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ data: [p] }),
+        })
+      ).json()) as { scores: number[] };
       return r.scores[0]!;
     };
     const normal = await sendPoint([0, 0, 0, 0]);
@@ -360,6 +533,9 @@ describe('online scoring and notifications', () => {
     const deadline = Date.now() + 10_000;
     while (hits.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
     expect(hits).toHaveLength(1);
-    expect(hits[0]).toMatchObject({ attempt: '2', body: { type: 'anomaly', alert: { modelId, score: weird } } });
+    expect(hits[0]).toMatchObject({
+      attempt: '2',
+      body: { type: 'anomaly', alert: { modelId, score: weird } },
+    });
   });
 });

@@ -4,7 +4,17 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel, fit, modelId, score, thresholdFor, type ForestParams } from '../src/engine/index.js';
 import { RedisServer } from './support/redis-server.js';
-import { as, freshPrefix, gaussianData, startApiProc, startWorker, TOKENS, waitJob, type ApiProc, type Proc } from './support/procs.js';
+import {
+  as,
+  freshPrefix,
+  gaussianData,
+  startApiProc,
+  startWorker,
+  TOKENS,
+  waitJob,
+  type ApiProc,
+  type Proc,
+} from './support/procs.js';
 
 const COLS = 10;
 const CHUNK = 25_000;
@@ -21,7 +31,10 @@ afterAll(async () => {
   await redis.stop();
 });
 
-async function setup(workerEnv: Record<string, string> = {}, workers = 1): Promise<{ api: ApiProc; call: ReturnType<typeof as>; ws: Proc[]; prefix: string }> {
+async function setup(
+  workerEnv: Record<string, string> = {},
+  workers = 1,
+): Promise<{ api: ApiProc; call: ReturnType<typeof as>; ws: Proc[]; prefix: string }> {
   const prefix = freshPrefix();
   const env = { CHUNK_ROWS: String(CHUNK) };
   const api = await startApiProc(redis.url, prefix, env);
@@ -45,7 +58,12 @@ async function upload(call: ReturnType<typeof as>, data: Float64Array, rows: num
   return ((await res.json()) as { id: string }).id;
 }
 
-async function fitViaPool(call: ReturnType<typeof as>, datasetId: string, params: ForestParams, partitions: number): Promise<string> {
+async function fitViaPool(
+  call: ReturnType<typeof as>,
+  datasetId: string,
+  params: ForestParams,
+  partitions: number,
+): Promise<string> {
   const res = await call('/v1/models', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -57,7 +75,11 @@ async function fitViaPool(call: ReturnType<typeof as>, datasetId: string, params
   return (job['result'] as { modelId: string }).modelId;
 }
 
-async function scoreViaPool(call: ReturnType<typeof as>, modelIdStr: string, datasetId: string): Promise<{ job: Record<string, unknown>; scores: Float64Array }> {
+async function scoreViaPool(
+  call: ReturnType<typeof as>,
+  modelIdStr: string,
+  datasetId: string,
+): Promise<{ job: Record<string, unknown>; scores: Float64Array }> {
   const res = await call(`/v1/models/${modelIdStr}/score-dataset`, {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
@@ -75,7 +97,12 @@ async function scoreViaPool(call: ReturnType<typeof as>, modelIdStr: string, dat
 }
 
 function bitsEqual(a: Float64Array, b: Float64Array): boolean {
-  return a.length === b.length && Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(Buffer.from(b.buffer, b.byteOffset, b.byteLength));
+  return (
+    a.length === b.length &&
+    Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+      Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+    )
+  );
 }
 
 describe('worker pool on real Redis', () => {
@@ -91,7 +118,12 @@ describe('worker pool on real Redis', () => {
     expect(id).toBe(modelId(local));
     const remoteBytes = new Uint8Array(await (await call(`/v1/models/${id}/binary`)).arrayBuffer());
     expect(Buffer.from(remoteBytes).equals(Buffer.from(encodeModel(local)))).toBe(true);
-    const meta = (await (await call(`/v1/models/${id}`)).json()) as { threshold: number; effectiveSampleSize: number; dims: number; version: number };
+    const meta = (await (await call(`/v1/models/${id}`)).json()) as {
+      threshold: number;
+      effectiveSampleSize: number;
+      dims: number;
+      version: number;
+    };
     const localScores = score(local, { data, rows, cols: COLS });
     expect(meta.threshold).toBe(thresholdFor(local, localScores, 0.02));
     expect(meta).toMatchObject({ effectiveSampleSize: 256, dims: COLS, version: 1 });
@@ -114,12 +146,17 @@ describe('worker pool on real Redis', () => {
     const id = await fitViaPool(call, dsId, params, 2);
     const local = fit({ data, rows, cols: COLS }, params);
 
-    const res = await call(`/v1/models/${id}/score-dataset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetId: dsId }) });
+    const res = await call(`/v1/models/${id}/score-dataset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ datasetId: dsId }),
+    });
     const jobId = ((await res.json()) as { id: string }).id;
     const victim = ws[0]!;
     // Wait until the victim has started a score chunk, then kill it without warning.
     const before = victim.output.split('"kind":"score-chunk"').length;
-    while (victim.output.split('"kind":"score-chunk"').length === before) await new Promise((r) => setTimeout(r, 5));
+    while (victim.output.split('"kind":"score-chunk"').length === before)
+      await new Promise((r) => setTimeout(r, 5));
     await victim.stop('SIGKILL');
     const killedAt = Date.now();
     const rescuer = await startWorker(redis.url, prefix, { CHUNK_ROWS: String(CHUNK), ...env });
@@ -142,7 +179,11 @@ describe('worker pool on real Redis', () => {
     const params: ForestParams = { ntrees: 100, sampleSize: 256, extensionLevel: 0, seed: 9 };
     const id = await fitViaPool(call, dsId, params, 2);
     const local = fit({ data, rows, cols: COLS }, params);
-    const res = await call(`/v1/models/${id}/score-dataset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetId: dsId }) });
+    const res = await call(`/v1/models/${id}/score-dataset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ datasetId: dsId }),
+    });
     const jobId = ((await res.json()) as { id: string }).id;
     // Restart once some chunks are done and others are not.
     for (;;) {
@@ -170,7 +211,9 @@ describe('worker pool on real Redis', () => {
     expect(id).toBe(modelId(local));
     const { scores } = await scoreViaPool(call, id, dsId);
     expect(bitsEqual(scores, score(local, { data, rows, cols: COLS }))).toBe(true);
-    const chunksBy = ws.map((w) => (w.output.match(/"kind":"score-chunk"[^\n]*"Finished task"/g) ?? []).length);
+    const chunksBy = ws.map(
+      (w) => (w.output.match(/"kind":"score-chunk"[^\n]*"Finished task"/g) ?? []).length,
+    );
     expect(chunksBy[0]! + chunksBy[1]!).toBeGreaterThanOrEqual(8);
     expect(Math.min(...chunksBy)).toBeGreaterThan(0);
   });
@@ -181,7 +224,11 @@ describe('worker pool on real Redis', () => {
     const dsId = await upload(call, data, rows);
     const params: ForestParams = { ntrees: 100, sampleSize: 256, extensionLevel: COLS - 1, seed: 8 };
     const id = await fitViaPool(call, dsId, params, 1);
-    const res = await call(`/v1/models/${id}/score-dataset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetId: dsId }) });
+    const res = await call(`/v1/models/${id}/score-dataset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ datasetId: dsId }),
+    });
     const jobId = ((await res.json()) as { id: string }).id;
     const w = ws[0]!;
     const marker = '"kind":"score-chunk","attempt":1,"msg":"Started task"';
@@ -200,7 +247,9 @@ describe('worker pool on real Redis', () => {
     const out = new Uint8Array(await (await call(`/v1/jobs/${jobId}/results?format=binary`)).arrayBuffer());
     const scores = new Float64Array(out.byteLength / 8);
     new Uint8Array(scores.buffer).set(out);
-    expect(bitsEqual(scores, score(fit({ data, rows, cols: COLS }, params), { data, rows, cols: COLS }))).toBe(true);
+    expect(
+      bitsEqual(scores, score(fit({ data, rows, cols: COLS }, params), { data, rows, cols: COLS })),
+    ).toBe(true);
     // No chunk ran twice: the stopped worker's finished chunks were not redone by the rescuer.
     const redone = (rescuer.output.match(/"kind":"score-chunk"[^\n]*"Finished task"/g) ?? []).length;
     expect(done + redone).toBe(8);
@@ -213,7 +262,11 @@ describe('worker pool on real Redis', () => {
     const dsId = await upload(call, data, rows);
     const id = await fitViaPool(call, dsId, { ntrees: 20, sampleSize: 64, extensionLevel: 0, seed: 2 }, 1);
     await ws[0]!.stop('SIGTERM');
-    const res = await call(`/v1/models/${id}/score-dataset`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ datasetId: dsId }) });
+    const res = await call(`/v1/models/${id}/score-dataset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ datasetId: dsId }),
+    });
     const jobId = ((await res.json()) as { id: string }).id;
     const ab = await call(`/v1/jobs/${jobId}/phase?PHASE=ABORT`, { method: 'POST' });
     expect(((await ab.json()) as { phase: string }).phase).toBe('ABORTED');

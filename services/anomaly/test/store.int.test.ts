@@ -24,12 +24,35 @@ afterAll(async () => {
 });
 
 function job(id: string): JobRecord {
-  return { id, tenant: 't', kind: 'score', phase: 'QUEUED', tasks: 2, createdAt: new Date().toISOString(), startedAt: null, endedAt: null, spec: '{}', result: null, error: null };
+  return {
+    id,
+    tenant: 't',
+    kind: 'score',
+    phase: 'QUEUED',
+    tasks: 2,
+    createdAt: new Date().toISOString(),
+    startedAt: null,
+    endedAt: null,
+    spec: '{}',
+    result: null,
+    error: null,
+  };
 }
 
 const meta = (id: string, name: string): Omit<ModelMeta, 'version'> => ({
-  id, name, createdAt: new Date().toISOString(), datasetId: 'd', dims: 2, columns: null, params: {}, effectiveSampleSize: 2,
-  threshold: 0.5, thresholdSource: 'explicit', contamination: null, trainingRows: 2, bytes: 3,
+  id,
+  name,
+  createdAt: new Date().toISOString(),
+  datasetId: 'd',
+  dims: 2,
+  columns: null,
+  params: {},
+  effectiveSampleSize: 2,
+  threshold: 0.5,
+  thresholdSource: 'explicit',
+  contamination: null,
+  trainingRows: 2,
+  bytes: 3,
 });
 
 describe('Store', () => {
@@ -86,17 +109,48 @@ describe('TaskWorker', () => {
     const model = fit({ data: x, rows, cols }, { ntrees: 30, sampleSize: 128, extensionLevel: 1, seed: 2 });
     const id = modelId(model);
     await store.putModel('t', encodeModel(model), { ...meta(id, 'm'), dims: cols });
-    for (let i = 0; i < 3; i++) await store.putDatasetChunk('t', 'ds', i, x.slice(i * chunkRows * cols, (i + 1) * chunkRows * cols), false);
-    const ds: DatasetMeta = { id: 'ds', rows, cols, chunkRows, chunks: 3, columns: null, format: 'binary', createdAt: new Date().toISOString(), temporary: false };
+    for (let i = 0; i < 3; i++)
+      await store.putDatasetChunk(
+        't',
+        'ds',
+        i,
+        x.slice(i * chunkRows * cols, (i + 1) * chunkRows * cols),
+        false,
+      );
+    const ds: DatasetMeta = {
+      id: 'ds',
+      rows,
+      cols,
+      chunkRows,
+      chunks: 3,
+      columns: null,
+      format: 'binary',
+      createdAt: new Date().toISOString(),
+      temporary: false,
+    };
     await store.putDatasetMeta('t', ds);
 
     const jobId = await coord.submitScore('t', { dataset: ds, modelId: id, threshold: 0.55 });
     // A second delivery of chunk 1 (as after a stall): same payload, another BullMQ id.
-    const dup: ScoreChunkTask = { kind: 'score-chunk', tenant: 't', jobId, index: 1, datasetId: 'ds', modelId: id, threshold: 0.55 };
+    const dup: ScoreChunkTask = {
+      kind: 'score-chunk',
+      tenant: 't',
+      jobId,
+      index: 1,
+      datasetId: 'ds',
+      modelId: id,
+      threshold: 0.55,
+    };
     const q = new Queue(TASK_QUEUE, { connection: bull, prefix: store.keys.bullPrefix() });
     await q.add('score-chunk', dup, { jobId: `${childJobId(jobId, 1)}-dup` });
 
-    const worker = new TaskWorker(store, bull, pino({ level: 'silent' }), { threads: 1, concurrency: 2, lockDurationMs: 30_000, stalledIntervalMs: 30_000, maxStalledCount: 1 });
+    const worker = new TaskWorker(store, bull, pino({ level: 'silent' }), {
+      threads: 1,
+      concurrency: 2,
+      lockDurationMs: 30_000,
+      stalledIntervalMs: 30_000,
+      maxStalledCount: 1,
+    });
     void worker.run();
     const deadline = Date.now() + 60_000;
     let dupDone = false;
@@ -111,7 +165,10 @@ describe('TaskWorker', () => {
     expect(j?.phase).toBe('COMPLETED');
     const want = score(model, { data: x, rows, cols });
     expect(await store.doneCount('t', jobId)).toBe(3);
-    expect(JSON.parse(j?.result ?? '{}')).toMatchObject({ rows, flagged: want.filter((s) => s >= 0.55).length });
+    expect(JSON.parse(j?.result ?? '{}')).toMatchObject({
+      rows,
+      flagged: want.filter((s) => s >= 0.55).length,
+    });
     const got = bufferToFloat64(await store.getTaskOutput('t', jobId, 1));
     expect(Buffer.from(got.buffer).equals(Buffer.from(want.buffer, chunkRows * 8, chunkRows * 8))).toBe(true);
     await worker.close(5000);

@@ -18,9 +18,12 @@ describe('checkWebhookUrl', () => {
     expect(code('http://hooks.example.org/a', [])).toBe('ok');
     expect(code('https://10.0.0.1:8443/a', [])).toBe('ok');
   });
-  it.each(['ftp://h/x', 'file:///etc/passwd', 'javascript:alert(1)', 'gopher://h', 'not a url'])('rejects %s', (u) => {
-    expect(code(u, [])).toBe('InvalidWebhookUrl');
-  });
+  it.each(['ftp://h/x', 'file:///etc/passwd', 'javascript:alert(1)', 'gopher://h', 'not a url'])(
+    'rejects %s',
+    (u) => {
+      expect(code(u, [])).toBe('InvalidWebhookUrl');
+    },
+  );
   it('rejects credentials in the URL', () => {
     expect(code('https://user:pw@h.example.org/', [])).toBe('InvalidWebhookUrl');
   });

@@ -38,19 +38,34 @@ export function checkWebhookUrl(raw: string, allowed: readonly string[]): URL {
   try {
     url = new URL(raw);
   } catch {
-    throw new HttpError(400, 'InvalidWebhookUrl', `url: ${JSON.stringify(raw)} is not a URL`, { field: '/url' });
+    throw new HttpError(400, 'InvalidWebhookUrl', `url: ${JSON.stringify(raw)} is not a URL`, {
+      field: '/url',
+    });
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new HttpError(400, 'InvalidWebhookUrl', `url: scheme ${url.protocol} is not allowed (http or https only)`, { field: '/url' });
+    throw new HttpError(
+      400,
+      'InvalidWebhookUrl',
+      `url: scheme ${url.protocol} is not allowed (http or https only)`,
+      { field: '/url' },
+    );
   }
   if (url.username !== '' || url.password !== '') {
-    throw new HttpError(400, 'InvalidWebhookUrl', 'url: credentials in the URL are not allowed', { field: '/url' });
+    throw new HttpError(400, 'InvalidWebhookUrl', 'url: credentials in the URL are not allowed', {
+      field: '/url',
+    });
   }
   const host = url.hostname.toLowerCase();
   const ok =
     allowed.length === 0 ||
-    allowed.some((p) => (p.startsWith('*.') ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : host === p));
-  if (!ok) throw new HttpError(400, 'WebhookHostNotAllowed', `url: host ${host} is not on the webhook allow-list`, { field: '/url', host });
+    allowed.some((p) =>
+      p.startsWith('*.') ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : host === p,
+    );
+  if (!ok)
+    throw new HttpError(400, 'WebhookHostNotAllowed', `url: host ${host} is not on the webhook allow-list`, {
+      field: '/url',
+      host,
+    });
   return url;
 }
 
@@ -81,7 +96,19 @@ export class AlertBus {
     for (const a of alerts) {
       const full: Alert = { ...a, id: randomUUID(), at };
       const json = JSON.stringify(full);
-      p.xadd(this.keys.alertStream(), 'MAXLEN', '~', String(STREAM_MAXLEN), '*', 'tenant', a.tenant, 'model', a.modelId, 'alert', json);
+      p.xadd(
+        this.keys.alertStream(),
+        'MAXLEN',
+        '~',
+        String(STREAM_MAXLEN),
+        '*',
+        'tenant',
+        a.tenant,
+        'model',
+        a.modelId,
+        'alert',
+        json,
+      );
       p.publish(this.keys.alertChannel(a.tenant, a.modelId), json);
     }
     await p.exec();
@@ -174,14 +201,36 @@ export class WebhookDispatcher {
       try {
         if (Date.now() - lastClaim > this.opts.claimIdleMs / 2) {
           lastClaim = Date.now();
-          const claimed = (await this.redis.xautoclaim(this.keys.alertStream(), GROUP, this.consumer, this.opts.claimIdleMs, '0-0', 'COUNT', 64)) as [string, [string, string[]][]];
+          const claimed = (await this.redis.xautoclaim(
+            this.keys.alertStream(),
+            GROUP,
+            this.consumer,
+            this.opts.claimIdleMs,
+            '0-0',
+            'COUNT',
+            64,
+          )) as [string, [string, string[]][]];
           await this.handle(claimed[1] ?? []);
         }
-        const res = (await this.redis.xreadgroup('GROUP', GROUP, this.consumer, 'COUNT', 64, 'BLOCK', 1000, 'STREAMS', this.keys.alertStream(), '>')) as [string, [string, string[]][]][] | null;
+        const res = (await this.redis.xreadgroup(
+          'GROUP',
+          GROUP,
+          this.consumer,
+          'COUNT',
+          64,
+          'BLOCK',
+          1000,
+          'STREAMS',
+          this.keys.alertStream(),
+          '>',
+        )) as [string, [string, string[]][]][] | null;
         for (const [, entries] of res ?? []) await this.handle(entries);
       } catch (err) {
         if (!this.running) return;
-        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'Failed to read the alert stream');
+        this.log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          'Failed to read the alert stream',
+        );
         await sleep(500);
       }
     }
@@ -217,7 +266,11 @@ export class WebhookDispatcher {
       try {
         const res = await fetch(hook.url, {
           method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-skyport-alert-id': alert.id, 'x-skyport-attempt': String(attempt) },
+          headers: {
+            'content-type': 'application/json',
+            'x-skyport-alert-id': alert.id,
+            'x-skyport-attempt': String(attempt),
+          },
           body,
           redirect: 'error',
           signal: AbortSignal.timeout(5000),
@@ -235,7 +288,10 @@ export class WebhookDispatcher {
         }
         log.warn({ status: res.status, attempt }, 'Webhook delivery failed');
       } catch (err) {
-        log.warn({ err: err instanceof Error ? err.message : String(err), attempt }, 'Webhook delivery failed');
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err), attempt },
+          'Webhook delivery failed',
+        );
       }
       if (attempt < this.opts.attempts) await sleep(this.opts.backoffMs * 2 ** (attempt - 1));
     }

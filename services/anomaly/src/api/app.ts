@@ -45,8 +45,15 @@ function toHttpError(err: unknown): HttpError | null {
   // body-parser errors carry an http status and a type
   const e = err as { status?: unknown; type?: unknown; message?: unknown };
   if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-    const code = e.type === 'entity.too.large' ? 'PayloadTooLarge' : e.type === 'entity.parse.failed' ? 'InvalidJson' : 'BadRequest';
-    return new HttpError(e.status, code, typeof e.message === 'string' ? e.message : 'bad request', { field: '/' });
+    const code =
+      e.type === 'entity.too.large'
+        ? 'PayloadTooLarge'
+        : e.type === 'entity.parse.failed'
+          ? 'InvalidJson'
+          : 'BadRequest';
+    return new HttpError(e.status, code, typeof e.message === 'string' ? e.message : 'bad request', {
+      field: '/',
+    });
   }
   return null;
 }
@@ -62,8 +69,14 @@ export function createApp(ctx: ApiContext): express.Express {
     res.on('finish', () => {
       const route = (req.baseUrl ?? '') + ((req.route as { path?: string } | undefined)?.path ?? '');
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      ctx.metrics.requests.observe({ method: req.method, route: route || 'unmatched', status: String(res.statusCode) }, seconds);
-      ctx.log.debug({ method: req.method, url: req.originalUrl, status: res.statusCode, ms: seconds * 1000 }, 'Handled request');
+      ctx.metrics.requests.observe(
+        { method: req.method, route: route || 'unmatched', status: String(res.statusCode) },
+        seconds,
+      );
+      ctx.log.debug(
+        { method: req.method, url: req.originalUrl, status: res.statusCode, ms: seconds * 1000 },
+        'Handled request',
+      );
     });
     next();
   });
@@ -73,10 +86,19 @@ export function createApp(ctx: ApiContext): express.Express {
   });
   app.get('/readyz', async (_req, res) => {
     try {
-      await Promise.race([ctx.store.redis.ping(), new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 1000))]);
+      await Promise.race([
+        ctx.store.redis.ping(),
+        new Promise((_, rej) => setTimeout(() => rej(new Error('timeout')), 1000)),
+      ]);
       res.json({ status: 'ready' });
     } catch (err) {
-      res.status(503).json({ error: 'redis unreachable', code: 'NotReady', detail: { reason: err instanceof Error ? err.message : String(err) } });
+      res
+        .status(503)
+        .json({
+          error: 'redis unreachable',
+          code: 'NotReady',
+          detail: { reason: err instanceof Error ? err.message : String(err) },
+        });
     }
   });
   app.get('/metrics', async (_req, res) => {

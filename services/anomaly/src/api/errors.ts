@@ -28,4 +28,6 @@ export class HttpError extends Error {
 }
 
 export const notFound = (what: string, id: string): HttpError =>
-  new HttpError(404, 'NotFound', `${what} ${JSON.stringify(id)} not found`, { [what === 'job' ? 'jobId' : `${what}Id`]: id });
+  new HttpError(404, 'NotFound', `${what} ${JSON.stringify(id)} not found`, {
+    [what === 'job' ? 'jobId' : `${what}Id`]: id,
+  });

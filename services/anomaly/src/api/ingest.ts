@@ -5,12 +5,28 @@ import type { Request } from 'express';
 import type { Matrix } from '../engine/contract.js';
 import type { DatasetMeta, Store } from '../store/store.js';
 import { HttpError } from './errors.js';
-import { formatOf, parseBinary, parseCsv, parseJsonRows, parseNdjson, parseShape, RowSink, tooLarge, type InputFormat, type ParseOptions } from './parse.js';
+import {
+  formatOf,
+  parseBinary,
+  parseCsv,
+  parseJsonRows,
+  parseNdjson,
+  parseShape,
+  RowSink,
+  tooLarge,
+  type InputFormat,
+  type ParseOptions,
+} from './parse.js';
 import { scoreJsonSchema, validator } from './schemas.js';
 
 /** What an ingested body became. */
 export type Ingested =
-  | { readonly kind: 'memory'; readonly matrix: Matrix; readonly columns: string[] | null; readonly format: InputFormat }
+  | {
+      readonly kind: 'memory';
+      readonly matrix: Matrix;
+      readonly columns: string[] | null;
+      readonly format: InputFormat;
+    }
   | { readonly kind: 'stored'; readonly dataset: DatasetMeta };
 
 /** Ingestion settings. */
@@ -44,12 +60,19 @@ async function readAll(req: Request, maxBytes: number): Promise<Buffer> {
 export async function ingest(req: Request, o: IngestOptions): Promise<Ingested> {
   const format = formatOf(req.headers['content-type']);
   if (format === null) {
-    throw new HttpError(415, 'UnsupportedMediaType', `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not one of text/csv, application/x-ndjson, application/octet-stream, application/json`, { field: 'Content-Type' });
+    throw new HttpError(
+      415,
+      'UnsupportedMediaType',
+      `Content-Type ${JSON.stringify(req.headers['content-type'] ?? '')} is not one of text/csv, application/x-ndjson, application/octet-stream, application/json`,
+      { field: 'Content-Type' },
+    );
   }
   const declared = Number(req.headers['content-length'] ?? NaN);
   if (Number.isFinite(declared) && declared > o.maxBytes) throw tooLarge(o.maxBytes);
   const id = randomUUID();
-  const sink = new RowSink(o.chunkRows, o.holdRows, (i, chunk) => o.store.putDatasetChunk(o.tenant, id, i, chunk, o.temporary));
+  const sink = new RowSink(o.chunkRows, o.holdRows, (i, chunk) =>
+    o.store.putDatasetChunk(o.tenant, id, i, chunk, o.temporary),
+  );
   const opts: ParseOptions = {
     maxBytes: o.maxBytes,
     maxCols: o.maxCols,
@@ -67,19 +90,37 @@ export async function ingest(req: Request, o: IngestOptions): Promise<Ingested> 
         body = JSON.parse((await readAll(req, o.maxBytes)).toString('utf8'));
       } catch (err) {
         if (err instanceof HttpError) throw err;
-        throw new HttpError(400, 'InvalidJson', `body: ${err instanceof Error ? err.message : 'invalid JSON'}`, { field: '/' });
+        throw new HttpError(
+          400,
+          'InvalidJson',
+          `body: ${err instanceof Error ? err.message : 'invalid JSON'}`,
+          { field: '/' },
+        );
       }
       parseJsonRows(validateScoreJson(body).data, opts, sink);
     }
-    if (sink.rows === 0 || sink.cols === null) throw new HttpError(400, 'EmptyData', 'the body contains no data rows', {});
+    if (sink.rows === 0 || sink.cols === null)
+      throw new HttpError(400, 'EmptyData', 'the body contains no data rows', {});
     const inMemory = await sink.finish();
     if (inMemory !== null && o.holdRows > 0) {
-      return { kind: 'memory', matrix: { data: inMemory, rows: sink.rows, cols: sink.cols }, columns, format };
+      return {
+        kind: 'memory',
+        matrix: { data: inMemory, rows: sink.rows, cols: sink.cols },
+        columns,
+        format,
+      };
     }
     if (inMemory !== null) throw new Error('sink kept rows with holdRows = 0');
     const dataset: DatasetMeta = {
-      id, rows: sink.rows, cols: sink.cols, chunkRows: o.chunkRows, chunks: sink.flushed, columns, format,
-      createdAt: new Date().toISOString(), temporary: o.temporary,
+      id,
+      rows: sink.rows,
+      cols: sink.cols,
+      chunkRows: o.chunkRows,
+      chunks: sink.flushed,
+      columns,
+      format,
+      createdAt: new Date().toISOString(),
+      temporary: o.temporary,
     };
     await o.store.putDatasetMeta(o.tenant, dataset);
     return { kind: 'stored', dataset };
@@ -91,13 +132,35 @@ export async function ingest(req: Request, o: IngestOptions): Promise<Ingested> 
 }
 
 /** Stores an in-memory matrix as a temporary dataset (used when a small body must go through the pool). */
-export async function storeMatrix(store: Store, tenant: string, m: Matrix, chunkRows: number, temporary: boolean): Promise<DatasetMeta> {
+export async function storeMatrix(
+  store: Store,
+  tenant: string,
+  m: Matrix,
+  chunkRows: number,
+  temporary: boolean,
+): Promise<DatasetMeta> {
   const id = randomUUID();
   const chunks = Math.ceil(m.rows / chunkRows);
   for (let i = 0; i < chunks; i++) {
-    await store.putDatasetChunk(tenant, id, i, m.data.slice(i * chunkRows * m.cols, Math.min(m.rows, (i + 1) * chunkRows) * m.cols), temporary);
+    await store.putDatasetChunk(
+      tenant,
+      id,
+      i,
+      m.data.slice(i * chunkRows * m.cols, Math.min(m.rows, (i + 1) * chunkRows) * m.cols),
+      temporary,
+    );
   }
-  const meta: DatasetMeta = { id, rows: m.rows, cols: m.cols, chunkRows, chunks, columns: null, format: 'binary', createdAt: new Date().toISOString(), temporary };
+  const meta: DatasetMeta = {
+    id,
+    rows: m.rows,
+    cols: m.cols,
+    chunkRows,
+    chunks,
+    columns: null,
+    format: 'binary',
+    createdAt: new Date().toISOString(),
+    temporary,
+  };
   await store.putDatasetMeta(tenant, meta);
   return meta;
 }

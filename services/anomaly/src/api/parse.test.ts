@@ -2,7 +2,15 @@
 
 import { describe, expect, it } from 'vitest';
 import { HttpError } from './errors.js';
-import { formatOf, parseBinary, parseCsv, parseNdjson, parseShape, RowSink, type ParseOptions } from './parse.js';
+import {
+  formatOf,
+  parseBinary,
+  parseCsv,
+  parseNdjson,
+  parseShape,
+  RowSink,
+  type ParseOptions,
+} from './parse.js';
 
 const OPTS: ParseOptions = { maxBytes: 1 << 20, maxCols: 100 };
 
@@ -73,7 +81,9 @@ describe('parseCsv', () => {
     expect(e.detail).toMatchObject(detail);
   });
   it('enforces the byte limit while streaming', async () => {
-    const e = await fail(parseCsv(pieces('1,2\n'.repeat(100), 16), { ...OPTS, maxBytes: 64 }, memSink().sink));
+    const e = await fail(
+      parseCsv(pieces('1,2\n'.repeat(100), 16), { ...OPTS, maxBytes: 64 }, memSink().sink),
+    );
     expect(e.status).toBe(413);
   });
   it('enforces the expected width (a model’s dimension)', async () => {
@@ -113,9 +123,16 @@ describe('parseBinary', () => {
     expect(Array.from((await sink.finish())!)).toEqual([1, 2, 3, 4, 5, 6]);
   });
   it('rejects a short or long body and non-finite values', async () => {
-    expect((await fail(parseBinary(pieces(bytes([1, 2, 3]), 8), { ...OPTS, shape: [2, 2] }, memSink().sink))).code).toBe('ShapeMismatch');
-    expect((await fail(parseBinary(pieces(bytes([1, 2, 3, 4, 5]), 8), { ...OPTS, shape: [2, 2] }, memSink().sink))).code).toBe('ShapeMismatch');
-    const e = await fail(parseBinary(pieces(bytes([1, 2, Infinity, 4]), 8), { ...OPTS, shape: [2, 2] }, memSink().sink));
+    expect(
+      (await fail(parseBinary(pieces(bytes([1, 2, 3]), 8), { ...OPTS, shape: [2, 2] }, memSink().sink))).code,
+    ).toBe('ShapeMismatch');
+    expect(
+      (await fail(parseBinary(pieces(bytes([1, 2, 3, 4, 5]), 8), { ...OPTS, shape: [2, 2] }, memSink().sink)))
+        .code,
+    ).toBe('ShapeMismatch');
+    const e = await fail(
+      parseBinary(pieces(bytes([1, 2, Infinity, 4]), 8), { ...OPTS, shape: [2, 2] }, memSink().sink),
+    );
     expect(e).toMatchObject({ code: 'NonFiniteValue', detail: { row: 1, column: 0 } });
   });
 });
@@ -140,6 +157,9 @@ describe('RowSink', () => {
     s.sink.setCols(2);
     s.sink.pushRows(new Float64Array([1, 2, 3, 4, 5, 6, 7, 8]), 4);
     await s.sink.finish();
-    expect(s.flushed.map((c) => Array.from(c))).toEqual([[1, 2, 3, 4, 5, 6], [7, 8]]);
+    expect(s.flushed.map((c) => Array.from(c))).toEqual([
+      [1, 2, 3, 4, 5, 6],
+      [7, 8],
+    ]);
   });
 });

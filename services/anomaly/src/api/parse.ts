@@ -9,7 +9,8 @@ export type InputFormat = 'csv' | 'ndjson' | 'binary' | 'json';
 export function formatOf(contentType: string | undefined): InputFormat | null {
   const t = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
   if (t === 'text/csv' || t === 'application/csv') return 'csv';
-  if (t === 'application/x-ndjson' || t === 'application/ndjson' || t === 'application/jsonl') return 'ndjson';
+  if (t === 'application/x-ndjson' || t === 'application/ndjson' || t === 'application/jsonl')
+    return 'ndjson';
   if (t === 'application/octet-stream') return 'binary';
   if (t === 'application/json') return 'json';
   return null;
@@ -19,7 +20,9 @@ export function formatOf(contentType: string | undefined): InputFormat | null {
 export function parseShape(raw: string | undefined): [number, number] {
   const m = /^\s*(\d+)\s*[,x×]\s*(\d+)\s*$/.exec(raw ?? '');
   if (!m?.[1] || !m[2]) {
-    throw new HttpError(400, 'MissingShape', 'raw float64 uploads need an X-Shape: rows,cols header', { field: 'X-Shape' });
+    throw new HttpError(400, 'MissingShape', 'raw float64 uploads need an X-Shape: rows,cols header', {
+      field: 'X-Shape',
+    });
   }
   return [Number(m[1]), Number(m[2])];
 }
@@ -138,20 +141,45 @@ export interface ParseOptions {
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 const NON_FINITE = /^[+-]?(nan|inf|infinity)$/i;
 
-function cellError(row: number, column: number, line: number, raw: string, columnName: string | undefined): HttpError {
+function cellError(
+  row: number,
+  column: number,
+  line: number,
+  raw: string,
+  columnName: string | undefined,
+): HttpError {
   const where = { row, column, line, ...(columnName === undefined ? {} : { columnName }) };
   if (NON_FINITE.test(raw.trim())) {
-    return new HttpError(400, 'NonFiniteValue', `row ${row}, column ${column}: ${JSON.stringify(raw)} is not finite`, where);
+    return new HttpError(
+      400,
+      'NonFiniteValue',
+      `row ${row}, column ${column}: ${JSON.stringify(raw)} is not finite`,
+      where,
+    );
   }
-  return new HttpError(400, 'InvalidNumber', `row ${row}, column ${column}: ${JSON.stringify(raw)} is not a number`, where);
+  return new HttpError(
+    400,
+    'InvalidNumber',
+    `row ${row}, column ${column}: ${JSON.stringify(raw)} is not a number`,
+    where,
+  );
 }
 
 function widthError(row: number, line: number, expected: number, got: number): HttpError {
-  return new HttpError(400, 'WrongWidth', `row ${row}: expected ${expected} columns, got ${got}`, { row, line, expected, got });
+  return new HttpError(400, 'WrongWidth', `row ${row}: expected ${expected} columns, got ${got}`, {
+    row,
+    line,
+    expected,
+    got,
+  });
 }
 
 /** Splits a byte stream into lines (UTF-8 safe), counting bytes against the limit. */
-async function* lines(body: AsyncIterable<Uint8Array>, maxBytes: number, sink: RowSink): AsyncGenerator<string> {
+async function* lines(
+  body: AsyncIterable<Uint8Array>,
+  maxBytes: number,
+  sink: RowSink,
+): AsyncGenerator<string> {
   const dec = new TextDecoder('utf-8', { fatal: false });
   let carry = '';
   let bytes = 0;
@@ -169,16 +197,29 @@ async function* lines(body: AsyncIterable<Uint8Array>, maxBytes: number, sink: R
 }
 
 export function tooLarge(maxBytes: number): HttpError {
-  return new HttpError(413, 'PayloadTooLarge', `request body exceeds the limit of ${maxBytes} bytes`, { limit: maxBytes });
+  return new HttpError(413, 'PayloadTooLarge', `request body exceeds the limit of ${maxBytes} bytes`, {
+    limit: maxBytes,
+  });
 }
 
 function checkCols(cols: number, row: number, line: number, opts: ParseOptions): void {
-  if (cols > opts.maxCols) throw new HttpError(400, 'TooManyColumns', `row ${row}: ${cols} columns exceeds the limit of ${opts.maxCols}`, { row, line, limit: opts.maxCols });
-  if (opts.expectCols !== undefined && cols !== opts.expectCols) throw widthError(row, line, opts.expectCols, cols);
+  if (cols > opts.maxCols)
+    throw new HttpError(
+      400,
+      'TooManyColumns',
+      `row ${row}: ${cols} columns exceeds the limit of ${opts.maxCols}`,
+      { row, line, limit: opts.maxCols },
+    );
+  if (opts.expectCols !== undefined && cols !== opts.expectCols)
+    throw widthError(row, line, opts.expectCols, cols);
 }
 
 /** Parses CSV: `#` comment lines and blank lines are skipped; a first row with any non-number is a header. */
-export async function parseCsv(body: AsyncIterable<Uint8Array>, opts: ParseOptions, sink: RowSink): Promise<string[] | null> {
+export async function parseCsv(
+  body: AsyncIterable<Uint8Array>,
+  opts: ParseOptions,
+  sink: RowSink,
+): Promise<string[] | null> {
   let header: string[] | null = null;
   let first = true;
   let lineNo = 0;
@@ -217,7 +258,12 @@ export async function parseCsv(body: AsyncIterable<Uint8Array>, opts: ParseOptio
 }
 
 /** Parses NDJSON: each line an array of numbers, or an object whose keys (fixed by the first) are columns. */
-export async function parseNdjson(body: AsyncIterable<Uint8Array>, opts: ParseOptions, sink: RowSink, onRow?: () => void): Promise<string[] | null> {
+export async function parseNdjson(
+  body: AsyncIterable<Uint8Array>,
+  opts: ParseOptions,
+  sink: RowSink,
+  onRow?: () => void,
+): Promise<string[] | null> {
   let keys: string[] | null = null;
   let lineNo = 0;
   let row = 0;
@@ -248,23 +294,41 @@ export function ndjsonRow(
   try {
     v = JSON.parse(text);
   } catch (err) {
-    throw new HttpError(400, 'InvalidJson', `row ${row}: ${err instanceof Error ? err.message : 'invalid JSON'}`, { row, line });
+    throw new HttpError(
+      400,
+      'InvalidJson',
+      `row ${row}: ${err instanceof Error ? err.message : 'invalid JSON'}`,
+      { row, line },
+    );
   }
   let values: unknown[];
   let names: string[] | null = keys;
   if (Array.isArray(v)) {
-    if (keys !== null && !fixedKeys) throw new HttpError(400, 'MixedRowShapes', `row ${row}: an array after object rows`, { row, line });
+    if (keys !== null && !fixedKeys)
+      throw new HttpError(400, 'MixedRowShapes', `row ${row}: an array after object rows`, { row, line });
     values = v;
   } else if (typeof v === 'object' && v !== null) {
     const obj = v as Record<string, unknown>;
     if (names === null) {
-      if (sink.cols !== null && !fixedKeys) throw new HttpError(400, 'MixedRowShapes', `row ${row}: an object after array rows`, { row, line });
+      if (sink.cols !== null && !fixedKeys)
+        throw new HttpError(400, 'MixedRowShapes', `row ${row}: an object after array rows`, { row, line });
       names = Object.keys(obj);
     }
     const extra = Object.keys(obj).find((k) => !(names ?? []).includes(k));
-    if (extra !== undefined) throw new HttpError(400, 'UnknownColumn', `row ${row}: unknown column ${JSON.stringify(extra)}`, { row, line, columnName: extra });
+    if (extra !== undefined)
+      throw new HttpError(400, 'UnknownColumn', `row ${row}: unknown column ${JSON.stringify(extra)}`, {
+        row,
+        line,
+        columnName: extra,
+      });
     values = names.map((k, c) => {
-      if (!(k in obj)) throw new HttpError(400, 'MissingColumn', `row ${row}, column ${c}: ${JSON.stringify(k)} is missing`, { row, line, column: c, columnName: k });
+      if (!(k in obj))
+        throw new HttpError(
+          400,
+          'MissingColumn',
+          `row ${row}, column ${c}: ${JSON.stringify(k)} is missing`,
+          { row, line, column: c, columnName: k },
+        );
       return obj[k];
     });
   } else {
@@ -279,17 +343,32 @@ export function ndjsonRow(
   if (values.length !== cols) throw widthError(row, line, cols, values.length);
   for (let c = 0; c < cols; c++) {
     const x = values[c];
-    if (typeof x !== 'number') throw cellError(row, c, line, typeof x === 'string' ? x : JSON.stringify(x) ?? 'undefined', names?.[c]);
+    if (typeof x !== 'number')
+      throw cellError(
+        row,
+        c,
+        line,
+        typeof x === 'string' ? x : (JSON.stringify(x) ?? 'undefined'),
+        names?.[c],
+      );
   }
   return { values: values as number[], keys: names };
 }
 
 /** Parses raw little-endian float64 of the given shape. */
-export async function parseBinary(body: AsyncIterable<Uint8Array>, opts: ParseOptions, sink: RowSink): Promise<null> {
+export async function parseBinary(
+  body: AsyncIterable<Uint8Array>,
+  opts: ParseOptions,
+  sink: RowSink,
+): Promise<null> {
   const shape = opts.shape;
-  if (shape === undefined) throw new HttpError(400, 'MissingShape', 'raw float64 uploads need an X-Shape: rows,cols header', { field: 'X-Shape' });
+  if (shape === undefined)
+    throw new HttpError(400, 'MissingShape', 'raw float64 uploads need an X-Shape: rows,cols header', {
+      field: 'X-Shape',
+    });
   const [rows, cols] = shape;
-  if (rows === 0 || cols === 0) throw new HttpError(400, 'EmptyData', 'X-Shape has zero rows or columns', { field: 'X-Shape' });
+  if (rows === 0 || cols === 0)
+    throw new HttpError(400, 'EmptyData', 'X-Shape has zero rows or columns', { field: 'X-Shape' });
   checkCols(cols, 0, 0, opts);
   const expected = rows * cols * 8;
   if (expected > opts.maxBytes) throw tooLarge(opts.maxBytes);
@@ -301,7 +380,12 @@ export async function parseBinary(body: AsyncIterable<Uint8Array>, opts: ParseOp
   for await (const buf of body) {
     received += buf.byteLength;
     if (received > expected) {
-      throw new HttpError(400, 'ShapeMismatch', `body is longer than X-Shape ${rows},${cols} (${expected} bytes)`, { field: 'X-Shape', expectedBytes: expected });
+      throw new HttpError(
+        400,
+        'ShapeMismatch',
+        `body is longer than X-Shape ${rows},${cols} (${expected} bytes)`,
+        { field: 'X-Shape', expectedBytes: expected },
+      );
     }
     const all = carry.byteLength === 0 ? buf : concat(carry, buf);
     const n = Math.floor(all.byteLength / rowBytes);
@@ -313,7 +397,10 @@ export async function parseBinary(body: AsyncIterable<Uint8Array>, opts: ParseOp
         if (x - x !== 0) {
           const r = row + Math.floor(i / cols);
           const c = i % cols;
-          throw new HttpError(400, 'NonFiniteValue', `row ${r}, column ${c}: ${x} is not finite`, { row: r, column: c });
+          throw new HttpError(400, 'NonFiniteValue', `row ${r}, column ${c}: ${x} is not finite`, {
+            row: r,
+            column: c,
+          });
         }
       }
       sink.pushRows(vals, n);
@@ -323,7 +410,12 @@ export async function parseBinary(body: AsyncIterable<Uint8Array>, opts: ParseOp
     await sink.drain();
   }
   if (received !== expected) {
-    throw new HttpError(400, 'ShapeMismatch', `body has ${received} bytes, X-Shape ${rows},${cols} needs ${expected}`, { field: 'X-Shape', expectedBytes: expected, receivedBytes: received });
+    throw new HttpError(
+      400,
+      'ShapeMismatch',
+      `body has ${received} bytes, X-Shape ${rows},${cols} needs ${expected}`,
+      { field: 'X-Shape', expectedBytes: expected, receivedBytes: received },
+    );
   }
   return null;
 }
@@ -336,16 +428,32 @@ function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
 }
 
 /** Parses `{"data": [[…], …]}` (already size-limited and schema-validated) into the sink. */
-export function parseJsonRows(data: readonly (readonly unknown[])[], opts: ParseOptions, sink: RowSink): void {
+export function parseJsonRows(
+  data: readonly (readonly unknown[])[],
+  opts: ParseOptions,
+  sink: RowSink,
+): void {
   data.forEach((r, row) => {
     if (sink.cols === null) {
-      if (r.length === 0) throw new HttpError(400, 'EmptyRow', `row ${row}: no values`, { row, field: `/data/${row}` });
+      if (r.length === 0)
+        throw new HttpError(400, 'EmptyRow', `row ${row}: no values`, { row, field: `/data/${row}` });
       checkCols(r.length, row, 0, opts);
       sink.setCols(r.length);
     }
-    if (r.length !== sink.cols) throw new HttpError(400, 'WrongWidth', `row ${row}: expected ${sink.cols} columns, got ${r.length}`, { row, field: `/data/${row}`, expected: sink.cols, got: r.length });
+    if (r.length !== sink.cols)
+      throw new HttpError(400, 'WrongWidth', `row ${row}: expected ${sink.cols} columns, got ${r.length}`, {
+        row,
+        field: `/data/${row}`,
+        expected: sink.cols,
+        got: r.length,
+      });
     for (let c = 0; c < r.length; c++) {
-      if (typeof r[c] !== 'number') throw new HttpError(400, 'InvalidNumber', `row ${row}, column ${c}: not a number`, { row, column: c, field: `/data/${row}/${c}` });
+      if (typeof r[c] !== 'number')
+        throw new HttpError(400, 'InvalidNumber', `row ${row}, column ${c}: not a number`, {
+          row,
+          column: c,
+          field: `/data/${row}/${c}`,
+        });
     }
     sink.pushRow(r as number[]);
   });

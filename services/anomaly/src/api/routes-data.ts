@@ -9,13 +9,34 @@ import { HttpError, notFound } from './errors.js';
 import { ingest } from './ingest.js';
 
 /** Public view of a dataset record. */
-function datasetView(d: { id: string; rows: number; cols: number; chunkRows: number; chunks: number; columns: readonly string[] | null; format: string; createdAt: string }): object {
-  return { id: d.id, rows: d.rows, cols: d.cols, chunkRows: d.chunkRows, chunks: d.chunks, columns: d.columns, format: d.format, createdAt: d.createdAt };
+function datasetView(d: {
+  id: string;
+  rows: number;
+  cols: number;
+  chunkRows: number;
+  chunks: number;
+  columns: readonly string[] | null;
+  format: string;
+  createdAt: string;
+}): object {
+  return {
+    id: d.id,
+    rows: d.rows,
+    cols: d.cols,
+    chunkRows: d.chunkRows,
+    chunks: d.chunks,
+    columns: d.columns,
+    format: d.format,
+    createdAt: d.createdAt,
+  };
 }
 
 /** Public view of a job with its progress. */
 export async function jobView(ctx: ApiContext, job: JobRecord): Promise<object> {
-  const done = job.phase === 'COMPLETED' ? job.tasks : Math.min(job.tasks, await ctx.store.doneCount(job.tenant, job.id));
+  const done =
+    job.phase === 'COMPLETED'
+      ? job.tasks
+      : Math.min(job.tasks, await ctx.store.doneCount(job.tenant, job.id));
   return {
     id: job.id,
     kind: job.kind,
@@ -29,7 +50,10 @@ export async function jobView(ctx: ApiContext, job: JobRecord): Promise<object> 
     spec: JSON.parse(job.spec) as unknown,
     result: job.result === null ? null : (JSON.parse(job.result) as unknown),
     error: job.error === null ? null : (JSON.parse(job.error) as unknown),
-    links: { self: `/v1/jobs/${job.id}`, ...(job.kind === 'score' ? { results: `/v1/jobs/${job.id}/results` } : {}) },
+    links: {
+      self: `/v1/jobs/${job.id}`,
+      ...(job.kind === 'score' ? { results: `/v1/jobs/${job.id}/results` } : {}),
+    },
   };
 }
 
@@ -37,7 +61,8 @@ export async function jobView(ctx: ApiContext, job: JobRecord): Promise<object> 
 export function wantsBinary(accept: string | undefined, format: unknown): boolean {
   if (format === 'binary') return true;
   if (format === 'csv') return false;
-  if (format !== undefined) throw new HttpError(400, 'InvalidRequest', 'format must be csv or binary', { field: 'format' });
+  if (format !== undefined)
+    throw new HttpError(400, 'InvalidRequest', 'format must be csv or binary', { field: 'format' });
   return (accept ?? '').includes('application/octet-stream');
 }
 
@@ -77,11 +102,20 @@ export function dataRoutes(ctx: ApiContext): Router {
   r.post('/datasets', async (req, res) => {
     const tenant = tenantOf(res);
     const got = await ingest(req, {
-      tenant, store: ctx.store, chunkRows: ctx.cfg.chunkRows, maxBytes: ctx.cfg.maxUploadBytes, maxCols: ctx.cfg.maxCols, holdRows: 0, temporary: false,
+      tenant,
+      store: ctx.store,
+      chunkRows: ctx.cfg.chunkRows,
+      maxBytes: ctx.cfg.maxUploadBytes,
+      maxCols: ctx.cfg.maxCols,
+      holdRows: 0,
+      temporary: false,
     });
     if (got.kind !== 'stored') throw new Error('dataset upload stayed in memory');
     ctx.metrics.uploadBytes.inc({ format: got.dataset.format }, got.dataset.rows * got.dataset.cols * 8);
-    ctx.log.info({ tenant, dataset: got.dataset.id, rows: got.dataset.rows, cols: got.dataset.cols }, 'Stored dataset');
+    ctx.log.info(
+      { tenant, dataset: got.dataset.id, rows: got.dataset.rows, cols: got.dataset.cols },
+      'Stored dataset',
+    );
     res.status(201).location(`/v1/datasets/${got.dataset.id}`).json(datasetView(got.dataset));
   });
 
@@ -114,7 +148,10 @@ export function dataRoutes(ctx: ApiContext): Router {
     const job = await ctx.store.getJob(tenantOf(res), param(req, 'id'));
     if (job === null) throw notFound('job', param(req, 'id'));
     if (job.phase !== 'COMPLETED') {
-      throw new HttpError(409, 'JobNotCompleted', `job ${job.id} is ${job.phase}`, { jobId: job.id, phase: job.phase });
+      throw new HttpError(409, 'JobNotCompleted', `job ${job.id} is ${job.phase}`, {
+        jobId: job.id,
+        phase: job.phase,
+      });
     }
     if (job.kind === 'fit') {
       res.json(JSON.parse(job.result ?? '{}'));
@@ -135,7 +172,8 @@ export function dataRoutes(ctx: ApiContext): Router {
   r.delete('/jobs/:id', async (req, res) => abort(param(req, 'id'), res));
   r.post('/jobs/:id/phase', async (req, res) => {
     const phase = typeof req.query['PHASE'] === 'string' ? req.query['PHASE'] : '';
-    if (phase.toUpperCase() !== 'ABORT') throw new HttpError(400, 'InvalidRequest', 'PHASE must be ABORT', { field: 'PHASE' });
+    if (phase.toUpperCase() !== 'ABORT')
+      throw new HttpError(400, 'InvalidRequest', 'PHASE must be ABORT', { field: 'PHASE' });
     await abort(param(req, 'id'), res);
   });
 

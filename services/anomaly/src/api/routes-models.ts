@@ -28,14 +28,26 @@ const validateWebhook = validator<{ url: string }>(webhookRequestSchema);
 const MAX_STREAM_LINE = 1 << 20;
 
 /** Alerts for the points of a scored batch at or above the model's threshold. */
-function alertsFor(tenant: string, m: LoadedModel, data: Float64Array, cols: number, scores: Float64Array, rowOffset: number): Omit<Alert, 'id' | 'at'>[] {
+function alertsFor(
+  tenant: string,
+  m: LoadedModel,
+  data: Float64Array,
+  cols: number,
+  scores: Float64Array,
+  rowOffset: number,
+): Omit<Alert, 'id' | 'at'>[] {
   const out: Omit<Alert, 'id' | 'at'>[] = [];
   for (let i = 0; i < scores.length; i++) {
     const s = scores[i] ?? 0;
     if (s >= m.meta.threshold) {
       out.push({
-        tenant, modelId: m.meta.id, modelVersion: m.meta.version, score: s, threshold: m.meta.threshold,
-        point: Array.from(data.subarray(i * cols, (i + 1) * cols)), index: rowOffset + i,
+        tenant,
+        modelId: m.meta.id,
+        modelVersion: m.meta.version,
+        score: s,
+        threshold: m.meta.threshold,
+        point: Array.from(data.subarray(i * cols, (i + 1) * cols)),
+        index: rowOffset + i,
       });
     }
   }
@@ -56,7 +68,13 @@ function sendScores(req: Request, res: Response, m: LoadedModel, scores: Float64
   } else {
     const anomalies: number[] = [];
     scores.forEach((s, i) => s >= m.meta.threshold && anomalies.push(i));
-    res.json({ modelId: m.meta.id, modelVersion: m.meta.version, threshold: m.meta.threshold, scores: Array.from(scores), anomalies });
+    res.json({
+      modelId: m.meta.id,
+      modelVersion: m.meta.version,
+      threshold: m.meta.threshold,
+      scores: Array.from(scores),
+      anomalies,
+    });
   }
 }
 
@@ -69,16 +87,32 @@ export function modelRoutes(ctx: ApiContext): Router {
     const tenant = tenantOf(res);
     const body = validateFit(req.body);
     if (body.contamination !== undefined && body.threshold !== undefined) {
-      throw new HttpError(400, 'InvalidRequest', '/threshold: give either contamination or threshold, not both', { field: '/threshold' });
+      throw new HttpError(
+        400,
+        'InvalidRequest',
+        '/threshold: give either contamination or threshold, not both',
+        { field: '/threshold' },
+      );
     }
     const ds = await ctx.store.getDatasetMeta(tenant, body.datasetId);
-    if (ds === null || ds.temporary) throw new HttpError(404, 'NotFound', `dataset ${JSON.stringify(body.datasetId)} not found`, { field: '/datasetId' });
+    if (ds === null || ds.temporary)
+      throw new HttpError(404, 'NotFound', `dataset ${JSON.stringify(body.datasetId)} not found`, {
+        field: '/datasetId',
+      });
     const p = body.params ?? {};
     const extensionLevel = p.extensionLevel ?? 0;
     if (extensionLevel > ds.cols - 1) {
-      throw new HttpError(400, 'ExtensionLevelOutOfRange', `/params/extensionLevel: must be in [0, ${ds.cols - 1}] for ${ds.cols} columns, got ${extensionLevel}`, { field: '/params/extensionLevel' });
+      throw new HttpError(
+        400,
+        'ExtensionLevelOutOfRange',
+        `/params/extensionLevel: must be in [0, ${ds.cols - 1}] for ${ds.cols} columns, got ${extensionLevel}`,
+        { field: '/params/extensionLevel' },
+      );
     }
-    if (ds.rows < 2) throw new HttpError(400, 'TooFewRows', `dataset has ${ds.rows} row(s); a forest needs at least 2`, { field: '/datasetId' });
+    if (ds.rows < 2)
+      throw new HttpError(400, 'TooFewRows', `dataset has ${ds.rows} row(s); a forest needs at least 2`, {
+        field: '/datasetId',
+      });
     const params: ForestParams = {
       ntrees: p.ntrees ?? 100,
       sampleSize: p.sampleSize ?? 256,
@@ -89,14 +123,21 @@ export function modelRoutes(ctx: ApiContext): Router {
       ...(p.compat === undefined ? {} : { compat: p.compat }),
     };
     const jobId = await ctx.coordinator.submitFit(tenant, {
-      dataset: ds, params, contamination: body.contamination ?? null, threshold: body.threshold ?? null,
-      name: body.name ?? 'default', ...(body.partitions === undefined ? {} : { partitions: body.partitions }),
+      dataset: ds,
+      params,
+      contamination: body.contamination ?? null,
+      threshold: body.threshold ?? null,
+      name: body.name ?? 'default',
+      ...(body.partitions === undefined ? {} : { partitions: body.partitions }),
     });
     ctx.metrics.jobsSubmitted.inc({ kind: 'fit' });
     ctx.log.info({ tenant, job: jobId, dataset: ds.id }, 'Submitted fit job');
     const job = await ctx.store.getJob(tenant, jobId);
     if (job === null) throw new Error(`job ${jobId} vanished after submission`);
-    res.status(202).location(`/v1/jobs/${jobId}`).json(await jobView(ctx, job));
+    res
+      .status(202)
+      .location(`/v1/jobs/${jobId}`)
+      .json(await jobView(ctx, job));
   });
 
   r.get('/models', async (_req, res) => {
@@ -119,8 +160,14 @@ export function modelRoutes(ctx: ApiContext): Router {
     const tenant = tenantOf(res);
     const m = await ctx.models.get(tenant, param(req, 'id'));
     const got = await ingest(req, {
-      tenant, store: ctx.store, chunkRows: ctx.cfg.chunkRows, maxBytes: ctx.cfg.maxUploadBytes, maxCols: ctx.cfg.maxCols,
-      holdRows: ctx.cfg.maxSyncRows, temporary: true, expectCols: m.meta.dims,
+      tenant,
+      store: ctx.store,
+      chunkRows: ctx.cfg.chunkRows,
+      maxBytes: ctx.cfg.maxUploadBytes,
+      maxCols: ctx.cfg.maxCols,
+      holdRows: ctx.cfg.maxSyncRows,
+      temporary: true,
+      expectCols: m.meta.dims,
     });
     if (got.kind === 'memory') {
       const scores = score(m.model, got.matrix);
@@ -129,27 +176,51 @@ export function modelRoutes(ctx: ApiContext): Router {
       sendScores(req, res, m, scores);
       return;
     }
-    const jobId = await ctx.coordinator.submitScore(tenant, { dataset: got.dataset, modelId: m.meta.id, threshold: m.meta.threshold });
+    const jobId = await ctx.coordinator.submitScore(tenant, {
+      dataset: got.dataset,
+      modelId: m.meta.id,
+      threshold: m.meta.threshold,
+    });
     ctx.metrics.jobsSubmitted.inc({ kind: 'score' });
     ctx.log.info({ tenant, job: jobId, rows: got.dataset.rows }, 'Submitted score job');
     const job = await ctx.store.getJob(tenant, jobId);
     if (job === null) throw new Error(`job ${jobId} vanished after submission`);
-    res.status(202).location(`/v1/jobs/${jobId}`).json(await jobView(ctx, job));
+    res
+      .status(202)
+      .location(`/v1/jobs/${jobId}`)
+      .json(await jobView(ctx, job));
   });
 
   r.post('/models/:id/score-dataset', json, async (req, res) => {
     const tenant = tenantOf(res);
     const m = await ctx.models.get(tenant, param(req, 'id'));
     const datasetId = (req.body as { datasetId?: unknown } | undefined)?.datasetId;
-    if (typeof datasetId !== 'string') throw new HttpError(400, 'InvalidRequest', '/datasetId: must be a string', { field: '/datasetId' });
+    if (typeof datasetId !== 'string')
+      throw new HttpError(400, 'InvalidRequest', '/datasetId: must be a string', { field: '/datasetId' });
     const ds = await ctx.store.getDatasetMeta(tenant, datasetId);
-    if (ds === null || ds.temporary) throw new HttpError(404, 'NotFound', `dataset ${JSON.stringify(datasetId)} not found`, { field: '/datasetId' });
-    if (ds.cols !== m.meta.dims) throw new HttpError(400, 'WrongWidth', `dataset has ${ds.cols} columns, the model expects ${m.meta.dims}`, { field: '/datasetId', expected: m.meta.dims, got: ds.cols });
-    const jobId = await ctx.coordinator.submitScore(tenant, { dataset: ds, modelId: m.meta.id, threshold: m.meta.threshold });
+    if (ds === null || ds.temporary)
+      throw new HttpError(404, 'NotFound', `dataset ${JSON.stringify(datasetId)} not found`, {
+        field: '/datasetId',
+      });
+    if (ds.cols !== m.meta.dims)
+      throw new HttpError(
+        400,
+        'WrongWidth',
+        `dataset has ${ds.cols} columns, the model expects ${m.meta.dims}`,
+        { field: '/datasetId', expected: m.meta.dims, got: ds.cols },
+      );
+    const jobId = await ctx.coordinator.submitScore(tenant, {
+      dataset: ds,
+      modelId: m.meta.id,
+      threshold: m.meta.threshold,
+    });
     ctx.metrics.jobsSubmitted.inc({ kind: 'score' });
     const job = await ctx.store.getJob(tenant, jobId);
     if (job === null) throw new Error(`job ${jobId} vanished after submission`);
-    res.status(202).location(`/v1/jobs/${jobId}`).json(await jobView(ctx, job));
+    res
+      .status(202)
+      .location(`/v1/jobs/${jobId}`)
+      .json(await jobView(ctx, job));
   });
 
   r.post('/models/:id/stream', async (req, res) => streamScores(ctx, req, res));
@@ -157,7 +228,12 @@ export function modelRoutes(ctx: ApiContext): Router {
   r.get('/models/:id/events', async (req, res) => {
     const tenant = tenantOf(res);
     const m = await ctx.models.get(tenant, param(req, 'id'));
-    res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    res.writeHead(200, {
+      'Content-Type': 'text/event-stream',
+      'Cache-Control': 'no-cache',
+      Connection: 'keep-alive',
+      'X-Accel-Buffering': 'no',
+    });
     const unsubscribe = await ctx.alerts.subscribe(tenant, m.meta.id, (a) => {
       res.write(`id: ${a.id}\nevent: anomaly\ndata: ${JSON.stringify(a)}\n\n`);
     });
@@ -189,7 +265,8 @@ export function modelRoutes(ctx: ApiContext): Router {
   r.delete('/models/:id/webhooks/:hook', async (req, res) => {
     const tenant = tenantOf(res);
     const m = await ctx.models.get(tenant, param(req, 'id'));
-    if (!(await ctx.alerts.deleteWebhook(tenant, m.meta.id, param(req, 'hook')))) throw notFound('webhook', param(req, 'hook'));
+    if (!(await ctx.alerts.deleteWebhook(tenant, m.meta.id, param(req, 'hook'))))
+      throw notFound('webhook', param(req, 'hook'));
     res.status(204).end();
   });
 
@@ -213,7 +290,11 @@ async function streamScores(ctx: ApiContext, req: Request, res: Response): Promi
   let row = 0;
   let line = 0;
   // Headers go out at once: a streaming client waits for them before it sends its first point.
-  res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache', 'X-Model-Id': m.meta.id });
+  res.writeHead(200, {
+    'Content-Type': 'application/x-ndjson',
+    'Cache-Control': 'no-cache',
+    'X-Model-Id': m.meta.id,
+  });
   res.flushHeaders();
   const batch = async (text: string[]): Promise<void> => {
     const buf = new Float64Array(text.length * d);
@@ -234,7 +315,9 @@ async function streamScores(ctx: ApiContext, req: Request, res: Response): Promi
     const out: string[] = [];
     for (let i = 0; i < n; i++) {
       const s = scores[i] ?? 0;
-      out.push(`{"row":${row + i},"score":${s},"anomaly":${s >= m.meta.threshold},"modelId":"${m.meta.id}","modelVersion":${m.meta.version}}\n`);
+      out.push(
+        `{"row":${row + i},"score":${s},"anomaly":${s >= m.meta.threshold},"modelId":"${m.meta.id}","modelVersion":${m.meta.version}}\n`,
+      );
     }
     res.write(out.join(''));
     const alerts = alertsFor(tenant, m, data, d, scores, row);
@@ -245,7 +328,8 @@ async function streamScores(ctx: ApiContext, req: Request, res: Response): Promi
     for await (const chunk of req as AsyncIterable<Buffer>) {
       const parts = (carry + dec.decode(chunk, { stream: true })).split('\n');
       carry = parts.pop() ?? '';
-      if (carry.length > MAX_STREAM_LINE) throw new HttpError(413, 'LineTooLong', `row ${row}: line exceeds ${MAX_STREAM_LINE} bytes`, { row });
+      if (carry.length > MAX_STREAM_LINE)
+        throw new HttpError(413, 'LineTooLong', `row ${row}: line exceeds ${MAX_STREAM_LINE} bytes`, { row });
       await batch(parts.map((p) => (p.endsWith('\r') ? p.slice(0, -1) : p)));
     }
     const rest = carry + dec.decode();
@@ -254,7 +338,8 @@ async function streamScores(ctx: ApiContext, req: Request, res: Response): Promi
   } catch (err) {
     // The status line is long gone: the error becomes the last line of the stream.
     if (!(err instanceof HttpError)) ctx.log.error({ err }, 'Failed to score a stream');
-    const body = err instanceof HttpError ? err.toBody() : { error: 'internal error', code: 'Internal', detail: {} };
+    const body =
+      err instanceof HttpError ? err.toBody() : { error: 'internal error', code: 'Internal', detail: {} };
     res.end(JSON.stringify(body) + '\n');
   }
 }

@@ -9,11 +9,33 @@ export const forestParamsSchema = {
   additionalProperties: false,
   properties: {
     ntrees: { type: 'integer', minimum: 1, maximum: 100_000, default: 100, description: 'Number of trees.' },
-    sampleSize: { type: 'integer', minimum: 2, maximum: 16_777_216, default: 256, description: 'Subsample size ψ; clamped to the row count.' },
-    extensionLevel: { type: 'integer', minimum: 0, description: 'Extension level e in 0..d−1 (0 = axis-parallel). Default 0.' },
-    seed: { type: 'integer', minimum: 0, maximum: 9_007_199_254_740_991, description: 'RNG seed; random (and recorded) when omitted.' },
-    standardize: { type: 'boolean', description: 'Standardise features; default true when extensionLevel > 0.' },
-    compat: { type: 'string', enum: ['exact', 'reference'], description: '"reference" reproduces sahandha/eif c(n).' },
+    sampleSize: {
+      type: 'integer',
+      minimum: 2,
+      maximum: 16_777_216,
+      default: 256,
+      description: 'Subsample size ψ; clamped to the row count.',
+    },
+    extensionLevel: {
+      type: 'integer',
+      minimum: 0,
+      description: 'Extension level e in 0..d−1 (0 = axis-parallel). Default 0.',
+    },
+    seed: {
+      type: 'integer',
+      minimum: 0,
+      maximum: 9_007_199_254_740_991,
+      description: 'RNG seed; random (and recorded) when omitted.',
+    },
+    standardize: {
+      type: 'boolean',
+      description: 'Standardise features; default true when extensionLevel > 0.',
+    },
+    compat: {
+      type: 'string',
+      enum: ['exact', 'reference'],
+      description: '"reference" reproduces sahandha/eif c(n).',
+    },
   },
 } as const;
 
@@ -23,11 +45,30 @@ export const fitRequestSchema = {
   required: ['datasetId'],
   properties: {
     datasetId: { type: 'string', minLength: 1, maxLength: 64 },
-    name: { type: 'string', pattern: '^[A-Za-z0-9._-]{1,64}$', description: 'Model name; refits of a name get increasing versions.' },
+    name: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9._-]{1,64}$',
+      description: 'Model name; refits of a name get increasing versions.',
+    },
     params: forestParamsSchema,
-    contamination: { type: 'number', exclusiveMinimum: 0, exclusiveMaximum: 0.5, description: 'Threshold = training-score quantile Q(1 − contamination). Default 0.01.' },
-    threshold: { type: 'number', minimum: 0, maximum: 1, description: 'Fixed score threshold; mutually exclusive with contamination.' },
-    partitions: { type: 'integer', minimum: 1, maximum: 1000, description: 'Tree partitions spread over workers; default one per 25 trees.' },
+    contamination: {
+      type: 'number',
+      exclusiveMinimum: 0,
+      exclusiveMaximum: 0.5,
+      description: 'Threshold = training-score quantile Q(1 − contamination). Default 0.01.',
+    },
+    threshold: {
+      type: 'number',
+      minimum: 0,
+      maximum: 1,
+      description: 'Fixed score threshold; mutually exclusive with contamination.',
+    },
+    partitions: {
+      type: 'integer',
+      minimum: 1,
+      maximum: 1000,
+      description: 'Tree partitions spread over workers; default one per 25 trees.',
+    },
   },
 } as const;
 
@@ -36,7 +77,12 @@ export const scoreJsonSchema = {
   additionalProperties: false,
   required: ['data'],
   properties: {
-    data: { type: 'array', minItems: 1, items: { type: 'array', items: { type: 'number' } }, description: 'Rows of feature values.' },
+    data: {
+      type: 'array',
+      minItems: 1,
+      items: { type: 'array', items: { type: 'number' } },
+      description: 'Rows of feature values.',
+    },
   },
 } as const;
 
@@ -52,7 +98,12 @@ export const webhookRequestSchema = {
   additionalProperties: false,
   required: ['url'],
   properties: {
-    url: { type: 'string', minLength: 8, maxLength: 2048, description: 'http(s) URL; the host must be on the allow-list.' },
+    url: {
+      type: 'string',
+      minLength: 8,
+      maxLength: 2048,
+      description: 'http(s) URL; the host must be on the allow-list.',
+    },
   },
 } as const;
 
@@ -131,7 +182,11 @@ export const scoresSchema = {
     modelId: { type: 'string' },
     threshold: { type: 'number' },
     scores: { type: 'array', items: { type: 'number' } },
-    anomalies: { type: 'array', items: { type: 'integer' }, description: 'Row indices with score ≥ threshold.' },
+    anomalies: {
+      type: 'array',
+      items: { type: 'integer' },
+      description: 'Row indices with score ≥ threshold.',
+    },
   },
 } as const;
 
@@ -143,7 +198,15 @@ export function validator<T>(schema: object): (body: unknown) => T {
   return (body: unknown): T => {
     if (v(body)) return body as T;
     const e: ErrorObject | undefined = v.errors?.[0];
-    const field = e === undefined ? '' : e.instancePath + (e.keyword === 'required' || e.keyword === 'additionalProperties' ? `/${String(Object.values(e.params)[0])}` : '');
-    throw new HttpError(400, 'InvalidRequest', `${field || '(body)'}: ${e?.message ?? 'invalid'}`, { field: field || '/' });
+    const field =
+      e === undefined
+        ? ''
+        : e.instancePath +
+          (e.keyword === 'required' || e.keyword === 'additionalProperties'
+            ? `/${String(Object.values(e.params)[0])}`
+            : '');
+    throw new HttpError(400, 'InvalidRequest', `${field || '(body)'}: ${e?.message ?? 'invalid'}`, {
+      field: field || '/',
+    });
   };
 }

@@ -30,8 +30,15 @@ export async function startApi(cfg: ApiConfig, log: Logger): Promise<RunningApi>
   const coordinator = new Coordinator(store, bull);
   const alerts = new AlertBus(redis, sub, store.keys, metrics.alertsPublished);
   const dispatcher = new WebhookDispatcher(
-    streamConn, store.keys, log.child({ component: 'webhooks' }),
-    { attempts: cfg.webhookAttempts, backoffMs: cfg.webhookBackoffMs, allowedHosts: cfg.webhookAllowedHosts, claimIdleMs: 60_000 },
+    streamConn,
+    store.keys,
+    log.child({ component: 'webhooks' }),
+    {
+      attempts: cfg.webhookAttempts,
+      backoffMs: cfg.webhookBackoffMs,
+      allowedHosts: cfg.webhookAllowedHosts,
+      claimIdleMs: 60_000,
+    },
     metrics.webhookDeliveries,
   );
   await dispatcher.start();

@@ -12,7 +12,11 @@ export interface ThreadMessage {
 /** The reply: a response, or an error carried as plain data (EngineError code/field/row/col kept). */
 export type ThreadReply =
   | { readonly seq: number; readonly ok: true; readonly res: unknown }
-  | { readonly seq: number; readonly ok: false; readonly error: { name: string; message: string; code?: string; detail?: unknown } };
+  | {
+      readonly seq: number;
+      readonly ok: false;
+      readonly error: { name: string; message: string; code?: string; detail?: unknown };
+    };
 
 const port = parentPort;
 if (port === null) throw new Error('compute-thread must run inside a worker thread');

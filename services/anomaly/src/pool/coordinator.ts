@@ -60,20 +60,63 @@ export class Coordinator {
     const jobId = randomUUID();
     const ntrees = req.params.ntrees;
     const partitions = treePartitions(ntrees, req.partitions ?? Math.ceil(ntrees / 25));
-    const spec = { datasetId: req.dataset.id, params: req.params, contamination: req.contamination, threshold: req.threshold, name: req.name, partitions };
+    const spec = {
+      datasetId: req.dataset.id,
+      params: req.params,
+      contamination: req.contamination,
+      threshold: req.threshold,
+      name: req.name,
+      partitions,
+    };
     await this.store.createJob({
-      id: jobId, tenant, kind: 'fit', phase: 'PENDING', tasks: partitions.length,
-      createdAt: new Date().toISOString(), startedAt: null, endedAt: null, spec: JSON.stringify(spec), result: null, error: null,
+      id: jobId,
+      tenant,
+      kind: 'fit',
+      phase: 'PENDING',
+      tasks: partitions.length,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      endedAt: null,
+      spec: JSON.stringify(spec),
+      result: null,
+      error: null,
     });
     const children = partitions.map(([start, end], index) => {
-      const data: FitBlockTask = { kind: 'fit-block', tenant, jobId, index, datasetId: req.dataset.id, params: req.params, start, end };
-      return { name: 'fit-block', queueName: TASK_QUEUE, data, opts: { ...CHILD_OPTS, jobId: childJobId(jobId, index) } };
+      const data: FitBlockTask = {
+        kind: 'fit-block',
+        tenant,
+        jobId,
+        index,
+        datasetId: req.dataset.id,
+        params: req.params,
+        start,
+        end,
+      };
+      return {
+        name: 'fit-block',
+        queueName: TASK_QUEUE,
+        data,
+        opts: { ...CHILD_OPTS, jobId: childJobId(jobId, index) },
+      };
     });
     const parent: FitAssembleTask = {
-      kind: 'fit-assemble', tenant, jobId, datasetId: req.dataset.id, params: req.params, partitions,
-      contamination: req.contamination, threshold: req.threshold, name: req.name,
+      kind: 'fit-assemble',
+      tenant,
+      jobId,
+      datasetId: req.dataset.id,
+      params: req.params,
+      partitions,
+      contamination: req.contamination,
+      threshold: req.threshold,
+      name: req.name,
     };
-    await this.enqueue(tenant, jobId, { name: 'fit-assemble', queueName: TASK_QUEUE, data: parent, children, opts: { ...CHILD_OPTS, jobId: parentJobId(jobId) } });
+    await this.enqueue(tenant, jobId, {
+      name: 'fit-assemble',
+      queueName: TASK_QUEUE,
+      data: parent,
+      children,
+      opts: { ...CHILD_OPTS, jobId: parentJobId(jobId) },
+    });
     return jobId;
   }
 
@@ -81,25 +124,70 @@ export class Coordinator {
   async submitScore(tenant: string, req: ScoreRequest): Promise<string> {
     const jobId = randomUUID();
     const ds = req.dataset;
-    const spec = { datasetId: ds.id, modelId: req.modelId, rows: ds.rows, chunks: ds.chunks, threshold: req.threshold };
+    const spec = {
+      datasetId: ds.id,
+      modelId: req.modelId,
+      rows: ds.rows,
+      chunks: ds.chunks,
+      threshold: req.threshold,
+    };
     await this.store.createJob({
-      id: jobId, tenant, kind: 'score', phase: 'PENDING', tasks: ds.chunks,
-      createdAt: new Date().toISOString(), startedAt: null, endedAt: null, spec: JSON.stringify(spec), result: null, error: null,
+      id: jobId,
+      tenant,
+      kind: 'score',
+      phase: 'PENDING',
+      tasks: ds.chunks,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      endedAt: null,
+      spec: JSON.stringify(spec),
+      result: null,
+      error: null,
     });
     const children = Array.from({ length: ds.chunks }, (_, index) => {
-      const data: ScoreChunkTask = { kind: 'score-chunk', tenant, jobId, index, datasetId: ds.id, modelId: req.modelId, threshold: req.threshold };
-      return { name: 'score-chunk', queueName: TASK_QUEUE, data, opts: { ...CHILD_OPTS, jobId: childJobId(jobId, index) } };
+      const data: ScoreChunkTask = {
+        kind: 'score-chunk',
+        tenant,
+        jobId,
+        index,
+        datasetId: ds.id,
+        modelId: req.modelId,
+        threshold: req.threshold,
+      };
+      return {
+        name: 'score-chunk',
+        queueName: TASK_QUEUE,
+        data,
+        opts: { ...CHILD_OPTS, jobId: childJobId(jobId, index) },
+      };
     });
     const parent: ScoreReduceTask = {
-      kind: 'score-reduce', tenant, jobId, datasetId: ds.id, modelId: req.modelId, chunks: ds.chunks, rows: ds.rows,
-      threshold: req.threshold, dropInput: ds.temporary,
+      kind: 'score-reduce',
+      tenant,
+      jobId,
+      datasetId: ds.id,
+      modelId: req.modelId,
+      chunks: ds.chunks,
+      rows: ds.rows,
+      threshold: req.threshold,
+      dropInput: ds.temporary,
     };
-    await this.enqueue(tenant, jobId, { name: 'score-reduce', queueName: TASK_QUEUE, data: parent, children, opts: { ...CHILD_OPTS, jobId: parentJobId(jobId) } });
+    await this.enqueue(tenant, jobId, {
+      name: 'score-reduce',
+      queueName: TASK_QUEUE,
+      data: parent,
+      children,
+      opts: { ...CHILD_OPTS, jobId: parentJobId(jobId) },
+    });
     return jobId;
   }
 
   // PENDING → QUEUED before the flow is added: a fast worker may start a task the moment it lands.
-  private async enqueue(tenant: string, jobId: string, flow: Parameters<FlowProducer['add']>[0]): Promise<void> {
+  private async enqueue(
+    tenant: string,
+    jobId: string,
+    flow: Parameters<FlowProducer['add']>[0],
+  ): Promise<void> {
     await this.store.transition(tenant, jobId, ['PENDING'], 'QUEUED');
     try {
       await this.flows.add(flow);
@@ -115,7 +203,9 @@ export class Coordinator {
 
   /** Marks a job ABORTED; workers skip its remaining tasks. Returns false if it had already ended. */
   async abort(tenant: string, jobId: string): Promise<boolean> {
-    return this.store.transition(tenant, jobId, ['PENDING', 'QUEUED', 'EXECUTING'], 'ABORTED', { endedAt: new Date().toISOString() });
+    return this.store.transition(tenant, jobId, ['PENDING', 'QUEUED', 'EXECUTING'], 'ABORTED', {
+      endedAt: new Date().toISOString(),
+    });
   }
 
   async close(): Promise<void> {

@@ -7,7 +7,15 @@ import { float64ToBuffer } from '../store/matrix.js';
 import { TASK_QUEUE } from '../store/keys.js';
 import { MissingDataError, type Store } from '../store/store.js';
 import type { ComputeResponse } from './compute.js';
-import type { FitAssembleTask, FitBlockTask, FitResult, ScoreChunkTask, ScoreReduceTask, ScoreResult, TaskData } from './protocol.js';
+import type {
+  FitAssembleTask,
+  FitBlockTask,
+  FitResult,
+  ScoreChunkTask,
+  ScoreReduceTask,
+  ScoreResult,
+  TaskData,
+} from './protocol.js';
 import { ComputeError, ThreadPool } from './thread-pool.js';
 
 /** Options of a task worker. */
@@ -28,10 +36,18 @@ export class TaskWorker {
   private readonly modelBytes = new Map<string, Buffer>();
   /** Prometheus registry of this worker (served by worker-main when METRICS_PORT is set). */
   readonly registry = new Registry();
-  private readonly tasks = new Counter({ name: 'skyport_anomaly_worker_tasks_total', help: 'Tasks by kind and outcome', labelNames: ['kind', 'outcome'], registers: [this.registry] });
+  private readonly tasks = new Counter({
+    name: 'skyport_anomaly_worker_tasks_total',
+    help: 'Tasks by kind and outcome',
+    labelNames: ['kind', 'outcome'],
+    registers: [this.registry],
+  });
   private readonly taskSeconds = new Histogram({
-    name: 'skyport_anomaly_worker_task_duration_seconds', help: 'Task duration by kind', labelNames: ['kind'],
-    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120], registers: [this.registry],
+    name: 'skyport_anomaly_worker_task_duration_seconds',
+    help: 'Task duration by kind',
+    labelNames: ['kind'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 120],
+    registers: [this.registry],
   });
 
   constructor(
@@ -53,7 +69,9 @@ export class TaskWorker {
     });
     this.worker.on('failed', (job, err) => {
       if (job === undefined) return;
-      void this.onFailed(job, err).catch((e: unknown) => this.log.error({ err: e }, 'Failed to record a task failure'));
+      void this.onFailed(job, err).catch((e: unknown) =>
+        this.log.error({ err: e }, 'Failed to record a task failure'),
+      );
     });
     this.worker.on('stalled', (id) => this.log.warn({ task: id }, 'Detected a stalled task'));
     this.worker.on('error', (err) => this.log.error({ err }, 'Task worker reported an error'));
@@ -106,7 +124,9 @@ export class TaskWorker {
       this.tasks.inc({ kind: t.kind, outcome: 'skipped' });
       return { skipped: rec?.phase ?? 'missing' };
     }
-    await this.store.transition(t.tenant, t.jobId, ['PENDING', 'QUEUED'], 'EXECUTING', { startedAt: new Date().toISOString() });
+    await this.store.transition(t.tenant, t.jobId, ['PENDING', 'QUEUED'], 'EXECUTING', {
+      startedAt: new Date().toISOString(),
+    });
     const log = this.log.child({ job: t.jobId, task: job.id, kind: t.kind, attempt: job.attemptsMade + 1 });
     log.info('Started task');
     const started = performance.now();
@@ -135,7 +155,12 @@ export class TaskWorker {
       this.tasks.inc({ kind: t.kind, outcome: 'failed' });
       // Bad input or missing data will fail the same way every time: record it and do not retry.
       if ((err instanceof ComputeError && err.name === 'EngineError') || err instanceof MissingDataError) {
-        await this.fail(t, err instanceof ComputeError ? (err.code ?? 'EngineError') : 'MissingData', err.message, err instanceof ComputeError ? err.detail : undefined);
+        await this.fail(
+          t,
+          err instanceof ComputeError ? (err.code ?? 'EngineError') : 'MissingData',
+          err.message,
+          err instanceof ComputeError ? err.detail : undefined,
+        );
         throw new UnrecoverableError(err.message);
       }
       throw err;
@@ -143,7 +168,10 @@ export class TaskWorker {
   }
 
   private async onFailed(job: Job<TaskData>, err: Error): Promise<void> {
-    const final = err instanceof UnrecoverableError || err.name === 'UnrecoverableError' || job.attemptsMade >= (job.opts.attempts ?? 1);
+    const final =
+      err instanceof UnrecoverableError ||
+      err.name === 'UnrecoverableError' ||
+      job.attemptsMade >= (job.opts.attempts ?? 1);
     this.log.warn({ task: job.id, attempts: job.attemptsMade, final, err: err.message }, 'Failed task');
     if (final) await this.fail(job.data, 'TaskFailed', err.message, undefined);
   }
@@ -155,7 +183,10 @@ export class TaskWorker {
     });
   }
 
-  private async compute(req: Parameters<ThreadPool['run']>[0], transfer: ArrayBuffer[]): Promise<ComputeResponse> {
+  private async compute(
+    req: Parameters<ThreadPool['run']>[0],
+    transfer: ArrayBuffer[],
+  ): Promise<ComputeResponse> {
     return this.pool.run(req, transfer);
   }
 
@@ -163,7 +194,10 @@ export class TaskWorker {
     const meta = await this.store.getDatasetMeta(t.tenant, t.datasetId);
     if (meta === null) throw new MissingDataError(`dataset ${t.datasetId} is gone`);
     const m = await this.store.getDataset(t.tenant, meta);
-    const res = await this.compute({ op: 'build', data: m.data, cols: m.cols, params: t.params, start: t.start, end: t.end }, [m.data.buffer as ArrayBuffer]);
+    const res = await this.compute(
+      { op: 'build', data: m.data, cols: m.cols, params: t.params, start: t.start, end: t.end },
+      [m.data.buffer as ArrayBuffer],
+    );
     if (res.op !== 'build') throw new Error(`unexpected compute reply ${res.op}`);
     await this.store.putTaskOutput(t.tenant, t.jobId, t.index, res.bytes);
     return { bytes: res.bytes.byteLength };
@@ -171,7 +205,8 @@ export class TaskWorker {
 
   private async fitAssemble(t: FitAssembleTask): Promise<FitResult> {
     const done = await this.store.doneCount(t.tenant, t.jobId);
-    if (done < t.partitions.length) throw new Error(`only ${done} of ${t.partitions.length} tree blocks are done`);
+    if (done < t.partitions.length)
+      throw new Error(`only ${done} of ${t.partitions.length} tree blocks are done`);
     const meta = await this.store.getDatasetMeta(t.tenant, t.datasetId);
     if (meta === null) throw new MissingDataError(`dataset ${t.datasetId} is gone`);
     const m = await this.store.getDataset(t.tenant, meta);
@@ -182,7 +217,10 @@ export class TaskWorker {
       }),
     );
     const contamination = t.threshold === null ? (t.contamination ?? DEFAULT_CONTAMINATION) : null;
-    const res = await this.compute({ op: 'assemble', data: m.data, cols: m.cols, params: t.params, blocks, contamination }, [m.data.buffer as ArrayBuffer]);
+    const res = await this.compute(
+      { op: 'assemble', data: m.data, cols: m.cols, params: t.params, blocks, contamination },
+      [m.data.buffer as ArrayBuffer],
+    );
     if (res.op !== 'assemble') throw new Error(`unexpected compute reply ${res.op}`);
     const threshold = t.threshold ?? res.threshold;
     if (threshold === null) throw new Error('assemble returned no threshold');
@@ -246,7 +284,13 @@ export class TaskWorker {
     const done = await this.store.doneCount(t.tenant, t.jobId);
     if (done < t.chunks) throw new Error(`only ${done} of ${t.chunks} chunks are done`);
     const flagged = await this.store.flaggedTotal(t.tenant, t.jobId);
-    const result: ScoreResult = { modelId: t.modelId, rows: t.rows, chunks: t.chunks, threshold: t.threshold, flagged };
+    const result: ScoreResult = {
+      modelId: t.modelId,
+      rows: t.rows,
+      chunks: t.chunks,
+      threshold: t.threshold,
+      flagged,
+    };
     await this.store.transition(t.tenant, t.jobId, ['EXECUTING', 'QUEUED', 'PENDING'], 'COMPLETED', {
       endedAt: new Date().toISOString(),
       result: JSON.stringify(result),

@@ -11,7 +11,8 @@ afterAll(async () => {
 
 function data(rows: number, cols: number): Float64Array {
   const d = new Float64Array(rows * cols);
-  for (let i = 0; i < d.length; i++) d[i] = Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453);
+  for (let i = 0; i < d.length; i++)
+    d[i] = Math.sin(i * 12.9898) * 43758.5453 - Math.floor(Math.sin(i * 12.9898) * 43758.5453);
   return d;
 }
 
@@ -20,7 +21,10 @@ describe('ThreadPool', () => {
     const x = data(2000, 5);
     const params = { ntrees: 20, sampleSize: 64, extensionLevel: 2, seed: 4 };
     const blocks = await Promise.all(
-      [[0, 7], [7, 20]].map(async ([start, end]) => {
+      [
+        [0, 7],
+        [7, 20],
+      ].map(async ([start, end]) => {
         const r = await pool.run({ op: 'build', data: x, cols: 5, params, start: start!, end: end! });
         if (r.op !== 'build') throw new Error(r.op);
         return { start: start!, end: end!, bytes: r.bytes };
@@ -44,7 +48,16 @@ describe('ThreadPool', () => {
 
   it('carries engine errors back with their code', async () => {
     const x = data(10, 2);
-    const err = await pool.run({ op: 'build', data: x, cols: 2, params: { ntrees: 5, sampleSize: 8, extensionLevel: 2, seed: 1 }, start: 0, end: 5 }).catch((e: unknown) => e);
+    const err = await pool
+      .run({
+        op: 'build',
+        data: x,
+        cols: 2,
+        params: { ntrees: 5, sampleSize: 8, extensionLevel: 2, seed: 1 },
+        start: 0,
+        end: 5,
+      })
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ComputeError);
     expect(err).toMatchObject({ name: 'EngineError', code: 'ExtensionLevelOutOfRange' });
   });

@@ -60,7 +60,10 @@ export class ThreadPool {
       slot.busy = null;
       if (p !== null) {
         if (reply.ok) p.resolve(reply.res as ComputeResponse);
-        else p.reject(new ComputeError(reply.error.name, reply.error.message, reply.error.code, reply.error.detail));
+        else
+          p.reject(
+            new ComputeError(reply.error.name, reply.error.message, reply.error.code, reply.error.detail),
+          );
       }
       this.pump();
     });

@@ -106,7 +106,13 @@ export class Store {
   // ---------- datasets ----------
 
   /** Writes one dataset chunk (row-major float64). */
-  async putDatasetChunk(tenant: string, id: string, i: number, data: Float64Array, temporary: boolean): Promise<void> {
+  async putDatasetChunk(
+    tenant: string,
+    id: string,
+    i: number,
+    data: Float64Array,
+    temporary: boolean,
+  ): Promise<void> {
     const key = this.keys.datasetChunk(tenant, id, i);
     if (temporary) await this.redis.set(key, float64ToBuffer(data), 'EX', this.ttlSeconds);
     else await this.redis.set(key, float64ToBuffer(data));
@@ -117,7 +123,12 @@ export class Store {
     const key = this.keys.dataset(tenant, meta.id);
     const m = this.redis.multi();
     if (meta.temporary) m.set(key, JSON.stringify(meta), 'EX', this.ttlSeconds);
-    else m.set(key, JSON.stringify(meta)).zadd(this.keys.datasetIndex(tenant), Date.parse(meta.createdAt), meta.id);
+    else
+      m.set(key, JSON.stringify(meta)).zadd(
+        this.keys.datasetIndex(tenant),
+        Date.parse(meta.createdAt),
+        meta.id,
+      );
     await m.exec();
   }
 
@@ -136,7 +147,11 @@ export class Store {
   async deleteDataset(tenant: string, id: string, chunks: number): Promise<void> {
     const keys = [this.keys.dataset(tenant, id)];
     for (let i = 0; i < chunks; i++) keys.push(this.keys.datasetChunk(tenant, id, i));
-    await this.redis.multi().del(...keys).zrem(this.keys.datasetIndex(tenant), id).exec();
+    await this.redis
+      .multi()
+      .del(...keys)
+      .zrem(this.keys.datasetIndex(tenant), id)
+      .exec();
   }
 
   async getDatasetChunk(tenant: string, id: string, i: number): Promise<Float64Array> {
@@ -152,7 +167,8 @@ export class Store {
     const res = (await p.exec()) ?? [];
     const chunks = res.map(([err, buf], i) => {
       if (err) throw err;
-      if (!(buf instanceof Uint8Array)) throw new MissingDataError(`dataset ${meta.id} chunk ${i} is missing`);
+      if (!(buf instanceof Uint8Array))
+        throw new MissingDataError(`dataset ${meta.id} chunk ${i} is missing`);
       return bufferToFloat64(buf);
     });
     return concatRows(chunks, meta.cols);
@@ -223,7 +239,13 @@ export class Store {
   }
 
   /** Atomically moves a job to `to` if its phase is one of `from`; returns whether it moved. */
-  async transition(tenant: string, id: string, from: readonly Phase[], to: Phase, fields: Record<string, string> = {}): Promise<boolean> {
+  async transition(
+    tenant: string,
+    id: string,
+    from: readonly Phase[],
+    to: Phase,
+    fields: Record<string, string> = {},
+  ): Promise<boolean> {
     const args: string[] = [to, from.join(',')];
     for (const [k, v] of Object.entries(fields)) args.push(k, v);
     const r = await this.redis.eval(TRANSITION, 1, this.keys.job(tenant, id), ...args);
@@ -239,14 +261,28 @@ export class Store {
    * Records the output of task `i`: SET rewrites identical bytes on a redelivery and SADD counts it once,
    * in one MULTI so a crash never leaves "done" without its output.
    */
-  async putTaskOutput(tenant: string, jobId: string, i: number, bytes: Uint8Array, flagged?: number): Promise<void> {
+  async putTaskOutput(
+    tenant: string,
+    jobId: string,
+    i: number,
+    bytes: Uint8Array,
+    flagged?: number,
+  ): Promise<void> {
     const m = this.redis
       .multi()
-      .set(this.keys.jobChunk(tenant, jobId, i), Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength), 'EX', this.ttlSeconds)
+      .set(
+        this.keys.jobChunk(tenant, jobId, i),
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength),
+        'EX',
+        this.ttlSeconds,
+      )
       .sadd(this.keys.jobDone(tenant, jobId), String(i))
       .expire(this.keys.jobDone(tenant, jobId), this.ttlSeconds);
     if (flagged !== undefined) {
-      m.hset(this.keys.jobFlagged(tenant, jobId), String(i), String(flagged)).expire(this.keys.jobFlagged(tenant, jobId), this.ttlSeconds);
+      m.hset(this.keys.jobFlagged(tenant, jobId), String(i), String(flagged)).expire(
+        this.keys.jobFlagged(tenant, jobId),
+        this.ttlSeconds,
+      );
     }
     await m.exec();
   }

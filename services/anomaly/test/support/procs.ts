@@ -18,7 +18,10 @@ export class Proc {
   output = '';
   private exitP: Promise<number | null>;
 
-  constructor(readonly child: ChildProcess, readonly name: string) {
+  constructor(
+    readonly child: ChildProcess,
+    readonly name: string,
+  ) {
     child.stdout?.on('data', (b: Buffer) => (this.output += b.toString()));
     child.stderr?.on('data', (b: Buffer) => (this.output += b.toString()));
     this.exitP = new Promise((r) => child.once('exit', (code) => r(code)));
@@ -37,7 +40,8 @@ export class Proc {
     const deadline = Date.now() + timeoutMs;
     while (!this.output.includes(text)) {
       if (this.exited) throw new Error(`${this.name} exited before "${text}":\n${this.output}`);
-      if (Date.now() > deadline) throw new Error(`${this.name}: timed out waiting for "${text}":\n${this.output.slice(-4000)}`);
+      if (Date.now() > deadline)
+        throw new Error(`${this.name}: timed out waiting for "${text}":\n${this.output.slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 25));
     }
   }
@@ -65,7 +69,11 @@ export function freshPrefix(): string {
 }
 
 /** Starts a worker process. */
-export async function startWorker(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<Proc> {
+export async function startWorker(
+  redisUrl: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<Proc> {
   const p = start('worker-main.ts', { REDIS_URL: redisUrl, KEY_PREFIX: prefix, ...env }, 'worker');
   await p.waitFor('Started worker');
   return p;
@@ -78,12 +86,24 @@ export interface ApiProc {
 }
 
 /** Starts an API process on a free loopback port. */
-export async function startApiProc(redisUrl: string, prefix: string, env: Record<string, string> = {}): Promise<ApiProc> {
+export async function startApiProc(
+  redisUrl: string,
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<ApiProc> {
   const port = await freePort();
-  const p = start('api-main.ts', {
-    REDIS_URL: redisUrl, KEY_PREFIX: prefix, HOST: '127.0.0.1', PORT: String(port),
-    TOKENS: `alice=${TOKENS.alice},bob=${TOKENS.bob}`, ...env,
-  }, 'api');
+  const p = start(
+    'api-main.ts',
+    {
+      REDIS_URL: redisUrl,
+      KEY_PREFIX: prefix,
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      TOKENS: `alice=${TOKENS.alice},bob=${TOKENS.bob}`,
+      ...env,
+    },
+    'api',
+  );
   await p.waitFor('Started API');
   return { proc: p, url: `http://127.0.0.1:${port}` };
 }
@@ -98,13 +118,18 @@ export function as(token: string, base: string): (path: string, init?: RequestIn
 }
 
 /** Polls a job until it reaches a terminal phase. */
-export async function waitJob(call: (p: string) => Promise<Response>, jobId: string, timeoutMs = 120_000): Promise<Record<string, unknown>> {
+export async function waitJob(
+  call: (p: string) => Promise<Response>,
+  jobId: string,
+  timeoutMs = 120_000,
+): Promise<Record<string, unknown>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const res = await call(`/v1/jobs/${jobId}`);
     const job = (await res.json()) as Record<string, unknown>;
     if (job['phase'] === 'COMPLETED' || job['phase'] === 'ERROR' || job['phase'] === 'ABORTED') return job;
-    if (Date.now() > deadline) throw new Error(`job ${jobId} still ${String(job['phase'])} after ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`job ${jobId} still ${String(job['phase'])} after ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 100));
   }
 }

@@ -53,10 +53,26 @@ export class RedisServer {
     // appendfsync always: a SIGKILL loses no acknowledged write, so a restart test checks our recovery,
     // not Redis's one-second fsync window. noeviction is what BullMQ requires.
     const args = [
-      '--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '',
-      '--appendonly', this.opts.appendonly === false ? 'no' : 'yes', '--appendfsync', this.opts.appendfsync ?? 'always',
-      '--maxmemory-policy', 'noeviction',
-      '--protected-mode', 'yes', '--daemonize', 'no', '--loglevel', 'warning',
+      '--port',
+      String(this.port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      this.dir,
+      '--save',
+      '',
+      '--appendonly',
+      this.opts.appendonly === false ? 'no' : 'yes',
+      '--appendfsync',
+      this.opts.appendfsync ?? 'always',
+      '--maxmemory-policy',
+      'noeviction',
+      '--protected-mode',
+      'yes',
+      '--daemonize',
+      'no',
+      '--loglevel',
+      'warning',
     ];
     const proc = spawn('redis-server', args, { stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc = proc;
@@ -64,8 +80,13 @@ export class RedisServer {
     proc.stderr?.on('data', (b: Buffer) => (this.output += b.toString()));
     const deadline = Date.now() + 10_000;
     for (;;) {
-      if (proc.exitCode !== null) throw new Error(`redis-server exited with ${proc.exitCode}: ${this.output}`);
-      const c = new Redis(this.url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+      if (proc.exitCode !== null)
+        throw new Error(`redis-server exited with ${proc.exitCode}: ${this.output}`);
+      const c = new Redis(this.url, {
+        lazyConnect: true,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
       c.on('error', () => undefined);
       try {
         await c.connect();
@@ -75,7 +96,8 @@ export class RedisServer {
       } finally {
         c.disconnect();
       }
-      if (Date.now() > deadline) throw new Error(`redis-server did not start on ${this.port}: ${this.output}`);
+      if (Date.now() > deadline)
+        throw new Error(`redis-server did not start on ${this.port}: ${this.output}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }
