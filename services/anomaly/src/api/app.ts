@@ -92,13 +92,11 @@ export function createApp(ctx: ApiContext): express.Express {
       ]);
       res.json({ status: 'ready' });
     } catch (err) {
-      res
-        .status(503)
-        .json({
-          error: 'redis unreachable',
-          code: 'NotReady',
-          detail: { reason: err instanceof Error ? err.message : String(err) },
-        });
+      res.status(503).json({
+        error: 'redis unreachable',
+        code: 'NotReady',
+        detail: { reason: err instanceof Error ? err.message : String(err) },
+      });
     }
   });
   app.get('/metrics', async (_req, res) => {
