@@ -166,6 +166,6 @@ if (accOurs) {
     else line(r.dataset, r.extension, r.name ?? '', r.auroc ?? Number.NaN);
   }
   console.log(
-    `\nReference parity: the reference does not standardise, so std=off (with c(n)=reference) is the like-for-like\nrow; turning standardisation on (our default for e > 0) moves mean AUROC by at most ${maxShift.toFixed(4)}on these datasets.`,
+    `\nReference parity: the reference does not standardise, so std=off (with c(n)=reference) is the like-for-like\nrow; turning standardisation on (our default for e > 0) moves mean AUROC by at most ${maxShift.toFixed(4)} on these datasets.`,
   );
 }
