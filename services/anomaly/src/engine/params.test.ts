@@ -42,6 +42,10 @@ describe('resolveParams', () => {
     expect(heightLimitFor(3)).toBe(2);
   });
 
+  it('clamps a huge ψ to n before applying the ψ limit', () => {
+    expect(resolveParams({ ...ok, sampleSize: 2 ** 31 }, data).sampleSize).toBe(300);
+  });
+
   it('clamps ψ > n to n and records both', () => {
     const r = resolveParams({ ...ok, sampleSize: 1000 }, data);
     expect(r.sampleSize).toBe(300);
@@ -57,6 +61,7 @@ describe('resolveParams', () => {
     ['non-integer e', { extensionLevel: 1.5 }, 'InvalidParameter', 'extensionLevel'],
     ['ψ < 2', { sampleSize: 1 }, 'SampleSizeTooSmall', 'sampleSize'],
     ['non-integer ψ', { sampleSize: 12.5 }, 'InvalidParameter', 'sampleSize'],
+    ['ψ beyond u32', { sampleSize: 2 ** 32 }, 'InvalidParameter', 'sampleSize'],
     ['ntrees < 1', { ntrees: 0 }, 'InvalidTreeCount', 'ntrees'],
     ['non-integer ntrees', { ntrees: 2.5 }, 'InvalidParameter', 'ntrees'],
     ['NaN ntrees', { ntrees: Number.NaN }, 'InvalidParameter', 'ntrees'],

@@ -10,7 +10,10 @@ export const DEFAULT_SAMPLE_SIZE = 256;
 /** Upper bounds that keep a single model's memory and encoding sane (and u16 feature indices valid). */
 export const MAX_TREES = 100_000;
 export const MAX_DIMS = 65_535;
-export const MAX_SAMPLE_SIZE = 1 << 24;
+/** Largest effective ψ: a fully extended d = 10 tree at ψ = 2^20 is already ~200 MB of nodes. */
+export const MAX_SAMPLE_SIZE = 1 << 20;
+/** Largest requested ψ (stored as u32); requests above the row count are clamped before MAX_SAMPLE_SIZE applies. */
+const MAX_REQUESTED_SAMPLE_SIZE = 0xffffffff;
 
 /** Checks that a Matrix is internally consistent and non-empty (shape only, not the values). */
 export function validateShape(data: Matrix, field = 'data'): void {
@@ -75,8 +78,14 @@ function requireInteger(
   if (!Number.isInteger(value)) {
     throw new EngineError('InvalidParameter', `${field} must be an integer, got ${value}`, { field });
   }
-  if (value < min || value > max) {
-    throw new EngineError(code, `${field} must be in [${min}, ${max}], got ${value}`, { field });
+  if (value < min) {
+    throw new EngineError(code, `${field} must be at least ${min}, got ${value}`, { field });
+  }
+  if (value > max) {
+    // Too large is only "out of range" for the extension level; for counts it is a plain bad parameter.
+    const high =
+      code === 'ExtensionLevelOutOfRange' || code === 'InvalidTreeCount' ? code : 'InvalidParameter';
+    throw new EngineError(high, `${field} must be at most ${max}, got ${value}`, { field });
   }
   return value;
 }
@@ -97,7 +106,13 @@ export function resolveParams(params: ForestParams, data: Matrix): ResolvedParam
   validateShape(data);
   const dims = data.cols;
   const ntrees = requireInteger(params.ntrees, 'ntrees', 1, MAX_TREES, 'InvalidTreeCount');
-  const requested = requireInteger(params.sampleSize, 'sampleSize', 2, MAX_SAMPLE_SIZE, 'SampleSizeTooSmall');
+  const requested = requireInteger(
+    params.sampleSize,
+    'sampleSize',
+    2,
+    MAX_REQUESTED_SAMPLE_SIZE,
+    'SampleSizeTooSmall',
+  );
   const extensionLevel = requireInteger(
     params.extensionLevel,
     'extensionLevel',
@@ -129,6 +144,13 @@ export function resolveParams(params: ForestParams, data: Matrix): ResolvedParam
   }
   validateFinite(data);
   const sampleSize = Math.min(requested, data.rows);
+  if (sampleSize > MAX_SAMPLE_SIZE) {
+    throw new EngineError(
+      'InvalidParameter',
+      `sampleSize ${sampleSize} (after clamping to the row count) exceeds the limit of ${MAX_SAMPLE_SIZE}`,
+      { field: 'sampleSize' },
+    );
+  }
   return {
     ntrees,
     sampleSize,

@@ -97,8 +97,8 @@ export class TreeBuilder {
   }
 
   /**
-   * Builds a tree over the standardised subsample `z` (ψ rows × d, column-major: z[c·ψ + row]), drawing every split from
-   * `rng`. Returns trimmed copies, so the builder can be reused for the next tree.
+   * Builds a tree over the standardised subsample `z` (ψ rows × d, column-major: z[c·ψ + row]), drawing
+   * every split from `rng`. Returns trimmed copies, so the builder can be reused for the next tree.
    */
   build(z: Float64Array, psi: number, rng: TreeRng): TreeArrays {
     this.z = z;
