@@ -288,6 +288,9 @@ describe('tenancy', () => {
       'NotFound',
     );
     await expectError(await bob(`/v1/datasets/${datasetId}`), 404, 'NotFound');
+    // Ids are checked before they become key names: a crafted id cannot reach a sibling key.
+    await expectError(await alice(`/v1/models/${modelId}:meta/binary`), 404, 'NotFound');
+    await expectError(await alice(`/v1/datasets/${datasetId}:chunk:0`), 404, 'NotFound');
     const list = (await (await bob('/v1/models')).json()) as { items: unknown[] };
     expect(list.items).toEqual([]);
     const fr = await bob('/v1/models', {

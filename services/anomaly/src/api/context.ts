@@ -30,8 +30,12 @@ export function tenantOf(res: Response): string {
 /** A path parameter as a string (express 5 types them loosely). */
 export function param(req: Request, name: string): string {
   const v: unknown = (req.params as Record<string, unknown>)[name];
-  return typeof v === 'string' ? v : '';
+  // Ids become part of Redis key names: anything but [A-Za-z0-9_-] could reach a sibling key (":meta").
+  return typeof v === 'string' && ID.test(v) ? v : '-';
 }
+
+/** Shape of every id the API hands out (UUIDs, sha256 hex). */
+export const ID = /^[A-Za-z0-9_-]{1,128}$/;
 
 /** Wraps an async handler; express 5 forwards rejections to the error handler itself. */
 export type Handler = (req: Request, res: Response, next: NextFunction) => Promise<void>;

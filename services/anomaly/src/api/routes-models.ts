@@ -5,7 +5,7 @@ import express, { Router, type Request, type Response } from 'express';
 import { score, type ForestParams } from '../engine/index.js';
 import type { Alert } from './alerts.js';
 import { checkWebhookUrl } from './alerts.js';
-import { param, tenantOf, type ApiContext } from './context.js';
+import { ID, param, tenantOf, type ApiContext } from './context.js';
 import { HttpError, notFound } from './errors.js';
 import { ingest } from './ingest.js';
 import type { LoadedModel } from './model-cache.js';
@@ -195,8 +195,8 @@ export function modelRoutes(ctx: ApiContext): Router {
     const tenant = tenantOf(res);
     const m = await ctx.models.get(tenant, param(req, 'id'));
     const datasetId = (req.body as { datasetId?: unknown } | undefined)?.datasetId;
-    if (typeof datasetId !== 'string')
-      throw new HttpError(400, 'InvalidRequest', '/datasetId: must be a string', { field: '/datasetId' });
+    if (typeof datasetId !== 'string' || !ID.test(datasetId))
+      throw new HttpError(400, 'InvalidRequest', '/datasetId: must be a dataset id', { field: '/datasetId' });
     const ds = await ctx.store.getDatasetMeta(tenant, datasetId);
     if (ds === null || ds.temporary)
       throw new HttpError(404, 'NotFound', `dataset ${JSON.stringify(datasetId)} not found`, {

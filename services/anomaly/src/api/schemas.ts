@@ -44,7 +44,7 @@ export const fitRequestSchema = {
   additionalProperties: false,
   required: ['datasetId'],
   properties: {
-    datasetId: { type: 'string', minLength: 1, maxLength: 64 },
+    datasetId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' },
     name: {
       type: 'string',
       pattern: '^[A-Za-z0-9._-]{1,64}$',
@@ -90,7 +90,7 @@ export const scoreDatasetSchema = {
   type: 'object',
   additionalProperties: false,
   required: ['datasetId'],
-  properties: { datasetId: { type: 'string', minLength: 1, maxLength: 64 } },
+  properties: { datasetId: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,64}$' } },
 } as const;
 
 export const webhookRequestSchema = {
