@@ -278,4 +278,32 @@ describe('worker pool on real Redis', () => {
     expect(w.output).not.toContain('"kind":"score-chunk"');
     expect((await call(`/v1/jobs/${jobId}/results`)).status).toBe(409);
   });
+  it('reports ERROR when a task exceeds the stall limit (no worker sees that failure)', async () => {
+    const env = { LOCK_DURATION_MS: '1000', STALLED_INTERVAL_MS: '500', MAX_STALLED_COUNT: '0' };
+    const { call, ws, prefix } = await setup(env, 1);
+    const rows = 4 * CHUNK;
+    const data = gaussianData(rows, COLS, 29);
+    const dsId = await upload(call, data, rows);
+    const id = await fitViaPool(
+      call,
+      dsId,
+      { ntrees: 100, sampleSize: 256, extensionLevel: COLS - 1, seed: 3 },
+      1,
+    );
+    const res = await call(`/v1/models/${id}/score-dataset`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ datasetId: dsId }),
+    });
+    const jobId = ((await res.json()) as { id: string }).id;
+    const victim = ws[0]!;
+    while (!victim.output.includes('"kind":"score-chunk","attempt":1,"msg":"Started task"')) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await victim.stop('SIGKILL');
+    procs.push(await startWorker(redis.url, prefix, { CHUNK_ROWS: String(CHUNK), ...env }));
+    const job = await waitJob(call, jobId, 30_000);
+    expect(job['phase']).toBe('ERROR');
+    expect(job['error']).toMatchObject({ code: 'TaskFailed' });
+  });
 });

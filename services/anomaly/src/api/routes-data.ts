@@ -139,8 +139,13 @@ export function dataRoutes(ctx: ApiContext): Router {
   });
 
   r.get('/jobs/:id', async (req, res) => {
-    const job = await ctx.store.getJob(tenantOf(res), param(req, 'id'));
+    const tenant = tenantOf(res);
+    let job = await ctx.store.getJob(tenant, param(req, 'id'));
     if (job === null) throw notFound('job', param(req, 'id'));
+    if (job.phase === 'QUEUED' || job.phase === 'EXECUTING') {
+      await ctx.coordinator.reconcile(tenant, job.id);
+      job = (await ctx.store.getJob(tenant, job.id)) ?? job;
+    }
     res.json(await jobView(ctx, job));
   });
 

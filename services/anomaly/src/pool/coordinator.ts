@@ -201,6 +201,20 @@ export class Coordinator {
     }
   }
 
+  /**
+   * Catches failures no worker reports: BullMQ fails a task that stalled more than `maxStalledCount`
+   * times (and then its fan-in parent) inside a Lua script without a `failed` event. A running job whose
+   * fan-in has failed is moved to ERROR here; called when a client reads the job.
+   */
+  async reconcile(tenant: string, jobId: string): Promise<void> {
+    const parent = await this.queue.getJob(parentJobId(jobId));
+    if (parent === undefined || (await parent.getState()) !== 'failed') return;
+    await this.store.transition(tenant, jobId, ['PENDING', 'QUEUED', 'EXECUTING'], 'ERROR', {
+      endedAt: new Date().toISOString(),
+      error: JSON.stringify({ code: 'TaskFailed', message: parent.failedReason || 'a task failed' }),
+    });
+  }
+
   /** Marks a job ABORTED; workers skip its remaining tasks. Returns false if it had already ended. */
   async abort(tenant: string, jobId: string): Promise<boolean> {
     return this.store.transition(tenant, jobId, ['PENDING', 'QUEUED', 'EXECUTING'], 'ABORTED', {
