@@ -127,12 +127,12 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
       // A lab being deleted frees quota: re-reconcile its owner's other labs of the same profile.
       { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind, map: (o) => r.quotaPeersOf(o) },
     ],
-    // Our own status writes come back as updates; they need no reconcile (kubeflow/notebooks#1343).
+    // Our own status and finalizer writes come back as updates; they need no reconcile (kubeflow/notebooks#1343).
     updatePredicate: (o, old) =>
       o.metadata?.generation !== old.metadata?.generation ||
       o.metadata?.deletionTimestamp !== old.metadata?.deletionTimestamp ||
-      JSON.stringify(o.metadata?.finalizers ?? []) !== JSON.stringify(old.metadata?.finalizers ?? []) ||
-      JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(old.metadata?.labels ?? {}),
+      JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(old.metadata?.labels ?? {}) ||
+      JSON.stringify(o.metadata?.annotations ?? {}) !== JSON.stringify(old.metadata?.annotations ?? {}),
     reconcile: (ctx) => r.reconcile(ctx),
     onTerminal: (ctx, err) => r.recordTerminal(ctx, err),
   };
@@ -210,7 +210,9 @@ class LabReconciler {
 
     if (lab.metadata.deletionTimestamp !== undefined) return this.finalize(ctx, lab, profile);
 
-    if (!(lab.metadata.finalizers ?? []).includes(HOME_FINALIZER)) {
+    // The finalizer goes on before any child exists, so a lab without it has no children of ours yet.
+    const fresh = !(lab.metadata.finalizers ?? []).includes(HOME_FINALIZER);
+    if (fresh) {
       const updated = await this.deps.kube.addFinalizer(asKube(lab), HOME_FINALIZER);
       if (updated === undefined) return undefined;
       lab = this.withFreshStatus(updated as unknown as Lab);
@@ -239,7 +241,7 @@ class LabReconciler {
       return undefined;
     }
     const quota = this.quota(ctx, lab, profile, resolved);
-    const { token, exists: tokenExists } = await this.token(ctx, ns, names.token);
+    const { token, exists: tokenExists } = fresh ? { token: this.newToken(), exists: false } : await this.token(ctx, ns, names.token);
     const desired = buildChildren(lab, profile, { token, podAnnotations: this.passedAnnotations(lab) }, { admitted: quota.admitted });
     const applied = await this.applyChildren(ctx, desired, pvc, pod, tokenExists);
 
@@ -304,11 +306,11 @@ class LabReconciler {
   }
 
   /**
-   * Applies children in dependency order: home PVC and token Secret first (the Pod mounts one and reads the
-   * other — a Pod created before its Secret fails with CreateContainerConfigError), then the Service and the
-   * NetworkPolicy (so the lab is never reachable unrestricted), the Pod last. Unchanged children (same spec hash
-   * annotation) are not re-applied; an existing Pod is never re-applied, as its spec is immutable — changes
-   * take effect at the next start.
+   * Applies children in dependency order: the home PVC, token Secret, Service and NetworkPolicy first (in
+   * parallel: none needs another), the Pod last — it mounts the PVC and reads the Secret (a Pod created before its
+   * Secret fails with CreateContainerConfigError), and must never be reachable before its NetworkPolicy exists.
+   * Unchanged children (same spec hash annotation) are not re-applied; an existing Pod is never re-applied, as its
+   * spec is immutable — changes take effect at the next start.
    */
   private async applyChildren(
     ctx: ReconcileContext<KubeObject>,
@@ -322,29 +324,37 @@ class LabReconciler {
     const owned = (kind: string, name: string | undefined): KubeObject | undefined =>
       ctx.owned<KubeObject>(kind).find((o) => o.metadata?.name === name);
 
+    // Independent writes go out together; the Pod waits for all of them (see the ordering above).
     const home = withHash(asKube(desired.home));
-    if (!upToDate(home, asKube(pvc))) {
+    const applyHome = async (): Promise<void> => {
+      if (upToDate(home, asKube(pvc))) return;
       await kube.apply(home);
       ctx.log.info({ pvc: home.metadata?.name }, 'Applied home PersistentVolumeClaim');
-    }
-    if (!tokenExists) {
+    };
+    const createToken = async (): Promise<void> => {
+      if (tokenExists) return;
       // Create, never apply: a racing second writer must fail (and retry with the stored token), not replace it.
       await kube.create(asKube(desired.token));
       ctx.log.info({ secret: desired.token.metadata?.name }, 'Created token Secret');
-    }
-    applied.add('Secret');
+    };
     const svc = withHash(asKube(desired.service));
-    if (!upToDate(svc, owned('Service', svc.metadata?.name))) await kube.apply(svc);
-    applied.add('Service');
+    const applyService = async (): Promise<void> => {
+      if (!upToDate(svc, owned('Service', svc.metadata?.name))) await kube.apply(svc);
+    };
     const npName = labNames(ctx.key.name).networkPolicy;
     const ns = ctx.key.namespace ?? 'default';
-    if (desired.networkPolicy !== undefined) {
-      const np = withHash(asKube(desired.networkPolicy));
-      if (!upToDate(np, owned('NetworkPolicy', npName))) await kube.apply(np);
-      applied.add('NetworkPolicy');
-    } else if (owned('NetworkPolicy', npName) !== undefined) {
-      await kube.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: ns, name: npName });
-    }
+    const applyPolicy = async (): Promise<void> => {
+      if (desired.networkPolicy !== undefined) {
+        const np = withHash(asKube(desired.networkPolicy));
+        if (!upToDate(np, owned('NetworkPolicy', npName))) await kube.apply(np);
+      } else if (owned('NetworkPolicy', npName) !== undefined) {
+        await kube.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: ns, name: npName });
+      }
+    };
+    await Promise.all([applyHome(), createToken(), applyService(), applyPolicy()]);
+    applied.add('Secret');
+    applied.add('Service');
+    if (desired.networkPolicy !== undefined) applied.add('NetworkPolicy');
     if (desired.pod !== undefined && pod === undefined) {
       await kube.apply(withHash(asKube(desired.pod)));
       ctx.log.info({ pod: desired.pod.metadata?.name }, 'Created lab Pod');
