@@ -3,7 +3,14 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { eventually, kubectl, kubectlJson, repoRoot, startCluster, type ClusterHandle } from './cluster/index.js';
+import {
+  eventually,
+  kubectl,
+  kubectlJson,
+  repoRoot,
+  startCluster,
+  type ClusterHandle,
+} from './cluster/index.js';
 import { installChartOnce, startOperator, type OperatorProcess } from './operator/support.js';
 
 interface LabView {
@@ -45,8 +52,14 @@ async function main(): Promise<void> {
     await kubectl(['apply', '-f', join(samples, 'profile.yaml')]);
     say('Applied NotebookProfile "sample"');
 
-    operator = await startOperator({ kubeconfig: operatorKubeconfig, identity: 'run-local', args: ['--log-level=info'] });
-    say(`Started the operator (pid ${operator.pid}) as the chart's ServiceAccount; logs: ${operator.logFile}`);
+    operator = await startOperator({
+      kubeconfig: operatorKubeconfig,
+      identity: 'run-local',
+      args: ['--log-level=info'],
+    });
+    say(
+      `Started the operator (pid ${operator.pid}) as the chart's ServiceAccount; logs: ${operator.logFile}`,
+    );
     say(`Probes and metrics: http://127.0.0.1:${operator.probePort}/readyz and /metrics`);
     const op = operator;
     void op.exited.then((code) => {
@@ -56,7 +69,10 @@ async function main(): Promise<void> {
         void teardown(1);
       }
     });
-    await eventually(async () => (await op.probe('/readyz')) === 200, { timeoutMs: 60_000, description: 'operator ready' });
+    await eventually(async () => (await op.probe('/readyz')) === 200, {
+      timeoutMs: 60_000,
+      description: 'operator ready',
+    });
 
     const labsFile = join(samples, 'labs.yaml');
     await kubectl(['apply', '-f', labsFile]);
@@ -68,10 +84,23 @@ async function main(): Promise<void> {
       async () => {
         const labs: LabView[] = [];
         for (const n of names) {
-          labs.push(await kubectlJson<LabView>(['get', 'notebooklab', n.metadata?.name ?? '', '-n', n.metadata?.namespace ?? 'default']));
+          labs.push(
+            await kubectlJson<LabView>([
+              'get',
+              'notebooklab',
+              n.metadata?.name ?? '',
+              '-n',
+              n.metadata?.namespace ?? 'default',
+            ]),
+          );
         }
         const waiting = labs.filter((l) => l.status?.phase !== 'Running');
-        if (waiting.length > 0) throw new Error(waiting.map((l) => `${l.metadata.name}: ${l.status?.phase ?? 'no status'} ${l.status?.message ?? ''}`).join('; '));
+        if (waiting.length > 0)
+          throw new Error(
+            waiting
+              .map((l) => `${l.metadata.name}: ${l.status?.phase ?? 'no status'} ${l.status?.message ?? ''}`)
+              .join('; '),
+          );
         return labs;
       },
       { timeoutMs: 120_000, intervalMs: 500, description: 'sample labs Ready' },
@@ -79,11 +108,17 @@ async function main(): Promise<void> {
     console.log('');
     console.log('NAMESPACE      NAME            OWNER   PHASE     URL');
     for (const l of ready) {
-      console.log(`${l.metadata.namespace.padEnd(14)} ${l.metadata.name.padEnd(15)} ${l.spec.owner.padEnd(7)} ${(l.status?.phase ?? '').padEnd(9)} ${l.status?.url ?? ''}`);
+      console.log(
+        `${l.metadata.namespace.padEnd(14)} ${l.metadata.name.padEnd(15)} ${l.spec.owner.padEnd(7)} ${(l.status?.phase ?? '').padEnd(9)} ${l.status?.url ?? ''}`,
+      );
     }
     console.log('');
-    say(`Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s. Try: KUBECONFIG=${process.env['SKYPORT_KUBECONFIG']} kubectl get notebooklabs -A`);
-    say('Pods run on kwok fake nodes: the URLs are the in-cluster addresses a proxy would route to. Ctrl-C to stop.');
+    say(
+      `Ready in ${((Date.now() - t0) / 1000).toFixed(1)} s. Try: KUBECONFIG=${process.env['SKYPORT_KUBECONFIG']} kubectl get notebooklabs -A`,
+    );
+    say(
+      'Pods run on kwok fake nodes: the URLs are the in-cluster addresses a proxy would route to. Ctrl-C to stop.',
+    );
     await new Promise(() => undefined);
   } catch (err) {
     console.error(`[run-local] Failed: ${err instanceof Error ? err.message : String(err)}`);

@@ -65,12 +65,19 @@ class MiniClient {
           path,
           method,
           agent: this.agent,
-          headers: { Accept: 'application/json', ...(data === undefined ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) }) },
+          headers: {
+            Accept: 'application/json',
+            ...(data === undefined
+              ? {}
+              : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(data) }),
+          },
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (ch: Buffer) => chunks.push(ch));
-          res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+          res.on('end', () =>
+            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
+          );
           res.on('error', reject);
         },
       );
@@ -125,7 +132,9 @@ const profile = {
   spec: {
     images: { aliases: [{ name: 'recommended', image: 'quay.io/jupyter/scipy-notebook:2025-06-02' }] },
     // Tiny requests so 1,000 labs fit on the three fake nodes.
-    sizes: [{ name: 'tiny', requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } }],
+    sizes: [
+      { name: 'tiny', requests: { cpu: '10m', memory: '16Mi' }, limits: { cpu: '100m', memory: '64Mi' } },
+    ],
     defaultSize: 'tiny',
     home: { size: '1Gi', retainPolicy: 'Delete' },
     culling: { enabled: false, idleTimeout: '24h', maxLifetime: '168h', warnBefore: '30m' },
@@ -136,10 +145,16 @@ const profile = {
 
 /** The children the builder makes for one lab (its golden file), renamed for lab `i`, without ownerReferences. */
 function directChildren(ns: string, i: number): { path: string; body: Record<string, unknown> }[] {
-  const golden = readFileSync(join(repoRoot, 'operator', 'src', 'controllers', 'notebooklab', '__golden__', 'default.yaml'), 'utf8');
+  const golden = readFileSync(
+    join(repoRoot, 'operator', 'src', 'controllers', 'notebooklab', '__golden__', 'default.yaml'),
+    'utf8',
+  );
   const name = `d${i}`;
   const uid = `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`;
-  const text = golden.replaceAll('alice-default', name).replaceAll('6f1c2b9e-0000-4000-8000-000000000001', uid).replaceAll('nb-alice', ns);
+  const text = golden
+    .replaceAll('alice-default', name)
+    .replaceAll('6f1c2b9e-0000-4000-8000-000000000001', uid)
+    .replaceAll('nb-alice', ns);
   const paths: Record<string, string> = {
     PersistentVolumeClaim: `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
     Secret: `/api/v1/namespaces/${ns}/secrets`,
@@ -148,7 +163,11 @@ function directChildren(ns: string, i: number): { path: string; body: Record<str
     Pod: `/api/v1/namespaces/${ns}/pods`,
   };
   return parseAllDocuments(text).map((d) => {
-    const body = d.toJS() as { kind: string; metadata: Record<string, unknown>; spec?: Record<string, unknown> };
+    const body = d.toJS() as {
+      kind: string;
+      metadata: Record<string, unknown>;
+      spec?: Record<string, unknown>;
+    };
     // Owned by a lab that does not exist, the garbage collector would delete them.
     delete body.metadata['ownerReferences'];
     if (body.kind === 'PersistentVolumeClaim' && body.spec !== undefined) {
@@ -158,7 +177,8 @@ function directChildren(ns: string, i: number): { path: string; body: Record<str
     if (body.kind === 'Pod' && body.spec !== undefined) {
       // The bench profile's size, as the operator would set it.
       const [ctr] = body.spec['containers'] as { resources: unknown }[];
-      if (ctr !== undefined) ctr.resources = { requests: profile.spec.sizes[0]?.requests, limits: profile.spec.sizes[0]?.limits };
+      if (ctr !== undefined)
+        ctr.resources = { requests: profile.spec.sizes[0]?.requests, limits: profile.spec.sizes[0]?.limits };
     }
     return { path: paths[body.kind] ?? '', body };
   });
@@ -171,7 +191,12 @@ interface LabLite {
   status?: { phase?: string };
 }
 
-async function waitAll(what: string, count: () => Promise<number>, total: number, timeoutMs: number): Promise<void> {
+async function waitAll(
+  what: string,
+  count: () => Promise<number>,
+  total: number,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let lastLog = 0;
   for (;;) {
@@ -187,7 +212,9 @@ async function waitAll(what: string, count: () => Promise<number>, total: number
 }
 
 async function namespace(name: string): Promise<void> {
-  await kubectl(['delete', 'namespace', name, '--ignore-not-found', '--wait=true', '--timeout=300s'], { timeoutMs: 320_000 });
+  await kubectl(['delete', 'namespace', name, '--ignore-not-found', '--wait=true', '--timeout=300s'], {
+    timeoutMs: 320_000,
+  });
   await kubectl(['create', 'namespace', name]);
 }
 
@@ -206,7 +233,9 @@ async function direct(client: MiniClient): Promise<{ writeMs: number; readyMs: n
   await waitAll(
     'direct pods Ready',
     async () =>
-      (await client.list<PodLite>(`/api/v1/namespaces/${ns}/pods`)).filter((p) => p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')).length,
+      (await client.list<PodLite>(`/api/v1/namespaces/${ns}/pods`)).filter((p) =>
+        p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      ).length,
     LABS,
     600_000,
   );
@@ -248,13 +277,34 @@ function peakRssMb(pid: number): number {
 }
 
 /** The operator run: create N NotebookLabs, wait until every one reports phase Running. */
-async function throughOperator(client: MiniClient, kubeconfig: string): Promise<{ readyMs: number; p50: number; p99: number; rssMb: number; reconciles: number; op: OperatorProcess }> {
+async function throughOperator(
+  client: MiniClient,
+  kubeconfig: string,
+): Promise<{
+  readyMs: number;
+  p50: number;
+  p99: number;
+  rssMb: number;
+  reconciles: number;
+  op: OperatorProcess;
+}> {
   const ns = 'bench-operator';
   await namespace(ns);
   const built = existsSync(join(repoRoot, 'operator', 'dist', 'src', 'main.js'));
-  const op = await startOperator({ kubeconfig, identity: 'bench', built, env: OPERATOR_ENV, args: [`--workers=${WORKERS}`, '--log-level=warn', '--lease-name=bench'] });
-  log(`  operator pid ${op.pid} (${built ? 'built JS' : 'tsx'}), ${WORKERS} workers, env ${JSON.stringify(OPERATOR_ENV)}`);
-  await eventually(async () => (await op.probe('/readyz')) === 200, { timeoutMs: 60_000, description: 'operator ready' });
+  const op = await startOperator({
+    kubeconfig,
+    identity: 'bench',
+    built,
+    env: OPERATOR_ENV,
+    args: [`--workers=${WORKERS}`, '--log-level=warn', '--lease-name=bench'],
+  });
+  log(
+    `  operator pid ${op.pid} (${built ? 'built JS' : 'tsx'}), ${WORKERS} workers, env ${JSON.stringify(OPERATOR_ENV)}`,
+  );
+  await eventually(async () => (await op.probe('/readyz')) === 200, {
+    timeoutMs: 60_000,
+    description: 'operator ready',
+  });
   const labs = Array.from({ length: LABS }, (_, i) => i);
   const t0 = Date.now();
   await pool(labs, CONCURRENCY, async (i) => {
@@ -269,7 +319,10 @@ async function throughOperator(client: MiniClient, kubeconfig: string): Promise<
   log(`  created ${LABS} NotebookLabs in ${Date.now() - t0} ms`);
   await waitAll(
     'NotebookLabs Running',
-    async () => (await client.list<LabLite>(`/apis/skyport.io/v1alpha1/namespaces/${ns}/notebooklabs`)).filter((l) => l.status?.phase === 'Running').length,
+    async () =>
+      (await client.list<LabLite>(`/apis/skyport.io/v1alpha1/namespaces/${ns}/notebooklabs`)).filter(
+        (l) => l.status?.phase === 'Running',
+      ).length,
     LABS,
     600_000,
   );
@@ -278,7 +331,11 @@ async function throughOperator(client: MiniClient, kubeconfig: string): Promise<
   const sel = 'controller="notebooklab"';
   const p50 = histogramQuantile(metrics, 'controller_runtime_reconcile_time_seconds', sel, 0.5);
   const p99 = histogramQuantile(metrics, 'controller_runtime_reconcile_time_seconds', sel, 0.99);
-  const reconciles = Number(/controller_runtime_reconcile_time_seconds_count\{[^}]*controller="notebooklab"[^}]*\}\s+(\S+)/.exec(metrics)?.[1] ?? NaN);
+  const reconciles = Number(
+    /controller_runtime_reconcile_time_seconds_count\{[^}]*controller="notebooklab"[^}]*\}\s+(\S+)/.exec(
+      metrics,
+    )?.[1] ?? NaN,
+  );
   const rssMb = peakRssMb(op.pid);
   return { readyMs, p50, p99, rssMb, reconciles, op };
 }
@@ -311,14 +368,24 @@ async function main(): Promise<void> {
     const s = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
     const mark = (ok: boolean): string => (ok ? 'PASS' : 'MISS');
     console.log('');
-    console.log(`NotebookLab operator benchmark (${LABS} labs, 2-core machine, local control plane with kwok nodes)`);
-    console.log(`  operator: all Ready in ${s(o.readyMs)}  (${((LABS / o.readyMs) * 1000).toFixed(1)} labs/s)   target ≤ 60 s: ${mark(o.readyMs <= 60_000)}`);
-    console.log(`  reconcile: ${o.reconciles} runs, p50 ${(o.p50 * 1000).toFixed(1)} ms, p99 ${(o.p99 * 1000).toFixed(1)} ms (from /metrics histogram)`);
+    console.log(
+      `NotebookLab operator benchmark (${LABS} labs, 2-core machine, local control plane with kwok nodes)`,
+    );
+    console.log(
+      `  operator: all Ready in ${s(o.readyMs)}  (${((LABS / o.readyMs) * 1000).toFixed(1)} labs/s)   target ≤ 60 s: ${mark(o.readyMs <= 60_000)}`,
+    );
+    console.log(
+      `  reconcile: ${o.reconciles} runs, p50 ${(o.p50 * 1000).toFixed(1)} ms, p99 ${(o.p99 * 1000).toFixed(1)} ms (from /metrics histogram)`,
+    );
     console.log(`  operator peak RSS: ${o.rssMb.toFixed(0)} MB   target ≤ 200 MB: ${mark(o.rssMb <= 200)}`);
     if (d !== undefined) {
-      console.log(`  direct client: ${d.objects} objects written in ${s(d.writeMs)} (${((d.objects / d.writeMs) * 1000).toFixed(0)} objects/s), all Pods Ready in ${s(d.readyMs)}`);
+      console.log(
+        `  direct client: ${d.objects} objects written in ${s(d.writeMs)} (${((d.objects / d.writeMs) * 1000).toFixed(0)} objects/s), all Pods Ready in ${s(d.readyMs)}`,
+      );
       const ratio = d.readyMs / o.readyMs;
-      console.log(`  ratio operator/direct (labs Ready per second): ${ratio.toFixed(2)}   target ≥ 0.5: ${mark(ratio >= 0.5)}`);
+      console.log(
+        `  ratio operator/direct (labs Ready per second): ${ratio.toFixed(2)}   target ≥ 0.5: ${mark(ratio >= 0.5)}`,
+      );
     }
   } finally {
     await op?.stop('SIGTERM');

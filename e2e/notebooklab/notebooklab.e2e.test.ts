@@ -11,7 +11,13 @@ import {
   uniqueName,
   ToolError,
 } from '../cluster/index.js';
-import { installChartOnce, startActivityServer, startOperator, type ActivityServer, type OperatorProcess } from '../operator/support.js';
+import {
+  installChartOnce,
+  startActivityServer,
+  startOperator,
+  type ActivityServer,
+  type OperatorProcess,
+} from '../operator/support.js';
 
 interface Cond {
   type: string;
@@ -35,7 +41,12 @@ interface Lab {
   };
 }
 interface Obj {
-  metadata: { name: string; uid: string; ownerReferences?: { kind: string; uid: string; controller?: boolean }[]; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    uid: string;
+    ownerReferences?: { kind: string; uid: string; controller?: boolean }[];
+    annotations?: Record<string, string>;
+  };
   spec?: Record<string, unknown>;
   data?: Record<string, string>;
 }
@@ -44,7 +55,13 @@ let ns = '';
 let op: OperatorProcess;
 let activity: ActivityServer;
 const run = uniqueName('nb');
-const P = { retain: `${run}-retain`, del: `${run}-delete`, quota: `${run}-quota`, cull: `${run}-cull`, life: `${run}-life` };
+const P = {
+  retain: `${run}-retain`,
+  del: `${run}-delete`,
+  quota: `${run}-quota`,
+  cull: `${run}-cull`,
+  life: `${run}-life`,
+};
 
 function profile(name: string, over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -52,7 +69,10 @@ function profile(name: string, over: Record<string, unknown> = {}): Record<strin
     kind: 'NotebookProfile',
     metadata: { name },
     spec: {
-      images: { aliases: [{ name: 'recommended', image: 'quay.io/jupyter/scipy-notebook:2025-06-02' }], defaultAlias: 'recommended' },
+      images: {
+        aliases: [{ name: 'recommended', image: 'quay.io/jupyter/scipy-notebook:2025-06-02' }],
+        defaultAlias: 'recommended',
+      },
       sizes: [
         { name: 'small', requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } },
         // Larger than any kwok node (32 CPU): the scheduler reports Unschedulable.
@@ -72,7 +92,12 @@ async function apply(obj: unknown): Promise<void> {
   await kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
 }
 
-function lab(name: string, profileName: string, spec: Record<string, unknown> = {}, annotations: Record<string, string> = {}): Record<string, unknown> {
+function lab(
+  name: string,
+  profileName: string,
+  spec: Record<string, unknown> = {},
+  annotations: Record<string, string> = {},
+): Record<string, unknown> {
   return {
     apiVersion: 'skyport.io/v1alpha1',
     kind: 'NotebookLab',
@@ -100,7 +125,10 @@ async function waitPhase(name: string, phase: string, timeoutMs = 60_000): Promi
   return eventually(
     async () => {
       const l = await getLab(name);
-      if (l.status?.phase !== phase) throw new Error(`${name} phase ${l.status?.phase ?? '(none)'}, want ${phase}: ${l.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`).join(' ') ?? ''}`);
+      if (l.status?.phase !== phase)
+        throw new Error(
+          `${name} phase ${l.status?.phase ?? '(none)'}, want ${phase}: ${l.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`).join(' ') ?? ''}`,
+        );
       return l;
     },
     { timeoutMs, description: `${name} ${phase}` },
@@ -110,7 +138,9 @@ async function waitPhase(name: string, phase: string, timeoutMs = 60_000): Promi
 function dumpOnFailure(): void {
   onTestFailed(async () => {
     console.error(await dumpDiagnostics(ns, [op.logFile]));
-    console.error(await kubectl(['get', 'notebooklabs', '-n', ns, '-o', 'yaml']).catch((e: unknown) => String(e)));
+    console.error(
+      await kubectl(['get', 'notebooklabs', '-n', ns, '-o', 'yaml']).catch((e: unknown) => String(e)),
+    );
   });
 }
 
@@ -131,9 +161,16 @@ beforeAll(async () => {
   await apply(profile(P.retain));
   await apply(profile(P.del, { home: { size: '1Gi', retainPolicy: 'Delete' } }));
   await apply(profile(P.quota, { quota: { maxLabs: 1 } }));
-  await apply(profile(P.cull, { culling: { enabled: true, idleTimeout: '8s', maxLifetime: '1h', warnBefore: '5s' } }));
-  await apply(profile(P.life, { culling: { enabled: true, idleTimeout: '10s', maxLifetime: '10s', warnBefore: '4s' } }));
-  await eventually(async () => (await op.probe('/readyz')) === 200, { timeoutMs: 30_000, description: 'operator ready' });
+  await apply(
+    profile(P.cull, { culling: { enabled: true, idleTimeout: '8s', maxLifetime: '1h', warnBefore: '5s' } }),
+  );
+  await apply(
+    profile(P.life, { culling: { enabled: true, idleTimeout: '10s', maxLifetime: '10s', warnBefore: '4s' } }),
+  );
+  await eventually(async () => (await op.probe('/readyz')) === 200, {
+    timeoutMs: 30_000,
+    description: 'operator ready',
+  });
 });
 
 afterAll(async () => {
@@ -141,7 +178,10 @@ afterAll(async () => {
   await activity?.close();
   // SKYPORT_E2E_KEEP=1 keeps the namespace for inspection after a failure.
   if (ns !== '' && process.env['SKYPORT_E2E_KEEP'] !== '1') await deleteNamespace(ns);
-  for (const p of Object.values(P)) await kubectl(['delete', 'notebookprofile', p, '--ignore-not-found', '--wait=false']).catch(() => undefined);
+  for (const p of Object.values(P))
+    await kubectl(['delete', 'notebookprofile', p, '--ignore-not-found', '--wait=false']).catch(
+      () => undefined,
+    );
 });
 
 describe('NotebookLab lifecycle', () => {
@@ -150,13 +190,34 @@ describe('NotebookLab lifecycle', () => {
     await apply(lab('first', P.retain));
     const l = await waitPhase('first', 'Running');
     expect(l.status?.url).toBe(`http://first-lab.${ns}.svc:8888/user/alice/first/lab`);
-    expect(cond(l, 'Ready')).toMatchObject({ status: 'True', reason: 'LabReady', observedGeneration: l.metadata.generation });
+    expect(cond(l, 'Ready')).toMatchObject({
+      status: 'True',
+      reason: 'LabReady',
+      observedGeneration: l.metadata.generation,
+    });
     expect(l.status?.observedGeneration).toBe(l.metadata.generation);
     expect(l.metadata.finalizers).toContain('skyport.io/home-volume');
-    expect(l.status?.progress?.every((s) => s.state === 'Succeeded' && s.finishedAt !== undefined)).toBe(true);
-    expect(l.status?.progress?.map((s) => s.name)).toEqual(['Admitted', 'HomeVolume', 'Secret', 'Service', 'NetworkPolicy', 'Pod', 'Scheduled', 'ImagePulled', 'ServerReady']);
+    expect(l.status?.progress?.every((s) => s.state === 'Succeeded' && s.finishedAt !== undefined)).toBe(
+      true,
+    );
+    expect(l.status?.progress?.map((s) => s.name)).toEqual([
+      'Admitted',
+      'HomeVolume',
+      'Secret',
+      'Service',
+      'NetworkPolicy',
+      'Pod',
+      'Scheduled',
+      'ImagePulled',
+      'ServerReady',
+    ]);
 
-    for (const [kind, name] of [['pod', 'first-lab'], ['service', 'first-lab'], ['secret', 'first-token'], ['networkpolicy', 'first-lab']] as const) {
+    for (const [kind, name] of [
+      ['pod', 'first-lab'],
+      ['service', 'first-lab'],
+      ['secret', 'first-token'],
+      ['networkpolicy', 'first-lab'],
+    ] as const) {
       const o = await getObj(kind, name);
       expect(o?.metadata.ownerReferences, `${kind}/${name} owned by the lab`).toEqual([
         expect.objectContaining({ kind: 'NotebookLab', uid: l.metadata.uid, controller: true }),
@@ -164,14 +225,44 @@ describe('NotebookLab lifecycle', () => {
     }
     const pvc = await getObj('pvc', 'first-home');
     expect(pvc?.metadata.ownerReferences).toBeUndefined();
-    const pod = await kubectlJson<{ spec: { securityContext: Record<string, unknown>; containers: { securityContext: Record<string, unknown>; resources: unknown; env: { name: string; value?: string }[] }[] } }>(['get', 'pod', 'first-lab', '-n', ns]);
-    expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
-    expect(pod.spec.containers[0]?.securityContext).toMatchObject({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
-    expect(pod.spec.containers[0]?.resources).toEqual({ requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } });
-    const token = Buffer.from((await getObj('secret', 'first-token'))?.data?.['token'] ?? '', 'base64').toString();
+    const pod = await kubectlJson<{
+      spec: {
+        securityContext: Record<string, unknown>;
+        containers: {
+          securityContext: Record<string, unknown>;
+          resources: unknown;
+          env: { name: string; value?: string }[];
+        }[];
+      };
+    }>(['get', 'pod', 'first-lab', '-n', ns]);
+    expect(pod.spec.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.spec.containers[0]?.securityContext).toMatchObject({
+      allowPrivilegeEscalation: false,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(pod.spec.containers[0]?.resources).toEqual({
+      requests: { cpu: '1', memory: '2Gi' },
+      limits: { cpu: '1', memory: '2Gi' },
+    });
+    const token = Buffer.from(
+      (await getObj('secret', 'first-token'))?.data?.['token'] ?? '',
+      'base64',
+    ).toString();
     expect(token).toMatch(/^[0-9a-f]{48}$/);
     expect(JSON.stringify(pod)).not.toContain(token);
-    const events = await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=first,reason=Ready', '-o', 'name']);
+    const events = await kubectl([
+      'get',
+      'events',
+      '-n',
+      ns,
+      '--field-selector',
+      'involvedObject.name=first,reason=Ready',
+      '-o',
+      'name',
+    ]);
     expect(events.trim()).not.toBe('');
   });
 
@@ -179,20 +270,42 @@ describe('NotebookLab lifecycle', () => {
     dumpOnFailure();
     const pvcBefore = await getObj('pvc', 'first-home');
     const tokenBefore = (await getObj('secret', 'first-token'))?.data?.['token'];
-    await kubectl(['patch', 'notebooklab', 'first', '-n', ns, '--type=merge', '-p', '{"spec":{"state":"Stopped"}}']);
+    await kubectl([
+      'patch',
+      'notebooklab',
+      'first',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"spec":{"state":"Stopped"}}',
+    ]);
     const stopped = await waitPhase('first', 'Stopped');
     expect(await getObj('pod', 'first-lab')).toBeUndefined();
     expect((await getObj('pvc', 'first-home'))?.metadata.uid).toBe(pvcBefore?.metadata.uid);
     expect(stopped.status?.lastTermination?.reason).toBe('User');
     expect(cond(stopped, 'Ready')).toMatchObject({ status: 'False', reason: 'Stopped' });
 
-    await kubectl(['patch', 'notebooklab', 'first', '-n', ns, '--type=merge', '-p', '{"spec":{"state":"Running"}}']);
+    await kubectl([
+      'patch',
+      'notebooklab',
+      'first',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"spec":{"state":"Running"}}',
+    ]);
     const again = await waitPhase('first', 'Running');
     expect(again.status?.observedGeneration).toBe(again.metadata.generation);
     expect((await getObj('pvc', 'first-home'))?.metadata.uid).toBe(pvcBefore?.metadata.uid);
     expect((await getObj('secret', 'first-token'))?.data?.['token']).toBe(tokenBefore);
-    const pod = await kubectlJson<{ spec: { volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[] } }>(['get', 'pod', 'first-lab', '-n', ns]);
-    expect(pod.spec.volumes.find((v) => v.name === 'home')?.persistentVolumeClaim?.claimName).toBe('first-home');
+    const pod = await kubectlJson<{
+      spec: { volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[] };
+    }>(['get', 'pod', 'first-lab', '-n', ns]);
+    expect(pod.spec.volumes.find((v) => v.name === 'home')?.persistentVolumeClaim?.claimName).toBe(
+      'first-home',
+    );
   });
 
   it('deleting a lab under Retain keeps its PVC; under Delete removes it', async () => {
@@ -200,22 +313,36 @@ describe('NotebookLab lifecycle', () => {
     const kept = await getObj('pvc', 'first-home');
     await kubectl(['delete', 'notebooklab', 'first', '-n', ns, '--wait=true', '--timeout=60s']);
     expect((await getObj('pvc', 'first-home'))?.metadata.uid).toBe(kept?.metadata.uid);
-    await eventually(async () => (await getObj('pod', 'first-lab')) === undefined, { description: 'pod garbage-collected' });
+    await eventually(async () => (await getObj('pod', 'first-lab')) === undefined, {
+      description: 'pod garbage-collected',
+    });
 
     await apply(lab('doomed', P.del));
     await waitPhase('doomed', 'Running');
     expect(await getObj('pvc', 'doomed-home')).toBeDefined();
     await kubectl(['delete', 'notebooklab', 'doomed', '-n', ns, '--wait=true', '--timeout=60s']);
-    await eventually(async () => (await getObj('pvc', 'doomed-home')) === undefined, { timeoutMs: 30_000, description: 'home PVC deleted' });
+    await eventually(async () => (await getObj('pvc', 'doomed-home')) === undefined, {
+      timeoutMs: 30_000,
+      description: 'home PVC deleted',
+    });
   });
 
   it('the apiserver rejects invalid specs with a message naming the field', async () => {
-    const both = kubectl(['apply', '-f', '-'], { input: JSON.stringify(lab('bad1', P.retain, { image: 'x/y:1', imageAlias: 'recommended' })) });
+    const both = kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify(lab('bad1', P.retain, { image: 'x/y:1', imageAlias: 'recommended' })),
+    });
     await expect(both).rejects.toThrow(/spec\.image.*mutually exclusive/);
-    const state = kubectl(['apply', '-f', '-'], { input: JSON.stringify(lab('bad2', P.retain, { state: 'Paused' })) });
+    const state = kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify(lab('bad2', P.retain, { state: 'Paused' })),
+    });
     await expect(state).rejects.toThrow(/spec\.state.*Unsupported value: "Paused"/);
     const noOwner = kubectl(['apply', '-f', '-'], {
-      input: JSON.stringify({ apiVersion: 'skyport.io/v1alpha1', kind: 'NotebookLab', metadata: { name: 'bad3', namespace: ns }, spec: { profile: P.retain } }),
+      input: JSON.stringify({
+        apiVersion: 'skyport.io/v1alpha1',
+        kind: 'NotebookLab',
+        metadata: { name: 'bad3', namespace: ns },
+        spec: { profile: P.retain },
+      }),
     });
     await expect(noOwner).rejects.toThrow(/spec\.owner.*Required value/);
   });
@@ -239,9 +366,20 @@ describe('quota', () => {
     await apply(lab('q2', P.quota));
     const refused = await waitPhase('q2', 'Failed');
     expect(cond(refused, 'Degraded')).toMatchObject({ status: 'True', reason: 'QuotaExceeded' });
-    expect(cond(refused, 'Degraded')?.message).toMatch(new RegExp(`Owner alice already has 1 lab\\(s\\) with profile ${P.quota} \\(maxLabs 1\\)`));
+    expect(cond(refused, 'Degraded')?.message).toMatch(
+      new RegExp(`Owner alice already has 1 lab\\(s\\) with profile ${P.quota} \\(maxLabs 1\\)`),
+    );
     expect(await getObj('pod', 'q2-lab')).toBeUndefined();
-    const ev = await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=q2,reason=QuotaExceeded', '-o', 'name']);
+    const ev = await kubectl([
+      'get',
+      'events',
+      '-n',
+      ns,
+      '--field-selector',
+      'involvedObject.name=q2,reason=QuotaExceeded',
+      '-o',
+      'name',
+    ]);
     expect(ev.trim()).not.toBe('');
 
     await kubectl(['delete', 'notebooklab', 'q1', '-n', ns, '--wait=false']);
@@ -264,7 +402,8 @@ describe('fail fast', () => {
       async () => {
         const x = await getLab(name);
         const d = cond(x, 'Degraded');
-        if (d?.status !== 'True' || d.reason !== reason) throw new Error(`Degraded ${d?.status ?? '-'}/${d?.reason ?? '-'}`);
+        if (d?.status !== 'True' || d.reason !== reason)
+          throw new Error(`Degraded ${d?.status ?? '-'}/${d?.reason ?? '-'}`);
         return x;
       },
       { timeoutMs: 60_000, description: `${name} Degraded ${reason}` },
@@ -274,7 +413,8 @@ describe('fail fast', () => {
     expect(cond(l, 'Degraded')?.message).toMatch(msg);
     expect(cond(l, 'Degraded')?.message).toMatch(/Hint: /);
     expect(cond(l, 'Ready')).toMatchObject({ status: 'False', reason });
-    if (reason === 'OOMKilled') expect(l.status?.lastTermination).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
+    if (reason === 'OOMKilled')
+      expect(l.status?.lastTermination).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
     await kubectl(['delete', 'notebooklab', name, '-n', ns, '--wait=false']);
   });
 });
@@ -289,7 +429,8 @@ describe('culling', () => {
     const warned = await eventually(
       async () => {
         const x = await getLab('idle');
-        if (cond(x, 'IdleWarning')?.status !== 'True') throw new Error(`IdleWarning ${cond(x, 'IdleWarning')?.status ?? '-'}`);
+        if (cond(x, 'IdleWarning')?.status !== 'True')
+          throw new Error(`IdleWarning ${cond(x, 'IdleWarning')?.status ?? '-'}`);
         return x;
       },
       { timeoutMs: 20_000, description: 'idle warning' },
@@ -297,7 +438,16 @@ describe('culling', () => {
     expect(warned.status?.cullAt).toBeDefined();
     expect(warned.status?.lastActivity).toBeDefined();
     expect(cond(warned, 'IdleWarning')?.message).toMatch(/will be stopped at/);
-    const warnEvent = await kubectl(['get', 'events', '-n', ns, '--field-selector', 'involvedObject.name=idle,reason=IdleWarning', '-o', 'name']);
+    const warnEvent = await kubectl([
+      'get',
+      'events',
+      '-n',
+      ns,
+      '--field-selector',
+      'involvedObject.name=idle,reason=IdleWarning',
+      '-o',
+      'name',
+    ]);
     expect(warnEvent.trim()).not.toBe('');
 
     const culled = await waitPhase('idle', 'Stopped', 30_000);
@@ -306,7 +456,10 @@ describe('culling', () => {
     expect(cond(culled, 'IdleWarning')).toMatchObject({ status: 'False', reason: 'Culled' });
     expect(await getObj('pod', 'idle-lab')).toBeUndefined();
     expect((await getObj('pvc', 'idle-home'))?.metadata.uid).toBe(pvc?.metadata.uid);
-    const token = Buffer.from((await getObj('secret', 'idle-token'))?.data?.['token'] ?? '', 'base64').toString();
+    const token = Buffer.from(
+      (await getObj('secret', 'idle-token'))?.data?.['token'] ?? '',
+      'base64',
+    ).toString();
     expect(activity.seenAuth(ns, 'idle')).toContain(`token ${token}`);
   });
 

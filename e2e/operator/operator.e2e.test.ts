@@ -2,7 +2,15 @@
 // two replicas elect one leader and the standby takes over within 15 s of a kill -9, SIGTERM releases the
 // Lease and exits 0, and /metrics counts reconciles.
 import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import { createNamespace, deleteNamespace, dumpDiagnostics, eventually, kubectl, kubectlJson, uniqueName } from '../cluster/index.js';
+import {
+  createNamespace,
+  deleteNamespace,
+  dumpDiagnostics,
+  eventually,
+  kubectl,
+  kubectlJson,
+  uniqueName,
+} from '../cluster/index.js';
 import { installChartOnce, metricValue, RELEASE, startOperator, type OperatorProcess } from './support.js';
 
 let kubeconfig = '';
@@ -20,24 +28,45 @@ async function operator(identity: string, lease: string): Promise<OperatorProces
 function labs(names: string[]): string {
   return names
     .map((name) =>
-      JSON.stringify({ apiVersion: 'skyport.io/v1alpha1', kind: 'NotebookLab', metadata: { name, namespace: ns }, spec: { owner: name, profile: PROFILE } }),
+      JSON.stringify({
+        apiVersion: 'skyport.io/v1alpha1',
+        kind: 'NotebookLab',
+        metadata: { name, namespace: ns },
+        spec: { owner: name, profile: PROFILE },
+      }),
     )
     .join('\n');
 }
 
 async function phases(): Promise<Map<string, string>> {
-  const list = await kubectlJson<{ items: { metadata: { name: string }; status?: { phase?: string } }[] }>(['get', 'notebooklabs', '-n', ns]);
+  const list = await kubectlJson<{ items: { metadata: { name: string }; status?: { phase?: string } }[] }>([
+    'get',
+    'notebooklabs',
+    '-n',
+    ns,
+  ]);
   return new Map(list.items.map((i) => [i.metadata.name, i.status?.phase ?? '']));
 }
 
 async function leaseHolder(lease: string): Promise<string> {
-  const l = await kubectlJson<{ spec: { holderIdentity?: string } }>(['get', 'lease', lease, '-n', RELEASE.namespace]);
+  const l = await kubectlJson<{ spec: { holderIdentity?: string } }>([
+    'get',
+    'lease',
+    lease,
+    '-n',
+    RELEASE.namespace,
+  ]);
   return l.spec.holderIdentity ?? '';
 }
 
 function dumpOnFailure(): void {
   onTestFailed(async () => {
-    console.error(await dumpDiagnostics(ns, running.map((o) => o.logFile)));
+    console.error(
+      await dumpDiagnostics(
+        ns,
+        running.map((o) => o.logFile),
+      ),
+    );
   });
 }
 
@@ -50,7 +79,9 @@ beforeAll(async () => {
     metadata: { name: PROFILE },
     spec: {
       images: { aliases: [{ name: 'recommended', image: 'quay.io/jupyter/scipy-notebook:2025-06-02' }] },
-      sizes: [{ name: 'small', requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } }],
+      sizes: [
+        { name: 'small', requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
+      ],
       defaultSize: 'small',
       home: { size: '1Gi', retainPolicy: 'Delete' },
       culling: { enabled: false, idleTimeout: '24h', maxLifetime: '168h', warnBefore: '30m' },
@@ -62,7 +93,9 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const op of running) await op.stop('SIGKILL');
   if (ns !== '') await deleteNamespace(ns);
-  await kubectl(['delete', 'notebookprofile', PROFILE, '--ignore-not-found', '--wait=false']).catch(() => undefined);
+  await kubectl(['delete', 'notebookprofile', PROFILE, '--ignore-not-found', '--wait=false']).catch(
+    () => undefined,
+  );
 });
 
 describe('operator process', () => {
@@ -70,34 +103,69 @@ describe('operator process', () => {
     dumpOnFailure();
     const lease = `${run}-kill`;
     const first = await operator(`${run}-a`, lease);
-    await eventually(async () => (await first.probe('/readyz')) === 200, { timeoutMs: 30_000, description: 'first ready' });
+    await eventually(async () => (await first.probe('/readyz')) === 200, {
+      timeoutMs: 30_000,
+      description: 'first ready',
+    });
     const names = Array.from({ length: 30 }, (_, i) => `k${i}`);
     await kubectl(['apply', '-f', '-'], { input: labs(names) });
     // Kill as soon as reconciles are writing: some labs have children, others are half done.
-    await eventually(() => /Created lab Pod/.test(first.log()), { timeoutMs: 30_000, intervalMs: 20, description: 'first pod created' });
+    await eventually(() => /Created lab Pod/.test(first.log()), {
+      timeoutMs: 30_000,
+      intervalMs: 20,
+      description: 'first pod created',
+    });
     expect(await first.stop('SIGKILL')).toBe('SIGKILL');
     const before = await phases();
     const notDone = [...before.values()].filter((p) => p !== 'Running').length;
     expect(notDone, 'some labs were still in progress when the operator was killed').toBeGreaterThan(0);
     const tokensBefore = new Map(
-      (await kubectlJson<{ items: { metadata: { name: string }; data: { token: string } }[] }>(['get', 'secrets', '-n', ns, '-l', 'app.kubernetes.io/component=token'])).items.map(
-        (s) => [s.metadata.name, s.data.token],
-      ),
+      (
+        await kubectlJson<{ items: { metadata: { name: string }; data: { token: string } }[] }>([
+          'get',
+          'secrets',
+          '-n',
+          ns,
+          '-l',
+          'app.kubernetes.io/component=token',
+        ])
+      ).items.map((s) => [s.metadata.name, s.data.token]),
     );
 
     const second = await operator(`${run}-b`, lease);
     // The dead leader never released the Lease: the restart waits for it to expire (≤ 15 s), then converges.
-    await eventually(async () => [...(await phases()).values()].every((p) => p === 'Running'), { timeoutMs: 60_000, description: 'all labs Running after restart' });
+    await eventually(async () => [...(await phases()).values()].every((p) => p === 'Running'), {
+      timeoutMs: 60_000,
+      description: 'all labs Running after restart',
+    });
 
-    const uids = await kubectlJson<{ items: { metadata: { name: string; uid: string } }[] }>(['get', 'notebooklabs', '-n', ns]);
+    const uids = await kubectlJson<{ items: { metadata: { name: string; uid: string } }[] }>([
+      'get',
+      'notebooklabs',
+      '-n',
+      ns,
+    ]);
     for (const kind of ['pods', 'services', 'secrets', 'networkpolicies', 'persistentvolumeclaims']) {
-      const items = (await kubectlJson<{ items: { metadata: { labels?: Record<string, string> } }[] }>(['get', kind, '-n', ns, '-l', 'app.kubernetes.io/managed-by=skyport-operator'])).items;
+      const items = (
+        await kubectlJson<{ items: { metadata: { labels?: Record<string, string> } }[] }>([
+          'get',
+          kind,
+          '-n',
+          ns,
+          '-l',
+          'app.kubernetes.io/managed-by=skyport-operator',
+        ])
+      ).items;
       for (const lab of uids.items) {
-        const n = items.filter((o) => o.metadata.labels?.['skyport.io/owner-uid'] === lab.metadata.uid).length;
+        const n = items.filter(
+          (o) => o.metadata.labels?.['skyport.io/owner-uid'] === lab.metadata.uid,
+        ).length;
         expect(n, `${kind} of ${lab.metadata.name}`).toBe(1);
       }
     }
-    const tokensAfter = await kubectlJson<{ items: { metadata: { name: string }; data: { token: string } }[] }>(['get', 'secrets', '-n', ns, '-l', 'app.kubernetes.io/component=token']);
+    const tokensAfter = await kubectlJson<{
+      items: { metadata: { name: string }; data: { token: string } }[];
+    }>(['get', 'secrets', '-n', ns, '-l', 'app.kubernetes.io/component=token']);
     for (const s of tokensAfter.items) {
       const old = tokensBefore.get(s.metadata.name);
       if (old !== undefined) expect(s.data.token, `token of ${s.metadata.name} kept`).toBe(old);
@@ -109,19 +177,33 @@ describe('operator process', () => {
     dumpOnFailure();
     const lease = `${run}-ha`;
     const a = await operator(`${run}-ha-a`, lease);
-    await eventually(async () => (await leaseHolder(lease)) === a.identity, { timeoutMs: 30_000, description: 'a leads' });
+    await eventually(async () => (await leaseHolder(lease)) === a.identity, {
+      timeoutMs: 30_000,
+      description: 'a leads',
+    });
     const b = await operator(`${run}-ha-b`, lease);
-    await eventually(async () => (await b.probe('/readyz')) === 200, { timeoutMs: 30_000, description: 'standby ready' });
+    await eventually(async () => (await b.probe('/readyz')) === 200, {
+      timeoutMs: 30_000,
+      description: 'standby ready',
+    });
     expect(await leaseHolder(lease)).toBe(a.identity);
     expect(metricValue(await b.metrics(), 'leader_election_master_status')).toBe(0);
     expect(metricValue(await a.metrics(), 'leader_election_master_status')).toBe(1);
 
     const killedAt = Date.now();
     await a.stop('SIGKILL');
-    await eventually(async () => (await leaseHolder(lease)) === b.identity, { timeoutMs: 20_000, intervalMs: 100, description: 'b takes over' });
+    await eventually(async () => (await leaseHolder(lease)) === b.identity, {
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      description: 'b takes over',
+    });
     // Measured from the standby's own log line, not from our polling (kubectl adds ~0.2 s per call).
-    const acquired = b.log().split('\n').find((l) => l.includes('Acquired leader lease'));
-    const takeoverMs = new Date((JSON.parse(acquired ?? '{}') as { time?: string }).time ?? '').getTime() - killedAt;
+    const acquired = b
+      .log()
+      .split('\n')
+      .find((l) => l.includes('Acquired leader lease'));
+    const takeoverMs =
+      new Date((JSON.parse(acquired ?? '{}') as { time?: string }).time ?? '').getTime() - killedAt;
     console.log(`[operator e2e] standby took over ${takeoverMs} ms after kill -9 of the leader`);
     // The Lease expires 15 s after the dead leader's last renew, which came before the kill; 250 ms covers the
     // standby's wake-up and the acquire round trip.
@@ -130,10 +212,17 @@ describe('operator process', () => {
 
     // The new leader reconciles.
     await kubectl(['apply', '-f', '-'], { input: labs(['after-takeover']) });
-    await eventually(async () => (await phases()).get('after-takeover') === 'Running', { timeoutMs: 30_000, description: 'lab Running under the new leader' });
+    await eventually(async () => (await phases()).get('after-takeover') === 'Running', {
+      timeoutMs: 30_000,
+      description: 'lab Running under the new leader',
+    });
     const metrics = await b.metrics();
-    expect(metricValue(metrics, 'controller_runtime_reconcile_total', { controller: 'notebooklab' })).toBeGreaterThan(0);
-    expect(metricValue(metrics, 'controller_runtime_reconcile_time_seconds_count', { controller: 'notebooklab' })).toBeGreaterThan(0);
+    expect(
+      metricValue(metrics, 'controller_runtime_reconcile_total', { controller: 'notebooklab' }),
+    ).toBeGreaterThan(0);
+    expect(
+      metricValue(metrics, 'controller_runtime_reconcile_time_seconds_count', { controller: 'notebooklab' }),
+    ).toBeGreaterThan(0);
     expect(metricValue(metrics, 'workqueue_adds_total', { name: 'notebooklab' })).toBeGreaterThan(0);
 
     // SIGTERM: drain, release the Lease (holder cleared), exit 0.

@@ -6,7 +6,14 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, helm, kubeconfigForToken, kubectl, repoRoot, serviceAccountToken } from '../cluster/index.js';
+import {
+  freePort,
+  helm,
+  kubeconfigForToken,
+  kubectl,
+  repoRoot,
+  serviceAccountToken,
+} from '../cluster/index.js';
 
 /** Namespace and release name the chart is installed with in e2e. */
 export const RELEASE = { name: 'skyport', namespace: 'skyport-system' } as const;
@@ -27,14 +34,42 @@ export function installChartOnce(opts: { kubeconfig?: string } = {}): Promise<st
       () => false,
     );
     if (!installed) {
-      await helm(['install', RELEASE.name, chart, '-n', RELEASE.namespace, '--create-namespace', '--wait', '--timeout', '120s'], {
-        ...run,
-        timeoutMs: 180_000,
-      });
+      await helm(
+        [
+          'install',
+          RELEASE.name,
+          chart,
+          '-n',
+          RELEASE.namespace,
+          '--create-namespace',
+          '--wait',
+          '--timeout',
+          '120s',
+        ],
+        {
+          ...run,
+          timeoutMs: 180_000,
+        },
+      );
     }
-    await kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd/notebooklabs.skyport.io', 'crd/notebookprofiles.skyport.io'], run);
-    const token = await serviceAccountToken(RELEASE.namespace, RELEASE.name, { ...run, durationSeconds: 24 * 3600 });
-    return kubeconfigForToken(token, { ...(opts.kubeconfig === undefined ? {} : { baseKubeconfig: opts.kubeconfig }), userName: 'skyport-operator' });
+    await kubectl(
+      [
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        'crd/notebooklabs.skyport.io',
+        'crd/notebookprofiles.skyport.io',
+      ],
+      run,
+    );
+    const token = await serviceAccountToken(RELEASE.namespace, RELEASE.name, {
+      ...run,
+      durationSeconds: 24 * 3600,
+    });
+    return kubeconfigForToken(token, {
+      ...(opts.kubeconfig === undefined ? {} : { baseKubeconfig: opts.kubeconfig }),
+      userName: 'skyport-operator',
+    });
   })();
   return chartInstalled;
 }
@@ -74,7 +109,9 @@ function httpGet(url: string): Promise<{ status: number; body: string }> {
     const req = http.get(url, { timeout: 5000 }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+      );
       res.on('error', () => resolve({ status: 0, body: '' }));
     });
     req.on('timeout', () => req.destroy());
@@ -93,7 +130,10 @@ export async function startOperator(opts: StartOperatorOptions): Promise<Operato
   const logFile = join(dir, `${identity}.log`);
   const out = createWriteStream(logFile);
   const root = repoRoot;
-  const entry = opts.built === true ? [join(root, 'operator', 'dist', 'src', 'main.js')] : ['--import', 'tsx', join(root, 'operator', 'src', 'main.ts')];
+  const entry =
+    opts.built === true
+      ? [join(root, 'operator', 'dist', 'src', 'main.js')]
+      : ['--import', 'tsx', join(root, 'operator', 'src', 'main.ts')];
   const proc = spawn(
     process.execPath,
     [
@@ -193,7 +233,14 @@ export async function startActivityServer(): Promise<ActivityServer> {
       return;
     }
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ started: when.toISOString(), last_activity: when.toISOString(), connections: 0, kernels: 0 }));
+    res.end(
+      JSON.stringify({
+        started: when.toISOString(),
+        last_activity: when.toISOString(),
+        connections: 0,
+        kernels: 0,
+      }),
+    );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const port = (server.address() as AddressInfo).port;

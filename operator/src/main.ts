@@ -16,14 +16,29 @@ import { notebookLabController } from './controllers/notebooklab/reconcile.js';
 function labSettings(env: NodeJS.ProcessEnv): { urlTemplate?: string; checkMs: number; prefixes: string[] } {
   const tpl = env['SKYPORT_ACTIVITY_URL_TEMPLATE'];
   if (tpl !== undefined && tpl !== '' && !/^https?:\/\//.test(tpl)) {
-    throw new ConfigError('activity-url-template', `${JSON.stringify(tpl)} must start with http:// or https:// (env SKYPORT_ACTIVITY_URL_TEMPLATE)`);
+    throw new ConfigError(
+      'activity-url-template',
+      `${JSON.stringify(tpl)} must start with http:// or https:// (env SKYPORT_ACTIVITY_URL_TEMPLATE)`,
+    );
   }
   const interval = env['SKYPORT_CULL_CHECK_INTERVAL'];
-  const checkMs = interval === undefined || interval === '' ? 60_000 : parseDuration('cull-check-interval', interval);
-  if (checkMs < 1000) throw new ConfigError('cull-check-interval', `${checkMs} ms is below the 1s minimum (env SKYPORT_CULL_CHECK_INTERVAL)`);
-  const prefixes = (env['SKYPORT_POD_ANNOTATION_PREFIXES'] ?? '').split(',').map((p) => p.trim()).filter((p) => p !== '');
+  const checkMs =
+    interval === undefined || interval === '' ? 60_000 : parseDuration('cull-check-interval', interval);
+  if (checkMs < 1000)
+    throw new ConfigError(
+      'cull-check-interval',
+      `${checkMs} ms is below the 1s minimum (env SKYPORT_CULL_CHECK_INTERVAL)`,
+    );
+  const prefixes = (env['SKYPORT_POD_ANNOTATION_PREFIXES'] ?? '')
+    .split(',')
+    .map((p) => p.trim())
+    .filter((p) => p !== '');
   for (const p of prefixes) {
-    if (p.startsWith('skyport.io/')) throw new ConfigError('pod-annotation-prefixes', `${p} is reserved (env SKYPORT_POD_ANNOTATION_PREFIXES)`);
+    if (p.startsWith('skyport.io/'))
+      throw new ConfigError(
+        'pod-annotation-prefixes',
+        `${p} is reserved (env SKYPORT_POD_ANNOTATION_PREFIXES)`,
+      );
   }
   return tpl === undefined || tpl === '' ? { checkMs, prefixes } : { urlTemplate: tpl, checkMs, prefixes };
 }
@@ -48,8 +63,18 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel);
   const kube = Kube.fromConfig({ kubeconfig: config.kubeconfig });
   const manager = new Manager({ kube, config, log });
-  const resolver = new JupyterActivityResolver(lab.urlTemplate === undefined ? {} : { urlTemplate: lab.urlTemplate });
-  manager.add(notebookLabController({ kube, events: manager.events, resolver, cullCheckIntervalMs: lab.checkMs, podAnnotationPrefixes: lab.prefixes }));
+  const resolver = new JupyterActivityResolver(
+    lab.urlTemplate === undefined ? {} : { urlTemplate: lab.urlTemplate },
+  );
+  manager.add(
+    notebookLabController({
+      kube,
+      events: manager.events,
+      resolver,
+      cullCheckIntervalMs: lab.checkMs,
+      podAnnotationPrefixes: lab.prefixes,
+    }),
+  );
   manager.handleSignals((code) => {
     resolver.close();
     process.exit(code);

@@ -321,7 +321,11 @@ export function buildPod(
     metadata: childMeta(owner(lab), COMPONENT.lab, {
       name: names.pod,
       extraLabels: { [OWNER_LABEL]: lab.spec.owner },
-      annotations: { ...extraAnnotations, 'skyport.io/profile': lab.spec.profile, 'skyport.io/size': resolved.size.name },
+      annotations: {
+        ...extraAnnotations,
+        'skyport.io/profile': lab.spec.profile,
+        'skyport.io/size': resolved.size.name,
+      },
     }),
     spec: {
       // OnFailure: a user's clean "Shut Down" from the Jupyter menu ends the Pod; crashes restart (and are seen).

@@ -120,7 +120,8 @@ export function readPod(pod: V1Pod | undefined): PodReading {
   const image = pod.spec?.containers.find((c) => c.name === LAB_CONTAINER)?.image ?? '(unknown image)';
   // kwok and some kubelets leave out PodScheduled=True; a bound Pod's startTime is the next best record.
   const scheduledAt =
-    condTime(pod, 'PodScheduled') ?? ((pod.spec?.nodeName ?? '') !== '' ? iso(pod.status?.startTime) : undefined);
+    condTime(pod, 'PodScheduled') ??
+    ((pod.spec?.nodeName ?? '') !== '' ? iso(pod.status?.startTime) : undefined);
   const reading: PodReading = {
     stage: stageOf(pod, cs, scheduledAt !== undefined),
     restarts: cs?.restartCount ?? 0,

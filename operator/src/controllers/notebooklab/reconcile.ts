@@ -65,7 +65,9 @@ function ownerProfileKey(lab: Lab): string {
   return `${lab.spec.owner}|${lab.spec.profile}`;
 }
 
-function labKey(lab: { metadata?: { namespace?: string | undefined; name?: string | undefined } }): ObjectKey {
+function labKey(lab: {
+  metadata?: { namespace?: string | undefined; name?: string | undefined };
+}): ObjectKey {
   return { namespace: lab.metadata?.namespace ?? 'default', name: lab.metadata?.name ?? '' };
 }
 
@@ -81,12 +83,18 @@ function culling(profile: NotebookProfile): CullingPolicy | undefined {
 
 function withHash<T extends KubeObject>(obj: T): T {
   const hash = shortHash(JSON.stringify(obj));
-  const metadata = { ...(obj.metadata ?? {}), annotations: { ...(obj.metadata?.annotations ?? {}), [SPEC_HASH]: hash } };
+  const metadata = {
+    ...(obj.metadata ?? {}),
+    annotations: { ...(obj.metadata?.annotations ?? {}), [SPEC_HASH]: hash },
+  };
   return { ...obj, metadata };
 }
 
 function upToDate(desired: KubeObject, current: KubeObject | undefined): boolean {
-  return current !== undefined && current.metadata?.annotations?.[SPEC_HASH] === desired.metadata?.annotations?.[SPEC_HASH];
+  return (
+    current !== undefined &&
+    current.metadata?.annotations?.[SPEC_HASH] === desired.metadata?.annotations?.[SPEC_HASH]
+  );
 }
 
 /**
@@ -166,7 +174,9 @@ class LabReconciler {
     if (o.metadata?.deletionTimestamp === undefined) return [];
     const lab = o as unknown as Lab;
     const self = `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
-    return [...(this.byOwnerProfile.get(ownerProfileKey(lab))?.entries() ?? [])].filter(([k]) => k !== self).map(([, v]) => v);
+    return [...(this.byOwnerProfile.get(ownerProfileKey(lab))?.entries() ?? [])]
+      .filter(([k]) => k !== self)
+      .map(([, v]) => v);
   }
 
   private remember(lab: Lab): void {
@@ -196,7 +206,11 @@ class LabReconciler {
       this.forget(ctx.key);
       return undefined;
     }
-    if (this.written.size > 0 && ctx.object.metadata?.deletionTimestamp !== undefined && !(ctx.object.metadata.finalizers ?? []).includes(HOME_FINALIZER)) {
+    if (
+      this.written.size > 0 &&
+      ctx.object.metadata?.deletionTimestamp !== undefined &&
+      !(ctx.object.metadata.finalizers ?? []).includes(HOME_FINALIZER)
+    ) {
       this.written.delete(ctx.object.metadata.uid ?? '');
     }
     // The informer holds NotebookLabs as the apiserver stored them (validated by the CRD schema).
@@ -204,9 +218,9 @@ class LabReconciler {
     this.remember(lab);
     const ns = lab.metadata.namespace ?? 'default';
     const names = labNames(lab.metadata.name ?? '');
-    const profile = ctx.cached<KubeObject>(NOTEBOOKPROFILE.kind).find((p) => p.metadata?.name === lab.spec.profile) as
-      | NotebookProfile
-      | undefined;
+    const profile = ctx
+      .cached<KubeObject>(NOTEBOOKPROFILE.kind)
+      .find((p) => p.metadata?.name === lab.spec.profile) as NotebookProfile | undefined;
 
     if (lab.metadata.deletionTimestamp !== undefined) return this.finalize(ctx, lab, profile);
 
@@ -219,14 +233,22 @@ class LabReconciler {
       ctx.log.debug('Added home finalizer');
     }
 
-    const pvc = ctx.cached<KubeObject>('PersistentVolumeClaim', ns).find((p) => p.metadata?.name === names.home) as
-      | V1PersistentVolumeClaim
-      | undefined;
+    const pvc = ctx
+      .cached<KubeObject>('PersistentVolumeClaim', ns)
+      .find((p) => p.metadata?.name === names.home) as V1PersistentVolumeClaim | undefined;
     const pod = ctx.owned<KubeObject>('Pod').find((p) => p.metadata?.name === names.pod) as V1Pod | undefined;
-    const base: Omit<StatusInput, 'applied' | 'pod'> = { lab, now: this.now(), homeClaimName: names.home, pvc };
+    const base: Omit<StatusInput, 'applied' | 'pod'> = {
+      lab,
+      now: this.now(),
+      homeClaimName: names.home,
+      pvc,
+    };
 
     if (profile === undefined) {
-      const invalid = { reason: 'ProfileNotFound', message: `spec.profile: NotebookProfile ${lab.spec.profile} not found; ask an admin which profiles exist` };
+      const invalid = {
+        reason: 'ProfileNotFound',
+        message: `spec.profile: NotebookProfile ${lab.spec.profile} not found; ask an admin which profiles exist`,
+      };
       if (pod !== undefined) await this.deletePod(lab, pod);
       await this.writeStatus(ctx, lab, { ...base, invalid, applied: new Set(), pod: readPod(pod) });
       return undefined;
@@ -237,12 +259,24 @@ class LabReconciler {
     } catch (err) {
       if (!(err instanceof TerminalError)) throw err;
       if (pod !== undefined) await this.deletePod(lab, pod);
-      await this.writeStatus(ctx, lab, { ...base, invalid: { reason: err.code, message: err.message }, applied: new Set(), pod: readPod(pod) });
+      await this.writeStatus(ctx, lab, {
+        ...base,
+        invalid: { reason: err.code, message: err.message },
+        applied: new Set(),
+        pod: readPod(pod),
+      });
       return undefined;
     }
     const quota = this.quota(ctx, lab, profile, resolved);
-    const { token, exists: tokenExists } = fresh ? { token: this.newToken(), exists: false } : await this.token(ctx, ns, names.token);
-    const desired = buildChildren(lab, profile, { token, podAnnotations: this.passedAnnotations(lab) }, { admitted: quota.admitted });
+    const { token, exists: tokenExists } = fresh
+      ? { token: this.newToken(), exists: false }
+      : await this.token(ctx, ns, names.token);
+    const desired = buildChildren(
+      lab,
+      profile,
+      { token, podAnnotations: this.passedAnnotations(lab) },
+      { admitted: quota.admitted },
+    );
     const applied = await this.applyChildren(ctx, desired, pvc, pod, tokenExists);
 
     const outcome = await this.stopOrCull(ctx, lab, profile, pod, desired, token, resolved);
@@ -253,7 +287,9 @@ class LabReconciler {
       resolved: { image: resolved.image, size: resolved.size.name, url: resolved.url },
       applied,
       pod: reading,
-      ...(pod === undefined || outcome.podGone ? {} : { podCreatedAt: isoOf(pod.metadata?.creationTimestamp) }),
+      ...(pod === undefined || outcome.podGone
+        ? {}
+        : { podCreatedAt: isoOf(pod.metadata?.creationTimestamp) }),
       ...(outcome.culling === undefined ? {} : { culling: outcome.culling }),
       ...(outcome.stoppedBy === undefined ? {} : { stoppedBy: outcome.stoppedBy }),
     };
@@ -272,7 +308,12 @@ class LabReconciler {
   }
 
   /** Quota over the owner's labs of this profile, from the cache (all namespaces the operator watches). */
-  private quota(ctx: ReconcileContext<KubeObject>, lab: Lab, profile: NotebookProfile, resolved: ResolvedLab): QuotaVerdict {
+  private quota(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    profile: NotebookProfile,
+    resolved: ResolvedLab,
+  ): QuotaVerdict {
     const entry = (l: Lab): QuotaEntry => ({
       uid: l.metadata.uid ?? '',
       namespace: l.metadata.namespace ?? '',
@@ -285,7 +326,10 @@ class LabReconciler {
       (l) => l.spec.owner === lab.spec.owner && l.spec.profile === lab.spec.profile,
     );
     const q = profile.spec.quota;
-    const limits = q.maxTotalHomeSize === undefined ? { maxLabs: q.maxLabs } : { maxLabs: q.maxLabs, maxTotalHomeBytes: parseQuantity(q.maxTotalHomeSize) };
+    const limits =
+      q.maxTotalHomeSize === undefined
+        ? { maxLabs: q.maxLabs }
+        : { maxLabs: q.maxLabs, maxTotalHomeBytes: parseQuantity(q.maxTotalHomeSize) };
     return checkQuota(entry(lab), peers.map(entry), limits, lab.spec.owner, lab.spec.profile);
   }
 
@@ -294,14 +338,23 @@ class LabReconciler {
    * a new random one that `applyChildren` creates (never overwrites) — so a token is generated once and kept.
    * `exists` says whether the Secret is already there.
    */
-  private async token(ctx: ReconcileContext<KubeObject>, ns: string, name: string): Promise<{ token: string; exists: boolean }> {
+  private async token(
+    ctx: ReconcileContext<KubeObject>,
+    ns: string,
+    name: string,
+  ): Promise<{ token: string; exists: boolean }> {
     const fromSecret = (s: V1Secret | undefined): string | undefined => {
       const b64 = s?.data?.[TOKEN_KEY];
       return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
     };
-    const cached = fromSecret(ctx.owned<KubeObject>('Secret').find((s) => s.metadata?.name === name) as V1Secret | undefined);
+    const cached = fromSecret(
+      ctx.owned<KubeObject>('Secret').find((s) => s.metadata?.name === name) as V1Secret | undefined,
+    );
     if (cached !== undefined) return { token: cached, exists: true };
-    const live = fromSecret((await this.deps.kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name })) as V1Secret | undefined);
+    const live = fromSecret(
+      (await this.deps.kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name })) as
+        V1Secret | undefined,
+    );
     return live === undefined ? { token: this.newToken(), exists: false } : { token: live, exists: true };
   }
 
@@ -348,7 +401,12 @@ class LabReconciler {
         const np = withHash(asKube(desired.networkPolicy));
         if (!upToDate(np, owned('NetworkPolicy', npName))) await kube.apply(np);
       } else if (owned('NetworkPolicy', npName) !== undefined) {
-        await kube.delete({ apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', namespace: ns, name: npName });
+        await kube.delete({
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'NetworkPolicy',
+          namespace: ns,
+          name: npName,
+        });
       }
     };
     await Promise.all([applyHome(), createToken(), applyService(), applyPolicy()]);
@@ -358,7 +416,11 @@ class LabReconciler {
     if (desired.pod !== undefined && pod === undefined) {
       await kube.apply(withHash(asKube(desired.pod)));
       ctx.log.info({ pod: desired.pod.metadata?.name }, 'Created lab Pod');
-      void this.deps.events.normal(ctx.object ?? {}, 'Starting', `Created Pod ${desired.pod.metadata?.name ?? ''}`);
+      void this.deps.events.normal(
+        ctx.object ?? {},
+        'Starting',
+        `Created Pod ${desired.pod.metadata?.name ?? ''}`,
+      );
     }
     if (desired.pod !== undefined || pod !== undefined) applied.add('Pod');
     return applied;
@@ -366,7 +428,12 @@ class LabReconciler {
 
   private async deletePod(lab: Lab, pod: V1Pod): Promise<void> {
     if (pod.metadata?.deletionTimestamp !== undefined) return;
-    const ref = { apiVersion: 'v1', kind: 'Pod', namespace: lab.metadata.namespace ?? 'default', name: pod.metadata?.name ?? '' };
+    const ref = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      namespace: lab.metadata.namespace ?? 'default',
+      name: pod.metadata?.name ?? '',
+    };
     await this.deps.kube.delete(ref, pod.metadata?.uid === undefined ? {} : { uid: pod.metadata.uid });
   }
 
@@ -388,11 +455,16 @@ class LabReconciler {
     const startedAt = new Date(isoOf(pod.metadata?.creationTimestamp) || this.now().toISOString());
     const decision = decideCulling(policy, startedAt, lastActivity, this.now());
     const cullingOut = lastActivity === undefined ? { decision } : { decision, lastActivity };
-    if (decision.action === 'cull') return { ...(await this.cull(ctx, lab, profile, pod, decision, lastActivity)), culling: cullingOut };
+    if (decision.action === 'cull')
+      return { ...(await this.cull(ctx, lab, profile, pod, decision, lastActivity)), culling: cullingOut };
     const warned = lab.status?.conditions?.find((c) => c.type === IDLE_WARNING)?.status === 'True';
     if (decision.action === 'warn' && !warned) {
       const at = decision.cullAt?.toISOString() ?? '';
-      void this.deps.events.warning(asKube(lab), 'IdleWarning', `Lab will be stopped at ${at} unless there is activity`);
+      void this.deps.events.warning(
+        asKube(lab),
+        'IdleWarning',
+        `Lab will be stopped at ${at} unless there is activity`,
+      );
     }
     const next = Math.min(decision.nextCheckMs ?? this.checkMs, this.checkMs);
     return { podGone: false, culling: cullingOut, requeueAfterMs: Math.max(next, 1000) };
@@ -402,15 +474,27 @@ class LabReconciler {
   private async stopPod(ctx: ReconcileContext<KubeObject>, lab: Lab, pod: V1Pod): Promise<CullOutcome> {
     await this.deletePod(lab, pod);
     const prev = lab.status?.lastTermination;
-    const culled = prev !== undefined && (prev.reason === 'Culled' || prev.reason === 'MaxLifetime') && prev.at >= isoOf(pod.metadata?.creationTimestamp);
-    if (lab.spec.state !== 'Stopped' || culled || pod.metadata?.deletionTimestamp !== undefined) return { podGone: false };
+    const culled =
+      prev !== undefined &&
+      (prev.reason === 'Culled' || prev.reason === 'MaxLifetime') &&
+      prev.at >= isoOf(pod.metadata?.creationTimestamp);
+    if (lab.spec.state !== 'Stopped' || culled || pod.metadata?.deletionTimestamp !== undefined)
+      return { podGone: false };
     ctx.log.info('Stopped lab, home volume kept');
     void this.deps.events.normal(asKube(lab), 'Stopped', 'Deleted the lab Pod; the home volume is kept');
-    return { podGone: false, stoppedBy: { reason: 'User', message: 'Stopped by setting spec.state to Stopped' } };
+    return {
+      podGone: false,
+      stoppedBy: { reason: 'User', message: 'Stopped by setting spec.state to Stopped' },
+    };
   }
 
   /** The newer of the recorded last activity and what the Jupyter server reports now. */
-  private async lastActivity(ctx: ReconcileContext<KubeObject>, lab: Lab, token: string, resolved: ResolvedLab): Promise<Date | undefined> {
+  private async lastActivity(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    token: string,
+    resolved: ResolvedLab,
+  ): Promise<Date | undefined> {
     let last = lab.status?.lastActivity === undefined ? undefined : new Date(lab.status.lastActivity);
     try {
       const act = await this.deps.resolver.resolve({
@@ -442,23 +526,37 @@ class LabReconciler {
       why === 'MaxLifetime'
         ? `Stopped after its maximum lifetime of ${profile.spec.culling.maxLifetime}`
         : `Stopped after ${profile.spec.culling.idleTimeout} without activity (last activity ${lastActivity?.toISOString() ?? 'never'})`;
-    const ref = { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind, namespace: lab.metadata.namespace ?? 'default', name: lab.metadata.name ?? '' };
+    const ref = {
+      apiVersion: API_VERSION,
+      kind: NOTEBOOKLAB.kind,
+      namespace: lab.metadata.namespace ?? 'default',
+      name: lab.metadata.name ?? '',
+    };
     await this.deps.kube.mergePatch(ref, { spec: { state: 'Stopped' } });
     await this.deletePod(lab, pod);
     ctx.log.info({ reason: why }, 'Culled lab');
-    void this.deps.events.normal(asKube(lab), why === 'MaxLifetime' ? 'MaxLifetimeReached' : 'Culled', message);
+    void this.deps.events.normal(
+      asKube(lab),
+      why === 'MaxLifetime' ? 'MaxLifetimeReached' : 'Culled',
+      message,
+    );
     return { podGone: true, stoppedBy: { reason: why, message } };
   }
 
   /** Deletion: stop the Pod, apply the home retain policy, then release the finalizer. */
-  private async finalize(ctx: ReconcileContext<KubeObject>, lab: Lab, profile: NotebookProfile | undefined): Promise<undefined> {
+  private async finalize(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    profile: NotebookProfile | undefined,
+  ): Promise<undefined> {
     if (!(lab.metadata.finalizers ?? []).includes(HOME_FINALIZER)) return undefined;
     const ns = lab.metadata.namespace ?? 'default';
     const names = labNames(lab.metadata.name ?? '');
     const policy = profile?.spec.home.retainPolicy ?? 'Retain';
     if (policy === 'Delete') {
       const pvc = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: names.home };
-      if (await this.deps.kube.delete(pvc)) ctx.log.info({ pvc: names.home }, 'Deleted home PersistentVolumeClaim');
+      if (await this.deps.kube.delete(pvc))
+        ctx.log.info({ pvc: names.home }, 'Deleted home PersistentVolumeClaim');
     } else {
       ctx.log.info({ pvc: names.home }, 'Kept home PersistentVolumeClaim');
     }
@@ -477,8 +575,10 @@ class LabReconciler {
     if (prev?.phase !== next.phase) {
       ctx.log.info({ phase: next.phase, from: prev?.phase }, 'Changed phase');
       const degraded = next.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
-      if (next.phase === 'Running') void this.deps.events.normal(asKube(lab), 'Ready', `Lab is ready at ${next.url ?? ''}`);
-      else if (next.phase === 'Failed' && degraded !== undefined) void this.deps.events.warning(asKube(lab), degraded.reason, degraded.message);
+      if (next.phase === 'Running')
+        void this.deps.events.normal(asKube(lab), 'Ready', `Lab is ready at ${next.url ?? ''}`);
+      else if (next.phase === 'Failed' && degraded !== undefined)
+        void this.deps.events.warning(asKube(lab), degraded.reason, degraded.message);
     }
   }
 

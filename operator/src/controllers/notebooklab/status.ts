@@ -188,7 +188,11 @@ function conditions(i: StatusInput, phase: LabPhase, message: string): Condition
       d.reason === 'MaxLifetime' ? 'MaxLifetimeSoon' : 'IdleSoon',
       `Lab ${why} and will be stopped at ${rfc3339(d.cullAt)}`,
     );
-  } else if (i.stoppedBy !== undefined && i.stoppedBy.reason !== 'User' && list.some((c) => c.type === IDLE_WARNING)) {
+  } else if (
+    i.stoppedBy !== undefined &&
+    i.stoppedBy.reason !== 'User' &&
+    list.some((c) => c.type === IDLE_WARNING)
+  ) {
     set(IDLE_WARNING, 'False', i.stoppedBy.reason, i.stoppedBy.message);
   } else if (list.some((c) => c.type === IDLE_WARNING && c.status === 'True')) {
     // Activity came back (or the lab stopped): withdraw the warning; a False one is left as it is.
