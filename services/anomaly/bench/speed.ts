@@ -37,7 +37,11 @@ function cpuMs(): number {
  * Runs fn up to `runs` times (at least 2, fewer once `budgetMs` of wall time is spent: the same rule as
  * baselines.py); returns the least CPU and least wall time (ms) and the last result.
  */
-function timed<T>(runs: number, fn: (i: number) => T, budgetMs = 8000): { cpu: number; wall: number; last: T } {
+function timed<T>(
+  runs: number,
+  fn: (i: number) => T,
+  budgetMs = 8000,
+): { cpu: number; wall: number; last: T } {
   let cpu = Infinity;
   let wall = Infinity;
   let last: T | undefined;
