@@ -82,7 +82,8 @@ describe('split layouts', () => {
     expect(m.forest.index).not.toBeNull();
     const used = new Array<number>(6).fill(0);
     for (const i of internalNodes(m)) {
-      expect(m.forest.coef[i]).not.toBe(0);
+      // Stored as a threshold: coefficient ±1 (see axis.ts), so "left iff ±x_f < t".
+      expect(Math.abs(m.forest.coef[i] ?? 0)).toBe(1);
       const f = m.forest.index?.[i] ?? -1;
       expect(f >= 0 && f < 6).toBe(true);
       used[f] = (used[f] ?? 0) + 1;

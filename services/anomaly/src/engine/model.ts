@@ -17,13 +17,17 @@ const FLAG_STANDARDIZE = 1;
 const FLAG_COMPAT_REFERENCE = 2;
 const TAG_LEAF = 0;
 const TAG_INTERNAL = 1;
+/** Axis-layout (k = 1) nodes whose coefficient is +1 / −1: only the feature and threshold are stored. */
+const TAG_AXIS_POS = 2;
+const TAG_AXIS_NEG = 3;
 
 /**
  * All trees of a model in one set of flat arrays. Tree t owns nodes [treeStart[t], treeStart[t+1]), in
  * preorder: internal node i's left child is i + 1 and `right[i]` its right child (a global index), or −1 for
  * a leaf. `value[i]` is p·n for internal nodes and depth + c(size) for leaves. Each node has `k` = e + 1
  * slope coefficients at `coef[i·k …]`; when k < d their feature indices are at `index[i·k …]` (ascending),
- * when k = d the layout is dense and `index` is null. k = 1 (extension 0) is the axis-parallel layout.
+ * when k = d the layout is dense and `index` is null. k = 1 (extension 0) is the axis-parallel layout:
+ * one feature index, coef ±1 and `value` the threshold t (left iff ±x < t), encoded without the coef.
  */
 export interface Forest {
   readonly k: number;
@@ -70,11 +74,13 @@ function writeTree(
       w.f64(value[i] ?? 0);
       continue;
     }
-    w.u8(TAG_INTERNAL);
+    const c0 = coef[i * k] ?? 0;
+    const axis = k === 1 && (c0 === 1 || c0 === -1);
+    w.u8(axis ? (c0 === 1 ? TAG_AXIS_POS : TAG_AXIS_NEG) : TAG_INTERNAL);
     w.u32(r - from);
     w.f64(value[i] ?? 0);
     if (index) for (let j = 0; j < k; j++) w.u16(index[i * k + j] ?? 0);
-    for (let j = 0; j < k; j++) w.f64(coef[i * k + j] ?? 0);
+    if (!axis) for (let j = 0; j < k; j++) w.f64(coef[i * k + j] ?? 0);
   }
 }
 
@@ -100,7 +106,9 @@ function readTree(r: ByteReader, d: number, k: number, what: string, field: stri
       if (!Number.isFinite(value[i])) throw corrupt(what, `leaf ${i} has a non-finite value`, field);
       continue;
     }
-    if (tag !== TAG_INTERNAL) throw corrupt(what, `node ${i} has unknown kind ${tag}`, field);
+    const axis = tag === TAG_AXIS_POS || tag === TAG_AXIS_NEG;
+    if (tag !== TAG_INTERNAL && !(axis && k === 1))
+      throw corrupt(what, `node ${i} has unknown kind ${tag}`, field);
     const rc = r.u32(`${field}.node[${i}].right`);
     if (rc <= i + 1 || rc >= n)
       throw corrupt(what, `node ${i} has right child ${rc} outside (${i + 1}, ${n})`, field);
@@ -115,7 +123,8 @@ function readTree(r: ByteReader, d: number, k: number, what: string, field: stri
         prev = c;
       }
     }
-    for (let j = 0; j < k; j++) coef[i * k + j] = r.f64(`${field}.node[${i}].normal`);
+    if (axis) coef[i] = tag === TAG_AXIS_POS ? 1 : -1;
+    else for (let j = 0; j < k; j++) coef[i * k + j] = r.f64(`${field}.node[${i}].normal`);
     let finite = Number.isFinite(value[i]);
     for (let j = 0; j < k; j++) finite &&= Number.isFinite(coef[i * k + j]);
     if (!finite) throw corrupt(what, `node ${i} has a non-finite split`, field);
@@ -275,6 +284,9 @@ export function assembleModel(
  * Encodes a model: magic "EIFM", u16 version, u16 flags (bit0 standardize, bit1 compat reference), u32 d,
  * ntrees, ψ, requested ψ, e, height limit, f64 seed, f64 c(ψ), [f64 mean[d], f64 std[d] if standardised],
  * u32 treeOffsets[ntrees + 1] (relative to the tree section, so a reader can slice trees), then the trees.
+ * A tree is u32 nodeCount and its nodes in preorder: a leaf is u8 0, f64 depth + c(size); an internal node
+ * is u8 kind (1 general, 2/3 axis split with coefficient +1/−1), u32 right child (tree-relative), f64 offset
+ * or threshold, [u16 feature index × k if k < d], [f64 coefficient × k unless kind 2/3].
  * Deterministic: equal models encode to equal bytes, which is what makes {@link modelId} a content hash.
  */
 export function encodeModel(model: Model): Uint8Array {

@@ -5,6 +5,7 @@
 // Typed-array reads marked `!` in the loops below index arrays sized by construction (ψ rows, d columns,
 // cap nodes), so they are always in range; the assertion avoids a per-element undefined check.
 
+import { axisThreshold } from './axis.js';
 import { cFactor } from './cn.js';
 import type { TreeRng } from './rng.js';
 
@@ -12,7 +13,8 @@ import type { TreeRng } from './rng.js';
  * One tree in preorder. The left child of internal node i is i + 1; `right[i]` is the right child's index
  * (relative to this tree) or −1 for a leaf. `value[i]` is p·n for an internal node and depth + c(size) for
  * a leaf. Each internal node has `k` coefficients at `coef[i·k …]`; for sparse layouts (k < d) their
- * feature indices are at `index[i·k …]` in ascending order. Leaves carry zero coefficients.
+ * feature indices are at `index[i·k …]` in ascending order. Leaves carry zero coefficients. With k = 1
+ * (e = 0) the split is stored as a threshold: coef ±1 and value t, left iff ±x < t (see axis.ts).
  */
 export interface TreeArrays {
   readonly nodeCount: number;
@@ -192,6 +194,15 @@ export class TreeBuilder {
       this.keptCoef[j] = nc;
       if (this.index) this.index[co + j] = c;
       pn += pc * nc;
+    }
+    if (k === 1) {
+      // e = 0: store "s·x < t" (s = ±1) instead of "x·c < p·c"; decisions are identical for every x (axis.ts).
+      const a = axisThreshold(this.keptCoef[0]!, pn);
+      if (a) {
+        this.coef[co] = a.sign;
+        this.keptCoef[0] = a.sign;
+        return a.threshold;
+      }
     }
     return pn;
   }
