@@ -166,7 +166,12 @@ async function main(): Promise<void> {
     req.end();
     report('NDJSON stream, 1 line   ', stream);
   } finally {
-    api?.kill('SIGTERM');
+    // The API must be gone before its Redis is: a pipe to a live child keeps this process running.
+    if (api !== null && api.exitCode === null) {
+      const exited = new Promise((r) => api?.once('exit', r));
+      api.kill('SIGTERM');
+      await exited;
+    }
     conn.disconnect();
     await redis.stop();
   }

@@ -26,6 +26,11 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'Received shutdown signal');
+    // With Redis unreachable the queue connections wait forever to close; do not outlive the grace period.
+    setTimeout(() => {
+      log.error('Exited without a clean shutdown');
+      process.exit(1);
+    }, 10_000).unref();
     void api.close().then(
       () => {
         log.info('Stopped API');
