@@ -1,6 +1,7 @@
 // The HTTP API on a real redis-server with a real worker: bad input gets located 4xx errors and the server
 // stays up; tenants are isolated; streaming, SSE and webhook alerts work end to end.
 
+import { createHmac } from 'node:crypto';
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -36,7 +37,9 @@ let threshold: number;
 
 interface Hit {
   readonly body: { type: string; alert: { score: number; index: number; modelId: string } };
+  readonly raw: string;
   readonly attempt: string | undefined;
+  readonly signature: string | undefined;
 }
 let hook: Server;
 let hookUrl: string;
@@ -68,7 +71,9 @@ beforeAll(async () => {
       }
       hits.push({
         body: JSON.parse(b) as Hit['body'],
+        raw: b,
         attempt: req.headers['x-skyport-attempt'] as string | undefined,
+        signature: req.headers['x-skyport-signature'] as string | undefined,
       });
       res.writeHead(204).end();
     });
@@ -463,6 +468,11 @@ describe('online scoring and notifications', () => {
       body: JSON.stringify({ url: hookUrl }),
     });
     expect(reg.status).toBe(201);
+    const { secret } = (await reg.json()) as { secret: string };
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    const listed = (await (await alice(`/v1/models/${modelId}/webhooks`)).json()) as { items: object[] };
+    expect(listed.items).toHaveLength(1);
+    expect(listed.items[0]).not.toHaveProperty('secret'); // shown once, at registration
     await expectError(
       await alice(`/v1/models/${modelId}/webhooks`, {
         method: 'POST',
@@ -540,5 +550,8 @@ describe('online scoring and notifications', () => {
       attempt: '2',
       body: { type: 'anomaly', alert: { modelId, score: weird } },
     });
+    expect(hits[0]!.signature).toBe(
+      `sha256=${createHmac('sha256', secret).update(hits[0]!.raw).digest('hex')}`,
+    );
   });
 });

@@ -1,6 +1,6 @@
 // Threshold-crossing notifications: an alert stream (Redis Streams) drives webhooks; pub/sub drives live SSE.
 
-import { randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
@@ -26,6 +26,16 @@ export interface Webhook {
   readonly id: string;
   readonly url: string;
   readonly createdAt: string;
+}
+
+/** A webhook as stored: with the secret that signs its deliveries (shown to the client once). */
+export interface StoredWebhook extends Webhook {
+  readonly secret: string;
+}
+
+/** `sha256=<hex HMAC of the body>`, sent as X-Skyport-Signature so receivers can verify an alert. */
+export function signature(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
 // History bound: the alert stream is a log for webhook delivery, not storage; ~100k entries is days of alerts.
@@ -136,15 +146,23 @@ export class AlertBus {
     };
   }
 
-  async addWebhook(tenant: string, modelId: string, url: string): Promise<Webhook> {
-    const hook: Webhook = { id: randomUUID(), url, createdAt: new Date().toISOString() };
+  async addWebhook(tenant: string, modelId: string, url: string): Promise<StoredWebhook> {
+    const hook: StoredWebhook = {
+      id: randomUUID(),
+      url,
+      createdAt: new Date().toISOString(),
+      secret: randomBytes(32).toString('hex'),
+    };
     await this.redis.hset(this.keys.webhooks(tenant, modelId), hook.id, JSON.stringify(hook));
     return hook;
   }
 
   async listWebhooks(tenant: string, modelId: string): Promise<Webhook[]> {
     const h = await this.redis.hvals(this.keys.webhooks(tenant, modelId));
-    return h.map((v) => JSON.parse(v) as Webhook);
+    return h.map((v) => {
+      const { id, url, createdAt } = JSON.parse(v) as StoredWebhook;
+      return { id, url, createdAt };
+    });
   }
 
   async deleteWebhook(tenant: string, modelId: string, id: string): Promise<boolean> {
@@ -243,7 +261,7 @@ export class WebhookDispatcher {
         if (json !== undefined) {
           const alert = JSON.parse(json) as Alert;
           const hooks = await this.redis.hvals(this.keys.webhooks(alert.tenant, alert.modelId));
-          await Promise.all(hooks.map((h) => this.deliver(JSON.parse(h) as Webhook, alert)));
+          await Promise.all(hooks.map((h) => this.deliver(JSON.parse(h) as StoredWebhook, alert)));
         }
         // Acknowledged after every delivery finished or gave up: a crash before this redelivers (at least once).
         await this.redis.xack(this.keys.alertStream(), GROUP, id);
@@ -251,7 +269,7 @@ export class WebhookDispatcher {
     );
   }
 
-  private async deliver(hook: Webhook, alert: Alert): Promise<void> {
+  private async deliver(hook: StoredWebhook, alert: Alert): Promise<void> {
     const log = this.log.child({ webhook: hook.id, alert: alert.id });
     try {
       // Re-checked at delivery: the allow-list may have narrowed since registration.
@@ -270,6 +288,7 @@ export class WebhookDispatcher {
             'content-type': 'application/json',
             'x-skyport-alert-id': alert.id,
             'x-skyport-attempt': String(attempt),
+            'x-skyport-signature': signature(hook.secret, body),
           },
           body,
           redirect: 'error',
