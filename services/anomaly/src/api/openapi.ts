@@ -206,7 +206,8 @@ export function openApiDocument(): object {
       '/v1/models/{id}/webhooks': {
         parameters: [idParam('id', 'Model id')],
         post: {
-          summary: 'Register a webhook (POSTed {type, alert} with retries and backoff)',
+          summary:
+            'Register a webhook. The 201 body carries its secret once; each alert is POSTed as {type, alert} with X-Skyport-Signature: sha256=HMAC(secret, body), retried with exponential backoff',
           requestBody: { required: true, content: { 'application/json': { schema: ref('Webhook') } } },
           responses: { '201': { description: 'Registered' }, ...errors },
         },
