@@ -80,6 +80,15 @@ describe('resolveParams', () => {
     });
   }
 
+  it('rejects missing parameters and missing fields', () => {
+    expect(errorOf(() => resolveParams(null as unknown as ForestParams, data))).toMatchObject({
+      code: 'InvalidParameter',
+      field: 'params',
+    });
+    const { seed: _seed, ...noSeed } = ok;
+    expect(errorOf(() => resolveParams(noSeed as ForestParams, data)).field).toBe('seed');
+  });
+
   it('rejects NaN and Infinity naming the row and column', () => {
     const d = Float64Array.from(data.data);
     d[17 * 4 + 2] = Number.NaN;

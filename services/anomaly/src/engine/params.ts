@@ -103,6 +103,10 @@ export function heightLimitFor(psi: number): number {
  * Also checks every data value is finite, so a fit never starts on bad input.
  */
 export function resolveParams(params: ForestParams, data: Matrix): ResolvedParams {
+  // Callers outside TypeScript (job payloads, JSON bodies) can hand us anything.
+  if (typeof params !== 'object' || params === null) {
+    throw new EngineError('InvalidParameter', 'forest parameters must be an object', { field: 'params' });
+  }
   validateShape(data);
   const dims = data.cols;
   const ntrees = requireInteger(params.ntrees, 'ntrees', 1, MAX_TREES, 'InvalidTreeCount');
