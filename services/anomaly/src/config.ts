@@ -44,7 +44,6 @@ export interface WorkerConfig extends CommonConfig {
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
   readonly maxStalledCount: number;
-  readonly attempts: number;
   /** Grace period for in-flight tasks on SIGTERM before they are released. */
   readonly shutdownGraceMs: number;
   /** Port of the worker's /metrics and /healthz server; 0 = none. */
@@ -154,7 +153,6 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     lockDurationMs,
     stalledIntervalMs: int(env, 'STALLED_INTERVAL_MS', Math.min(30_000, lockDurationMs), 100, 3_600_000),
     maxStalledCount: int(env, 'MAX_STALLED_COUNT', 3, 0, 100),
-    attempts: int(env, 'TASK_ATTEMPTS', 3, 1, 100),
     shutdownGraceMs: int(env, 'SHUTDOWN_GRACE_MS', 20_000, 0, 600_000),
     metricsPort: int(env, 'METRICS_PORT', 0, 0, 65535),
   };
