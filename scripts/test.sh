@@ -11,7 +11,7 @@ status=0
 step() { printf '\n[test] %s\n' "$*" >&2; }
 
 step "typecheck"; npm run -s typecheck || status=1
-step "lint"; npx eslint . || status=1
+step "lint"; npm run -s lint || status=1
 step "generated files are fresh"; npm run -s generate -- --check || status=1
 
 for project in unit integration e2e; do
