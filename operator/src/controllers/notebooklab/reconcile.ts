@@ -25,6 +25,9 @@ import type { StatusInput } from './status.js';
 /** Annotation holding a hash of the desired child, so unchanged children are not re-applied. */
 export const SPEC_HASH = 'skyport.io/spec-hash';
 
+/** How long a write of ours may take to show up in the cache before we write again (client-go "expectations"). */
+const EXPECTATION_TTL_MS = 30_000;
+
 /** What the NotebookLab controller needs from its surroundings. */
 export interface NotebookLabDeps {
   kube: Kube;
@@ -156,6 +159,8 @@ class LabReconciler {
    * (lastTermination, lastActivity, transition times) and write twice.
    */
   private readonly written = new Map<string, NonNullable<Lab['status']>>();
+  /** Children this process wrote that the cache has not shown yet: `<lab uid>/<kind>` → spec hash and time. */
+  private readonly expected = new Map<string, { hash: string; at: number }>();
   private readonly now: () => Date;
   private readonly newToken: () => string;
   private readonly checkMs: number;
@@ -193,6 +198,45 @@ class LabReconciler {
   private forget(key: ObjectKey): void {
     const k = `${key.namespace ?? ''}/${key.name}`;
     for (const m of [this.byProfile, this.byOwnerProfile]) for (const set of m.values()) set.delete(k);
+  }
+
+  /**
+   * True when `desired` must be written: the cache lacks it or holds another version — unless this process wrote
+   * exactly this version moments ago and the watch has not delivered it yet. Without this, every event between
+   * our write and its watch event (PVC bound, Pod scheduled, …) would re-send the same object.
+   */
+  private needsWrite(
+    uid: string,
+    kind: string,
+    desired: KubeObject,
+    current: KubeObject | undefined,
+    run: { awaitingCache: boolean },
+  ): boolean {
+    const key = `${uid}/${kind}`;
+    if (current !== undefined && (kind === 'Pod' || upToDate(desired, current))) {
+      this.expected.delete(key);
+      return false;
+    }
+    const e = this.expected.get(key);
+    const hash = desired.metadata?.annotations?.[SPEC_HASH] ?? '';
+    if (
+      current === undefined &&
+      e !== undefined &&
+      e.hash === hash &&
+      Date.now() - e.at < EXPECTATION_TTL_MS
+    ) {
+      // Come back if the watch never shows it (e.g. it was deleted before we saw it).
+      run.awaitingCache = true;
+      return false;
+    }
+    return true;
+  }
+
+  private wrote(uid: string, kind: string, desired: KubeObject): void {
+    this.expected.set(`${uid}/${kind}`, {
+      hash: desired.metadata?.annotations?.[SPEC_HASH] ?? '',
+      at: Date.now(),
+    });
   }
 
   /** The lab with its freshest known status: ours if the cache has not caught up with our last write. */
@@ -277,7 +321,7 @@ class LabReconciler {
       { token, podAnnotations: this.passedAnnotations(lab) },
       { admitted: quota.admitted },
     );
-    const applied = await this.applyChildren(ctx, desired, pvc, pod, tokenExists);
+    const { applied, awaitingCache } = await this.applyChildren(ctx, desired, pvc, pod, tokenExists);
 
     const outcome = await this.stopOrCull(ctx, lab, profile, pod, desired, token, resolved);
     const reading = readPod(outcome.podGone ? undefined : pod);
@@ -294,7 +338,9 @@ class LabReconciler {
       ...(outcome.stoppedBy === undefined ? {} : { stoppedBy: outcome.stoppedBy }),
     };
     await this.writeStatus(ctx, lab, input);
-    return outcome.requeueAfterMs === undefined ? undefined : { requeueAfterMs: outcome.requeueAfterMs };
+    // A write skipped while the cache catches up is checked again even if no event comes.
+    const requeue = outcome.requeueAfterMs ?? (awaitingCache ? 5_000 : undefined);
+    return requeue === undefined ? undefined : { requeueAfterMs: requeue };
   }
 
   private passedAnnotations(lab: Lab): Record<string, string> {
@@ -371,17 +417,23 @@ class LabReconciler {
     pvc: V1PersistentVolumeClaim | undefined,
     pod: V1Pod | undefined,
     tokenExists: boolean,
-  ): Promise<Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>> {
+  ): Promise<{ applied: Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>; awaitingCache: boolean }> {
     const kube = this.deps.kube;
     const applied = new Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>();
     const owned = (kind: string, name: string | undefined): KubeObject | undefined =>
       ctx.owned<KubeObject>(kind).find((o) => o.metadata?.name === name);
 
     // Independent writes go out together; the Pod waits for all of them (see the ordering above).
+    const uid = ctx.object?.metadata?.uid ?? '';
+    const run = { awaitingCache: false };
     const home = withHash(asKube(desired.home));
     const applyHome = async (): Promise<void> => {
-      if (upToDate(home, asKube(pvc))) return;
+      if (
+        !this.needsWrite(uid, 'PersistentVolumeClaim', home, pvc === undefined ? undefined : asKube(pvc), run)
+      )
+        return;
       await kube.apply(home);
+      this.wrote(uid, 'PersistentVolumeClaim', home);
       ctx.log.info({ pvc: home.metadata?.name }, 'Applied home PersistentVolumeClaim');
     };
     const createToken = async (): Promise<void> => {
@@ -392,14 +444,18 @@ class LabReconciler {
     };
     const svc = withHash(asKube(desired.service));
     const applyService = async (): Promise<void> => {
-      if (!upToDate(svc, owned('Service', svc.metadata?.name))) await kube.apply(svc);
+      if (!this.needsWrite(uid, 'Service', svc, owned('Service', svc.metadata?.name), run)) return;
+      await kube.apply(svc);
+      this.wrote(uid, 'Service', svc);
     };
     const npName = labNames(ctx.key.name).networkPolicy;
     const ns = ctx.key.namespace ?? 'default';
     const applyPolicy = async (): Promise<void> => {
       if (desired.networkPolicy !== undefined) {
         const np = withHash(asKube(desired.networkPolicy));
-        if (!upToDate(np, owned('NetworkPolicy', npName))) await kube.apply(np);
+        if (!this.needsWrite(uid, 'NetworkPolicy', np, owned('NetworkPolicy', npName), run)) return;
+        await kube.apply(np);
+        this.wrote(uid, 'NetworkPolicy', np);
       } else if (owned('NetworkPolicy', npName) !== undefined) {
         await kube.delete({
           apiVersion: 'networking.k8s.io/v1',
@@ -413,8 +469,14 @@ class LabReconciler {
     applied.add('Secret');
     applied.add('Service');
     if (desired.networkPolicy !== undefined) applied.add('NetworkPolicy');
-    if (desired.pod !== undefined && pod === undefined) {
-      await kube.apply(withHash(asKube(desired.pod)));
+    const podObj = desired.pod === undefined ? undefined : withHash(asKube(desired.pod));
+    if (
+      podObj !== undefined &&
+      desired.pod !== undefined &&
+      this.needsWrite(uid, 'Pod', podObj, pod === undefined ? undefined : asKube(pod), run)
+    ) {
+      await kube.apply(podObj);
+      this.wrote(uid, 'Pod', podObj);
       ctx.log.info({ pod: desired.pod.metadata?.name }, 'Created lab Pod');
       void this.deps.events.normal(
         ctx.object ?? {},
@@ -423,7 +485,7 @@ class LabReconciler {
       );
     }
     if (desired.pod !== undefined || pod !== undefined) applied.add('Pod');
-    return applied;
+    return { applied, awaitingCache: run.awaitingCache };
   }
 
   private async deletePod(lab: Lab, pod: V1Pod): Promise<void> {
@@ -563,6 +625,8 @@ class LabReconciler {
     await this.deps.kube.removeFinalizer(asKube(lab), HOME_FINALIZER);
     this.forget(labKey(lab));
     this.written.delete(lab.metadata.uid ?? '');
+    for (const k of ['PersistentVolumeClaim', 'Service', 'NetworkPolicy', 'Pod'])
+      this.expected.delete(`${lab.metadata.uid ?? ''}/${k}`);
     return undefined;
   }
 
