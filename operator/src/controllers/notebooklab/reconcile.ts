@@ -28,6 +28,23 @@ export const SPEC_HASH = 'skyport.io/spec-hash';
 /** How long a write of ours may take to show up in the cache before we write again (client-go "expectations"). */
 const EXPECTATION_TTL_MS = 30_000;
 
+/**
+ * A starting lab's progress-only status changes are written at most this often; phase and condition changes are
+ * written at once. Under a start storm this halves the status writes without hiding any transition.
+ */
+const PROGRESS_WRITE_INTERVAL_MS = 2_000;
+
+/** True when `next` differs from `prev` only in progress details of a lab that is still Pending or Starting. */
+function progressOnly(
+  prev: NonNullable<NotebookLab['status']>,
+  next: NonNullable<NotebookLab['status']>,
+): boolean {
+  if (prev.phase !== next.phase || (next.phase !== 'Pending' && next.phase !== 'Starting')) return false;
+  const sig = (st: NonNullable<NotebookLab['status']>): string =>
+    (st.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason}`).join(',');
+  return sig(prev) === sig(next);
+}
+
 /** What the NotebookLab controller needs from its surroundings. */
 export interface NotebookLabDeps {
   kube: Kube;
@@ -159,6 +176,8 @@ class LabReconciler {
    * (lastTermination, lastActivity, transition times) and write twice.
    */
   private readonly written = new Map<string, NonNullable<Lab['status']>>();
+  /** When this process last wrote each lab's status (ms), for {@link PROGRESS_WRITE_INTERVAL_MS}. */
+  private readonly lastWrite = new Map<string, number>();
   /** Children this process wrote that the cache has not shown yet: `<lab uid>/<kind>` → spec hash and time. */
   private readonly expected = new Map<string, { hash: string; at: number }>();
   private readonly now: () => Date;
@@ -337,10 +356,12 @@ class LabReconciler {
       ...(outcome.culling === undefined ? {} : { culling: outcome.culling }),
       ...(outcome.stoppedBy === undefined ? {} : { stoppedBy: outcome.stoppedBy }),
     };
-    await this.writeStatus(ctx, lab, input);
-    // A write skipped while the cache catches up is checked again even if no event comes.
-    const requeue = outcome.requeueAfterMs ?? (awaitingCache ? 5_000 : undefined);
-    return requeue === undefined ? undefined : { requeueAfterMs: requeue };
+    const deferred = await this.writeStatus(ctx, lab, input);
+    // Come back for a deferred progress write, a write skipped while the cache catches up, or culling.
+    const due = [outcome.requeueAfterMs, deferred, awaitingCache ? 5_000 : undefined].filter(
+      (v): v is number => v !== undefined,
+    );
+    return due.length === 0 ? undefined : { requeueAfterMs: Math.max(Math.min(...due), 100) };
   }
 
   private passedAnnotations(lab: Lab): Record<string, string> {
@@ -625,17 +646,29 @@ class LabReconciler {
     await this.deps.kube.removeFinalizer(asKube(lab), HOME_FINALIZER);
     this.forget(labKey(lab));
     this.written.delete(lab.metadata.uid ?? '');
+    this.lastWrite.delete(lab.metadata.uid ?? '');
     for (const k of ['PersistentVolumeClaim', 'Service', 'NetworkPolicy', 'Pod'])
       this.expected.delete(`${lab.metadata.uid ?? ''}/${k}`);
     return undefined;
   }
 
-  private async writeStatus(ctx: ReconcileContext<KubeObject>, lab: Lab, input: StatusInput): Promise<void> {
+  /** Writes the status if it changed; returns ms until a deferred progress-only write is due, if any. */
+  private async writeStatus(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    input: StatusInput,
+  ): Promise<number | undefined> {
     const next = computeStatus(input);
     const prev = lab.status;
-    if (sameStatus(prev, next)) return;
+    if (sameStatus(prev, next)) return undefined;
+    const uid = lab.metadata.uid ?? '';
+    const since = Date.now() - (this.lastWrite.get(uid) ?? 0);
+    if (prev !== undefined && progressOnly(prev, next) && since < PROGRESS_WRITE_INTERVAL_MS) {
+      return PROGRESS_WRITE_INTERVAL_MS - since;
+    }
     await this.deps.kube.applyStatus(asKube(lab), next);
-    this.written.set(lab.metadata.uid ?? '', next);
+    this.written.set(uid, next);
+    this.lastWrite.set(uid, Date.now());
     if (prev?.phase !== next.phase) {
       ctx.log.info({ phase: next.phase, from: prev?.phase }, 'Changed phase');
       const degraded = next.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
@@ -644,6 +677,7 @@ class LabReconciler {
       else if (next.phase === 'Failed' && degraded !== undefined)
         void this.deps.events.warning(asKube(lab), degraded.reason, degraded.message);
     }
+    return undefined;
   }
 
   async recordTerminal(ctx: ReconcileContext<KubeObject>, err: TerminalError): Promise<void> {
