@@ -26,7 +26,7 @@ export default tseslint.config(
   },
   {
     files: ['operator/src/**/*.ts'],
-    ignores: ['operator/src/kube/**', 'operator/src/main.ts', 'operator/src/runtime/**'],
+    ignores: ['operator/src/kube/**', 'operator/src/runtime/**'],
     rules: {
       '@typescript-eslint/no-restricted-imports': [
         'error',

@@ -1,6 +1,4 @@
 // The operator's entry point: config → Kubernetes client → Manager → controllers; SIGTERM drains and exits 0.
-import https from 'node:https';
-import { KubeConfig } from '@kubernetes/client-node';
 import { ConfigError, loadConfig, parseDuration, usage } from './config.js';
 import { errorMessage } from './errors.js';
 import { Kube } from './kube/index.js';
@@ -45,38 +43,6 @@ function labSettings(env: NodeJS.ProcessEnv): { urlTemplate?: string; checkMs: n
   return tpl === undefined || tpl === '' ? { checkMs, prefixes } : { urlTemplate: tpl, checkMs, prefixes };
 }
 
-type CreateAgent = (
-  cluster: { server?: string; proxyUrl?: string } | null,
-  opts: https.AgentOptions,
-) => unknown;
-
-/**
- * Loads the kubeconfig and makes client-node reuse one keep-alive HTTPS agent per apiserver. client-node 1.4
- * builds a new https.Agent for every request (`KubeConfig.createAgent`): a TLS handshake and a fresh secure
- * context per call, which under load costs more CPU and memory than the reconciles themselves. The agent options
- * (CA, client certificate) are fixed per kubeconfig; bearer tokens travel in headers, so sharing is safe.
- */
-function keepAliveKubeConfig(path: string | undefined, maxSockets: number): KubeConfig {
-  const kc = new KubeConfig();
-  if (path !== undefined) kc.loadFromFile(path);
-  else kc.loadFromDefault();
-  // createAgent is private in the typings but a plain method at run time (client-node 1.4.0, pinned).
-  const target = kc as unknown as { createAgent: CreateAgent };
-  const original = target.createAgent.bind(kc);
-  const agents = new Map<string, https.Agent>();
-  target.createAgent = (cluster, opts) => {
-    const server = cluster?.server ?? '';
-    if (cluster?.proxyUrl !== undefined || !server.startsWith('https:')) return original(cluster, opts);
-    let agent = agents.get(server);
-    if (agent === undefined) {
-      agent = new https.Agent({ ...opts, keepAlive: true, maxSockets });
-      agents.set(server, agent);
-    }
-    return agent;
-  };
-  return kc;
-}
-
 async function main(): Promise<void> {
   if (process.argv.includes('--help')) {
     process.stdout.write(`Usage: skyport-operator [flags]\n${usage()}\n`);
@@ -96,9 +62,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel);
   // Enough sockets for every worker's writes plus the informers' long-lived watches.
-  const kube = Kube.fromConfig({
-    kubeConfig: keepAliveKubeConfig(config.kubeconfig, config.workers * 2 + 16),
-  });
+  const kube = Kube.fromConfig({ kubeconfig: config.kubeconfig, maxSockets: config.workers * 2 + 16 });
   const manager = new Manager({ kube, config, log });
   const resolver = new JupyterActivityResolver(
     lab.urlTemplate === undefined ? {} : { urlTemplate: lab.urlTemplate },

@@ -13,6 +13,7 @@ import {
 } from '@kubernetes/client-node';
 import { MANAGER } from '../meta/labels.js';
 import { isNotFound, mapKubeError } from './errors.js';
+import { shareKeepAliveAgents } from './keepalive.js';
 
 /** A Kubernetes object as plain JSON (no client-node model classes, no `Date`s). */
 export interface KubeObject {
@@ -84,6 +85,8 @@ export interface KubeOptions {
   kubeConfig?: KubeConfig;
   /** Field manager for server-side apply (default `skyport-operator`). */
   fieldManager?: string;
+  /** Sockets of the shared keep-alive agent per apiserver (default 64): enough for every worker's writes plus watches. */
+  maxSockets?: number;
 }
 
 /** Options of {@link Kube.applyStatus}. */
@@ -211,6 +214,7 @@ export class Kube {
       if (opts.kubeconfig !== undefined) kc.loadFromFile(opts.kubeconfig);
       else kc.loadFromDefault();
     }
+    shareKeepAliveAgents(kc, opts.maxSockets ?? 64);
     return new Kube(kc, opts.fieldManager);
   }
 
