@@ -635,6 +635,11 @@ class LabReconciler {
     if (!(lab.metadata.finalizers ?? []).includes(HOME_FINALIZER)) return undefined;
     const ns = lab.metadata.namespace ?? 'default';
     const names = labNames(lab.metadata.name ?? '');
+    // End the session now rather than when the garbage collector gets to it: the collector only notices a
+    // deleted owner once it watches the owner's kind (up to its discovery resync after the CRD appears), and a
+    // Delete-policy home PVC stays in use (pvc-protection) for as long as the Pod exists.
+    const pod = { apiVersion: 'v1', kind: 'Pod', namespace: ns, name: names.pod };
+    if (await this.deps.kube.delete(pod)) ctx.log.info({ pod: names.pod }, 'Deleted lab Pod');
     const policy = profile?.spec.home.retainPolicy ?? 'Retain';
     if (policy === 'Delete') {
       const pvc = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: names.home };
