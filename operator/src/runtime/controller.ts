@@ -16,6 +16,11 @@ export interface SourceSpec {
   clusterScoped?: boolean;
   /** Scope the cache, e.g. `MANAGED_SELECTOR` for children. */
   labelSelector?: string;
+  /**
+   * Trims objects before they are cached (see `InformerOptions.transform`). Sources of the same kind with
+   * different transforms get separate informers, so one controller's trimming never hides fields from another.
+   */
+  transform?: (obj: KubeObject) => KubeObject;
 }
 
 /** What reconcile asks for next. Returning nothing means "done until something changes". */

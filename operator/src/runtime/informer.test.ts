@@ -273,4 +273,28 @@ describe('Informer memory', () => {
     expect(keep.get({ namespace: 'ns', name: 'a' })?.metadata?.managedFields).toEqual([{ manager: 'x' }]);
     await keep.stop();
   });
+
+  it('caches and hands out transformed objects, from lists and watches, indexed by owner', async () => {
+    const src = new FakeSource();
+    const withData = (o: KubeObject): KubeObject => ({ ...o, data: { keep: 'k', drop: 'secret' } });
+    src.items = [withData(obj('a', '1', 'owner-1'))];
+    const seen: unknown[] = [];
+    const inf = new Informer(src, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      ...fast,
+      transform: (o) => ({ ...o, data: { keep: (o['data'] as Record<string, string>)['keep'] ?? '' } }),
+    });
+    inf.on({ add: (o) => seen.push(o['data']), update: (o) => seen.push(o['data']) });
+    inf.start();
+    await inf.synced;
+    await sleep(5);
+    src.current.emit({ type: 'MODIFIED', object: withData(obj('a', '2', 'owner-1')) });
+    src.current.emit({ type: 'ADDED', object: withData(obj('b', '3')) });
+    expect(inf.get({ namespace: 'ns', name: 'a' })?.['data']).toEqual({ keep: 'k' });
+    expect(inf.get({ namespace: 'ns', name: 'b' })?.['data']).toEqual({ keep: 'k' });
+    expect(inf.byOwner('owner-1').map((o) => o.metadata?.name)).toEqual(['a']);
+    expect(seen).toEqual([{ keep: 'k' }, { keep: 'k' }, { keep: 'k' }]);
+    await inf.stop();
+  });
 });

@@ -52,6 +52,13 @@ export interface InformerOptions {
    * controller-runtime's TransformStripManagedFields does; they are often half of an object's size).
    */
   keepManagedFields?: boolean;
+  /**
+   * Trims each object on arrival, before it is cached or handed to handlers (controller-runtime's cache
+   * `TransformFunc`, client-go's `SetTransform`): keep only what the controllers read, so the cache holds less
+   * (and no Secret data nobody needs). It may mutate and return its argument; it must keep `metadata` intact
+   * (keys, resourceVersion and ownerReferences drive the cache and its index).
+   */
+  transform?: (obj: KubeObject) => KubeObject;
   log?: Logger;
   metrics?: RuntimeMetrics;
 }
@@ -380,19 +387,26 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (ev.type === 'DELETED') {
       const old = this.cache.get(k);
       this.remove(k, old ?? obj);
-      this.emit('delete', obj);
+      this.emit('delete', this.prepare(obj));
     } else {
       this.upsert(k, obj);
     }
     if (rv !== undefined) this.resourceVersion = rv;
   }
 
-  private upsert(k: string, obj: T): void {
+  /** Strips managedFields and applies the transform: what arrives from the apiserver, as the cache keeps it. */
+  private prepare(obj: T): T {
     if (this.opts.keepManagedFields !== true && obj.metadata?.managedFields !== undefined) {
       delete obj.metadata.managedFields;
     }
+    // The transform returns the same kind of object it was given.
+    return this.opts.transform === undefined ? obj : (this.opts.transform(obj) as T);
+  }
+
+  private upsert(k: string, raw: T): void {
     const old = this.cache.get(k);
-    if (old !== undefined && old.metadata?.resourceVersion === obj.metadata?.resourceVersion) return;
+    if (old !== undefined && old.metadata?.resourceVersion === raw.metadata?.resourceVersion) return;
+    const obj = this.prepare(raw);
     if (old !== undefined) this.unindex(k, old);
     this.cache.set(k, obj);
     this.index(k, obj);

@@ -11,6 +11,16 @@ import { createLogger } from './logger.js';
 import { RuntimeMetrics } from './metrics.js';
 import { ProbeServer } from './probes.js';
 
+/** A stable id per transform function, so informers are shared only between sources that trim alike. */
+const transformIds = new WeakMap<(obj: KubeObject) => KubeObject, number>();
+let lastTransformId = 0;
+function transformId(fn: ((obj: KubeObject) => KubeObject) | undefined): string {
+  if (fn === undefined) return '';
+  let id = transformIds.get(fn);
+  if (id === undefined) transformIds.set(fn, (id = ++lastTransformId));
+  return `t${id}`;
+}
+
 /** Options of {@link Manager}. */
 export interface ManagerOptions {
   kube: Kube;
@@ -109,7 +119,7 @@ export class Manager {
     const namespaces: (string | undefined)[] =
       spec.clusterScoped === true || this.cfg.namespaces.length === 0 ? [undefined] : this.cfg.namespaces;
     return namespaces.map((ns) => {
-      const id = `${spec.apiVersion}|${spec.kind}|${ns ?? '*'}|${spec.labelSelector ?? ''}`;
+      const id = `${spec.apiVersion}|${spec.kind}|${ns ?? '*'}|${spec.labelSelector ?? ''}|${transformId(spec.transform)}`;
       let inf = this.informers.get(id);
       if (inf === undefined) {
         inf = new Informer<KubeObject>(this.kube, {
@@ -117,6 +127,7 @@ export class Manager {
           kind: spec.kind,
           ...(ns === undefined ? {} : { namespace: ns }),
           ...(spec.labelSelector === undefined ? {} : { labelSelector: spec.labelSelector }),
+          ...(spec.transform === undefined ? {} : { transform: spec.transform }),
           resyncPeriodMs: this.cfg.resyncPeriodMs,
           log: this.log,
           metrics: this.metrics,

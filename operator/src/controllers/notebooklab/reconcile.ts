@@ -11,6 +11,7 @@ import type { EventRecorder, Kube, KubeObject } from '../../kube/index.js';
 import { LABELS, MANAGED_SELECTOR, shortHash } from '../../meta/index.js';
 import type { ControllerOptions, ReconcileContext, ReconcileResult } from '../../runtime/index.js';
 import type { ObjectKey } from '../../runtime/index.js';
+import { metadataOnly, podForCache, pvcForCache, secretForCache } from './cache.js';
 import { COMPONENT, HOME_FINALIZER, TOKEN_KEY, buildChildren, labNames, resolveLab } from './build.js';
 import type { DesiredChildren, ResolvedLab } from './build.js';
 import type { ActivityResolver } from './culling/activity.js';
@@ -128,17 +129,19 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
   return {
     name: 'notebooklab',
     for: { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind },
+    // The cache keeps only what reconcile reads of each child (cache.ts).
     owns: [
-      { apiVersion: 'v1', kind: 'Pod', ...managed },
-      { apiVersion: 'v1', kind: 'Service', ...managed },
-      { apiVersion: 'v1', kind: 'Secret', ...managed },
-      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...managed },
+      { apiVersion: 'v1', kind: 'Pod', ...managed, transform: podForCache },
+      { apiVersion: 'v1', kind: 'Service', ...managed, transform: metadataOnly },
+      { apiVersion: 'v1', kind: 'Secret', ...managed, transform: secretForCache },
+      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...managed, transform: metadataOnly },
     ],
     watches: [
       {
         apiVersion: 'v1',
         kind: 'PersistentVolumeClaim',
         ...managed,
+        transform: pvcForCache,
         map: (o) => {
           const l = o.metadata?.labels ?? {};
           if (l[LABELS.name] !== 'notebooklab' || l[LABELS.component] !== COMPONENT.home) return [];

@@ -1,0 +1,58 @@
+// What the NotebookLab controller keeps of its children in the informer cache: only the fields reconcile reads.
+// At 1,000 labs the full objects (Pod specs with the apiserver's defaults, Service and NetworkPolicy specs) are
+// most of the operator's heap; and a Secret's data is kept only for the token key.
+import type { KubeObject } from '../../kube/index.js';
+import { TOKEN_KEY } from './build.js';
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** Header and metadata only: Services and NetworkPolicies are compared by their spec-hash annotation. */
+export function metadataOnly(o: KubeObject): KubeObject {
+  const out: KubeObject = {};
+  if (o.apiVersion !== undefined) out.apiVersion = o.apiVersion;
+  if (o.kind !== undefined) out.kind = o.kind;
+  if (o.metadata !== undefined) out.metadata = o.metadata;
+  return out;
+}
+
+/**
+ * A lab Pod as `readPod`, the culler and stop read it: the whole status, and of the spec only `nodeName` and
+ * each container's name, image and resources (the image and memory limit name a failure).
+ */
+export function podForCache(o: KubeObject): KubeObject {
+  const spec = isObject(o['spec']) ? o['spec'] : {};
+  const containers = Array.isArray(spec['containers']) ? (spec['containers'] as unknown[]) : [];
+  const trimmed: Json = {
+    containers: containers.filter(isObject).map((c) => {
+      const out: Json = { name: c['name'] };
+      if (c['image'] !== undefined) out['image'] = c['image'];
+      if (c['resources'] !== undefined) out['resources'] = c['resources'];
+      return out;
+    }),
+  };
+  if (spec['nodeName'] !== undefined) trimmed['nodeName'] = spec['nodeName'];
+  const out: KubeObject = { ...metadataOnly(o), spec: trimmed };
+  if (o['status'] !== undefined) out['status'] = o['status'];
+  return out;
+}
+
+/** A token Secret with only the token key of its data: nothing else of a Secret is read, or should be held. */
+export function secretForCache(o: KubeObject): KubeObject {
+  const data = isObject(o['data']) ? o['data'] : {};
+  const out: KubeObject = metadataOnly(o);
+  if (typeof o['type'] === 'string') out['type'] = o['type'];
+  if (data[TOKEN_KEY] !== undefined) out['data'] = { [TOKEN_KEY]: data[TOKEN_KEY] };
+  return out;
+}
+
+/** A home PVC: metadata (spec hash, labels) and `status.phase` (Bound or not). */
+export function pvcForCache(o: KubeObject): KubeObject {
+  const out: KubeObject = metadataOnly(o);
+  const status = o['status'];
+  if (isObject(status) && status['phase'] !== undefined) out['status'] = { phase: status['phase'] };
+  return out;
+}
