@@ -187,6 +187,30 @@ function directChildren(ns: string, i: number): { path: string; body: Record<str
 interface PodLite {
   status?: { conditions?: { type: string; status: string }[] };
 }
+
+/** Write requests the apiserver served so far, by `VERB resource[/subresource]` (from its own /metrics). */
+async function apiserverWrites(client: MiniClient): Promise<Map<string, number>> {
+  const r = await client.request('GET', '/metrics');
+  const out = new Map<string, number>();
+  for (const line of r.text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const label = (n: string): string => new RegExp(`[{,]${n}="([^"]*)"`).exec(line)?.[1] ?? '';
+    const verb = label('verb');
+    if (!['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE'].includes(verb)) continue;
+    const sub = label('subresource');
+    const k = `${verb} ${label('resource')}${sub === '' ? '' : `/${sub}`}`;
+    out.set(k, (out.get(k) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
+  }
+  return out;
+}
+
+/** `after − before`, largest first, as one line. */
+function writesLine(before: Map<string, number>, after: Map<string, number>): string {
+  const d = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0);
+  d.sort((a, b) => b[1] - a[1]);
+  const total = d.reduce((n, [, v]) => n + v, 0);
+  return `${total} writes: ${d.map(([k, v]) => `${k} ${v}`).join(', ')}`;
+}
 interface LabLite {
   status?: { phase?: string };
 }
@@ -223,6 +247,7 @@ async function direct(client: MiniClient): Promise<{ writeMs: number; readyMs: n
   const ns = 'bench-direct';
   await namespace(ns);
   const labs = Array.from({ length: LABS }, (_, i) => i);
+  const before = await apiserverWrites(client);
   const t0 = Date.now();
   // Children of one lab in the operator's order (PVC, Secret, Service, NetworkPolicy, Pod); labs in parallel.
   await pool(labs, CONCURRENCY, async (i) => {
@@ -240,6 +265,7 @@ async function direct(client: MiniClient): Promise<{ writeMs: number; readyMs: n
     600_000,
   );
   const readyMs = Date.now() - t0;
+  log(`  direct apiserver ${writesLine(before, await apiserverWrites(client))}`);
   await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=300s'], { timeoutMs: 320_000 });
   return { writeMs, readyMs, objects: LABS * 5 };
 }
@@ -306,6 +332,7 @@ async function throughOperator(
     description: 'operator ready',
   });
   const labs = Array.from({ length: LABS }, (_, i) => i);
+  const before = await apiserverWrites(client);
   const t0 = Date.now();
   await pool(labs, CONCURRENCY, async (i) => {
     await client.create(`/apis/skyport.io/v1alpha1/namespaces/${ns}/notebooklabs`, {
@@ -317,16 +344,31 @@ async function throughOperator(
     });
   });
   log(`  created ${LABS} NotebookLabs in ${Date.now() - t0} ms`);
+  let lastPods = 0;
   await waitAll(
     'NotebookLabs Running',
-    async () =>
-      (await client.list<LabLite>(`/apis/skyport.io/v1alpha1/namespaces/${ns}/notebooklabs`)).filter(
-        (l) => l.status?.phase === 'Running',
-      ).length,
+    async () => {
+      const running = (
+        await client.list<LabLite>(`/apis/skyport.io/v1alpha1/namespaces/${ns}/notebooklabs`)
+      ).filter((l) => l.status?.phase === 'Running').length;
+      // Every 10 s: where the labs are — Pods not yet written, written but not Ready, or Ready but not reported.
+      if (Date.now() - lastPods >= 10_000 && running < LABS) {
+        lastPods = Date.now();
+        const pods = await client.list<PodLite>(`/api/v1/namespaces/${ns}/pods`);
+        const ready = pods.filter((p) =>
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+        ).length;
+        log(
+          `  at ${((Date.now() - t0) / 1000).toFixed(0)} s: ${pods.length} Pods, ${ready} Ready, ${running} labs Running`,
+        );
+      }
+      return running;
+    },
     LABS,
     600_000,
   );
   const readyMs = Date.now() - t0;
+  log(`  operator apiserver ${writesLine(before, await apiserverWrites(client))}`);
   const metrics = await op.metrics();
   const sel = 'controller="notebooklab"';
   const p50 = histogramQuantile(metrics, 'controller_runtime_reconcile_time_seconds', sel, 0.5);
@@ -337,6 +379,12 @@ async function throughOperator(
     )?.[1] ?? NaN,
   );
   const rssMb = peakRssMb(op.pid);
+  const gauge = (n: string): number =>
+    Number(new RegExp(`^${n}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  const mb = (n: string): string => (gauge(n) / 2 ** 20).toFixed(0);
+  log(
+    `  operator memory now: RSS ${mb('process_resident_memory_bytes')} MB, heap used ${mb('nodejs_heap_size_used_bytes')} MB of ${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB`,
+  );
   return { readyMs, p50, p99, rssMb, reconciles, op };
 }
 
