@@ -100,6 +100,55 @@ class MiniClient {
     }
   }
 
+  /**
+   * Follows a watch on `path` (with `?watch=1&…`), calling `onEvent` per event until the server closes the
+   * stream or `stop()` is called.
+   */
+  watch(
+    path: string,
+    onEvent: (type: string, obj: unknown) => void,
+  ): { done: Promise<void>; stop: () => void } {
+    let stop = (): void => undefined;
+    const done = new Promise<void>((resolve, reject) => {
+      const req = https.request(
+        {
+          host: this.server.hostname,
+          port: this.server.port,
+          path,
+          method: 'GET',
+          agent: this.agent,
+          headers: { Accept: 'application/json' },
+        },
+        (res) => {
+          if (res.statusCode !== 200) {
+            res.resume();
+            reject(new Error(`watch ${path} → ${res.statusCode ?? 0}`));
+            return;
+          }
+          let buf = '';
+          res.setEncoding('utf8');
+          res.on('data', (chunk: string) => {
+            buf += chunk;
+            for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+              const line = buf.slice(0, nl);
+              buf = buf.slice(nl + 1);
+              if (line.trim() === '') continue;
+              const ev = JSON.parse(line) as { type: string; object: unknown };
+              onEvent(ev.type, ev.object);
+            }
+          });
+          res.on('end', () => resolve());
+          res.on('close', () => resolve());
+          res.on('error', () => resolve());
+        },
+      );
+      req.on('error', reject);
+      req.end();
+      stop = () => req.destroy();
+    });
+    return { done, stop: () => stop() };
+  }
+
   async list<T>(path: string): Promise<T[]> {
     const r = await this.request('GET', path);
     if (r.status !== 200) throw new Error(`GET ${path} → ${r.status}: ${r.text.slice(0, 300)}`);
@@ -185,6 +234,7 @@ function directChildren(ns: string, i: number): { path: string; body: Record<str
 }
 
 interface PodLite {
+  metadata?: { name?: string };
   status?: { conditions?: { type: string; status: string }[] };
 }
 
@@ -212,28 +262,58 @@ function writesLine(before: Map<string, number>, after: Map<string, number>): st
   return `${total} writes: ${d.map(([k, v]) => `${k} ${v}`).join(', ')}`;
 }
 interface LabLite {
+  metadata?: { name?: string };
   status?: { phase?: string };
 }
 
-async function waitAll(
+/**
+ * Waits until `ok` holds for `total` objects of the collection at `path`, following a watch rather than polling,
+ * so the measurement itself puts no list load on the apiserver it measures; `tick` runs every 10 s with the count.
+ */
+async function waitAll<T extends { metadata?: { name?: string } }>(
+  client: MiniClient,
   what: string,
-  count: () => Promise<number>,
+  path: string,
+  ok: (o: T) => boolean,
   total: number,
   timeoutMs: number,
+  tick: (n: number) => Promise<void> = (n) => {
+    log(`  ${what}: ${n}/${total}`);
+    return Promise.resolve();
+  },
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  let lastLog = 0;
+  const done = new Set<string>();
   for (;;) {
-    const n = await count();
-    if (Date.now() - lastLog >= 10_000 || n >= total) {
-      lastLog = Date.now();
-      log(`  ${what}: ${n}/${total}`);
-    }
-    if (n >= total) return;
-    if (Date.now() > deadline) throw new Error(`${what}: only ${n}/${total} after ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
+    // A list for a consistent start, then a watch from its resourceVersion; a closed stream starts over.
+    const r = await client.request('GET', path);
+    if (r.status !== 200) throw new Error(`GET ${path} → ${r.status}: ${r.text.slice(0, 300)}`);
+    const list = JSON.parse(r.text) as { items: T[]; metadata: { resourceVersion: string } };
+    done.clear();
+    for (const o of list.items) if (ok(o)) done.add(o.metadata?.name ?? '');
+    if (done.size >= total) break;
+    const q = `watch=1&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}`;
+    const w = client.watch(`${path}?${q}`, (type, obj) => {
+      if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') return;
+      const o = obj as T;
+      if (type !== 'DELETED' && ok(o)) done.add(o.metadata?.name ?? '');
+      else done.delete(o.metadata?.name ?? '');
+      if (done.size >= total) w.stop();
+    });
+    const timer = setInterval(() => {
+      if (Date.now() > deadline) w.stop();
+      else void tick(done.size);
+    }, 10_000);
+    await w.done;
+    clearInterval(timer);
+    if (done.size >= total) break;
+    if (Date.now() > deadline) throw new Error(`${what}: only ${done.size}/${total} after ${timeoutMs} ms`);
   }
+  log(`  ${what}: ${done.size}/${total}`);
 }
+
+const podReady = (p: PodLite): boolean =>
+  p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true;
 
 async function namespace(name: string): Promise<void> {
   await kubectl(['delete', 'namespace', name, '--ignore-not-found', '--wait=true', '--timeout=300s'], {
@@ -255,15 +335,7 @@ async function direct(client: MiniClient): Promise<{ writeMs: number; readyMs: n
   });
   const writeMs = Date.now() - t0;
   log(`  direct: wrote ${LABS * 5} objects in ${writeMs} ms`);
-  await waitAll(
-    'direct pods Ready',
-    async () =>
-      (await client.list<PodLite>(`/api/v1/namespaces/${ns}/pods`)).filter((p) =>
-        p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-      ).length,
-    LABS,
-    600_000,
-  );
+  await waitAll(client, 'direct pods Ready', `/api/v1/namespaces/${ns}/pods`, podReady, LABS, 600_000);
   const readyMs = Date.now() - t0;
   log(`  direct apiserver ${writesLine(before, await apiserverWrites(client))}`);
   await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=300s'], { timeoutMs: 320_000 });
@@ -344,28 +416,20 @@ async function throughOperator(
     });
   });
   log(`  created ${LABS} NotebookLabs in ${Date.now() - t0} ms`);
-  let lastPods = 0;
-  await waitAll(
+  await waitAll<LabLite>(
+    client,
     'NotebookLabs Running',
-    async () => {
-      const running = (
-        await client.list<LabLite>(`/apis/skyport.io/v1alpha1/namespaces/${ns}/notebooklabs`)
-      ).filter((l) => l.status?.phase === 'Running').length;
-      // Every 10 s: where the labs are — Pods not yet written, written but not Ready, or Ready but not reported.
-      if (Date.now() - lastPods >= 10_000 && running < LABS) {
-        lastPods = Date.now();
-        const pods = await client.list<PodLite>(`/api/v1/namespaces/${ns}/pods`);
-        const ready = pods.filter((p) =>
-          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-        ).length;
-        log(
-          `  at ${((Date.now() - t0) / 1000).toFixed(0)} s: ${pods.length} Pods, ${ready} Ready, ${running} labs Running`,
-        );
-      }
-      return running;
-    },
+    `/apis/skyport.io/v1alpha1/namespaces/${ns}/notebooklabs`,
+    (l) => l.status?.phase === 'Running',
     LABS,
     600_000,
+    // Where the labs are: Pods not yet written, written but not Ready, or Ready but not yet reported.
+    async (running) => {
+      const pods = await client.list<PodLite>(`/api/v1/namespaces/${ns}/pods`);
+      log(
+        `  at ${((Date.now() - t0) / 1000).toFixed(0)} s: ${pods.length} Pods, ${pods.filter(podReady).length} Ready, ${running} labs Running`,
+      );
+    },
   );
   const readyMs = Date.now() - t0;
   log(`  operator apiserver ${writesLine(before, await apiserverWrites(client))}`);
