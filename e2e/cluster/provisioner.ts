@@ -78,7 +78,9 @@ export async function startProvisioner(opts: ProvisionerOptions): Promise<{ stop
   const provision = async (pvc: V1PersistentVolumeClaim): Promise<void> => {
     if (!needsVolume(pvc, opts.storageClass)) return;
     const uid = pvc.metadata?.uid ?? '';
-    if (inflight.has(uid)) return;
+    // The claim stays Pending until kube-controller-manager's binder gets to it; while its volume is in our
+    // cache, re-creating it would only be a rejected write (thousands of them under a 1,000-claim load).
+    if (inflight.has(uid) || pvs.get(`pvc-${uid}`) !== undefined) return;
     inflight.add(uid);
     try {
       await core.createPersistentVolume({ body: volumeForClaim(pvc, opts.storageClass) });
