@@ -1,20 +1,11 @@
 // API process entry: validates configuration, starts the HTTP server, drains on SIGTERM.
 
 import { pino } from 'pino';
-import { ConfigError, loadApiConfig } from './config.js';
+import { loadApiConfig, loadConfigOrExit } from './config.js';
 import { startApi } from './api/server.js';
 
 async function main(): Promise<void> {
-  let cfg;
-  try {
-    cfg = loadApiConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`Invalid configuration: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const cfg = loadConfigOrExit(() => loadApiConfig());
   const log = pino({ level: cfg.logLevel, base: { component: 'anomaly-api', pid: process.pid } });
   const api = await startApi(cfg, log);
   log.info(

@@ -1,7 +1,7 @@
 // Unit tests for configuration parsing: every bad value names its variable.
 
-import { describe, expect, it } from 'vitest';
-import { ConfigError, loadApiConfig, loadWorkerConfig, parseTokens } from './config.js';
+import { describe, expect, it, vi } from 'vitest';
+import { ConfigError, loadApiConfig, loadConfigOrExit, loadWorkerConfig, parseTokens } from './config.js';
 
 const TOKENS = 'alice=alice-token-0123456789,bob=bob-token-0123456789ab';
 
@@ -79,5 +79,28 @@ describe('loadWorkerConfig', () => {
   });
   it('rejects zero threads', () => {
     expect(() => loadWorkerConfig({ WORKER_THREADS: '0' })).toThrow(/WORKER_THREADS/);
+  });
+});
+
+describe('loadConfigOrExit', () => {
+  it('exits 2 with the message naming the variable on a bad value, and passes other errors on', () => {
+    const exit = vi.spyOn(process, 'exit').mockImplementation(() => {
+      throw new Error('exited');
+    });
+    const stderr = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      expect(() => loadConfigOrExit(() => loadApiConfig({ TOKENS, PORT: 'abc' }))).toThrow('exited');
+      expect(exit).toHaveBeenCalledWith(2);
+      expect(String(stderr.mock.calls[0]?.[0])).toMatch(/PORT/);
+      expect(() =>
+        loadConfigOrExit(() => {
+          throw new TypeError('boom');
+        }),
+      ).toThrow(TypeError);
+      expect(loadConfigOrExit(() => 42)).toBe(42);
+    } finally {
+      exit.mockRestore();
+      stderr.mockRestore();
+    }
   });
 });

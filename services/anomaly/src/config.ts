@@ -157,3 +157,19 @@ export function loadWorkerConfig(env: Env = process.env): WorkerConfig {
     metricsPort: int(env, 'METRICS_PORT', 0, 0, 65535),
   };
 }
+
+/**
+ * Loads a process's configuration once at start-up; a bad value ends the process with exit code 2 and a
+ * message naming the variable, before anything connects or listens.
+ */
+export function loadConfigOrExit<T>(load: () => T): T {
+  try {
+    return load();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`Invalid configuration: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+}

@@ -2,22 +2,13 @@
 
 import { createServer } from 'node:http';
 import { pino } from 'pino';
-import { ConfigError, loadWorkerConfig } from './config.js';
+import { loadWorkerConfig, loadConfigOrExit } from './config.js';
 import { TaskWorker } from './pool/task-worker.js';
 import { connectRedis } from './store/redis.js';
 import { Store } from './store/store.js';
 
 async function main(): Promise<void> {
-  let cfg;
-  try {
-    cfg = loadWorkerConfig();
-  } catch (err) {
-    if (err instanceof ConfigError) {
-      process.stderr.write(`Invalid configuration: ${err.message}\n`);
-      process.exit(2);
-    }
-    throw err;
-  }
+  const cfg = loadConfigOrExit(() => loadWorkerConfig());
   const log = pino({ level: cfg.logLevel, base: { component: 'anomaly-worker', pid: process.pid } });
   const redis = connectRedis(cfg.redisUrl, true);
   const bull = connectRedis(cfg.redisUrl, true);
