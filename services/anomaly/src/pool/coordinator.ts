@@ -3,7 +3,7 @@
 import { randomUUID } from 'node:crypto';
 import { FlowProducer, Queue, type ConnectionOptions } from 'bullmq';
 import type { ForestParams } from '../engine/contract.js';
-import type { DatasetMeta, Store } from '../store/store.js';
+import type { DatasetMeta, JobRecord, Store } from '../store/store.js';
 import { TASK_QUEUE } from '../store/keys.js';
 import {
   childJobId,
@@ -57,7 +57,6 @@ export class Coordinator {
 
   /** Starts a distributed fit; returns the job id. */
   async submitFit(tenant: string, req: FitRequest): Promise<string> {
-    const jobId = randomUUID();
     const ntrees = req.params.ntrees;
     const partitions = treePartitions(ntrees, req.partitions ?? Math.ceil(ntrees / 25));
     const spec = {
@@ -68,19 +67,7 @@ export class Coordinator {
       name: req.name,
       partitions,
     };
-    await this.store.createJob({
-      id: jobId,
-      tenant,
-      kind: 'fit',
-      phase: 'PENDING',
-      tasks: partitions.length,
-      createdAt: new Date().toISOString(),
-      startedAt: null,
-      endedAt: null,
-      spec: JSON.stringify(spec),
-      result: null,
-      error: null,
-    });
+    const jobId = await this.createPendingJob(tenant, 'fit', partitions.length, spec);
     const children = partitions.map(([start, end], index) => {
       const data: FitBlockTask = {
         kind: 'fit-block',
@@ -122,7 +109,6 @@ export class Coordinator {
 
   /** Starts a distributed score of every chunk of a stored dataset; returns the job id. */
   async submitScore(tenant: string, req: ScoreRequest): Promise<string> {
-    const jobId = randomUUID();
     const ds = req.dataset;
     const spec = {
       datasetId: ds.id,
@@ -131,19 +117,7 @@ export class Coordinator {
       chunks: ds.chunks,
       threshold: req.threshold,
     };
-    await this.store.createJob({
-      id: jobId,
-      tenant,
-      kind: 'score',
-      phase: 'PENDING',
-      tasks: ds.chunks,
-      createdAt: new Date().toISOString(),
-      startedAt: null,
-      endedAt: null,
-      spec: JSON.stringify(spec),
-      result: null,
-      error: null,
-    });
+    const jobId = await this.createPendingJob(tenant, 'score', ds.chunks, spec);
     const children = Array.from({ length: ds.chunks }, (_, index) => {
       const data: ScoreChunkTask = {
         kind: 'score-chunk',
@@ -178,6 +152,30 @@ export class Coordinator {
       data: parent,
       children,
       opts: { ...CHILD_OPTS, jobId: parentJobId(jobId) },
+    });
+    return jobId;
+  }
+
+  /** Records a new PENDING job (the durable record every status read starts from); returns its id. */
+  private async createPendingJob(
+    tenant: string,
+    kind: JobRecord['kind'],
+    tasks: number,
+    spec: object,
+  ): Promise<string> {
+    const jobId = randomUUID();
+    await this.store.createJob({
+      id: jobId,
+      tenant,
+      kind,
+      phase: 'PENDING',
+      tasks,
+      createdAt: new Date().toISOString(),
+      startedAt: null,
+      endedAt: null,
+      spec: JSON.stringify(spec),
+      result: null,
+      error: null,
     });
     return jobId;
   }
