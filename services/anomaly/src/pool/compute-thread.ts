@@ -27,6 +27,7 @@ port.on('message', (msg: ThreadMessage) => {
     const res = computer.run(msg.req);
     const transfer: ArrayBuffer[] = [];
     if (res.op === 'score') transfer.push(res.scores.buffer as ArrayBuffer);
+    if (res.op === 'missing-model') transfer.push(res.data.buffer as ArrayBuffer);
     port.postMessage({ seq: msg.seq, ok: true, res } satisfies ThreadReply, transfer);
   } catch (err) {
     const e = err instanceof Error ? err : new Error(String(err));

@@ -64,9 +64,10 @@ export interface ScoreResponse {
   readonly scores: Float64Array;
   readonly flagged: number;
 }
-/** The thread does not hold the model; resend with `modelBytes`. */
+/** The thread does not hold the model; resend with `modelBytes`. The request's data comes back (moved, not copied). */
 export interface MissingModelResponse {
   readonly op: 'missing-model';
+  readonly data: Float64Array;
 }
 export type ComputeResponse = BuildResponse | AssembleResponse | ScoreResponse | MissingModelResponse;
 
@@ -112,7 +113,7 @@ export class Computer {
   private score(req: ScoreRequest): ScoreResponse | MissingModelResponse {
     let model = this.models.get(req.modelId);
     if (model === undefined) {
-      if (req.modelBytes === undefined) return { op: 'missing-model' };
+      if (req.modelBytes === undefined) return { op: 'missing-model', data: req.data };
       model = decodeModel(req.modelBytes);
     }
     this.remember(req.modelId, model);

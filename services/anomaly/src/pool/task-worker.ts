@@ -252,11 +252,11 @@ export class TaskWorker {
     const meta = await this.store.getDatasetMeta(t.tenant, t.datasetId);
     if (meta === null) throw new MissingDataError(`dataset ${t.datasetId} is gone`);
     const req = { op: 'score', modelId: t.modelId, data, cols: meta.cols, threshold: t.threshold } as const;
-    // Transfer a copy: on a cache miss the request is sent again, so the original must stay usable.
-    let res = await this.compute({ ...req, data: data.slice() }, []);
+    // The chunk's buffer is moved, not copied, to the thread; on a model-cache miss the thread hands it back.
+    let res = await this.compute(req, [data.buffer as ArrayBuffer]);
     if (res.op === 'missing-model') {
       const bytes = await this.getModelBytes(t.tenant, t.modelId);
-      res = await this.compute({ ...req, modelBytes: bytes }, [data.buffer as ArrayBuffer]);
+      res = await this.compute({ ...req, data: res.data, modelBytes: bytes }, [res.data.buffer as ArrayBuffer]);
     }
     if (res.op !== 'score') throw new Error(`unexpected compute reply ${res.op}`);
     await this.store.putTaskOutput(t.tenant, t.jobId, t.index, float64ToBuffer(res.scores), res.flagged);
