@@ -4,7 +4,7 @@
 //
 // Flags: --labs=N (default 1000), --workers=N (operator workers, default 32), --concurrency=N (client writes in
 // flight, default 32), --skip-direct, --no-tuning. SKYPORT_KUBECONFIG reuses a running cluster instead of starting one.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
@@ -328,6 +328,7 @@ async function direct(client: MiniClient): Promise<{ writeMs: number; readyMs: n
   await namespace(ns);
   const labs = Array.from({ length: LABS }, (_, i) => i);
   const before = await apiserverWrites(client);
+  const cpu0 = cpuSeconds();
   const t0 = Date.now();
   // Children of one lab in the operator's order (PVC, Secret, Service, NetworkPolicy, Pod); labs in parallel.
   await pool(labs, CONCURRENCY, async (i) => {
@@ -337,6 +338,7 @@ async function direct(client: MiniClient): Promise<{ writeMs: number; readyMs: n
   log(`  direct: wrote ${LABS * 5} objects in ${writeMs} ms`);
   await waitAll(client, 'direct pods Ready', `/api/v1/namespaces/${ns}/pods`, podReady, LABS, 600_000);
   const readyMs = Date.now() - t0;
+  log(`  direct ${cpuLine(cpu0, cpuSeconds(), readyMs)}`);
   log(`  direct apiserver ${writesLine(before, await apiserverWrites(client))}`);
   await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=300s'], { timeoutMs: 320_000 });
   return { writeMs, readyMs, objects: LABS * 5 };
@@ -366,6 +368,39 @@ function histogramQuantile(metrics: string, name: string, labels: string, q: num
     prevCount = b.count;
   }
   return prevLe;
+}
+
+const TICK_HZ = 100;
+/** CPU seconds (user + system) used so far by each control-plane process (by command name), the operator and us. */
+function cpuSeconds(operatorPid?: number): Map<string, number> {
+  const out = new Map<string, number>();
+  const names = ['etcd', 'kube-apiserver', 'kube-controller', 'kube-scheduler', 'kwok'];
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+    } catch {
+      continue; // exited meanwhile
+    }
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const name = Number(d) === operatorPid ? 'operator' : names.find((n) => comm.startsWith(n));
+    if (name === undefined) continue;
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(f[11]) + Number(f[12]); // utime, stime (fields 14 and 15 of stat)
+    out.set(name, (out.get(name) ?? 0) + ticks / TICK_HZ);
+  }
+  const self = process.cpuUsage();
+  out.set('bench (+provisioner)', (self.user + self.system) / 1e6);
+  return out;
+}
+
+/** `after − before` CPU seconds per process, largest first, as one line. */
+function cpuLine(before: Map<string, number>, after: Map<string, number>, wallMs: number): string {
+  const d = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0.05);
+  d.sort((a, b) => b[1] - a[1]);
+  const total = d.reduce((n, [, v]) => n + v, 0);
+  return `CPU ${total.toFixed(0)} s over ${(wallMs / 1000).toFixed(0)} s wall (${((total / (wallMs / 1000)) * 100).toFixed(0)}% of one core): ${d.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`;
 }
 
 function peakRssMb(pid: number): number {
@@ -405,6 +440,7 @@ async function throughOperator(
   });
   const labs = Array.from({ length: LABS }, (_, i) => i);
   const before = await apiserverWrites(client);
+  const cpu0 = cpuSeconds(op.pid);
   const t0 = Date.now();
   await pool(labs, CONCURRENCY, async (i) => {
     await client.create(`/apis/skyport.io/v1alpha1/namespaces/${ns}/notebooklabs`, {
@@ -426,12 +462,19 @@ async function throughOperator(
     // Where the labs are: Pods not yet written, written but not Ready, or Ready but not yet reported.
     async (running) => {
       const pods = await client.list<PodLite>(`/api/v1/namespaces/${ns}/pods`);
+      const m = await op.metrics();
+      const depth = /^workqueue_depth\{[^}]*name="notebooklab"[^}]*\} (\S+)$/m.exec(m)?.[1] ?? '?';
+      const heap = (n: string): string =>
+        (Number(new RegExp(`^${n} (\\S+)$`, 'm').exec(m)?.[1] ?? NaN) / 2 ** 20).toFixed(0);
+      const status = readFileSync(`/proc/${op.pid}/status`, 'utf8');
+      const kb = (k: string): string => (Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1]) / 1024).toFixed(0);
       log(
-        `  at ${((Date.now() - t0) / 1000).toFixed(0)} s: ${pods.length} Pods, ${pods.filter(podReady).length} Ready, ${running} labs Running`,
+        `  at ${((Date.now() - t0) / 1000).toFixed(0)} s: ${pods.length} Pods, ${pods.filter(podReady).length} Ready, ${running} labs Running; operator queue ${depth}, RSS ${kb('VmRSS')} MB (peak ${kb('VmHWM')}), heap ${heap('nodejs_heap_size_used_bytes')}/${heap('nodejs_heap_size_total_bytes')} MB`,
       );
     },
   );
   const readyMs = Date.now() - t0;
+  log(`  operator ${cpuLine(cpu0, cpuSeconds(op.pid), readyMs)}`);
   log(`  operator apiserver ${writesLine(before, await apiserverWrites(client))}`);
   const metrics = await op.metrics();
   const sel = 'controller="notebooklab"';

@@ -30,19 +30,27 @@ export const SPEC_HASH = 'skyport.io/spec-hash';
 const EXPECTATION_TTL_MS = 30_000;
 
 /**
- * A starting lab's progress-only status changes are written at most this often; phase and condition changes are
- * written at once. Under a start storm this halves the status writes without hiding any transition.
+ * A starting lab's progress-only status changes are written at most this often; every other change (Running,
+ * Failed, Degraded, a warning, …) is written at once. Under a start storm this halves the status writes.
  */
 const PROGRESS_WRITE_INTERVAL_MS = 2_000;
 
-/** True when `next` differs from `prev` only in progress details of a lab that is still Pending or Starting. */
-function progressOnly(
+const STARTING_PHASES: readonly string[] = ['Pending', 'Starting'];
+
+/**
+ * True when `next` only moves a starting lab along: both are Pending or Starting, and no condition changes status
+ * and Degraded keeps its reason (Pending → Starting changes only Ready's and Progressing's reason, which name the
+ * phase). Such a change can wait; the step timestamps in `progress` keep when each step really happened.
+ */
+export function progressOnly(
   prev: NonNullable<NotebookLab['status']>,
   next: NonNullable<NotebookLab['status']>,
 ): boolean {
-  if (prev.phase !== next.phase || (next.phase !== 'Pending' && next.phase !== 'Starting')) return false;
+  if (!STARTING_PHASES.includes(prev.phase ?? '') || !STARTING_PHASES.includes(next.phase ?? '')) return false;
   const sig = (st: NonNullable<NotebookLab['status']>): string =>
-    (st.conditions ?? []).map((c) => `${c.type}=${c.status}/${c.reason}`).join(',');
+    (st.conditions ?? [])
+      .map((c) => `${c.type}=${c.status}${c.type === 'Ready' || c.type === 'Progressing' ? '' : `/${c.reason}`}`)
+      .join(',');
   return sig(prev) === sig(next);
 }
 
