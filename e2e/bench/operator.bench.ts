@@ -3,8 +3,8 @@
 // Reports time until all Ready, reconcile p50/p99 from /metrics, operator peak RSS and the ratio of the two.
 //
 // Flags: --labs=N (default 1000), --workers=N (operator workers, default 32), --concurrency=N (client writes in
-// flight, default 32), --skip-direct, --no-tuning. SKYPORT_KUBECONFIG reuses a running cluster instead of starting one.
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+// flight, default 32), --skip-direct, --no-tuning, --pprof=FILE [--pprof-delay=S]. SKYPORT_KUBECONFIG reuses a running cluster instead of starting one.
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
@@ -55,7 +55,12 @@ class MiniClient {
     });
   }
 
-  request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+  async request(method: string, path: string, body?: unknown): Promise<{ status: number; text: string }> {
+    const r = await this.requestBytes(method, path, body);
+    return { status: r.status, text: r.bytes.toString('utf8') };
+  }
+
+  requestBytes(method: string, path: string, body?: unknown): Promise<{ status: number; bytes: Buffer }> {
     return new Promise((resolve, reject) => {
       const data = body === undefined ? undefined : JSON.stringify(body);
       const req = https.request(
@@ -75,9 +80,7 @@ class MiniClient {
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (ch: Buffer) => chunks.push(ch));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }),
-          );
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes: Buffer.concat(chunks) }));
           res.on('error', reject);
         },
       );
@@ -238,15 +241,14 @@ interface PodLite {
   status?: { conditions?: { type: string; status: string }[] };
 }
 
-/** Write requests the apiserver served so far, by `VERB resource[/subresource]` (from its own /metrics). */
-async function apiserverWrites(client: MiniClient): Promise<Map<string, number>> {
+/** Requests the apiserver served so far, by `VERB resource[/subresource]` (from its own /metrics). */
+async function apiserverRequests(client: MiniClient): Promise<Map<string, number>> {
   const r = await client.request('GET', '/metrics');
   const out = new Map<string, number>();
   for (const line of r.text.split('\n')) {
     if (!line.startsWith('apiserver_request_total{')) continue;
     const label = (n: string): string => new RegExp(`[{,]${n}="([^"]*)"`).exec(line)?.[1] ?? '';
     const verb = label('verb');
-    if (!['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE'].includes(verb)) continue;
     const sub = label('subresource');
     const k = `${verb} ${label('resource')}${sub === '' ? '' : `/${sub}`}`;
     out.set(k, (out.get(k) ?? 0) + Number(line.slice(line.lastIndexOf(' ') + 1)));
@@ -254,12 +256,18 @@ async function apiserverWrites(client: MiniClient): Promise<Map<string, number>>
   return out;
 }
 
-/** `after − before`, largest first, as one line. */
-function writesLine(before: Map<string, number>, after: Map<string, number>): string {
+const WRITE_VERBS = ['POST', 'PUT', 'PATCH', 'APPLY', 'DELETE'];
+
+/** `after − before` of the writes, then of the reads, largest first, one line each. */
+function requestLines(before: Map<string, number>, after: Map<string, number>): string {
   const d = [...after].map(([k, v]) => [k, v - (before.get(k) ?? 0)] as const).filter(([, v]) => v > 0);
   d.sort((a, b) => b[1] - a[1]);
-  const total = d.reduce((n, [, v]) => n + v, 0);
-  return `${total} writes: ${d.map(([k, v]) => `${k} ${v}`).join(', ')}`;
+  const line = (what: string, write: boolean): string => {
+    const sel = d.filter(([k]) => WRITE_VERBS.includes(k.slice(0, k.indexOf(' '))) === write);
+    const total = sel.reduce((n, [, v]) => n + v, 0);
+    return `${total} ${what}: ${sel.map(([k, v]) => `${k} ${v}`).join(', ')}`;
+  };
+  return `${line('writes', true)}\n[bench:operator]     and ${line('reads', false)}`;
 }
 interface LabLite {
   metadata?: { name?: string };
@@ -327,7 +335,7 @@ async function direct(client: MiniClient): Promise<{ writeMs: number; readyMs: n
   const ns = 'bench-direct';
   await namespace(ns);
   const labs = Array.from({ length: LABS }, (_, i) => i);
-  const before = await apiserverWrites(client);
+  const before = await apiserverRequests(client);
   const cpu0 = cpuSeconds();
   const t0 = Date.now();
   // Children of one lab in the operator's order (PVC, Secret, Service, NetworkPolicy, Pod); labs in parallel.
@@ -339,7 +347,7 @@ async function direct(client: MiniClient): Promise<{ writeMs: number; readyMs: n
   await waitAll(client, 'direct pods Ready', `/api/v1/namespaces/${ns}/pods`, podReady, LABS, 600_000);
   const readyMs = Date.now() - t0;
   log(`  direct ${cpuLine(cpu0, cpuSeconds(), readyMs)}`);
-  log(`  direct apiserver ${writesLine(before, await apiserverWrites(client))}`);
+  log(`  direct apiserver ${requestLines(before, await apiserverRequests(client))}`);
   await kubectl(['delete', 'namespace', ns, '--wait=true', '--timeout=300s'], { timeoutMs: 320_000 });
   return { writeMs, readyMs, objects: LABS * 5 };
 }
@@ -439,8 +447,10 @@ async function throughOperator(
     description: 'operator ready',
   });
   const labs = Array.from({ length: LABS }, (_, i) => i);
-  const before = await apiserverWrites(client);
+  const before = await apiserverRequests(client);
   const cpu0 = cpuSeconds(op.pid);
+  let cpuPrev = cpu0;
+  let tPrev = Date.now();
   const t0 = Date.now();
   await pool(labs, CONCURRENCY, async (i) => {
     await client.create(`/apis/skyport.io/v1alpha1/namespaces/${ns}/notebooklabs`, {
@@ -452,6 +462,18 @@ async function throughOperator(
     });
   });
   log(`  created ${LABS} NotebookLabs in ${Date.now() - t0} ms`);
+  // --pprof=FILE: a 30 s CPU profile of kube-apiserver during the start storm (`go tool pprof -top FILE`); the
+  // cluster must run with SKYPORT_APISERVER_PROFILING=1.
+  const pprof = process.argv.find((a) => a.startsWith('--pprof='))?.slice('--pprof='.length);
+  const profiled =
+    pprof === undefined
+      ? Promise.resolve()
+      : new Promise((r) => setTimeout(r, flag('pprof-delay', 1) * 1000 - 1000))
+          .then(() => client.requestBytes('GET', '/debug/pprof/profile?seconds=30'))
+          .then((r) => {
+            writeFileSync(pprof, r.bytes);
+            log(`  wrote a kube-apiserver CPU profile (HTTP ${r.status}) to ${pprof}`);
+          });
   await waitAll<LabLite>(
     client,
     'NotebookLabs Running',
@@ -461,21 +483,28 @@ async function throughOperator(
     600_000,
     // Where the labs are: Pods not yet written, written but not Ready, or Ready but not yet reported.
     async (running) => {
+      const cpuNow = cpuSeconds(op.pid);
+      const cpuTick = cpuLine(cpuPrev, cpuNow, Date.now() - tPrev);
+      cpuPrev = cpuNow;
+      tPrev = Date.now();
       const pods = await client.list<PodLite>(`/api/v1/namespaces/${ns}/pods`);
       const m = await op.metrics();
       const depth = /^workqueue_depth\{[^}]*name="notebooklab"[^}]*\} (\S+)$/m.exec(m)?.[1] ?? '?';
       const heap = (n: string): string =>
         (Number(new RegExp(`^${n} (\\S+)$`, 'm').exec(m)?.[1] ?? NaN) / 2 ** 20).toFixed(0);
       const status = readFileSync(`/proc/${op.pid}/status`, 'utf8');
-      const kb = (k: string): string => (Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1]) / 1024).toFixed(0);
+      const kb = (k: string): string =>
+        (Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1]) / 1024).toFixed(0);
       log(
         `  at ${((Date.now() - t0) / 1000).toFixed(0)} s: ${pods.length} Pods, ${pods.filter(podReady).length} Ready, ${running} labs Running; operator queue ${depth}, RSS ${kb('VmRSS')} MB (peak ${kb('VmHWM')}), heap ${heap('nodejs_heap_size_used_bytes')}/${heap('nodejs_heap_size_total_bytes')} MB`,
       );
+      log(`    ${cpuTick}`);
     },
   );
   const readyMs = Date.now() - t0;
+  await profiled;
   log(`  operator ${cpuLine(cpu0, cpuSeconds(op.pid), readyMs)}`);
-  log(`  operator apiserver ${writesLine(before, await apiserverWrites(client))}`);
+  log(`  operator apiserver ${requestLines(before, await apiserverRequests(client))}`);
   const metrics = await op.metrics();
   const sel = 'controller="notebooklab"';
   const p50 = histogramQuantile(metrics, 'controller_runtime_reconcile_time_seconds', sel, 0.5);

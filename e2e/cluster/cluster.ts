@@ -358,7 +358,8 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       '--allow-privileged=true',
       `--cert-dir=${join(dir, 'apiserver-certs')}`,
-      '--profiling=false',
+      // SKYPORT_APISERVER_PROFILING=1 serves /debug/pprof (admin only) for `bench:operator --pprof=FILE`.
+      `--profiling=${process.env['SKYPORT_APISERVER_PROFILING'] === '1' ? 'true' : 'false'}`,
       `--requestheader-client-ca-file=${join(pki, 'ca.crt')}`,
       '--requestheader-allowed-names=front-proxy-client',
       '--requestheader-username-headers=X-Remote-User',
