@@ -488,6 +488,11 @@ async function throughOperator(
       cpuPrev = cpuNow;
       tPrev = Date.now();
       const pods = await client.list<PodLite>(`/api/v1/namespaces/${ns}/pods`);
+      const claims = await client.list<{ status?: { phase?: string } }>(
+        `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
+      );
+      const bound = claims.filter((c) => c.status?.phase === 'Bound').length;
+      const volumes = (await client.list<unknown>('/api/v1/persistentvolumes')).length;
       const m = await op.metrics();
       const depth = /^workqueue_depth\{[^}]*name="notebooklab"[^}]*\} (\S+)$/m.exec(m)?.[1] ?? '?';
       const heap = (n: string): string =>
@@ -496,7 +501,7 @@ async function throughOperator(
       const kb = (k: string): string =>
         (Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1]) / 1024).toFixed(0);
       log(
-        `  at ${((Date.now() - t0) / 1000).toFixed(0)} s: ${pods.length} Pods, ${pods.filter(podReady).length} Ready, ${running} labs Running; operator queue ${depth}, RSS ${kb('VmRSS')} MB (peak ${kb('VmHWM')}), heap ${heap('nodejs_heap_size_used_bytes')}/${heap('nodejs_heap_size_total_bytes')} MB`,
+        `  at ${((Date.now() - t0) / 1000).toFixed(0)} s: ${claims.length} claims (${volumes} volumes, ${bound} bound), ${pods.length} Pods, ${pods.filter(podReady).length} Ready, ${running} labs Running; operator queue ${depth}, RSS ${kb('VmRSS')} MB (peak ${kb('VmHWM')}), heap ${heap('nodejs_heap_size_used_bytes')}/${heap('nodejs_heap_size_total_bytes')} MB`,
       );
       log(`    ${cpuTick}`);
     },

@@ -11,9 +11,15 @@ import { notebookLabController } from './controllers/notebooklab/reconcile.js';
  * `SKYPORT_ACTIVITY_URL_TEMPLATE` (where the culler asks a lab's Jupyter `/api/status`; placeholders
  * `{namespace} {name} {owner} {service} {basePath}`; e2e points it at a loopback server) and
  * `SKYPORT_CULL_CHECK_INTERVAL` (how often running labs are polled, default 60s) and
- * `SKYPORT_POD_ANNOTATION_PREFIXES` (comma-separated lab annotation prefixes copied onto lab Pods).
+ * `SKYPORT_POD_ANNOTATION_PREFIXES` (comma-separated lab annotation prefixes copied onto lab Pods) and
+ * `SKYPORT_HOME_BIND_TIMEOUT` (how long a home claim may stay unbound before the lab is Degraded, default 60s).
  */
-function labSettings(env: NodeJS.ProcessEnv): { urlTemplate?: string; checkMs: number; prefixes: string[] } {
+function labSettings(env: NodeJS.ProcessEnv): {
+  urlTemplate?: string;
+  checkMs: number;
+  prefixes: string[];
+  homeBindTimeoutMs: number;
+} {
   const tpl = env['SKYPORT_ACTIVITY_URL_TEMPLATE'];
   if (tpl !== undefined && tpl !== '' && !/^https?:\/\//.test(tpl)) {
     throw new ConfigError(
@@ -40,7 +46,16 @@ function labSettings(env: NodeJS.ProcessEnv): { urlTemplate?: string; checkMs: n
         `${p} is reserved (env SKYPORT_POD_ANNOTATION_PREFIXES)`,
       );
   }
-  return tpl === undefined || tpl === '' ? { checkMs, prefixes } : { urlTemplate: tpl, checkMs, prefixes };
+  const bind = env['SKYPORT_HOME_BIND_TIMEOUT'];
+  const homeBindTimeoutMs =
+    bind === undefined || bind === '' ? 60_000 : parseDuration('home-bind-timeout', bind);
+  if (homeBindTimeoutMs < 1000)
+    throw new ConfigError(
+      'home-bind-timeout',
+      `${homeBindTimeoutMs} ms is below the 1s minimum (env SKYPORT_HOME_BIND_TIMEOUT)`,
+    );
+  const base = { checkMs, prefixes, homeBindTimeoutMs };
+  return tpl === undefined || tpl === '' ? base : { ...base, urlTemplate: tpl };
 }
 
 async function main(): Promise<void> {
@@ -74,6 +89,7 @@ async function main(): Promise<void> {
       resolver,
       cullCheckIntervalMs: lab.checkMs,
       podAnnotationPrefixes: lab.prefixes,
+      homeBindTimeoutMs: lab.homeBindTimeoutMs,
     }),
   );
   manager.handleSignals((code) => {

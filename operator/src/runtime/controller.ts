@@ -5,7 +5,7 @@ import { TerminalError, TransientError, errorMessage } from '../errors.js';
 import type { Informer } from './informer.js';
 import { keyOf, keyString, parseKey, type ObjectKey } from './key.js';
 import type { RuntimeMetrics } from './metrics.js';
-import { WorkQueue } from './queue.js';
+import { WorkQueue, type Priority } from './queue.js';
 import { defaultRateLimiter, type RateLimiterOptions } from './ratelimit.js';
 
 /** A kind to watch. */
@@ -52,6 +52,8 @@ export interface ReconcileContext<T extends KubeObject> {
 /** A secondary watch: map a changed object to the primary keys to reconcile. */
 export interface WatchSpec extends SourceSpec {
   map: (obj: KubeObject) => ObjectKey[];
+  /** `urgent` when the watched kind is a child in all but ownerReference (e.g. a home PVC); default normal. */
+  priority?: Priority;
 }
 
 /** Options of a {@link Controller}. */
@@ -148,16 +150,17 @@ export class Controller<T extends KubeObject = KubeObject> {
         const ns = opts.for.clusterScoped === true ? undefined : o.metadata?.namespace;
         return keyString(ns === undefined ? { name: ref.name } : { namespace: ns, name: ref.name });
       };
+      // A child's change moves its owner's work along: urgent, ahead of new objects (see `Priority`).
       const toOwner = (o: KubeObject): void => {
         const k = ownerKey(o);
-        if (k !== undefined) this.queue.add(k);
+        if (k !== undefined) this.queue.add(k, 'urgent');
       };
       // An update that re-parents a child must wake both the old and the new owner, each once.
       const onUpdate = (o: KubeObject, old: KubeObject): void => {
         const a = ownerKey(o);
         const b = ownerKey(old);
-        if (a !== undefined) this.queue.add(a);
-        if (b !== undefined && b !== a) this.queue.add(b);
+        if (a !== undefined) this.queue.add(a, 'urgent');
+        if (b !== undefined && b !== a) this.queue.add(b, 'urgent');
       };
       for (const inf of infs) inf.on({ add: toOwner, update: onUpdate, delete: toOwner });
     }
@@ -165,7 +168,7 @@ export class Controller<T extends KubeObject = KubeObject> {
       const infs = deps.informers(spec);
       this.remember(spec.kind, infs);
       const mapped = (o: KubeObject): void => {
-        for (const k of spec.map(o)) this.queue.add(keyString(k));
+        for (const k of spec.map(o)) this.queue.add(keyString(k), spec.priority ?? 'normal');
       };
       for (const inf of infs) inf.on({ add: mapped, update: mapped, delete: mapped });
     }

@@ -19,6 +19,52 @@ describe('WorkQueue', () => {
     expect(q.length).toBe(0);
   });
 
+  it('serves urgent keys before normal ones, FIFO within each lane', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('n1');
+    q.add('n2');
+    q.add('u1', 'urgent');
+    q.add('n3');
+    q.add('u2', 'urgent');
+    expect(q.length).toBe(5);
+    const order: (string | undefined)[] = [];
+    for (let i = 0; i < 5; i++) order.push(await q.get());
+    expect(order).toEqual(['u1', 'u2', 'n1', 'n2', 'n3']);
+    for (const k of order) q.done(k ?? '');
+    expect(q.length).toBe(0);
+  });
+
+  it('moves a waiting normal key up on an urgent add, once, and never down', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    q.add('b');
+    q.add('c');
+    q.add('c', 'urgent');
+    q.add('c', 'urgent');
+    q.add('b', 'normal');
+    expect(q.length).toBe(3);
+    expect(await q.get()).toBe('c');
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+    // The promoted key's old place in the normal lane is not served again.
+    q.add('x');
+    expect(await q.get()).toBe('x');
+    expect(q.length).toBe(0);
+  });
+
+  it('re-queues a key added urgently while in flight in the urgent lane', async () => {
+    const q = new WorkQueue({ name: 't' });
+    q.add('a');
+    q.add('b');
+    expect(await q.get()).toBe('a');
+    q.add('a', 'urgent');
+    expect(q.length).toBe(1);
+    q.done('a');
+    expect(q.length).toBe(2);
+    expect(await q.get()).toBe('a');
+    expect(await q.get()).toBe('b');
+  });
+
   it('never hands one key to two workers; a re-add while in flight is queued on done', async () => {
     const q = new WorkQueue({ name: 't' });
     q.add('a');

@@ -25,6 +25,45 @@ export interface WorkQueueOptions {
 }
 
 /**
+ * How soon a key should run. `urgent` keys go before every `normal` one: controllers add a key as urgent when one
+ * of its children changed (work in progress moves on: a bound claim lets a Pod be created, a ready Pod makes a lab
+ * Running) and as normal for the object's own events, resyncs and retries — so a burst of new objects does not
+ * hold back the objects already under way (as controller-runtime's priority queue ranks its initial list low).
+ */
+export type Priority = 'urgent' | 'normal';
+
+/** Keys ready for a worker, in two FIFO lanes; the urgent lane is always served first. */
+class ReadyKeys {
+  private readonly lanes: Record<Priority, string[]> = { urgent: [], normal: [] };
+  private readonly laneOf = new Map<string, Priority>();
+
+  get size(): number {
+    return this.laneOf.size;
+  }
+
+  /** Adds `key` to a lane, or moves it up to `urgent`; a key already urgent stays where it is. */
+  push(key: string, priority: Priority): void {
+    const cur = this.laneOf.get(key);
+    if (cur === 'urgent' || cur === priority) return;
+    this.laneOf.set(key, priority);
+    // A promoted key leaves a stale entry in the normal lane; shift() skips it.
+    this.lanes[priority].push(key);
+  }
+
+  shift(): string | undefined {
+    for (const lane of ['urgent', 'normal'] as const) {
+      const keys = this.lanes[lane];
+      for (let k = keys.shift(); k !== undefined; k = keys.shift()) {
+        if (this.laneOf.get(k) !== lane) continue;
+        this.laneOf.delete(k);
+        return k;
+      }
+    }
+    return undefined;
+  }
+}
+
+/**
  * A queue of string keys. Semantics, as client-go's workqueue:
  * - adding a key that is already waiting does nothing (duplicates merge);
  * - adding a key that is being processed marks it dirty; it is queued again when `done` is called,
@@ -34,8 +73,9 @@ export interface WorkQueueOptions {
  */
 export class WorkQueue {
   readonly name: string;
-  private readonly queue: string[] = [];
-  private readonly dirty = new Set<string>();
+  private readonly queue = new ReadyKeys();
+  /** Keys added and not yet taken (waiting, or to be queued again when their run ends), with their priority. */
+  private readonly dirty = new Map<string, Priority>();
   private readonly processing = new Set<string>();
   private readonly addedAt = new Map<string, number>();
   private readonly startedAt = new Map<string, number>();
@@ -54,7 +94,7 @@ export class WorkQueue {
 
   /** Number of keys ready to be handed to a worker. */
   get length(): number {
-    return this.queue.length;
+    return this.queue.size;
   }
 
   /** Number of keys being processed. */
@@ -78,15 +118,22 @@ export class WorkQueue {
     return this.shuttingDown;
   }
 
-  /** Adds `key` now (merging with a waiting duplicate). */
-  add(key: string): void {
+  /** Adds `key` now (merging with a waiting duplicate, which an urgent add moves up). */
+  add(key: string, priority: Priority = 'normal'): void {
     if (this.shuttingDown) return;
     this.metrics?.add();
-    if (this.dirty.has(key)) return;
-    this.dirty.add(key);
+    const cur = this.dirty.get(key);
+    if (cur !== undefined) {
+      if (priority === 'urgent' && cur === 'normal') {
+        this.dirty.set(key, 'urgent');
+        if (!this.processing.has(key)) this.queue.push(key, 'urgent');
+      }
+      return;
+    }
+    this.dirty.set(key, priority);
     this.addedAt.set(key, performance.now());
     if (this.processing.has(key)) return;
-    this.push(key);
+    this.push(key, priority);
   }
 
   /** Adds `key` after `delayMs`; an earlier pending add for the same key wins. */
@@ -146,7 +193,8 @@ export class WorkQueue {
     const started = this.startedAt.get(key);
     this.startedAt.delete(key);
     if (started !== undefined) this.metrics?.workDuration((performance.now() - started) / 1000);
-    if (this.dirty.has(key)) this.push(key);
+    const again = this.dirty.get(key);
+    if (again !== undefined) this.push(key, again);
     else this.checkIdle();
   }
 
@@ -156,7 +204,7 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const w of this.waiting.values()) clearTimeout(w.timer);
     this.waiting.clear();
-    if (this.queue.length === 0) {
+    if (this.queue.size === 0) {
       for (const g of this.getters.splice(0)) g(undefined);
     }
     this.checkIdle();
@@ -182,27 +230,27 @@ export class WorkQueue {
   }
 
   private isIdle(): boolean {
-    return this.processing.size === 0 && this.queue.length === 0;
+    return this.processing.size === 0 && this.queue.size === 0;
   }
 
   private checkIdle(): void {
     if (!this.shuttingDown) return;
-    if (this.queue.length === 0) {
+    if (this.queue.size === 0) {
       for (const g of this.getters.splice(0)) g(undefined);
     }
-    if (this.processing.size === 0 && this.queue.length === 0) {
+    if (this.processing.size === 0 && this.queue.size === 0) {
       for (const w of this.idleWaiters.splice(0)) w();
     }
   }
 
-  private push(key: string): void {
+  private push(key: string, priority: Priority): void {
     const getter = this.getters.shift();
     if (getter !== undefined) {
       getter(this.take(key));
       return;
     }
-    this.queue.push(key);
-    this.metrics?.depth(this.queue.length);
+    this.queue.push(key, priority);
+    this.metrics?.depth(this.queue.size);
   }
 
   private take(key: string): string {
@@ -213,7 +261,7 @@ export class WorkQueue {
     const now = performance.now();
     if (added !== undefined) this.metrics?.queueLatency((now - added) / 1000);
     this.startedAt.set(key, now);
-    this.metrics?.depth(this.queue.length);
+    this.metrics?.depth(this.queue.size);
     return key;
   }
 }

@@ -98,6 +98,7 @@ describe('NotebookLab cache transforms', () => {
       apiVersion: 'v1',
       kind: 'PersistentVolumeClaim',
       metadata: pvc.metadata,
+      spec: { storageClassName: 'standard' },
       status: { phase: 'Bound' },
     });
   });

@@ -49,9 +49,12 @@ export function secretForCache(o: KubeObject): KubeObject {
   return out;
 }
 
-/** A home PVC: metadata (spec hash, labels) and `status.phase` (Bound or not). */
+/** A home PVC: metadata (spec hash, labels), `spec.storageClassName` and `status.phase` (Bound or not). */
 export function pvcForCache(o: KubeObject): KubeObject {
   const out: KubeObject = metadataOnly(o);
+  const spec = o['spec'];
+  if (isObject(spec) && typeof spec['storageClassName'] === 'string')
+    out['spec'] = { storageClassName: spec['storageClassName'] };
   const status = o['status'];
   if (isObject(status) && status['phase'] !== undefined) out['status'] = { phase: status['phase'] };
   return out;

@@ -9,6 +9,7 @@ export const FAIL_REASON = {
   CrashLoop: 'CrashLoop',
   OOMKilled: 'OOMKilled',
   PodFailed: 'PodFailed',
+  HomeVolumePending: 'HomeVolumePending',
 } as const;
 /** One of {@link FAIL_REASON}. */
 export type FailReason = (typeof FAIL_REASON)[keyof typeof FAIL_REASON];
@@ -93,6 +94,8 @@ function waitingFailure(cs: V1ContainerStatus, image: string): PodFailure | unde
 function unschedulable(pod: V1Pod): PodFailure | undefined {
   const c = pod.status?.conditions?.find((x) => x.type === 'PodScheduled');
   if (c?.status !== 'False' || c.reason !== 'Unschedulable') return undefined;
+  // Waiting for a claim to bind is not a lack of capacity: the home volume check reports a claim that never binds.
+  if (/unbound immediate PersistentVolumeClaims/i.test(c.message ?? '')) return undefined;
   return {
     reason: FAIL_REASON.Unschedulable,
     message: `No node can run the lab: ${c.message ?? 'unschedulable'}`,

@@ -4,7 +4,7 @@ import type { V1PolicyRule } from '@kubernetes/client-node';
 /**
  * Policy rules for the NotebookLab controller. Every verb is here because reconcile uses it:
  * labs are read from informers and patched (finalizer, culling `spec.state`), status goes through `/status`,
- * `finalizers` is needed to set `blockOwnerDeletion` on children, profiles are read-only, and the five child
+ * `finalizers` is needed to set `blockOwnerDeletion` on children, profiles and StorageClasses are read-only, and the five child
  * kinds are watched, server-side applied and deleted (Pod on stop, PVC on delete-policy).
  */
 export const rbac: V1PolicyRule[] = [
@@ -21,6 +21,8 @@ export const rbac: V1PolicyRule[] = [
     resources: ['pods', 'persistentvolumeclaims', 'services', 'secrets'],
     verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
   },
+  // The home claim's binding mode decides whether the Pod waits for the claim to bind (home.ts).
+  { apiGroups: ['storage.k8s.io'], resources: ['storageclasses'], verbs: ['get', 'list', 'watch'] },
   {
     apiGroups: ['networking.k8s.io'],
     resources: ['networkpolicies'],

@@ -17,6 +17,7 @@ import type { DesiredChildren, ResolvedLab } from './build.js';
 import type { ActivityResolver } from './culling/activity.js';
 import { decideCulling } from './culling/policy.js';
 import type { CullDecision, CullingPolicy } from './culling/policy.js';
+import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState, storageClassForCache } from './home.js';
 import { readPod } from './pod.js';
 import { checkQuota } from './quota.js';
 import type { QuotaEntry, QuotaVerdict } from './quota.js';
@@ -46,10 +47,13 @@ export function progressOnly(
   prev: NonNullable<NotebookLab['status']>,
   next: NonNullable<NotebookLab['status']>,
 ): boolean {
-  if (!STARTING_PHASES.includes(prev.phase ?? '') || !STARTING_PHASES.includes(next.phase ?? '')) return false;
+  if (!STARTING_PHASES.includes(prev.phase ?? '') || !STARTING_PHASES.includes(next.phase ?? ''))
+    return false;
   const sig = (st: NonNullable<NotebookLab['status']>): string =>
     (st.conditions ?? [])
-      .map((c) => `${c.type}=${c.status}${c.type === 'Ready' || c.type === 'Progressing' ? '' : `/${c.reason}`}`)
+      .map(
+        (c) => `${c.type}=${c.status}${c.type === 'Ready' || c.type === 'Progressing' ? '' : `/${c.reason}`}`,
+      )
       .join(',');
   return sig(prev) === sig(next);
 }
@@ -67,6 +71,8 @@ export interface NotebookLabDeps {
   newToken?: () => string;
   /** Lab annotation key prefixes copied onto the lab Pod (see `BuildContext.podAnnotations`). */
   podAnnotationPrefixes?: readonly string[];
+  /** How long an immediate-binding home claim may stay unbound before the lab is Degraded (default 60 s). */
+  homeBindTimeoutMs?: number;
 }
 
 type Lab = NotebookLab;
@@ -150,12 +156,22 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
         kind: 'PersistentVolumeClaim',
         ...managed,
         transform: pvcForCache,
+        // The home PVC is a child (without an ownerReference, so that it can outlive the lab).
+        priority: 'urgent',
         map: (o) => {
           const l = o.metadata?.labels ?? {};
           if (l[LABELS.name] !== 'notebooklab' || l[LABELS.component] !== COMPONENT.home) return [];
           const name = l[LABELS.instance];
           return name === undefined ? [] : [{ namespace: o.metadata?.namespace ?? 'default', name }];
         },
+      },
+      // Read for the home claim's binding mode (see home.ts); a change needs no reconcile.
+      {
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'StorageClass',
+        clusterScoped: true,
+        transform: storageClassForCache,
+        map: () => [],
       },
       {
         apiVersion: API_VERSION,
@@ -351,10 +367,17 @@ class LabReconciler {
       { token, podAnnotations: this.passedAnnotations(lab) },
       { admitted: quota.admitted },
     );
-    const { applied, awaitingCache } = await this.applyChildren(ctx, desired, pvc, pod, tokenExists);
+    const home = homeState(pvc, desired.home.spec?.storageClassName, ctx.cached<KubeObject>('StorageClass'));
+    // A new Pod waits for an immediate-binding home claim to bind (home.ts); a running one is never touched.
+    const holdPod = pod === undefined && desired.pod !== undefined && home.kind === 'waiting';
+    const homeCheck = holdPod
+      ? homeBindCheck(home, names.home, base.now, this.deps.homeBindTimeoutMs ?? HOME_BIND_TIMEOUT_MS)
+      : {};
+    const { applied, awaitingCache } = await this.applyChildren(ctx, desired, pvc, pod, tokenExists, holdPod);
 
     const outcome = await this.stopOrCull(ctx, lab, profile, pod, desired, token, resolved);
-    const reading = readPod(outcome.podGone ? undefined : pod);
+    const read = readPod(outcome.podGone ? undefined : pod);
+    const reading = homeCheck.failure === undefined ? read : { ...read, failure: homeCheck.failure };
     const input: StatusInput = {
       ...base,
       quota,
@@ -369,9 +392,12 @@ class LabReconciler {
     };
     const deferred = await this.writeStatus(ctx, lab, input);
     // Come back for a deferred progress write, a write skipped while the cache catches up, or culling.
-    const due = [outcome.requeueAfterMs, deferred, awaitingCache ? 5_000 : undefined].filter(
-      (v): v is number => v !== undefined,
-    );
+    const due = [
+      outcome.requeueAfterMs,
+      deferred,
+      awaitingCache ? 5_000 : undefined,
+      homeCheck.recheckMs,
+    ].filter((v): v is number => v !== undefined);
     return due.length === 0 ? undefined : { requeueAfterMs: Math.max(Math.min(...due), 100) };
   }
 
@@ -449,6 +475,7 @@ class LabReconciler {
     pvc: V1PersistentVolumeClaim | undefined,
     pod: V1Pod | undefined,
     tokenExists: boolean,
+    holdPod: boolean,
   ): Promise<{ applied: Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>; awaitingCache: boolean }> {
     const kube = this.deps.kube;
     const applied = new Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>();
@@ -501,7 +528,7 @@ class LabReconciler {
     applied.add('Secret');
     applied.add('Service');
     if (desired.networkPolicy !== undefined) applied.add('NetworkPolicy');
-    const podObj = desired.pod === undefined ? undefined : withHash(asKube(desired.pod));
+    const podObj = desired.pod === undefined || holdPod ? undefined : withHash(asKube(desired.pod));
     if (
       podObj !== undefined &&
       desired.pod !== undefined &&
@@ -516,7 +543,7 @@ class LabReconciler {
         `Created Pod ${desired.pod.metadata?.name ?? ''}`,
       );
     }
-    if (desired.pod !== undefined || pod !== undefined) applied.add('Pod');
+    if (podObj !== undefined || pod !== undefined) applied.add('Pod');
     return { applied, awaitingCache: run.awaitingCache };
   }
 

@@ -72,6 +72,13 @@ function phaseAndMessage(i: StatusInput): { phase: LabPhase; message: string } {
   }
 }
 
+function homeStep(i: StatusInput): Step {
+  if (i.pvc?.status?.phase === 'Bound') return { name: 'HomeVolume', state: 'Succeeded' };
+  const f = i.pod.failure;
+  if (f?.reason === 'HomeVolumePending') return { name: 'HomeVolume', state: 'Failed', message: f.message };
+  return { name: 'HomeVolume', state: 'Running', message: `Waiting for ${i.homeClaimName} to bind` };
+}
+
 function steps(i: StatusInput): Step[] {
   const { pod } = i;
   const out: Step[] = [];
@@ -82,12 +89,7 @@ function steps(i: StatusInput): Step[] {
       : { name: 'Admitted', state: 'Failed', message: i.quota?.admitted === false ? i.quota.message : '' },
   );
   if (!admitted) return out;
-  const bound = i.pvc?.status?.phase === 'Bound';
-  out.push(
-    bound
-      ? { name: 'HomeVolume', state: 'Succeeded' }
-      : { name: 'HomeVolume', state: 'Running', message: `Waiting for ${i.homeClaimName} to bind` },
-  );
+  out.push(homeStep(i));
   for (const n of ['Secret', 'Service', 'NetworkPolicy'] as const) {
     if (i.applied.has(n)) out.push({ name: n, state: 'Succeeded' });
   }

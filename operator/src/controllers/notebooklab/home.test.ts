@@ -1,0 +1,137 @@
+// Unit tests for the home-claim gate: which claims hold the Pod back, and when a claim that never binds is reported.
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import { describe, expect, it } from 'vitest';
+import type { KubeObject } from '../../kube/index.js';
+import { defaultClass, homeBindCheck, homeState, storageClassForCache } from './home.js';
+import type { StorageClassLite } from './home.js';
+import { readPod } from './pod.js';
+
+const immediate: StorageClassLite = {
+  metadata: {
+    name: 'standard',
+    annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
+    creationTimestamp: '2026-01-01T00:00:00Z',
+  },
+  volumeBindingMode: 'Immediate',
+};
+const wffc: StorageClassLite = { metadata: { name: 'local-ssd' }, volumeBindingMode: 'WaitForFirstConsumer' };
+const claim = (over: Partial<V1PersistentVolumeClaim> = {}): V1PersistentVolumeClaim => ({
+  metadata: { name: 'alice-home', creationTimestamp: '2026-11-22T10:00:00Z' as unknown as Date },
+  spec: { storageClassName: 'standard' },
+  status: { phase: 'Pending' },
+  ...over,
+});
+
+describe('homeState', () => {
+  it('lets the Pod go once the claim is bound, whatever the class', () => {
+    expect(homeState(claim({ status: { phase: 'Bound' } }), undefined, [immediate])).toEqual({
+      kind: 'bound',
+    });
+  });
+
+  it('holds the Pod while an immediate-binding claim is pending, with the claim age', () => {
+    expect(homeState(claim(), undefined, [immediate, wffc])).toEqual({
+      kind: 'waiting',
+      className: 'standard',
+      since: '2026-11-22T10:00:00Z',
+    });
+  });
+
+  it('does not hold the Pod for a WaitForFirstConsumer class (the scheduler binds it for the Pod)', () => {
+    const c = claim({ spec: { storageClassName: 'local-ssd' } });
+    expect(homeState(c, undefined, [immediate, wffc])).toEqual({ kind: 'consumer', className: 'local-ssd' });
+    // Before the claim shows up in the cache: the lab's requested class decides.
+    expect(homeState(undefined, 'local-ssd', [immediate, wffc]).kind).toBe('consumer');
+  });
+
+  it('falls back to the newest default class, and treats no class or an unknown one as immediate', () => {
+    const newer: StorageClassLite = {
+      metadata: {
+        name: 'fast',
+        annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
+        creationTimestamp: '2026-06-01T00:00:00Z',
+      },
+      volumeBindingMode: 'WaitForFirstConsumer',
+    };
+    expect(defaultClass([immediate, newer])?.metadata?.name).toBe('fast');
+    expect(homeState(undefined, undefined, [immediate, newer])).toEqual({
+      kind: 'consumer',
+      className: 'fast',
+    });
+    expect(homeState(undefined, undefined, [])).toEqual({ kind: 'waiting', className: '' });
+    expect(homeState(claim({ spec: { storageClassName: 'gone' } }), undefined, [wffc]).kind).toBe('waiting');
+  });
+});
+
+describe('homeBindCheck', () => {
+  const waiting = homeState(claim(), undefined, [immediate]);
+
+  it('asks to be called back when the timeout will expire', () => {
+    expect(homeBindCheck(waiting, 'alice-home', new Date('2026-11-22T10:00:20Z'), 60_000)).toEqual({
+      recheckMs: 40_000,
+    });
+  });
+
+  it('reports a claim that has not bound in time, naming claim, class and what to check', () => {
+    const { failure } = homeBindCheck(waiting, 'alice-home', new Date('2026-11-22T10:01:30Z'), 60_000);
+    expect(failure?.reason).toBe('HomeVolumePending');
+    expect(failure?.message).toBe(
+      'Home volume claim alice-home (StorageClass standard) has not bound after 90 s',
+    );
+    expect(failure?.hint).toContain('kubectl describe pvc alice-home');
+  });
+
+  it('has nothing to say about a bound claim, a consumer-bound class or a claim not created yet', () => {
+    const now = new Date('2026-11-22T11:00:00Z');
+    expect(homeBindCheck({ kind: 'bound' }, 'x', now, 1000)).toEqual({});
+    expect(homeBindCheck({ kind: 'consumer', className: 'local-ssd' }, 'x', now, 1000)).toEqual({});
+    expect(homeBindCheck({ kind: 'waiting', className: 'standard' }, 'x', now, 1000)).toEqual({});
+  });
+});
+
+describe('storageClassForCache', () => {
+  it('keeps the name, the default mark and the binding mode only', () => {
+    const sc = {
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: {
+        name: 'standard',
+        annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
+        managedFields: [{ manager: 'kubectl' }],
+      },
+      provisioner: 'kubernetes.io/no-provisioner',
+      parameters: { type: 'gp3' },
+      volumeBindingMode: 'Immediate',
+    } as unknown as KubeObject;
+    expect(storageClassForCache(sc)).toEqual({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: 'standard', annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' } },
+      volumeBindingMode: 'Immediate',
+    });
+  });
+});
+
+describe('readPod and unbound claims', () => {
+  const unschedulable = (message: string) =>
+    readPod({
+      metadata: { name: 'p' },
+      spec: { containers: [{ name: 'lab' }] },
+      status: {
+        phase: 'Pending',
+        conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }],
+      },
+    });
+
+  it('does not call a Pod waiting for its claim to bind Unschedulable', () => {
+    const r = unschedulable('0/3 nodes are available: pod has unbound immediate PersistentVolumeClaims.');
+    expect(r.failure).toBeUndefined();
+    expect(r.stage).toBe('Created');
+  });
+
+  it('still calls a lack of capacity Unschedulable', () => {
+    expect(unschedulable('0/3 nodes are available: 3 Insufficient cpu.').failure?.reason).toBe(
+      'Unschedulable',
+    );
+  });
+});

@@ -1,0 +1,102 @@
+// When the lab Pod may be created: once its home claim is bound — unless the claim's StorageClass binds on first
+// consumer, where the scheduler provisions the volume for the Pod. A Pod created before an immediate-binding claim
+// is bound fails scheduling ("pod has unbound immediate PersistentVolumeClaims") and waits in the scheduler's
+// back-off; under a start storm that churn (failed attempts, FailedScheduling Events, condition writes) costs the
+// control plane more than the Pod itself. A claim that never binds is reported, not waited on silently.
+import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { KubeObject } from '../../kube/index.js';
+import type { PodFailure } from './pod.js';
+import { FAIL_REASON } from './pod.js';
+
+/** Annotation marking the cluster's default StorageClass. */
+export const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-class';
+
+/** Default for how long a home claim may stay unbound before the lab is Degraded (HomeVolumePending). */
+export const HOME_BIND_TIMEOUT_MS = 60_000;
+
+/** What reconcile reads of a StorageClass. */
+export interface StorageClassLite {
+  metadata?: { name?: string; annotations?: Record<string, string>; creationTimestamp?: string | Date };
+  volumeBindingMode?: string;
+}
+
+/** The home claim's state as far as starting the Pod is concerned. */
+export type HomeState =
+  | { readonly kind: 'bound' }
+  /** The class binds on first consumer: create the Pod, the scheduler gets the volume. */
+  | { readonly kind: 'consumer'; readonly className: string }
+  /** Waiting for the claim to bind (immediate binding); `since` is the claim's creation time, if it exists. */
+  | { readonly kind: 'waiting'; readonly className: string; readonly since?: string };
+
+/** Keeps name, annotations (the default-class mark) and `volumeBindingMode` of a StorageClass. */
+export function storageClassForCache(o: KubeObject): KubeObject {
+  const md = o.metadata ?? {};
+  const metadata: NonNullable<KubeObject['metadata']> = {};
+  for (const k of ['name', 'uid', 'resourceVersion', 'creationTimestamp', 'annotations'] as const) {
+    if (md[k] !== undefined) (metadata as Record<string, unknown>)[k] = md[k];
+  }
+  const out: KubeObject = { metadata };
+  if (o.apiVersion !== undefined) out.apiVersion = o.apiVersion;
+  if (o.kind !== undefined) out.kind = o.kind;
+  if (typeof o['volumeBindingMode'] === 'string') out['volumeBindingMode'] = o['volumeBindingMode'];
+  return out;
+}
+
+function isoOf(v: string | Date | undefined): string {
+  if (v === undefined) return '';
+  return typeof v === 'string' ? v : v.toISOString();
+}
+
+/** The default StorageClass as the apiserver picks it: the newest class marked default. */
+export function defaultClass(classes: readonly StorageClassLite[]): StorageClassLite | undefined {
+  let best: StorageClassLite | undefined;
+  for (const c of classes) {
+    if (c.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] !== 'true') continue;
+    if (best === undefined || isoOf(c.metadata.creationTimestamp) > isoOf(best.metadata?.creationTimestamp))
+      best = c;
+  }
+  return best;
+}
+
+/**
+ * The home claim's state. The class is the claim's (the apiserver fills in the default at admission), else the
+ * one the lab asks for, else the cluster default; no class (`""`) or an unknown one means immediate binding.
+ */
+export function homeState(
+  pvc: V1PersistentVolumeClaim | undefined,
+  requestedClass: string | undefined,
+  classes: readonly StorageClassLite[],
+): HomeState {
+  if (pvc?.status?.phase === 'Bound') return { kind: 'bound' };
+  const className =
+    pvc?.spec?.storageClassName ?? requestedClass ?? defaultClass(classes)?.metadata?.name ?? '';
+  const sc = className === '' ? undefined : classes.find((c) => c.metadata?.name === className);
+  if (sc?.volumeBindingMode === 'WaitForFirstConsumer') return { kind: 'consumer', className };
+  const since = pvc === undefined ? undefined : isoOf(pvc.metadata?.creationTimestamp);
+  return since === undefined || since === ''
+    ? { kind: 'waiting', className }
+    : { kind: 'waiting', className, since };
+}
+
+/**
+ * The failure to report when an immediate-binding claim has waited longer than `timeoutMs`, and otherwise how
+ * long until it would (so reconcile comes back then even if no event arrives).
+ */
+export function homeBindCheck(
+  state: HomeState,
+  claimName: string,
+  now: Date,
+  timeoutMs: number,
+): { failure?: PodFailure; recheckMs?: number } {
+  if (state.kind !== 'waiting' || state.since === undefined) return {};
+  const waited = now.getTime() - Date.parse(state.since);
+  if (waited < timeoutMs) return { recheckMs: timeoutMs - waited };
+  const cls = state.className === '' ? 'no StorageClass' : `StorageClass ${state.className}`;
+  return {
+    failure: {
+      reason: FAIL_REASON.HomeVolumePending,
+      message: `Home volume claim ${claimName} (${cls}) has not bound after ${Math.round(waited / 1000)} s`,
+      hint: `Ask an admin to check the storage class and its provisioner (kubectl describe pvc ${claimName})`,
+    },
+  };
+}
