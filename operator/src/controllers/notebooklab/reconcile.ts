@@ -31,10 +31,12 @@ export const SPEC_HASH = 'skyport.io/spec-hash';
 const EXPECTATION_TTL_MS = 30_000;
 
 /**
- * A starting lab's progress-only status changes are written at most this often; every other change (Running,
- * Failed, Degraded, a warning, …) is written at once. Under a start storm this halves the status writes.
+ * A starting lab's progress-only change (see {@link progressOnly}) is written once it has waited this long, or with
+ * the next change that cannot wait (Running, Failed, a new Degraded reason), whichever comes first. A lab that
+ * starts within this time gets two status writes — Pending, then Running with every step's timestamp — instead
+ * of one per step; each write of a custom resource's status costs the apiserver several ms of CPU.
  */
-const PROGRESS_WRITE_INTERVAL_MS = 2_000;
+const PROGRESS_WRITE_DELAY_MS = 5_000;
 
 const STARTING_PHASES: readonly string[] = ['Pending', 'Starting'];
 
@@ -203,8 +205,8 @@ class LabReconciler {
    * (lastTermination, lastActivity, transition times) and write twice.
    */
   private readonly written = new Map<string, NonNullable<Lab['status']>>();
-  /** When this process last wrote each lab's status (ms), for {@link PROGRESS_WRITE_INTERVAL_MS}. */
-  private readonly lastWrite = new Map<string, number>();
+  /** Since when each lab has had an unwritten progress-only change (ms), for {@link PROGRESS_WRITE_DELAY_MS}. */
+  private readonly progressSince = new Map<string, number>();
   /** Children this process wrote that the cache has not shown yet: `<lab uid>/<kind>` → spec hash and time. */
   private readonly expected = new Map<string, { hash: string; at: number }>();
   private readonly now: () => Date;
@@ -689,7 +691,7 @@ class LabReconciler {
     await this.deps.kube.removeFinalizer(asKube(lab), HOME_FINALIZER);
     this.forget(labKey(lab));
     this.written.delete(lab.metadata.uid ?? '');
-    this.lastWrite.delete(lab.metadata.uid ?? '');
+    this.progressSince.delete(lab.metadata.uid ?? '');
     for (const k of ['PersistentVolumeClaim', 'Service', 'NetworkPolicy', 'Pod'])
       this.expected.delete(`${lab.metadata.uid ?? ''}/${k}`);
     return undefined;
@@ -705,13 +707,15 @@ class LabReconciler {
     const prev = lab.status;
     if (sameStatus(prev, next)) return undefined;
     const uid = lab.metadata.uid ?? '';
-    const since = Date.now() - (this.lastWrite.get(uid) ?? 0);
-    if (prev !== undefined && progressOnly(prev, next) && since < PROGRESS_WRITE_INTERVAL_MS) {
-      return PROGRESS_WRITE_INTERVAL_MS - since;
+    if (prev !== undefined && progressOnly(prev, next)) {
+      const since = this.progressSince.get(uid) ?? Date.now();
+      this.progressSince.set(uid, since);
+      const waited = Date.now() - since;
+      if (waited < PROGRESS_WRITE_DELAY_MS) return PROGRESS_WRITE_DELAY_MS - waited;
     }
     await this.deps.kube.applyStatus(asKube(lab), next);
     this.written.set(uid, next);
-    this.lastWrite.set(uid, Date.now());
+    this.progressSince.delete(uid);
     if (prev?.phase !== next.phase) {
       ctx.log.info({ phase: next.phase, from: prev?.phase }, 'Changed phase');
       const degraded = next.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
