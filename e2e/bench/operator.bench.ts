@@ -492,7 +492,12 @@ async function throughOperator(
         `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
       );
       const bound = claims.filter((c) => c.status?.phase === 'Bound').length;
-      const volumes = (await client.list<unknown>('/api/v1/persistentvolumes')).length;
+      // A one-item page and the server's count of the rest: no full list of every volume every 10 s.
+      const page = JSON.parse((await client.request('GET', '/api/v1/persistentvolumes?limit=1')).text) as {
+        items: unknown[];
+        metadata: { remainingItemCount?: number };
+      };
+      const volumes = page.items.length + (page.metadata.remainingItemCount ?? 0);
       const m = await op.metrics();
       const depth = /^workqueue_depth\{[^}]*name="notebooklab"[^}]*\} (\S+)$/m.exec(m)?.[1] ?? '?';
       const heap = (n: string): string =>

@@ -21,6 +21,8 @@ export interface SourceSpec {
    * different transforms get separate informers, so one controller's trimming never hides fields from another.
    */
   transform?: (obj: KubeObject) => KubeObject;
+  /** Secondary indexes on the cache, read with `ReconcileContext.indexed` (e.g. labs by owner and profile). */
+  indexers?: Record<string, (obj: KubeObject) => readonly string[]>;
 }
 
 /** What reconcile asks for next. Returning nothing means "done until something changes". */
@@ -43,8 +45,12 @@ export interface ReconcileContext<T extends KubeObject> {
   signal: AbortSignal;
   /** Cached objects of an owned kind whose ownerReferences include the primary's UID. */
   owned<C extends KubeObject>(kind: string): C[];
-  /** Cached objects of any kind this controller watches (`for`, `owns` or `watches`). */
+  /** Cached objects of any kind this controller watches (`for`, `owns` or `watches`). Scans the cache. */
   cached<C extends KubeObject>(kind: string, namespace?: string): C[];
+  /** One cached object of a watched kind by key (a map lookup). */
+  get<C extends KubeObject>(kind: string, key: ObjectKey): C | undefined;
+  /** Cached objects of a watched kind under `value` in the index `index` (see `SourceSpec.indexers`). */
+  indexed<C extends KubeObject>(kind: string, index: string, value: string): C[];
   /** How many times this key failed in a row (0 on a first run). */
   retries: number;
 }
@@ -126,7 +132,7 @@ export class Controller<T extends KubeObject = KubeObject> {
 
     const enqueue = (o: KubeObject): void => this.queue.add(keyString(keyOf(o)));
     const primary = deps.informers(opts.for);
-    this.remember(opts.for.kind, primary);
+    this.remember(opts.for.kind, primary, opts.for);
     // The primary informers hold objects of kind T by construction (their GVK is opts.for).
     this.primary = primary as unknown as Informer<T>[];
     for (const inf of this.primary) {
@@ -141,7 +147,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     }
     for (const spec of opts.owns ?? []) {
       const infs = deps.informers(spec);
-      this.remember(spec.kind, infs);
+      this.remember(spec.kind, infs, spec);
       const ownerKey = (o: KubeObject): string | undefined => {
         const ref = o.metadata?.ownerReferences?.find(
           (r) => r.controller === true && r.kind === opts.for.kind,
@@ -166,7 +172,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     }
     for (const spec of opts.watches ?? []) {
       const infs = deps.informers(spec);
-      this.remember(spec.kind, infs);
+      this.remember(spec.kind, infs, spec);
       const mapped = (o: KubeObject): void => {
         for (const k of spec.map(o)) this.queue.add(keyString(k), spec.priority ?? 'normal');
       };
@@ -174,7 +180,9 @@ export class Controller<T extends KubeObject = KubeObject> {
     }
   }
 
-  private remember(kind: string, infs: Informer[]): void {
+  private remember(kind: string, infs: Informer[], spec?: SourceSpec): void {
+    for (const [name, fn] of Object.entries(spec?.indexers ?? {}))
+      for (const inf of infs) inf.addIndex(name, fn);
     this.byKind.set(kind, [...(this.byKind.get(kind) ?? []), ...infs]);
   }
 
@@ -244,6 +252,15 @@ export class Controller<T extends KubeObject = KubeObject> {
       },
       cached: <C extends KubeObject>(kind: string, namespace?: string): C[] =>
         (this.byKind.get(kind) ?? []).flatMap((i) => i.list(namespace)) as C[],
+      get: <C extends KubeObject>(kind: string, k: ObjectKey): C | undefined => {
+        for (const i of this.byKind.get(kind) ?? []) {
+          const o = i.get(k);
+          if (o !== undefined) return o as C;
+        }
+        return undefined;
+      },
+      indexed: <C extends KubeObject>(kind: string, index: string, value: string): C[] =>
+        (this.byKind.get(kind) ?? []).flatMap((i) => i.byIndex(index, value)) as C[],
     };
   }
 

@@ -92,6 +92,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   private resolveSynced!: () => void;
   private readonly cache = new Map<string, T>();
   private readonly owners = new Map<string, Set<string>>();
+  /** Secondary indexes (client-go indexers): name → function and value → keys. */
+  private readonly indexes = new Map<
+    string,
+    { fn: (o: T) => readonly string[]; keys: Map<string, Set<string>> }
+  >();
   private readonly handlers: InformerHandlers<T>[] = [];
   private readonly log: Logger | undefined;
   private readonly metrics: RuntimeMetrics | undefined;
@@ -184,6 +189,29 @@ export class Informer<T extends KubeObject = KubeObject> {
   list(namespace?: string): T[] {
     const all = [...this.cache.values()];
     return namespace === undefined ? all : all.filter((o) => o.metadata?.namespace === namespace);
+  }
+
+  /**
+   * Adds a secondary index: `fn` names the values an object is found under by {@link byIndex}. Adding an index
+   * name again keeps the first function (informers are shared; controllers give one name one meaning).
+   */
+  addIndex(name: string, fn: (o: T) => readonly string[]): void {
+    if (this.indexes.has(name)) return;
+    const idx = { fn, keys: new Map<string, Set<string>>() };
+    this.indexes.set(name, idx);
+    for (const [k, o] of this.cache) addKeys(idx.keys, fn(o), k);
+  }
+
+  /** Cached objects found under `value` in the index `name` (empty for an unknown index). */
+  byIndex(name: string, value: string): T[] {
+    const keys = this.indexes.get(name)?.keys.get(value);
+    if (keys === undefined) return [];
+    const out: T[] = [];
+    for (const k of keys) {
+      const o = this.cache.get(k);
+      if (o !== undefined) out.push(o);
+    }
+    return out;
   }
 
   /** Cached objects whose ownerReferences include `uid`. */
@@ -420,19 +448,21 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private index(k: string, obj: T): void {
-    for (const ref of obj.metadata?.ownerReferences ?? []) {
-      let set = this.owners.get(ref.uid);
-      if (set === undefined) this.owners.set(ref.uid, (set = new Set()));
-      set.add(k);
-    }
+    addKeys(
+      this.owners,
+      (obj.metadata?.ownerReferences ?? []).map((r) => r.uid),
+      k,
+    );
+    for (const idx of this.indexes.values()) addKeys(idx.keys, idx.fn(obj), k);
   }
 
   private unindex(k: string, obj: T): void {
-    for (const ref of obj.metadata?.ownerReferences ?? []) {
-      const set = this.owners.get(ref.uid);
-      set?.delete(k);
-      if (set?.size === 0) this.owners.delete(ref.uid);
-    }
+    dropKeys(
+      this.owners,
+      (obj.metadata?.ownerReferences ?? []).map((r) => r.uid),
+      k,
+    );
+    for (const idx of this.indexes.values()) dropKeys(idx.keys, idx.fn(obj), k);
   }
 
   private emit(kind: 'add' | 'delete' | 'resync', obj: T): void;
@@ -446,5 +476,21 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.log?.error({ err: errorMessage(err), event: kind }, 'Informer handler failed');
       }
     }
+  }
+}
+
+function addKeys(index: Map<string, Set<string>>, values: readonly string[], k: string): void {
+  for (const v of values) {
+    let set = index.get(v);
+    if (set === undefined) index.set(v, (set = new Set()));
+    set.add(k);
+  }
+}
+
+function dropKeys(index: Map<string, Set<string>>, values: readonly string[], k: string): void {
+  for (const v of values) {
+    const set = index.get(v);
+    set?.delete(k);
+    if (set?.size === 0) index.delete(v);
   }
 }

@@ -98,9 +98,13 @@ function asKube(o: unknown): KubeObject {
   return o as KubeObject;
 }
 
+/** The {@link OWNER_PROFILE_INDEX} value of a lab (its indexer builds the same string). */
 function ownerProfileKey(lab: Lab): string {
   return `${lab.spec.owner}|${lab.spec.profile}`;
 }
+
+/** Index of the lab cache by `owner|profile`, for the quota check (no scan of every lab). */
+const OWNER_PROFILE_INDEX = 'owner-profile';
 
 function labKey(lab: {
   metadata?: { namespace?: string | undefined; name?: string | undefined };
@@ -144,7 +148,18 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
   const managed = { labelSelector: MANAGED_SELECTOR };
   return {
     name: 'notebooklab',
-    for: { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind },
+    for: {
+      apiVersion: API_VERSION,
+      kind: NOTEBOOKLAB.kind,
+      indexers: {
+        [OWNER_PROFILE_INDEX]: (o) => {
+          const spec = (o as { spec?: { owner?: unknown; profile?: unknown } }).spec;
+          return typeof spec?.owner === 'string' && typeof spec.profile === 'string'
+            ? [`${spec.owner}|${spec.profile}`]
+            : [];
+        },
+      },
+    },
     // The cache keeps only what reconcile reads of each child (cache.ts).
     owns: [
       { apiVersion: 'v1', kind: 'Pod', ...managed, transform: podForCache },
@@ -310,9 +325,8 @@ class LabReconciler {
     this.remember(lab);
     const ns = lab.metadata.namespace ?? 'default';
     const names = labNames(lab.metadata.name ?? '');
-    const profile = ctx
-      .cached<KubeObject>(NOTEBOOKPROFILE.kind)
-      .find((p) => p.metadata?.name === lab.spec.profile) as NotebookProfile | undefined;
+    const profile = ctx.get<KubeObject>(NOTEBOOKPROFILE.kind, { name: lab.spec.profile }) as
+      NotebookProfile | undefined;
 
     if (lab.metadata.deletionTimestamp !== undefined) return this.finalize(ctx, lab, profile);
 
@@ -325,9 +339,8 @@ class LabReconciler {
       ctx.log.debug('Added home finalizer');
     }
 
-    const pvc = ctx
-      .cached<KubeObject>('PersistentVolumeClaim', ns)
-      .find((p) => p.metadata?.name === names.home) as V1PersistentVolumeClaim | undefined;
+    const pvc = ctx.get<KubeObject>('PersistentVolumeClaim', { namespace: ns, name: names.home }) as
+      V1PersistentVolumeClaim | undefined;
     const pod = ctx.owned<KubeObject>('Pod').find((p) => p.metadata?.name === names.pod) as V1Pod | undefined;
     const base: Omit<StatusInput, 'applied' | 'pod'> = {
       lab,
@@ -428,9 +441,11 @@ class LabReconciler {
       homeBytes: resolved.homeBytes,
       deleting: l.metadata.deletionTimestamp !== undefined,
     });
-    const peers = (ctx.cached<KubeObject>(NOTEBOOKLAB.kind) as unknown as Lab[]).filter(
-      (l) => l.spec.owner === lab.spec.owner && l.spec.profile === lab.spec.profile,
-    );
+    const peers = ctx.indexed<KubeObject>(
+      NOTEBOOKLAB.kind,
+      OWNER_PROFILE_INDEX,
+      ownerProfileKey(lab),
+    ) as unknown as Lab[];
     const q = profile.spec.quota;
     const limits =
       q.maxTotalHomeSize === undefined
