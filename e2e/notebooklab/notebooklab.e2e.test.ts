@@ -61,7 +61,11 @@ const P = {
   quota: `${run}-quota`,
   cull: `${run}-cull`,
   life: `${run}-life`,
+  nobind: `${run}-nobind`,
+  wffc: `${run}-wffc`,
 };
+/** A StorageClass that binds on first consumer (no provisioner: the claim stays Pending, the Pod unschedulable). */
+const WFFC_CLASS = `${run}-wffc`;
 
 function profile(name: string, over: Record<string, unknown> = {}): Record<string, unknown> {
   return {
@@ -155,6 +159,7 @@ beforeAll(async () => {
       SKYPORT_ACTIVITY_URL_TEMPLATE: activity.urlTemplate,
       SKYPORT_CULL_CHECK_INTERVAL: '1s',
       SKYPORT_POD_ANNOTATION_PREFIXES: 'e2e.skyport.io/',
+      SKYPORT_HOME_BIND_TIMEOUT: '5s',
     },
   });
   ns = await createNamespace('nblab');
@@ -166,6 +171,20 @@ beforeAll(async () => {
   );
   await apply(
     profile(P.life, { culling: { enabled: true, idleTimeout: '10s', maxLifetime: '10s', warnBefore: '4s' } }),
+  );
+  // No StorageClass of this name exists: nothing will ever bind the claim.
+  await apply(
+    profile(P.nobind, { home: { size: '1Gi', retainPolicy: 'Delete', storageClassName: P.nobind } }),
+  );
+  await apply({
+    apiVersion: 'storage.k8s.io/v1',
+    kind: 'StorageClass',
+    metadata: { name: WFFC_CLASS },
+    provisioner: 'kubernetes.io/no-provisioner',
+    volumeBindingMode: 'WaitForFirstConsumer',
+  });
+  await apply(
+    profile(P.wffc, { home: { size: '1Gi', retainPolicy: 'Delete', storageClassName: WFFC_CLASS } }),
   );
   await eventually(async () => (await op.probe('/readyz')) === 200, {
     timeoutMs: 30_000,
@@ -182,6 +201,7 @@ afterAll(async () => {
     await kubectl(['delete', 'notebookprofile', p, '--ignore-not-found', '--wait=false']).catch(
       () => undefined,
     );
+  await kubectl(['delete', 'storageclass', WFFC_CLASS, '--ignore-not-found']).catch(() => undefined);
 });
 
 describe('NotebookLab lifecycle', () => {
@@ -416,6 +436,47 @@ describe('fail fast', () => {
     if (reason === 'OOMKilled')
       expect(l.status?.lastTermination).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
     await kubectl(['delete', 'notebooklab', name, '-n', ns, '--wait=false']);
+  });
+});
+
+describe('home volume', () => {
+  it('holds the Pod while the home claim is unbound and reports HomeVolumePending after the timeout', async () => {
+    dumpOnFailure();
+    await apply(lab('nobind', P.nobind));
+    const l = await eventually(
+      async () => {
+        const x = await getLab('nobind');
+        const d = cond(x, 'Degraded');
+        if (d?.status !== 'True' || d.reason !== 'HomeVolumePending')
+          throw new Error(`Degraded ${d?.status ?? '-'}/${d?.reason ?? '-'}`);
+        return x;
+      },
+      { timeoutMs: 30_000, description: 'nobind Degraded HomeVolumePending' },
+    );
+    expect(l.status?.phase).toBe('Failed');
+    expect(cond(l, 'Degraded')?.message).toMatch(
+      new RegExp(`Home volume claim nobind-home \\(StorageClass ${P.nobind}\\) has not bound after \\d+ s`),
+    );
+    expect(cond(l, 'Degraded')?.message).toMatch(/Hint: .*kubectl describe pvc nobind-home/);
+    expect(l.status?.progress?.find((p) => p.name === 'HomeVolume')?.state).toBe('Failed');
+    // The claim exists, unbound; the Pod was never created (it could only fail to schedule).
+    expect(await getObj('pvc', 'nobind-home')).toBeDefined();
+    expect(await getObj('pod', 'nobind-lab')).toBeUndefined();
+    await kubectl(['delete', 'notebooklab', 'nobind', '-n', ns, '--wait=false']);
+  });
+
+  it('creates the Pod at once when the class binds on first consumer (the scheduler provisions for it)', async () => {
+    dumpOnFailure();
+    await apply(lab('wffc', P.wffc));
+    await eventually(async () => (await getObj('pod', 'wffc-lab')) !== undefined, {
+      timeoutMs: 30_000,
+      description: 'wffc Pod created',
+    });
+    const pvc = await kubectlJson<{ status?: { phase?: string } }>(['get', 'pvc', 'wffc-home', '-n', ns]);
+    expect(pvc.status?.phase).toBe('Pending');
+    const l = await getLab('wffc');
+    expect(cond(l, 'Degraded')?.reason).not.toBe('HomeVolumePending');
+    await kubectl(['delete', 'notebooklab', 'wffc', '-n', ns, '--wait=false']);
   });
 });
 

@@ -200,6 +200,34 @@ describe('Informer', () => {
     await inf.stop();
   });
 
+  it('keeps secondary indexes (added before or after the list) in step with updates and deletes', async () => {
+    const src = new FakeSource();
+    const withLabel = (name: string, rv: string, team: string): KubeObject => ({
+      ...obj(name, rv),
+      metadata: { ...obj(name, rv).metadata, labels: { team } },
+    });
+    src.items = [withLabel('a', '1', 'red'), withLabel('b', '2', 'red'), withLabel('c', '3', 'blue')];
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
+    const team = (o: KubeObject): string[] => [o.metadata?.labels?.['team'] ?? ''];
+    inf.addIndex('team', team);
+    inf.start();
+    await inf.synced;
+    await sleep(5);
+    const names = (os: KubeObject[]): string[] => os.map((o) => o.metadata?.name ?? '').sort();
+    expect(names(inf.byIndex('team', 'red'))).toEqual(['a', 'b']);
+    // Added after the cache is full: built from what is there.
+    inf.addIndex('name', (o) => [o.metadata?.name ?? '']);
+    expect(names(inf.byIndex('name', 'c'))).toEqual(['c']);
+    src.current.emit({ type: 'MODIFIED', object: withLabel('b', '7', 'blue') });
+    src.current.emit({ type: 'DELETED', object: withLabel('a', '8', 'red') });
+    src.current.emit({ type: 'ADDED', object: withLabel('d', '9', 'red') });
+    expect(names(inf.byIndex('team', 'red'))).toEqual(['d']);
+    expect(names(inf.byIndex('team', 'blue'))).toEqual(['b', 'c']);
+    expect(inf.byIndex('name', 'a')).toEqual([]);
+    expect(inf.byIndex('nope', 'red')).toEqual([]);
+    await inf.stop();
+  });
+
   it('indexes by owner UID and follows ownerReference changes', async () => {
     const src = new FakeSource();
     src.items = [obj('c1', '1', 'owner-1'), obj('c2', '2', 'owner-1'), obj('c3', '3', 'owner-2')];
