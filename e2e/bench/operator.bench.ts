@@ -2,13 +2,14 @@
 // children written directly by a minimal keep-alive client (the apiserver's own limit on this machine).
 // Reports time until all Ready, reconcile p50/p99 from /metrics, operator peak RSS and the ratio of the two.
 //
-// Flags: --labs=N (default 1000), --workers=N (operator workers, default 32), --concurrency=N (client writes in
+// Flags: --labs=N (default 1000), --workers=N (operator workers, default the operator's own), --concurrency=N (client writes in
 // flight, default 32), --skip-direct, --no-tuning, --pprof=FILE [--pprof-delay=S]. SKYPORT_KUBECONFIG reuses a running cluster instead of starting one.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { eventually, kubectl, repoRoot, startCluster, type ClusterHandle } from '../cluster/index.js';
+import { DEFAULT_WORKERS } from '../../operator/src/config.js';
 import { installChartOnce, startOperator, type OperatorProcess } from '../operator/support.js';
 
 function flag(name: string, def: number): number {
@@ -18,7 +19,7 @@ function flag(name: string, def: number): number {
   return v;
 }
 const LABS = flag('labs', 1000);
-const WORKERS = flag('workers', 32);
+const WORKERS = flag('workers', DEFAULT_WORKERS);
 const CONCURRENCY = flag('concurrency', 32);
 const SKIP_DIRECT = process.argv.includes('--skip-direct');
 /**

@@ -7,7 +7,7 @@ describe('loadConfig', () => {
     const c = loadConfig([], { POD_NAME: 'op-0' });
     expect(c).toMatchObject({
       namespaces: [],
-      workers: 2,
+      workers: 4,
       leaderElection: {
         enabled: true,
         leaseName: 'skyport-operator',
