@@ -417,10 +417,16 @@ function cpuLine(before: Map<string, number>, after: Map<string, number>, wallMs
   return `CPU ${total.toFixed(0)} s over ${(wallMs / 1000).toFixed(0)} s wall (${((total / (wallMs / 1000)) * 100).toFixed(0)}% of one core): ${d.map(([k, v]) => `${k} ${v.toFixed(1)}`).join(', ')}`;
 }
 
-function peakRssMb(pid: number): number {
+/** A `/proc/<pid>/status` memory field (`VmRSS`, `VmHWM`, …) in MB. */
+function procMemMb(pid: number, field: string): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
-  return kb / 1024;
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/** A gauge from Prometheus text (the first series of that name), in MB. */
+function gaugeMb(metrics: string, name: string): string {
+  const v = Number(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
+  return (v / 2 ** 20).toFixed(0);
 }
 
 /** The operator run: create N NotebookLabs, wait until every one reports phase Running. */
@@ -506,11 +512,8 @@ async function throughOperator(
       const volumes = page.items.length + (page.metadata.remainingItemCount ?? 0);
       const m = await op.metrics();
       const depth = /^workqueue_depth\{[^}]*name="notebooklab"[^}]*\} (\S+)$/m.exec(m)?.[1] ?? '?';
-      const heap = (n: string): string =>
-        (Number(new RegExp(`^${n} (\\S+)$`, 'm').exec(m)?.[1] ?? NaN) / 2 ** 20).toFixed(0);
-      const status = readFileSync(`/proc/${op.pid}/status`, 'utf8');
-      const kb = (k: string): string =>
-        (Number(new RegExp(`${k}:\\s+(\\d+)`).exec(status)?.[1]) / 1024).toFixed(0);
+      const heap = (n: string): string => gaugeMb(m, n);
+      const kb = (k: string): string => procMemMb(op.pid, k).toFixed(0);
       log(
         `  at ${((Date.now() - t0) / 1000).toFixed(0)} s: ${claims.length} claims (${volumes} volumes, ${bound} bound), ${pods.length} Pods, ${pods.filter(podReady).length} Ready, ${running} labs Running; operator queue ${depth}, RSS ${kb('VmRSS')} MB (peak ${kb('VmHWM')}), heap ${heap('nodejs_heap_size_used_bytes')}/${heap('nodejs_heap_size_total_bytes')} MB`,
       );
@@ -530,10 +533,8 @@ async function throughOperator(
       metrics,
     )?.[1] ?? NaN,
   );
-  const rssMb = peakRssMb(op.pid);
-  const gauge = (n: string): number =>
-    Number(new RegExp(`^${n}(?:\\{[^}]*\\})? (\\S+)$`, 'm').exec(metrics)?.[1] ?? NaN);
-  const mb = (n: string): string => (gauge(n) / 2 ** 20).toFixed(0);
+  const rssMb = procMemMb(op.pid, 'VmHWM');
+  const mb = (n: string): string => gaugeMb(metrics, n);
   log(
     `  operator memory now: RSS ${mb('process_resident_memory_bytes')} MB, heap used ${mb('nodejs_heap_size_used_bytes')} MB of ${mb('nodejs_heap_size_total_bytes')} MB, external ${mb('nodejs_external_memory_bytes')} MB`,
   );

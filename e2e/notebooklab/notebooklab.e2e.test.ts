@@ -125,6 +125,19 @@ async function getObj(kind: string, name: string): Promise<Obj | undefined> {
 
 const cond = (l: Lab, type: string): Cond | undefined => l.status?.conditions?.find((c) => c.type === type);
 
+async function setState(name: string, state: 'Running' | 'Stopped'): Promise<void> {
+  await kubectl([
+    'patch',
+    'notebooklab',
+    name,
+    '-n',
+    ns,
+    '--type=merge',
+    '-p',
+    JSON.stringify({ spec: { state } }),
+  ]);
+}
+
 async function waitPhase(name: string, phase: string, timeoutMs = 60_000): Promise<Lab> {
   return eventually(
     async () => {
@@ -290,32 +303,14 @@ describe('NotebookLab lifecycle', () => {
     dumpOnFailure();
     const pvcBefore = await getObj('pvc', 'first-home');
     const tokenBefore = (await getObj('secret', 'first-token'))?.data?.['token'];
-    await kubectl([
-      'patch',
-      'notebooklab',
-      'first',
-      '-n',
-      ns,
-      '--type=merge',
-      '-p',
-      '{"spec":{"state":"Stopped"}}',
-    ]);
+    await setState('first', 'Stopped');
     const stopped = await waitPhase('first', 'Stopped');
     expect(await getObj('pod', 'first-lab')).toBeUndefined();
     expect((await getObj('pvc', 'first-home'))?.metadata.uid).toBe(pvcBefore?.metadata.uid);
     expect(stopped.status?.lastTermination?.reason).toBe('User');
     expect(cond(stopped, 'Ready')).toMatchObject({ status: 'False', reason: 'Stopped' });
 
-    await kubectl([
-      'patch',
-      'notebooklab',
-      'first',
-      '-n',
-      ns,
-      '--type=merge',
-      '-p',
-      '{"spec":{"state":"Running"}}',
-    ]);
+    await setState('first', 'Running');
     const again = await waitPhase('first', 'Running');
     expect(again.status?.observedGeneration).toBe(again.metadata.generation);
     expect((await getObj('pvc', 'first-home'))?.metadata.uid).toBe(pvcBefore?.metadata.uid);

@@ -27,14 +27,7 @@ function labSettings(env: NodeJS.ProcessEnv): {
       `${JSON.stringify(tpl)} must start with http:// or https:// (env SKYPORT_ACTIVITY_URL_TEMPLATE)`,
     );
   }
-  const interval = env['SKYPORT_CULL_CHECK_INTERVAL'];
-  const checkMs =
-    interval === undefined || interval === '' ? 60_000 : parseDuration('cull-check-interval', interval);
-  if (checkMs < 1000)
-    throw new ConfigError(
-      'cull-check-interval',
-      `${checkMs} ms is below the 1s minimum (env SKYPORT_CULL_CHECK_INTERVAL)`,
-    );
+  const checkMs = durationEnv(env, 'SKYPORT_CULL_CHECK_INTERVAL', 'cull-check-interval');
   const prefixes = (env['SKYPORT_POD_ANNOTATION_PREFIXES'] ?? '')
     .split(',')
     .map((p) => p.trim())
@@ -46,16 +39,17 @@ function labSettings(env: NodeJS.ProcessEnv): {
         `${p} is reserved (env SKYPORT_POD_ANNOTATION_PREFIXES)`,
       );
   }
-  const bind = env['SKYPORT_HOME_BIND_TIMEOUT'];
-  const homeBindTimeoutMs =
-    bind === undefined || bind === '' ? 60_000 : parseDuration('home-bind-timeout', bind);
-  if (homeBindTimeoutMs < 1000)
-    throw new ConfigError(
-      'home-bind-timeout',
-      `${homeBindTimeoutMs} ms is below the 1s minimum (env SKYPORT_HOME_BIND_TIMEOUT)`,
-    );
+  const homeBindTimeoutMs = durationEnv(env, 'SKYPORT_HOME_BIND_TIMEOUT', 'home-bind-timeout');
   const base = { checkMs, prefixes, homeBindTimeoutMs };
   return tpl === undefined || tpl === '' ? base : { ...base, urlTemplate: tpl };
+}
+
+/** A duration setting from `env[name]` (default 60 s, at least 1 s); errors name the setting and the variable. */
+function durationEnv(env: NodeJS.ProcessEnv, name: string, setting: string): number {
+  const raw = env[name];
+  const ms = raw === undefined || raw === '' ? 60_000 : parseDuration(setting, raw);
+  if (ms < 1000) throw new ConfigError(setting, `${ms} ms is below the 1s minimum (env ${name})`);
+  return ms;
 }
 
 async function main(): Promise<void> {

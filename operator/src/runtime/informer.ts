@@ -91,12 +91,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly synced: Promise<void>;
   private resolveSynced!: () => void;
   private readonly cache = new Map<string, T>();
-  private readonly owners = new Map<string, Set<string>>();
-  /** Secondary indexes (client-go indexers): name → function and value → keys. */
+  /** Secondary indexes (client-go indexers): name → function and value → keys; always one by owner UID. */
   private readonly indexes = new Map<
     string,
     { fn: (o: T) => readonly string[]; keys: Map<string, Set<string>> }
-  >();
+  >([[OWNER_INDEX, { fn: ownerUids, keys: new Map() }]]);
   private readonly handlers: InformerHandlers<T>[] = [];
   private readonly log: Logger | undefined;
   private readonly metrics: RuntimeMetrics | undefined;
@@ -216,14 +215,7 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   /** Cached objects whose ownerReferences include `uid`. */
   byOwner(uid: string): T[] {
-    const keys = this.owners.get(uid);
-    if (keys === undefined) return [];
-    const out: T[] = [];
-    for (const k of keys) {
-      const o = this.cache.get(k);
-      if (o !== undefined) out.push(o);
-    }
-    return out;
+    return this.byIndex(OWNER_INDEX, uid);
   }
 
   /** Number of cached objects. */
@@ -448,20 +440,10 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private index(k: string, obj: T): void {
-    addKeys(
-      this.owners,
-      (obj.metadata?.ownerReferences ?? []).map((r) => r.uid),
-      k,
-    );
     for (const idx of this.indexes.values()) addKeys(idx.keys, idx.fn(obj), k);
   }
 
   private unindex(k: string, obj: T): void {
-    dropKeys(
-      this.owners,
-      (obj.metadata?.ownerReferences ?? []).map((r) => r.uid),
-      k,
-    );
     for (const idx of this.indexes.values()) dropKeys(idx.keys, idx.fn(obj), k);
   }
 
@@ -477,6 +459,13 @@ export class Informer<T extends KubeObject = KubeObject> {
       }
     }
   }
+}
+
+/** The built-in index behind {@link Informer.byOwner}. */
+const OWNER_INDEX = 'owner-uid';
+
+function ownerUids(o: KubeObject): string[] {
+  return (o.metadata?.ownerReferences ?? []).map((r) => r.uid);
 }
 
 function addKeys(index: Map<string, Set<string>>, values: readonly string[], k: string): void {

@@ -49,6 +49,13 @@ export function secretForCache(o: KubeObject): KubeObject {
   return out;
 }
 
+/** A StorageClass: metadata (name, the default-class annotation) and `volumeBindingMode` (see home.ts). */
+export function storageClassForCache(o: KubeObject): KubeObject {
+  const out = metadataOnly(o);
+  if (typeof o['volumeBindingMode'] === 'string') out['volumeBindingMode'] = o['volumeBindingMode'];
+  return out;
+}
+
 /** A home PVC: metadata (spec hash, labels), `spec.storageClassName` and `status.phase` (Bound or not). */
 export function pvcForCache(o: KubeObject): KubeObject {
   const out: KubeObject = metadataOnly(o);

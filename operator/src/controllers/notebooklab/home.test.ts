@@ -2,7 +2,8 @@
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../kube/index.js';
-import { defaultClass, homeBindCheck, homeState, storageClassForCache } from './home.js';
+import { storageClassForCache } from './cache.js';
+import { defaultClass, homeBindCheck, homeState } from './home.js';
 import type { StorageClassLite } from './home.js';
 import { readPod } from './pod.js';
 
@@ -90,14 +91,13 @@ describe('homeBindCheck', () => {
 });
 
 describe('storageClassForCache', () => {
-  it('keeps the name, the default mark and the binding mode only', () => {
+  it('keeps the metadata (name, default mark) and the binding mode only', () => {
     const sc = {
       apiVersion: 'storage.k8s.io/v1',
       kind: 'StorageClass',
       metadata: {
         name: 'standard',
         annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
-        managedFields: [{ manager: 'kubectl' }],
       },
       provisioner: 'kubernetes.io/no-provisioner',
       parameters: { type: 'gp3' },

@@ -4,7 +4,7 @@
 // back-off; under a start storm that churn (failed attempts, FailedScheduling Events, condition writes) costs the
 // control plane more than the Pod itself. A claim that never binds is reported, not waited on silently.
 import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import type { KubeObject } from '../../kube/index.js';
+import { isoOf } from '../../meta/index.js';
 import type { PodFailure } from './pod.js';
 import { FAIL_REASON } from './pod.js';
 
@@ -27,25 +27,6 @@ export type HomeState =
   | { readonly kind: 'consumer'; readonly className: string }
   /** Waiting for the claim to bind (immediate binding); `since` is the claim's creation time, if it exists. */
   | { readonly kind: 'waiting'; readonly className: string; readonly since?: string };
-
-/** Keeps name, annotations (the default-class mark) and `volumeBindingMode` of a StorageClass. */
-export function storageClassForCache(o: KubeObject): KubeObject {
-  const md = o.metadata ?? {};
-  const metadata: NonNullable<KubeObject['metadata']> = {};
-  for (const k of ['name', 'uid', 'resourceVersion', 'creationTimestamp', 'annotations'] as const) {
-    if (md[k] !== undefined) (metadata as Record<string, unknown>)[k] = md[k];
-  }
-  const out: KubeObject = { metadata };
-  if (o.apiVersion !== undefined) out.apiVersion = o.apiVersion;
-  if (o.kind !== undefined) out.kind = o.kind;
-  if (typeof o['volumeBindingMode'] === 'string') out['volumeBindingMode'] = o['volumeBindingMode'];
-  return out;
-}
-
-function isoOf(v: string | Date | undefined): string {
-  if (v === undefined) return '';
-  return typeof v === 'string' ? v : v.toISOString();
-}
 
 /** The default StorageClass as the apiserver picks it: the newest class marked default. */
 export function defaultClass(classes: readonly StorageClassLite[]): StorageClassLite | undefined {

@@ -8,16 +8,16 @@ import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/in
 import { parseDuration, parseQuantity } from '../../api/units.js';
 import { TerminalError, errorMessage } from '../../errors.js';
 import type { EventRecorder, Kube, KubeObject } from '../../kube/index.js';
-import { LABELS, MANAGED_SELECTOR, shortHash } from '../../meta/index.js';
+import { LABELS, MANAGED_SELECTOR, isoOf, shortHash } from '../../meta/index.js';
 import type { ControllerOptions, ReconcileContext, ReconcileResult } from '../../runtime/index.js';
 import type { ObjectKey } from '../../runtime/index.js';
-import { metadataOnly, podForCache, pvcForCache, secretForCache } from './cache.js';
+import { metadataOnly, podForCache, pvcForCache, secretForCache, storageClassForCache } from './cache.js';
 import { COMPONENT, HOME_FINALIZER, TOKEN_KEY, buildChildren, labNames, resolveLab } from './build.js';
 import type { DesiredChildren, ResolvedLab } from './build.js';
 import type { ActivityResolver } from './culling/activity.js';
 import { decideCulling } from './culling/policy.js';
 import type { CullDecision, CullingPolicy } from './culling/policy.js';
-import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState, storageClassForCache } from './home.js';
+import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState } from './home.js';
 import { readPod } from './pod.js';
 import { checkQuota } from './quota.js';
 import type { QuotaEntry, QuotaVerdict } from './quota.js';
@@ -86,12 +86,6 @@ interface CullOutcome {
   culling?: { decision: CullDecision; lastActivity?: Date };
   stoppedBy?: StatusInput['stoppedBy'];
   requeueAfterMs?: number;
-}
-
-/** Accepts the informer's plain JSON (string timestamps) and client-node's models (Dates). */
-function isoOf(v: Date | string | undefined): string {
-  if (v === undefined) return '';
-  return typeof v === 'string' ? v : v.toISOString();
 }
 
 function asKube(o: unknown): KubeObject {
