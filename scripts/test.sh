@@ -8,11 +8,17 @@ bash scripts/setup.sh
 
 out=$(mktemp -d)
 status=0
+failed_steps=()
 step() { printf '\n[test] %s\n' "$*" >&2; }
+check() { # check NAME CMD...: runs a non-test gate; a failure fails the run and is named at the end
+  local name=$1; shift
+  step "$name"
+  "$@" || { status=1; failed_steps+=("$name"); }
+}
 
-step "typecheck"; npm run -s typecheck || status=1
-step "lint"; npm run -s lint || status=1
-step "generated files are fresh"; npm run -s generate -- --check || status=1
+check "typecheck" npm run -s typecheck
+check "lint" npm run -s lint
+check "generated files are fresh" npm run -s generate -- --check
 
 for project in unit integration e2e; do
   step "vitest project $project"
@@ -31,4 +37,5 @@ node -e '
   }
   console.log(p + " passed, " + f + " failed, " + s + " skipped");
 ' "$out"
+for name in "${failed_steps[@]}"; do echo "[test] FAILED: $name (see its output above)" >&2; done
 exit $status

@@ -197,11 +197,19 @@ describe('operator process', () => {
       intervalMs: 100,
       description: 'b takes over',
     });
-    // Measured from the standby's own log line, not from our polling (kubectl adds ~0.2 s per call).
-    const acquired = b
-      .log()
-      .split('\n')
-      .find((l) => l.includes('Acquired leader lease'));
+    // Measured from the standby's own log line, not from our polling (kubectl adds ~0.2 s per call). The
+    // Lease can show the new holder before the standby's log line reaches its file: wait for the line.
+    const acquiredLine = () =>
+      b
+        .log()
+        .split('\n')
+        .find((l) => l.includes('Acquired leader lease'));
+    await eventually(() => acquiredLine() !== undefined, {
+      timeoutMs: 5_000,
+      intervalMs: 50,
+      description: 'the standby logs its acquisition',
+    });
+    const acquired = acquiredLine();
     const takeoverMs =
       new Date((JSON.parse(acquired ?? '{}') as { time?: string }).time ?? '').getTime() - killedAt;
     console.log(`[operator e2e] standby took over ${takeoverMs} ms after kill -9 of the leader`);

@@ -167,7 +167,10 @@ async function main(): Promise<void> {
       const chunked = new Float64Array(ROWS);
       for (let r0 = 0; r0 < ROWS; r0 += CHUNK) {
         const r1 = Math.min(ROWS, r0 + CHUNK);
-        chunked.set(score(model, { data: data.subarray(r0 * COLS, r1 * COLS), rows: r1 - r0, cols: COLS }), r0);
+        chunked.set(
+          score(model, { data: data.subarray(r0 * COLS, r1 * COLS), rows: r1 - r0, cols: COLS }),
+          r0,
+        );
       }
       const perChunk = (performance.now() - t1) / 1000;
       if (!Buffer.from(chunked.buffer).equals(Buffer.from(scores.buffer)))

@@ -256,7 +256,9 @@ export class TaskWorker {
     let res = await this.compute(req, [data.buffer as ArrayBuffer]);
     if (res.op === 'missing-model') {
       const bytes = await this.getModelBytes(t.tenant, t.modelId);
-      res = await this.compute({ ...req, data: res.data, modelBytes: bytes }, [res.data.buffer as ArrayBuffer]);
+      res = await this.compute({ ...req, data: res.data, modelBytes: bytes }, [
+        res.data.buffer as ArrayBuffer,
+      ]);
     }
     if (res.op !== 'score') throw new Error(`unexpected compute reply ${res.op}`);
     await this.store.putTaskOutput(t.tenant, t.jobId, t.index, float64ToBuffer(res.scores), res.flagged);
