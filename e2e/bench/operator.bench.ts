@@ -3,7 +3,7 @@
 // Reports time until all Ready, reconcile p50/p99 from /metrics, operator peak RSS and the ratio of the two.
 //
 // Flags: --labs=N (default 1000), --workers=N (operator workers, default the operator's own), --concurrency=N (client writes in
-// flight, default 32), --skip-direct, --no-tuning, --pprof=FILE [--pprof-delay=S]. SKYPORT_KUBECONFIG reuses a running cluster instead of starting one.
+// flight, default 32), --skip-direct, --no-tuning, --pprof=FILE [--pprof-delay=S], --cpu-prof=DIR. SKYPORT_KUBECONFIG reuses a running cluster instead of starting one.
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import https from 'node:https';
 import { join } from 'node:path';
@@ -27,6 +27,7 @@ const SKIP_DIRECT = process.argv.includes('--skip-direct');
  * (TLS and HTTP parsing on several threads fragment the default per-thread arenas) and a smaller young generation.
  * `--no-tuning` runs the operator with Node's defaults.
  */
+const CPU_PROF = process.argv.find((a) => a.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
 const OPERATOR_ENV: Record<string, string> = process.argv.includes('--no-tuning')
   ? {}
   : { MALLOC_ARENA_MAX: '2', NODE_OPTIONS: '--max-semi-space-size=8' };
@@ -449,6 +450,8 @@ async function throughOperator(
     identity: 'bench',
     built,
     env: OPERATOR_ENV,
+    // --cpu-prof=DIR: a V8 CPU profile of the operator, written to DIR when it exits (Chrome DevTools opens it).
+    nodeArgs: CPU_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`],
     args: [`--workers=${WORKERS}`, '--log-level=warn', '--lease-name=bench'],
   });
   log(

@@ -100,6 +100,8 @@ export interface StartOperatorOptions {
   /** Extra env (e.g. SKYPORT_ACTIVITY_URL_TEMPLATE). */
   env?: Record<string, string>;
   args?: string[];
+  /** Node options before the entry point (e.g. `--cpu-prof`, which NODE_OPTIONS does not allow). */
+  nodeArgs?: string[];
   /** Run the built JS (`operator/dist/src/main.js`, from `npm run build`) instead of the TS source through tsx. */
   built?: boolean;
 }
@@ -137,6 +139,7 @@ export async function startOperator(opts: StartOperatorOptions): Promise<Operato
   const proc = spawn(
     process.execPath,
     [
+      ...(opts.nodeArgs ?? []),
       ...entry,
       `--kubeconfig=${opts.kubeconfig}`,
       `--probe-port=${probePort}`,
