@@ -59,6 +59,7 @@ const P = {
   retain: `${run}-retain`,
   del: `${run}-delete`,
   quota: `${run}-quota`,
+  quotaSize: `${run}-quota-size`,
   cull: `${run}-cull`,
   life: `${run}-life`,
   nobind: `${run}-nobind`,
@@ -179,6 +180,7 @@ beforeAll(async () => {
   await apply(profile(P.retain));
   await apply(profile(P.del, { home: { size: '1Gi', retainPolicy: 'Delete' } }));
   await apply(profile(P.quota, { quota: { maxLabs: 1 } }));
+  await apply(profile(P.quotaSize, { quota: { maxLabs: 10, maxTotalHomeSize: '1536Mi' } }));
   await apply(
     profile(P.cull, { culling: { enabled: true, idleTimeout: '8s', maxLifetime: '1h', warnBefore: '5s' } }),
   );
@@ -385,6 +387,7 @@ describe('quota', () => {
       new RegExp(`Owner alice already has 1 lab\\(s\\) with profile ${P.quota} \\(maxLabs 1\\)`),
     );
     expect(await getObj('pod', 'q2-lab')).toBeUndefined();
+    expect(await getObj('persistentvolumeclaim', 'q2-home')).toBeUndefined();
     const ev = await kubectl([
       'get',
       'events',
@@ -400,6 +403,31 @@ describe('quota', () => {
     await kubectl(['delete', 'notebooklab', 'q1', '-n', ns, '--wait=false']);
     const admitted = await waitPhase('q2', 'Running', 30_000);
     expect(cond(admitted, 'Degraded')).toMatchObject({ status: 'False' });
+  });
+
+  it('refuses a lab beyond maxTotalHomeSize, and admits it when the admin raises the limit', async () => {
+    dumpOnFailure();
+    // 1Gi homes under a 1.5Gi total: the first lab fits, the second would make 2Gi.
+    await apply(lab('s1', P.quotaSize));
+    await waitPhase('s1', 'Running');
+    await apply(lab('s2', P.quotaSize));
+    const refused = await waitPhase('s2', 'Failed');
+    expect(cond(refused, 'Degraded')).toMatchObject({ status: 'True', reason: 'QuotaExceeded' });
+    expect(cond(refused, 'Degraded')?.message).toMatch(/would hold 2Gi of home storage .*maxTotalHomeSize/);
+    // Refused: nothing is created, least of all the home claim whose storage the limit is about.
+    for (const [kind, name] of [
+      ['pod', 's2-lab'],
+      ['persistentvolumeclaim', 's2-home'],
+      ['secret', 's2-token'],
+      ['service', 's2-lab'],
+    ] as const)
+      expect(await getObj(kind, name), `${kind} ${name}`).toBeUndefined();
+
+    // A profile change wakes the labs that use it (the operator finds them through its cache index).
+    await apply(profile(P.quotaSize, { quota: { maxLabs: 10, maxTotalHomeSize: '2Gi' } }));
+    const admitted = await waitPhase('s2', 'Running', 30_000);
+    expect(cond(admitted, 'Degraded')).toMatchObject({ status: 'False' });
+    expect((await getLab('s1')).status?.phase).toBe('Running');
   });
 });
 

@@ -270,4 +270,83 @@ describe('Controller watches', () => {
     await c.stop(1000);
     await Promise.all(infs.map((i) => i.stop()));
   });
+
+  it('hands map functions the cache: a profile change wakes exactly the labs indexed under it', async () => {
+    const labOf = (name: string, profile: string): KubeObject => ({
+      apiVersion: 'skyport.io/v1alpha1',
+      kind: 'NotebookLab',
+      metadata: { name, namespace: 'ns', uid: `uid-${name}`, resourceVersion: '1' },
+      spec: { profile },
+    });
+    const labs = new Source([labOf('a', 'small'), labOf('b', 'large'), labOf('c', 'small')]);
+    const profile = (rv: string, name: string): KubeObject => ({
+      apiVersion: 'skyport.io/v1alpha1',
+      kind: 'NotebookProfile',
+      metadata: { name, resourceVersion: rv },
+    });
+    const profiles = new Source([profile('1', 'small'), profile('1', 'large')]);
+    // Shared per kind, as the manager shares them: NotebookLab is both `for` and watched.
+    const byKind = new Map<string, Informer>();
+    const informers = (s: SourceSpec): Informer[] => {
+      let i = byKind.get(s.kind);
+      if (i === undefined) {
+        i = new Informer(s.kind === 'NotebookProfile' ? profiles : labs, {
+          apiVersion: s.apiVersion,
+          kind: s.kind,
+          resyncPeriodMs: 0,
+        });
+        byKind.set(s.kind, i);
+      }
+      return [i];
+    };
+    const infs = (): Informer[] => [...byKind.values()];
+    const runs: string[] = [];
+    const c = new Controller(
+      {
+        name: 'notebooklab',
+        for: {
+          apiVersion: 'skyport.io/v1alpha1',
+          kind: 'NotebookLab',
+          indexers: { profile: (o) => [(o as { spec: { profile: string } }).spec.profile] },
+        },
+        watches: [
+          {
+            apiVersion: 'skyport.io/v1alpha1',
+            kind: 'NotebookProfile',
+            clusterScoped: true,
+            map: (p, cache) =>
+              cache
+                .indexed('NotebookLab', 'profile', p.metadata?.name ?? '')
+                .map((l) => ({ namespace: l.metadata?.namespace ?? '', name: l.metadata?.name ?? '' })),
+          },
+          { apiVersion: 'skyport.io/v1alpha1', kind: 'NotebookLab', map: () => [] },
+        ],
+        reconcile: (ctx) => {
+          // Each lab once, though its informer serves two sources of this controller.
+          const peers = ctx.indexed('NotebookLab', 'profile', ctx.key.name === 'b' ? 'large' : 'small');
+          runs.push(`${ctx.key.name}:${peers.length}`);
+          return Promise.resolve();
+        },
+      },
+      {
+        informers,
+        log: pino({ level: 'silent' }),
+        metrics: new RuntimeMetrics(undefined, false),
+        workers: 1,
+      },
+    );
+    for (const i of infs()) i.start();
+    await c.start();
+    await sleep(30);
+    runs.length = 0;
+    profiles.emit({ type: 'MODIFIED', object: profile('2', 'small') });
+    await sleep(30);
+    expect(runs.sort()).toEqual(['a:2', 'c:2']);
+    runs.length = 0;
+    profiles.emit({ type: 'MODIFIED', object: profile('2', 'large') });
+    await sleep(30);
+    expect(runs).toEqual(['b:1']);
+    await c.stop(1000);
+    await Promise.all(infs().map((i) => i.stop()));
+  });
 });

@@ -33,8 +33,16 @@ export interface ReconcileResult {
   requeue?: boolean;
 }
 
+/** Map lookups in the controller's caches: for reconciles and for watch `map` functions. */
+export interface CacheReader {
+  /** One cached object of a watched kind by key (a map lookup). */
+  get: <C extends KubeObject>(kind: string, key: ObjectKey) => C | undefined;
+  /** Cached objects of a watched kind under `value` in the index `index` (see `SourceSpec.indexers`). */
+  indexed: <C extends KubeObject>(kind: string, index: string, value: string) => C[];
+}
+
 /** Everything one reconcile run gets. */
-export interface ReconcileContext<T extends KubeObject> {
+export interface ReconcileContext<T extends KubeObject> extends CacheReader {
   /** The request: only `{namespace, name}`. */
   key: ObjectKey;
   /** The primary object from the cache; `undefined` when it was deleted. */
@@ -47,17 +55,13 @@ export interface ReconcileContext<T extends KubeObject> {
   owned<C extends KubeObject>(kind: string): C[];
   /** Cached objects of any kind this controller watches (`for`, `owns` or `watches`). Scans the cache. */
   cached<C extends KubeObject>(kind: string, namespace?: string): C[];
-  /** One cached object of a watched kind by key (a map lookup). */
-  get<C extends KubeObject>(kind: string, key: ObjectKey): C | undefined;
-  /** Cached objects of a watched kind under `value` in the index `index` (see `SourceSpec.indexers`). */
-  indexed<C extends KubeObject>(kind: string, index: string, value: string): C[];
   /** How many times this key failed in a row (0 on a first run). */
   retries: number;
 }
 
-/** A secondary watch: map a changed object to the primary keys to reconcile. */
+/** A secondary watch: map a changed object to the primary keys to reconcile (reading the cache if need be). */
 export interface WatchSpec extends SourceSpec {
-  map: (obj: KubeObject) => ObjectKey[];
+  map: (obj: KubeObject, cache: CacheReader) => ObjectKey[];
   /** `urgent` when the watched kind is a child in all but ownerReference (e.g. a home PVC); default normal. */
   priority?: Priority;
 }
@@ -174,7 +178,7 @@ export class Controller<T extends KubeObject = KubeObject> {
       const infs = deps.informers(spec);
       this.remember(spec.kind, infs, spec);
       const mapped = (o: KubeObject): void => {
-        for (const k of spec.map(o)) this.queue.add(keyString(k), spec.priority ?? 'normal');
+        for (const k of spec.map(o, this.cache)) this.queue.add(keyString(k), spec.priority ?? 'normal');
       };
       for (const inf of infs) inf.on({ add: mapped, update: mapped, delete: mapped });
     }
@@ -183,7 +187,9 @@ export class Controller<T extends KubeObject = KubeObject> {
   private remember(kind: string, infs: Informer[], spec?: SourceSpec): void {
     for (const [name, fn] of Object.entries(spec?.indexers ?? {}))
       for (const inf of infs) inf.addIndex(name, fn);
-    this.byKind.set(kind, [...(this.byKind.get(kind) ?? []), ...infs]);
+    // Informers are shared: a kind that is both `for` and watched is one informer, listed once (a lookup through
+    // it must not return an object twice).
+    this.byKind.set(kind, [...new Set([...(this.byKind.get(kind) ?? []), ...infs])]);
   }
 
   /** Informers this controller depends on (the manager waits for them before starting workers). */
@@ -252,17 +258,22 @@ export class Controller<T extends KubeObject = KubeObject> {
       },
       cached: <C extends KubeObject>(kind: string, namespace?: string): C[] =>
         (this.byKind.get(kind) ?? []).flatMap((i) => i.list(namespace)) as C[],
-      get: <C extends KubeObject>(kind: string, k: ObjectKey): C | undefined => {
-        for (const i of this.byKind.get(kind) ?? []) {
-          const o = i.get(k);
-          if (o !== undefined) return o as C;
-        }
-        return undefined;
-      },
-      indexed: <C extends KubeObject>(kind: string, index: string, value: string): C[] =>
-        (this.byKind.get(kind) ?? []).flatMap((i) => i.byIndex(index, value)) as C[],
+      get: this.cache.get,
+      indexed: this.cache.indexed,
     };
   }
+
+  private readonly cache: CacheReader = {
+    get: <C extends KubeObject>(kind: string, k: ObjectKey): C | undefined => {
+      for (const i of this.byKind.get(kind) ?? []) {
+        const o = i.get(k);
+        if (o !== undefined) return o as C;
+      }
+      return undefined;
+    },
+    indexed: <C extends KubeObject>(kind: string, index: string, value: string): C[] =>
+      (this.byKind.get(kind) ?? []).flatMap((i) => i.byIndex(index, value)) as C[],
+  };
 
   private findPrimary(key: ObjectKey): T | undefined {
     for (const inf of this.primary) {

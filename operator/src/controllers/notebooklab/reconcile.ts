@@ -9,8 +9,13 @@ import { parseDuration, parseQuantity } from '../../api/units.js';
 import { TerminalError, TransientError, errorMessage } from '../../errors.js';
 import type { EventRecorder, Kube, KubeObject } from '../../kube/index.js';
 import { LABELS, MANAGED_SELECTOR, isoOf, shortHash } from '../../meta/index.js';
-import type { ControllerOptions, ReconcileContext, ReconcileResult } from '../../runtime/index.js';
-import type { ObjectKey } from '../../runtime/index.js';
+import type {
+  CacheReader,
+  ControllerOptions,
+  ObjectKey,
+  ReconcileContext,
+  ReconcileResult,
+} from '../../runtime/index.js';
 import { metadataOnly, podForCache, pvcForCache, secretForCache, storageClassForCache } from './cache.js';
 import { COMPONENT, HOME_FINALIZER, TOKEN_KEY, buildChildren, labNames, resolveLab } from './build.js';
 import type { DesiredChildren, ResolvedLab } from './build.js';
@@ -100,11 +105,23 @@ function ownerProfileKey(lab: Lab): string {
 
 /** Index of the lab cache by `owner|profile`, for the quota check (no scan of every lab). */
 const OWNER_PROFILE_INDEX = 'owner-profile';
+/** Index of the lab cache by profile name: a profile change re-reconciles the labs that use it. */
+const PROFILE_INDEX = 'profile';
 
 function labKey(lab: {
   metadata?: { namespace?: string | undefined; name?: string | undefined };
 }): ObjectKey {
   return { namespace: lab.metadata?.namespace ?? 'default', name: lab.metadata?.name ?? '' };
+}
+
+/** A lab being deleted frees quota: the owner's other labs of the same profile, for a re-reconcile. */
+function quotaPeersOf(o: KubeObject, cache: CacheReader): ObjectKey[] {
+  if (o.metadata?.deletionTimestamp === undefined) return [];
+  const lab = o as unknown as Lab;
+  return cache
+    .indexed<KubeObject>(NOTEBOOKLAB.kind, OWNER_PROFILE_INDEX, ownerProfileKey(lab))
+    .filter((l) => l.metadata?.uid !== o.metadata?.uid)
+    .map(labKey);
 }
 
 function culling(profile: NotebookProfile): CullingPolicy | undefined {
@@ -153,6 +170,10 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
             ? [`${spec.owner}|${spec.profile}`]
             : [];
         },
+        [PROFILE_INDEX]: (o) => {
+          const profile = (o as { spec?: { profile?: unknown } }).spec?.profile;
+          return typeof profile === 'string' ? [profile] : [];
+        },
       },
     },
     // The cache keeps only what reconcile reads of each child (cache.ts).
@@ -189,10 +210,11 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
         apiVersion: API_VERSION,
         kind: NOTEBOOKPROFILE.kind,
         clusterScoped: true,
-        map: (o) => r.labsUsingProfile(o.metadata?.name ?? ''),
+        map: (o, cache) =>
+          cache.indexed<KubeObject>(NOTEBOOKLAB.kind, PROFILE_INDEX, o.metadata?.name ?? '').map(labKey),
       },
       // A lab being deleted frees quota: re-reconcile its owner's other labs of the same profile.
-      { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind, map: (o) => r.quotaPeersOf(o) },
+      { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind, map: quotaPeersOf },
     ],
     // Our own status and finalizer writes come back as updates; they need no reconcile (kubeflow/notebooks#1343).
     updatePredicate: (o, old) =>
@@ -205,10 +227,11 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
   };
 }
 
-/** One reconcile, step by step. State kept here is only indexes for event mapping, rebuilt on every run. */
+/**
+ * One reconcile, step by step. What it keeps between runs is only about its own writes the watch has not shown yet
+ * (`written`, `unwritten`, `expected`); everything else is read from the cache.
+ */
 class LabReconciler {
-  private readonly byProfile = new Map<string, Map<string, ObjectKey>>();
-  private readonly byOwnerProfile = new Map<string, Map<string, ObjectKey>>();
   /**
    * The last status this process wrote per lab UID. The informer may not have seen that write yet when the
    * next reconcile runs; computing from the stale copy would drop fields carried over from the previous status
@@ -231,35 +254,6 @@ class LabReconciler {
     this.now = deps.now ?? (() => new Date());
     this.newToken = deps.newToken ?? (() => randomBytes(24).toString('hex'));
     this.checkMs = deps.cullCheckIntervalMs ?? 60_000;
-  }
-
-  labsUsingProfile(profile: string): ObjectKey[] {
-    return [...(this.byProfile.get(profile)?.values() ?? [])];
-  }
-
-  quotaPeersOf(o: KubeObject): ObjectKey[] {
-    if (o.metadata?.deletionTimestamp === undefined) return [];
-    const lab = o as unknown as Lab;
-    const self = `${o.metadata.namespace ?? ''}/${o.metadata.name ?? ''}`;
-    return [...(this.byOwnerProfile.get(ownerProfileKey(lab))?.entries() ?? [])]
-      .filter(([k]) => k !== self)
-      .map(([, v]) => v);
-  }
-
-  private remember(lab: Lab): void {
-    const k = `${lab.metadata.namespace ?? ''}/${lab.metadata.name ?? ''}`;
-    const add = (m: Map<string, Map<string, ObjectKey>>, key: string): void => {
-      let set = m.get(key);
-      if (set === undefined) m.set(key, (set = new Map<string, ObjectKey>()));
-      set.set(k, labKey(lab));
-    };
-    add(this.byProfile, lab.spec.profile);
-    add(this.byOwnerProfile, ownerProfileKey(lab));
-  }
-
-  private forget(key: ObjectKey): void {
-    const k = `${key.namespace ?? ''}/${key.name}`;
-    for (const m of [this.byProfile, this.byOwnerProfile]) for (const set of m.values()) set.delete(k);
   }
 
   /**
@@ -308,10 +302,7 @@ class LabReconciler {
   }
 
   async reconcile(ctx: ReconcileContext<KubeObject>): Promise<ReconcileResult | undefined> {
-    if (ctx.object === undefined) {
-      this.forget(ctx.key);
-      return undefined;
-    }
+    if (ctx.object === undefined) return undefined;
     if (
       this.written.size > 0 &&
       ctx.object.metadata?.deletionTimestamp !== undefined &&
@@ -321,7 +312,6 @@ class LabReconciler {
     }
     // The informer holds NotebookLabs as the apiserver stored them (validated by the CRD schema).
     let lab = this.withFreshStatus(ctx.object as unknown as Lab);
-    this.remember(lab);
     const ns = lab.metadata.namespace ?? 'default';
     const names = labNames(lab.metadata.name ?? '');
     const profile = ctx.get<KubeObject>(NOTEBOOKPROFILE.kind, { name: lab.spec.profile }) as
@@ -387,7 +377,11 @@ class LabReconciler {
     const homeCheck = holdPod
       ? homeBindCheck(home, names.home, base.now, this.deps.homeBindTimeoutMs ?? HOME_BIND_TIMEOUT_MS)
       : {};
-    const { applied, awaitingCache } = await this.applyChildren(ctx, desired, pvc, pod, tokenExists, holdPod);
+    // A refused lab gets nothing new: no home claim (its storage is what maxTotalHomeSize limits), no Secret,
+    // Service or Pod until it is admitted. What an admitted lab already has stays (its Pod is stopped below).
+    const { applied, awaitingCache } = quota.admitted
+      ? await this.applyChildren(ctx, desired, pvc, pod, tokenExists, holdPod)
+      : { applied: new Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>(), awaitingCache: false };
 
     const outcome = await this.stopOrCull(ctx, lab, profile, pod, desired, token, resolved);
     const read = readPod(outcome.podGone ? undefined : pod);
@@ -706,7 +700,6 @@ class LabReconciler {
       ctx.log.info({ pvc: names.home }, 'Kept home PersistentVolumeClaim');
     }
     await this.deps.kube.removeFinalizer(asKube(lab), HOME_FINALIZER);
-    this.forget(labKey(lab));
     this.written.delete(lab.metadata.uid ?? '');
     this.unwritten.delete(lab.metadata.uid ?? '');
     for (const k of ['PersistentVolumeClaim', 'Service', 'NetworkPolicy', 'Pod'])
