@@ -4,7 +4,7 @@ import { errorMessage } from './errors.js';
 import { Kube } from './kube/index.js';
 import { createLogger, Manager } from './runtime/index.js';
 import { JupyterActivityResolver } from './controllers/notebooklab/culling/activity.js';
-import { notebookLabController } from './controllers/notebooklab/reconcile.js';
+import { notebookLabController } from './controllers/notebooklab/controller.js';
 
 /**
  * Settings of the NotebookLab controller that the runtime config does not cover, from the environment:

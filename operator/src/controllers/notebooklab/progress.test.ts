@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { NotebookLab } from '../../api/v1alpha1/index.js';
-import { progressOnly } from './reconcile.js';
+import { progressOnly } from './progress.js';
 
 type Status = NonNullable<NotebookLab['status']>;
 

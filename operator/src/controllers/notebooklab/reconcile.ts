@@ -8,16 +8,9 @@ import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/in
 import { parseDuration, parseQuantity } from '../../api/units.js';
 import { TerminalError, TransientError, errorMessage } from '../../errors.js';
 import type { EventRecorder, Kube, KubeObject } from '../../kube/index.js';
-import { LABELS, MANAGED_SELECTOR, isoOf, shortHash } from '../../meta/index.js';
-import type {
-  CacheReader,
-  ControllerOptions,
-  ObjectKey,
-  ReconcileContext,
-  ReconcileResult,
-} from '../../runtime/index.js';
-import { metadataOnly, podForCache, pvcForCache, secretForCache, storageClassForCache } from './cache.js';
-import { COMPONENT, HOME_FINALIZER, TOKEN_KEY, buildChildren, labNames, resolveLab } from './build.js';
+import { isoOf } from '../../meta/index.js';
+import type { ReconcileContext, ReconcileResult } from '../../runtime/index.js';
+import { HOME_FINALIZER, TOKEN_KEY, buildChildren, labNames, resolveLab } from './build.js';
 import type { DesiredChildren, ResolvedLab } from './build.js';
 import type { ActivityResolver } from './culling/activity.js';
 import { decideCulling } from './culling/policy.js';
@@ -26,45 +19,11 @@ import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState } from './home.js';
 import { readPod } from './pod.js';
 import { checkQuota } from './quota.js';
 import type { QuotaEntry, QuotaVerdict } from './quota.js';
+import { Expectations, withHash } from './expectations.js';
+import { OWNER_PROFILE_INDEX, ownerProfileKey } from './indexes.js';
+import { PROGRESS_WRITE_DELAY_MS, progressOnly } from './progress.js';
 import { IDLE_WARNING, computeStatus, sameStatus } from './status.js';
 import type { StatusInput } from './status.js';
-
-/** Annotation holding a hash of the desired child, so unchanged children are not re-applied. */
-export const SPEC_HASH = 'skyport.io/spec-hash';
-
-/** How long a write of ours may take to show up in the cache before we write again (client-go "expectations"). */
-const EXPECTATION_TTL_MS = 30_000;
-
-/**
- * A starting lab's progress-only change (see {@link progressOnly}) is written once it has waited this long, or with
- * the next change that cannot wait (Running, Failed, a new Degraded reason), whichever comes first. A lab that
- * starts within this time gets two status writes — Pending, then Running with every step's timestamp — instead
- * of one per step; each write of a custom resource's status costs the apiserver several ms of CPU. (Deferring the
- * first Pending write too saved only ~6 % of status writes at 1,000 labs and delays the first feedback: not done.)
- */
-const PROGRESS_WRITE_DELAY_MS = 5_000;
-
-const STARTING_PHASES: readonly string[] = ['Pending', 'Starting'];
-
-/**
- * True when `next` only moves a starting lab along: both are Pending or Starting, and no condition changes status
- * and Degraded keeps its reason (Pending → Starting changes only Ready's and Progressing's reason, which name the
- * phase). Such a change can wait; the step timestamps in `progress` keep when each step really happened.
- */
-export function progressOnly(
-  prev: NonNullable<NotebookLab['status']>,
-  next: NonNullable<NotebookLab['status']>,
-): boolean {
-  if (!STARTING_PHASES.includes(prev.phase ?? '') || !STARTING_PHASES.includes(next.phase ?? ''))
-    return false;
-  const sig = (st: NonNullable<NotebookLab['status']>): string =>
-    (st.conditions ?? [])
-      .map(
-        (c) => `${c.type}=${c.status}${c.type === 'Ready' || c.type === 'Progressing' ? '' : `/${c.reason}`}`,
-      )
-      .join(',');
-  return sig(prev) === sig(next);
-}
 
 /** What the NotebookLab controller needs from its surroundings. */
 export interface NotebookLabDeps {
@@ -98,32 +57,6 @@ function asKube(o: unknown): KubeObject {
   return o as KubeObject;
 }
 
-/** The {@link OWNER_PROFILE_INDEX} value of a lab (its indexer builds the same string). */
-function ownerProfileKey(lab: Lab): string {
-  return `${lab.spec.owner}|${lab.spec.profile}`;
-}
-
-/** Index of the lab cache by `owner|profile`, for the quota check (no scan of every lab). */
-const OWNER_PROFILE_INDEX = 'owner-profile';
-/** Index of the lab cache by profile name: a profile change re-reconciles the labs that use it. */
-const PROFILE_INDEX = 'profile';
-
-function labKey(lab: {
-  metadata?: { namespace?: string | undefined; name?: string | undefined };
-}): ObjectKey {
-  return { namespace: lab.metadata?.namespace ?? 'default', name: lab.metadata?.name ?? '' };
-}
-
-/** A lab being deleted frees quota: the owner's other labs of the same profile, for a re-reconcile. */
-function quotaPeersOf(o: KubeObject, cache: CacheReader): ObjectKey[] {
-  if (o.metadata?.deletionTimestamp === undefined) return [];
-  const lab = o as unknown as Lab;
-  return cache
-    .indexed<KubeObject>(NOTEBOOKLAB.kind, OWNER_PROFILE_INDEX, ownerProfileKey(lab))
-    .filter((l) => l.metadata?.uid !== o.metadata?.uid)
-    .map(labKey);
-}
-
 function culling(profile: NotebookProfile): CullingPolicy | undefined {
   const c = profile.spec.culling;
   if (!c.enabled) return undefined;
@@ -134,96 +67,50 @@ function culling(profile: NotebookProfile): CullingPolicy | undefined {
   };
 }
 
-function withHash<T extends KubeObject>(obj: T): T {
-  const hash = shortHash(JSON.stringify(obj));
-  const metadata = {
-    ...(obj.metadata ?? {}),
-    annotations: { ...(obj.metadata?.annotations ?? {}), [SPEC_HASH]: hash },
-  };
-  return { ...obj, metadata };
+/** The profile and what the lab resolves to under it, or why the lab cannot run (a stable reason for Degraded). */
+function resolveWith(
+  lab: Lab,
+  profile: NotebookProfile | undefined,
+): { profile: NotebookProfile; resolved: ResolvedLab } | { invalid: { reason: string; message: string } } {
+  if (profile === undefined) {
+    return {
+      invalid: {
+        reason: 'ProfileNotFound',
+        message: `spec.profile: NotebookProfile ${lab.spec.profile} not found; ask an admin which profiles exist`,
+      },
+    };
+  }
+  try {
+    return { profile, resolved: resolveLab(lab, profile) };
+  } catch (err) {
+    if (!(err instanceof TerminalError)) throw err;
+    return { invalid: { reason: err.code, message: err.message } };
+  }
 }
 
-function upToDate(desired: KubeObject, current: KubeObject | undefined): boolean {
-  return (
-    current !== undefined &&
-    current.metadata?.annotations?.[SPEC_HASH] === desired.metadata?.annotations?.[SPEC_HASH]
-  );
-}
-
-/**
- * Builds the NotebookLab controller's options for `manager.add(...)`. Watches labs, their owned children
- * (Pods, Services, Secrets, NetworkPolicies), home PVCs (by label: they carry no ownerReference), profiles (a
- * change re-reconciles the labs using it) and lab deletions (which can admit an owner's refused lab).
- */
-export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<KubeObject> {
-  const r = new LabReconciler(deps);
-  const managed = { labelSelector: MANAGED_SELECTOR };
+/** The status computation's input from what one reconcile found and did. */
+function statusInputOf(
+  base: Omit<StatusInput, 'applied' | 'pod'>,
+  run: {
+    quota: QuotaVerdict;
+    resolved: ResolvedLab;
+    applied: StatusInput['applied'];
+    pod: V1Pod | undefined;
+    outcome: CullOutcome;
+    homeFailure: ReturnType<typeof homeBindCheck>['failure'];
+  },
+): StatusInput {
+  const { pod, outcome } = run;
+  const read = readPod(outcome.podGone ? undefined : pod);
   return {
-    name: 'notebooklab',
-    for: {
-      apiVersion: API_VERSION,
-      kind: NOTEBOOKLAB.kind,
-      indexers: {
-        [OWNER_PROFILE_INDEX]: (o) => {
-          const spec = (o as { spec?: { owner?: unknown; profile?: unknown } }).spec;
-          return typeof spec?.owner === 'string' && typeof spec.profile === 'string'
-            ? [`${spec.owner}|${spec.profile}`]
-            : [];
-        },
-        [PROFILE_INDEX]: (o) => {
-          const profile = (o as { spec?: { profile?: unknown } }).spec?.profile;
-          return typeof profile === 'string' ? [profile] : [];
-        },
-      },
-    },
-    // The cache keeps only what reconcile reads of each child (cache.ts).
-    owns: [
-      { apiVersion: 'v1', kind: 'Pod', ...managed, transform: podForCache },
-      { apiVersion: 'v1', kind: 'Service', ...managed, transform: metadataOnly },
-      { apiVersion: 'v1', kind: 'Secret', ...managed, transform: secretForCache },
-      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...managed, transform: metadataOnly },
-    ],
-    watches: [
-      {
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        ...managed,
-        transform: pvcForCache,
-        // The home PVC is a child (without an ownerReference, so that it can outlive the lab).
-        priority: 'urgent',
-        map: (o) => {
-          const l = o.metadata?.labels ?? {};
-          if (l[LABELS.name] !== 'notebooklab' || l[LABELS.component] !== COMPONENT.home) return [];
-          const name = l[LABELS.instance];
-          return name === undefined ? [] : [{ namespace: o.metadata?.namespace ?? 'default', name }];
-        },
-      },
-      // Read for the home claim's binding mode (see home.ts); a change needs no reconcile.
-      {
-        apiVersion: 'storage.k8s.io/v1',
-        kind: 'StorageClass',
-        clusterScoped: true,
-        transform: storageClassForCache,
-        map: () => [],
-      },
-      {
-        apiVersion: API_VERSION,
-        kind: NOTEBOOKPROFILE.kind,
-        clusterScoped: true,
-        map: (o, cache) =>
-          cache.indexed<KubeObject>(NOTEBOOKLAB.kind, PROFILE_INDEX, o.metadata?.name ?? '').map(labKey),
-      },
-      // A lab being deleted frees quota: re-reconcile its owner's other labs of the same profile.
-      { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind, map: quotaPeersOf },
-    ],
-    // Our own status and finalizer writes come back as updates; they need no reconcile (kubeflow/notebooks#1343).
-    updatePredicate: (o, old) =>
-      o.metadata?.generation !== old.metadata?.generation ||
-      o.metadata?.deletionTimestamp !== old.metadata?.deletionTimestamp ||
-      JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(old.metadata?.labels ?? {}) ||
-      JSON.stringify(o.metadata?.annotations ?? {}) !== JSON.stringify(old.metadata?.annotations ?? {}),
-    reconcile: (ctx) => r.reconcile(ctx),
-    onTerminal: (ctx, err) => r.recordTerminal(ctx, err),
+    ...base,
+    quota: run.quota,
+    resolved: { image: run.resolved.image, size: run.resolved.size.name, url: run.resolved.url },
+    applied: run.applied,
+    pod: run.homeFailure === undefined ? read : { ...read, failure: run.homeFailure },
+    ...(pod === undefined || outcome.podGone ? {} : { podCreatedAt: isoOf(pod.metadata?.creationTimestamp) }),
+    ...(outcome.culling === undefined ? {} : { culling: outcome.culling }),
+    ...(outcome.stoppedBy === undefined ? {} : { stoppedBy: outcome.stoppedBy }),
   };
 }
 
@@ -231,7 +118,7 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
  * One reconcile, step by step. What it keeps between runs is only about its own writes the watch has not shown yet
  * (`written`, `unwritten`, `expected`); everything else is read from the cache.
  */
-class LabReconciler {
+export class LabReconciler {
   /**
    * The last status this process wrote per lab UID. The informer may not have seen that write yet when the
    * next reconcile runs; computing from the stale copy would drop fields carried over from the previous status
@@ -244,8 +131,8 @@ class LabReconciler {
    * transition times are when they were first seen, not when they were finally written.
    */
   private readonly unwritten = new Map<string, { since: number; status: NonNullable<Lab['status']> }>();
-  /** Children this process wrote that the cache has not shown yet: `<lab uid>/<kind>` → spec hash and time. */
-  private readonly expected = new Map<string, { hash: string; at: number }>();
+  /** Children this process wrote that the cache has not shown yet. */
+  private readonly expected = new Expectations();
   private readonly now: () => Date;
   private readonly newToken: () => string;
   private readonly checkMs: number;
@@ -254,45 +141,6 @@ class LabReconciler {
     this.now = deps.now ?? (() => new Date());
     this.newToken = deps.newToken ?? (() => randomBytes(24).toString('hex'));
     this.checkMs = deps.cullCheckIntervalMs ?? 60_000;
-  }
-
-  /**
-   * True when `desired` must be written: the cache lacks it or holds another version — unless this process wrote
-   * exactly this version moments ago and the watch has not delivered it yet. Without this, every event between
-   * our write and its watch event (PVC bound, Pod scheduled, …) would re-send the same object.
-   */
-  private needsWrite(
-    uid: string,
-    kind: string,
-    desired: KubeObject,
-    current: KubeObject | undefined,
-    run: { awaitingCache: boolean },
-  ): boolean {
-    const key = `${uid}/${kind}`;
-    if (current !== undefined && (kind === 'Pod' || upToDate(desired, current))) {
-      this.expected.delete(key);
-      return false;
-    }
-    const e = this.expected.get(key);
-    const hash = desired.metadata?.annotations?.[SPEC_HASH] ?? '';
-    if (
-      current === undefined &&
-      e !== undefined &&
-      e.hash === hash &&
-      Date.now() - e.at < EXPECTATION_TTL_MS
-    ) {
-      // Come back if the watch never shows it (e.g. it was deleted before we saw it).
-      run.awaitingCache = true;
-      return false;
-    }
-    return true;
-  }
-
-  private wrote(uid: string, kind: string, desired: KubeObject): void {
-    this.expected.set(`${uid}/${kind}`, {
-      hash: desired.metadata?.annotations?.[SPEC_HASH] ?? '',
-      at: Date.now(),
-    });
   }
 
   /** The lab with its freshest known status: ours if the cache has not caught up with our last write. */
@@ -338,36 +186,26 @@ class LabReconciler {
       pvc,
     };
 
-    if (profile === undefined) {
-      const invalid = {
-        reason: 'ProfileNotFound',
-        message: `spec.profile: NotebookProfile ${lab.spec.profile} not found; ask an admin which profiles exist`,
-      };
-      if (pod !== undefined) await this.deletePod(lab, pod);
-      await this.writeStatus(ctx, lab, { ...base, invalid, applied: new Set(), pod: readPod(pod) });
-      return undefined;
-    }
-    let resolved: ResolvedLab;
-    try {
-      resolved = resolveLab(lab, profile);
-    } catch (err) {
-      if (!(err instanceof TerminalError)) throw err;
+    const r = resolveWith(lab, profile);
+    if ('invalid' in r) {
+      // Nothing can run from a spec the profile does not allow: no Pod, and the reason in the status.
       if (pod !== undefined) await this.deletePod(lab, pod);
       await this.writeStatus(ctx, lab, {
         ...base,
-        invalid: { reason: err.code, message: err.message },
+        invalid: r.invalid,
         applied: new Set(),
         pod: readPod(pod),
       });
       return undefined;
     }
-    const quota = this.quota(ctx, lab, profile, resolved);
+    const { profile: prof, resolved } = r;
+    const quota = this.quota(ctx, lab, prof, resolved);
     const { token, exists: tokenExists } = fresh
       ? { token: this.newToken(), exists: false }
       : await this.token(ctx, ns, names.token);
     const desired = buildChildren(
       lab,
-      profile,
+      prof,
       { token, podAnnotations: this.passedAnnotations(lab) },
       { admitted: quota.admitted },
     );
@@ -383,22 +221,12 @@ class LabReconciler {
       ? await this.applyChildren(ctx, desired, pvc, pod, tokenExists, holdPod)
       : { applied: new Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>(), awaitingCache: false };
 
-    const outcome = await this.stopOrCull(ctx, lab, profile, pod, desired, token, resolved);
-    const read = readPod(outcome.podGone ? undefined : pod);
-    const reading = homeCheck.failure === undefined ? read : { ...read, failure: homeCheck.failure };
-    const input: StatusInput = {
-      ...base,
-      quota,
-      resolved: { image: resolved.image, size: resolved.size.name, url: resolved.url },
-      applied,
-      pod: reading,
-      ...(pod === undefined || outcome.podGone
-        ? {}
-        : { podCreatedAt: isoOf(pod.metadata?.creationTimestamp) }),
-      ...(outcome.culling === undefined ? {} : { culling: outcome.culling }),
-      ...(outcome.stoppedBy === undefined ? {} : { stoppedBy: outcome.stoppedBy }),
-    };
-    const deferred = await this.writeStatus(ctx, lab, input);
+    const outcome = await this.stopOrCull(ctx, lab, prof, pod, desired, token, resolved);
+    const deferred = await this.writeStatus(
+      ctx,
+      lab,
+      statusInputOf(base, { quota, resolved, applied, pod, outcome, homeFailure: homeCheck.failure }),
+    );
     // Come back for a deferred progress write, a write skipped while the cache catches up, or culling.
     const due = [
       outcome.requeueAfterMs,
@@ -498,11 +326,17 @@ class LabReconciler {
     const home = withHash(asKube(desired.home));
     const applyHome = async (): Promise<void> => {
       if (
-        !this.needsWrite(uid, 'PersistentVolumeClaim', home, pvc === undefined ? undefined : asKube(pvc), run)
+        !this.expected.needsWrite(
+          uid,
+          'PersistentVolumeClaim',
+          home,
+          pvc === undefined ? undefined : asKube(pvc),
+          run,
+        )
       )
         return;
       await kube.apply(home);
-      this.wrote(uid, 'PersistentVolumeClaim', home);
+      this.expected.wrote(uid, 'PersistentVolumeClaim', home);
       ctx.log.info({ pvc: home.metadata?.name }, 'Applied home PersistentVolumeClaim');
     };
     const createToken = async (): Promise<void> => {
@@ -513,18 +347,18 @@ class LabReconciler {
     };
     const svc = withHash(asKube(desired.service));
     const applyService = async (): Promise<void> => {
-      if (!this.needsWrite(uid, 'Service', svc, owned('Service', svc.metadata?.name), run)) return;
+      if (!this.expected.needsWrite(uid, 'Service', svc, owned('Service', svc.metadata?.name), run)) return;
       await kube.apply(svc);
-      this.wrote(uid, 'Service', svc);
+      this.expected.wrote(uid, 'Service', svc);
     };
     const npName = labNames(ctx.key.name).networkPolicy;
     const ns = ctx.key.namespace ?? 'default';
     const applyPolicy = async (): Promise<void> => {
       if (desired.networkPolicy !== undefined) {
         const np = withHash(asKube(desired.networkPolicy));
-        if (!this.needsWrite(uid, 'NetworkPolicy', np, owned('NetworkPolicy', npName), run)) return;
+        if (!this.expected.needsWrite(uid, 'NetworkPolicy', np, owned('NetworkPolicy', npName), run)) return;
         await kube.apply(np);
-        this.wrote(uid, 'NetworkPolicy', np);
+        this.expected.wrote(uid, 'NetworkPolicy', np);
       } else if (owned('NetworkPolicy', npName) !== undefined) {
         await kube.delete({
           apiVersion: 'networking.k8s.io/v1',
@@ -542,7 +376,7 @@ class LabReconciler {
     if (
       podObj !== undefined &&
       desired.pod !== undefined &&
-      this.needsWrite(uid, 'Pod', podObj, pod === undefined ? undefined : asKube(pod), run)
+      this.expected.needsWrite(uid, 'Pod', podObj, pod === undefined ? undefined : asKube(pod), run)
     ) {
       // Created, never applied: a lab Pod is never updated (a changed spec replaces it), so a plain create does
       // what an apply would for about 40 % less apiserver CPU. AlreadyExists means our cache lags a Pod that is
@@ -554,7 +388,7 @@ class LabReconciler {
         if (!(err instanceof TransientError && err.code === 'Conflict')) throw err;
         ctx.log.debug({ pod: desired.pod.metadata?.name }, 'Lab Pod already exists');
       }
-      this.wrote(uid, 'Pod', podObj);
+      this.expected.wrote(uid, 'Pod', podObj);
     }
     if (podObj !== undefined || pod !== undefined) applied.add('Pod');
     return { applied, awaitingCache: run.awaitingCache };
@@ -702,8 +536,7 @@ class LabReconciler {
     await this.deps.kube.removeFinalizer(asKube(lab), HOME_FINALIZER);
     this.written.delete(lab.metadata.uid ?? '');
     this.unwritten.delete(lab.metadata.uid ?? '');
-    for (const k of ['PersistentVolumeClaim', 'Service', 'NetworkPolicy', 'Pod'])
-      this.expected.delete(`${lab.metadata.uid ?? ''}/${k}`);
+    this.expected.forget(lab.metadata.uid ?? '');
     return undefined;
   }
 

@@ -1,0 +1,75 @@
+// The NotebookLab controller's wiring: what it watches, how events map to lab keys, which updates it ignores.
+// The steps of one reconcile are in reconcile.ts.
+import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/index.js';
+import type { KubeObject } from '../../kube/index.js';
+import { LABELS, MANAGED_SELECTOR } from '../../meta/index.js';
+import type { ControllerOptions } from '../../runtime/index.js';
+import { COMPONENT } from './build.js';
+import { metadataOnly, podForCache, pvcForCache, secretForCache, storageClassForCache } from './cache.js';
+import { labIndexers, labsUsingProfile, quotaPeersOf } from './indexes.js';
+import { LabReconciler, type NotebookLabDeps } from './reconcile.js';
+
+/**
+ * Builds the NotebookLab controller's options for `manager.add(...)`. Watches labs, their owned children
+ * (Pods, Services, Secrets, NetworkPolicies), home PVCs (by label: they carry no ownerReference), profiles (a
+ * change re-reconciles the labs using it) and lab deletions (which can admit an owner's refused lab).
+ */
+export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<KubeObject> {
+  const r = new LabReconciler(deps);
+  const managed = { labelSelector: MANAGED_SELECTOR };
+  return {
+    name: 'notebooklab',
+    for: {
+      apiVersion: API_VERSION,
+      kind: NOTEBOOKLAB.kind,
+      indexers: labIndexers,
+    },
+    // The cache keeps only what reconcile reads of each child (cache.ts).
+    owns: [
+      { apiVersion: 'v1', kind: 'Pod', ...managed, transform: podForCache },
+      { apiVersion: 'v1', kind: 'Service', ...managed, transform: metadataOnly },
+      { apiVersion: 'v1', kind: 'Secret', ...managed, transform: secretForCache },
+      { apiVersion: 'networking.k8s.io/v1', kind: 'NetworkPolicy', ...managed, transform: metadataOnly },
+    ],
+    watches: [
+      {
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        ...managed,
+        transform: pvcForCache,
+        // The home PVC is a child (without an ownerReference, so that it can outlive the lab).
+        priority: 'urgent',
+        map: (o) => {
+          const l = o.metadata?.labels ?? {};
+          if (l[LABELS.name] !== 'notebooklab' || l[LABELS.component] !== COMPONENT.home) return [];
+          const name = l[LABELS.instance];
+          return name === undefined ? [] : [{ namespace: o.metadata?.namespace ?? 'default', name }];
+        },
+      },
+      // Read for the home claim's binding mode (see home.ts); a change needs no reconcile.
+      {
+        apiVersion: 'storage.k8s.io/v1',
+        kind: 'StorageClass',
+        clusterScoped: true,
+        transform: storageClassForCache,
+        map: () => [],
+      },
+      {
+        apiVersion: API_VERSION,
+        kind: NOTEBOOKPROFILE.kind,
+        clusterScoped: true,
+        map: labsUsingProfile,
+      },
+      // A lab being deleted frees quota: re-reconcile its owner's other labs of the same profile.
+      { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind, map: quotaPeersOf },
+    ],
+    // Our own status and finalizer writes come back as updates; they need no reconcile (kubeflow/notebooks#1343).
+    updatePredicate: (o, old) =>
+      o.metadata?.generation !== old.metadata?.generation ||
+      o.metadata?.deletionTimestamp !== old.metadata?.deletionTimestamp ||
+      JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(old.metadata?.labels ?? {}) ||
+      JSON.stringify(o.metadata?.annotations ?? {}) !== JSON.stringify(old.metadata?.annotations ?? {}),
+    reconcile: (ctx) => r.reconcile(ctx),
+    onTerminal: (ctx, err) => r.recordTerminal(ctx, err),
+  };
+}

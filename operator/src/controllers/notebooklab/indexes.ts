@@ -1,0 +1,50 @@
+// Secondary indexes of the NotebookLab cache and the keys they map to: lookups instead of scans of every lab.
+import type { NotebookLab } from '../../api/v1alpha1/index.js';
+import { NOTEBOOKLAB } from '../../api/v1alpha1/index.js';
+import type { KubeObject } from '../../kube/index.js';
+import type { CacheReader, ObjectKey } from '../../runtime/index.js';
+
+/** Index of the lab cache by `owner|profile`, for the quota check. */
+export const OWNER_PROFILE_INDEX = 'owner-profile';
+/** Index of the lab cache by profile name: a profile change re-reconciles the labs that use it. */
+export const PROFILE_INDEX = 'profile';
+
+/** The {@link OWNER_PROFILE_INDEX} value of a lab. */
+export function ownerProfileKey(lab: NotebookLab): string {
+  return `${lab.spec.owner}|${lab.spec.profile}`;
+}
+
+/** The indexers of the lab informer (objects as cached: checked, not trusted, since they are any JSON). */
+export const labIndexers: Record<string, (o: KubeObject) => string[]> = {
+  [OWNER_PROFILE_INDEX]: (o) => {
+    const spec = (o as { spec?: { owner?: unknown; profile?: unknown } }).spec;
+    return typeof spec?.owner === 'string' && typeof spec.profile === 'string'
+      ? [`${spec.owner}|${spec.profile}`]
+      : [];
+  },
+  [PROFILE_INDEX]: (o) => {
+    const profile = (o as { spec?: { profile?: unknown } }).spec?.profile;
+    return typeof profile === 'string' ? [profile] : [];
+  },
+};
+
+export function labKey(lab: {
+  metadata?: { namespace?: string | undefined; name?: string | undefined };
+}): ObjectKey {
+  return { namespace: lab.metadata?.namespace ?? 'default', name: lab.metadata?.name ?? '' };
+}
+
+/** The labs using a profile, for a re-reconcile when it changes. */
+export function labsUsingProfile(profile: KubeObject, cache: CacheReader): ObjectKey[] {
+  return cache.indexed<KubeObject>(NOTEBOOKLAB.kind, PROFILE_INDEX, profile.metadata?.name ?? '').map(labKey);
+}
+
+/** A lab being deleted frees quota: the owner's other labs of the same profile, for a re-reconcile. */
+export function quotaPeersOf(o: KubeObject, cache: CacheReader): ObjectKey[] {
+  if (o.metadata?.deletionTimestamp === undefined) return [];
+  const lab = o as unknown as NotebookLab;
+  return cache
+    .indexed<KubeObject>(NOTEBOOKLAB.kind, OWNER_PROFILE_INDEX, ownerProfileKey(lab))
+    .filter((l) => l.metadata?.uid !== o.metadata?.uid)
+    .map(labKey);
+}
