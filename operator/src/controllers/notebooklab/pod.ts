@@ -116,24 +116,35 @@ function isOom(cs: V1ContainerStatus | undefined): boolean {
   return cs?.lastState?.terminated?.reason === 'OOMKilled' || cs?.state?.terminated?.reason === 'OOMKilled';
 }
 
+/** When the Pod was scheduled, its server started and became ready, as far as the Pod records them. */
+function podTimes(
+  pod: V1Pod,
+  cs: V1ContainerStatus | undefined,
+): Pick<PodReading, 'scheduledAt' | 'startedAt' | 'readyAt'> {
+  const out: Pick<PodReading, 'scheduledAt' | 'startedAt' | 'readyAt'> = {};
+  // kwok and some kubelets leave out PodScheduled=True; a bound Pod's startTime is the next best record.
+  const scheduledAt =
+    condTime(pod, 'PodScheduled') ??
+    ((pod.spec?.nodeName ?? '') !== '' ? iso(pod.status?.startTime) : undefined);
+  if (scheduledAt !== undefined) out.scheduledAt = scheduledAt;
+  const startedAt = iso(cs?.state?.running?.startedAt);
+  if (startedAt !== undefined) out.startedAt = startedAt;
+  const readyAt = cs?.ready === true ? condTime(pod, 'Ready') : undefined;
+  if (readyAt !== undefined) out.readyAt = readyAt;
+  return out;
+}
+
 /** Reads a lab Pod (or its absence). Pure: no clock, no I/O. */
 export function readPod(pod: V1Pod | undefined): PodReading {
   if (pod === undefined) return { stage: 'Absent', restarts: 0 };
   const cs = pod.status?.containerStatuses?.find((c) => c.name === LAB_CONTAINER);
   const image = pod.spec?.containers.find((c) => c.name === LAB_CONTAINER)?.image ?? '(unknown image)';
-  // kwok and some kubelets leave out PodScheduled=True; a bound Pod's startTime is the next best record.
-  const scheduledAt =
-    condTime(pod, 'PodScheduled') ??
-    ((pod.spec?.nodeName ?? '') !== '' ? iso(pod.status?.startTime) : undefined);
+  const times = podTimes(pod, cs);
   const reading: PodReading = {
-    stage: stageOf(pod, cs, scheduledAt !== undefined),
+    stage: stageOf(pod, cs, times.scheduledAt !== undefined),
     restarts: cs?.restartCount ?? 0,
+    ...times,
   };
-  if (scheduledAt !== undefined) reading.scheduledAt = scheduledAt;
-  const started = iso(cs?.state?.running?.startedAt);
-  if (started !== undefined) reading.startedAt = started;
-  const readyAt = cs?.ready === true ? condTime(pod, 'Ready') : undefined;
-  if (readyAt !== undefined) reading.readyAt = readyAt;
   const last = termination(cs);
   if (last !== undefined) reading.lastTermination = last;
   if (isOom(cs)) reading.oomKilled = last ?? { reason: 'OOMKilled' };
