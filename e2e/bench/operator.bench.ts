@@ -15,6 +15,7 @@ import {
   apiserverRequests,
   cpuLine,
   cpuSeconds,
+  flag,
   gaugeMb,
   histogramQuantile,
   pool,
@@ -22,12 +23,6 @@ import {
   requestLines,
 } from './support.js';
 
-function flag(name: string, def: number): number {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  const v = a === undefined ? def : Number(a.slice(name.length + 3));
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${a ?? ''}`);
-  return v;
-}
 const LABS = flag('labs', 1000);
 const WORKERS = flag('workers', DEFAULT_WORKERS);
 const CONCURRENCY = flag('concurrency', 32);

@@ -8,14 +8,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { kubectl, repoRoot, startCluster } from '../cluster/index.js';
-import { MiniClient, cpuSeconds, pool } from './support.js';
+import { MiniClient, cpuSeconds, flag, pool } from './support.js';
 
-function flag(name: string, def: number): number {
-  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
-  const v = a === undefined ? def : Number(a.slice(name.length + 3));
-  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${a ?? ''}`);
-  return v;
-}
 const N = flag('n', 400);
 const CONCURRENCY = flag('concurrency', 8);
 const APPLY = 'application/apply-patch+yaml';

@@ -4,6 +4,14 @@ import { readFileSync, readdirSync } from 'node:fs';
 import https from 'node:https';
 import { parse } from 'yaml';
 
+/** `--name=N` from the command line: a positive integer, else `def`. */
+export function flag(name: string, def: number): number {
+  const a = process.argv.find((x) => x.startsWith(`--${name}=`));
+  const v = a === undefined ? def : Number(a.slice(name.length + 3));
+  if (!Number.isInteger(v) || v < 1) throw new Error(`--${name} must be a positive integer, got ${a ?? ''}`);
+  return v;
+}
+
 /** A minimal Kubernetes client: client-cert auth from the admin kubeconfig over one keep-alive agent. */
 export class MiniClient {
   private readonly agent: https.Agent;

@@ -25,6 +25,23 @@ class Source implements ListWatcher {
   }
 }
 
+/** One informer per kind, shared by every source of that kind (as the manager shares them). */
+function sharedInformers(sourceOf: (kind: string) => Source): {
+  informers: (s: SourceSpec) => Informer[];
+  byKind: Map<string, Informer>;
+} {
+  const byKind = new Map<string, Informer>();
+  const informers = (s: SourceSpec): Informer[] => {
+    let i = byKind.get(s.kind);
+    if (i === undefined) {
+      i = new Informer(sourceOf(s.kind), { apiVersion: s.apiVersion, kind: s.kind, resyncPeriodMs: 0 });
+      byKind.set(s.kind, i);
+    }
+    return [i];
+  };
+  return { informers, byKind };
+}
+
 const lab = (gen: number, rv: string): KubeObject => ({
   apiVersion: 'skyport.io/v1alpha1',
   kind: 'NotebookLab',
@@ -57,19 +74,7 @@ function setup(
   const labs = new Source([lab(1, '1')]);
   const pods = new Source([pod('1')]);
   const metrics = new RuntimeMetrics(undefined, false);
-  const infs = new Map<string, Informer>();
-  const informers = (s: SourceSpec): Informer[] => {
-    let i = infs.get(s.kind);
-    if (i === undefined) {
-      i = new Informer(s.kind === 'Pod' ? pods : labs, {
-        apiVersion: s.apiVersion,
-        kind: s.kind,
-        resyncPeriodMs: 0,
-      });
-      infs.set(s.kind, i);
-    }
-    return [i];
-  };
+  const { informers, byKind: infs } = sharedInformers((kind) => (kind === 'Pod' ? pods : labs));
   const c = new Controller(
     {
       name: 'notebooklab',
@@ -286,19 +291,7 @@ describe('Controller watches', () => {
     });
     const profiles = new Source([profile('1', 'small'), profile('1', 'large')]);
     // Shared per kind, as the manager shares them: NotebookLab is both `for` and watched.
-    const byKind = new Map<string, Informer>();
-    const informers = (s: SourceSpec): Informer[] => {
-      let i = byKind.get(s.kind);
-      if (i === undefined) {
-        i = new Informer(s.kind === 'NotebookProfile' ? profiles : labs, {
-          apiVersion: s.apiVersion,
-          kind: s.kind,
-          resyncPeriodMs: 0,
-        });
-        byKind.set(s.kind, i);
-      }
-      return [i];
-    };
+    const { informers, byKind } = sharedInformers((kind) => (kind === 'NotebookProfile' ? profiles : labs));
     const infs = (): Informer[] => [...byKind.values()];
     const runs: string[] = [];
     const c = new Controller(
