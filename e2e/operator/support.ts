@@ -19,12 +19,16 @@ import {
 export const RELEASE = { name: 'skyport', namespace: 'skyport-system' } as const;
 
 let chartInstalled: Promise<string> | undefined;
+/** The cluster the chart was installed into (when named): another cluster gets its own install. */
+let chartCluster: string | undefined;
 
 /**
  * Installs the chart once per process (CRDs, ServiceAccount, generated RBAC; the Deployment's pods are fake
  * under kwok) and resolves with a kubeconfig that authenticates as the chart's ServiceAccount.
  */
 export function installChartOnce(opts: { kubeconfig?: string } = {}): Promise<string> {
+  if (opts.kubeconfig !== undefined && opts.kubeconfig !== chartCluster) chartInstalled = undefined;
+  chartCluster = opts.kubeconfig;
   chartInstalled ??= (async () => {
     const run = opts.kubeconfig === undefined ? {} : { kubeconfig: opts.kubeconfig };
     // SKYPORT_CHART_DIR: test a chart elsewhere (e.g. a release candidate) with the same suite.
