@@ -144,12 +144,18 @@ async function waitAll<T extends { metadata?: { name?: string } }>(
       else done.delete(o.metadata?.name ?? '');
       if (done.size >= total) w.stop();
     });
+    // A tick still reading when the wait ends must finish (or fail quietly) before the caller closes the client.
+    let ticking = Promise.resolve();
     const timer = setInterval(() => {
       if (Date.now() > deadline) w.stop();
-      else void tick(done.size);
+      else
+        ticking = tick(done.size).catch((err: unknown) =>
+          log(`  (progress line skipped: ${err instanceof Error ? err.message : String(err)})`),
+        );
     }, 10_000);
     await w.done;
     clearInterval(timer);
+    await ticking;
     if (done.size >= total) break;
     if (Date.now() > deadline) throw new Error(`${what}: only ${done.size}/${total} after ${timeoutMs} ms`);
   }
