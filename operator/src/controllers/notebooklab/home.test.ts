@@ -3,18 +3,16 @@ import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../kube/index.js';
 import { storageClassForCache } from './cache.js';
-import { defaultClass, homeBindCheck, homeState } from './home.js';
+import { DEFAULT_CLASS_ANNOTATION, defaultClass, homeBindCheck, homeState } from './home.js';
 import type { StorageClassLite } from './home.js';
 import { readPod } from './pod.js';
 
-const immediate: StorageClassLite = {
-  metadata: {
-    name: 'standard',
-    annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
-    creationTimestamp: '2026-01-01T00:00:00Z',
-  },
-  volumeBindingMode: 'Immediate',
-};
+/** A class marked as the cluster default, created at `created`. */
+const defaultSc = (name: string, created: string, volumeBindingMode: string): StorageClassLite => ({
+  metadata: { name, annotations: { [DEFAULT_CLASS_ANNOTATION]: 'true' }, creationTimestamp: created },
+  volumeBindingMode,
+});
+const immediate = defaultSc('standard', '2026-01-01T00:00:00Z', 'Immediate');
 const wffc: StorageClassLite = { metadata: { name: 'local-ssd' }, volumeBindingMode: 'WaitForFirstConsumer' };
 const claim = (over: Partial<V1PersistentVolumeClaim> = {}): V1PersistentVolumeClaim => ({
   metadata: { name: 'alice-home', creationTimestamp: '2026-11-22T10:00:00Z' as unknown as Date },
@@ -46,14 +44,7 @@ describe('homeState', () => {
   });
 
   it('falls back to the newest default class, and treats no class or an unknown one as immediate', () => {
-    const newer: StorageClassLite = {
-      metadata: {
-        name: 'fast',
-        annotations: { 'storageclass.kubernetes.io/is-default-class': 'true' },
-        creationTimestamp: '2026-06-01T00:00:00Z',
-      },
-      volumeBindingMode: 'WaitForFirstConsumer',
-    };
+    const newer = defaultSc('fast', '2026-06-01T00:00:00Z', 'WaitForFirstConsumer');
     expect(defaultClass([immediate, newer])?.metadata?.name).toBe('fast');
     expect(homeState(undefined, undefined, [immediate, newer])).toEqual({
       kind: 'consumer',

@@ -9,9 +9,11 @@ export const OWNER_PROFILE_INDEX = 'owner-profile';
 /** Index of the lab cache by profile name: a profile change re-reconciles the labs that use it. */
 export const PROFILE_INDEX = 'profile';
 
+const ownerProfile = (owner: string, profile: string): string => `${owner}|${profile}`;
+
 /** The {@link OWNER_PROFILE_INDEX} value of a lab. */
 export function ownerProfileKey(lab: NotebookLab): string {
-  return `${lab.spec.owner}|${lab.spec.profile}`;
+  return ownerProfile(lab.spec.owner, lab.spec.profile);
 }
 
 /** The indexers of the lab informer (objects as cached: checked, not trusted, since they are any JSON). */
@@ -19,7 +21,7 @@ export const labIndexers: Record<string, (o: KubeObject) => string[]> = {
   [OWNER_PROFILE_INDEX]: (o) => {
     const spec = (o as { spec?: { owner?: unknown; profile?: unknown } }).spec;
     return typeof spec?.owner === 'string' && typeof spec.profile === 'string'
-      ? [`${spec.owner}|${spec.profile}`]
+      ? [ownerProfile(spec.owner, spec.profile)]
       : [];
   },
   [PROFILE_INDEX]: (o) => {
