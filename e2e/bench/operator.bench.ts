@@ -3,8 +3,9 @@
 // Reports time until all Ready, reconcile p50/p99 from /metrics, operator peak RSS and the ratio of the two.
 //
 // Flags: --labs=N (default 1000), --workers=N (operator workers, default the operator's own), --concurrency=N (client writes in
-// flight, default 32), --skip-direct, --rounds=N, --no-tuning, --pprof=FILE [--pprof-delay=S], --cpu-prof=DIR. SKYPORT_KUBECONFIG reuses a running cluster instead of starting one.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+// flight, default 32), --skip-direct, --direct-hold (baseline Pods written once their claim binds), --rounds=N, --no-tuning, --pprof=FILE [--pprof-delay=S], --cpu-prof=DIR. SKYPORT_KUBECONFIG reuses a running cluster instead of starting one.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { eventually, kubectl, repoRoot, startCluster, type ClusterHandle } from '../cluster/index.js';
@@ -27,6 +28,8 @@ const LABS = flag('labs', 1000);
 const WORKERS = flag('workers', DEFAULT_WORKERS);
 const CONCURRENCY = flag('concurrency', 32);
 const SKIP_DIRECT = process.argv.includes('--skip-direct');
+/** --direct-hold: the baseline writes each Pod only once its claim is bound, as the operator does (no scheduler churn). */
+const DIRECT_HOLD = process.argv.includes('--direct-hold');
 /** --rounds=N: N direct + operator pairs, each on fresh control planes; the verdicts use the medians. */
 const ROUNDS = flag('rounds', 1);
 /**
@@ -111,9 +114,87 @@ interface LabLite {
 }
 
 /**
- * Waits until `ok` holds for `total` objects of the collection at `path`, following a watch rather than polling,
- * so the measurement itself puts no list load on the apiserver it measures; `tick` runs every 10 s with the count.
+ * Counts the objects of a collection (at `path`) and those for which `ok` holds, following a watch from one list:
+ * the measurement puts no periodic list load on the apiserver it measures (a list of 1,000 Pods every 10 s would).
+ * A closed stream starts over from a new list.
  */
+class Tally<T extends { metadata?: { name?: string } }> {
+  readonly seen = new Set<string>();
+  readonly passing = new Set<string>();
+  private readonly passed = new Set<string>();
+  private stopped = false;
+  private stream: { done: Promise<void>; stop: () => void } | undefined;
+  private wake: () => void = () => undefined;
+  /** Settles when the tally stops; rejects if a list fails. */
+  readonly running: Promise<void>;
+
+  constructor(
+    private readonly client: MiniClient,
+    private readonly path: string,
+    private readonly ok: (o: T) => boolean,
+    /** Called once per name when it first passes. */
+    private readonly onPass?: (name: string) => void,
+  ) {
+    this.running = this.follow();
+    // Handled here for tallies nobody awaits; `waitAll` still races on it and sees a failed list.
+    this.running.catch(() => undefined);
+  }
+
+  /** Resolves once `n` objects pass (or the tally stops). */
+  until(n: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.passing.size >= n || this.stopped) resolve();
+        else this.wake = check;
+      };
+      check();
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.stream?.stop();
+    this.wake();
+  }
+
+  private note(type: string, o: T): void {
+    const name = o.metadata?.name ?? '';
+    if (type === 'DELETED') {
+      this.seen.delete(name);
+      this.passing.delete(name);
+    } else {
+      this.seen.add(name);
+      if (!this.ok(o)) this.passing.delete(name);
+      else if (!this.passing.has(name)) {
+        this.passing.add(name);
+        if (this.onPass !== undefined && !this.passed.has(name)) {
+          this.passed.add(name);
+          this.onPass(name);
+        }
+      }
+    }
+    this.wake();
+  }
+
+  private async follow(): Promise<void> {
+    while (!this.stopped) {
+      const r = await this.client.request('GET', this.path);
+      if (r.status !== 200) throw new Error(`GET ${this.path} → ${r.status}: ${r.text.slice(0, 300)}`);
+      const list = JSON.parse(r.text) as { items: T[]; metadata: { resourceVersion: string } };
+      this.seen.clear();
+      this.passing.clear();
+      for (const o of list.items) this.note('ADDED', o);
+      if (this.stopped) break;
+      const q = `watch=1&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}`;
+      this.stream = this.client.watch(`${this.path}?${q}`, (type, obj) => {
+        if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') this.note(type, obj as T);
+      });
+      await this.stream.done.catch(() => undefined);
+    }
+  }
+}
+
+/** Waits until `ok` holds for `total` objects at `path`; `tick` runs every 10 s with the count. */
 async function waitAll<T extends { metadata?: { name?: string } }>(
   client: MiniClient,
   what: string,
@@ -126,40 +207,27 @@ async function waitAll<T extends { metadata?: { name?: string } }>(
     return Promise.resolve();
   },
 ): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  const done = new Set<string>();
-  for (;;) {
-    // A list for a consistent start, then a watch from its resourceVersion; a closed stream starts over.
-    const r = await client.request('GET', path);
-    if (r.status !== 200) throw new Error(`GET ${path} → ${r.status}: ${r.text.slice(0, 300)}`);
-    const list = JSON.parse(r.text) as { items: T[]; metadata: { resourceVersion: string } };
-    done.clear();
-    for (const o of list.items) if (ok(o)) done.add(o.metadata?.name ?? '');
-    if (done.size >= total) break;
-    const q = `watch=1&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}`;
-    const w = client.watch(`${path}?${q}`, (type, obj) => {
-      if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED') return;
-      const o = obj as T;
-      if (type !== 'DELETED' && ok(o)) done.add(o.metadata?.name ?? '');
-      else done.delete(o.metadata?.name ?? '');
-      if (done.size >= total) w.stop();
-    });
-    // A tick still reading when the wait ends must finish (or fail quietly) before the caller closes the client.
-    let ticking = Promise.resolve();
-    const timer = setInterval(() => {
-      if (Date.now() > deadline) w.stop();
-      else
-        ticking = tick(done.size).catch((err: unknown) =>
-          log(`  (progress line skipped: ${err instanceof Error ? err.message : String(err)})`),
-        );
-    }, 10_000);
-    await w.done;
+  const tally = new Tally(client, path, ok);
+  // A tick still reading when the wait ends must finish (or fail quietly) before the caller closes the client.
+  let ticking = Promise.resolve();
+  const timer = setInterval(() => {
+    ticking = tick(tally.passing.size).catch((err: unknown) =>
+      log(`  (progress line skipped: ${err instanceof Error ? err.message : String(err)})`),
+    );
+  }, 10_000);
+  let timeout: NodeJS.Timeout | undefined;
+  const expired = new Promise<void>((resolve) => (timeout = setTimeout(resolve, timeoutMs)));
+  try {
+    await Promise.race([tally.until(total), expired, tally.running]);
+  } finally {
     clearInterval(timer);
+    clearTimeout(timeout);
+    tally.stop();
     await ticking;
-    if (done.size >= total) break;
-    if (Date.now() > deadline) throw new Error(`${what}: only ${done.size}/${total} after ${timeoutMs} ms`);
   }
-  log(`  ${what}: ${done.size}/${total}`);
+  if (tally.passing.size < total)
+    throw new Error(`${what}: only ${tally.passing.size}/${total} after ${timeoutMs} ms`);
+  log(`  ${what}: ${tally.passing.size}/${total}`);
 }
 
 const podReady = (p: PodLite): boolean =>
@@ -172,7 +240,11 @@ async function namespace(name: string): Promise<void> {
   await kubectl(['create', 'namespace', name]);
 }
 
-/** Baseline: the same 5 children per lab POSTed directly, then wait until every Pod is Ready. */
+/**
+ * Baseline: the same 5 children per lab POSTed directly, then wait until every Pod is Ready. With --direct-hold
+ * each Pod is written once its claim is bound (the operator's order); otherwise at once, and the scheduler retries
+ * it until the claim binds.
+ */
 async function direct(
   client: MiniClient,
   cleanUp: boolean,
@@ -182,15 +254,39 @@ async function direct(
   const labs = Array.from({ length: LABS }, (_, i) => i);
   const before = await apiserverRequests(client);
   const cpu0 = cpuSeconds();
+  const children = labs.map((i) => directChildren(ns, i));
+  const isPod = (c: { body: Record<string, unknown> }): boolean => c.body['kind'] === 'Pod';
+  const held = new Map<string, { path: string; body: unknown }>();
+  const podWrites: Promise<void>[] = [];
+  const bound = DIRECT_HOLD
+    ? new Tally<{ metadata?: { name?: string }; status?: { phase?: string } }>(
+        client,
+        `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
+        (c) => c.status?.phase === 'Bound',
+        (claim) => {
+          const pod = held.get(claim);
+          if (pod !== undefined) podWrites.push(client.create(pod.path, pod.body));
+        },
+      )
+    : undefined;
+  if (DIRECT_HOLD)
+    for (const [i, cs] of children.entries()) {
+      const pod = cs.find(isPod);
+      if (pod !== undefined) held.set(`d${i}-home`, pod);
+    }
   const t0 = Date.now();
   // Children of one lab in the operator's order (PVC, Secret, Service, NetworkPolicy, Pod); labs in parallel.
   await pool(labs, CONCURRENCY, async (i) => {
-    for (const c of directChildren(ns, i)) await client.create(c.path, c.body);
+    for (const c of children[i] ?? []) if (!DIRECT_HOLD || !isPod(c)) await client.create(c.path, c.body);
   });
   const writeMs = Date.now() - t0;
-  log(`  direct: wrote ${LABS * 5} objects in ${writeMs} ms`);
+  log(
+    `  direct: wrote ${LABS * (DIRECT_HOLD ? 4 : 5)} objects in ${writeMs} ms${DIRECT_HOLD ? ', Pods as claims bind' : ''}`,
+  );
   await waitAll(client, 'direct pods Ready', `/api/v1/namespaces/${ns}/pods`, podReady, LABS, 600_000);
   const readyMs = Date.now() - t0;
+  bound?.stop();
+  await Promise.all(podWrites);
   log(`  direct ${cpuLine(cpu0, cpuSeconds(), readyMs)}`);
   log(`  direct apiserver ${requestLines(before, await apiserverRequests(client))}`);
   // On a shared cluster, leave it as found (a fresh one is thrown away instead).
@@ -213,19 +309,16 @@ async function throughOperator(
 }> {
   const ns = 'bench-operator';
   await namespace(ns);
-  const built = existsSync(join(repoRoot, 'operator', 'dist', 'src', 'main.js'));
   const op = await startOperator({
     kubeconfig,
     identity: 'bench',
-    built,
+    built: true,
     env: OPERATOR_ENV,
     // --cpu-prof=DIR: a V8 CPU profile of the operator, written to DIR when it exits (Chrome DevTools opens it).
     nodeArgs: CPU_PROF === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF}`],
     args: [`--workers=${WORKERS}`, '--log-level=warn', '--lease-name=bench'],
   });
-  log(
-    `  operator pid ${op.pid} (${built ? 'built JS' : 'tsx'}), ${WORKERS} workers, env ${JSON.stringify(OPERATOR_ENV)}`,
-  );
+  log(`  operator pid ${op.pid} (built JS), ${WORKERS} workers, env ${JSON.stringify(OPERATOR_ENV)}`);
   await eventually(async () => (await op.probe('/readyz')) === 200, {
     timeoutMs: 60_000,
     description: 'operator ready',
@@ -235,6 +328,13 @@ async function throughOperator(
   const cpu0 = cpuSeconds(op.pid);
   let cpuPrev = cpu0;
   let tPrev = Date.now();
+  // Where the labs are, for the progress lines: followed by watch from the start (no lists every 10 s).
+  const pods = new Tally<PodLite>(client, `/api/v1/namespaces/${ns}/pods`, podReady);
+  const claims = new Tally<{ metadata?: { name?: string }; status?: { phase?: string } }>(
+    client,
+    `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
+    (c) => c.status?.phase === 'Bound',
+  );
   const t0 = Date.now();
   await pool(labs, CONCURRENCY, async (i) => {
     await client.create(`/apis/skyport.io/v1alpha1/namespaces/${ns}/notebooklabs`, {
@@ -271,11 +371,6 @@ async function throughOperator(
       const cpuTick = cpuLine(cpuPrev, cpuNow, Date.now() - tPrev);
       cpuPrev = cpuNow;
       tPrev = Date.now();
-      const pods = await client.list<PodLite>(`/api/v1/namespaces/${ns}/pods`);
-      const claims = await client.list<{ status?: { phase?: string } }>(
-        `/api/v1/namespaces/${ns}/persistentvolumeclaims`,
-      );
-      const bound = claims.filter((c) => c.status?.phase === 'Bound').length;
       // A one-item page and the server's count of the rest: no full list of every volume every 10 s.
       const page = JSON.parse((await client.request('GET', '/api/v1/persistentvolumes?limit=1')).text) as {
         items: unknown[];
@@ -287,12 +382,14 @@ async function throughOperator(
       const heap = (n: string): string => gaugeMb(m, n);
       const kb = (k: string): string => procMemMb(op.pid, k).toFixed(0);
       log(
-        `  at ${((Date.now() - t0) / 1000).toFixed(0)} s: ${claims.length} claims (${volumes} volumes, ${bound} bound), ${pods.length} Pods, ${pods.filter(podReady).length} Ready, ${running} labs Running; operator queue ${depth}, RSS ${kb('VmRSS')} MB (peak ${kb('VmHWM')}), heap ${heap('nodejs_heap_size_used_bytes')}/${heap('nodejs_heap_size_total_bytes')} MB`,
+        `  at ${((Date.now() - t0) / 1000).toFixed(0)} s: ${claims.seen.size} claims (${volumes} volumes, ${claims.passing.size} bound), ${pods.seen.size} Pods, ${pods.passing.size} Ready, ${running} labs Running; operator queue ${depth}, RSS ${kb('VmRSS')} MB (peak ${kb('VmHWM')}), heap ${heap('nodejs_heap_size_used_bytes')}/${heap('nodejs_heap_size_total_bytes')} MB`,
       );
       log(`    ${cpuTick}`);
     },
   );
   const readyMs = Date.now() - t0;
+  pods.stop();
+  claims.stop();
   await profiled;
   log(`  operator ${cpuLine(cpu0, cpuSeconds(op.pid), readyMs)}`);
   log(`  operator apiserver ${requestLines(before, await apiserverRequests(client))}`);
@@ -390,6 +487,10 @@ async function main(): Promise<void> {
       }
       return process.env['SKYPORT_KUBECONFIG'] ?? '';
     };
+    // The operator as shipped: its compiled JS (tsx would add its own compile work and ~150 MB of RSS).
+    const t = Date.now();
+    execFileSync('npm', ['run', '-s', 'build', '-w', 'operator'], { cwd: repoRoot, stdio: 'inherit' });
+    log(`Built the operator (tsc -b) in ${Date.now() - t} ms`);
     log(`${LABS} labs, client concurrency ${CONCURRENCY}, operator workers ${WORKERS}, ${ROUNDS} round(s)`);
     const rounds: {
       d?: Awaited<ReturnType<typeof direct>>;
