@@ -1,10 +1,19 @@
 // The operator's entry point: config → Kubernetes client → Manager → controllers; SIGTERM drains and exits 0.
+import { setFlagsFromString } from 'node:v8';
 import { ConfigError, loadConfig, parseDuration, usage } from './config.js';
 import { errorMessage } from './errors.js';
 import { Kube } from './kube/index.js';
 import { createLogger, Manager } from './runtime/index.js';
 import { JupyterActivityResolver } from './controllers/notebooklab/culling/activity.js';
 import { notebookLabController } from './controllers/notebooklab/controller.js';
+
+/**
+ * V8 lets the old generation grow to up to 4x its live data before a full collection; under a start storm (1,000
+ * labs) that put 110-125 MB of garbage on a ~50 MB working set in one run of three, and peak RSS at 207 MB. A
+ * growing factor of 1.5 collects earlier for the same CPU (bench:operator: peak 144 MB, operator CPU 15.8 s against
+ * 17.2 s). NODE_OPTIONS does not accept this flag, so it is set here, before the operator allocates its caches.
+ */
+setFlagsFromString('--heap-growing-percent=50');
 
 /**
  * Settings of the NotebookLab controller that the runtime config does not cover, from the environment:
