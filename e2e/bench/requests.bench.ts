@@ -197,8 +197,18 @@ async function main(): Promise<void> {
       'APPLY status: Running, 9 steps',
       writeStatus((i) => status('Running', 9, true, i + 2)),
     );
+    // The same Running status as a JSON merge patch (an Update to the field manager, no apply merge).
+    const merged = await measure('MERGE status: Running, 9 steps', (i) =>
+      client.request(
+        'PATCH',
+        `${LABS}/x${i}/status?fieldManager=bench`,
+        { status: status('Running', 9, true, i + 3) },
+        'application/merge-patch+json',
+      ),
+    );
     pairs.push(
       `NotebookLab status: a Running lab's status write costs ${(full / small).toFixed(2)}× a phase-only one`,
+      `NotebookLab status: a merge patch of the Running status costs ${(merged / full).toFixed(2)}× its apply`,
     );
     await child('PersistentVolumeClaim', 'persistentvolumeclaims');
 
