@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Kube, type KubeObject } from '../../operator/src/kube/index.js';
 import { Informer } from '../../operator/src/runtime/index.js';
-import { createNamespace, deleteNamespace, eventually } from '../cluster/index.js';
+import { dirname } from 'node:path';
+import { createNamespace, deleteNamespace, eventually, readClusterState } from '../cluster/index.js';
 import { FaultProxy, adminKubeconfig, apiserverTarget, proxiedKubeconfig, sleep } from './support.js';
 
 let kubeconfig: string;
@@ -147,5 +148,65 @@ describe('Informer on the real apiserver', () => {
     await kube.apply(cm('late', '1'));
     await eventually(() => expect(log).toContain('add late'), { timeoutMs: 10_000 });
     await inf.stop();
+  });
+
+  it('relists after a real 410 Gone: etcd compacted its resourceVersion away while it was cut off', async () => {
+    // Events bypass kube-apiserver's watch cache (its default), so a watch resumes from etcd; once etcd has
+    // compacted past the informer's resourceVersion it refuses, and the apiserver answers 410 Gone.
+    const etcdPort = readClusterState(dirname(kubeconfig))?.ports['etcd'];
+    if (etcdPort === undefined) throw new Error(`no local cluster state next to ${kubeconfig}`);
+    const event = (name: string): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name, namespace: ns },
+      involvedObject: { apiVersion: 'v1', kind: 'ConfigMap', name: 'gone', namespace: ns },
+      reason: 'InformerTest',
+      message: name,
+      type: 'Normal',
+      source: { component: 'informer-e2e' },
+    });
+    const proxy = new FaultProxy(apiserverTarget(kubeconfig));
+    await proxy.listen();
+    const via = Kube.fromConfig({ kubeconfig: proxiedKubeconfig(kubeconfig, proxy.port).path });
+    await kube.create(event('g1'));
+    const inf = new Informer(via, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      namespace: ns,
+      resyncPeriodMs: 0,
+      backoff: { initialMs: 200, maxMs: 1000 },
+    });
+    const log: string[] = [];
+    inf.on({
+      add: (o) => log.push(`add ${o.metadata?.name}`),
+      update: (o) => log.push(`update ${o.metadata?.name}`),
+      delete: (o) => log.push(`delete ${o.metadata?.name}`),
+    });
+    inf.start();
+    await inf.synced;
+    expect(log).toEqual(['add g1']);
+    expect(inf.lists).toBe(1);
+
+    proxy.pause();
+    await kube.create(event('g2'));
+    await kube.delete({ apiVersion: 'v1', kind: 'Event', namespace: ns, name: 'g1' });
+    const { resourceVersion } = await kube.list('v1', 'Event', { namespace: ns });
+    const compacted = await fetch(`http://127.0.0.1:${etcdPort}/v3/kv/compaction`, {
+      method: 'POST',
+      body: JSON.stringify({ revision: resourceVersion, physical: true }),
+    });
+    expect(compacted.status, await compacted.text()).toBe(200);
+    proxy.resume();
+
+    // Each change once, in whatever order the relist's difference yields them.
+    await eventually(() => expect([...log].sort()).toEqual(['add g1', 'add g2', 'delete g1']), {
+      timeoutMs: 15_000,
+      description: 'changes made while cut off, from the relist',
+    });
+    // Only a 410 makes the informer list again (a failed or closed watch resumes from its resourceVersion).
+    expect(inf.lists).toBe(2);
+    expect(inf.get({ namespace: ns, name: 'g1' })).toBeUndefined();
+    await inf.stop();
+    await proxy.close();
   });
 });
