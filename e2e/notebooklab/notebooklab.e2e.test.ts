@@ -18,38 +18,7 @@ import {
   type ActivityServer,
   type OperatorProcess,
 } from '../operator/support.js';
-
-interface Cond {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-  observedGeneration?: number;
-}
-interface Lab {
-  metadata: { name: string; uid: string; generation: number; finalizers?: string[] };
-  spec: { state: string };
-  status?: {
-    phase?: string;
-    url?: string;
-    conditions?: Cond[];
-    observedGeneration?: number;
-    progress?: { name: string; state: string; startedAt?: string; finishedAt?: string }[];
-    lastTermination?: { reason: string; message?: string };
-    cullAt?: string;
-    lastActivity?: string;
-  };
-}
-interface Obj {
-  metadata: {
-    name: string;
-    uid: string;
-    ownerReferences?: { kind: string; uid: string; controller?: boolean }[];
-    annotations?: Record<string, string>;
-  };
-  spec?: Record<string, unknown>;
-  data?: Record<string, string>;
-}
+import { profile, type Cond, type Lab, type Obj } from './support.js';
 
 let ns = '';
 let op: OperatorProcess;
@@ -64,34 +33,10 @@ const P = {
   life: `${run}-life`,
   nobind: `${run}-nobind`,
   wffc: `${run}-wffc`,
+  update: `${run}-update`,
 };
 /** A StorageClass that binds on first consumer (no provisioner: the claim stays Pending, the Pod unschedulable). */
 const WFFC_CLASS = `${run}-wffc`;
-
-function profile(name: string, over: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    apiVersion: 'skyport.io/v1alpha1',
-    kind: 'NotebookProfile',
-    metadata: { name },
-    spec: {
-      images: {
-        aliases: [{ name: 'recommended', image: 'quay.io/jupyter/scipy-notebook:2025-06-02' }],
-        defaultAlias: 'recommended',
-      },
-      sizes: [
-        { name: 'small', requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } },
-        // Larger than any kwok node (32 CPU): the scheduler reports Unschedulable.
-        { name: 'enormous', requests: { cpu: '500', memory: '2Gi' }, limits: { cpu: '500', memory: '2Gi' } },
-      ],
-      defaultSize: 'small',
-      home: { size: '1Gi', retainPolicy: 'Retain' },
-      culling: { enabled: false, idleTimeout: '24h', maxLifetime: '168h', warnBefore: '30m' },
-      quota: { maxLabs: 10 },
-      network: { enabled: true, ingressNamespaces: ['skyport-proxy'] },
-      ...over,
-    },
-  };
-}
 
 async function apply(obj: unknown): Promise<void> {
   await kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
@@ -122,6 +67,13 @@ async function getObj(kind: string, name: string): Promise<Obj | undefined> {
     if (err instanceof ToolError && /NotFound|not found/.test(err.message)) return undefined;
     throw err;
   }
+}
+
+/** Names of the namespace's Events about `involved` with `reason`. */
+async function eventNames(involved: string, reason: string): Promise<string[]> {
+  const sel = `involvedObject.name=${involved},reason=${reason}`;
+  const out = await kubectl(['get', 'events', '-n', ns, '--field-selector', sel, '-o', 'name']);
+  return out.split('\n').filter((l) => l.trim() !== '');
 }
 
 const cond = (l: Lab, type: string): Cond | undefined => l.status?.conditions?.find((c) => c.type === type);
@@ -288,17 +240,7 @@ describe('NotebookLab lifecycle', () => {
     ).toString();
     expect(token).toMatch(/^[0-9a-f]{48}$/);
     expect(JSON.stringify(pod)).not.toContain(token);
-    const events = await kubectl([
-      'get',
-      'events',
-      '-n',
-      ns,
-      '--field-selector',
-      'involvedObject.name=first,reason=Ready',
-      '-o',
-      'name',
-    ]);
-    expect(events.trim()).not.toBe('');
+    expect(await eventNames('first', 'Ready')).not.toEqual([]);
   });
 
   it('stop deletes the Pod and keeps the PVC; start reuses the same PVC and token', async () => {
@@ -428,6 +370,62 @@ describe('quota', () => {
     const admitted = await waitPhase('s2', 'Running', 30_000);
     expect(cond(admitted, 'Degraded')).toMatchObject({ status: 'False' });
     expect((await getLab('s1')).status?.phase).toBe('Running');
+  });
+});
+
+describe('profile changes', () => {
+  it('a running lab whose image alias moved reports UpdatePending with both images; a restart runs the new one', async () => {
+    dumpOnFailure();
+    const OLD = 'quay.io/jupyter/scipy-notebook:2025-06-02';
+    const NEW = 'quay.io/jupyter/scipy-notebook:2025-09-15';
+    const podImage = async (): Promise<string | undefined> =>
+      (
+        await kubectlJson<{ spec: { containers: { name: string; image: string }[] } }>([
+          'get',
+          'pod',
+          'upd-lab',
+          '-n',
+          ns,
+        ])
+      ).spec.containers.find((c) => c.name === 'lab')?.image;
+    await apply(profile(P.update));
+    await apply(lab('upd', P.update));
+    expect((await waitPhase('upd', 'Running')).status?.image).toBe(OLD);
+
+    // The admin moves the alias: the running server is left alone, and the lab says what a restart would change.
+    await apply(
+      profile(P.update, {
+        images: { aliases: [{ name: 'recommended', image: NEW }], defaultAlias: 'recommended' },
+      }),
+    );
+    const flagged = await eventually(
+      async () => {
+        const l = await getLab('upd');
+        if (cond(l, 'UpdatePending')?.status !== 'True')
+          throw new Error(`UpdatePending: ${JSON.stringify(cond(l, 'UpdatePending'))}`);
+        return l;
+      },
+      { timeoutMs: 30_000, description: 'upd UpdatePending' },
+    );
+    expect(cond(flagged, 'UpdatePending')).toMatchObject({ reason: 'ImageChanged' });
+    expect(cond(flagged, 'UpdatePending')?.message).toContain(
+      `Running ${OLD}; the lab now resolves to ${NEW}`,
+    );
+    expect(flagged.status).toMatchObject({ phase: 'Running', image: OLD });
+    expect(await podImage()).toBe(OLD);
+    // One Event for the change (recorded just after the status write).
+    await eventually(async () => (await eventNames('upd', 'UpdatePending')).length === 1, {
+      timeoutMs: 10_000,
+      description: 'one UpdatePending Event',
+    });
+
+    await setState('upd', 'Stopped');
+    await waitPhase('upd', 'Stopped');
+    await setState('upd', 'Running');
+    const restarted = await waitPhase('upd', 'Running');
+    expect(restarted.status?.image).toBe(NEW);
+    expect(await podImage()).toBe(NEW);
+    expect(cond(restarted, 'UpdatePending')?.status).toBe('False');
   });
 });
 

@@ -240,12 +240,18 @@ export const notebookLabStatus = obj(
     phase: enumOf(LAB_PHASES, 'Lifecycle phase: Pending, Starting, Running, Stopping, Stopped or Failed.'),
     message: str('Human-readable summary of the phase.', { maxLength: 4096 }),
     url: str('URL of the running lab.', { maxLength: 1024 }),
-    image: str('The image the lab runs, with its alias resolved.', { maxLength: 512 }),
+    image: str(
+      'The image the lab runs, with its alias resolved: while a server runs, its own image (an older one until the ' +
+        'next start if the alias has moved since, see the UpdatePending condition); otherwise the one it will start.',
+      { maxLength: 512 },
+    ),
     size: str("The size the lab runs with, after applying the profile's default.", { maxLength: 63 }),
     homeClaimName: str("Name of the lab's home PersistentVolumeClaim.", { maxLength: 253 }),
     conditions: conditions(
       'Ready (the server answers), Progressing (starting or stopping), Degraded (a terminal or persistent ' +
-        'problem, with a stable reason such as ImagePullFailed, CrashLoop, OOMKilled, Unschedulable, QuotaExceeded).',
+        'problem, with a stable reason such as ImagePullFailed, CrashLoop, OOMKilled, Unschedulable, QuotaExceeded), ' +
+        'IdleWarning (about to be culled) and UpdatePending (the running server predates a change of the spec or ' +
+        'profile, e.g. a moved image alias; it applies at the next start).',
     ),
     // Atomic: only the operator writes it, always whole. A keyed (map) list would make every status write track
     // each step's fields in managedFields — 26 % more apiserver CPU for a Running lab's status (bench:requests).

@@ -162,6 +162,27 @@ function owner(lab: NotebookLab): OwnerLike {
   };
 }
 
+/** The profile and what the lab resolves to under it, or why the lab cannot run (a stable reason for Degraded). */
+export function resolveWith(
+  lab: NotebookLab,
+  profile: NotebookProfile | undefined,
+): { profile: NotebookProfile; resolved: ResolvedLab } | { invalid: { reason: string; message: string } } {
+  if (profile === undefined) {
+    return {
+      invalid: {
+        reason: 'ProfileNotFound',
+        message: `spec.profile: NotebookProfile ${lab.spec.profile} not found; ask an admin which profiles exist`,
+      },
+    };
+  }
+  try {
+    return { profile, resolved: resolveLab(lab, profile) };
+  } catch (err) {
+    if (!(err instanceof TerminalError)) throw err;
+    return { invalid: { reason: err.code, message: err.message } };
+  }
+}
+
 /** Labels that select the lab's Pod (for the Service and the NetworkPolicy): owner UID + component. */
 export function podSelector(lab: NotebookLab): Record<string, string> {
   return { [LABELS.ownerUid]: lab.metadata.uid ?? '', [LABELS.component]: COMPONENT.lab };

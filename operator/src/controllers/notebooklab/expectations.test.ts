@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../kube/index.js';
-import { EXPECTATION_TTL_MS, Expectations, SPEC_HASH, withHash } from './expectations.js';
+import { EXPECTATION_TTL_MS, Expectations, SPEC_HASH, sameHash, withHash } from './expectations.js';
 
 const svc = (port: number): KubeObject =>
   withHash({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'n' }, spec: { port } });
@@ -47,5 +47,17 @@ describe('Expectations', () => {
     e.forget('u');
     expect(e.needsWrite('u', 'Service', svc(1), undefined, { awaitingCache: false })).toBe(true);
     expect(e.needsWrite('v', 'Service', svc(1), undefined, { awaitingCache: false })).toBe(false);
+  });
+
+  it('sameHash: a child built from other content differs; one without the annotation has nothing to compare', () => {
+    const raw = (port: number): KubeObject => ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 's', namespace: 'n' },
+      spec: { port },
+    });
+    expect(sameHash(raw(1), svc(1))).toBe(true);
+    expect(sameHash(raw(2), svc(1))).toBe(false);
+    expect(sameHash(raw(2), raw(1))).toBe(true);
   });
 });

@@ -19,6 +19,15 @@ export function withHash<T extends KubeObject>(obj: T): T {
   return { ...obj, metadata };
 }
 
+/**
+ * False when `current` was built from something other than `desired` (not yet hashed): their {@link SPEC_HASH}
+ * annotations differ. An object without the annotation counts as the same (nothing to compare).
+ */
+export function sameHash(desired: KubeObject, current: KubeObject): boolean {
+  const have = current.metadata?.annotations?.[SPEC_HASH];
+  return have === undefined || have === withHash(desired).metadata?.annotations?.[SPEC_HASH];
+}
+
 function upToDate(desired: KubeObject, current: KubeObject | undefined): boolean {
   return (
     current !== undefined &&

@@ -5,24 +5,24 @@ import { randomBytes } from 'node:crypto';
 import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { NotebookLab, NotebookProfile } from '../../api/v1alpha1/index.js';
 import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/index.js';
-import { parseDuration, parseQuantity } from '../../api/units.js';
+import { parseQuantity } from '../../api/units.js';
 import { TerminalError, TransientError, errorMessage } from '../../errors.js';
 import type { EventRecorder, Kube, KubeObject } from '../../kube/index.js';
 import { isoOf } from '../../meta/index.js';
 import type { ReconcileContext, ReconcileResult } from '../../runtime/index.js';
-import { HOME_FINALIZER, TOKEN_KEY, buildChildren, labNames, resolveLab } from './build.js';
+import { HOME_FINALIZER, TOKEN_KEY, buildChildren, labNames, resolveWith } from './build.js';
 import type { DesiredChildren, ResolvedLab } from './build.js';
 import type { ActivityResolver } from './culling/activity.js';
-import { decideCulling } from './culling/policy.js';
-import type { CullDecision, CullingPolicy } from './culling/policy.js';
+import { cullingPolicy, decideCulling } from './culling/policy.js';
+import type { CullDecision } from './culling/policy.js';
 import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState } from './home.js';
-import { readPod } from './pod.js';
+import { LAB_CONTAINER, readPod } from './pod.js';
 import { checkQuota } from './quota.js';
 import type { QuotaEntry, QuotaVerdict } from './quota.js';
-import { Expectations, withHash } from './expectations.js';
+import { Expectations, sameHash, withHash } from './expectations.js';
 import { OWNER_PROFILE_INDEX, ownerProfileKey } from './indexes.js';
 import { PROGRESS_WRITE_DELAY_MS, progressOnly } from './progress.js';
-import { IDLE_WARNING, computeStatus, sameStatus } from './status.js';
+import { IDLE_WARNING, UPDATE_PENDING, computeStatus, sameStatus } from './status.js';
 import type { StatusInput } from './status.js';
 
 /** What the NotebookLab controller needs from its surroundings. */
@@ -57,37 +57,6 @@ function asKube(o: unknown): KubeObject {
   return o as KubeObject;
 }
 
-function culling(profile: NotebookProfile): CullingPolicy | undefined {
-  const c = profile.spec.culling;
-  if (!c.enabled) return undefined;
-  return {
-    idleTimeoutMs: parseDuration(c.idleTimeout),
-    maxLifetimeMs: parseDuration(c.maxLifetime),
-    warnBeforeMs: parseDuration(c.warnBefore),
-  };
-}
-
-/** The profile and what the lab resolves to under it, or why the lab cannot run (a stable reason for Degraded). */
-function resolveWith(
-  lab: Lab,
-  profile: NotebookProfile | undefined,
-): { profile: NotebookProfile; resolved: ResolvedLab } | { invalid: { reason: string; message: string } } {
-  if (profile === undefined) {
-    return {
-      invalid: {
-        reason: 'ProfileNotFound',
-        message: `spec.profile: NotebookProfile ${lab.spec.profile} not found; ask an admin which profiles exist`,
-      },
-    };
-  }
-  try {
-    return { profile, resolved: resolveLab(lab, profile) };
-  } catch (err) {
-    if (!(err instanceof TerminalError)) throw err;
-    return { invalid: { reason: err.code, message: err.message } };
-  }
-}
-
 /** The status computation's input from what one reconcile found and did. */
 function statusInputOf(
   base: Omit<StatusInput, 'applied' | 'pod'>,
@@ -98,12 +67,21 @@ function statusInputOf(
     pod: V1Pod | undefined;
     outcome: CullOutcome;
     homeFailure: ReturnType<typeof homeBindCheck>['failure'];
+    desiredPod: V1Pod | undefined;
   },
 ): StatusInput {
   const { pod, outcome } = run;
   const read = readPod(outcome.podGone ? undefined : pod);
+  const live =
+    pod === undefined || outcome.podGone || pod.metadata?.deletionTimestamp !== undefined ? undefined : pod;
+  const runningImage = live?.spec?.containers.find((c) => c.name === LAB_CONTAINER)?.image;
   return {
     ...base,
+    ...(runningImage === undefined ? {} : { runningImage }),
+    // The Pod carries the hash of what it was built from: another hash now means the lab would start differently.
+    ...(live !== undefined && run.desiredPod !== undefined && !sameHash(asKube(run.desiredPod), asKube(live))
+      ? { outdated: true }
+      : {}),
     quota: run.quota,
     resolved: { image: run.resolved.image, size: run.resolved.size.name, url: run.resolved.url },
     applied: run.applied,
@@ -202,7 +180,7 @@ export class LabReconciler {
     const quota = this.quota(ctx, lab, prof, resolved);
     const { token, exists: tokenExists } = fresh
       ? { token: this.newToken(), exists: false }
-      : await this.token(ctx, ns, names.token);
+      : await this.token(ctx, ns, names.token, quota.admitted);
     const desired = buildChildren(
       lab,
       prof,
@@ -225,7 +203,15 @@ export class LabReconciler {
     const deferred = await this.writeStatus(
       ctx,
       lab,
-      statusInputOf(base, { quota, resolved, applied, pod, outcome, homeFailure: homeCheck.failure }),
+      statusInputOf(base, {
+        quota,
+        resolved,
+        applied,
+        pod,
+        outcome,
+        homeFailure: homeCheck.failure,
+        desiredPod: desired.pod,
+      }),
     );
     // Come back for a deferred progress write, a write skipped while the cache catches up, or culling.
     const due = [
@@ -278,12 +264,14 @@ export class LabReconciler {
   /**
    * The lab's token: from the cached Secret, else from a live read (the cache may lag a create of ours), else
    * a new random one that `applyChildren` creates (never overwrites) — so a token is generated once and kept.
-   * `exists` says whether the Secret is already there.
+   * `exists` says whether the Secret is already there. A lab the quota refuses writes no Secret and starts no
+   * Pod, so it needs no token: no live read for it (a refused lab is reconciled again at every peer's change).
    */
   private async token(
     ctx: ReconcileContext<KubeObject>,
     ns: string,
     name: string,
+    admitted: boolean,
   ): Promise<{ token: string; exists: boolean }> {
     const fromSecret = (s: V1Secret | undefined): string | undefined => {
       const b64 = s?.data?.[TOKEN_KEY];
@@ -293,6 +281,7 @@ export class LabReconciler {
       ctx.owned<KubeObject>('Secret').find((s) => s.metadata?.name === name) as V1Secret | undefined,
     );
     if (cached !== undefined) return { token: cached, exists: true };
+    if (!admitted) return { token: '', exists: false };
     const live = fromSecret(
       (await this.deps.kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name })) as
         V1Secret | undefined,
@@ -417,7 +406,7 @@ export class LabReconciler {
   ): Promise<CullOutcome> {
     if (pod === undefined) return { podGone: false };
     if (desired.pod === undefined) return this.stopPod(ctx, lab, pod);
-    const policy = culling(profile);
+    const policy = cullingPolicy(profile);
     if (policy === undefined || readPod(pod).stage !== 'Ready') return { podGone: false };
     const lastActivity = await this.lastActivity(ctx, lab, token, resolved);
     const startedAt = new Date(isoOf(pod.metadata?.creationTimestamp) || this.now().toISOString());
@@ -565,6 +554,12 @@ export class LabReconciler {
     await this.deps.kube.applyStatus(asKube(lab), next);
     this.written.set(uid, next);
     this.unwritten.delete(uid);
+    const pending = next.conditions?.find((c) => c.type === UPDATE_PENDING && c.status === 'True');
+    if (
+      pending !== undefined &&
+      !prev?.conditions?.some((c) => c.type === UPDATE_PENDING && c.status === 'True')
+    )
+      void this.deps.events.normal(asKube(lab), UPDATE_PENDING, pending.message);
     if (prev?.phase !== next.phase) {
       ctx.log.info({ phase: next.phase, from: prev?.phase }, 'Changed phase');
       const degraded = next.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');

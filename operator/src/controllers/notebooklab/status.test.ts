@@ -247,4 +247,38 @@ describe('computeStatus', () => {
       message: 'Waiting for alice-default-home to bind',
     });
   });
+
+  it('an outdated running server: UpdatePending names both images, status.image is what runs; withdrawn after a restart', () => {
+    const moved = computeStatus(
+      input({
+        runningImage: 'img:1',
+        outdated: true,
+        resolved: { image: 'img:2', size: 'small', url: 'http://x/lab' },
+      }),
+    );
+    expect(moved.phase).toBe('Running');
+    expect(moved.image).toBe('img:1');
+    expect(cond(moved, 'UpdatePending')).toMatchObject({ status: 'True', reason: 'ImageChanged' });
+    expect(cond(moved, 'UpdatePending')?.message).toMatch(
+      /^Running img:1; the lab now resolves to img:2: stop and start/,
+    );
+    // Same image, something else changed (size, env): the reason says so.
+    const other = computeStatus(input({ runningImage: 'img:1', outdated: true }));
+    expect(cond(other, 'UpdatePending')).toMatchObject({ status: 'True', reason: 'SpecChanged' });
+
+    const flagged = labFixture();
+    flagged.status = moved;
+    const restarted = computeStatus(
+      input(
+        { runningImage: 'img:2', resolved: { image: 'img:2', size: 'small', url: 'http://x/lab' } },
+        flagged,
+      ),
+    );
+    expect(restarted.image).toBe('img:2');
+    expect(cond(restarted, 'UpdatePending')).toMatchObject({ status: 'False', reason: 'UpToDate' });
+    const stopped = computeStatus(input({ pod: { stage: 'Absent', restarts: 0 } }, flagged));
+    expect(cond(stopped, 'UpdatePending')).toMatchObject({ status: 'False', reason: 'NotRunning' });
+    // Never outdated: no such condition at all.
+    expect(cond(computeStatus(input({ runningImage: 'img:1' })), 'UpdatePending')).toBeUndefined();
+  });
 });

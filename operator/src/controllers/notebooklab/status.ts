@@ -19,6 +19,12 @@ import type { QuotaVerdict } from './quota.js';
 /** The extra condition type set while a lab is about to be culled. */
 export const IDLE_WARNING = 'IdleWarning';
 
+/**
+ * The extra condition type set while the running server was started from an older spec or profile (the admin moved
+ * an image alias, the user changed the size or env): a running Pod is never replaced, so it applies at the next start.
+ */
+export const UPDATE_PENDING = 'UpdatePending';
+
 /** Everything {@link computeStatus} looks at. */
 export interface StatusInput {
   lab: NotebookLab;
@@ -38,6 +44,10 @@ export interface StatusInput {
   culling?: { decision: CullDecision; lastActivity?: Date };
   /** Set by reconcile when it just stopped the lab (cull, max lifetime, or the user's `spec.state: Stopped`). */
   stoppedBy?: { reason: 'Culled' | 'MaxLifetime' | 'User'; message: string };
+  /** The image the lab Pod runs, when there is one. */
+  runningImage?: string;
+  /** True when the running Pod differs from the one the lab and its profile would get now (see {@link UPDATE_PENDING}). */
+  outdated?: boolean;
 }
 
 type Step = { name: string; state: ProgressState; message?: string; at?: string };
@@ -164,6 +174,41 @@ function degradedOf(i: StatusInput): { reason: string; message: string } | undef
   return f === undefined ? undefined : { reason: f.reason, message: `${f.message}. Hint: ${f.hint}` };
 }
 
+/** Sets {@link UPDATE_PENDING} while the running server is outdated; withdraws it (False) once it is not. */
+function updatePending(
+  i: StatusInput,
+  set: (type: string, status: Condition['status'], reason: string, msg: string) => void,
+  list: readonly Condition[],
+): void {
+  const restart = 'stop and start the lab to use it (its home volume is kept)';
+  const wanted = i.resolved?.image;
+  if (i.outdated === true) {
+    if (i.runningImage !== undefined && wanted !== undefined && i.runningImage !== wanted)
+      set(
+        UPDATE_PENDING,
+        'True',
+        'ImageChanged',
+        `Running ${i.runningImage}; the lab now resolves to ${wanted}: ${restart}`,
+      );
+    else
+      set(
+        UPDATE_PENDING,
+        'True',
+        'SpecChanged',
+        `The lab's spec or profile changed since its server started: ${restart}`,
+      );
+  } else if (list.some((c) => c.type === UPDATE_PENDING && c.status === 'True')) {
+    if (i.runningImage === undefined || i.lab.spec.state !== 'Running')
+      set(
+        UPDATE_PENDING,
+        'False',
+        'NotRunning',
+        'No lab server runs; the next start uses the current spec and profile',
+      );
+    else set(UPDATE_PENDING, 'False', 'UpToDate', "The lab's server matches its spec and profile");
+  }
+}
+
 function conditions(i: StatusInput, phase: LabPhase, message: string): Condition[] {
   const gen = i.lab.metadata.generation ?? 0;
   let list = (i.lab.status?.conditions ?? []) as Condition[];
@@ -180,6 +225,8 @@ function conditions(i: StatusInput, phase: LabPhase, message: string): Condition
 
   const progressing = phase === 'Pending' || phase === 'Starting' || phase === 'Stopping';
   set(CONDITION.Progressing, progressing ? 'True' : 'False', progressing ? phase : 'Settled', message);
+
+  updatePending(i, set, list);
 
   const d = i.culling?.decision;
   if (d !== undefined && d.action === 'warn' && d.cullAt !== undefined) {
@@ -216,7 +263,8 @@ export function computeStatus(i: StatusInput): NotebookLabStatus {
   };
   if (i.resolved !== undefined) {
     status.url = i.resolved.url;
-    status.image = i.resolved.image;
+    // What runs, while a Pod does (an older image until the next start when the alias moved); else what will.
+    status.image = i.runningImage ?? i.resolved.image;
     status.size = i.resolved.size;
   }
   const running =

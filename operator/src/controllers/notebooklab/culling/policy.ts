@@ -1,4 +1,6 @@
 // Pure culling decision: when a lab is warned and stopped for idleness or for exceeding its maximum lifetime.
+import type { NotebookProfile } from '../../../api/v1alpha1/index.js';
+import { parseDuration } from '../../../api/units.js';
 
 /** Culling policy in milliseconds, resolved from the profile. An absent limit never culls. */
 export interface CullingPolicy {
@@ -52,4 +54,15 @@ export function decideCulling(
     return { action: 'warn', reason: first.reason, cullAt, warnAt, nextCheckMs: first.at - t };
   }
   return { action: 'none', reason: first.reason, cullAt, warnAt, nextCheckMs: warnAt.getTime() - t };
+}
+
+/** The profile's culling settings as durations, or undefined when culling is off. */
+export function cullingPolicy(profile: NotebookProfile): CullingPolicy | undefined {
+  const c = profile.spec.culling;
+  if (!c.enabled) return undefined;
+  return {
+    idleTimeoutMs: parseDuration(c.idleTimeout),
+    maxLifetimeMs: parseDuration(c.maxLifetime),
+    warnBeforeMs: parseDuration(c.warnBefore),
+  };
 }
