@@ -28,7 +28,7 @@ export interface ApiConfig extends CommonConfig {
   readonly maxSyncRows: number;
   /** Largest accepted feature count. */
   readonly maxCols: number;
-  /** Hostnames (exact, or `*.suffix`) webhooks may target; empty = any host. */
+  /** Hostnames (exact, or `*.suffix`) webhooks may target; empty = any host except link-local (instance metadata) ones. */
   readonly webhookAllowedHosts: readonly string[];
   /** Attempts per webhook delivery (first try included). */
   readonly webhookAttempts: number;

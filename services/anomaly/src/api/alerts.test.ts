@@ -1,7 +1,8 @@
-// Unit tests for webhook URL checks: http(s) only, no credentials, allow-list by exact host or *.suffix.
+// Unit tests for webhook URL checks: http(s) only, no credentials, allow-list by exact host or *.suffix, and no
+// link-local (instance metadata) targets without an allow-list.
 
 import { describe, expect, it } from 'vitest';
-import { checkWebhookUrl } from './alerts.js';
+import { checkWebhookTarget, checkWebhookUrl, type Lookup } from './alerts.js';
 import { HttpError } from './errors.js';
 
 function code(url: string, allowed: string[]): string {
@@ -34,5 +35,51 @@ describe('checkWebhookUrl', () => {
     expect(code('http://svc.local/x', allowed)).toBe('WebhookHostNotAllowed');
     expect(code('http://evilsvc.local/x', allowed)).toBe('WebhookHostNotAllowed');
     expect(code('http://127.0.0.2/x', allowed)).toBe('WebhookHostNotAllowed');
+  });
+});
+
+describe('checkWebhookTarget', () => {
+  const dns: Record<string, string[]> = {
+    'hooks.example.org': ['93.184.215.14'],
+    'metadata.internal': ['169.254.169.254'],
+    'sneaky.example.org': ['10.0.0.7', 'fe80::1'],
+  };
+  const lookup: Lookup = (host) => {
+    const a = dns[host];
+    return a === undefined ? Promise.reject(new Error(`ENOTFOUND ${host}`)) : Promise.resolve(a);
+  };
+  async function target(url: string, allowed: string[] = []): Promise<string> {
+    try {
+      await checkWebhookTarget(new URL(url), allowed, lookup);
+      return 'ok';
+    } catch (err) {
+      return err instanceof HttpError ? `${err.code}: ${err.message}` : `other: ${String(err)}`;
+    }
+  }
+
+  it.each([
+    'http://169.254.169.254/latest/meta-data/',
+    'http://[fe80::1]:8080/x',
+    'http://[::ffff:169.254.169.254]/x',
+    'http://0.0.0.0:9000/x',
+    'http://[::]/x',
+  ])('refuses the link-local or unspecified address in %s', async (u) => {
+    expect(await target(u)).toMatch(/^WebhookHostNotAllowed: url: host \S+ is a link-local/);
+  });
+
+  it('refuses a name that resolves to one (any of its addresses), naming the address', async () => {
+    expect(await target('http://metadata.internal/x')).toBe(
+      'WebhookHostNotAllowed: url: host metadata.internal resolves to 169.254.169.254, a link-local or unspecified ' +
+        'address (instance metadata); name it in WEBHOOK_ALLOWED_HOSTS to allow it',
+    );
+    expect(await target('https://sneaky.example.org/x')).toMatch(/resolves to fe80::1,/);
+  });
+
+  it('accepts public, private and loopback targets, unresolvable names, and anything an allow-list names', async () => {
+    expect(await target('https://hooks.example.org/a')).toBe('ok');
+    expect(await target('http://10.1.2.3:8080/a')).toBe('ok');
+    expect(await target('http://127.0.0.1:9000/a')).toBe('ok');
+    expect(await target('http://nowhere.invalid/a')).toBe('ok');
+    expect(await target('http://169.254.169.254/x', ['169.254.169.254'])).toBe('ok');
   });
 });

@@ -1,6 +1,8 @@
 // Threshold-crossing notifications: an alert stream (Redis Streams) drives webhooks; pub/sub drives live SSE.
 
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { BlockList, isIP } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
@@ -77,6 +79,54 @@ export function checkWebhookUrl(raw: string, allowed: readonly string[]): URL {
       host,
     });
   return url;
+}
+
+/**
+ * Addresses a webhook may not reach unless WEBHOOK_ALLOWED_HOSTS names its host: link-local (the instance
+ * metadata service of OpenStack and the clouds, 169.254.169.254, which hands out credentials) and unspecified
+ * addresses. IPv4-mapped IPv6 forms are matched too.
+ */
+const FORBIDDEN = new BlockList();
+FORBIDDEN.addSubnet('169.254.0.0', 16, 'ipv4');
+FORBIDDEN.addSubnet('0.0.0.0', 8, 'ipv4');
+FORBIDDEN.addSubnet('fe80::', 10, 'ipv6');
+FORBIDDEN.addAddress('::', 'ipv6');
+
+/** Resolves a host name to its addresses (injectable for tests). */
+export type Lookup = (host: string) => Promise<string[]>;
+
+const systemLookup: Lookup = async (host) => (await dnsLookup(host, { all: true })).map((a) => a.address);
+
+/**
+ * With no allow-list, refuses a webhook whose host is, or resolves to, a {@link FORBIDDEN} address (server-side
+ * request forgery against the metadata service). A name that does not resolve passes: delivery will fail and retry.
+ * Checked at registration and again before each delivery (DNS may change in between).
+ */
+export async function checkWebhookTarget(
+  url: URL,
+  allowed: readonly string[],
+  lookup: Lookup = systemLookup,
+): Promise<void> {
+  if (allowed.length > 0) return; // the admin's list decides (checkWebhookUrl)
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  let addresses: string[];
+  if (isIP(host) !== 0) addresses = [host];
+  else {
+    try {
+      addresses = await lookup(host);
+    } catch {
+      return;
+    }
+  }
+  const bad = addresses.find((a) => FORBIDDEN.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4'));
+  if (bad !== undefined)
+    throw new HttpError(
+      400,
+      'WebhookHostNotAllowed',
+      `url: host ${host} ${bad === host ? 'is' : `resolves to ${bad},`} a link-local or unspecified address ` +
+        '(instance metadata); name it in WEBHOOK_ALLOWED_HOSTS to allow it',
+      { field: '/url', host },
+    );
 }
 
 /** Publishes alerts and keeps webhook registrations. */
@@ -272,8 +322,8 @@ export class WebhookDispatcher {
   private async deliver(hook: StoredWebhook, alert: Alert): Promise<void> {
     const log = this.log.child({ webhook: hook.id, alert: alert.id });
     try {
-      // Re-checked at delivery: the allow-list may have narrowed since registration.
-      checkWebhookUrl(hook.url, this.opts.allowedHosts);
+      // Re-checked at delivery: the allow-list may have narrowed, DNS may point elsewhere since registration.
+      await checkWebhookTarget(checkWebhookUrl(hook.url, this.opts.allowedHosts), this.opts.allowedHosts);
     } catch {
       this.deliveries.inc({ outcome: 'rejected' });
       log.warn({ url: hook.url }, 'Skipped a webhook whose host is no longer allowed');

@@ -4,7 +4,7 @@ import { randomInt } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
 import { score, type ForestParams } from '../engine/index.js';
 import type { Alert } from './alerts.js';
-import { checkWebhookUrl } from './alerts.js';
+import { checkWebhookTarget, checkWebhookUrl } from './alerts.js';
 import { ID, param, tenantOf, type ApiContext } from './context.js';
 import { HttpError, notFound } from './errors.js';
 import { ingest } from './ingest.js';
@@ -251,6 +251,7 @@ export function modelRoutes(ctx: ApiContext): Router {
     const m = await ctx.models.get(tenant, param(req, 'id'));
     const body = validateWebhook(req.body);
     const url = checkWebhookUrl(body.url, ctx.cfg.webhookAllowedHosts);
+    await checkWebhookTarget(url, ctx.cfg.webhookAllowedHosts);
     const hook = await ctx.alerts.addWebhook(tenant, m.meta.id, url.href);
     ctx.log.info({ tenant, model: m.meta.id, webhook: hook.id }, 'Registered webhook');
     res.status(201).json(hook);
