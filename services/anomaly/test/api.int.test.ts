@@ -18,6 +18,7 @@ import {
   type ApiProc,
   type Proc,
 } from './support/procs.js';
+import { openSse } from './support/sse.js';
 
 const COLS = 4;
 const ROWS = 3000;
@@ -124,6 +125,18 @@ afterAll(async () => {
   await new Promise((r) => hook?.close(r));
   await redis?.stop();
 });
+
+/** Scores one point synchronously (alerts are published for points at or above the threshold). */
+async function sendPoint(p: number[]): Promise<number> {
+  const r = (await (
+    await alice(`/v1/models/${modelId}/score`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ data: [p] }),
+    })
+  ).json()) as { scores: number[] };
+  return r.scores[0]!;
+}
 
 async function expectError(res: Response, status: number, code: string): Promise<Record<string, unknown>> {
   const text = await res.text();
@@ -492,43 +505,10 @@ describe('online scoring and notifications', () => {
       'WebhookHostNotAllowed',
     );
 
-    const ac = new AbortController();
-    const sse = await alice(`/v1/models/${modelId}/events`, { signal: ac.signal });
-    expect(sse.headers.get('content-type')).toContain('text/event-stream');
-    const reader = sse.body!.getReader();
-    const dec = new TextDecoder();
-    let text = '';
-    // One read stays pending across calls: a timed-out wait must not drop the chunk that read returns later.
-    let pending: ReturnType<typeof reader.read> | null = null;
-    const readUntil = async (pred: (t: string) => boolean, ms: number): Promise<boolean> => {
-      const deadline = Date.now() + ms;
-      while (!pred(text)) {
-        const left = deadline - Date.now();
-        if (left <= 0) return false;
-        pending ??= reader.read();
-        const r = await Promise.race([
-          pending,
-          new Promise<null>((res) => setTimeout(() => res(null), left)),
-        ]);
-        if (r === null) return false;
-        pending = null;
-        if (r.done) return false;
-        text += dec.decode(r.value as Uint8Array, { stream: true });
-      }
-      return true;
-    };
+    const sse = await openSse(alice, `/v1/models/${modelId}/events`);
+    const readUntil = sse.readUntil;
     expect(await readUntil((t) => t.includes(': subscribed'), 5000)).toBe(true);
 
-    const sendPoint = async (p: number[]): Promise<number> => {
-      const r = (await (
-        await alice(`/v1/models/${modelId}/score`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ data: [p] }),
-        })
-      ).json()) as { scores: number[] };
-      return r.scores[0]!;
-    };
     const normal = await sendPoint([0, 0, 0, 0]);
     expect(normal).toBeLessThan(threshold);
     // Nothing may arrive for the normal point.
@@ -538,9 +518,12 @@ describe('online scoring and notifications', () => {
     const weird = await sendPoint([9, -9, 9, -9]);
     expect(weird).toBeGreaterThanOrEqual(threshold);
     expect(await readUntil((t) => t.includes('event: anomaly'), 5000)).toBe(true);
-    const dataLine = text.split('\n').find((l) => l.startsWith('data: '))!;
+    const dataLine = sse
+      .text()
+      .split('\n')
+      .find((l) => l.startsWith('data: '))!;
     expect(JSON.parse(dataLine.slice(6))).toMatchObject({ modelId, score: weird, point: [9, -9, 9, -9] });
-    ac.abort();
+    sse.close();
 
     // The webhook's first delivery got a 503; the retry (attempt 2) carries the alert.
     const deadline = Date.now() + 10_000;
@@ -553,5 +536,45 @@ describe('online scoring and notifications', () => {
     expect(hits[0]!.signature).toBe(
       `sha256=${createHmac('sha256', secret).update(hits[0]!.raw).digest('hex')}`,
     );
+  });
+  it('replays what a reconnecting SSE client missed (Last-Event-ID), each alert once, then goes live', async () => {
+    const first = await openSse(alice, `/v1/models/${modelId}/events`);
+    expect(await first.readUntil((t) => t.includes(': subscribed'), 5000)).toBe(true);
+    await sendPoint([8, -8, 8, -8]);
+    expect(await first.readUntil((t) => t.includes('event: anomaly'), 5000)).toBe(true);
+    const [seen] = first.ids();
+    first.close();
+    // Missed while disconnected.
+    expect(await sendPoint([7, -9, 7, -9])).toBeGreaterThanOrEqual(threshold);
+    expect(await sendPoint([9, -7, 9, -7])).toBeGreaterThanOrEqual(threshold);
+
+    const again = await openSse(alice, `/v1/models/${modelId}/events`, { 'last-event-id': seen! });
+    expect(await again.readUntil((t) => t.includes(': subscribed'), 5000)).toBe(true);
+    const points = (): number[][] =>
+      again
+        .text()
+        .split('\n')
+        .filter((l) => l.startsWith('data: '))
+        .map((l) => (JSON.parse(l.slice(6)) as { point: number[] }).point);
+    expect(points()).toEqual([
+      [7, -9, 7, -9],
+      [9, -7, 9, -7],
+    ]);
+    expect(again.ids()).not.toContain(seen);
+    // Then live, as before.
+    await sendPoint([9, 9, -9, -9]);
+    expect(await again.readUntil(() => points().length === 3, 5000)).toBe(true);
+    expect(points()[2]).toEqual([9, 9, -9, -9]);
+    expect(new Set(again.ids()).size).toBe(3);
+    again.close();
+
+    // An id the model no longer keeps (or never had): everything kept is replayed, with a note.
+    const unknown = await openSse(alice, `/v1/models/${modelId}/events`, {
+      'last-event-id': 'no-such-alert',
+    });
+    expect(await unknown.readUntil((t) => t.includes(': subscribed'), 5000)).toBe(true);
+    expect(unknown.text()).toMatch(/: event no-such-alert is not among the \d+ kept; replaying all of them/);
+    expect(unknown.ids()).toEqual(expect.arrayContaining([seen, ...again.ids()]));
+    unknown.close();
   });
 });

@@ -42,6 +42,8 @@ export function signature(secret: string, body: string): string {
 
 // History bound: the alert stream is a log for webhook delivery, not storage; ~100k entries is days of alerts.
 const STREAM_MAXLEN = 100_000;
+/** Alerts kept per model for SSE replay (Last-Event-ID); trimmed approximately (MAXLEN ~). */
+export const RECENT_ALERTS = 1000;
 const GROUP = 'webhooks';
 
 /** Checks a webhook URL: http(s) only, and the host on the allow-list when one is configured. */
@@ -169,10 +171,30 @@ export class AlertBus {
         'alert',
         json,
       );
+      p.xadd(
+        this.keys.recentAlerts(a.tenant, a.modelId),
+        'MAXLEN',
+        '~',
+        String(RECENT_ALERTS),
+        '*',
+        'alert',
+        json,
+      );
       p.publish(this.keys.alertChannel(a.tenant, a.modelId), json);
     }
     await p.exec();
     this.published.inc(alerts.length);
+  }
+
+  /** A model's most recent alerts (up to about {@link RECENT_ALERTS}), oldest first. */
+  async recent(tenant: string, modelId: string): Promise<Alert[]> {
+    const entries = await this.redis.xrange(this.keys.recentAlerts(tenant, modelId), '-', '+');
+    const out: Alert[] = [];
+    for (const [, fields] of entries) {
+      const json = fieldOf(fields, 'alert');
+      if (json !== undefined) out.push(JSON.parse(json) as Alert);
+    }
+    return out;
   }
 
   /** Subscribes to a model's live alerts; returns the unsubscribe function. */

@@ -193,7 +193,18 @@ export function openApiDocument(): object {
         },
       },
       '/v1/models/{id}/events': {
-        parameters: [idParam('id', 'Model id')],
+        parameters: [
+          idParam('id', 'Model id'),
+          {
+            name: 'Last-Event-ID',
+            in: 'header',
+            required: false,
+            description:
+              'Id of the last event received (EventSource sends it on reconnect): the alerts after it among the ' +
+              "model's 1,000 most recent are sent first, then live ones, each once",
+            schema: { type: 'string' },
+          },
+        ],
         get: {
           summary:
             'Server-sent events: one `anomaly` event per point scored online at or above the threshold',

@@ -234,9 +234,28 @@ export function modelRoutes(ctx: ApiContext): Router {
       Connection: 'keep-alive',
       'X-Accel-Buffering': 'no',
     });
-    const unsubscribe = await ctx.alerts.subscribe(tenant, m.meta.id, (a) => {
+    const send = (a: Alert): void => {
       res.write(`id: ${a.id}\nevent: anomaly\ndata: ${JSON.stringify(a)}\n\n`);
+    };
+    // A reconnecting client (EventSource sends Last-Event-ID) first gets what it missed from the model's recent
+    // alerts; live alerts arriving meanwhile wait, and those the replay already carried are not sent twice.
+    const last = req.get('last-event-id');
+    let held: Alert[] | undefined = last === undefined ? undefined : [];
+    const unsubscribe = await ctx.alerts.subscribe(tenant, m.meta.id, (a) => {
+      if (held === undefined) send(a);
+      else held.push(a);
     });
+    if (held !== undefined) {
+      const recent = await ctx.alerts.recent(tenant, m.meta.id);
+      const at = recent.findIndex((a) => a.id === last);
+      if (at < 0)
+        res.write(`: event ${last ?? ''} is not among the ${recent.length} kept; replaying all of them\n\n`);
+      const replay = recent.slice(at + 1);
+      const replayed = new Set(replay.map((a) => a.id));
+      for (const a of replay) send(a);
+      for (const a of held) if (!replayed.has(a.id)) send(a);
+      held = undefined;
+    }
     // Written after subscribing: a client that has read this line will see every later alert.
     res.write(`: subscribed to ${m.meta.id}\n\n`);
     const heartbeat = setInterval(() => res.write(': ping\n\n'), 15_000);

@@ -53,6 +53,10 @@ export class Keys {
   alertStream(): string {
     return `${this.prefix}:alerts`;
   }
+  /** A model's most recent alerts, for SSE clients that reconnect with Last-Event-ID. */
+  recentAlerts(tenant: string, modelId: string): string {
+    return `${this.t(tenant)}:recent-alerts:${modelId}`;
+  }
   /** Pub/sub channel for live SSE subscribers of one model. */
   alertChannel(tenant: string, modelId: string): string {
     return `${this.prefix}:alerts:${tenant}:${modelId}`;
