@@ -398,6 +398,16 @@ describe('models and scoring', () => {
     const local = score(fit({ data, rows: ROWS, cols: COLS }, PARAMS), { data, rows: ROWS, cols: COLS });
     expect(lines.slice(1).map((l) => Number(l.split(',')[0]))).toEqual(Array.from(local));
     await expectError(await bob(`/v1/jobs/${queued.id}`), 404, 'NotFound');
+    // The tenant's job list: newest first, filtered by phase and kind; another tenant's list never shows it.
+    type Listed = { items: { id: string; phase: string; kind: string }[] };
+    const list = async (call: typeof alice, q: string): Promise<string[]> =>
+      ((await (await call(`/v1/jobs${q}`)).json()) as Listed).items.map((j) => j.id);
+    expect((await list(alice, '?last=1'))[0]).toBe(queued.id);
+    expect(await list(alice, '?phase=completed&kind=score')).toContain(queued.id);
+    expect(await list(alice, '?phase=EXECUTING,QUEUED')).not.toContain(queued.id);
+    expect(await list(alice, '?kind=fit')).not.toContain(queued.id);
+    expect(await list(bob, '')).not.toContain(queued.id);
+    await expectError(await alice('/v1/jobs?last=0'), 400, 'InvalidRequest');
   });
 
   it('serves the OpenAPI document and metrics', async () => {

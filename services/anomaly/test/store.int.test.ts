@@ -93,6 +93,35 @@ describe('Store', () => {
     expect(await store.transition('t', 'missing', ['QUEUED'], 'EXECUTING')).toBe(false);
     conn.disconnect();
   });
+
+  it('lists a tenant’s jobs newest first across index pages, filtered, dropping expired ones', async () => {
+    const conn = connectRedis(redis.url, false);
+    const prefix = freshPrefix();
+    const store = new Store(conn, prefix, 3600);
+    const t0 = Date.parse('2026-12-01T10:00:00Z');
+    const at = (i: number, over: Partial<JobRecord> = {}): JobRecord => ({
+      ...job(`j${i}`),
+      createdAt: new Date(t0 + i * 1000).toISOString(),
+      ...over,
+    });
+    // 450 jobs: more than two pages of the index; every third one finished.
+    for (let i = 0; i < 450; i++) await store.createJob(at(i, i % 3 === 0 ? { phase: 'COMPLETED' } : {}));
+    await store.createJob({ ...at(5), tenant: 'other', id: 'theirs' });
+    expect((await store.listJobs('t', 3)).map((j) => j.id)).toEqual(['j449', 'j448', 'j447']);
+    const done = await store.listJobs('t', 1000, (j) => j.phase === 'COMPLETED');
+    expect(done).toHaveLength(150);
+    expect(done[0]?.id).toBe('j447');
+    expect(done[149]?.id).toBe('j0');
+    // A record that expired (deleted here) disappears from the list and from the index.
+    await conn.del(store.keys.job('t', 'j448'));
+    expect((await store.listJobs('t', 2)).map((j) => j.id)).toEqual(['j449', 'j447']);
+    expect(await conn.zscore(store.keys.jobIndex('t'), 'j448')).toBeNull();
+    // A new job prunes index entries older than the TTL (3600 s before it).
+    await store.createJob(at(3600 + 100));
+    expect(await conn.zcard(store.keys.jobIndex('t'))).toBe(449 - 100 + 1); // j0…j99 went, the new one came
+    expect((await store.listJobs('other', 10)).map((j) => j.id)).toEqual(['theirs']);
+    conn.disconnect();
+  });
 });
 
 describe('TaskWorker', () => {

@@ -228,6 +228,45 @@ export function openApiDocument(): object {
         parameters: [idParam('id', 'Model id'), idParam('hook', 'Webhook id')],
         delete: { summary: 'Remove a webhook', responses: { '204': { description: 'Removed' }, ...errors } },
       },
+      '/v1/jobs': {
+        get: {
+          summary: "The tenant's jobs, newest first (UWS-style job list)",
+          parameters: [
+            {
+              name: 'phase',
+              in: 'query',
+              required: false,
+              description:
+                'Only jobs in these phases (repeat or comma-separate: PENDING, QUEUED, EXECUTING, COMPLETED, ERROR, ABORTED)',
+              schema: { type: 'string' },
+            },
+            {
+              name: 'kind',
+              in: 'query',
+              required: false,
+              schema: { type: 'string', enum: ['fit', 'score'] },
+            },
+            {
+              name: 'last',
+              in: 'query',
+              required: false,
+              description: 'How many at most (default 100)',
+              schema: { type: 'integer', minimum: 1, maximum: 1000 },
+            },
+          ],
+          responses: {
+            '200': {
+              description: 'Jobs',
+              content: {
+                'application/json': {
+                  schema: { type: 'object', properties: { items: { type: 'array', items: ref('Job') } } },
+                },
+              },
+            },
+            ...errors,
+          },
+        },
+      },
       '/v1/jobs/{id}': {
         parameters: [idParam('id', 'Job id')],
         get: {

@@ -1,7 +1,7 @@
 // Dataset and job routes: uploads, listings, job status with UWS phases, results as CSV or binary, abort.
 
 import { Router, type Response } from 'express';
-import type { JobRecord } from '../store/store.js';
+import type { JobRecord, Phase } from '../store/store.js';
 import { bufferToFloat64 } from '../store/matrix.js';
 import type { ScoreResult } from '../pool/protocol.js';
 import { param, tenantOf, type ApiContext } from './context.js';
@@ -55,6 +55,40 @@ export async function jobView(ctx: ApiContext, job: JobRecord): Promise<object> 
       ...(job.kind === 'score' ? { results: `/v1/jobs/${job.id}/results` } : {}),
     },
   };
+}
+
+const PHASES: readonly Phase[] = ['PENDING', 'QUEUED', 'EXECUTING', 'COMPLETED', 'ERROR', 'ABORTED'];
+
+/** The filters of `GET /v1/jobs`, or a 400 naming the bad parameter. */
+export function jobListQuery(q: Record<string, unknown>): {
+  phases?: Set<Phase>;
+  kind?: 'fit' | 'score';
+  last: number;
+} {
+  const bad = (field: string, message: string): HttpError =>
+    new HttpError(400, 'InvalidRequest', `${field}: ${message}`, { field });
+  const strings = (v: unknown): string[] =>
+    (Array.isArray(v) ? v : v === undefined ? [] : [v])
+      .flatMap((x) => String(x).split(','))
+      .filter((x) => x !== '');
+  const out: { phases?: Set<Phase>; kind?: 'fit' | 'score'; last: number } = { last: 100 };
+  const phases = strings(q['phase']).map((p) => p.toUpperCase());
+  for (const p of phases)
+    if (!PHASES.includes(p as Phase))
+      throw bad('phase', `${JSON.stringify(p)} is not one of ${PHASES.join(', ')}`);
+  if (phases.length > 0) out.phases = new Set(phases as Phase[]);
+  const kind = strings(q['kind']);
+  if (kind.length > 1 || (kind[0] !== undefined && kind[0] !== 'fit' && kind[0] !== 'score'))
+    throw bad('kind', 'must be fit or score');
+  if (kind[0] === 'fit' || kind[0] === 'score') out.kind = kind[0];
+  const last = strings(q['last']);
+  if (last.length > 0) {
+    const n = Number(last[0]);
+    if (last.length > 1 || !Number.isInteger(n) || n < 1 || n > 1000)
+      throw bad('last', `must be an integer from 1 to 1000, got ${JSON.stringify(last.join(','))}`);
+    out.last = n;
+  }
+  return out;
 }
 
 /** Negotiates `csv` or `binary` from `?format=` or Accept (default csv). */
@@ -136,6 +170,18 @@ export function dataRoutes(ctx: ApiContext): Router {
     if (d === null || d.temporary) throw notFound('dataset', param(req, 'id'));
     await ctx.store.deleteDataset(tenant, d.id, d.chunks);
     res.status(204).end();
+  });
+
+  // UWS-style job list: newest first; `phase` (repeatable or comma-separated), `kind` and `last` filter it.
+  r.get('/jobs', async (req, res) => {
+    const tenant = tenantOf(res);
+    const { phases, kind, last } = jobListQuery(req.query);
+    const jobs = await ctx.store.listJobs(
+      tenant,
+      last,
+      (j) => (phases === undefined || phases.has(j.phase)) && (kind === undefined || j.kind === kind),
+    );
+    res.json({ items: await Promise.all(jobs.map((j) => jobView(ctx, j))) });
   });
 
   r.get('/jobs/:id', async (req, res) => {

@@ -31,6 +31,10 @@ export class Keys {
   modelVersions(tenant: string): string {
     return `${this.t(tenant)}:model-versions`;
   }
+  /** Sorted set of a tenant's job ids by creation time (ms), for listing; entries past the job TTL are pruned. */
+  jobIndex(tenant: string): string {
+    return `${this.t(tenant)}:jobs`;
+  }
   job(tenant: string, id: string): string {
     return `${this.t(tenant)}:job:${id}`;
   }

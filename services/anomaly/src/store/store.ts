@@ -217,7 +217,44 @@ export class Store {
     const fields: Record<string, string> = {};
     for (const [k, v] of Object.entries(job)) if (v !== null) fields[k] = String(v);
     const key = this.keys.job(job.tenant, job.id);
-    await this.redis.multi().hset(key, fields).expire(key, this.ttlSeconds).exec();
+    const index = this.keys.jobIndex(job.tenant);
+    const at = Date.parse(job.createdAt);
+    const created = Number.isFinite(at) ? at : Date.now();
+    await this.redis
+      .multi()
+      .hset(key, fields)
+      .expire(key, this.ttlSeconds)
+      .zadd(index, created, job.id)
+      // Jobs older than the TTL have expired: their index entries go with the next new job.
+      .zremrangebyscore(index, '-inf', `(${created - this.ttlSeconds * 1000}`)
+      .exec();
+  }
+
+  /**
+   * A tenant's jobs, newest first: at most `limit` of those `keep` accepts. Reads the index in pages; an id whose
+   * record has expired is dropped from the index on the way.
+   */
+  async listJobs(
+    tenant: string,
+    limit: number,
+    keep: (j: JobRecord) => boolean = () => true,
+  ): Promise<JobRecord[]> {
+    const index = this.keys.jobIndex(tenant);
+    const out: JobRecord[] = [];
+    const PAGE = 200;
+    for (let start = 0; out.length < limit; start += PAGE) {
+      const ids = await this.redis.zrevrange(index, start, start + PAGE - 1);
+      if (ids.length === 0) break;
+      const jobs = await Promise.all(ids.map((id) => this.getJob(tenant, id)));
+      const gone = ids.filter((_, i) => jobs[i] === null);
+      if (gone.length > 0) {
+        await this.redis.zrem(index, ...gone);
+        start -= gone.length;
+      }
+      for (const j of jobs) if (j !== null && keep(j) && out.length < limit) out.push(j);
+      if (ids.length < PAGE) break;
+    }
+    return out;
   }
 
   async getJob(tenant: string, id: string): Promise<JobRecord | null> {
