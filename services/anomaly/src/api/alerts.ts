@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { Keys } from '../store/keys.js';
 import { HttpError } from './errors.js';
+import { guardedLookup, postJson } from './webhook-http.js';
 
 /** One point whose score crossed its model's threshold. */
 export interface Alert {
@@ -94,6 +95,13 @@ FORBIDDEN.addSubnet('0.0.0.0', 8, 'ipv4');
 FORBIDDEN.addSubnet('fe80::', 10, 'ipv6');
 FORBIDDEN.addAddress('::', 'ipv6');
 
+/** True for an address no webhook may reach without an allow-list entry. */
+export function forbiddenAddress(ip: string): boolean {
+  return FORBIDDEN.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4');
+}
+
+const WEBHOOK_LOOKUP = guardedLookup(forbiddenAddress);
+
 /** Resolves a host name to its addresses (injectable for tests). */
 export type Lookup = (host: string) => Promise<string[]>;
 
@@ -102,7 +110,8 @@ const systemLookup: Lookup = async (host) => (await dnsLookup(host, { all: true 
 /**
  * With no allow-list, refuses a webhook whose host is, or resolves to, a {@link FORBIDDEN} address (server-side
  * request forgery against the metadata service). A name that does not resolve passes: delivery will fail and retry.
- * Checked at registration and again before each delivery (DNS may change in between).
+ * Checked at registration and again before each delivery; delivery also checks the address it connects to
+ * ({@link guardedLookup}), so a name that re-resolves in between cannot slip through.
  */
 export async function checkWebhookTarget(
   url: URL,
@@ -120,7 +129,7 @@ export async function checkWebhookTarget(
       return;
     }
   }
-  const bad = addresses.find((a) => FORBIDDEN.check(a, isIP(a) === 6 ? 'ipv6' : 'ipv4'));
+  const bad = addresses.find(forbiddenAddress);
   if (bad !== undefined)
     throw new HttpError(
       400,
@@ -352,32 +361,33 @@ export class WebhookDispatcher {
       return;
     }
     const body = JSON.stringify({ type: 'anomaly', alert });
+    // Without an allow-list, every connection checks the address it connects to (DNS may change after the check
+    // above); redirects are not followed (a 3xx counts as a failed attempt).
+    const lookup = this.opts.allowedHosts.length === 0 ? WEBHOOK_LOOKUP : undefined;
     for (let attempt = 1; attempt <= this.opts.attempts; attempt++) {
       try {
-        const res = await fetch(hook.url, {
-          method: 'POST',
-          headers: {
+        const status = await postJson(
+          new URL(hook.url),
+          body,
+          {
             'content-type': 'application/json',
             'x-skyport-alert-id': alert.id,
             'x-skyport-attempt': String(attempt),
             'x-skyport-signature': signature(hook.secret, body),
           },
-          body,
-          redirect: 'error',
-          signal: AbortSignal.timeout(5000),
-        });
-        await res.arrayBuffer().catch(() => undefined);
-        if (res.ok) {
+          lookup === undefined ? { timeoutMs: 5000 } : { timeoutMs: 5000, lookup },
+        );
+        if (status >= 200 && status < 300) {
           this.deliveries.inc({ outcome: 'delivered' });
           return;
         }
         // 4xx other than 408/429 means the receiver rejects this alert: retrying cannot help.
-        if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
+        if (status >= 400 && status < 500 && status !== 408 && status !== 429) {
           this.deliveries.inc({ outcome: 'rejected' });
-          log.warn({ status: res.status }, 'Webhook rejected an alert');
+          log.warn({ status }, 'Webhook rejected an alert');
           return;
         }
-        log.warn({ status: res.status, attempt }, 'Webhook delivery failed');
+        log.warn({ status, attempt }, 'Webhook delivery failed');
       } catch (err) {
         log.warn(
           { err: err instanceof Error ? err.message : String(err), attempt },
