@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject } from '../../kube/index.js';
-import { EXPECTATION_TTL_MS, Expectations, SPEC_HASH, sameHash, withHash } from './expectations.js';
+import { EXPECTATION_TTL_MS, Expectations, SPEC_HASH, builtFromOther, withHash } from './expectations.js';
 
 const svc = (port: number): KubeObject =>
   withHash({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'n' }, spec: { port } });
@@ -49,15 +49,15 @@ describe('Expectations', () => {
     expect(e.needsWrite('v', 'Service', svc(1), undefined, { awaitingCache: false })).toBe(false);
   });
 
-  it('sameHash: a child built from other content differs; one without the annotation has nothing to compare', () => {
+  it('builtFromOther: a child built from other content differs; one without the annotation has nothing to compare', () => {
     const raw = (port: number): KubeObject => ({
       apiVersion: 'v1',
       kind: 'Service',
       metadata: { name: 's', namespace: 'n' },
       spec: { port },
     });
-    expect(sameHash(raw(1), svc(1))).toBe(true);
-    expect(sameHash(raw(2), svc(1))).toBe(false);
-    expect(sameHash(raw(2), raw(1))).toBe(true);
+    expect(builtFromOther(svc(1), svc(1))).toBe(false);
+    expect(builtFromOther(svc(2), svc(1))).toBe(true);
+    expect(builtFromOther(svc(2), raw(1))).toBe(false);
   });
 });

@@ -19,20 +19,22 @@ export function withHash<T extends KubeObject>(obj: T): T {
   return { ...obj, metadata };
 }
 
+/** The {@link SPEC_HASH} annotation of an object, if it carries one. */
+export function specHashOf(obj: KubeObject | undefined): string | undefined {
+  return obj?.metadata?.annotations?.[SPEC_HASH];
+}
+
 /**
- * False when `current` was built from something other than `desired` (not yet hashed): their {@link SPEC_HASH}
- * annotations differ. An object without the annotation counts as the same (nothing to compare).
+ * True when `current` was built from something other than `desired` (hashed, {@link withHash}): both carry a
+ * {@link SPEC_HASH} and they differ. An object without the annotation has nothing to compare.
  */
-export function sameHash(desired: KubeObject, current: KubeObject): boolean {
-  const have = current.metadata?.annotations?.[SPEC_HASH];
-  return have === undefined || have === withHash(desired).metadata?.annotations?.[SPEC_HASH];
+export function builtFromOther(desired: KubeObject, current: KubeObject): boolean {
+  const have = specHashOf(current);
+  return have !== undefined && have !== specHashOf(desired);
 }
 
 function upToDate(desired: KubeObject, current: KubeObject | undefined): boolean {
-  return (
-    current !== undefined &&
-    current.metadata?.annotations?.[SPEC_HASH] === desired.metadata?.annotations?.[SPEC_HASH]
-  );
+  return current !== undefined && specHashOf(current) === specHashOf(desired);
 }
 
 /** Per lab UID and kind: which version of a child this process last wrote, and when. */
@@ -61,7 +63,7 @@ export class Expectations {
       return false;
     }
     const e = this.expected.get(key);
-    const hash = desired.metadata?.annotations?.[SPEC_HASH] ?? '';
+    const hash = specHashOf(desired) ?? '';
     if (
       current === undefined &&
       e !== undefined &&
@@ -77,7 +79,7 @@ export class Expectations {
   /** Records that `desired` was just written. */
   wrote(uid: string, kind: string, desired: KubeObject): void {
     this.expected.set(`${uid}/${kind}`, {
-      hash: desired.metadata?.annotations?.[SPEC_HASH] ?? '',
+      hash: specHashOf(desired) ?? '',
       at: this.clock(),
     });
   }

@@ -19,7 +19,7 @@ import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState } from './home.js';
 import { LAB_CONTAINER, readPod } from './pod.js';
 import { checkQuota } from './quota.js';
 import type { QuotaEntry, QuotaVerdict } from './quota.js';
-import { Expectations, sameHash, withHash } from './expectations.js';
+import { Expectations, builtFromOther, withHash } from './expectations.js';
 import { OWNER_PROFILE_INDEX, ownerProfileKey } from './indexes.js';
 import { PROGRESS_WRITE_DELAY_MS, progressOnly } from './progress.js';
 import { IDLE_WARNING, UPDATE_PENDING, computeStatus, sameStatus } from './status.js';
@@ -57,6 +57,11 @@ function asKube(o: unknown): KubeObject {
   return o as KubeObject;
 }
 
+/** A desired child with its spec hash ({@link withHash}), or undefined when there is none. */
+function hashed(o: object | undefined): KubeObject | undefined {
+  return o === undefined ? undefined : withHash(asKube(o));
+}
+
 /** The status computation's input from what one reconcile found and did. */
 function statusInputOf(
   base: Omit<StatusInput, 'applied' | 'pod'>,
@@ -67,7 +72,8 @@ function statusInputOf(
     pod: V1Pod | undefined;
     outcome: CullOutcome;
     homeFailure: ReturnType<typeof homeBindCheck>['failure'];
-    desiredPod: V1Pod | undefined;
+    /** The Pod the lab would get now, with its spec hash. */
+    desiredPod: KubeObject | undefined;
   },
 ): StatusInput {
   const { pod, outcome } = run;
@@ -79,7 +85,7 @@ function statusInputOf(
     ...base,
     ...(runningImage === undefined ? {} : { runningImage }),
     // The Pod carries the hash of what it was built from: another hash now means the lab would start differently.
-    ...(live !== undefined && run.desiredPod !== undefined && !sameHash(asKube(run.desiredPod), asKube(live))
+    ...(live !== undefined && run.desiredPod !== undefined && builtFromOther(run.desiredPod, asKube(live))
       ? { outdated: true }
       : {}),
     quota: run.quota,
@@ -187,6 +193,8 @@ export class LabReconciler {
       { token, podAnnotations: this.passedAnnotations(lab) },
       { admitted: quota.admitted },
     );
+    // Hashed once: applyChildren creates it from this, the status compares a running Pod's hash with it.
+    const desiredPod = hashed(desired.pod);
     const home = homeState(pvc, desired.home.spec?.storageClassName, ctx.cached<KubeObject>('StorageClass'));
     // A new Pod waits for an immediate-binding home claim to bind (home.ts); a running one is never touched.
     const holdPod = pod === undefined && desired.pod !== undefined && home.kind === 'waiting';
@@ -196,7 +204,7 @@ export class LabReconciler {
     // A refused lab gets nothing new: no home claim (its storage is what maxTotalHomeSize limits), no Secret,
     // Service or Pod until it is admitted. What an admitted lab already has stays (its Pod is stopped below).
     const { applied, awaitingCache } = quota.admitted
-      ? await this.applyChildren(ctx, desired, pvc, pod, tokenExists, holdPod)
+      ? await this.applyChildren(ctx, desired, desiredPod, pvc, pod, tokenExists, holdPod)
       : { applied: new Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>(), awaitingCache: false };
 
     const outcome = await this.stopOrCull(ctx, lab, prof, pod, desired, token, resolved);
@@ -210,7 +218,7 @@ export class LabReconciler {
         pod,
         outcome,
         homeFailure: homeCheck.failure,
-        desiredPod: desired.pod,
+        desiredPod,
       }),
     );
     // Come back for a deferred progress write, a write skipped while the cache catches up, or culling.
@@ -299,6 +307,7 @@ export class LabReconciler {
   private async applyChildren(
     ctx: ReconcileContext<KubeObject>,
     desired: DesiredChildren,
+    desiredPod: KubeObject | undefined,
     pvc: V1PersistentVolumeClaim | undefined,
     pod: V1Pod | undefined,
     tokenExists: boolean,
@@ -361,10 +370,9 @@ export class LabReconciler {
     applied.add('Secret');
     applied.add('Service');
     if (desired.networkPolicy !== undefined) applied.add('NetworkPolicy');
-    const podObj = desired.pod === undefined || holdPod ? undefined : withHash(asKube(desired.pod));
+    const podObj = holdPod ? undefined : desiredPod;
     if (
       podObj !== undefined &&
-      desired.pod !== undefined &&
       this.expected.needsWrite(uid, 'Pod', podObj, pod === undefined ? undefined : asKube(pod), run)
     ) {
       // Created, never applied: a lab Pod is never updated (a changed spec replaces it), so a plain create does
@@ -372,10 +380,10 @@ export class LabReconciler {
       // there: the watch will show it. The step's timestamp in status.progress records the creation; no Event.
       try {
         await kube.create(podObj);
-        ctx.log.info({ pod: desired.pod.metadata?.name }, 'Created lab Pod');
+        ctx.log.info({ pod: podObj.metadata?.name }, 'Created lab Pod');
       } catch (err) {
         if (!(err instanceof TransientError && err.code === 'Conflict')) throw err;
-        ctx.log.debug({ pod: desired.pod.metadata?.name }, 'Lab Pod already exists');
+        ctx.log.debug({ pod: podObj.metadata?.name }, 'Lab Pod already exists');
       }
       this.expected.wrote(uid, 'Pod', podObj);
     }
