@@ -101,6 +101,8 @@ export function forbiddenAddress(ip: string): boolean {
 }
 
 const WEBHOOK_LOOKUP = guardedLookup(forbiddenAddress);
+/** For {@link checkWebhookTarget} at delivery: names are left to {@link WEBHOOK_LOOKUP} at connect time. */
+const NAMES_AT_CONNECT: Lookup = () => Promise.resolve([]);
 
 /** Resolves a host name to its addresses (injectable for tests). */
 export type Lookup = (host: string) => Promise<string[]>;
@@ -110,8 +112,8 @@ const systemLookup: Lookup = async (host) => (await dnsLookup(host, { all: true 
 /**
  * With no allow-list, refuses a webhook whose host is, or resolves to, a {@link FORBIDDEN} address (server-side
  * request forgery against the metadata service). A name that does not resolve passes: delivery will fail and retry.
- * Checked at registration and again before each delivery; delivery also checks the address it connects to
- * ({@link guardedLookup}), so a name that re-resolves in between cannot slip through.
+ * Checked at registration; at delivery literals are checked again and names on the address each connection
+ * resolves ({@link guardedLookup}), so a name that re-resolves in between cannot slip through.
  */
 export async function checkWebhookTarget(
   url: URL,
@@ -353,8 +355,13 @@ export class WebhookDispatcher {
   private async deliver(hook: StoredWebhook, alert: Alert): Promise<void> {
     const log = this.log.child({ webhook: hook.id, alert: alert.id });
     try {
-      // Re-checked at delivery: the allow-list may have narrowed, DNS may point elsewhere since registration.
-      await checkWebhookTarget(checkWebhookUrl(hook.url, this.opts.allowedHosts), this.opts.allowedHosts);
+      // Re-checked at delivery: the allow-list may have narrowed since registration. An address literal is checked
+      // here; a name is checked on each address a connection resolves (WEBHOOK_LOOKUP), not by a lookup of its own.
+      await checkWebhookTarget(
+        checkWebhookUrl(hook.url, this.opts.allowedHosts),
+        this.opts.allowedHosts,
+        NAMES_AT_CONNECT,
+      );
     } catch {
       this.deliveries.inc({ outcome: 'rejected' });
       log.warn({ url: hook.url }, 'Skipped a webhook whose host is no longer allowed');

@@ -1,7 +1,7 @@
 // Dataset and job routes: uploads, listings, job status with UWS phases, results as CSV or binary, abort.
 
 import { Router, type Response } from 'express';
-import type { JobRecord, Phase } from '../store/store.js';
+import { PHASES, type JobRecord, type Phase } from '../store/store.js';
 import { bufferToFloat64 } from '../store/matrix.js';
 import type { ScoreResult } from '../pool/protocol.js';
 import { param, tenantOf, type ApiContext } from './context.js';
@@ -56,8 +56,6 @@ export async function jobView(ctx: ApiContext, job: JobRecord): Promise<object> 
     },
   };
 }
-
-const PHASES: readonly Phase[] = ['PENDING', 'QUEUED', 'EXECUTING', 'COMPLETED', 'ERROR', 'ABORTED'];
 
 /** The filters of `GET /v1/jobs`, or a 400 naming the bad parameter. */
 export function jobListQuery(q: Record<string, unknown>): {

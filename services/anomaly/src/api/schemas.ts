@@ -1,6 +1,7 @@
 // JSON Schemas of the API: ajv validates requests with them and /openapi.json publishes the same objects.
 
 import { Ajv, type ErrorObject } from 'ajv';
+import { PHASES } from '../store/store.js';
 import { HttpError } from './errors.js';
 
 /** Forest parameters as accepted over HTTP (all optional; defaults resolved by the handler). */
@@ -164,7 +165,7 @@ export const jobSchema = {
   properties: {
     id: { type: 'string' },
     kind: { type: 'string', enum: ['fit', 'score'] },
-    phase: { type: 'string', enum: ['PENDING', 'QUEUED', 'EXECUTING', 'COMPLETED', 'ERROR', 'ABORTED'] },
+    phase: { type: 'string', enum: [...PHASES] },
     progress: { type: 'number', minimum: 0, maximum: 1 },
     tasks: { type: 'integer' },
     tasksDone: { type: 'integer' },

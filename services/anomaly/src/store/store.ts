@@ -6,7 +6,9 @@ import { Keys } from './keys.js';
 import { bufferToFloat64, concatRows, float64ToBuffer } from './matrix.js';
 
 /** UWS-like job phases. */
-export type Phase = 'PENDING' | 'QUEUED' | 'EXECUTING' | 'COMPLETED' | 'ERROR' | 'ABORTED';
+/** UWS job phases. */
+export const PHASES = ['PENDING', 'QUEUED', 'EXECUTING', 'COMPLETED', 'ERROR', 'ABORTED'] as const;
+export type Phase = (typeof PHASES)[number];
 export const TERMINAL_PHASES: readonly Phase[] = ['COMPLETED', 'ERROR', 'ABORTED'];
 
 /** Stored description of an uploaded dataset. */
