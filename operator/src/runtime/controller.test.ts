@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { TerminalError, TransientError } from '../errors.js';
 import type { KubeObject, ListResult, WatchEvent, WatchHandle } from '../kube/client.js';
-import { Controller, type SourceSpec } from './controller.js';
+import { Controller, type ExternalSource, type SourceSpec } from './controller.js';
 import { Informer, type ListWatcher } from './informer.js';
 import { RuntimeMetrics } from './metrics.js';
 
@@ -70,6 +70,7 @@ const pod = (rv: string): KubeObject => ({
 function setup(
   reconcile: ConstructorParameters<typeof Controller>[0]['reconcile'],
   onTerminal?: ConstructorParameters<typeof Controller>[0]['onTerminal'],
+  sources?: ExternalSource[],
 ) {
   const labs = new Source([lab(1, '1')]);
   const pods = new Source([pod('1')]);
@@ -82,6 +83,7 @@ function setup(
       owns: [{ apiVersion: 'v1', kind: 'Pod' }],
       reconcile,
       ...(onTerminal === undefined ? {} : { onTerminal }),
+      ...(sources === undefined ? {} : { sources }),
       workers: 2,
       rateLimiter: { baseDelayMs: 5, maxDelayMs: 40 },
     },
@@ -147,6 +149,26 @@ describe('Controller', () => {
     await sleep(200);
     expect(at).toHaveLength(3);
     expect((at[1] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(35);
+    await t.stop();
+  });
+
+  it('reconciles a key an external source enqueues', async () => {
+    let wake: (k: { namespace: string; name: string }) => void = () => undefined;
+    const runs: string[] = [];
+    const t = setup(
+      (ctx) => {
+        runs.push(`${ctx.key.namespace ?? ''}/${ctx.key.name}`);
+        return Promise.resolve();
+      },
+      undefined,
+      [(enqueue) => (wake = (k) => enqueue(k))],
+    );
+    await t.c.start();
+    await sleep(20);
+    expect(runs).toEqual(['ns/alice']);
+    wake({ namespace: 'ns', name: 'alice' });
+    await sleep(20);
+    expect(runs).toEqual(['ns/alice', 'ns/alice']);
     await t.stop();
   });
 

@@ -66,6 +66,12 @@ export interface WatchSpec extends SourceSpec {
   priority?: Priority;
 }
 
+/**
+ * Events from outside the cluster (controller-runtime's `source.Channel`): called once when the controller is
+ * built, with a function that queues a primary key, e.g. when a background check of that object ends.
+ */
+export type ExternalSource = (enqueue: (key: ObjectKey, priority?: Priority) => void) => void;
+
 /** Options of a {@link Controller}. */
 export interface ControllerOptions<T extends KubeObject> {
   /** Controller name for logs and metrics (`notebooklab`). */
@@ -76,6 +82,8 @@ export interface ControllerOptions<T extends KubeObject> {
   owns?: SourceSpec[];
   /** Other kinds with a mapping to primary keys (e.g. a profile → the labs that use it). */
   watches?: WatchSpec[];
+  /** Non-Kubernetes event sources (see {@link ExternalSource}). */
+  sources?: ExternalSource[];
   /** Level-based, idempotent reconcile of one key. */
   reconcile: (ctx: ReconcileContext<T>) => Promise<ReconcileResult | undefined | void>;
   /**
@@ -182,6 +190,7 @@ export class Controller<T extends KubeObject = KubeObject> {
       };
       for (const inf of infs) inf.on({ add: mapped, update: mapped, delete: mapped });
     }
+    for (const source of opts.sources ?? []) source((k, p) => this.queue.add(keyString(k), p ?? 'normal'));
   }
 
   private remember(kind: string, infs: Informer[], spec?: SourceSpec): void {

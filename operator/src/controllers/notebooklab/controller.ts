@@ -69,6 +69,8 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
       o.metadata?.deletionTimestamp !== old.metadata?.deletionTimestamp ||
       JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(old.metadata?.labels ?? {}) ||
       JSON.stringify(o.metadata?.annotations ?? {}) !== JSON.stringify(old.metadata?.annotations ?? {}),
+    // A finished activity check reconciles its lab with the result (the check itself runs off the queue).
+    sources: [(enqueue) => r.activity.subscribe((key) => enqueue(key))],
     reconcile: (ctx) => r.reconcile(ctx),
     onTerminal: (ctx, err) => r.recordTerminal(ctx, err),
   };

@@ -6,15 +6,16 @@ import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/clien
 import type { NotebookLab, NotebookProfile } from '../../api/v1alpha1/index.js';
 import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/index.js';
 import { parseQuantity } from '../../api/units.js';
-import { TerminalError, TransientError, errorMessage } from '../../errors.js';
+import { TerminalError, TransientError } from '../../errors.js';
 import type { EventRecorder, Kube, KubeObject } from '../../kube/index.js';
 import { isoOf } from '../../meta/index.js';
 import type { ReconcileContext, ReconcileResult } from '../../runtime/index.js';
 import { HOME_FINALIZER, TOKEN_KEY, buildChildren, labNames, resolveWith } from './build.js';
 import type { DesiredChildren, ResolvedLab } from './build.js';
-import type { ActivityResolver } from './culling/activity.js';
+import { activityTarget, type ActivityResolver } from './culling/activity.js';
+import { ActivityMonitor } from './culling/monitor.js';
 import { cullingPolicy, decideCulling } from './culling/policy.js';
-import type { CullDecision } from './culling/policy.js';
+import type { ActivityFreshness, CullDecision } from './culling/policy.js';
 import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState } from './home.js';
 import { LAB_CONTAINER, readPod } from './pod.js';
 import { checkQuota } from './quota.js';
@@ -30,7 +31,7 @@ export interface NotebookLabDeps {
   kube: Kube;
   events: EventRecorder;
   resolver: ActivityResolver;
-  /** How often running labs are polled for activity (default 60 s). */
+  /** How often running labs are polled for activity (default 60 s); a result answers reconciles for half that. */
   cullCheckIntervalMs?: number;
   /** Clock (tests). */
   now?: () => Date;
@@ -120,11 +121,19 @@ export class LabReconciler {
   private readonly now: () => Date;
   private readonly newToken: () => string;
   private readonly checkMs: number;
+  /** Activity checks off the work queue; controller.ts reconciles a lab when its check ends. */
+  readonly activity: ActivityMonitor;
 
   constructor(private readonly deps: NotebookLabDeps) {
     this.now = deps.now ?? (() => new Date());
     this.newToken = deps.newToken ?? (() => randomBytes(24).toString('hex'));
     this.checkMs = deps.cullCheckIntervalMs ?? 60_000;
+    // Half the poll period: the poll's reconcile finds the result due and asks again.
+    this.activity = new ActivityMonitor({
+      resolver: deps.resolver,
+      ttlMs: this.checkMs / 2,
+      now: () => this.now().getTime(),
+    });
   }
 
   /** The lab with its freshest known status: ours if the cache has not caught up with our last write. */
@@ -416,9 +425,9 @@ export class LabReconciler {
     if (desired.pod === undefined) return this.stopPod(ctx, lab, pod);
     const policy = cullingPolicy(profile);
     if (policy === undefined || readPod(pod).stage !== 'Ready') return { podGone: false };
-    const lastActivity = await this.lastActivity(ctx, lab, token, resolved);
+    const { lastActivity, freshness } = this.lastActivity(ctx, lab, token, resolved);
     const startedAt = new Date(isoOf(pod.metadata?.creationTimestamp) || this.now().toISOString());
-    const decision = decideCulling(policy, startedAt, lastActivity, this.now());
+    const decision = decideCulling(policy, startedAt, lastActivity, this.now(), freshness);
     const cullingOut = lastActivity === undefined ? { decision } : { decision, lastActivity };
     if (decision.action === 'cull')
       return { ...(await this.cull(ctx, lab, profile, pod, decision, lastActivity)), culling: cullingOut };
@@ -437,6 +446,7 @@ export class LabReconciler {
 
   /** Deletes the Pod of a stopped (or refused) lab; a user stop is recorded once, a cull keeps its own reason. */
   private async stopPod(ctx: ReconcileContext<KubeObject>, lab: Lab, pod: V1Pod): Promise<CullOutcome> {
+    this.activity.forget({ namespace: lab.metadata.namespace ?? 'default', name: lab.metadata.name ?? '' });
     await this.deletePod(lab, pod);
     const prev = lab.status?.lastTermination;
     const culled =
@@ -453,28 +463,20 @@ export class LabReconciler {
     };
   }
 
-  /** The newer of the recorded last activity and what the Jupyter server reports now. */
-  private async lastActivity(
+  /** The newer of the recorded and the last reported activity, and how fresh that report is. Never waits. */
+  private lastActivity(
     ctx: ReconcileContext<KubeObject>,
     lab: Lab,
     token: string,
     resolved: ResolvedLab,
-  ): Promise<Date | undefined> {
-    let last = lab.status?.lastActivity === undefined ? undefined : new Date(lab.status.lastActivity);
-    try {
-      const act = await this.deps.resolver.resolve({
-        namespace: lab.metadata.namespace ?? 'default',
-        name: lab.metadata.name ?? '',
-        owner: lab.spec.owner,
-        service: labNames(lab.metadata.name ?? '').service,
-        basePath: resolved.basePath,
-        token,
-      });
-      if (act !== undefined && (last === undefined || act.lastActivity > last)) last = act.lastActivity;
-    } catch (err) {
-      ctx.log.warn({ err: errorMessage(err) }, 'Failed to read lab activity');
-    }
-    return last;
+  ): { lastActivity: Date | undefined; freshness: ActivityFreshness } {
+    const reading = this.activity.read(activityTarget(lab, resolved.basePath, token));
+    if (reading.failure !== undefined) ctx.log.debug({ reason: reading.failure }, 'Lab activity unknown');
+    const recorded = lab.status?.lastActivity === undefined ? undefined : new Date(lab.status.lastActivity);
+    const reported = reading.activity?.lastActivity;
+    const last =
+      recorded === undefined || (reported !== undefined && reported > recorded) ? reported : recorded;
+    return { lastActivity: last, freshness: reading.freshness };
   }
 
   /** Cull = `spec.state: Stopped` (the lab stays stopped and the user sees why) and the Pod deleted; home kept. */
@@ -531,6 +533,7 @@ export class LabReconciler {
       ctx.log.info({ pvc: names.home }, 'Kept home PersistentVolumeClaim');
     }
     await this.deps.kube.removeFinalizer(asKube(lab), HOME_FINALIZER);
+    this.activity.forget({ namespace: ns, name: lab.metadata.name ?? '' });
     this.written.delete(lab.metadata.uid ?? '');
     this.unwritten.delete(lab.metadata.uid ?? '');
     this.expected.forget(lab.metadata.uid ?? '');
