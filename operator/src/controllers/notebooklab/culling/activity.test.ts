@@ -96,4 +96,18 @@ describe('JupyterActivityResolver', () => {
     expect(took).toBeGreaterThanOrEqual(290);
     expect(took).toBeLessThan(1_500);
   });
+  it('gives up at its deadline while the name is still resolving', async () => {
+    // A lookup that never calls back, as a resolver that does not answer for `<svc>.<ns>.svc`.
+    const r = new JupyterActivityResolver({
+      urlTemplate: 'http://{service}.{namespace}.svc:8888{basePath}api/status',
+      timeoutMs: 300,
+      lookup: () => undefined,
+    });
+    const t0 = performance.now();
+    expect(await r.resolve(target)).toBeUndefined();
+    const took = performance.now() - t0;
+    r.close();
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(1_500);
+  });
 });

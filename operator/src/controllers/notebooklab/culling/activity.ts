@@ -1,6 +1,7 @@
 // Reads a lab's last activity from the Jupyter server's `/api/status` (token auth) and decides warn/cull times.
 import http from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
 import type { NotebookLab } from '../../../api/v1alpha1/index.js';
 import { labNames } from '../build.js';
 
@@ -109,6 +110,8 @@ export interface JupyterActivityResolverOptions {
    * waits 10 s, but a socket timeout alone does not cover a slow lookup of `<svc>.<ns>.svc`).
    */
   timeoutMs?: number;
+  /** Name resolution (default: the system's, `dns.lookup`); tests pass a slow one. */
+  lookup?: LookupFunction;
 }
 
 /**
@@ -118,6 +121,7 @@ export interface JupyterActivityResolverOptions {
 export class JupyterActivityResolver implements ActivityResolver {
   private readonly template: string;
   private readonly timeoutMs: number;
+  private readonly lookup: LookupFunction | undefined;
   // Keep-alive: the culler polls every lab every check interval.
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
@@ -125,6 +129,7 @@ export class JupyterActivityResolver implements ActivityResolver {
   constructor(opts: JupyterActivityResolverOptions = {}) {
     this.template = opts.urlTemplate ?? DEFAULT_ACTIVITY_URL_TEMPLATE;
     this.timeoutMs = opts.timeoutMs ?? ACTIVITY_REQUEST_TIMEOUT_MS;
+    this.lookup = opts.lookup;
   }
 
   async resolve(target: ActivityTarget): Promise<Activity | undefined> {
@@ -149,6 +154,7 @@ export class JupyterActivityResolver implements ActivityResolver {
         {
           agent: u.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
           headers: { Authorization: `token ${token}`, Accept: 'application/json' },
+          ...(this.lookup === undefined ? {} : { lookup: this.lookup }),
         },
         (res) => {
           const chunks: Buffer[] = [];
