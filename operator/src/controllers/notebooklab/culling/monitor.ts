@@ -67,7 +67,6 @@ export class ActivityMonitor {
   private readonly now: () => number;
   private readonly concurrency: number;
   private readonly timeoutMs: number;
-  private closed = false;
 
   constructor(private readonly opts: ActivityMonitorOptions) {
     this.now = opts.now ?? ((): number => Date.now());
@@ -109,19 +108,13 @@ export class ActivityMonitor {
     if (this.running.has(k)) this.forgotten.add(k);
   }
 
-  /** Labs with a check queued or running (metrics, tests). */
+  /** Labs with a check queued or running (tests). */
   get backlog(): number {
     return this.pending.size + this.running.size;
   }
 
-  /** Stops starting checks; checks in flight end at their deadline without waking anyone. */
-  close(): void {
-    this.closed = true;
-    this.pending.clear();
-  }
-
   private pump(): void {
-    while (!this.closed && this.running.size < this.concurrency) {
+    while (this.running.size < this.concurrency) {
       const next = this.pending.entries().next();
       if (next.done === true) return;
       const [k, target] = next.value;
@@ -135,13 +128,13 @@ export class ActivityMonitor {
     const result = await this.ask(target);
     this.running.delete(k);
     // A lab forgotten while its check ran (stopped, deleted) keeps no result and needs no reconcile.
-    const dropped = this.forgotten.delete(k) || this.closed;
+    const dropped = this.forgotten.delete(k);
     if (!dropped) this.entries.set(k, { result, at: this.now() });
     this.pump();
     if (!dropped) for (const fn of this.listeners) fn({ namespace: target.namespace, name: target.name });
   }
 
-  /** One check with a hard deadline: the resolver's own timeouts do not cover a slow DNS lookup. */
+  /** One check with a hard deadline, whatever the resolver's own timeouts (a fake one may never answer). */
   private async ask(target: ActivityTarget): Promise<CheckResult> {
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<CheckResult>((resolve) => {
