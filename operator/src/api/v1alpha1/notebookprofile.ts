@@ -1,6 +1,6 @@
 // NotebookProfile (cluster-scoped): the admin's menu of images and sizes and the policies every lab using it obeys.
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import { arr, bool, def, duration, enumOf, int, obj, quantity, req, str } from '../schema.js';
+import { arr, bool, def, duration, enumOf, int, obj, req, str } from '../schema.js';
 import type { Infer, InferInput } from '../schema.js';
 import { parseDuration, parseQuantity } from '../units.js';
 import {
@@ -8,6 +8,7 @@ import {
   DNS1123_LABEL_PATTERN,
   DNS1123_SUBDOMAIN_PATTERN,
   IMAGE_PATTERN,
+  boundedQuantity,
   observedGeneration,
   resourceAmounts,
 } from './common.js';
@@ -122,7 +123,7 @@ const size = obj(
 
 const home = obj(
   {
-    size: def(quantity("Capacity requested for each lab's home PersistentVolumeClaim."), '10Gi'),
+    size: def(boundedQuantity('storage', "Capacity requested for each lab's home PersistentVolumeClaim."), '10Gi'),
     storageClassName: str('StorageClass of home volumes; the cluster default when unset.', {
       pattern: DNS1123_SUBDOMAIN_PATTERN,
       maxLength: 253,
@@ -192,7 +193,8 @@ const quota = obj(
       }),
       2,
     ),
-    maxTotalHomeSize: quantity(
+    maxTotalHomeSize: boundedQuantity(
+      'storage',
       'Most home storage one owner may hold across labs of this profile; unlimited when unset.',
     ),
   },
