@@ -18,6 +18,7 @@ import { parseQuantity } from '../../api/units.js';
 import { TerminalError } from '../../errors.js';
 import { childMeta, childName, LABELS } from '../../meta/index.js';
 import type { OwnerLike } from '../../meta/index.js';
+import { profileProblem } from './validity.js';
 
 /** Port the Jupyter server listens on, in the Pod and on the Service. */
 export const LAB_PORT = 8888;
@@ -162,7 +163,10 @@ function owner(lab: NotebookLab): OwnerLike {
   };
 }
 
-/** The profile and what the lab resolves to under it, or why the lab cannot run (a stable reason for Degraded). */
+/**
+ * The profile and what the lab resolves to under it, or why the lab cannot run (a stable reason for Degraded):
+ * no profile, a profile that breaks its schema ({@link profileProblem}), or a spec the profile does not offer.
+ */
 export function resolveWith(
   lab: NotebookLab,
   profile: NotebookProfile | undefined,
@@ -175,6 +179,8 @@ export function resolveWith(
       },
     };
   }
+  const bad = profileProblem(profile);
+  if (bad !== undefined) return { invalid: bad };
   try {
     return { profile, resolved: resolveLab(lab, profile) };
   } catch (err) {

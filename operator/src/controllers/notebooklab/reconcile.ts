@@ -23,6 +23,7 @@ import { Expectations, builtFromOther, withHash } from './expectations.js';
 import { OWNER_PROFILE_INDEX, ownerProfileKey } from './indexes.js';
 import { PROGRESS_WRITE_DELAY_MS, progressOnly } from './progress.js';
 import { IDLE_WARNING, UPDATE_PENDING, computeStatus, sameStatus } from './status.js';
+import { terminalMessage } from './validity.js';
 import type { StatusInput } from './status.js';
 
 /** What the NotebookLab controller needs from its surroundings. */
@@ -588,7 +589,7 @@ export class LabReconciler {
       now: this.now(),
       homeClaimName: names.home,
       pvc: undefined,
-      invalid: { reason: err.code, message: err.message },
+      invalid: { reason: err.code, message: terminalMessage(err.code, err.message, lab.spec.profile) },
       applied: new Set(),
       pod: readPod(undefined),
     });
