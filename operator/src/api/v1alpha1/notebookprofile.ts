@@ -147,22 +147,28 @@ const home = obj(
   'Home volume policy. Each lab has a persistent home that survives stop and start.',
 );
 
+/** The culling defaults of a profile; also the limit of a running lab whose profile is gone (see NotebookLab). */
+export const CULLING_DEFAULTS = { idleTimeout: '24h', maxLifetime: '168h', warnBefore: '30m' } as const;
+
 const culling = obj(
   {
     enabled: def(
       bool('Whether idle labs are stopped. Culling sets spec.state to Stopped; the home is kept.'),
       true,
     ),
-    idleTimeout: def(duration('How long a lab may go without Jupyter activity before it is stopped.'), '24h'),
+    idleTimeout: def(
+      duration('How long a lab may go without Jupyter activity before it is stopped.'),
+      CULLING_DEFAULTS.idleTimeout,
+    ),
     maxLifetime: def(
       duration('How long a lab may run from its start before it is stopped, active or not.'),
-      '168h',
+      CULLING_DEFAULTS.maxLifetime,
     ),
     warnBefore: def(
       duration(
         'How long before culling the lab gets an IdleWarning condition and Event; shorter than idleTimeout.',
       ),
-      '30m',
+      CULLING_DEFAULTS.warnBefore,
     ),
   },
   'Idle culling policy.',
