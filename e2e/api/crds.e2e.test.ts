@@ -277,6 +277,12 @@ describe('the apiserver rejects invalid objects naming the field, and ajv agrees
       path: `spec.${field}`,
     })),
     {
+      title: 'home mounted on the scratch space',
+      mutate: (o) => (o.spec.home = { mountPath: '/tmp' }),
+      message: /spec\.home\.mountPath: Invalid value: .*must not be \/tmp/,
+      path: 'spec.home.mountPath',
+    },
+    {
       title: 'root UID',
       mutate: (o) => (o.spec.security = { runAsUser: 0 }),
       message:

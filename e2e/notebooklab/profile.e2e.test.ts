@@ -123,6 +123,28 @@ describe('a profile that breaks its schema', () => {
   });
 });
 
+describe('a lab spec its Pod could not have', () => {
+  it('a volume mounted on the home path fails with InvalidSpec before any child exists', async () => {
+    dumpOnFailure();
+    const volumes = [{ name: 'data', mountPath: '/home/jovyan', configMap: { name: 'data' } }];
+    await k.apply(k.lab('clash', P.size, { volumes }));
+    const failed = await k.waitLab('clash', 'Failed', inPhase('Failed'));
+    for (const [kind, name] of [
+      ['pvc', 'clash-home'],
+      ['secret', 'clash-token'],
+      ['service', 'clash-lab'],
+      ['networkpolicy', 'clash-lab'],
+      ['pod', 'clash-lab'],
+    ] as const)
+      expect(await k.getObj(kind, name), `${kind}/${name}`).toBeUndefined();
+    expect(condOf(failed, 'Degraded')).toMatchObject({
+      status: 'True',
+      reason: 'InvalidSpec',
+      message: `spec.volumes[0].mountPath: /home/jovyan is where profile ${P.size} mounts the home volume; choose another path`,
+    });
+  });
+});
+
 describe('a running lab that no longer resolves', () => {
   it('keeps its Pod when its profile is deleted, flagged with one Warning; stopping it records User', async () => {
     dumpOnFailure();

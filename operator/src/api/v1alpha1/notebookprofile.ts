@@ -1,6 +1,6 @@
 // NotebookProfile (cluster-scoped): the admin's menu of images and sizes and the policies every lab using it obeys.
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import { arr, bool, def, duration, enumOf, int, obj, req, str } from '../schema.js';
+import { arr, bool, def, duration, enumOf, int, obj, req, str, withRules } from '../schema.js';
 import type { Infer, InferInput } from '../schema.js';
 import { parseDuration, parseQuantity } from '../units.js';
 import {
@@ -123,16 +123,31 @@ const size = obj(
 
 const home = obj(
   {
-    size: def(boundedQuantity('storage', "Capacity requested for each lab's home PersistentVolumeClaim."), '10Gi'),
+    size: def(
+      boundedQuantity('storage', "Capacity requested for each lab's home PersistentVolumeClaim."),
+      '10Gi',
+    ),
     storageClassName: str('StorageClass of home volumes; the cluster default when unset.', {
       pattern: DNS1123_SUBDOMAIN_PATTERN,
       maxLength: 253,
     }),
     mountPath: def(
-      str('Where the home volume is mounted in the lab container.', {
-        pattern: '^/[^\\x00]*$',
-        maxLength: 256,
-      }),
+      withRules(
+        str(
+          'Where the home volume is mounted in the lab container; not /tmp, the scratch space of every lab.',
+          {
+            pattern: '^/[^\\x00]*$',
+            maxLength: 256,
+          },
+        ),
+        [
+          {
+            rule: "self != '/tmp' && self != '/tmp/'",
+            message: 'must not be /tmp: every lab mounts its scratch space there',
+            check: (v) => v !== '/tmp' && v !== '/tmp/',
+          },
+        ],
+      ),
       '/home/jovyan',
     ),
     retainPolicy: def(

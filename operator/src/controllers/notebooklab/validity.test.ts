@@ -34,6 +34,43 @@ describe('profileProblem', () => {
   });
 });
 
+describe('checkMounts (through resolveWith)', () => {
+  it('refuses a lab volume mounted on the home volume or the scratch space, naming the volume', () => {
+    const vol = (mountPath: string) => ({
+      name: 'data',
+      mountPath,
+      readOnly: true,
+      configMap: { name: 'cm' },
+    });
+    expect(
+      resolveWith(labFixture({ volumes: [vol('/data'), vol('/home/jovyan/')] }), profileFixture()),
+    ).toEqual({
+      invalid: {
+        reason: 'InvalidSpec',
+        message:
+          'spec.volumes[1].mountPath: /home/jovyan/ is where profile des-jupyterlab mounts the home volume; ' +
+          'choose another path',
+      },
+    });
+    expect(resolveWith(labFixture({ volumes: [vol('/tmp')] }), profileFixture())).toEqual({
+      invalid: {
+        reason: 'InvalidSpec',
+        message: "spec.volumes[0].mountPath: /tmp is the lab's scratch space; choose another path",
+      },
+    });
+    expect('resolved' in resolveWith(labFixture({ volumes: [vol('/tmp/data')] }), profileFixture())).toBe(
+      true,
+    );
+  });
+
+  it('refuses a profile mounting the home volume on /tmp (CEL mirror)', () => {
+    const p = profileFixture({ home: { size: '1Gi', mountPath: '/tmp', retainPolicy: 'Retain' } });
+    expect(profileProblem(p)?.message).toContain(
+      'spec.home.mountPath: must not be /tmp: every lab mounts its scratch space there',
+    );
+  });
+});
+
 describe('terminalMessage', () => {
   it("adds a hint to the apiserver's refusal: what to fix and when it is retried", () => {
     expect(

@@ -1,7 +1,11 @@
 // Whether a lab's profile is one the operator may build from, and the hint a terminal `Invalid` reports: a lab
 // gets no child until its spec and profile are known valid, so the apiserver never refuses a child half-way.
-import type { NotebookProfile } from '../../api/v1alpha1/index.js';
+import type { NotebookLab, NotebookProfile } from '../../api/v1alpha1/index.js';
 import { formatErrors, notebookProfileValidator } from '../../api/validate.js';
+import { TerminalError } from '../../errors.js';
+
+/** Where every lab container gets its writable scratch space (build.ts mounts an emptyDir there). */
+export const SCRATCH_PATH = '/tmp';
 
 /** Degraded reason of a lab whose profile breaks the profile schema (e.g. one stored before its CEL rules). */
 export const INVALID_PROFILE = 'InvalidProfile';
@@ -45,4 +49,29 @@ export function terminalMessage(code: string, message: string, profile: string):
     `${message}. Hint: ${what}; fix the field named above (in the lab, or ask an admin to fix the profile). ` +
     `The lab is retried when it or its profile changes`
   );
+}
+
+/**
+ * Refuses a lab volume mounted where the home volume or the scratch space is: the apiserver would refuse the Pod
+ * (mount paths must be unique), after the lab's other children exist.
+ *
+ * @throws TerminalError `InvalidSpec` naming `spec.volumes[i].mountPath`.
+ */
+export function checkMounts(lab: NotebookLab, homePath: string, profileName: string): void {
+  const clean = (p: string): string => (p.length > 1 ? p.replace(/\/+$/, '') : p);
+  (lab.spec.volumes ?? []).forEach((v, i) => {
+    const path = clean(v.mountPath);
+    const what =
+      path === clean(homePath)
+        ? `where profile ${profileName} mounts the home volume`
+        : path === SCRATCH_PATH
+          ? "the lab's scratch space"
+          : undefined;
+    if (what === undefined) return;
+    throw new TerminalError(
+      'InvalidSpec',
+      `spec.volumes[${i}].mountPath: ${v.mountPath} is ${what}; choose another path`,
+      { detail: { field: `spec.volumes[${i}].mountPath` } },
+    );
+  });
 }
