@@ -24,7 +24,13 @@ let ns = '';
 let op: OperatorProcess;
 let activity: ActivityServer;
 const run = uniqueName('nbp');
-const P = { bad: `${run}-bad`, gone: `${run}-gone`, size: `${run}-size` };
+const P = {
+  bad: `${run}-bad`,
+  gone: `${run}-gone`,
+  size: `${run}-size`,
+  late: `${run}-late`,
+  quota: `${run}-quota`,
+};
 const k = labClient(() => ns);
 const HOME_SIZE_RULES =
   '/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/home/properties/size/x-kubernetes-validations';
@@ -120,6 +126,63 @@ describe('a profile that breaks its schema', () => {
     ]);
     const recovered = await k.waitLab('broken', 'Running', inPhase('Running'));
     expect(condOf(recovered, 'Degraded')).toMatchObject({ status: 'False' });
+  });
+});
+
+describe('a lab Failed because of its profile', () => {
+  it('starts when its missing profile appears, and when the profile gains the size it asks for', async () => {
+    dumpOnFailure();
+    await k.apply(k.lab('early', P.late, { size: 'medium' }));
+    const missing = await k.waitLab('early', 'Failed', inPhase('Failed'));
+    expect(condOf(missing, 'Degraded')).toMatchObject({ status: 'True', reason: 'ProfileNotFound' });
+    await k.apply(profile(P.late));
+    const noSize = await k.waitLab('early', 'InvalidSpec', (l) => {
+      if (condOf(l, 'Degraded')?.reason !== 'InvalidSpec')
+        throw new Error(JSON.stringify(condOf(l, 'Degraded')));
+    });
+    expect(noSize.status?.phase).toBe('Failed');
+    const sizes = [
+      { name: 'small', requests: { cpu: '1', memory: '2Gi' }, limits: { cpu: '1', memory: '2Gi' } },
+      { name: 'medium', requests: { cpu: '2', memory: '2Gi' }, limits: { cpu: '2', memory: '2Gi' } },
+    ];
+    await kubectl([
+      'patch',
+      'notebookprofile',
+      P.late,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { sizes } }),
+    ]);
+    const running = await k.waitLab('early', 'Running', inPhase('Running'));
+    expect(running.status).toMatchObject({ size: 'medium' });
+  });
+});
+
+describe('stops the operator decides', () => {
+  it('a running lab the quota no longer admits is stopped with lastTermination QuotaExceeded', async () => {
+    dumpOnFailure();
+    await k.apply(profile(P.quota, { quota: { maxLabs: 2 } }));
+    await k.apply(k.lab('q-one', P.quota));
+    await k.waitLab('q-one', 'Running', inPhase('Running'));
+    await k.apply(k.lab('q-two', P.quota));
+    await k.waitLab('q-two', 'Running', inPhase('Running'));
+    await kubectl([
+      'patch',
+      'notebookprofile',
+      P.quota,
+      '--type=merge',
+      '-p',
+      '{"spec":{"quota":{"maxLabs":1}}}',
+    ]);
+    const refused = await k.waitLab('q-two', 'stopped by quota', (l) => {
+      if (l.status?.lastTermination?.reason !== 'QuotaExceeded') throw new Error(JSON.stringify(l.status));
+    });
+    expect(refused.status?.lastTermination?.message).toContain('quota');
+    expect(condOf(refused, 'Degraded')).toMatchObject({ status: 'True', reason: 'QuotaExceeded' });
+    await eventually(async () => (await k.getObj('pod', 'q-two-lab')) === undefined, {
+      description: 'q-two Pod deleted',
+    });
+    expect((await k.getLab('q-one')).status?.phase).toBe('Running');
   });
 });
 
