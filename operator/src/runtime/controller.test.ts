@@ -206,6 +206,72 @@ describe('Controller', () => {
     await t.stop();
   });
 
+  it('unparks a TerminalError when a watched object mapped to the key changes, or the lab is annotated', async () => {
+    const labs = new Source([lab(1, '1')]);
+    const pods = new Source([pod('1')]);
+    const profileOf = (rv: string): KubeObject => ({
+      apiVersion: 'skyport.io/v1alpha1',
+      kind: 'NotebookProfile',
+      metadata: { name: 'small', resourceVersion: rv },
+    });
+    const profiles = new Source([profileOf('1')]);
+    const { informers, byKind } = sharedInformers((kind) =>
+      kind === 'NotebookProfile' ? profiles : kind === 'Pod' ? pods : labs,
+    );
+    let runs = 0;
+    const c = new Controller(
+      {
+        name: 'notebooklab',
+        for: { apiVersion: 'skyport.io/v1alpha1', kind: 'NotebookLab' },
+        owns: [{ apiVersion: 'v1', kind: 'Pod' }],
+        watches: [
+          {
+            apiVersion: 'skyport.io/v1alpha1',
+            kind: 'NotebookProfile',
+            clusterScoped: true,
+            map: () => [{ namespace: 'ns', name: 'alice' }],
+          },
+        ],
+        reconcile: () => {
+          runs++;
+          return Promise.reject(new TerminalError('Invalid', 'home.size: must be greater than 0'));
+        },
+        onTerminal: () => Promise.resolve(),
+        rateLimiter: { baseDelayMs: 5, maxDelayMs: 40 },
+      },
+      {
+        informers,
+        log: pino({ level: 'silent' }),
+        metrics: new RuntimeMetrics(undefined, false),
+        workers: 1,
+      },
+    );
+    for (const i of byKind.values()) i.start();
+    await c.start();
+    await sleep(30);
+    const parked = runs;
+    // Child churn and a status-only change leave it parked.
+    pods.emit({ type: 'MODIFIED', object: pod('2') });
+    labs.emit({ type: 'MODIFIED', object: lab(1, '3') });
+    await sleep(30);
+    expect(runs).toBe(parked);
+    // The profile it depends on changed: retried once (and parked again when it fails again).
+    profiles.emit({ type: 'MODIFIED', object: profileOf('4') });
+    await sleep(30);
+    expect(runs).toBe(parked + 1);
+    pods.emit({ type: 'MODIFIED', object: pod('5') });
+    await sleep(30);
+    expect(runs).toBe(parked + 1);
+    // A user annotating the lab asks for another try.
+    const annotated = lab(1, '6');
+    annotated.metadata = { ...annotated.metadata, annotations: { retry: 'now' } };
+    labs.emit({ type: 'MODIFIED', object: annotated });
+    await sleep(30);
+    expect(runs).toBe(parked + 2);
+    await c.stop(1000);
+    await Promise.all([...byKind.values()].map((i) => i.stop()));
+  });
+
   it('drains an in-flight reconcile on stop', async () => {
     let finished = false;
     const t = setup(async () => {

@@ -18,6 +18,7 @@ import { parseQuantity } from '../../api/units.js';
 import { TerminalError } from '../../errors.js';
 import { childMeta, childName, LABELS } from '../../meta/index.js';
 import type { OwnerLike } from '../../meta/index.js';
+import { SCRATCH_PATH, checkMounts, profileProblem } from './validity.js';
 
 /** Port the Jupyter server listens on, in the Pod and on the Service. */
 export const LAB_PORT = 8888;
@@ -65,7 +66,8 @@ export interface ResolvedLab {
  * Applies the profile to the lab: image (alias, default alias or an allowed custom image), size, base path
  * and URL.
  *
- * @throws TerminalError `InvalidSpec` naming the field when the lab asks for something the profile does not offer.
+ * @throws TerminalError `InvalidSpec` naming the field when the lab asks for something the profile does not offer,
+ * or mounts a volume where the home volume or the scratch space is.
  */
 export function resolveLab(lab: NotebookLab, profile: NotebookProfile): ResolvedLab {
   const spec = lab.spec;
@@ -103,6 +105,7 @@ export function resolveLab(lab: NotebookLab, profile: NotebookProfile): Resolved
       { detail: { field: 'spec.size' } },
     );
   }
+  checkMounts(lab, p.home.mountPath, profileName);
   const name = lab.metadata.name ?? '';
   const ns = lab.metadata.namespace ?? 'default';
   const basePath = `/user/${encodeURIComponent(spec.owner)}/${name}/`;
@@ -162,7 +165,10 @@ function owner(lab: NotebookLab): OwnerLike {
   };
 }
 
-/** The profile and what the lab resolves to under it, or why the lab cannot run (a stable reason for Degraded). */
+/**
+ * The profile and what the lab resolves to under it, or why the lab cannot run (a stable reason for Degraded):
+ * no profile, a profile that breaks its schema ({@link profileProblem}), or a spec the profile does not offer.
+ */
 export function resolveWith(
   lab: NotebookLab,
   profile: NotebookProfile | undefined,
@@ -175,6 +181,8 @@ export function resolveWith(
       },
     };
   }
+  const bad = profileProblem(profile);
+  if (bad !== undefined) return { invalid: bad };
   try {
     return { profile, resolved: resolveLab(lab, profile) };
   } catch (err) {
@@ -406,7 +414,11 @@ export function buildPod(
             capabilities: { drop: ['ALL'] },
             seccompProfile: { type: 'RuntimeDefault' },
           },
-          volumeMounts: [{ name: 'home', mountPath }, { name: 'tmp', mountPath: '/tmp' }, ...extra.mounts],
+          volumeMounts: [
+            { name: 'home', mountPath },
+            { name: 'tmp', mountPath: SCRATCH_PATH },
+            ...extra.mounts,
+          ],
         },
       ],
       volumes: [

@@ -17,13 +17,17 @@ import { ActivityMonitor } from './culling/monitor.js';
 import { cullingPolicy, decideCulling } from './culling/policy.js';
 import type { ActivityFreshness, CullDecision } from './culling/policy.js';
 import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState } from './home.js';
-import { LAB_CONTAINER, readPod } from './pod.js';
+import { readPod } from './pod.js';
 import { checkQuota } from './quota.js';
 import type { QuotaEntry, QuotaVerdict } from './quota.js';
-import { Expectations, builtFromOther, withHash } from './expectations.js';
+import { Expectations, withHash } from './expectations.js';
 import { OWNER_PROFILE_INDEX, ownerProfileKey } from './indexes.js';
 import { PROGRESS_WRITE_DELAY_MS, progressOnly } from './progress.js';
 import { IDLE_WARNING, UPDATE_PENDING, computeStatus, sameStatus } from './status.js';
+import { terminalMessage } from './validity.js';
+import { keepsRunning, keptDecision, keptLimit, newlyDegraded } from './kept.js';
+import { QUOTA_STOP, requeueAfter, statusInputOf, unresolvedInputOf } from './inputs.js';
+import type { CullOutcome } from './inputs.js';
 import type { StatusInput } from './status.js';
 
 /** What the NotebookLab controller needs from its surroundings. */
@@ -45,14 +49,6 @@ export interface NotebookLabDeps {
 
 type Lab = NotebookLab;
 
-/** What stopping or culling did, for the status. */
-interface CullOutcome {
-  podGone: boolean;
-  culling?: { decision: CullDecision; lastActivity?: Date };
-  stoppedBy?: StatusInput['stoppedBy'];
-  requeueAfterMs?: number;
-}
-
 function asKube(o: unknown): KubeObject {
   // Every value passed here is a Kubernetes object with apiVersion, kind and metadata.
   return o as KubeObject;
@@ -61,42 +57,6 @@ function asKube(o: unknown): KubeObject {
 /** A desired child with its spec hash ({@link withHash}), or undefined when there is none. */
 function hashed(o: object | undefined): KubeObject | undefined {
   return o === undefined ? undefined : withHash(asKube(o));
-}
-
-/** The status computation's input from what one reconcile found and did. */
-function statusInputOf(
-  base: Omit<StatusInput, 'applied' | 'pod'>,
-  run: {
-    quota: QuotaVerdict;
-    resolved: ResolvedLab;
-    applied: StatusInput['applied'];
-    pod: V1Pod | undefined;
-    outcome: CullOutcome;
-    homeFailure: ReturnType<typeof homeBindCheck>['failure'];
-    /** The Pod the lab would get now, with its spec hash. */
-    desiredPod: KubeObject | undefined;
-  },
-): StatusInput {
-  const { pod, outcome } = run;
-  const read = readPod(outcome.podGone ? undefined : pod);
-  const live =
-    pod === undefined || outcome.podGone || pod.metadata?.deletionTimestamp !== undefined ? undefined : pod;
-  const runningImage = live?.spec?.containers.find((c) => c.name === LAB_CONTAINER)?.image;
-  return {
-    ...base,
-    ...(runningImage === undefined ? {} : { runningImage }),
-    // The Pod carries the hash of what it was built from: another hash now means the lab would start differently.
-    ...(live !== undefined && run.desiredPod !== undefined && builtFromOther(run.desiredPod, asKube(live))
-      ? { outdated: true }
-      : {}),
-    quota: run.quota,
-    resolved: { image: run.resolved.image, size: run.resolved.size.name, url: run.resolved.url },
-    applied: run.applied,
-    pod: run.homeFailure === undefined ? read : { ...read, failure: run.homeFailure },
-    ...(pod === undefined || outcome.podGone ? {} : { podCreatedAt: isoOf(pod.metadata?.creationTimestamp) }),
-    ...(outcome.culling === undefined ? {} : { culling: outcome.culling }),
-    ...(outcome.stoppedBy === undefined ? {} : { stoppedBy: outcome.stoppedBy }),
-  };
 }
 
 /**
@@ -180,17 +140,7 @@ export class LabReconciler {
     };
 
     const r = resolveWith(lab, profile);
-    if ('invalid' in r) {
-      // Nothing can run from a spec the profile does not allow: no Pod, and the reason in the status.
-      if (pod !== undefined) await this.deletePod(lab, pod);
-      await this.writeStatus(ctx, lab, {
-        ...base,
-        invalid: r.invalid,
-        applied: new Set(),
-        pod: readPod(pod),
-      });
-      return undefined;
-    }
+    if ('invalid' in r) return this.unresolved(ctx, lab, profile, pod, base, r.invalid);
     const { profile: prof, resolved } = r;
     const quota = this.quota(ctx, lab, prof, resolved);
     const { token, exists: tokenExists } = fresh
@@ -231,13 +181,35 @@ export class LabReconciler {
       }),
     );
     // Come back for a deferred progress write, a write skipped while the cache catches up, or culling.
-    const due = [
+    return requeueAfter([
       outcome.requeueAfterMs,
       deferred,
       awaitingCache ? 5_000 : undefined,
       homeCheck.recheckMs,
-    ].filter((v): v is number => v !== undefined);
-    return due.length === 0 ? undefined : { requeueAfterMs: Math.max(Math.min(...due), 100) };
+    ]);
+  }
+
+  /**
+   * A lab that does not resolve (no profile, an invalid profile, a spec the profile does not offer) gets no
+   * child; nothing new can start. A server already running is kept, flagged, until its owner stops it or its
+   * maximum lifetime ends (kept.ts): deleting a profile must not kill its users' sessions.
+   */
+  private async unresolved(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    profile: NotebookProfile | undefined,
+    pod: V1Pod | undefined,
+    base: Omit<StatusInput, 'applied' | 'pod'>,
+    invalid: { reason: string; message: string },
+  ): Promise<ReconcileResult | undefined> {
+    const limit = keptLimit(profile);
+    const decision = keptDecision(lab, pod, limit, base.now);
+    let outcome: CullOutcome = { podGone: false };
+    if (pod !== undefined && decision !== undefined && limit !== undefined)
+      outcome = await this.actOnCulling(ctx, lab, pod, decision, undefined, limit.limits);
+    else if (pod !== undefined && !keepsRunning(lab, pod)) outcome = await this.stopPod(ctx, lab, pod);
+    const input = unresolvedInputOf(base, invalid, pod, outcome, limit !== undefined);
+    return requeueAfter([outcome.requeueAfterMs, await this.writeStatus(ctx, lab, input)]);
   }
 
   private passedAnnotations(lab: Lab): Record<string, string> {
@@ -428,9 +400,21 @@ export class LabReconciler {
     const { lastActivity, freshness } = this.lastActivity(ctx, lab, token, resolved);
     const startedAt = new Date(isoOf(pod.metadata?.creationTimestamp) || this.now().toISOString());
     const decision = decideCulling(policy, startedAt, lastActivity, this.now(), freshness);
+    return this.actOnCulling(ctx, lab, pod, decision, lastActivity, profile.spec.culling);
+  }
+
+  /** Culls, warns (once) or schedules the next check of a running lab, as `decision` says. */
+  private async actOnCulling(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    pod: V1Pod,
+    decision: CullDecision,
+    lastActivity: Date | undefined,
+    limits: { idleTimeout: string; maxLifetime: string },
+  ): Promise<CullOutcome> {
     const cullingOut = lastActivity === undefined ? { decision } : { decision, lastActivity };
     if (decision.action === 'cull')
-      return { ...(await this.cull(ctx, lab, profile, pod, decision, lastActivity)), culling: cullingOut };
+      return { ...(await this.cull(ctx, lab, limits, pod, decision, lastActivity)), culling: cullingOut };
     const warned = lab.status?.conditions?.find((c) => c.type === IDLE_WARNING)?.status === 'True';
     if (decision.action === 'warn' && !warned) {
       const at = decision.cullAt?.toISOString() ?? '';
@@ -444,10 +428,18 @@ export class LabReconciler {
     return { podGone: false, culling: cullingOut, requeueAfterMs: Math.max(next, 1000) };
   }
 
-  /** Deletes the Pod of a stopped (or refused) lab; a user stop is recorded once, a cull keeps its own reason. */
+  /**
+   * Deletes the Pod of a stopped (or refused) lab; a user stop is recorded once, a cull keeps its own reason. A lab
+   * still meant to run that gets here was refused by its quota (the admin lowered a limit): that stop is the
+   * operator's, recorded as `QuotaExceeded`.
+   */
   private async stopPod(ctx: ReconcileContext<KubeObject>, lab: Lab, pod: V1Pod): Promise<CullOutcome> {
     this.activity.forget({ namespace: lab.metadata.namespace ?? 'default', name: lab.metadata.name ?? '' });
     await this.deletePod(lab, pod);
+    if (keepsRunning(lab, pod)) {
+      ctx.log.info('Stopped lab refused by its quota, home volume kept');
+      return { podGone: false, stoppedBy: QUOTA_STOP };
+    }
     const prev = lab.status?.lastTermination;
     const culled =
       prev !== undefined &&
@@ -483,7 +475,7 @@ export class LabReconciler {
   private async cull(
     ctx: ReconcileContext<KubeObject>,
     lab: Lab,
-    profile: NotebookProfile,
+    limits: { idleTimeout: string; maxLifetime: string },
     pod: V1Pod,
     decision: CullDecision,
     lastActivity: Date | undefined,
@@ -491,8 +483,8 @@ export class LabReconciler {
     const why = decision.reason === 'MaxLifetime' ? 'MaxLifetime' : 'Culled';
     const message =
       why === 'MaxLifetime'
-        ? `Stopped after its maximum lifetime of ${profile.spec.culling.maxLifetime}`
-        : `Stopped after ${profile.spec.culling.idleTimeout} without activity (last activity ${lastActivity?.toISOString() ?? 'never'})`;
+        ? `Stopped after its maximum lifetime of ${limits.maxLifetime}`
+        : `Stopped after ${limits.idleTimeout} without activity (last activity ${lastActivity?.toISOString() ?? 'never'})`;
     const ref = {
       apiVersion: API_VERSION,
       kind: NOTEBOOKLAB.kind,
@@ -565,6 +557,9 @@ export class LabReconciler {
     await this.deps.kube.applyStatus(asKube(lab), next);
     this.written.set(uid, next);
     this.unwritten.delete(uid);
+    // A kept lab runs on, so no phase change announces its problem: one Warning per new Degraded reason does.
+    const flagged = input.kept === undefined ? undefined : newlyDegraded(prev, next);
+    if (flagged !== undefined) void this.deps.events.warning(asKube(lab), flagged.reason, flagged.message);
     const pending = next.conditions?.find((c) => c.type === UPDATE_PENDING && c.status === 'True');
     if (
       pending !== undefined &&
@@ -591,7 +586,7 @@ export class LabReconciler {
       now: this.now(),
       homeClaimName: names.home,
       pvc: undefined,
-      invalid: { reason: err.code, message: err.message },
+      invalid: { reason: err.code, message: terminalMessage(err.code, err.message, lab.spec.profile) },
       applied: new Set(),
       pod: readPod(undefined),
     });

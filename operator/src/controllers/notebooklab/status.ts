@@ -13,6 +13,7 @@ import type {
 import { CONDITION, rfc3339, setCondition } from '../../meta/index.js';
 import type { Condition } from '../../meta/index.js';
 import type { CullDecision } from './culling/policy.js';
+import { keptMessage } from './kept.js';
 import type { PodReading } from './pod.js';
 import type { QuotaVerdict } from './quota.js';
 
@@ -31,6 +32,11 @@ export interface StatusInput {
   now: Date;
   /** A spec or profile problem that stops everything (InvalidSpec, ProfileNotFound), if any. */
   invalid?: { reason: string; message: string };
+  /**
+   * With `invalid`: the lab's running Pod is kept (kept.ts) — its phase follows the Pod, Degraded says why it
+   * cannot start again, and `limited` whether a maximum lifetime still ends it.
+   */
+  kept?: { limited: boolean };
   quota?: QuotaVerdict;
   /** Resolved image, size, URL — absent when `invalid`. */
   resolved?: { image: string; size: string; url: string };
@@ -42,8 +48,11 @@ export interface StatusInput {
   /** When the current Pod was created (maxLifetime counts from here). */
   podCreatedAt?: string;
   culling?: { decision: CullDecision; lastActivity?: Date };
-  /** Set by reconcile when it just stopped the lab (cull, max lifetime, or the user's `spec.state: Stopped`). */
-  stoppedBy?: { reason: 'Culled' | 'MaxLifetime' | 'User'; message: string };
+  /**
+   * Set by reconcile when it just stopped the lab (cull, max lifetime, the user's `spec.state: Stopped`, or the
+   * quota refusing a running lab).
+   */
+  stoppedBy?: { reason: 'Culled' | 'MaxLifetime' | 'User' | 'QuotaExceeded'; message: string };
   /** The image the lab Pod runs, when there is one. */
   runningImage?: string;
   /** True when the running Pod differs from the one the lab and its profile would get now (see {@link UPDATE_PENDING}). */
@@ -56,7 +65,7 @@ function phaseAndMessage(i: StatusInput): { phase: LabPhase; message: string } {
   const { lab, pod } = i;
   if (lab.metadata.deletionTimestamp !== undefined)
     return { phase: 'Stopping', message: 'Lab is being deleted' };
-  if (i.invalid !== undefined) return { phase: 'Failed', message: i.invalid.message };
+  if (i.invalid !== undefined && i.kept === undefined) return { phase: 'Failed', message: i.invalid.message };
   if (lab.spec.state === 'Stopped') {
     return pod.stage === 'Absent'
       ? { phase: 'Stopped', message: 'Lab is stopped; its home volume is kept' }
@@ -167,6 +176,8 @@ function lastTermination(i: StatusInput, now: string): LastTermination | undefin
 
 /** The problem that makes the lab Degraded, most fundamental first: spec, then quota, then the Pod. */
 function degradedOf(i: StatusInput): { reason: string; message: string } | undefined {
+  if (i.invalid !== undefined && i.kept !== undefined)
+    return { reason: i.invalid.reason, message: keptMessage(i.invalid, i.kept.limited) };
   if (i.invalid !== undefined) return i.invalid;
   if (i.lab.spec.state !== 'Running') return undefined;
   if (i.quota !== undefined && !i.quota.admitted) return { reason: i.quota.reason, message: i.quota.message };
@@ -180,6 +191,8 @@ function updatePending(
   set: (type: string, status: Condition['status'], reason: string, msg: string) => void,
   list: readonly Condition[],
 ): void {
+  // A kept lab has nothing current to compare its Pod with: the condition stays as it was.
+  if (i.kept !== undefined) return;
   const restart = 'stop and start the lab to use it (its home volume is kept)';
   const wanted = i.resolved?.image;
   if (i.outdated === true) {
@@ -269,10 +282,12 @@ export function computeStatus(i: StatusInput): NotebookLabStatus {
   }
   const running =
     i.lab.spec.state === 'Running' &&
-    i.invalid === undefined &&
+    (i.invalid === undefined || i.kept !== undefined) &&
     i.lab.metadata.deletionTimestamp === undefined;
-  // Progress describes the current start; a stopped lab has none, so the next start begins afresh.
-  if (running) status.progress = mergeProgress(i.lab.status?.progress, steps(i), now);
+  // Progress describes the current start; a stopped lab has none, so the next start begins afresh. A kept lab's
+  // start is over and cannot be observed again (nothing is applied for it): its progress stays as it was.
+  if (running && i.kept === undefined) status.progress = mergeProgress(i.lab.status?.progress, steps(i), now);
+  else if (running && i.lab.status?.progress !== undefined) status.progress = i.lab.status.progress;
   if (running && i.podCreatedAt !== undefined) status.startedAt = i.podCreatedAt;
   const prevActivity = i.lab.status?.lastActivity;
   const la = i.culling?.lastActivity;
