@@ -218,7 +218,7 @@ export function openApiDocument(): object {
         parameters: [idParam('id', 'Model id')],
         post: {
           summary:
-            'Register a webhook. The 201 body carries its secret once; each alert is POSTed as {type, alert} with X-Skyport-Signature: sha256=HMAC(secret, body), retried with exponential backoff',
+            'Register a webhook. The 201 body carries its secret once; each alert is POSTed as {type, alert} with X-Skyport-Signature: sha256=HMAC(secret, body), retried with exponential backoff. Without WEBHOOK_ALLOWED_HOSTS a target that is or resolves to a link-local (169.254.0.0/16, fe80::/10) or unspecified address, or to fd00:ec2::254, is refused (also IPv4-mapped, IPv4-compatible and NAT64 64:ff9b::/96 forms), at registration and on each delivery connection',
           requestBody: { required: true, content: { 'application/json': { schema: ref('Webhook') } } },
           responses: { '201': { description: 'Registered' }, ...errors },
         },
