@@ -1,0 +1,166 @@
+// Request bodies as text: Content-Encoding (gzip, deflate, br) and the declared charset decoded, and lines split in
+// linear time under a length cap, so one long line costs O(its length) and never more than the cap in memory.
+
+import { pipeline, type Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { HttpError } from './errors.js';
+
+/** Charsets text bodies may declare (`charset=` of Content-Type); utf-8 when none is given. */
+export type Charset = 'utf-8' | 'latin1';
+
+/** Longest accepted input line (CSV row or NDJSON object), in bytes before decoding the charset. */
+export const MAX_LINE_BYTES = 1 << 20;
+
+/** Content-Encoding values this service decodes, with the zlib stream for each. */
+const DECODERS = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+} as const;
+
+/** Charset labels accepted, by their lowercase name. US-ASCII is a subset of both. */
+const CHARSETS: Record<string, Charset> = {
+  'utf-8': 'utf-8',
+  utf8: 'utf-8',
+  'us-ascii': 'utf-8',
+  ascii: 'utf-8',
+  latin1: 'latin1',
+  'iso-8859-1': 'latin1',
+  iso8859_1: 'latin1',
+  'iso_8859-1': 'latin1',
+  'iso8859-1': 'latin1',
+  l1: 'latin1',
+};
+
+/** The charset a Content-Type declares, or a 415 naming an unsupported one. */
+export function charsetOf(contentType: string | undefined): Charset {
+  const params = (contentType ?? '').split(';').slice(1);
+  for (const p of params) {
+    const [k, v] = p.split('=', 2).map((s) => s.trim());
+    if (k?.toLowerCase() !== 'charset' || v === undefined) continue;
+    const name = v.replace(/^"(.*)"$/, '$1').toLowerCase();
+    const cs = CHARSETS[name];
+    if (cs === undefined)
+      throw new HttpError(
+        415,
+        'UnsupportedCharset',
+        `Content-Type charset ${JSON.stringify(name)} is not supported (utf-8, us-ascii, latin1/iso-8859-1)`,
+        { field: 'Content-Type', charset: name },
+      );
+    return cs;
+  }
+  return 'utf-8';
+}
+
+/**
+ * The request body with its Content-Encoding undone (codings are listed in the order they were applied, so they
+ * are removed last first); a 415 names a coding this service does not decode. A corrupt compressed body fails
+ * the iteration with a 400 `InvalidContentEncoding` naming the coding.
+ */
+export function decodedBody(req: Readable & { headers: Record<string, unknown> }): AsyncIterable<Uint8Array> {
+  const raw = req.headers['content-encoding'];
+  const codings = (typeof raw === 'string' ? raw : '')
+    .split(',')
+    .map((c) => c.trim().toLowerCase())
+    .filter((c) => c !== '' && c !== 'identity');
+  if (codings.length === 0) return req;
+  const streams = codings.reverse().map((c) => {
+    if (!Object.hasOwn(DECODERS, c))
+      throw new HttpError(
+        415,
+        'UnsupportedContentEncoding',
+        `Content-Encoding ${JSON.stringify(c)} is not supported (gzip, deflate, br, identity)`,
+        { field: 'Content-Encoding', encoding: c },
+      );
+    return { coding: c, stream: DECODERS[c as keyof typeof DECODERS]() };
+  });
+  let out: Readable = req;
+  const failed: { coding?: string } = {};
+  for (const { coding, stream } of streams) {
+    // pipeline destroys every stage on an error; which decoder failed is kept for the client's message.
+    stream.once('error', () => (failed.coding ??= coding));
+    out = pipeline(out, stream, () => undefined);
+  }
+  return iterate(out, failed);
+}
+
+/** Iterates the decoded body; a decoder's failure becomes a 400 naming the coding. */
+async function* iterate(s: Readable, failed: { coding?: string }): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const b of s as AsyncIterable<Uint8Array>) yield b;
+  } catch (err) {
+    if (err instanceof HttpError || failed.coding === undefined) throw err;
+    throw new HttpError(
+      400,
+      'InvalidContentEncoding',
+      `body is not valid ${failed.coding}: ${err instanceof Error ? err.message : String(err)}`,
+      { field: 'Content-Encoding', encoding: failed.coding },
+    );
+  }
+}
+
+export function lineTooLong(line: number, limit: number): HttpError {
+  return new HttpError(413, 'LineTooLong', `line ${line} is longer than the limit of ${limit} bytes`, {
+    line,
+    limit,
+  });
+}
+
+/**
+ * Splits bytes into lines (a trailing CR is dropped). Each byte is looked at a constant number of times: a partial
+ * line is kept as a list of pieces and joined once when its newline arrives, and a line longer than `maxLineBytes`
+ * fails as soon as that many bytes of it have arrived.
+ */
+export class LineSplitter {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  /** Lines handed out so far (the next line's number is `lines + 1`). */
+  lines = 0;
+
+  constructor(
+    readonly charset: Charset = 'utf-8',
+    readonly maxLineBytes = MAX_LINE_BYTES,
+  ) {}
+
+  /** The complete lines `buf` finishes, decoded. */
+  push(buf: Uint8Array): string[] {
+    const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    const out: string[] = [];
+    let start = 0;
+    for (let nl = b.indexOf(10); nl >= 0; nl = b.indexOf(10, start)) {
+      if (this.pendingBytes + nl - start > this.maxLineBytes)
+        throw lineTooLong(this.lines + 1, this.maxLineBytes);
+      if (this.pendingBytes > 0) {
+        this.pending.push(b.subarray(start, nl));
+        out.push(this.decode(Buffer.concat(this.pending)));
+        this.pending = [];
+        this.pendingBytes = 0;
+      } else out.push(this.decode(b.subarray(start, nl)));
+      this.lines++;
+      start = nl + 1;
+    }
+    if (start < b.length) {
+      this.pendingBytes += b.length - start;
+      if (this.pendingBytes > this.maxLineBytes) throw lineTooLong(this.lines + 1, this.maxLineBytes);
+      // A copy: the caller may reuse its buffer.
+      this.pending.push(Buffer.from(b.subarray(start)));
+    }
+    return out;
+  }
+
+  /** The last line, when the body does not end with a newline. */
+  end(): string | null {
+    if (this.pendingBytes === 0) return null;
+    const s = this.decode(Buffer.concat(this.pending));
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.lines++;
+    return s;
+  }
+
+  private decode(b: Buffer): string {
+    const n = b.length > 0 && b[b.length - 1] === 13 ? b.length - 1 : b.length;
+    return b.toString(this.charset === 'latin1' ? 'latin1' : 'utf8', 0, n);
+  }
+}
