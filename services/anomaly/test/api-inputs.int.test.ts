@@ -84,7 +84,7 @@ beforeAll(async () => {
   api = await startApiProc(redis.url, prefix, {
     CHUNK_ROWS: '1000',
     MAX_SYNC_ROWS: String(SYNC_ROWS),
-    MAX_UPLOAD_BYTES: String(8 * 1024 * 1024),
+    MAX_UPLOAD_BYTES: String(16 * 1024 * 1024),
   });
   worker = await startWorker(redis.url, prefix, { CHUNK_ROWS: '1000' });
   alice = as(TOKENS.alice, api.url);
@@ -281,6 +281,24 @@ describe('item 6: models too large to load are refused when the fit is requested
     expect(((await (await alice('/v1/jobs?kind=fit')).json()) as { items: unknown[] }).items).toHaveLength(
       jobs.items.length,
     );
+  });
+});
+
+describe('item 6: a ψ the engine cannot build', () => {
+  it('is refused when the fit is requested, before any projection', async () => {
+    const rows = 2 ** 20 + 1;
+    const x = gaussianData(rows, 1, 3);
+    const up = await post('/v1/datasets', 'application/octet-stream', new Uint8Array(x.buffer), {
+      'x-shape': `${rows},1`,
+    });
+    expect(up.status).toBe(201);
+    const ds = (await up.json()) as { id: string };
+    const res = await post(
+      '/v1/models',
+      'application/json',
+      JSON.stringify({ datasetId: ds.id, params: { ntrees: 1, sampleSize: rows } }),
+    );
+    expect(await expectError(res, 400, 'InvalidParameter')).toMatchObject({ field: '/params/sampleSize' });
   });
 });
 

@@ -2,7 +2,7 @@
 
 import { randomInt } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
-import { score, type ForestParams } from '../engine/index.js';
+import { MAX_SAMPLE_SIZE, score, type ForestParams } from '../engine/index.js';
 import type { Alert } from './alerts.js';
 import { checkWebhookTarget, checkWebhookUrl } from './alerts.js';
 import { ID, param, tenantOf, type ApiContext } from './context.js';
@@ -115,11 +115,20 @@ export function modelRoutes(ctx: ApiContext): Router {
       });
     const ntrees = p.ntrees ?? 100;
     const sampleSize = p.sampleSize ?? 256;
+    const effective = Math.min(sampleSize, ds.rows);
+    // The engine refuses this too, but only in the worker; the size projection would cost O(ψ) here first.
+    if (effective > MAX_SAMPLE_SIZE)
+      throw new HttpError(
+        400,
+        'InvalidParameter',
+        `/params/sampleSize: ${effective} (after clamping to the ${ds.rows} rows) exceeds the limit of ${MAX_SAMPLE_SIZE}`,
+        { field: '/params/sampleSize' },
+      );
     checkFitSize({
       ntrees,
       dims: ds.cols,
       extensionLevel,
-      sampleSize: Math.min(sampleSize, ds.rows),
+      sampleSize: effective,
       standardize: p.standardize ?? extensionLevel > 0,
     });
     const params: ForestParams = {
