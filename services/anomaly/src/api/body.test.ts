@@ -109,6 +109,27 @@ describe('LineSplitter', () => {
   });
 });
 
+describe('LineSplitter within one buffer', () => {
+  it('splits many lines of one buffer, counting them, and names a long one among them', () => {
+    const s = new LineSplitter('utf-8', 10);
+    expect(s.push(Buffer.from('a\r\nbb\nccc\nd'))).toEqual(['a', 'bb', 'ccc']);
+    expect(s.lines).toBe(3);
+    // A region longer than the cap made of short lines is fine.
+    expect(s.push(Buffer.from('\n' + '12345678\n'.repeat(4)))).toEqual([
+      'd',
+      ...Array<string>(4).fill('12345678'),
+    ]);
+    expect(s.lines).toBe(8);
+    let e: unknown;
+    try {
+      s.push(Buffer.from('1\n22\n' + '3'.repeat(11) + '\n4\n5'));
+    } catch (err) {
+      e = err;
+    }
+    expect((e as HttpError).detail).toEqual({ line: 11, limit: 10 });
+  });
+});
+
 describe('parsing long lines', () => {
   /** Milliseconds to parse (and refuse: it is infinite) one line of `n` digits fed in 16 KiB buffers; best of 3. */
   async function parseMs(n: number): Promise<number> {

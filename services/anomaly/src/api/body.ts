@@ -110,7 +110,7 @@ export function lineTooLong(line: number, limit: number): HttpError {
 /**
  * Splits bytes into lines (a trailing CR is dropped). Each byte is looked at a constant number of times: a partial
  * line is kept as a list of pieces and joined once when its newline arrives, and a line longer than `maxLineBytes`
- * fails as soon as that many bytes of it have arrived.
+ * fails as soon as that many bytes of it have arrived (or, inside one buffer, before it is decoded).
  */
 export class LineSplitter {
   private pending: Uint8Array[] = [];
@@ -126,27 +126,51 @@ export class LineSplitter {
   /** The complete lines `buf` finishes, decoded. */
   push(buf: Uint8Array): string[] {
     const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+    const first = b.indexOf(10);
+    if (first < 0) {
+      this.hold(b);
+      return [];
+    }
+    if (this.pendingBytes + first > this.maxLineBytes) throw lineTooLong(this.lines + 1, this.maxLineBytes);
     const out: string[] = [];
+    if (this.pendingBytes > 0) {
+      this.pending.push(b.subarray(0, first));
+      out.push(this.decode(Buffer.concat(this.pending)));
+      this.pending = [];
+      this.pendingBytes = 0;
+    } else out.push(this.decode(b.subarray(0, first)));
+    this.lines++;
+    const last = b.lastIndexOf(10);
+    if (last > first) {
+      // The lines between the first and the last newline are decoded and split at once (a newline byte is never
+      // part of a UTF-8 or latin1 character); only a region longer than the cap can hold a line over it.
+      const region = b.subarray(first + 1, last);
+      if (region.length > this.maxLineBytes) this.checkRegion(region);
+      for (const line of region.toString(this.encoding).split('\n'))
+        out.push(line.endsWith('\r') ? line.slice(0, -1) : line);
+      this.lines = this.lines + out.length - 1;
+    }
+    this.hold(b.subarray(last + 1));
+    return out;
+  }
+
+  /** Throws for the first line of `region` (complete lines, after line `this.lines`) longer than the cap. */
+  private checkRegion(region: Buffer): void {
     let start = 0;
-    for (let nl = b.indexOf(10); nl >= 0; nl = b.indexOf(10, start)) {
-      if (this.pendingBytes + nl - start > this.maxLineBytes)
-        throw lineTooLong(this.lines + 1, this.maxLineBytes);
-      if (this.pendingBytes > 0) {
-        this.pending.push(b.subarray(start, nl));
-        out.push(this.decode(Buffer.concat(this.pending)));
-        this.pending = [];
-        this.pendingBytes = 0;
-      } else out.push(this.decode(b.subarray(start, nl)));
-      this.lines++;
+    for (let n = this.lines + 1; start <= region.length; n++) {
+      let nl = region.indexOf(10, start);
+      if (nl < 0) nl = region.length;
+      if (nl - start > this.maxLineBytes) throw lineTooLong(n, this.maxLineBytes);
       start = nl + 1;
     }
-    if (start < b.length) {
-      this.pendingBytes += b.length - start;
-      if (this.pendingBytes > this.maxLineBytes) throw lineTooLong(this.lines + 1, this.maxLineBytes);
-      // A copy: the caller may reuse its buffer.
-      this.pending.push(Buffer.from(b.subarray(start)));
-    }
-    return out;
+  }
+
+  /** Keeps the start of an unfinished line (a copy: the caller may reuse its buffer). */
+  private hold(b: Buffer): void {
+    if (b.length === 0) return;
+    this.pendingBytes += b.length;
+    if (this.pendingBytes > this.maxLineBytes) throw lineTooLong(this.lines + 1, this.maxLineBytes);
+    this.pending.push(Buffer.from(b));
   }
 
   /** The last line, when the body does not end with a newline. */
@@ -159,8 +183,12 @@ export class LineSplitter {
     return s;
   }
 
+  private get encoding(): 'latin1' | 'utf8' {
+    return this.charset === 'latin1' ? 'latin1' : 'utf8';
+  }
+
   private decode(b: Buffer): string {
     const n = b.length > 0 && b[b.length - 1] === 13 ? b.length - 1 : b.length;
-    return b.toString(this.charset === 'latin1' ? 'latin1' : 'utf8', 0, n);
+    return b.toString(this.encoding, 0, n);
   }
 }
