@@ -319,6 +319,48 @@ describe('item 7: long lines', () => {
     expect((await fetch(`${api.url}/healthz`)).status).toBe(200);
   });
 
+  it('lets a client streaming a 25 MB line finish sending and read the 413 (lingering close)', async () => {
+    const whole = Buffer.concat([Buffer.from('a,b\n'), Buffer.alloc(25 << 20, 49), Buffer.from(',1\n')]);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const body = new ReadableStream<Uint8Array>({
+        start(c) {
+          for (let i = 0; i < whole.length; i += 65_536) c.enqueue(whole.subarray(i, i + 65_536));
+          c.close();
+        },
+      });
+      const res = await alice('/v1/datasets', {
+        method: 'POST',
+        headers: { 'content-type': 'text/csv' },
+        body,
+        duplex: 'half',
+      });
+      expect(await expectError(res, 413, 'LineTooLong')).toMatchObject({ line: 2 });
+    }
+  });
+
+  it('closes the connection of a refused body still arriving 2 s after the response', async () => {
+    const req = request(`${api.url}/v1/datasets`, {
+      method: 'POST',
+      headers: { 'content-type': 'text/csv', authorization: `Bearer ${TOKENS.alice}` },
+    });
+    const res = await new Promise<IncomingMessage>((resolve, reject) => {
+      req.once('response', resolve);
+      req.once('error', reject);
+      req.write('a,b\n' + '1'.repeat(1_100_000));
+    });
+    expect(res.statusCode).toBe(413);
+    const answeredAt = Date.now();
+    // Keep sending, as a client that ignores the answer would.
+    const drip = setInterval(() => req.write('1'.repeat(1000)), 50);
+    await new Promise<void>((resolve) => {
+      req.once('error', () => resolve());
+      req.socket?.once('close', () => resolve());
+    });
+    clearInterval(drip);
+    expect(Date.now() - answeredAt).toBeGreaterThanOrEqual(1500);
+    expect(Date.now() - answeredAt).toBeLessThan(10_000);
+  });
+
   it('ends a stream with a LineTooLong line', async () => {
     const res = await new Promise<IncomingMessage>((resolve, reject) => {
       const req = request(`${api.url}/v1/models/${first.id}/stream`, {

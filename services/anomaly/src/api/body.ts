@@ -1,6 +1,8 @@
 // Request bodies as text: Content-Encoding (gzip, deflate, br) and the declared charset decoded, and lines split in
-// linear time under a length cap, so one long line costs O(its length) and never more than the cap in memory.
+// linear time under a length cap, so one long line costs O(its length) and never more than the cap in memory; a
+// refused body is drained for a while so the client can read the error (lingering close).
 
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { HttpError } from './errors.js';
@@ -64,7 +66,9 @@ export function decodedBody(req: Readable & { headers: Record<string, unknown> }
     .split(',')
     .map((c) => c.trim().toLowerCase())
     .filter((c) => c !== '' && c !== 'identity');
-  if (codings.length === 0) return req;
+  // A parser that stops early (a refused body) must leave the request readable: the error handler drains the rest
+  // so the client can finish sending and read the error (see app.ts).
+  if (codings.length === 0) return req.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>;
   const streams = codings.reverse().map((c) => {
     if (!Object.hasOwn(DECODERS, c))
       throw new HttpError(
@@ -88,7 +92,7 @@ export function decodedBody(req: Readable & { headers: Record<string, unknown> }
 /** Iterates the decoded body; a decoder's failure becomes a 400 naming the coding. */
 async function* iterate(s: Readable, failed: { coding?: string }): AsyncGenerator<Uint8Array> {
   try {
-    for await (const b of s as AsyncIterable<Uint8Array>) yield b;
+    for await (const b of s.iterator({ destroyOnReturn: false }) as AsyncIterable<Uint8Array>) yield b;
   } catch (err) {
     if (err instanceof HttpError || failed.coding === undefined) throw err;
     throw new HttpError(
@@ -191,4 +195,27 @@ export class LineSplitter {
     const n = b.length > 0 && b[b.length - 1] === 13 ? b.length - 1 : b.length;
     return b.toString(this.encoding, 0, n);
   }
+}
+
+/** How long a refused request's remaining body is read and discarded before its connection is closed. */
+const LINGER_MS = 2000;
+
+/**
+ * The client may still be sending a refused body. Closing at once makes many clients (fetch among them) fail on a
+ * reset connection without reading the error, so the rest is read and discarded for up to {@link LINGER_MS}
+ * after the response (a lingering close, as nginx does). A body that ends in time leaves a clean keep-alive
+ * connection; one still arriving then has its connection closed. (Not `Connection: close`: node would close the
+ * socket as soon as the response is written.)
+ */
+export function lingerThenClose(req: IncomingMessage, res: ServerResponse): void {
+  res.once('finish', () => {
+    if (req.complete) return;
+    const socket = req.socket;
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    req.once('end', () => clearTimeout(timer));
+    // A parser may have left the body piped into a decoder.
+    req.unpipe();
+    req.resume();
+  });
 }

@@ -10,7 +10,7 @@ import { HttpError, notFound } from './errors.js';
 import { checkFitSize } from './fit-size.js';
 import { ingest } from './ingest.js';
 import type { LoadedModel } from './model-cache.js';
-import { charsetOf, decodedBody, LineSplitter } from './body.js';
+import { charsetOf, decodedBody, LineSplitter, lingerThenClose } from './body.js';
 import { mapNames, ndjsonRow, type ParseOptions } from './parse.js';
 import { jobView } from './routes-data.js';
 import { fitRequestSchema, validator, webhookRequestSchema } from './schemas.js';
@@ -376,6 +376,7 @@ async function streamScores(ctx: ApiContext, req: Request, res: Response): Promi
     res.end();
   } catch (err) {
     // The status line is long gone: the error becomes the last line of the stream.
+    lingerThenClose(req, res);
     if (!(err instanceof HttpError)) ctx.log.error({ err }, 'Failed to score a stream');
     const body =
       err instanceof HttpError ? err.toBody() : { error: 'internal error', code: 'Internal', detail: {} };
