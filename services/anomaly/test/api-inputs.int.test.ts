@@ -6,6 +6,8 @@ import { request, type IncomingMessage } from 'node:http';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fit, score, type ForestParams } from '../src/engine/index.js';
+import { connectRedis } from '../src/store/redis.js';
+import { Store, type ModelMeta } from '../src/store/store.js';
 import { RedisServer } from './support/redis-server.js';
 import {
   as,
@@ -25,6 +27,7 @@ const SYNC_ROWS = 100;
 const PARAMS: ForestParams = { ntrees: 20, sampleSize: 64, extensionLevel: 0, seed: 123 };
 
 let redis: RedisServer;
+let prefix: string;
 let api: ApiProc;
 let worker: Proc;
 let alice: ReturnType<typeof as>;
@@ -80,7 +83,7 @@ async function syncScores(res: Response): Promise<number[]> {
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  const prefix = freshPrefix();
+  prefix = freshPrefix();
   api = await startApiProc(redis.url, prefix, {
     CHUNK_ROWS: '1000',
     MAX_SYNC_ROWS: String(SYNC_ROWS),
@@ -252,6 +255,26 @@ describe('items 3–5: the CSV header rule, values outside float64, duplicate na
       'DuplicateColumn',
     );
     expect(d).toMatchObject({ columnName: 'x', columns: [0, 1] });
+  });
+});
+
+describe('item 5: a model stored with repeated names before they were refused', () => {
+  it('takes positional input only: {"x":1,"y":2} is refused, not scored as [1,1,2]', async () => {
+    const conn = connectRedis(redis.url, false);
+    const store = new Store(conn, prefix);
+    const meta = (await store.getModelMeta('alice', first.id)) as ModelMeta;
+    const bytes = (await store.getModelBytes('alice', first.id)) as Buffer;
+    const legacy = await store.putModel('alice', bytes, {
+      ...meta,
+      id: 'legacy-xxy',
+      columns: ['x', 'x', 'y'],
+    });
+    conn.disconnect();
+    const path = `/v1/models/${legacy.id}/score`;
+    await expectError(await post(path, 'application/x-ndjson', '{"x":1,"y":2}\n'), 400, 'WrongWidth');
+    expect(await syncScores(await post(path, 'application/x-ndjson', '[1,2,3]\n'))).toHaveLength(1);
+    const streamed = await post(`/v1/models/${legacy.id}/stream`, 'application/x-ndjson', '{"x":1,"y":2}\n');
+    expect(JSON.parse((await streamed.text()).trim())).toMatchObject({ code: 'WrongWidth' });
   });
 });
 

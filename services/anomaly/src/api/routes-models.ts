@@ -54,6 +54,15 @@ function alertsFor(
   return out;
 }
 
+/**
+ * The column names input is mapped by, or null for positional input. A model fitted before repeated names were
+ * refused (x,x,y) cannot map by name — {"x":1,"y":2} would fill both x columns — so its input is positional.
+ */
+function namesOf(m: LoadedModel): readonly string[] | null {
+  const c = m.meta.columns;
+  return c === null || new Set(c).size !== c.length ? null : c;
+}
+
 function sendScores(req: Request, res: Response, m: LoadedModel, scores: Float64Array): void {
   const accept = req.headers.accept ?? '';
   res.setHeader('X-Model-Id', m.meta.id);
@@ -186,7 +195,7 @@ export function modelRoutes(ctx: ApiContext): Router {
       holdRows: ctx.cfg.maxSyncRows,
       temporary: true,
       expectCols: m.meta.dims,
-      columns: m.meta.columns,
+      columns: namesOf(m),
     });
     if (got.kind === 'memory') {
       const scores = score(m.model, got.matrix);
@@ -229,10 +238,11 @@ export function modelRoutes(ctx: ApiContext): Router {
         { field: '/datasetId', expected: m.meta.dims, got: ds.cols },
       );
     // Both named: the dataset's columns are matched to the model's by name (the task reorders each chunk).
+    const names = namesOf(m);
     const order =
-      ds.columns === null || m.meta.columns === null
+      ds.columns === null || names === null
         ? null
-        : mapNames(ds.columns, m.meta.columns, { row: 0, line: 0, field: '/datasetId' });
+        : mapNames(ds.columns, names, { row: 0, line: 0, field: '/datasetId' });
     const jobId = await ctx.coordinator.submitScore(tenant, {
       dataset: ds,
       modelId: m.meta.id,
@@ -329,7 +339,8 @@ async function streamScores(ctx: ApiContext, req: Request, res: Response): Promi
   const opts: ParseOptions = { maxBytes: Number.MAX_SAFE_INTEGER, maxCols: d, expectCols: d };
   const shape = { cols: d as number | null, setCols: (): void => undefined };
   // Object lines map by the model's column names; without names, the first object's key order is kept.
-  let keys = m.meta.columns === null ? null : [...m.meta.columns];
+  const names = namesOf(m);
+  let keys = names === null ? null : [...names];
   const split = new LineSplitter(charsetOf(req.headers['content-type']));
   const body = decodedBody(req);
   let row = 0;
