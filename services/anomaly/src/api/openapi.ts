@@ -36,7 +36,7 @@ const INPUT_RULES = [
     "scored dataset's columns are matched to the model's columns by name, in any order; a name the model does not " +
     'have, or one of its names that is absent, is a 400 (UnknownColumn / MissingColumn) naming them. Arrays, ' +
     'headerless CSV, JSON {data} and float64 are positional, in the model’s column order, and so is everything ' +
-    'sent to a model fitted on data without names.',
+    'sent to a model fitted on data without names (or with repeated ones, stored before they were refused).',
   'Values: every value must be a finite float64; NaN, Inf and numbers outside its range (1e309) are a 400 ' +
     'NonFiniteValue naming the row and column.',
   'Size limits: MAX_UPLOAD_BYTES of decoded body (413 PayloadTooLarge); 1 MiB per CSV or NDJSON line (413 ' +
