@@ -12,6 +12,8 @@ export interface Lab {
   spec: { state: string };
   status?: {
     phase?: string;
+    message?: string;
+    homeClaimName?: string;
     url?: string;
     conditions?: Cond[];
     observedGeneration?: number;

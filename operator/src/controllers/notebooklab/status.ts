@@ -34,7 +34,9 @@ export interface StatusInput {
   quota?: QuotaVerdict;
   /** Resolved image, size, URL — absent when `invalid`. */
   resolved?: { image: string; size: string; url: string };
-  homeClaimName: string;
+  /** The home claim's name; reported only while the claim exists or the lab is starting (it is being created). */
+  homeClaimName?: string;
+  /** The lab's own home claim, if it exists. */
   pvc: V1PersistentVolumeClaim | undefined;
   /** Names of children applied successfully in this reconcile (Secret, Service, NetworkPolicy, Pod). */
   applied: ReadonlySet<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>;
@@ -58,9 +60,11 @@ function phaseAndMessage(i: StatusInput): { phase: LabPhase; message: string } {
     return { phase: 'Stopping', message: 'Lab is being deleted' };
   if (i.invalid !== undefined) return { phase: 'Failed', message: i.invalid.message };
   if (lab.spec.state === 'Stopped') {
-    return pod.stage === 'Absent'
-      ? { phase: 'Stopped', message: 'Lab is stopped; its home volume is kept' }
-      : { phase: 'Stopping', message: 'Waiting for the lab Pod to terminate' };
+    if (pod.stage !== 'Absent') return { phase: 'Stopping', message: 'Waiting for the lab Pod to terminate' };
+    // A lab that never started has no home claim: nothing is kept.
+    return i.pvc === undefined
+      ? { phase: 'Stopped', message: 'Lab is stopped' }
+      : { phase: 'Stopped', message: 'Lab is stopped; its home volume is kept' };
   }
   if (i.quota !== undefined && !i.quota.admitted) return { phase: 'Failed', message: i.quota.message };
   const f = pod.failure;
@@ -86,7 +90,11 @@ function homeStep(i: StatusInput): Step {
   if (i.pvc?.status?.phase === 'Bound') return { name: 'HomeVolume', state: 'Succeeded' };
   const f = i.pod.failure;
   if (f?.reason === 'HomeVolumePending') return { name: 'HomeVolume', state: 'Failed', message: f.message };
-  return { name: 'HomeVolume', state: 'Running', message: `Waiting for ${i.homeClaimName} to bind` };
+  return {
+    name: 'HomeVolume',
+    state: 'Running',
+    message: `Waiting for ${i.homeClaimName ?? 'the home claim'} to bind`,
+  };
 }
 
 function steps(i: StatusInput): Step[] {
@@ -258,19 +266,21 @@ export function computeStatus(i: StatusInput): NotebookLabStatus {
     observedGeneration: i.lab.metadata.generation ?? 0,
     phase,
     message,
-    homeClaimName: i.homeClaimName,
     conditions: conditions(i, phase, message),
   };
+  const running =
+    i.lab.spec.state === 'Running' &&
+    i.invalid === undefined &&
+    i.lab.metadata.deletionTimestamp === undefined;
+  const admitted = i.quota === undefined || i.quota.admitted;
+  if (i.homeClaimName !== undefined && (i.pvc !== undefined || (running && admitted)))
+    status.homeClaimName = i.homeClaimName;
   if (i.resolved !== undefined) {
     status.url = i.resolved.url;
     // What runs, while a Pod does (an older image until the next start when the alias moved); else what will.
     status.image = i.runningImage ?? i.resolved.image;
     status.size = i.resolved.size;
   }
-  const running =
-    i.lab.spec.state === 'Running' &&
-    i.invalid === undefined &&
-    i.lab.metadata.deletionTimestamp === undefined;
   // Progress describes the current start; a stopped lab has none, so the next start begins afresh.
   if (running) status.progress = mergeProgress(i.lab.status?.progress, steps(i), now);
   if (running && i.podCreatedAt !== undefined) status.startedAt = i.podCreatedAt;
