@@ -257,7 +257,10 @@ export class LabReconciler {
   ): Promise<ClaimCheck & { done?: ReconcileResult }> {
     const lab = base.lab;
     if (!admitted) return {};
-    const wants = { networkPolicy: prof.spec.network.enabled, pod: lab.spec.state === 'Running' };
+    // The Pod's name only once a Pod may be created: not while it waits for its home to bind (a read per event).
+    const classes = ctx.cached<KubeObject>('StorageClass');
+    const waiting = homeState(base.pvc, prof.spec.home.storageClassName, classes).kind === 'waiting';
+    const wants = { networkPolicy: prof.spec.network.enabled, pod: lab.spec.state === 'Running' && !waiting };
     const uid = lab.metadata.uid ?? '';
     const claim = await checkClaims(this.deps.kube, ctx, lab, wants, (k) => this.expected.pending(uid, k));
     if (claim.conflict === undefined)
