@@ -285,6 +285,13 @@ describe('objects the lab did not make', () => {
       'base64',
     ).toString();
     expect(token).toMatch(/^[0-9a-f]{48}$/);
+
+    // Deleting a lab in conflict leaves the squatters alone (its finalizer deleted a Pod by name).
+    for (const labName of ['pod', 'pvc'])
+      await kubectl(['delete', 'notebooklab', labName, '-n', ns, '--wait=true', '--timeout=60s']);
+    await expectUntouched(squatters['pod']!, before['pod']);
+    await expectUntouched(squatters['pvc']!, before['pvc']);
+    expect((await getObj('pod', 'pod-lab'))?.metadata.deletionTimestamp).toBeUndefined();
   });
 });
 
