@@ -276,8 +276,8 @@ export class LabReconciler {
 
   /**
    * The lab's token: from the cached Secret, else from the claim check's live read (the cache may lag a create of
-   * ours), else a new random one that `applyChildren` creates (never overwrites) — so a token is generated once and kept.
-   * `exists` says whether the Secret is already there. A lab the quota refuses writes no Secret and starts no
+   * ours), else a new random one that `applyChildren` creates (never overwrites) — so a token is generated once and
+   * kept. `exists` says whether the Secret is already there. A lab the quota refuses writes no Secret and starts no
    * Pod, so it needs no token: no live read for it (a refused lab is reconciled again at every peer's change).
    */
   private token(
