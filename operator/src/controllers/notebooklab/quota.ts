@@ -63,8 +63,8 @@ function fmtBytes(n: number): string {
 
 /**
  * Decides whether `lab` is within its owner's quota. The owner's labs that {@link counts count} are admitted,
- * those holding a Pod or home claim first, then oldest first, while they fit, so the verdict for each lab is the same whichever reconcile computes it, and deleting an admitted lab
- * admits the oldest refused one.
+ * those holding a Pod or home claim first, then oldest first, while they fit, so the verdict for each lab is the
+ * same whichever reconcile computes it, and deleting an admitted lab admits the oldest refused one.
  */
 export function checkQuota(
   lab: QuotaEntry,
