@@ -5,7 +5,7 @@
 import type { NotebookLab } from '../../api/v1alpha1/index.js';
 import type { KubeObject, ObjectRef } from '../../kube/index.js';
 import { LABELS } from '../../meta/index.js';
-import type { CacheReader } from '../../runtime/index.js';
+import type { CacheReader, ReconcileContext } from '../../runtime/index.js';
 import { labNames } from './build.js';
 import { nameConflict, ownershipOf } from './ownership.js';
 import type { ChildKind } from './ownership.js';
@@ -44,7 +44,7 @@ const API: Record<ChildKind, string> = {
  */
 export async function checkClaims(
   kube: ClaimClient,
-  cache: CacheReader,
+  cache: Pick<ReconcileContext<KubeObject>, 'get' | 'log'>,
   lab: NotebookLab,
   wants: { networkPolicy: boolean; pod: boolean },
   wroteRecently: (kind: ChildKind) => boolean,
@@ -71,7 +71,8 @@ export async function checkClaims(
     if (owner.state === 'foreign') return { conflict: nameConflict(kind, ref.name, owner.why) };
     if (owner.state === 'stale') {
       // The earlier lab is gone (it had this very name): its children are garbage; never delete a newer namesake.
-      if (!owner.terminating) await kube.delete(ref, { uid: owner.uid });
+      if (!owner.terminating && (await kube.delete(ref, { uid: owner.uid })))
+        cache.log.info({ kind, object: ref.name }, 'Deleted a leftover of an earlier lab of the same name');
       out.waitMs = LEFTOVER_WAIT_MS;
     }
     if (owner.state === 'ours' && kind === 'Secret' && obj !== undefined) out.secret = obj;
