@@ -7,13 +7,21 @@ import {
   dumpDiagnostics,
   eventually,
   kubectl,
-  kubectlJson,
   uniqueName,
-  ToolError,
 } from '../cluster/index.js';
 import { installChartOnce, startActivityServer, startOperator } from '../operator/support.js';
 import type { ActivityServer, OperatorProcess } from '../operator/support.js';
-import { profile, type Cond, type Lab } from './support.js';
+import {
+  applyObject,
+  condOf,
+  eventNamesIn,
+  getLabIn,
+  getObjectIn,
+  labObject,
+  profile,
+  waitPhaseIn,
+  type Lab,
+} from './support.js';
 
 let ns = '';
 let op: OperatorProcess;
@@ -37,51 +45,19 @@ interface Full {
   data?: Record<string, string>;
 }
 
-async function apply(obj: unknown): Promise<void> {
-  await kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
-}
-
-function lab(name: string, profileName: string, spec: Record<string, unknown> = {}): Record<string, unknown> {
-  return {
-    apiVersion: 'skyport.io/v1alpha1',
-    kind: 'NotebookLab',
-    metadata: { name, namespace: ns },
-    spec: { owner: 'alice', profile: profileName, ...spec },
-  };
-}
-
-const getLab = (name: string): Promise<Lab> => kubectlJson<Lab>(['get', 'notebooklab', name, '-n', ns]);
-
-async function getObj(kind: string, name: string): Promise<Full | undefined> {
-  try {
-    return await kubectlJson<Full>(['get', kind, name, '-n', ns]);
-  } catch (err) {
-    if (err instanceof ToolError && /NotFound|not found/.test(err.message)) return undefined;
-    throw err;
-  }
-}
-
-async function eventNames(involved: string, reason: string): Promise<string[]> {
-  const sel = `involvedObject.name=${involved},reason=${reason}`;
-  const out = await kubectl(['get', 'events', '-n', ns, '--field-selector', sel, '-o', 'name']);
-  return out.split('\n').filter((l) => l.trim() !== '');
-}
-
-const cond = (l: Lab, type: string): Cond | undefined => l.status?.conditions?.find((c) => c.type === type);
-
-async function waitPhase(name: string, phase: string, timeoutMs = 60_000): Promise<Lab> {
-  return eventually(
-    async () => {
-      const l = await getLab(name);
-      if (l.status?.phase !== phase)
-        throw new Error(
-          `${name} phase ${l.status?.phase ?? '(none)'}, want ${phase}: ${l.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`).join(' ') ?? ''}`,
-        );
-      return l;
-    },
-    { timeoutMs, description: `${name} ${phase}` },
-  );
-}
+const apply = applyObject;
+const lab = (
+  name: string,
+  profileName: string,
+  spec: Record<string, unknown> = {},
+): Record<string, unknown> => labObject(ns, name, profileName, spec);
+const getLab = (name: string): Promise<Lab> => getLabIn(ns, name);
+const getObj = (kind: string, name: string): Promise<Full | undefined> => getObjectIn<Full>(ns, kind, name);
+const eventNames = (involved: string, reason: string): Promise<string[]> =>
+  eventNamesIn(ns, involved, reason);
+const cond = condOf;
+const waitPhase = (name: string, phase: string, timeoutMs?: number): Promise<Lab> =>
+  waitPhaseIn(ns, name, phase, timeoutMs);
 
 function dumpOnFailure(): void {
   onTestFailed(async () => {
