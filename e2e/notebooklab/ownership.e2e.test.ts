@@ -298,6 +298,25 @@ describe('quota counting and status truth', () => {
     expect((await getLab('valid')).status?.phase).toBe('Running');
   });
 
+  it('a lab that turns invalid holding nothing frees its slot at once; fixed again, it does not displace the lab that took it', async () => {
+    dumpOnFailure();
+    // bob's stopped lab (never started: no Pod, no claim) is valid, so it counts: his second lab is refused.
+    await apply(lab('bob1', P.one, { owner: 'bob', state: 'Stopped' }));
+    await waitPhase('bob1', 'Stopped');
+    await apply(lab('bob2', P.one, { owner: 'bob' }));
+    const refused = await waitPhase('bob2', 'Failed');
+    expect(cond(refused, 'Degraded')).toMatchObject({ reason: 'QuotaExceeded' });
+    // bob1 now asks for a size the profile does not offer: it can never hold anything, bob2 starts without waiting
+    // for a resync.
+    const patch = (spec: Record<string, unknown>): Promise<string> =>
+      kubectl(['patch', 'notebooklab', 'bob1', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec })]);
+    await patch({ size: 'smal' });
+    await waitPhase('bob2', 'Running', 20_000);
+    await patch({ size: 'small' });
+    await waitPhase('bob1', 'Stopped');
+    expect((await getLab('bob2')).status?.phase).toBe('Running');
+  });
+
   it('a lab created Stopped has no home claim and does not claim one is kept', async () => {
     dumpOnFailure();
     await apply(lab('idle', P.retain, { state: 'Stopped' }));
