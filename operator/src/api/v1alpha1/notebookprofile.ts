@@ -208,10 +208,15 @@ const culling = obj(
 const quota = obj(
   {
     maxLabs: def(
-      int('Most NotebookLabs one owner may have with this profile (running or stopped); more are refused.', {
-        minimum: 0,
-        maximum: 1000,
-      }),
+      int(
+        'Most NotebookLabs one owner may have with this profile (running or stopped); more are refused. A lab ' +
+          'whose spec the profile does not accept counts only while it holds a Pod or home claim; labs holding ' +
+          'one are admitted first, then the oldest.',
+        {
+          minimum: 0,
+          maximum: 1000,
+        },
+      ),
       2,
     ),
     maxTotalHomeSize: boundedQuantity(

@@ -199,6 +199,12 @@ export function podSelector(lab: NotebookLab): Record<string, string> {
 /** The extra `skyport.io/owner` label on every child: lets admins find a user's objects. */
 export const OWNER_LABEL = 'skyport.io/owner';
 
+/**
+ * Annotation naming the lab's profile, on the Pod and the home claim: a retained home goes back only to a lab of
+ * the same owner and profile (ownership.ts).
+ */
+export const PROFILE_ANNOTATION = 'skyport.io/profile';
+
 /** Builds the home PVC. No ownerReference: its lifetime follows the profile's retain policy via a finalizer. */
 export function buildHome(lab: NotebookLab, profile: NotebookProfile): V1PersistentVolumeClaim {
   const names = labNames(lab.metadata.name ?? '');
@@ -211,6 +217,7 @@ export function buildHome(lab: NotebookLab, profile: NotebookProfile): V1Persist
       name: names.home,
       owned: false,
       extraLabels: { [OWNER_LABEL]: lab.spec.owner },
+      annotations: { [PROFILE_ANNOTATION]: lab.spec.profile },
     }),
     spec: {
       accessModes: ['ReadWriteOnce'],
@@ -352,7 +359,7 @@ export function buildPod(
       extraLabels: { [OWNER_LABEL]: lab.spec.owner },
       annotations: {
         ...extraAnnotations,
-        'skyport.io/profile': lab.spec.profile,
+        [PROFILE_ANNOTATION]: lab.spec.profile,
         'skyport.io/size': resolved.size.name,
       },
     }),

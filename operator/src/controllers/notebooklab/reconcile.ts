@@ -5,7 +5,6 @@ import { randomBytes } from 'node:crypto';
 import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { NotebookLab, NotebookProfile } from '../../api/v1alpha1/index.js';
 import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/index.js';
-import { parseQuantity } from '../../api/units.js';
 import { TerminalError, TransientError } from '../../errors.js';
 import type { EventRecorder, Kube, KubeObject } from '../../kube/index.js';
 import { isoOf } from '../../meta/index.js';
@@ -18,10 +17,11 @@ import { cullingPolicy, decideCulling } from './culling/policy.js';
 import type { ActivityFreshness, CullDecision } from './culling/policy.js';
 import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState } from './home.js';
 import { readPod } from './pod.js';
-import { checkQuota } from './quota.js';
-import type { QuotaEntry, QuotaVerdict } from './quota.js';
+import { quotaOf } from './quota.js';
+import { checkClaims, deleteOwnChild, ownHome } from './claims.js';
+import type { ClaimCheck } from './claims.js';
+import { conflictRecheckMs } from './ownership.js';
 import { Expectations, withHash } from './expectations.js';
-import { OWNER_PROFILE_INDEX, ownerProfileKey } from './indexes.js';
 import { PROGRESS_WRITE_DELAY_MS, progressOnly } from './progress.js';
 import { IDLE_WARNING, UPDATE_PENDING, computeStatus, sameStatus } from './status.js';
 import { terminalMessage } from './validity.js';
@@ -113,7 +113,6 @@ export class LabReconciler {
     }
     // The informer holds NotebookLabs as the apiserver stored them (validated by the CRD schema).
     let lab = this.withFreshStatus(ctx.object as unknown as Lab);
-    const ns = lab.metadata.namespace ?? 'default';
     const names = labNames(lab.metadata.name ?? '');
     const profile = ctx.get<KubeObject>(NOTEBOOKPROFILE.kind, { name: lab.spec.profile }) as
       NotebookProfile | undefined;
@@ -129,8 +128,8 @@ export class LabReconciler {
       ctx.log.debug('Added home finalizer');
     }
 
-    const pvc = ctx.get<KubeObject>('PersistentVolumeClaim', { namespace: ns, name: names.home }) as
-      V1PersistentVolumeClaim | undefined;
+    // A claim under the home's name that is not the lab's (another owner's retained home) is never its home.
+    const pvc = ownHome(ctx, lab) as V1PersistentVolumeClaim | undefined;
     const pod = ctx.owned<KubeObject>('Pod').find((p) => p.metadata?.name === names.pod) as V1Pod | undefined;
     const base: Omit<StatusInput, 'applied' | 'pod'> = {
       lab,
@@ -142,10 +141,11 @@ export class LabReconciler {
     const r = resolveWith(lab, profile);
     if ('invalid' in r) return this.unresolved(ctx, lab, profile, pod, base, r.invalid);
     const { profile: prof, resolved } = r;
-    const quota = this.quota(ctx, lab, prof, resolved);
-    const { token, exists: tokenExists } = fresh
-      ? { token: this.newToken(), exists: false }
-      : await this.token(ctx, ns, names.token, quota.admitted);
+    const quota = quotaOf(ctx, lab, prof, resolved.homeBytes);
+    // Nothing is written over, adopted or deleted that is not the lab's own (ownership.ts).
+    const claim = await this.claim(ctx, base, prof, pod, quota.admitted);
+    if (claim.done !== undefined) return claim.done;
+    const { token, exists: tokenExists } = this.token(ctx, names.token, quota.admitted, claim.secret);
     const desired = buildChildren(
       lab,
       prof,
@@ -222,46 +222,50 @@ export class LabReconciler {
     return out;
   }
 
-  /** Quota over the owner's labs of this profile, from the cache (all namespaces the operator watches). */
-  private quota(
+  /**
+   * What holds the lab's child names before anything is written ({@link checkClaims}); `done` when this reconcile
+   * ends here: leftovers of an earlier namesake are being deleted, or a name is held by someone else's object —
+   * then the lab is Failed with `Degraded=NameConflict` (one Warning Event, with the phase change), nothing is
+   * written, and it looks again with a growing delay (foreign objects are not watched).
+   */
+  private async claim(
     ctx: ReconcileContext<KubeObject>,
-    lab: Lab,
-    profile: NotebookProfile,
-    resolved: ResolvedLab,
-  ): QuotaVerdict {
-    const entry = (l: Lab): QuotaEntry => ({
-      uid: l.metadata.uid ?? '',
-      namespace: l.metadata.namespace ?? '',
-      name: l.metadata.name ?? '',
-      createdAt: isoOf(l.metadata.creationTimestamp),
-      homeBytes: resolved.homeBytes,
-      deleting: l.metadata.deletionTimestamp !== undefined,
+    base: Omit<StatusInput, 'applied' | 'pod'>,
+    prof: NotebookProfile,
+    pod: V1Pod | undefined,
+    admitted: boolean,
+  ): Promise<ClaimCheck & { done?: ReconcileResult }> {
+    const lab = base.lab;
+    if (!admitted) return {};
+    // The Pod's name only once a Pod may be created: not while it waits for its home to bind (a read per event).
+    const classes = ctx.cached<KubeObject>('StorageClass');
+    const waiting = homeState(base.pvc, prof.spec.home.storageClassName, classes).kind === 'waiting';
+    const wants = { networkPolicy: prof.spec.network.enabled, pod: lab.spec.state === 'Running' && !waiting };
+    const uid = lab.metadata.uid ?? '';
+    const claim = await checkClaims(this.deps.kube, ctx, lab, wants, (k) => this.expected.pending(uid, k));
+    if (claim.conflict === undefined)
+      return claim.waitMs === undefined ? claim : { done: { requeueAfterMs: claim.waitMs } };
+    await this.writeStatus(ctx, lab, {
+      ...base,
+      invalid: claim.conflict,
+      applied: new Set(),
+      pod: readPod(pod),
     });
-    const peers = ctx.indexed<KubeObject>(
-      NOTEBOOKLAB.kind,
-      OWNER_PROFILE_INDEX,
-      ownerProfileKey(lab),
-    ) as unknown as Lab[];
-    const q = profile.spec.quota;
-    const limits =
-      q.maxTotalHomeSize === undefined
-        ? { maxLabs: q.maxLabs }
-        : { maxLabs: q.maxLabs, maxTotalHomeBytes: parseQuantity(q.maxTotalHomeSize) };
-    return checkQuota(entry(lab), peers.map(entry), limits, lab.spec.owner, lab.spec.profile);
+    return { done: { requeueAfterMs: conflictRecheckMs(lab.status?.conditions, base.now) } };
   }
 
   /**
-   * The lab's token: from the cached Secret, else from a live read (the cache may lag a create of ours), else
-   * a new random one that `applyChildren` creates (never overwrites) — so a token is generated once and kept.
-   * `exists` says whether the Secret is already there. A lab the quota refuses writes no Secret and starts no
+   * The lab's token: from the cached Secret, else from the claim check's live read (the cache may lag a create of
+   * ours), else a new random one that `applyChildren` creates (never overwrites) — so a token is generated once and
+   * kept. `exists` says whether the Secret is already there. A lab the quota refuses writes no Secret and starts no
    * Pod, so it needs no token: no live read for it (a refused lab is reconciled again at every peer's change).
    */
-  private async token(
+  private token(
     ctx: ReconcileContext<KubeObject>,
-    ns: string,
     name: string,
     admitted: boolean,
-  ): Promise<{ token: string; exists: boolean }> {
+    live: KubeObject | undefined,
+  ): { token: string; exists: boolean } {
     const fromSecret = (s: V1Secret | undefined): string | undefined => {
       const b64 = s?.data?.[TOKEN_KEY];
       return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
@@ -271,11 +275,9 @@ export class LabReconciler {
     );
     if (cached !== undefined) return { token: cached, exists: true };
     if (!admitted) return { token: '', exists: false };
-    const live = fromSecret(
-      (await this.deps.kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name })) as
-        V1Secret | undefined,
-    );
-    return live === undefined ? { token: this.newToken(), exists: false } : { token: live, exists: true };
+    // Read live by the claim check (ours only: a token someone else planted is never used).
+    const found = fromSecret(live as V1Secret | undefined);
+    return found === undefined ? { token: this.newToken(), exists: false } : { token: found, exists: true };
   }
 
   /**
@@ -304,6 +306,8 @@ export class LabReconciler {
     const run = { awaitingCache: false };
     const home = withHash(asKube(desired.home));
     const applyHome = async (): Promise<void> => {
+      // A stopped lab without a home (created Stopped) provisions none until it first starts.
+      if (pvc === undefined && desired.pod === undefined) return;
       if (
         !this.expected.needsWrite(
           uid,
@@ -509,23 +513,22 @@ export class LabReconciler {
     profile: NotebookProfile | undefined,
   ): Promise<undefined> {
     if (!(lab.metadata.finalizers ?? []).includes(HOME_FINALIZER)) return undefined;
-    const ns = lab.metadata.namespace ?? 'default';
     const names = labNames(lab.metadata.name ?? '');
     // End the session now rather than when the garbage collector gets to it: the collector only notices a
     // deleted owner once it watches the owner's kind (up to its discovery resync after the CRD appears), and a
     // Delete-policy home PVC stays in use (pvc-protection) for as long as the Pod exists.
-    const pod = { apiVersion: 'v1', kind: 'Pod', namespace: ns, name: names.pod };
-    if (await this.deps.kube.delete(pod)) ctx.log.info({ pod: names.pod }, 'Deleted lab Pod');
+    // Only the lab's own: a Pod or claim of someone else's under these names is left alone (ownership.ts).
+    if (await deleteOwnChild(this.deps.kube, ctx, lab, 'Pod'))
+      ctx.log.info({ pod: names.pod }, 'Deleted lab Pod');
     const policy = profile?.spec.home.retainPolicy ?? 'Retain';
     if (policy === 'Delete') {
-      const pvc = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: names.home };
-      if (await this.deps.kube.delete(pvc))
+      if (await deleteOwnChild(this.deps.kube, ctx, lab, 'PersistentVolumeClaim'))
         ctx.log.info({ pvc: names.home }, 'Deleted home PersistentVolumeClaim');
     } else {
       ctx.log.info({ pvc: names.home }, 'Kept home PersistentVolumeClaim');
     }
     await this.deps.kube.removeFinalizer(asKube(lab), HOME_FINALIZER);
-    this.activity.forget({ namespace: ns, name: lab.metadata.name ?? '' });
+    this.activity.forget({ namespace: lab.metadata.namespace ?? 'default', name: lab.metadata.name ?? '' });
     this.written.delete(lab.metadata.uid ?? '');
     this.unwritten.delete(lab.metadata.uid ?? '');
     this.expected.forget(lab.metadata.uid ?? '');
@@ -580,11 +583,9 @@ export class LabReconciler {
   async recordTerminal(ctx: ReconcileContext<KubeObject>, err: TerminalError): Promise<void> {
     if (ctx.object === undefined) return;
     const lab = ctx.object as unknown as Lab;
-    const names = labNames(lab.metadata.name ?? '');
     await this.writeStatus(ctx, lab, {
       lab,
       now: this.now(),
-      homeClaimName: names.home,
       pvc: undefined,
       invalid: { reason: err.code, message: terminalMessage(err.code, err.message, lab.spec.profile) },
       applied: new Set(),

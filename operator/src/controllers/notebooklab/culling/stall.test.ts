@@ -6,7 +6,8 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { NotebookLab } from '../../../api/v1alpha1/index.js';
 import type { EventRecorder, Kube, KubeObject } from '../../../kube/index.js';
 import type { ReconcileContext } from '../../../runtime/index.js';
-import { HOME_FINALIZER, TOKEN_KEY, labNames } from '../build.js';
+import { LABELS, MANAGER } from '../../../meta/index.js';
+import { COMPONENT, HOME_FINALIZER, TOKEN_KEY, labNames } from '../build.js';
 import { labFixture, profileFixture } from '../fixtures.test-util.js';
 import { LabReconciler } from '../reconcile.js';
 import type { Activity, ActivityResolver } from './activity.js';
@@ -26,6 +27,8 @@ const owner = {
   uid: lab.metadata.uid ?? '',
   controller: true,
 };
+/** The lab's own children carry our managed-by label (ownership.ts); the home claim also its lab's UID. */
+const ours = { [LABELS.managedBy]: MANAGER };
 
 /** The lab's Pod, Ready since T0. */
 const pod: V1Pod = {
@@ -36,6 +39,7 @@ const pod: V1Pod = {
     namespace: ns,
     uid: 'pod-uid',
     creationTimestamp: new Date(T0),
+    labels: ours,
     ownerReferences: [owner],
   },
   spec: { containers: [{ name: 'lab', image: 'registry.example.org/des/lab:2026.07' }] },
@@ -60,13 +64,22 @@ const pod: V1Pod = {
 const secret: V1Secret = {
   apiVersion: 'v1',
   kind: 'Secret',
-  metadata: { name: names.token, namespace: ns, ownerReferences: [owner] },
+  metadata: { name: names.token, namespace: ns, labels: ours, ownerReferences: [owner] },
   data: { [TOKEN_KEY]: Buffer.from('tok').toString('base64') },
 };
 const pvc: V1PersistentVolumeClaim = {
   apiVersion: 'v1',
   kind: 'PersistentVolumeClaim',
-  metadata: { name: names.home, namespace: ns },
+  metadata: {
+    name: names.home,
+    namespace: ns,
+    labels: {
+      ...ours,
+      [LABELS.name]: 'notebooklab',
+      [LABELS.component]: COMPONENT.home,
+      [LABELS.ownerUid]: lab.metadata.uid ?? '',
+    },
+  },
   status: { phase: 'Bound' },
 };
 
