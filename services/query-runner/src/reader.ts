@@ -35,6 +35,11 @@ export interface QueryStream {
   readonly batches: AsyncIterable<readonly Row[]>;
   /** Valid once `batches` is exhausted. */
   status(): ResultStatus;
+  /**
+   * Ends the transaction (ROLLBACK) when the rows were not all read — e.g. the writer refused the columns
+   * before the first batch; a no-op after the last batch. Call it in a finally.
+   */
+  close(): Promise<void>;
 }
 
 /** A query PostgreSQL refused or stopped: its SQLSTATE and message (57014: statement_timeout). */
@@ -117,15 +122,28 @@ function wrap(err: unknown): Error {
  * Opens `opts.sql` on `client` (which it owns until the batches end: BEGIN READ ONLY … COMMIT, or
  * ROLLBACK on error). The first fetch happens here so the columns are known before any byte is written.
  */
+function checkOptions(opts: QueryOptions): void {
+  const bad = (field: string, must: string, v: number): RangeError =>
+    new RangeError(`${field}: must be ${must}, got ${v}`);
+  const t = opts.statementTimeoutMs;
+  if (!(Number.isSafeInteger(t) && t > 0)) throw bad('statementTimeoutMs', 'a positive integer (ms)', t);
+  const b = opts.batchRows;
+  if (b !== undefined && !(Number.isSafeInteger(b) && b > 0)) throw bad('batchRows', 'a positive integer', b);
+  const m = opts.maxRecords;
+  if (m !== undefined && !(Number.isSafeInteger(m) && m >= 0))
+    throw bad('maxRecords', 'a non-negative integer', m);
+}
+
 export async function openQuery(client: pg.Client, opts: QueryOptions): Promise<QueryStream> {
+  checkOptions(opts);
   const batchRows = opts.batchRows ?? 10_000;
   const max = opts.maxRecords ?? Infinity;
   // READ ONLY: even a query that slipped past validation cannot write (SQLSTATE 25006).
   await client.query('BEGIN TRANSACTION READ ONLY');
   let cursor: Cursor<Value[]> | undefined;
   try {
-    // SET cannot take a bind parameter; the value is a validated integer.
-    await client.query(`SET LOCAL statement_timeout = ${Math.max(1, Math.trunc(opts.statementTimeoutMs))}`);
+    // SET cannot take a bind parameter; the value is an integer (checkOptions).
+    await client.query(`SET LOCAL statement_timeout = ${opts.statementTimeoutMs}`);
     cursor = client.query(
       new Cursor<Value[]>(opts.sql, opts.params ? [...opts.params] : undefined, {
         rowMode: 'array',
@@ -151,7 +169,14 @@ function stream(
   max: number,
 ): QueryStream {
   let overflow = false;
-  let done = false;
+  /** Set once the transaction has ended, by COMMIT after the last batch or by ROLLBACK. */
+  let ended = false;
+  const rollback = async (): Promise<void> => {
+    if (ended) return;
+    ended = true;
+    await cursor.close().catch(() => undefined);
+    await client.query('ROLLBACK').catch(() => undefined);
+  };
   async function* batches(): AsyncGenerator<readonly Row[]> {
     let sent = 0;
     let rows = firstRows;
@@ -169,19 +194,19 @@ function stream(
       }
       await cursor.close();
       await client.query('COMMIT');
-      done = true;
+      ended = true;
     } catch (err) {
       throw wrap(err);
     } finally {
-      if (!done) {
-        await cursor.close().catch(() => undefined);
-        await client.query('ROLLBACK').catch(() => undefined);
-      }
+      // An error or a consumer that stopped early (break) leaves the transaction open: end it.
+      await rollback();
     }
   }
   return {
     columns,
     batches: batches(),
     status: () => ({ overflow }),
+    // A generator never started does not run its finally: close() ends the transaction itself.
+    close: rollback,
   };
 }

@@ -118,6 +118,41 @@ describe('openQuery', () => {
     expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
+  it('close() before reading rolls the transaction back: the connection is free and out of READ ONLY', async () => {
+    const q = await openQuery(client, {
+      sql: 'SELECT * FROM every_type',
+      statementTimeoutMs: 10_000,
+      batchRows: 1,
+    });
+    await q.close();
+    expect((await client.query('SHOW transaction_read_only')).rows).toEqual([
+      { transaction_read_only: 'off' },
+    ]);
+    // After the rows were read, close() is a no-op.
+    const r = await openQuery(client, { sql: 'SELECT 1::int4 AS x', statementTimeoutMs: 10_000 });
+    expect(await all(r.batches)).toEqual([[1]]);
+    await r.close();
+    expect((await client.query('SHOW transaction_read_only')).rows).toEqual([
+      { transaction_read_only: 'off' },
+    ]);
+  });
+
+  it('refuses bad options naming them, before talking to the server', async () => {
+    const sql = 'SELECT 1::int4 AS x';
+    await expect(openQuery(client, { sql, statementTimeoutMs: NaN })).rejects.toThrow(
+      'statementTimeoutMs: must be a positive integer (ms), got NaN',
+    );
+    await expect(openQuery(client, { sql, statementTimeoutMs: 1000, batchRows: 0 })).rejects.toThrow(
+      'batchRows: must be a positive integer, got 0',
+    );
+    await expect(openQuery(client, { sql, statementTimeoutMs: 1000, maxRecords: -1 })).rejects.toThrow(
+      'maxRecords: must be a non-negative integer, got -1',
+    );
+    expect((await client.query('SHOW transaction_read_only')).rows).toEqual([
+      { transaction_read_only: 'off' },
+    ]);
+  });
+
   it('refuses a column of a type no writer takes, naming it', async () => {
     const err = await openQuery(client, {
       sql: 'SELECT 1::int4 AS a, 1.5::numeric AS price',

@@ -96,7 +96,17 @@ const INT_RANGE: Readonly<Record<'int2' | 'int4' | 'int8', readonly [bigint, big
 /** Checks the column list once, before any byte is written. */
 export function checkColumns(columns: readonly Column[]): void {
   if (columns.length === 0) throw new FormatError('NoColumns', 'a result needs at least one column');
+  const seen = new Map<string, number>();
   columns.forEach((c, i) => {
+    // Readers (astropy, pandas) key columns by name: a second column of one name would be lost or renamed.
+    const first = seen.get(c.name);
+    if (first !== undefined) {
+      throw new FormatError(
+        'DuplicateColumn',
+        `column ${i + 1} '${c.name}': the name of column ${first + 1} too`,
+      );
+    }
+    seen.set(c.name, i);
     if (!(c.type in TYPES)) {
       throw new FormatError(
         'UnsupportedType',
