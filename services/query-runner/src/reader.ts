@@ -118,10 +118,7 @@ function wrap(err: unknown): Error {
   return err instanceof Error ? err : new Error(String(err));
 }
 
-/**
- * Opens `opts.sql` on `client` (which it owns until the batches end: BEGIN READ ONLY … COMMIT, or
- * ROLLBACK on error). The first fetch happens here so the columns are known before any byte is written.
- */
+/** Refuses options PostgreSQL or the cursor would take wrongly, naming the option. */
 function checkOptions(opts: QueryOptions): void {
   const bad = (field: string, must: string, v: number): RangeError =>
     new RangeError(`${field}: must be ${must}, got ${v}`);
@@ -134,6 +131,10 @@ function checkOptions(opts: QueryOptions): void {
     throw bad('maxRecords', 'a non-negative integer', m);
 }
 
+/**
+ * Opens `opts.sql` on `client` (which it owns until the batches end: BEGIN READ ONLY … COMMIT, or
+ * ROLLBACK on error). The first fetch happens here so the columns are known before any byte is written.
+ */
 export async function openQuery(client: pg.Client, opts: QueryOptions): Promise<QueryStream> {
   checkOptions(opts);
   const batchRows = opts.batchRows ?? 10_000;
