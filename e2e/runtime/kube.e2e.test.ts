@@ -106,7 +106,10 @@ describe('status subresource', () => {
     // Status written through the main endpoint is ignored by the apiserver (that is what /status is for).
     const viaMain = await kube.apply({ ...widget('w-status', 2), status: { phase: 'Hacked' } });
     expect(viaMain.status?.phase).toBe('Running');
-    const seen = await kubectlJson<Widget>(['get', WIDGET.plural, 'w-status', '-n', ns], { kubeconfig });
+    const seen = await kubectlJson<Widget>(
+      ['get', `${WIDGET.plural}.${WIDGET.group}`, 'w-status', '-n', ns],
+      { kubeconfig },
+    );
     expect(seen.status?.conditions?.[0]).toMatchObject({
       type: 'Ready',
       status: 'False',

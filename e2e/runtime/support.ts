@@ -93,7 +93,7 @@ export function ensureWidgetCrd(kubeconfig: string): Promise<void> {
       ['wait', '--for=condition=Established', `crd/${WIDGET.plural}.${WIDGET.group}`, '--timeout=60s'],
       { kubeconfig },
     );
-    await eventually(() => kubectl(['get', WIDGET.plural, '-A'], { kubeconfig }), {
+    await eventually(() => kubectl(['get', `${WIDGET.plural}.${WIDGET.group}`, '-A'], { kubeconfig }), {
       timeoutMs: 30_000,
       description: 'Widget CRD served',
     });
