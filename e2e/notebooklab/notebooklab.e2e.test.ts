@@ -1,28 +1,9 @@
 // NotebookLab end to end on the real local control plane: the operator runs as a local process with the chart's
 // ServiceAccount token; kwok plays the kubelet (and the fault annotations simulate image pull, crash, OOM).
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import {
-  createNamespace,
-  deleteNamespace,
-  dumpDiagnostics,
-  eventually,
-  kubectl,
-  kubectlJson,
-  uniqueName,
-  ToolError,
-} from '../cluster/index.js';
-import {
-  installChartOnce,
-  startActivityServer,
-  startOperator,
-  type ActivityServer,
-  type OperatorProcess,
-} from '../operator/support.js';
-import { profile, type Cond, type Lab, type Obj } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, kubectl, kubectlJson, uniqueName } from '../cluster/index.js';
+import { condOf, labClient, labSuite, profile } from './support.js';
 
-let ns = '';
-let op: OperatorProcess;
-let activity: ActivityServer;
 const run = uniqueName('nb');
 const P = {
   retain: `${run}-retain`,
@@ -38,145 +19,57 @@ const P = {
 /** A StorageClass that binds on first consumer (no provisioner: the claim stays Pending, the Pod unschedulable). */
 const WFFC_CLASS = `${run}-wffc`;
 
-async function apply(obj: unknown): Promise<void> {
-  await kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
-}
-
-function lab(
-  name: string,
-  profileName: string,
-  spec: Record<string, unknown> = {},
-  annotations: Record<string, string> = {},
-): Record<string, unknown> {
-  return {
-    apiVersion: 'skyport.io/v1alpha1',
-    kind: 'NotebookLab',
-    metadata: { name, namespace: ns, annotations },
-    spec: { owner: 'alice', profile: profileName, ...spec },
-  };
-}
-
-async function getLab(name: string): Promise<Lab> {
-  return kubectlJson<Lab>(['get', 'notebooklab', name, '-n', ns]);
-}
-
-async function getObj(kind: string, name: string): Promise<Obj | undefined> {
-  try {
-    return await kubectlJson<Obj>(['get', kind, name, '-n', ns]);
-  } catch (err) {
-    if (err instanceof ToolError && /NotFound|not found/.test(err.message)) return undefined;
-    throw err;
-  }
-}
-
-/** Names of the namespace's Events about `involved` with `reason`. */
-async function eventNames(involved: string, reason: string): Promise<string[]> {
-  const sel = `involvedObject.name=${involved},reason=${reason}`;
-  const out = await kubectl(['get', 'events', '-n', ns, '--field-selector', sel, '-o', 'name']);
-  return out.split('\n').filter((l) => l.trim() !== '');
-}
-
-const cond = (l: Lab, type: string): Cond | undefined => l.status?.conditions?.find((c) => c.type === type);
-
-async function setState(name: string, state: 'Running' | 'Stopped'): Promise<void> {
-  await kubectl([
-    'patch',
-    'notebooklab',
-    name,
-    '-n',
-    ns,
-    '--type=merge',
-    '-p',
-    JSON.stringify({ spec: { state } }),
-  ]);
-}
-
-async function waitPhase(name: string, phase: string, timeoutMs = 60_000): Promise<Lab> {
-  return eventually(
-    async () => {
-      const l = await getLab(name);
-      if (l.status?.phase !== phase)
-        throw new Error(
-          `${name} phase ${l.status?.phase ?? '(none)'}, want ${phase}: ${l.status?.conditions?.map((c) => `${c.type}=${c.status}/${c.reason}`).join(' ') ?? ''}`,
-        );
-      return l;
-    },
-    { timeoutMs, description: `${name} ${phase}` },
-  );
-}
-
-function dumpOnFailure(): void {
-  onTestFailed(async () => {
-    console.error(await dumpDiagnostics(ns, [op.logFile]));
-    console.error(
-      await kubectl(['get', 'notebooklabs', '-n', ns, '-o', 'yaml']).catch((e: unknown) => String(e)),
+const { ns, activity, dumpOnFailure } = labSuite({
+  run,
+  namespace: 'nblab',
+  profiles: P,
+  env: () => ({
+    SKYPORT_CULL_CHECK_INTERVAL: '1s',
+    SKYPORT_POD_ANNOTATION_PREFIXES: 'e2e.skyport.io/',
+    SKYPORT_HOME_BIND_TIMEOUT: '5s',
+  }),
+  setUp: async () => {
+    await apply(profile(P.retain));
+    await apply(profile(P.del, { home: { size: '1Gi', retainPolicy: 'Delete' } }));
+    await apply(profile(P.quota, { quota: { maxLabs: 1 } }));
+    await apply(profile(P.quotaSize, { quota: { maxLabs: 10, maxTotalHomeSize: '1536Mi' } }));
+    await apply(
+      profile(P.cull, { culling: { enabled: true, idleTimeout: '8s', maxLifetime: '1h', warnBefore: '5s' } }),
     );
-  });
-}
-
-beforeAll(async () => {
-  const kubeconfig = await installChartOnce();
-  activity = await startActivityServer();
-  op = await startOperator({
-    kubeconfig,
-    identity: `${run}-op`,
-    args: [`--lease-name=${run}`],
-    env: {
-      SKYPORT_ACTIVITY_URL_TEMPLATE: activity.urlTemplate,
-      SKYPORT_CULL_CHECK_INTERVAL: '1s',
-      SKYPORT_POD_ANNOTATION_PREFIXES: 'e2e.skyport.io/',
-      SKYPORT_HOME_BIND_TIMEOUT: '5s',
-    },
-  });
-  ns = await createNamespace('nblab');
-  await apply(profile(P.retain));
-  await apply(profile(P.del, { home: { size: '1Gi', retainPolicy: 'Delete' } }));
-  await apply(profile(P.quota, { quota: { maxLabs: 1 } }));
-  await apply(profile(P.quotaSize, { quota: { maxLabs: 10, maxTotalHomeSize: '1536Mi' } }));
-  await apply(
-    profile(P.cull, { culling: { enabled: true, idleTimeout: '8s', maxLifetime: '1h', warnBefore: '5s' } }),
-  );
-  await apply(
-    profile(P.life, { culling: { enabled: true, idleTimeout: '10s', maxLifetime: '10s', warnBefore: '4s' } }),
-  );
-  // No StorageClass of this name exists: nothing will ever bind the claim.
-  await apply(
-    profile(P.nobind, { home: { size: '1Gi', retainPolicy: 'Delete', storageClassName: P.nobind } }),
-  );
-  await apply({
-    apiVersion: 'storage.k8s.io/v1',
-    kind: 'StorageClass',
-    metadata: { name: WFFC_CLASS },
-    provisioner: 'kubernetes.io/no-provisioner',
-    volumeBindingMode: 'WaitForFirstConsumer',
-  });
-  await apply(
-    profile(P.wffc, { home: { size: '1Gi', retainPolicy: 'Delete', storageClassName: WFFC_CLASS } }),
-  );
-  await eventually(async () => (await op.probe('/readyz')) === 200, {
-    timeoutMs: 30_000,
-    description: 'operator ready',
-  });
-});
-
-afterAll(async () => {
-  await op?.stop();
-  await activity?.close();
-  // SKYPORT_E2E_KEEP=1 keeps the namespace for inspection after a failure.
-  if (ns !== '' && process.env['SKYPORT_E2E_KEEP'] !== '1') await deleteNamespace(ns);
-  for (const p of Object.values(P))
-    await kubectl(['delete', 'notebookprofile', p, '--ignore-not-found', '--wait=false']).catch(
-      () => undefined,
+    await apply(
+      profile(P.life, {
+        culling: { enabled: true, idleTimeout: '10s', maxLifetime: '10s', warnBefore: '4s' },
+      }),
     );
-  await kubectl(['delete', 'storageclass', WFFC_CLASS, '--ignore-not-found']).catch(() => undefined);
+    // No StorageClass of this name exists: nothing will ever bind the claim.
+    await apply(
+      profile(P.nobind, { home: { size: '1Gi', retainPolicy: 'Delete', storageClassName: P.nobind } }),
+    );
+    await apply({
+      apiVersion: 'storage.k8s.io/v1',
+      kind: 'StorageClass',
+      metadata: { name: WFFC_CLASS },
+      provisioner: 'kubernetes.io/no-provisioner',
+      volumeBindingMode: 'WaitForFirstConsumer',
+    });
+    await apply(
+      profile(P.wffc, { home: { size: '1Gi', retainPolicy: 'Delete', storageClassName: WFFC_CLASS } }),
+    );
+  },
+  tearDown: async () => {
+    await kubectl(['delete', 'storageclass', WFFC_CLASS, '--ignore-not-found']).catch(() => undefined);
+  },
 });
+const { lab, apply, getLab, getObj, eventNames, waitPhase, patchSpec } = labClient(ns);
+const cond = condOf;
+const setState = (name: string, state: 'Running' | 'Stopped'): Promise<void> => patchSpec(name, { state });
 
 describe('NotebookLab lifecycle', () => {
   it('creates every child and reports Ready with a URL, progress and observedGeneration', async () => {
     dumpOnFailure();
     await apply(lab('first', P.retain));
     const l = await waitPhase('first', 'Running');
-    expect(l.status?.url).toBe(`http://first-lab.${ns}.svc:8888/user/alice/first/lab`);
+    expect(l.status?.url).toBe(`http://first-lab.${ns()}.svc:8888/user/alice/first/lab`);
     expect(cond(l, 'Ready')).toMatchObject({
       status: 'True',
       reason: 'LabReady',
@@ -221,7 +114,7 @@ describe('NotebookLab lifecycle', () => {
           env: { name: string; value?: string }[];
         }[];
       };
-    }>(['get', 'pod', 'first-lab', '-n', ns]);
+    }>(['get', 'pod', 'first-lab', '-n', ns()]);
     expect(pod.spec.securityContext).toMatchObject({
       runAsNonRoot: true,
       seccompProfile: { type: 'RuntimeDefault' },
@@ -261,7 +154,7 @@ describe('NotebookLab lifecycle', () => {
     expect((await getObj('secret', 'first-token'))?.data?.['token']).toBe(tokenBefore);
     const pod = await kubectlJson<{
       spec: { volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[] };
-    }>(['get', 'pod', 'first-lab', '-n', ns]);
+    }>(['get', 'pod', 'first-lab', '-n', ns()]);
     expect(pod.spec.volumes.find((v) => v.name === 'home')?.persistentVolumeClaim?.claimName).toBe(
       'first-home',
     );
@@ -270,7 +163,7 @@ describe('NotebookLab lifecycle', () => {
   it('deleting a lab under Retain keeps its PVC; under Delete removes it', async () => {
     dumpOnFailure();
     const kept = await getObj('pvc', 'first-home');
-    await kubectl(['delete', 'notebooklab', 'first', '-n', ns, '--wait=true', '--timeout=60s']);
+    await kubectl(['delete', 'notebooklab', 'first', '-n', ns(), '--wait=true', '--timeout=60s']);
     expect((await getObj('pvc', 'first-home'))?.metadata.uid).toBe(kept?.metadata.uid);
     await eventually(async () => (await getObj('pod', 'first-lab')) === undefined, {
       description: 'pod garbage-collected',
@@ -279,7 +172,7 @@ describe('NotebookLab lifecycle', () => {
     await apply(lab('doomed', P.del));
     await waitPhase('doomed', 'Running');
     expect(await getObj('pvc', 'doomed-home')).toBeDefined();
-    await kubectl(['delete', 'notebooklab', 'doomed', '-n', ns, '--wait=true', '--timeout=60s']);
+    await kubectl(['delete', 'notebooklab', 'doomed', '-n', ns(), '--wait=true', '--timeout=60s']);
     await eventually(async () => (await getObj('pvc', 'doomed-home')) === undefined, {
       timeoutMs: 30_000,
       description: 'home PVC deleted',
@@ -299,7 +192,7 @@ describe('NotebookLab lifecycle', () => {
       input: JSON.stringify({
         apiVersion: 'skyport.io/v1alpha1',
         kind: 'NotebookLab',
-        metadata: { name: 'bad3', namespace: ns },
+        metadata: { name: 'bad3', namespace: ns() },
         spec: { profile: P.retain },
       }),
     });
@@ -313,7 +206,7 @@ describe('NotebookLab lifecycle', () => {
     expect(cond(l, 'Degraded')).toMatchObject({ status: 'True', reason: 'InvalidSpec' });
     expect(cond(l, 'Degraded')?.message).toMatch(/spec\.imageAlias: alias "nightly" is not offered/);
     expect(await getObj('pod', 'alias-lab')).toBeUndefined();
-    await kubectl(['delete', 'notebooklab', 'alias', '-n', ns, '--wait=false']);
+    await kubectl(['delete', 'notebooklab', 'alias', '-n', ns(), '--wait=false']);
   });
 });
 
@@ -334,7 +227,7 @@ describe('quota', () => {
       'get',
       'events',
       '-n',
-      ns,
+      ns(),
       '--field-selector',
       'involvedObject.name=q2,reason=QuotaExceeded',
       '-o',
@@ -342,7 +235,7 @@ describe('quota', () => {
     ]);
     expect(ev.trim()).not.toBe('');
 
-    await kubectl(['delete', 'notebooklab', 'q1', '-n', ns, '--wait=false']);
+    await kubectl(['delete', 'notebooklab', 'q1', '-n', ns(), '--wait=false']);
     const admitted = await waitPhase('q2', 'Running', 30_000);
     expect(cond(admitted, 'Degraded')).toMatchObject({ status: 'False' });
   });
@@ -385,7 +278,7 @@ describe('profile changes', () => {
           'pod',
           'upd-lab',
           '-n',
-          ns,
+          ns(),
         ])
       ).spec.containers.find((c) => c.name === 'lab')?.image;
     await apply(profile(P.update));
@@ -456,7 +349,7 @@ describe('fail fast', () => {
     expect(cond(l, 'Ready')).toMatchObject({ status: 'False', reason });
     if (reason === 'OOMKilled')
       expect(l.status?.lastTermination).toMatchObject({ reason: 'OOMKilled', exitCode: 137 });
-    await kubectl(['delete', 'notebooklab', name, '-n', ns, '--wait=false']);
+    await kubectl(['delete', 'notebooklab', name, '-n', ns(), '--wait=false']);
   });
 });
 
@@ -483,7 +376,7 @@ describe('home volume', () => {
     // The claim exists, unbound; the Pod was never created (it could only fail to schedule).
     expect(await getObj('pvc', 'nobind-home')).toBeDefined();
     expect(await getObj('pod', 'nobind-lab')).toBeUndefined();
-    await kubectl(['delete', 'notebooklab', 'nobind', '-n', ns, '--wait=false']);
+    await kubectl(['delete', 'notebooklab', 'nobind', '-n', ns(), '--wait=false']);
   });
 
   it('creates the Pod at once when the class binds on first consumer (the scheduler provisions for it)', async () => {
@@ -493,18 +386,18 @@ describe('home volume', () => {
       timeoutMs: 30_000,
       description: 'wffc Pod created',
     });
-    const pvc = await kubectlJson<{ status?: { phase?: string } }>(['get', 'pvc', 'wffc-home', '-n', ns]);
+    const pvc = await kubectlJson<{ status?: { phase?: string } }>(['get', 'pvc', 'wffc-home', '-n', ns()]);
     expect(pvc.status?.phase).toBe('Pending');
     const l = await getLab('wffc');
     expect(cond(l, 'Degraded')?.reason).not.toBe('HomeVolumePending');
-    await kubectl(['delete', 'notebooklab', 'wffc', '-n', ns, '--wait=false']);
+    await kubectl(['delete', 'notebooklab', 'wffc', '-n', ns(), '--wait=false']);
   });
 });
 
 describe('culling', () => {
   it('warns, then stops an idle lab (spec.state Stopped, home kept), reading activity with the lab token', async () => {
     dumpOnFailure();
-    activity.setActivity(ns, 'idle', new Date());
+    activity().setActivity(ns(), 'idle', new Date());
     await apply(lab('idle', P.cull));
     await waitPhase('idle', 'Running');
     const pvc = await getObj('pvc', 'idle-home');
@@ -524,7 +417,7 @@ describe('culling', () => {
       'get',
       'events',
       '-n',
-      ns,
+      ns(),
       '--field-selector',
       'involvedObject.name=idle,reason=IdleWarning',
       '-o',
@@ -542,12 +435,12 @@ describe('culling', () => {
       (await getObj('secret', 'idle-token'))?.data?.['token'] ?? '',
       'base64',
     ).toString();
-    expect(activity.seenAuth(ns, 'idle')).toContain(`token ${token}`);
+    expect(activity().seenAuth(ns(), 'idle')).toContain(`token ${token}`);
   });
 
   it('stops a busy lab at its maximum lifetime', async () => {
     dumpOnFailure();
-    const keepBusy = setInterval(() => activity.setActivity(ns, 'busy', new Date()), 500);
+    const keepBusy = setInterval(() => activity().setActivity(ns(), 'busy', new Date()), 500);
     try {
       await apply(lab('busy', P.life));
       await waitPhase('busy', 'Running');

@@ -1,31 +1,9 @@
 // NotebookLab and objects it did not make (issue 9, items 1-3), quota counting (item 7) and the status of a lab that
 // never had a home (item 8), on the real local control plane with the operator as a local process.
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import {
-  createNamespace,
-  deleteNamespace,
-  dumpDiagnostics,
-  eventually,
-  kubectl,
-  uniqueName,
-} from '../cluster/index.js';
-import { installChartOnce, startActivityServer, startOperator } from '../operator/support.js';
-import type { ActivityServer, OperatorProcess } from '../operator/support.js';
-import {
-  applyObject,
-  condOf,
-  eventNamesIn,
-  getLabIn,
-  getObjectIn,
-  labObject,
-  profile,
-  waitPhaseIn,
-  type Lab,
-} from './support.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, kubectl, uniqueName } from '../cluster/index.js';
+import { condOf, labClient, labSuite, profile } from './support.js';
 
-let ns = '';
-let op: OperatorProcess;
-let activity: ActivityServer;
 const run = uniqueName('own');
 const P = { retain: `${run}-retain`, del: `${run}-delete`, one: `${run}-one` };
 
@@ -45,28 +23,21 @@ interface Full {
   data?: Record<string, string>;
 }
 
-const apply = applyObject;
-const lab = (
-  name: string,
-  profileName: string,
-  spec: Record<string, unknown> = {},
-): Record<string, unknown> => labObject(ns, name, profileName, spec);
-const getLab = (name: string): Promise<Lab> => getLabIn(ns, name);
-const getObj = (kind: string, name: string): Promise<Full | undefined> => getObjectIn<Full>(ns, kind, name);
-const eventNames = (involved: string, reason: string): Promise<string[]> =>
-  eventNamesIn(ns, involved, reason);
+const { ns, op, dumpOnFailure } = labSuite({
+  run,
+  namespace: 'nbown',
+  profiles: P,
+  env: () => ({ SKYPORT_HOME_BIND_TIMEOUT: '20s' }),
+  setUp: async () => {
+    await apply(profile(P.retain));
+    await apply(profile(P.del, { home: { size: '1Gi', retainPolicy: 'Delete' } }));
+    await apply(profile(P.one, { quota: { maxLabs: 1, maxTotalHomeSize: '1Gi' } }));
+  },
+});
+const client = labClient(ns);
+const { lab, apply, getLab, eventNames, waitPhase } = client;
+const getObj = (kind: string, name: string): Promise<Full | undefined> => client.getObj<Full>(kind, name);
 const cond = condOf;
-const waitPhase = (name: string, phase: string, timeoutMs?: number): Promise<Lab> =>
-  waitPhaseIn(ns, name, phase, timeoutMs);
-
-function dumpOnFailure(): void {
-  onTestFailed(async () => {
-    console.error(await dumpDiagnostics(ns, [op.logFile]));
-    console.error(
-      await kubectl(['get', 'notebooklabs', '-n', ns, '-o', 'yaml']).catch((e: unknown) => String(e)),
-    );
-  });
-}
 
 /** Waits for `name` to be Failed with Degraded=NameConflict and returns the condition's message. */
 async function waitConflict(name: string): Promise<string> {
@@ -160,41 +131,12 @@ async function expectUntouched(s: Squatter, was: Full | undefined): Promise<void
   expect(now?.spec ?? now?.data).toEqual(was?.spec ?? was?.data);
 }
 
-beforeAll(async () => {
-  const kubeconfig = await installChartOnce();
-  activity = await startActivityServer();
-  op = await startOperator({
-    kubeconfig,
-    identity: `${run}-op`,
-    args: [`--lease-name=${run}`],
-    env: { SKYPORT_ACTIVITY_URL_TEMPLATE: activity.urlTemplate, SKYPORT_HOME_BIND_TIMEOUT: '20s' },
-  });
-  ns = await createNamespace('nbown');
-  await apply(profile(P.retain));
-  await apply(profile(P.del, { home: { size: '1Gi', retainPolicy: 'Delete' } }));
-  await apply(profile(P.one, { quota: { maxLabs: 1, maxTotalHomeSize: '1Gi' } }));
-  await eventually(async () => (await op.probe('/readyz')) === 200, {
-    timeoutMs: 30_000,
-    description: 'operator ready',
-  });
-});
-
-afterAll(async () => {
-  await op?.stop();
-  await activity?.close();
-  if (ns !== '' && process.env['SKYPORT_E2E_KEEP'] !== '1') await deleteNamespace(ns);
-  for (const p of Object.values(P))
-    await kubectl(['delete', 'notebookprofile', p, '--ignore-not-found', '--wait=false']).catch(
-      () => undefined,
-    );
-});
-
 describe('objects the lab did not make', () => {
   it('a retained home goes back only to its owner: another owner is refused and nothing of the home changes', async () => {
     dumpOnFailure();
     await apply(lab('keep', P.retain, { owner: 'lc' }));
     await waitPhase('keep', 'Running');
-    await kubectl(['delete', 'notebooklab', 'keep', '-n', ns, '--wait=true', '--timeout=60s']);
+    await kubectl(['delete', 'notebooklab', 'keep', '-n', ns(), '--wait=true', '--timeout=60s']);
     const home = await getObj('pvc', 'keep-home');
     expect(home?.metadata.labels?.['skyport.io/owner']).toBe('lc');
 
@@ -211,7 +153,7 @@ describe('objects the lab did not make', () => {
     expect(await eventNames('keep', 'NameConflict')).toHaveLength(1);
     expect(await getObj('pvc', 'keep-home')).toEqual(home);
 
-    await kubectl(['delete', 'notebooklab', 'keep', '-n', ns, '--wait=true', '--timeout=60s']);
+    await kubectl(['delete', 'notebooklab', 'keep', '-n', ns(), '--wait=true', '--timeout=60s']);
     expect(await getObj('pvc', 'keep-home')).toEqual(home);
 
     // The same owner with the same profile gets it back.
@@ -228,7 +170,7 @@ describe('objects the lab did not make', () => {
     for (const [labName, s] of Object.entries(squatters)) {
       const meta = (s.obj['metadata'] ?? {}) as Record<string, unknown>;
       await kubectl(['create', '-f', '-'], {
-        input: JSON.stringify({ ...s.obj, metadata: { ...meta, name: s.name, namespace: ns } }),
+        input: JSON.stringify({ ...s.obj, metadata: { ...meta, name: s.name, namespace: ns() } }),
       });
       before[labName] = await getObj(s.kind, s.name);
     }
@@ -246,11 +188,11 @@ describe('objects the lab did not make', () => {
     expect(await getObj('secret', 'svc-token')).toBeUndefined();
     for (const [labName, s] of Object.entries(squatters)) await expectUntouched(s, before[labName]);
     // Not retried hot (item 3: a Secret's 409 was retried forever, logged only as Conflict).
-    expect(op.log()).not.toMatch(/"name":"tok".*Reconcile failed/);
+    expect(op().log()).not.toMatch(/"name":"tok".*Reconcile failed/);
 
     // The squatters go: each lab starts on its own (the conflict is looked at again, not parked).
     for (const s of [squatters['svc'], squatters['tok']]) {
-      await kubectl(['delete', s?.kind ?? '', s?.name ?? '', '-n', ns, '--wait=true']);
+      await kubectl(['delete', s?.kind ?? '', s?.name ?? '', '-n', ns(), '--wait=true']);
     }
     await waitPhase('svc', 'Running', 60_000);
     await waitPhase('tok', 'Running', 60_000);
@@ -264,7 +206,7 @@ describe('objects the lab did not make', () => {
 
     // Deleting a lab in conflict leaves the squatters alone (its finalizer deleted a Pod by name).
     for (const labName of ['pod', 'pvc'])
-      await kubectl(['delete', 'notebooklab', labName, '-n', ns, '--wait=true', '--timeout=60s']);
+      await kubectl(['delete', 'notebooklab', labName, '-n', ns(), '--wait=true', '--timeout=60s']);
     await expectUntouched(squatters['pod']!, before['pod']);
     await expectUntouched(squatters['pvc']!, before['pvc']);
     expect((await getObj('pod', 'pod-lab'))?.metadata.deletionTimestamp).toBeUndefined();
@@ -286,7 +228,7 @@ describe('quota counting and status truth', () => {
       'notebooklab',
       'typo',
       '-n',
-      ns,
+      ns(),
       '--type=merge',
       '-p',
       '{"spec":{"size":"small"}}',
@@ -309,7 +251,7 @@ describe('quota counting and status truth', () => {
     // bob1 now asks for a size the profile does not offer: it can never hold anything, bob2 starts without waiting
     // for a resync.
     const patch = (spec: Record<string, unknown>): Promise<string> =>
-      kubectl(['patch', 'notebooklab', 'bob1', '-n', ns, '--type=merge', '-p', JSON.stringify({ spec })]);
+      kubectl(['patch', 'notebooklab', 'bob1', '-n', ns(), '--type=merge', '-p', JSON.stringify({ spec })]);
     await patch({ size: 'smal' });
     await waitPhase('bob2', 'Running', 20_000);
     await patch({ size: 'small' });
@@ -329,7 +271,7 @@ describe('quota counting and status truth', () => {
       'notebooklab',
       'idle',
       '-n',
-      ns,
+      ns(),
       '--type=merge',
       '-p',
       '{"spec":{"state":"Running"}}',

@@ -1,28 +1,10 @@
 // NotebookLab against profile changes on the real control plane (issue 9): a lab is given no child before its
 // profile is known valid, a fixed profile recovers its labs without an operator restart, and a running lab whose
 // profile disappears (or whose size the profile lacks) keeps its server, flagged, until it is stopped.
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import {
-  createNamespace,
-  deleteNamespace,
-  dumpDiagnostics,
-  eventually,
-  kubectl,
-  kubectlJson,
-  uniqueName,
-} from '../cluster/index.js';
-import {
-  installChartOnce,
-  startActivityServer,
-  startOperator,
-  type ActivityServer,
-  type OperatorProcess,
-} from '../operator/support.js';
-import { condOf, inPhase, labClient, profile } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, kubectl, kubectlJson, uniqueName } from '../cluster/index.js';
+import { condOf, inPhase, labClient, labSuite, profile } from './support.js';
 
-let ns = '';
-let op: OperatorProcess;
-let activity: ActivityServer;
 const run = uniqueName('nbp');
 const P = {
   bad: `${run}-bad`,
@@ -31,18 +13,8 @@ const P = {
   late: `${run}-late`,
   quota: `${run}-quota`,
 };
-const k = labClient(() => ns);
 const HOME_SIZE_RULES =
   '/spec/versions/0/schema/openAPIV3Schema/properties/spec/properties/home/properties/size/x-kubernetes-validations';
-
-function dumpOnFailure(): void {
-  onTestFailed(async () => {
-    console.error(await dumpDiagnostics(ns, [op.logFile]));
-    console.error(
-      await kubectl(['get', 'notebooklabs', '-n', ns, '-o', 'yaml']).catch((e: unknown) => String(e)),
-    );
-  });
-}
 
 /**
  * Creates a profile with `home.size: -10Gi`, as one stored before the CRD's quantity bounds existed: the rule is
@@ -67,35 +39,21 @@ async function createPreBoundsProfile(name: string): Promise<void> {
   }
 }
 
-beforeAll(async () => {
-  const kubeconfig = await installChartOnce();
-  activity = await startActivityServer();
-  op = await startOperator({
-    kubeconfig,
-    identity: `${run}-op`,
-    args: [`--lease-name=${run}`],
-    env: { SKYPORT_ACTIVITY_URL_TEMPLATE: activity.urlTemplate, SKYPORT_CULL_CHECK_INTERVAL: '1s' },
-  });
-  ns = await createNamespace('nbprof');
-  await k.apply(profile(P.gone));
-  await k.apply(
-    profile(P.size, { culling: { enabled: true, idleTimeout: '30s', maxLifetime: '30s', warnBefore: '5s' } }),
-  );
-  await eventually(async () => (await op.probe('/readyz')) === 200, {
-    timeoutMs: 30_000,
-    description: 'operator ready',
-  });
-});
-
-afterAll(async () => {
-  await op?.stop();
-  await activity?.close();
-  if (ns !== '' && process.env['SKYPORT_E2E_KEEP'] !== '1') await deleteNamespace(ns);
-  for (const p of Object.values(P))
-    await kubectl(['delete', 'notebookprofile', p, '--ignore-not-found', '--wait=false']).catch(
-      () => undefined,
+const { ns, activity, dumpOnFailure } = labSuite({
+  run,
+  namespace: 'nbprof',
+  profiles: P,
+  env: () => ({ SKYPORT_CULL_CHECK_INTERVAL: '1s' }),
+  setUp: async () => {
+    await k.apply(profile(P.gone));
+    await k.apply(
+      profile(P.size, {
+        culling: { enabled: true, idleTimeout: '30s', maxLifetime: '30s', warnBefore: '5s' },
+      }),
     );
+  },
 });
+const k = labClient(ns);
 
 describe('a profile that breaks its schema', () => {
   it('gives its lab no child, then recovers the lab when the admin fixes it (no restart, no lab change)', async () => {
@@ -245,7 +203,7 @@ describe('a running lab that no longer resolves', () => {
 
   it('keeps its Pod when patched to a size the profile lacks, until its maximum lifetime (MaxLifetime)', async () => {
     dumpOnFailure();
-    const keepBusy = setInterval(() => activity.setActivity(ns, 'resized', new Date()), 500);
+    const keepBusy = setInterval(() => activity().setActivity(ns(), 'resized', new Date()), 500);
     try {
       await k.apply(k.lab('resized', P.size));
       await k.waitLab('resized', 'Running', inPhase('Running'));

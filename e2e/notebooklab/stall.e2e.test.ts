@@ -4,18 +4,9 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import {
-  createNamespace,
-  deleteNamespace,
-  dumpDiagnostics,
-  eventually,
-  kubectl,
-  kubectlJson,
-  uniqueName,
-} from '../cluster/index.js';
-import { installChartOnce, startOperator, type OperatorProcess } from '../operator/support.js';
-import { profile, type Lab } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, kubectl, kubectlJson, uniqueName } from '../cluster/index.js';
+import { labSuite, profile, type Lab } from './support.js';
 
 /** Labs per measured batch, and labs whose activity checks hang (more than the operator's 4 workers). */
 const BATCH = 6;
@@ -23,12 +14,42 @@ const HUNG = 8;
 /** Idle timeout of the hung labs' profile: the test outlasts it, so a lab read as idle would be culled. */
 const IDLE_TIMEOUT_S = 8;
 
-let ns = '';
-let op: OperatorProcess;
-let hang: http.Server;
+let hang: http.Server | undefined;
 const sockets = new Set<Socket>();
 const run = uniqueName('stall');
 const P = { culled: `${run}-culled`, plain: `${run}-plain` };
+let hangUrl = '';
+
+const { ns, op, dumpOnFailure } = labSuite({
+  run,
+  namespace: 'stall',
+  profiles: P,
+  activity: false,
+  setUp: async () => {
+    const server = http.createServer(() => undefined);
+    hang = server;
+    server.on('connection', (s) => sockets.add(s));
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const port = (server.address() as AddressInfo).port;
+    hangUrl = `http://127.0.0.1:${port}/{namespace}/{name}{basePath}api/status`;
+    await kubectl(['apply', '-f', '-'], {
+      input: [
+        profile(P.culled, {
+          culling: { enabled: true, idleTimeout: `${IDLE_TIMEOUT_S}s`, maxLifetime: '1h', warnBefore: '4s' },
+        }),
+        profile(P.plain),
+      ]
+        .map((p) => JSON.stringify(p))
+        .join('\n'),
+    });
+  },
+  env: () => ({ SKYPORT_ACTIVITY_URL_TEMPLATE: hangUrl, SKYPORT_CULL_CHECK_INTERVAL: '1s' }),
+  args: (namespace) => [`--namespaces=${namespace}`, '--workers=4'],
+  tearDown: async () => {
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => (hang === undefined ? r() : hang.close(() => r())));
+  },
+});
 
 function labs(prefix: string, n: number, profileName: string): string[] {
   const names = Array.from({ length: n }, (_, i) => `${prefix}${i}`);
@@ -36,7 +57,7 @@ function labs(prefix: string, n: number, profileName: string): string[] {
     JSON.stringify({
       apiVersion: 'skyport.io/v1alpha1',
       kind: 'NotebookLab',
-      metadata: { name, namespace: ns },
+      metadata: { name, namespace: ns() },
       // One owner per lab: no quota in the way.
       spec: { owner: name, profile: profileName },
     }),
@@ -48,7 +69,7 @@ async function phases(): Promise<Map<string, Lab>> {
     'get',
     'notebooklabs',
     '-n',
-    ns,
+    ns(),
   ]);
   return new Map(list.items.map((l) => [l.metadata.name, l]));
 }
@@ -68,54 +89,9 @@ async function timeToRunning(prefix: string, n: number, profileName: string): Pr
   return performance.now() - t0;
 }
 
-beforeAll(async () => {
-  const kubeconfig = await installChartOnce();
-  hang = http.createServer(() => undefined);
-  hang.on('connection', (s) => sockets.add(s));
-  await new Promise<void>((r) => hang.listen(0, '127.0.0.1', r));
-  const port = (hang.address() as AddressInfo).port;
-  ns = await createNamespace('stall');
-  await kubectl(['apply', '-f', '-'], {
-    input: [
-      profile(P.culled, {
-        culling: { enabled: true, idleTimeout: `${IDLE_TIMEOUT_S}s`, maxLifetime: '1h', warnBefore: '4s' },
-      }),
-      profile(P.plain),
-    ]
-      .map((p) => JSON.stringify(p))
-      .join('\n'),
-  });
-  op = await startOperator({
-    kubeconfig,
-    identity: `${run}-op`,
-    args: [`--lease-name=${run}`, `--namespaces=${ns}`, '--workers=4'],
-    env: {
-      SKYPORT_ACTIVITY_URL_TEMPLATE: `http://127.0.0.1:${port}/{namespace}/{name}{basePath}api/status`,
-      SKYPORT_CULL_CHECK_INTERVAL: '1s',
-    },
-  });
-  await eventually(async () => (await op.probe('/readyz')) === 200, {
-    timeoutMs: 30_000,
-    description: 'operator ready',
-  });
-});
-
-afterAll(async () => {
-  await op?.stop();
-  for (const s of sockets) s.destroy();
-  await new Promise<void>((r) => (hang === undefined ? r() : hang.close(() => r())));
-  if (ns !== '') await deleteNamespace(ns);
-  for (const p of Object.values(P))
-    await kubectl(['delete', 'notebookprofile', p, '--ignore-not-found', '--wait=false']).catch(
-      () => undefined,
-    );
-});
-
 describe('idle culling with a Jupyter server that never answers', () => {
   it('other labs still go Ready as fast as without culled labs, and the hung labs are not culled', async () => {
-    onTestFailed(async () => {
-      console.error(await dumpDiagnostics(ns, [op.logFile]));
-    });
+    dumpOnFailure();
     // Control: labs go Ready while no culled lab runs.
     const control = await timeToRunning('c', BATCH, P.plain);
     // Culled labs whose activity check hangs, polled every second, more of them than workers.
@@ -142,6 +118,6 @@ describe('idle culling with a Jupyter server that never answers', () => {
         'True',
       );
     }
-    expect(op.log()).toMatch(/Lab activity unknown/);
+    expect(op().log()).toMatch(/Lab activity unknown/);
   });
 });

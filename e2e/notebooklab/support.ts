@@ -1,5 +1,7 @@
-// Shapes, fixtures and kubectl helpers of the NotebookLab e2e tests.
+// Shapes, fixtures, kubectl helpers and the shared set-up of the NotebookLab e2e tests.
 import { eventually, kubectl, kubectlJson, ToolError } from '../cluster/index.js';
+import { startActivityServer, type ActivityServer, type OperatorProcess } from '../operator/support.js';
+import { operatorSuite } from '../operator/suite.js';
 
 export interface Cond {
   type: string;
@@ -63,20 +65,16 @@ export function profile(name: string, over: Record<string, unknown> = {}): Recor
   };
 }
 
-/** Kubectl helpers bound to one test namespace (for test files beside notebooklab.e2e.test.ts). */
+/** Kubectl helpers bound to one test namespace (the functions below with `ns` filled in). */
 export function labClient(ns: () => string) {
   return {
-    lab(name: string, profileName: string, spec: Record<string, unknown> = {}): Record<string, unknown> {
-      return {
-        apiVersion: 'skyport.io/v1alpha1',
-        kind: 'NotebookLab',
-        metadata: { name, namespace: ns() },
-        spec: { owner: 'alice', profile: profileName, ...spec },
-      };
-    },
-    async apply(obj: unknown): Promise<void> {
-      await kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
-    },
+    lab: (
+      name: string,
+      profileName: string,
+      spec: Record<string, unknown> = {},
+      annotations?: Record<string, string>,
+    ): Record<string, unknown> => labObject(ns(), name, profileName, spec, annotations),
+    apply: applyObject,
     async patchSpec(name: string, spec: Record<string, unknown>): Promise<void> {
       await kubectl([
         'patch',
@@ -89,28 +87,18 @@ export function labClient(ns: () => string) {
         JSON.stringify({ spec }),
       ]);
     },
-    getLab(name: string): Promise<Lab> {
-      return kubectlJson<Lab>(['get', 'notebooklab', name, '-n', ns()]);
-    },
-    async getObj(kind: string, name: string): Promise<Obj | undefined> {
-      try {
-        return await kubectlJson<Obj>(['get', kind, name, '-n', ns()]);
-      } catch (err) {
-        if (err instanceof ToolError && /NotFound|not found/.test(err.message)) return undefined;
-        throw err;
-      }
-    },
+    getLab: (name: string): Promise<Lab> => getLabIn(ns(), name),
+    getObj: <T = Obj>(kind: string, name: string): Promise<T | undefined> => getObjectIn<T>(ns(), kind, name),
     /** Names of the namespace's Events about `involved` with `reason`. */
-    async eventNames(involved: string, reason: string): Promise<string[]> {
-      const sel = `involvedObject.name=${involved},reason=${reason}`;
-      const out = await kubectl(['get', 'events', '-n', ns(), '--field-selector', sel, '-o', 'name']);
-      return out.split('\n').filter((l) => l.trim() !== '');
-    },
+    eventNames: (involved: string, reason: string): Promise<string[]> => eventNamesIn(ns(), involved, reason),
+    /** Waits until the lab reports `phase`; the error names its phase and conditions. */
+    waitPhase: (name: string, phase: string, timeoutMs?: number): Promise<Lab> =>
+      waitPhaseIn(ns(), name, phase, timeoutMs),
     /** Waits until `check` passes on the lab (it throws to say what is missing). */
     waitLab(name: string, what: string, check: (l: Lab) => void, timeoutMs = 60_000): Promise<Lab> {
       return eventually(
         async () => {
-          const l = await kubectlJson<Lab>(['get', 'notebooklab', name, '-n', ns()]);
+          const l = await getLabIn(ns(), name);
           check(l);
           return l;
         },
@@ -135,32 +123,33 @@ export function inPhase(phase: string): (l: Lab) => void {
 }
 
 /** `kubectl apply` of one object. */
-export async function applyObject(obj: unknown): Promise<void> {
+async function applyObject(obj: unknown): Promise<void> {
   await kubectl(['apply', '-f', '-'], { input: JSON.stringify(obj) });
 }
 
 /** One NotebookLab of owner alice (unless `spec` says otherwise) in namespace `ns`. */
-export function labObject(
+function labObject(
   ns: string,
   name: string,
   profileName: string,
   spec: Record<string, unknown> = {},
+  annotations?: Record<string, string>,
 ): Record<string, unknown> {
   return {
     apiVersion: 'skyport.io/v1alpha1',
     kind: 'NotebookLab',
-    metadata: { name, namespace: ns },
+    metadata: { name, namespace: ns, ...(annotations === undefined ? {} : { annotations }) },
     spec: { owner: 'alice', profile: profileName, ...spec },
   };
 }
 
 /** The lab `ns/name`. */
-export function getLabIn(ns: string, name: string): Promise<Lab> {
+function getLabIn(ns: string, name: string): Promise<Lab> {
   return kubectlJson<Lab>(['get', 'notebooklab', name, '-n', ns]);
 }
 
 /** The object `kind ns/name`, or undefined when there is none. */
-export async function getObjectIn<T = Obj>(ns: string, kind: string, name: string): Promise<T | undefined> {
+async function getObjectIn<T = Obj>(ns: string, kind: string, name: string): Promise<T | undefined> {
   try {
     return await kubectlJson<T>(['get', kind, name, '-n', ns]);
   } catch (err) {
@@ -170,14 +159,14 @@ export async function getObjectIn<T = Obj>(ns: string, kind: string, name: strin
 }
 
 /** Names of the Events in `ns` about `involved` with `reason`. */
-export async function eventNamesIn(ns: string, involved: string, reason: string): Promise<string[]> {
+async function eventNamesIn(ns: string, involved: string, reason: string): Promise<string[]> {
   const sel = `involvedObject.name=${involved},reason=${reason}`;
   const out = await kubectl(['get', 'events', '-n', ns, '--field-selector', sel, '-o', 'name']);
   return out.split('\n').filter((l) => l.trim() !== '');
 }
 
 /** Waits until the lab `ns/name` reports `phase`; the error names its phase and conditions. */
-export function waitPhaseIn(ns: string, name: string, phase: string, timeoutMs = 60_000): Promise<Lab> {
+function waitPhaseIn(ns: string, name: string, phase: string, timeoutMs = 60_000): Promise<Lab> {
   return eventually(
     async () => {
       const l = await getLabIn(ns, name);
@@ -189,4 +178,80 @@ export function waitPhaseIn(ns: string, name: string, phase: string, timeoutMs =
     },
     { timeoutMs, description: `${name} ${phase}` },
   );
+}
+
+/** Options of {@link labSuite}. */
+export interface LabSuiteOptions {
+  /** The file's unique run name: the operator's identity and Lease are named after it. */
+  run: string;
+  /** Prefix of the test namespace's name. */
+  namespace: string;
+  /** The NotebookProfiles the file creates, deleted at the end. */
+  profiles: Record<string, string>;
+  /** Applies the file's fixtures once the namespace exists, before the operator starts. */
+  setUp?: (ns: string) => Promise<void>;
+  /** Operator env; SKYPORT_ACTIVITY_URL_TEMPLATE defaults to the loopback activity server's. */
+  env?: () => Record<string, string>;
+  /** Operator arguments beyond `--lease-name=<run>`. */
+  args?: (ns: string) => string[];
+  /** Start the loopback activity server (default true). */
+  activity?: boolean;
+  /** Runs after the operator stopped, before the namespace is deleted. */
+  tearDown?: () => Promise<void>;
+}
+
+/** Accessors of what {@link labSuite}'s hooks set up (valid once beforeAll ran). */
+export interface LabSuite {
+  ns(): string;
+  op(): OperatorProcess;
+  /** The activity server (throws when the suite was made without one). */
+  activity(): ActivityServer;
+  /** On the current test's failure, prints events, pods, the operator's log and the namespace's labs. */
+  dumpOnFailure(): void;
+}
+
+/**
+ * The set-up every NotebookLab e2e file shares, registered as its beforeAll/afterAll (call it at top level): the
+ * chart, a test namespace with the file's fixtures, an activity server and one operator, ready on /readyz; at the
+ * end the operator, the server, the namespace (unless SKYPORT_E2E_KEEP=1) and the file's profiles go.
+ */
+export function labSuite(opts: LabSuiteOptions): LabSuite {
+  let activity: ActivityServer | undefined;
+  let op: OperatorProcess | undefined;
+  const suite = operatorSuite({
+    namespace: opts.namespace,
+    profiles: Object.values(opts.profiles),
+    setUp: async (ns) => {
+      if (opts.activity !== false) activity = await startActivityServer();
+      await opts.setUp?.(ns);
+      const env = {
+        ...(activity === undefined ? {} : { SKYPORT_ACTIVITY_URL_TEMPLATE: activity.urlTemplate }),
+        ...opts.env?.(),
+      };
+      op = await suite.start({
+        identity: `${opts.run}-op`,
+        args: [`--lease-name=${opts.run}`, ...(opts.args?.(ns) ?? [])],
+        env,
+      });
+      const ready = op;
+      await eventually(async () => (await ready.probe('/readyz')) === 200, {
+        timeoutMs: 30_000,
+        description: 'operator ready',
+      });
+    },
+    tearDown: async () => {
+      await activity?.close();
+      await opts.tearDown?.();
+    },
+  });
+  const must = <T>(v: T | undefined, what: string): T => {
+    if (v === undefined) throw new Error(`${what} is not set up (did beforeAll fail?)`);
+    return v;
+  };
+  return {
+    ns: suite.ns,
+    op: () => must(op, 'the operator'),
+    activity: () => must(activity, 'the activity server'),
+    dumpOnFailure: suite.dumpOnFailure,
+  };
 }

@@ -1,28 +1,33 @@
 // The operator as a process on the real control plane: kill -9 mid-reconcile converges without duplicates,
 // two replicas elect one leader and the standby takes over within 15 s of a kill -9, SIGTERM releases the
 // Lease and exits 0, and /metrics counts reconciles.
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import {
-  createNamespace,
-  deleteNamespace,
-  dumpDiagnostics,
-  eventually,
-  kubectl,
-  kubectlJson,
-  uniqueName,
-} from '../cluster/index.js';
-import { installChartOnce, metricValue, RELEASE, startOperator, type OperatorProcess } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, kubectl, kubectlJson, uniqueName } from '../cluster/index.js';
+import { profile } from '../notebooklab/support.js';
+import { operatorSuite } from './suite.js';
+import { metricValue, RELEASE, type OperatorProcess } from './support.js';
 
-let kubeconfig = '';
-let ns = '';
 const run = uniqueName('op');
 const PROFILE = `${run}-p`;
-const running: OperatorProcess[] = [];
+const { ns, start, dumpOnFailure } = operatorSuite({
+  namespace: 'operator',
+  profiles: [PROFILE],
+  stopSignal: 'SIGKILL',
+  setUp: async () => {
+    const small = { requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+    await kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify(
+        profile(PROFILE, {
+          sizes: [{ name: 'small', ...small }],
+          home: { size: '1Gi', retainPolicy: 'Delete' },
+        }),
+      ),
+    });
+  },
+});
 
-async function operator(identity: string, lease: string): Promise<OperatorProcess> {
-  const op = await startOperator({ kubeconfig, identity, args: [`--lease-name=${lease}`, '--workers=4'] });
-  running.push(op);
-  return op;
+function operator(identity: string, lease: string): Promise<OperatorProcess> {
+  return start({ identity, args: [`--lease-name=${lease}`, '--workers=4'] });
 }
 
 function labs(names: string[]): string {
@@ -31,7 +36,7 @@ function labs(names: string[]): string {
       JSON.stringify({
         apiVersion: 'skyport.io/v1alpha1',
         kind: 'NotebookLab',
-        metadata: { name, namespace: ns },
+        metadata: { name, namespace: ns() },
         spec: { owner: name, profile: PROFILE },
       }),
     )
@@ -43,7 +48,7 @@ async function phases(): Promise<Map<string, string>> {
     'get',
     'notebooklabs',
     '-n',
-    ns,
+    ns(),
   ]);
   return new Map(list.items.map((i) => [i.metadata.name, i.status?.phase ?? '']));
 }
@@ -58,45 +63,6 @@ async function leaseHolder(lease: string): Promise<string> {
   ]);
   return l.spec.holderIdentity ?? '';
 }
-
-function dumpOnFailure(): void {
-  onTestFailed(async () => {
-    console.error(
-      await dumpDiagnostics(
-        ns,
-        running.map((o) => o.logFile),
-      ),
-    );
-  });
-}
-
-beforeAll(async () => {
-  kubeconfig = await installChartOnce();
-  ns = await createNamespace('operator');
-  const profile = {
-    apiVersion: 'skyport.io/v1alpha1',
-    kind: 'NotebookProfile',
-    metadata: { name: PROFILE },
-    spec: {
-      images: { aliases: [{ name: 'recommended', image: 'quay.io/jupyter/scipy-notebook:2025-06-02' }] },
-      sizes: [
-        { name: 'small', requests: { cpu: '100m', memory: '256Mi' }, limits: { cpu: '1', memory: '1Gi' } },
-      ],
-      defaultSize: 'small',
-      home: { size: '1Gi', retainPolicy: 'Delete' },
-      culling: { enabled: false, idleTimeout: '24h', maxLifetime: '168h', warnBefore: '30m' },
-    },
-  };
-  await kubectl(['apply', '-f', '-'], { input: JSON.stringify(profile) });
-});
-
-afterAll(async () => {
-  for (const op of running) await op.stop('SIGKILL');
-  if (ns !== '') await deleteNamespace(ns);
-  await kubectl(['delete', 'notebookprofile', PROFILE, '--ignore-not-found', '--wait=false']).catch(
-    () => undefined,
-  );
-});
 
 describe('operator process', () => {
   it('kill -9 mid-reconcile: a restarted operator converges with exactly one of each child and the same tokens', async () => {
@@ -125,7 +91,7 @@ describe('operator process', () => {
           'get',
           'secrets',
           '-n',
-          ns,
+          ns(),
           '-l',
           'app.kubernetes.io/component=token',
         ])
@@ -143,7 +109,7 @@ describe('operator process', () => {
       'get',
       'notebooklabs',
       '-n',
-      ns,
+      ns(),
     ]);
     for (const kind of ['pods', 'services', 'secrets', 'networkpolicies', 'persistentvolumeclaims']) {
       const items = (
@@ -151,7 +117,7 @@ describe('operator process', () => {
           'get',
           kind,
           '-n',
-          ns,
+          ns(),
           '-l',
           'app.kubernetes.io/managed-by=skyport-operator',
         ])
@@ -165,7 +131,7 @@ describe('operator process', () => {
     }
     const tokensAfter = await kubectlJson<{
       items: { metadata: { name: string }; data: { token: string } }[];
-    }>(['get', 'secrets', '-n', ns, '-l', 'app.kubernetes.io/component=token']);
+    }>(['get', 'secrets', '-n', ns(), '-l', 'app.kubernetes.io/component=token']);
     for (const s of tokensAfter.items) {
       const old = tokensBefore.get(s.metadata.name);
       if (old !== undefined) expect(s.data.token, `token of ${s.metadata.name} kept`).toBe(old);

@@ -1,26 +1,33 @@
 // The start storm of issue 9's "Done when": N labs created at once while the operator is kill -9'd twice end with
 // exactly one Pod, PVC, Service, Secret and NetworkPolicy per lab and nothing else of ours in the namespace.
 // N is SKYPORT_STORM_LABS (default 200, the issue's number; about a minute here, see the test's log line).
-import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
-import {
-  createNamespace,
-  deleteNamespace,
-  dumpDiagnostics,
-  eventually,
-  kubectl,
-  kubectlJson,
-  uniqueName,
-} from '../cluster/index.js';
+import { describe, expect, it } from 'vitest';
+import { eventually, kubectl, kubectlJson, uniqueName } from '../cluster/index.js';
 import { profile } from '../notebooklab/support.js';
-import { installChartOnce, startOperator, type OperatorProcess } from './support.js';
+import { operatorSuite } from './suite.js';
+import type { OperatorProcess } from './support.js';
 
 const N = Number(process.env['SKYPORT_STORM_LABS'] ?? 200);
 const KINDS = ['pods', 'persistentvolumeclaims', 'services', 'secrets', 'networkpolicies'] as const;
 const run = uniqueName('storm');
 const PROFILE = `${run}-p`;
-let kubeconfig = '';
-let ns = '';
-const started: OperatorProcess[] = [];
+const { ns, start, dumpOnFailure } = operatorSuite({
+  namespace: 'storm',
+  profiles: [PROFILE],
+  stopSignal: 'SIGKILL',
+  setUp: async () => {
+    const small = { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } };
+    await kubectl(['apply', '-f', '-'], {
+      input: JSON.stringify(
+        profile(PROFILE, {
+          sizes: [{ name: 'small', ...small }],
+          home: { size: '1Gi', retainPolicy: 'Delete' },
+          quota: { maxLabs: 10 },
+        }),
+      ),
+    });
+  },
+});
 
 interface Item {
   metadata: { name: string; uid: string; labels?: Record<string, string> };
@@ -29,62 +36,29 @@ interface Item {
 
 async function list(kind: string, selector?: string): Promise<Item[]> {
   const sel = selector === undefined ? [] : ['-l', selector];
-  return (await kubectlJson<{ items: Item[] }>(['get', kind, '-n', ns, ...sel])).items;
+  return (await kubectlJson<{ items: Item[] }>(['get', kind, '-n', ns(), ...sel])).items;
 }
 
 /** A fresh operator process on this namespace; leader election off, so a restart takes over at once. */
-async function operator(i: number): Promise<OperatorProcess> {
-  const op = await startOperator({
-    kubeconfig,
+function operator(i: number): Promise<OperatorProcess> {
+  return start({
     identity: `${run}-${i}`,
-    args: ['--no-leader-elect', `--namespaces=${ns}`, '--workers=4'],
+    args: ['--no-leader-elect', `--namespaces=${ns()}`, '--workers=4'],
   });
-  started.push(op);
-  return op;
 }
 
 const podsCreated = (op: OperatorProcess): number => op.log().match(/Created lab Pod/g)?.length ?? 0;
 
-beforeAll(async () => {
-  kubeconfig = await installChartOnce();
-  ns = await createNamespace('storm');
-  const small = { requests: { cpu: '50m', memory: '128Mi' }, limits: { cpu: '1', memory: '1Gi' } };
-  await kubectl(['apply', '-f', '-'], {
-    input: JSON.stringify(
-      profile(PROFILE, {
-        sizes: [{ name: 'small', ...small }],
-        home: { size: '1Gi', retainPolicy: 'Delete' },
-        quota: { maxLabs: 10 },
-      }),
-    ),
-  });
-});
-
-afterAll(async () => {
-  for (const op of started) await op.stop('SIGKILL');
-  if (ns !== '') await deleteNamespace(ns);
-  await kubectl(['delete', 'notebookprofile', PROFILE, '--ignore-not-found', '--wait=false']).catch(
-    () => undefined,
-  );
-});
-
 describe('start storm', () => {
   it(`${N} labs through two kill -9 of the operator: exactly one of each child per lab, no orphans`, async () => {
-    onTestFailed(async () => {
-      console.error(
-        await dumpDiagnostics(
-          ns,
-          started.map((o) => o.logFile),
-        ),
-      );
-    });
+    dumpOnFailure();
     const t0 = performance.now();
     const first = await operator(1);
     const docs = Array.from({ length: N }, (_, i) =>
       JSON.stringify({
         apiVersion: 'skyport.io/v1alpha1',
         kind: 'NotebookLab',
-        metadata: { name: `s${i}`, namespace: ns },
+        metadata: { name: `s${i}`, namespace: ns() },
         spec: { owner: `u${i}`, profile: PROFILE },
       }),
     );

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fit, score, type ForestParams } from '../src/engine/index.js';
 import { connectRedis } from '../src/store/redis.js';
 import { Store, type ModelMeta } from '../src/store/store.js';
+import { expectError } from './support/errors.js';
 import { RedisServer } from './support/redis-server.js';
 import {
   as,
@@ -42,14 +43,6 @@ function csv(m: Float64Array, rows: number, names: string[] | null, order = [0, 
   const lines = names === null ? [] : [names.join(',')];
   for (let r = 0; r < rows; r++) lines.push(order.map((c) => m[r * COLS + c]).join(','));
   return lines.join('\n') + '\n';
-}
-
-async function expectError(res: Response, status: number, code: string): Promise<Record<string, unknown>> {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  const b = JSON.parse(text) as { code: string; detail: Record<string, unknown> };
-  expect(b.code, text).toBe(code);
-  return b.detail;
 }
 
 const post = (

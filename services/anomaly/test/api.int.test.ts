@@ -6,6 +6,7 @@ import { createServer, request, type IncomingMessage, type Server } from 'node:h
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fit, score, type ForestParams } from '../src/engine/index.js';
+import { expectError } from './support/errors.js';
 import { freePort, RedisServer } from './support/redis-server.js';
 import {
   as,
@@ -136,15 +137,6 @@ async function sendPoint(p: number[]): Promise<number> {
     })
   ).json()) as { scores: number[] };
   return r.scores[0]!;
-}
-
-async function expectError(res: Response, status: number, code: string): Promise<Record<string, unknown>> {
-  const text = await res.text();
-  expect(res.status, text).toBe(status);
-  const b = JSON.parse(text) as { error: string; code: string; detail: Record<string, unknown> };
-  expect(b.code, text).toBe(code);
-  expect(typeof b.error).toBe('string');
-  return b.detail;
 }
 
 async function stillUp(): Promise<void> {

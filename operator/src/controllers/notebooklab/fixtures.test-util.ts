@@ -1,4 +1,5 @@
 // Shared fixtures for the NotebookLab unit tests: a defaulted profile and lab, as the apiserver would store them.
+import type { V1Pod } from '@kubernetes/client-node';
 import type { NotebookLab, NotebookProfile } from '../../api/v1alpha1/index.js';
 
 /** A profile with every default filled in, two aliases and two sizes. */
@@ -50,5 +51,34 @@ export function labFixture(
       ...meta,
     },
     spec: { owner: 'alice', profile: 'des-jupyterlab', state: 'Running', ...over },
+  };
+}
+
+/** Spec and status of a Running lab Pod whose `lab` container (the recommended image) is ready, at the given times. */
+export function runningLabPod(at: {
+  scheduled: Date;
+  started: Date;
+  ready: Date;
+}): Pick<V1Pod, 'spec' | 'status'> {
+  const image = 'registry.example.org/des/lab:2026.07';
+  return {
+    spec: { containers: [{ name: 'lab', image }] },
+    status: {
+      phase: 'Running',
+      conditions: [
+        { type: 'PodScheduled', status: 'True', lastTransitionTime: at.scheduled },
+        { type: 'Ready', status: 'True', lastTransitionTime: at.ready },
+      ],
+      containerStatuses: [
+        {
+          name: 'lab',
+          image,
+          imageID: '',
+          ready: true,
+          restartCount: 0,
+          state: { running: { startedAt: at.started } },
+        },
+      ],
+    },
   };
 }

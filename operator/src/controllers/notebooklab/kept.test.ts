@@ -1,7 +1,7 @@
 // A running lab that no longer resolves keeps its Pod, flagged, until its owner stops it or its lifetime ends.
 import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import { labFixture, profileFixture } from './fixtures.test-util.js';
+import { labFixture, profileFixture, runningLabPod } from './fixtures.test-util.js';
 import { unresolvedInputOf } from './inputs.js';
 import { keepsRunning, keptDecision, keptLimit, newlyDegraded } from './kept.js';
 import { computeStatus } from './status.js';
@@ -9,24 +9,7 @@ import { computeStatus } from './status.js';
 const created = '2026-11-21T10:00:00.000Z';
 const pod = (over: Partial<NonNullable<V1Pod['metadata']>> = {}): V1Pod => ({
   metadata: { name: 'alice-default-lab', creationTimestamp: new Date(created), ...over },
-  spec: { containers: [{ name: 'lab', image: 'registry.example.org/des/lab:2026.07' }] },
-  status: {
-    phase: 'Running',
-    conditions: [
-      { type: 'PodScheduled', status: 'True', lastTransitionTime: new Date(created) },
-      { type: 'Ready', status: 'True', lastTransitionTime: new Date(created) },
-    ],
-    containerStatuses: [
-      {
-        name: 'lab',
-        image: 'registry.example.org/des/lab:2026.07',
-        imageID: '',
-        ready: true,
-        restartCount: 0,
-        state: { running: { startedAt: new Date(created) } },
-      },
-    ],
-  },
+  ...runningLabPod({ scheduled: new Date(created), started: new Date(created), ready: new Date(created) }),
 });
 const running = labFixture({}, {});
 running.status = {

@@ -33,6 +33,16 @@ const table =
     else cb(null, [{ address: a, family: 4 }]);
   };
 
+/** The error of a POST of `{}` to `url` resolved through `lookup` (undefined when it succeeds). */
+const postError = (
+  url: string,
+  lookup: ReturnType<typeof guardedLookup>,
+): Promise<NodeJS.ErrnoException | undefined> =>
+  postJson(new URL(url), '{}', {}, { timeoutMs: 5000, lookup }).then(
+    () => undefined,
+    (e: unknown) => e as NodeJS.ErrnoException,
+  );
+
 describe('postJson with guardedLookup', () => {
   it('delivers to a name that resolves to an allowed address, with body and headers', async () => {
     const lookup = guardedLookup(forbiddenAddress, table({ 'hooks.test': '127.0.0.1' }));
@@ -53,15 +63,7 @@ describe('postJson with guardedLookup', () => {
     // (Another name: a kept-alive socket to an address checked when it connected is reused without a lookup.)
     const before = received.length;
     const lookup = guardedLookup(forbiddenAddress, table({ 'rebound.test': '169.254.169.254' }));
-    const err = await postJson(
-      new URL(`http://rebound.test:${port}/a`),
-      '{}',
-      {},
-      { timeoutMs: 5000, lookup },
-    ).then(
-      () => undefined,
-      (e: unknown) => e as NodeJS.ErrnoException,
-    );
+    const err = await postError(`http://rebound.test:${port}/a`, lookup);
     expect(err?.code).toBe('EFORBIDDEN');
     expect(err?.message).toContain('rebound.test resolves to 169.254.169.254');
     expect(received.length).toBe(before);
@@ -73,15 +75,7 @@ describe('postJson with guardedLookup', () => {
       const before = received.length;
       const resolve: Resolve = (_host, _opts, cb) => cb(null, [{ address, family: 6 }]);
       const lookup = guardedLookup(forbiddenAddress, resolve);
-      const err = await postJson(
-        new URL(`http://imds.test:${port}/a`),
-        '{}',
-        {},
-        { timeoutMs: 5000, lookup },
-      ).then(
-        () => undefined,
-        (e: unknown) => e as NodeJS.ErrnoException,
-      );
+      const err = await postError(`http://imds.test:${port}/a`, lookup);
       expect(err?.code).toBe('EFORBIDDEN');
       expect(received.length).toBe(before);
     },

@@ -15,6 +15,7 @@ import {
   floatValue,
   FormatError,
   intValue,
+  putNumber,
   textValue,
   TYPES,
   valueError,
@@ -127,15 +128,11 @@ function put(
           `${b} is this type's TNULL in FITS and would read back as NULL`,
         );
       }
-      if (col.type === 'int2') view.setInt16(at, Number(b));
-      else if (col.type === 'int4') view.setInt32(at, Number(b));
-      else view.setBigInt64(at, b);
+      putNumber(view, at, col.type, b);
       return;
     }
     case 'float': {
-      const x = v === null ? NaN : floatValue(v, col, row);
-      if (col.type === 'float4') view.setFloat32(at, x);
-      else view.setFloat64(at, x);
+      putNumber(view, at, col.type, v === null ? NaN : floatValue(v, col, row));
       return;
     }
     case 'bool':

@@ -159,6 +159,27 @@ export function textValue(v: Value, col: Column, row: number): string {
   return v;
 }
 
+/**
+ * Writes a number column's value big-endian at `at`: FITS BINTABLE and VOTable BINARY2 encode numbers alike. The
+ * value is already checked (intValue / floatValue), so it fits the type.
+ */
+export function putNumber(view: DataView, at: number, type: PgType, x: bigint | number): void {
+  switch (type) {
+    case 'int2':
+      return view.setInt16(at, Number(x));
+    case 'int4':
+      return view.setInt32(at, Number(x));
+    case 'int8':
+      return view.setBigInt64(at, BigInt(x));
+    case 'float4':
+      return view.setFloat32(at, Number(x));
+    case 'float8':
+      return view.setFloat64(at, Number(x));
+    default:
+      throw new Error(`${type} is not a number type`);
+  }
+}
+
 /** Throws a FormatError naming row and column with the reason. */
 export function valueError(code: string, row: number, col: Column, reason: string): FormatError {
   return new FormatError(code, `${where(row, col)}: ${reason}`);

@@ -17,6 +17,7 @@ import {
   FormatError,
   formatFloat,
   intValue,
+  putNumber,
   textValue,
   TYPES,
   valueError,
@@ -188,16 +189,10 @@ function binaryRow(r: Row, columns: readonly Column[], row: number): Buffer {
       return;
     }
     const b = Buffer.alloc(t.voBytes);
-    if (t.kind === 'int') {
-      const n = v === null ? 0n : intValue(v, col, row);
-      if (col.type === 'int2') b.writeInt16BE(Number(n));
-      else if (col.type === 'int4') b.writeInt32BE(Number(n));
-      else b.writeBigInt64BE(n);
-    } else if (t.kind === 'float') {
-      const x = v === null ? NaN : floatValue(v, col, row);
-      if (col.type === 'float4') b.writeFloatBE(x);
-      else b.writeDoubleBE(x);
-    } else {
+    const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
+    if (t.kind === 'int') putNumber(view, 0, col.type, v === null ? 0n : intValue(v, col, row));
+    else if (t.kind === 'float') putNumber(view, 0, col.type, v === null ? NaN : floatValue(v, col, row));
+    else {
       b[0] = v === null ? 0x3f : boolValue(v, col, row) ? 0x54 : 0x46; // '?', 'T', 'F'
     }
     parts.push(b);

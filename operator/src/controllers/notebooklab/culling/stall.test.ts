@@ -8,7 +8,7 @@ import type { EventRecorder, Kube, KubeObject } from '../../../kube/index.js';
 import type { ReconcileContext } from '../../../runtime/index.js';
 import { LABELS, MANAGER } from '../../../meta/index.js';
 import { COMPONENT, HOME_FINALIZER, TOKEN_KEY, labNames } from '../build.js';
-import { labFixture, profileFixture } from '../fixtures.test-util.js';
+import { labFixture, profileFixture, runningLabPod } from '../fixtures.test-util.js';
 import { LabReconciler } from '../reconcile.js';
 import type { Activity, ActivityResolver } from './activity.js';
 
@@ -42,24 +42,7 @@ const pod: V1Pod = {
     labels: ours,
     ownerReferences: [owner],
   },
-  spec: { containers: [{ name: 'lab', image: 'registry.example.org/des/lab:2026.07' }] },
-  status: {
-    phase: 'Running',
-    conditions: [
-      { type: 'PodScheduled', status: 'True', lastTransitionTime: new Date(T0) },
-      { type: 'Ready', status: 'True', lastTransitionTime: new Date(T0 + 5_000) },
-    ],
-    containerStatuses: [
-      {
-        name: 'lab',
-        image: 'registry.example.org/des/lab:2026.07',
-        imageID: '',
-        ready: true,
-        restartCount: 0,
-        state: { running: { startedAt: new Date(T0 + 3_000) } },
-      },
-    ],
-  },
+  ...runningLabPod({ scheduled: new Date(T0), started: new Date(T0 + 3_000), ready: new Date(T0 + 5_000) }),
 };
 const secret: V1Secret = {
   apiVersion: 'v1',
