@@ -7,6 +7,8 @@
 
 import { axisThreshold } from './axis.js';
 import { cFactor } from './cn.js';
+import { blockedLayout } from './kernels.js';
+import { blockedDot } from './simd.js';
 import type { TreeRng } from './rng.js';
 
 /**
@@ -214,10 +216,13 @@ export class TreeBuilder {
     let j = to - 1;
     // Summation order (ascending kept axis, starting from 0) matches the scoring kernels exactly, so a
     // training point follows the same path when it is scored.
+    const blocked = blockedLayout(this.d, k);
     while (i <= j) {
       const row = idx[i]!;
       let dot = 0;
-      for (let q = 0; q < k; q++) dot += z[kept[q]! * psi + row]! * keptCoef[q]!;
+      // Dense wide layouts score with the blocked order (kept[q] = q, so column q is at q·ψ).
+      if (blocked) dot = blockedDot(z, row, psi, keptCoef, 0, k);
+      else for (let q = 0; q < k; q++) dot += z[kept[q]! * psi + row]! * keptCoef[q]!;
       if (dot < pn) {
         i++;
       } else {

@@ -1,0 +1,79 @@
+;; The dense scoring kernel (k = d > 5), WebAssembly SIMD. Source of the bytes in ../dense-wasm.ts
+;; (regenerate with `npm run generate:wasm`; a unit test checks they match).
+;;
+;; Memory layout (byte offsets passed in): treeStart i32[ntrees + 1], right i32[nodes], value f64[nodes],
+;; coef f64[nodes × dp] (each node's normal zero-padded to dp, a multiple of 8), x f64[nb × dp] (rows
+;; zero-padded likewise), acc f64[nb].
+;;
+;; The dot product over dp columns keeps eight partial sums, s_m = Σ x_j·c_j over j ≡ m (mod 8), in four
+;; f64x2 accumulators (a0 = s0,s1; a1 = s2,s3; a2 = s4,s5; a3 = s6,s7), then adds them as
+;; ((s0 + s2) + (s4 + s6)) + ((s1 + s3) + (s5 + s7)). kernels.ts `blockedDot` is the same sum in the same
+;; order, which the tree builder uses, so a training point takes the same side when scored.
+(module
+  (memory (export "memory") 1)
+  (func (export "walk")
+    (param $treeStart i32) (param $right i32) (param $value i32) (param $coef i32) (param $dp i32)
+    (param $x i32) (param $nb i32) (param $acc i32) (param $t0 i32) (param $t1 i32)
+    (local $t i32) (local $root i32) (local $r i32) (local $n i32) (local $rc i32)
+    (local $xp i32) (local $cp i32) (local $end i32) (local $rowBytes i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $s v128)
+    (local $dot f64)
+    (local.set $rowBytes (i32.shl (local.get $dp) (i32.const 3)))
+    (local.set $t (local.get $t0))
+    (block $treesDone
+      (loop $trees
+        (br_if $treesDone (i32.ge_u (local.get $t) (local.get $t1)))
+        (local.set $root
+          (i32.load (i32.add (local.get $treeStart) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $r (i32.const 0))
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $nb)))
+            (local.set $xp (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $rowBytes))))
+            (local.set $n (local.get $root))
+            (local.set $rc
+              (i32.load (i32.add (local.get $right) (i32.shl (local.get $n) (i32.const 2)))))
+            (block $leaf
+              (loop $walk
+                (br_if $leaf (i32.lt_s (local.get $rc) (i32.const 0)))
+                (local.set $cp (i32.add (local.get $coef) (i32.mul (local.get $n) (local.get $rowBytes))))
+                (local.set $end (i32.add (local.get $cp) (local.get $rowBytes)))
+                (local.set $a0 (v128.const i64x2 0 0))
+                (local.set $a1 (v128.const i64x2 0 0))
+                (local.set $a2 (v128.const i64x2 0 0))
+                (local.set $a3 (v128.const i64x2 0 0))
+                (loop $terms
+                  (local.set $a0 (f64x2.add (local.get $a0)
+                    (f64x2.mul (v128.load (local.get $xp)) (v128.load (local.get $cp)))))
+                  (local.set $a1 (f64x2.add (local.get $a1)
+                    (f64x2.mul (v128.load offset=16 (local.get $xp)) (v128.load offset=16 (local.get $cp)))))
+                  (local.set $a2 (f64x2.add (local.get $a2)
+                    (f64x2.mul (v128.load offset=32 (local.get $xp)) (v128.load offset=32 (local.get $cp)))))
+                  (local.set $a3 (f64x2.add (local.get $a3)
+                    (f64x2.mul (v128.load offset=48 (local.get $xp)) (v128.load offset=48 (local.get $cp)))))
+                  (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
+                  (local.set $cp (i32.add (local.get $cp) (i32.const 64)))
+                  (br_if $terms (i32.lt_u (local.get $cp) (local.get $end))))
+                (local.set $xp (i32.sub (local.get $xp) (local.get $rowBytes)))
+                (local.set $s (f64x2.add (f64x2.add (local.get $a0) (local.get $a1))
+                                         (f64x2.add (local.get $a2) (local.get $a3))))
+                (local.set $dot (f64.add (f64x2.extract_lane 0 (local.get $s))
+                                         (f64x2.extract_lane 1 (local.get $s))))
+                ;; Left child n + 1 iff dot < value[n] (NaN goes right, as in the builder).
+                (local.set $n
+                  (select (i32.add (local.get $n) (i32.const 1)) (local.get $rc)
+                    (f64.lt (local.get $dot)
+                      (f64.load (i32.add (local.get $value) (i32.shl (local.get $n) (i32.const 3)))))))
+                (local.set $rc
+                  (i32.load (i32.add (local.get $right) (i32.shl (local.get $n) (i32.const 2)))))
+                (br $walk)))
+            (f64.store
+              (i32.add (local.get $acc) (i32.shl (local.get $r) (i32.const 3)))
+              (f64.add
+                (f64.load (i32.add (local.get $acc) (i32.shl (local.get $r) (i32.const 3))))
+                (f64.load (i32.add (local.get $value) (i32.shl (local.get $n) (i32.const 3))))))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $rows)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $trees))))
+)
