@@ -94,13 +94,15 @@ function gatherSample(data: Matrix, rowsIdx: Int32Array, stats: FeatureStats | n
   const psi = rowsIdx.length;
   // Column-major (z[c·ψ + j]) for the builder's per-axis scans. The standardising expression must stay
   // the one standardizeRows uses at scoring time, so training points map to identical coordinates.
+  // Means and stds in locals, one row read contiguously at a time (rows are scattered over the matrix).
+  const mean = stats?.mean;
+  const std = stats?.std;
   for (let j = 0; j < psi; j++) {
-    const from = (rowsIdx[j] ?? 0) * d;
-    if (stats) {
-      for (let c = 0; c < d; c++)
-        z[c * psi + j] = ((src[from + c] ?? 0) - (stats.mean[c] ?? 0)) / (stats.std[c] ?? 1);
+    const from = rowsIdx[j]! * d; // rowsIdx holds row numbers < rows
+    if (mean && std) {
+      for (let c = 0, o = j; c < d; c++, o += psi) z[o] = (src[from + c]! - mean[c]!) / std[c]!;
     } else {
-      for (let c = 0; c < d; c++) z[c * psi + j] = src[from + c] ?? 0;
+      for (let c = 0, o = j; c < d; c++, o += psi) z[o] = src[from + c]!;
     }
   }
   for (let q = 0; q < psi * d; q++) {

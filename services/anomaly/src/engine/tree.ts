@@ -40,6 +40,7 @@ export class TreeBuilder {
   private readonly kept: Int32Array;
   private readonly keptCoef: Float64Array;
   private readonly cTable: Float64Array;
+  private readonly draws: Float64Array;
   private cap = 0;
   private count = 0;
   private right = new Int32Array(0);
@@ -77,6 +78,7 @@ export class TreeBuilder {
     this.kept = new Int32Array(this.k);
     this.keptCoef = new Float64Array(this.k);
     this.cTable = new Float64Array(psi + 1);
+    this.draws = new Float64Array(d + 1);
     for (let n = 0; n <= psi; n++) this.cTable[n] = cFactor(n, compat);
     this.grow(Math.min(2 ** (heightLimit + 1) - 1, 2 * psi + 64));
   }
@@ -155,8 +157,8 @@ export class TreeBuilder {
     const { d, k, z, idx, lo, hi, p, nv, perm, kept } = this;
     // The rng is set for the duration of build(); node() is only reachable from there.
     const rng = this.rng as TreeRng;
-    for (let c = 0; c < d; c++) p[c] = rng.nextDouble();
-    for (let c = 0; c < d; c++) nv[c] = rng.nextNormal();
+    rng.fillDoubles(p, d);
+    rng.fillNormals(nv, d, this.draws);
     if (k === d) {
       for (let c = 0; c < d; c++) kept[c] = c;
     } else {
@@ -181,8 +183,9 @@ export class TreeBuilder {
       let mx = -Infinity;
       for (let i = from; i < to; i++) {
         const x = z[zc + idx[i]!]!; // idx[i] < ψ and zc + ψ ≤ z.length
-        if (x < mn) mn = x;
-        if (x > mx) mx = x;
+        // Selects, not branches: V8 emits conditional moves, and the loop has no data-dependent jumps.
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
       }
       lo[j] = mn;
       hi[j] = mx;
