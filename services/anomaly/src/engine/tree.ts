@@ -154,7 +154,7 @@ export class TreeBuilder {
    * (max_c − min_c) is only needed, so the bounding box is only computed, on the e + 1 kept axes.
    */
   private drawSplit(from: number, to: number, co: number): number {
-    const { d, k, z, idx, lo, hi, p, nv, perm, kept } = this;
+    const { d, k, lo, hi, p, nv, perm, kept } = this;
     // The rng is set for the duration of build(); node() is only reachable from there.
     const rng = this.rng as TreeRng;
     rng.fillDoubles(p, d);
@@ -174,22 +174,7 @@ export class TreeBuilder {
       }
       kept.sort();
     }
-    // z is column-major (z[c·ψ + row]), so each kept axis is one short strided scan with the running
-    // min and max in registers.
-    const psi = this.psi;
-    for (let j = 0; j < k; j++) {
-      const zc = kept[j]! * psi;
-      let mn = Infinity;
-      let mx = -Infinity;
-      for (let i = from; i < to; i++) {
-        const x = z[zc + idx[i]!]!; // idx[i] < ψ and zc + ψ ≤ z.length
-        // Selects, not branches: V8 emits conditional moves, and the loop has no data-dependent jumps.
-        mn = x < mn ? x : mn;
-        mx = x > mx ? x : mx;
-      }
-      lo[j] = mn;
-      hi[j] = mx;
-    }
+    this.boundingBox(from, to);
     let pn = 0;
     for (let j = 0; j < k; j++) {
       const c = kept[j]!;
@@ -210,6 +195,66 @@ export class TreeBuilder {
       }
     }
     return pn;
+  }
+
+  /**
+   * lo[j], hi[j] = min, max of kept axis j over the node's rows. z is column-major (z[c·ψ + row]); four
+   * axes are scanned per pass so each idx[i] load feeds four independent min/max chains (the scan is most
+   * of a dense fit's time).
+   */
+  private boundingBox(from: number, to: number): void {
+    const { k, z, idx, kept, lo, hi, psi } = this;
+    let j = 0;
+    for (; j + 4 <= k; j += 4) {
+      const z0 = kept[j]! * psi;
+      const z1 = kept[j + 1]! * psi;
+      const z2 = kept[j + 2]! * psi;
+      const z3 = kept[j + 3]! * psi;
+      let mn0 = Infinity,
+        mn1 = Infinity,
+        mn2 = Infinity,
+        mn3 = Infinity;
+      let mx0 = -Infinity,
+        mx1 = -Infinity,
+        mx2 = -Infinity,
+        mx3 = -Infinity;
+      for (let i = from; i < to; i++) {
+        const r = idx[i]!; // idx[i] < ψ and every column's zc + ψ ≤ z.length
+        const a = z[z0 + r]!;
+        const b = z[z1 + r]!;
+        const c = z[z2 + r]!;
+        const e = z[z3 + r]!;
+        // Selects, not branches: V8 emits conditional moves, and the loop has no data-dependent jumps.
+        mn0 = a < mn0 ? a : mn0;
+        mx0 = a > mx0 ? a : mx0;
+        mn1 = b < mn1 ? b : mn1;
+        mx1 = b > mx1 ? b : mx1;
+        mn2 = c < mn2 ? c : mn2;
+        mx2 = c > mx2 ? c : mx2;
+        mn3 = e < mn3 ? e : mn3;
+        mx3 = e > mx3 ? e : mx3;
+      }
+      lo[j] = mn0;
+      hi[j] = mx0;
+      lo[j + 1] = mn1;
+      hi[j + 1] = mx1;
+      lo[j + 2] = mn2;
+      hi[j + 2] = mx2;
+      lo[j + 3] = mn3;
+      hi[j + 3] = mx3;
+    }
+    for (; j < k; j++) {
+      const zc = kept[j]! * psi;
+      let mn = Infinity;
+      let mx = -Infinity;
+      for (let i = from; i < to; i++) {
+        const x = z[zc + idx[i]!]!;
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
+      }
+      lo[j] = mn;
+      hi[j] = mx;
+    }
   }
 
   /** Partitions idx[from, to) so points with x·n < p·n come first; returns the split position. */
