@@ -56,6 +56,17 @@ function lab(name: string, namespace: string, profileName: string): Obj {
   };
 }
 
+/** Sets `value` at a dotted path with indices (`sizes[0].requests.cpu`), creating objects on the way. */
+function setPath(root: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split(/[.[\]]/).filter((p) => p !== '');
+  let node: Record<string, unknown> = root;
+  for (const part of parts.slice(0, -1)) {
+    node[part] ??= {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts[parts.length - 1]!] = value;
+}
+
 /** Creates the object and resolves with the apiserver's error text, or throws if it was accepted. */
 async function rejection(obj: unknown): Promise<string> {
   try {
@@ -239,6 +250,37 @@ describe('the apiserver rejects invalid objects naming the field, and ajv agrees
       mutate: (o) => (o.spec.culling = { idleTimeout: '7d' }),
       message: /spec\.culling\.idleTimeout: Invalid value: "7d"/,
       path: 'spec.culling.idleTimeout',
+    },
+    ...(
+      [
+        ['negative cpu', 'sizes[0].requests.cpu', '-1', /must be from 1m to 1024 cores/],
+        [
+          'negative memory',
+          'sizes[0].requests.memory',
+          '-2Gi',
+          /must be a whole number of bytes from 1Mi to 64Ti/,
+        ],
+        ['zero cpu (BestEffort)', 'sizes[0].requests.cpu', '0', /must be from 1m to 1024 cores/],
+        ['zero memory (BestEffort)', 'sizes[0].requests.memory', 0, /must be a whole number of bytes/],
+        ['absurd cpu limit', 'sizes[0].limits.cpu', '1e100', /must be from 1m to 1024 cores/],
+        ['sub-byte memory limit', 'sizes[0].limits.memory', '1n', /must be a whole number of bytes/],
+        ['fractional-byte memory', 'sizes[0].requests.memory', '1500m', /must be a whole number of bytes/],
+        ['negative home size', 'home.size', '-10Gi', /must be a whole number of bytes from 1Mi to 1Pi/],
+        ['zero home size', 'home.size', '0', /must be a whole number of bytes from 1Mi to 1Pi/],
+        ['absurd home size', 'home.size', '1e100', /must be a whole number of bytes from 1Mi to 1Pi/],
+        ['zero total home quota', 'quota.maxTotalHomeSize', '0', /must be a whole number of bytes/],
+      ] as const
+    ).map(([title, field, value, why]) => ({
+      title: `${title} (CEL quantity bounds)`,
+      mutate: (o: Obj) => setPath(o.spec, field, value),
+      message: new RegExp(`spec\\.${field.replace(/[.[\]]/g, '\\$&')}: Invalid value: .*${why.source}`),
+      path: `spec.${field}`,
+    })),
+    {
+      title: 'home mounted on the scratch space',
+      mutate: (o) => (o.spec.home = { mountPath: '/tmp' }),
+      message: /spec\.home\.mountPath: Invalid value: .*must not be \/tmp/,
+      path: 'spec.home.mountPath',
     },
     {
       title: 'root UID',

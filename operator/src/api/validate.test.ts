@@ -193,6 +193,39 @@ describe('notebookProfileValidator', () => {
     ]);
   });
 
+  it('rejects quantities no admin means: negative, zero, absurd, sub-byte memory and storage', () => {
+    const p = sampleProfile();
+    p.spec.sizes = [
+      { name: 'neg', requests: { cpu: '-1', memory: '-2Gi' }, limits: { cpu: '1', memory: '2Gi' } },
+      { name: 'zero', requests: { cpu: 0, memory: '0' }, limits: { cpu: '1e100', memory: '1n' } },
+      { name: 'frac', requests: { cpu: '1n', memory: '1500m' }, limits: { cpu: '2000', memory: '65Ti' } },
+      { name: 'ok', requests: { cpu: '1m', memory: '1Mi' }, limits: { cpu: 1024, memory: '64Ti' } },
+    ];
+    p.spec.defaultSize = 'ok';
+    p.spec.home = { size: '-10Gi' };
+    p.spec.quota = { maxTotalHomeSize: '0' };
+    const errors = errorsOf(notebookProfileValidator.validate(p));
+    const cpu = 'must be from 1m to 1024 cores';
+    const mem = 'must be a whole number of bytes from 1Mi to 64Ti';
+    const disk = 'must be a whole number of bytes from 1Mi to 1Pi';
+    expect(errors.filter((e) => e.message !== 'limits must be at least requests for cpu and memory')).toEqual(
+      [
+        { path: 'spec.home.size', message: disk },
+        { path: 'spec.quota.maxTotalHomeSize', message: disk },
+        { path: 'spec.sizes[0].requests.cpu', message: cpu },
+        { path: 'spec.sizes[0].requests.memory', message: mem },
+        { path: 'spec.sizes[1].limits.cpu', message: cpu },
+        { path: 'spec.sizes[1].limits.memory', message: mem },
+        { path: 'spec.sizes[1].requests.cpu', message: cpu },
+        { path: 'spec.sizes[1].requests.memory', message: mem },
+        { path: 'spec.sizes[2].limits.cpu', message: cpu },
+        { path: 'spec.sizes[2].limits.memory', message: mem },
+        { path: 'spec.sizes[2].requests.cpu', message: cpu },
+        { path: 'spec.sizes[2].requests.memory', message: mem },
+      ],
+    );
+  });
+
   it('rejects a profile with no aliases that does not allow custom images', () => {
     const p = sampleProfile();
     p.spec.images = { aliases: [] };

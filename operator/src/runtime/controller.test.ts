@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { TerminalError, TransientError } from '../errors.js';
 import type { KubeObject, ListResult, WatchEvent, WatchHandle } from '../kube/client.js';
-import { Controller, type SourceSpec } from './controller.js';
+import { Controller, type ExternalSource, type SourceSpec } from './controller.js';
 import { Informer, type ListWatcher } from './informer.js';
 import { RuntimeMetrics } from './metrics.js';
 
@@ -70,6 +70,7 @@ const pod = (rv: string): KubeObject => ({
 function setup(
   reconcile: ConstructorParameters<typeof Controller>[0]['reconcile'],
   onTerminal?: ConstructorParameters<typeof Controller>[0]['onTerminal'],
+  sources?: ExternalSource[],
 ) {
   const labs = new Source([lab(1, '1')]);
   const pods = new Source([pod('1')]);
@@ -82,6 +83,7 @@ function setup(
       owns: [{ apiVersion: 'v1', kind: 'Pod' }],
       reconcile,
       ...(onTerminal === undefined ? {} : { onTerminal }),
+      ...(sources === undefined ? {} : { sources }),
       workers: 2,
       rateLimiter: { baseDelayMs: 5, maxDelayMs: 40 },
     },
@@ -150,6 +152,26 @@ describe('Controller', () => {
     await t.stop();
   });
 
+  it('reconciles a key an external source enqueues', async () => {
+    let wake: (k: { namespace: string; name: string }) => void = () => undefined;
+    const runs: string[] = [];
+    const t = setup(
+      (ctx) => {
+        runs.push(`${ctx.key.namespace ?? ''}/${ctx.key.name}`);
+        return Promise.resolve();
+      },
+      undefined,
+      [(enqueue) => (wake = (k) => enqueue(k))],
+    );
+    await t.c.start();
+    await sleep(20);
+    expect(runs).toEqual(['ns/alice']);
+    wake({ namespace: 'ns', name: 'alice' });
+    await sleep(20);
+    expect(runs).toEqual(['ns/alice', 'ns/alice']);
+    await t.stop();
+  });
+
   it('parks a TerminalError until the generation changes, after recording it once', async () => {
     let runs = 0;
     const recorded: string[] = [];
@@ -182,6 +204,72 @@ describe('Controller', () => {
       /controller_runtime_terminal_reconcile_errors_total\{controller="notebooklab"\} 1/,
     );
     await t.stop();
+  });
+
+  it('unparks a TerminalError when a watched object mapped to the key changes, or the lab is annotated', async () => {
+    const labs = new Source([lab(1, '1')]);
+    const pods = new Source([pod('1')]);
+    const profileOf = (rv: string): KubeObject => ({
+      apiVersion: 'skyport.io/v1alpha1',
+      kind: 'NotebookProfile',
+      metadata: { name: 'small', resourceVersion: rv },
+    });
+    const profiles = new Source([profileOf('1')]);
+    const { informers, byKind } = sharedInformers((kind) =>
+      kind === 'NotebookProfile' ? profiles : kind === 'Pod' ? pods : labs,
+    );
+    let runs = 0;
+    const c = new Controller(
+      {
+        name: 'notebooklab',
+        for: { apiVersion: 'skyport.io/v1alpha1', kind: 'NotebookLab' },
+        owns: [{ apiVersion: 'v1', kind: 'Pod' }],
+        watches: [
+          {
+            apiVersion: 'skyport.io/v1alpha1',
+            kind: 'NotebookProfile',
+            clusterScoped: true,
+            map: () => [{ namespace: 'ns', name: 'alice' }],
+          },
+        ],
+        reconcile: () => {
+          runs++;
+          return Promise.reject(new TerminalError('Invalid', 'home.size: must be greater than 0'));
+        },
+        onTerminal: () => Promise.resolve(),
+        rateLimiter: { baseDelayMs: 5, maxDelayMs: 40 },
+      },
+      {
+        informers,
+        log: pino({ level: 'silent' }),
+        metrics: new RuntimeMetrics(undefined, false),
+        workers: 1,
+      },
+    );
+    for (const i of byKind.values()) i.start();
+    await c.start();
+    await sleep(30);
+    const parked = runs;
+    // Child churn and a status-only change leave it parked.
+    pods.emit({ type: 'MODIFIED', object: pod('2') });
+    labs.emit({ type: 'MODIFIED', object: lab(1, '3') });
+    await sleep(30);
+    expect(runs).toBe(parked);
+    // The profile it depends on changed: retried once (and parked again when it fails again).
+    profiles.emit({ type: 'MODIFIED', object: profileOf('4') });
+    await sleep(30);
+    expect(runs).toBe(parked + 1);
+    pods.emit({ type: 'MODIFIED', object: pod('5') });
+    await sleep(30);
+    expect(runs).toBe(parked + 1);
+    // A user annotating the lab asks for another try.
+    const annotated = lab(1, '6');
+    annotated.metadata = { ...annotated.metadata, annotations: { retry: 'now' } };
+    labs.emit({ type: 'MODIFIED', object: annotated });
+    await sleep(30);
+    expect(runs).toBe(parked + 2);
+    await c.stop(1000);
+    await Promise.all([...byKind.values()].map((i) => i.stop()));
   });
 
   it('drains an in-flight reconcile on stop', async () => {

@@ -66,6 +66,12 @@ export interface WatchSpec extends SourceSpec {
   priority?: Priority;
 }
 
+/**
+ * Events from outside the cluster (controller-runtime's `source.Channel`): called once when the controller is
+ * built, with a function that queues a primary key, e.g. when a background check of that object ends.
+ */
+export type ExternalSource = (enqueue: (key: ObjectKey, priority?: Priority) => void) => void;
+
 /** Options of a {@link Controller}. */
 export interface ControllerOptions<T extends KubeObject> {
   /** Controller name for logs and metrics (`notebooklab`). */
@@ -76,11 +82,14 @@ export interface ControllerOptions<T extends KubeObject> {
   owns?: SourceSpec[];
   /** Other kinds with a mapping to primary keys (e.g. a profile → the labs that use it). */
   watches?: WatchSpec[];
+  /** Non-Kubernetes event sources (see {@link ExternalSource}). */
+  sources?: ExternalSource[];
   /** Level-based, idempotent reconcile of one key. */
   reconcile: (ctx: ReconcileContext<T>) => Promise<ReconcileResult | undefined | void>;
   /**
    * Called when reconcile throws a TerminalError: record it (e.g. `Degraded` with `reason = err.code`).
-   * The key is then not retried until the primary's `metadata.generation` changes.
+   * The key is then parked: not retried until the primary's generation, labels or annotations change, or an
+   * event of a `watches` source maps to it (what it depends on changed, e.g. its profile was fixed).
    */
   onTerminal?: (ctx: ReconcileContext<T>, err: TerminalError) => Promise<void>;
   /** Filters primary update events; default: every change is enqueued. */
@@ -88,6 +97,15 @@ export interface ControllerOptions<T extends KubeObject> {
   /** Concurrent reconciles (default: the manager's `workers`). */
   workers?: number;
   rateLimiter?: RateLimiterOptions;
+}
+
+/**
+ * What a user changes when they ask for another try: the spec (generation), labels or annotations. Status and
+ * finalizer writes (the controller's own) and resourceVersion bumps leave it equal, so they do not unpark a key.
+ */
+function touchOf(o: KubeObject): string {
+  const m = o.metadata;
+  return JSON.stringify([m?.generation ?? null, m?.labels ?? {}, m?.annotations ?? {}]);
 }
 
 /** What the manager hands a controller when it is registered. */
@@ -111,7 +129,8 @@ export class Controller<T extends KubeObject = KubeObject> {
   private readonly workers: number;
   private readonly primary: Informer<T>[];
   private readonly byKind = new Map<string, Informer[]>();
-  private readonly terminal = new Map<string, { uid: string; generation: number | undefined }>();
+  /** Keys parked after a TerminalError, with the primary as it was then ({@link touchOf}). */
+  private readonly terminal = new Map<string, { uid: string; touch: string }>();
   private readonly abort = new AbortController();
   private running: Promise<void>[] = [];
   private started = false;
@@ -177,11 +196,18 @@ export class Controller<T extends KubeObject = KubeObject> {
     for (const spec of opts.watches ?? []) {
       const infs = deps.informers(spec);
       this.remember(spec.kind, infs, spec);
+      // A watched object's change is what a parked key may be waiting for (a profile fixed or created): it
+      // unparks the key, so a terminal failure caused by that object is retried.
       const mapped = (o: KubeObject): void => {
-        for (const k of spec.map(o, this.cache)) this.queue.add(keyString(k), spec.priority ?? 'normal');
+        for (const k of spec.map(o, this.cache)) {
+          const s = keyString(k);
+          this.terminal.delete(s);
+          this.queue.add(s, spec.priority ?? 'normal');
+        }
       };
       for (const inf of infs) inf.on({ add: mapped, update: mapped, delete: mapped });
     }
+    for (const source of opts.sources ?? []) source((k, p) => this.queue.add(keyString(k), p ?? 'normal'));
   }
 
   private remember(kind: string, infs: Informer[], spec?: SourceSpec): void {
@@ -295,7 +321,7 @@ export class Controller<T extends KubeObject = KubeObject> {
       const same =
         object !== undefined &&
         object.metadata?.uid === parked.uid &&
-        object.metadata?.generation === parked.generation &&
+        touchOf(object) === parked.touch &&
         object.metadata?.deletionTimestamp === undefined;
       if (same) {
         this.queue.forget(k);
@@ -344,7 +370,7 @@ export class Controller<T extends KubeObject = KubeObject> {
       }
       const obj = ctx.object;
       if (obj?.metadata?.uid !== undefined)
-        this.terminal.set(k, { uid: obj.metadata.uid, generation: obj.metadata.generation });
+        this.terminal.set(k, { uid: obj.metadata.uid, touch: touchOf(obj) });
       this.queue.forget(k);
       return;
     }

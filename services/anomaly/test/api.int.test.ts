@@ -154,8 +154,9 @@ async function stillUp(): Promise<void> {
 }
 
 describe('malformed input', () => {
-  const post = (ct: string, b: string | Buffer, extra: Record<string, string> = {}): Promise<Response> =>
-    alice('/v1/datasets', { method: 'POST', headers: { 'content-type': ct, ...extra }, body: b });
+  type Extra = Record<string, string>;
+  const post = (ct: string, b: string | Buffer, extra: Extra = {}, q = ''): Promise<Response> =>
+    alice(`/v1/datasets${q}`, { method: 'POST', headers: { 'content-type': ct, ...extra }, body: b });
 
   it('names the row and column of a bad CSV cell', async () => {
     const d = await expectError(await post('text/csv', 'a,b,c\n1,2,3\n4,x5,6\n'), 400, 'InvalidNumber');
@@ -164,7 +165,11 @@ describe('malformed input', () => {
   });
 
   it('rejects NaN with its location', async () => {
-    const d = await expectError(await post('text/csv', '1,2\n3,NaN\n'), 400, 'NonFiniteValue');
+    const d = await expectError(
+      await post('text/csv', '1,2\n3,NaN\n', {}, '?header=absent'),
+      400,
+      'NonFiniteValue',
+    );
     expect(d).toMatchObject({ row: 1, column: 1, line: 2 });
     const b = new Float64Array([1, 2, 3, Number.NaN]);
     const d2 = await expectError(
@@ -177,7 +182,11 @@ describe('malformed input', () => {
   });
 
   it('rejects a row of the wrong width', async () => {
-    const d = await expectError(await post('text/csv', '1,2,3\n4,5,6\n7,8\n'), 400, 'WrongWidth');
+    const d = await expectError(
+      await post('text/csv', '1,2,3\n4,5,6\n7,8\n', {}, '?header=absent'),
+      400,
+      'WrongWidth',
+    );
     expect(d).toMatchObject({ row: 2, line: 3, expected: 3, got: 2 });
     const d2 = await expectError(await post('application/x-ndjson', '[1,2]\n[3,4,5]\n'), 400, 'WrongWidth');
     expect(d2).toMatchObject({ row: 1, line: 2 });
@@ -203,7 +212,7 @@ describe('malformed input', () => {
 
   it('rejects an oversized body with 413, with and without Content-Length', async () => {
     const big = '1,2,3\n'.repeat(Math.ceil((MAX_UPLOAD * 2) / 6));
-    await expectError(await post('text/csv', big), 413, 'PayloadTooLarge');
+    await expectError(await post('text/csv', big, {}, '?header=absent'), 413, 'PayloadTooLarge');
     // A chunked body has no Content-Length: the limit is enforced while streaming.
     const enc = new TextEncoder().encode(big);
     const stream = new ReadableStream<Uint8Array>({
@@ -212,7 +221,7 @@ describe('malformed input', () => {
         c.close();
       },
     });
-    const res = await alice('/v1/datasets', {
+    const res = await alice('/v1/datasets?header=absent', {
       method: 'POST',
       headers: { 'content-type': 'text/csv' },
       body: stream,
@@ -270,7 +279,7 @@ describe('malformed input', () => {
 
   it('rejects a score body of the wrong width for the model', async () => {
     const d = await expectError(
-      await alice(`/v1/models/${modelId}/score`, {
+      await alice(`/v1/models/${modelId}/score?header=absent`, {
         method: 'POST',
         headers: { 'content-type': 'text/csv' },
         body: '1,2,3\n',
@@ -353,7 +362,7 @@ describe('models and scoring', () => {
     ).json()) as { scores: number[] };
     expect(j.scores).toEqual(Array.from(expected));
     const csv = await (
-      await alice(`/v1/models/${modelId}/score`, {
+      await alice(`/v1/models/${modelId}/score?header=absent`, {
         method: 'POST',
         headers: { 'content-type': 'text/csv', accept: 'text/csv' },
         body: toCsv(sample, rows, COLS, false),
@@ -380,7 +389,7 @@ describe('models and scoring', () => {
   });
 
   it('turns a large score request into a job with progress and CSV results', async () => {
-    const res = await alice(`/v1/models/${modelId}/score`, {
+    const res = await alice(`/v1/models/${modelId}/score?header=absent`, {
       method: 'POST',
       headers: { 'content-type': 'text/csv' },
       body: toCsv(data, ROWS, COLS, false),

@@ -11,7 +11,13 @@ import { TaskWorker } from '../src/pool/task-worker.js';
 import { TASK_QUEUE } from '../src/store/keys.js';
 import { bufferToFloat64 } from '../src/store/matrix.js';
 import { connectRedis } from '../src/store/redis.js';
-import { Store, type DatasetMeta, type JobRecord, type ModelMeta } from '../src/store/store.js';
+import {
+  modelRecordId,
+  Store,
+  type DatasetMeta,
+  type JobRecord,
+  type ModelMeta,
+} from '../src/store/store.js';
 import { gaussianData, freshPrefix } from './support/procs.js';
 import { RedisServer } from './support/redis-server.js';
 
@@ -39,7 +45,7 @@ function job(id: string): JobRecord {
   };
 }
 
-const meta = (id: string, name: string): Omit<ModelMeta, 'version'> => ({
+const meta = (id: string, name: string): Omit<ModelMeta, 'version' | 'contentHash'> => ({
   id,
   name,
   createdAt: new Date().toISOString(),
@@ -79,6 +85,41 @@ describe('Store', () => {
     expect(Array.from((await store.getModelBytes('t', 'aaa'))!)).toEqual([1]); // immutable: the rerun did not overwrite
     expect((await store.listModels('t')).map((m) => m.id)).toEqual(['aaa', 'bbb']);
     expect(await store.getModelMeta('other-tenant', 'aaa')).toBeNull();
+    conn.disconnect();
+  });
+
+  it('keeps one record per fit, sharing the bytes of equal forests (issue 10 item 2)', async () => {
+    const conn = connectRedis(redis.url, false);
+    const store = new Store(conn, freshPrefix());
+    const hash = 'c0ffee';
+    const first = await store.putModel('t', new Uint8Array([7]), {
+      ...meta(modelRecordId('job-1', hash), 'first'),
+      contentHash: hash,
+      threshold: 0.7,
+    });
+    const second = await store.putModel('t', new Uint8Array([7]), {
+      ...meta(modelRecordId('job-2', hash), 'second'),
+      contentHash: hash,
+      threshold: 0.9,
+      contamination: 0.2,
+    });
+    expect(first.id).not.toBe(second.id);
+    expect(second).toMatchObject({
+      name: 'second',
+      version: 1,
+      threshold: 0.9,
+      contamination: 0.2,
+      contentHash: hash,
+    });
+    expect(await store.getModelMeta('t', first.id)).toMatchObject({ name: 'first', threshold: 0.7 });
+    expect(Array.from((await store.getModelBytes('t', second.id))!)).toEqual([7]);
+    expect(await conn.exists(store.keys.model('t', hash))).toBe(1);
+    // The assemble step of job-2 running again returns its record; no new version.
+    const again = await store.putModel('t', new Uint8Array([7]), {
+      ...meta(modelRecordId('job-2', hash), 'second'),
+      contentHash: hash,
+    });
+    expect(again).toEqual(second);
     conn.disconnect();
   });
 

@@ -1,6 +1,7 @@
 // Schema pieces shared by every skyport kind: conditions, resource lists, name patterns.
-import { arr, bool, dateTime, def, enumOf, int, obj, quantity, req, str } from '../schema.js';
+import { arr, bool, dateTime, def, enumOf, int, obj, quantity, req, str, withRules } from '../schema.js';
 import type { Infer } from '../schema.js';
+import { parseQuantity } from '../units.js';
 
 /** DNS-1123 subdomain (names of most objects, e.g. a NotebookProfile). */
 export const DNS1123_SUBDOMAIN_PATTERN = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$';
@@ -59,11 +60,56 @@ export function conditions(description: string) {
   return arr(condition, description, { maxItems: 16, listType: 'map', listMapKeys: ['type'] });
 }
 
-/** CPU and memory amounts (a subset of core/v1 ResourceList). */
+/**
+ * Fixed bounds of the amounts a profile sets: positive, and no larger than any node or volume an admin means.
+ * Fixed because a CRD's CEL rules cannot read a setting from elsewhere (such as the chart's values).
+ * `whole`: a whole number of base units (bytes), so `1n` or `1500m` of memory is refused.
+ */
+export const QUANTITY_BOUNDS = {
+  cpu: { min: '1m', max: '1024', whole: false, unit: 'cores' },
+  memory: { min: '1Mi', max: '64Ti', whole: true, unit: 'bytes' },
+  storage: { min: '1Mi', max: '1Pi', whole: true, unit: 'bytes' },
+} as const;
+
+/** Which of {@link QUANTITY_BOUNDS} a quantity obeys. */
+export type QuantityKind = keyof typeof QUANTITY_BOUNDS;
+
+/** True when `v` is a quantity within the bounds of its kind (the JS mirror of {@link boundedQuantity}'s rule). */
+export function withinBounds(kind: QuantityKind, v: string | number): boolean {
+  const b = QUANTITY_BOUNDS[kind];
+  const n = parseQuantity(v);
+  return (!b.whole || Number.isInteger(n)) && n >= parseQuantity(b.min) && n <= parseQuantity(b.max);
+}
+
+/** The message of a quantity outside the bounds of its kind. */
+export function boundsMessage(kind: QuantityKind): string {
+  const b = QUANTITY_BOUNDS[kind];
+  return `must be ${b.whole ? `a whole number of ${b.unit} ` : ''}from ${b.min} to ${b.max}${b.whole ? '' : ` ${b.unit}`}`;
+}
+
+/**
+ * A quantity within {@link QUANTITY_BOUNDS}: refused by CEL on the apiserver and by the ajv mirror. A value that
+ * is not a quantity at all is left to the pattern's message.
+ */
+export function boundedQuantity(kind: QuantityKind, description: string) {
+  const b = QUANTITY_BOUNDS[kind];
+  const q = 'quantity(string(self))';
+  const whole = b.whole ? `${q}.isInteger() && ` : '';
+  const range = `From ${b.min} to ${b.max}${b.whole ? `, in whole ${b.unit}` : ` ${b.unit}`}`;
+  return withRules(quantity(`${description} ${range}.`), [
+    {
+      rule: `!isQuantity(string(self)) || (${whole}${q}.compareTo(quantity('${b.min}')) >= 0 && ${q}.compareTo(quantity('${b.max}')) <= 0)`,
+      message: boundsMessage(kind),
+      check: (v) => withinBounds(kind, v),
+    },
+  ]);
+}
+
+/** CPU and memory amounts (a subset of core/v1 ResourceList), within {@link QUANTITY_BOUNDS}. */
 export const resourceAmounts = obj(
   {
-    cpu: req(quantity('CPU in cores or millicores, e.g. "1" or "500m".')),
-    memory: req(quantity('Memory in bytes with a binary suffix, e.g. "2Gi".')),
+    cpu: req(boundedQuantity('cpu', 'CPU in cores or millicores, e.g. "1" or "500m".')),
+    memory: req(boundedQuantity('memory', 'Memory in bytes with a binary suffix, e.g. "2Gi".')),
   },
   'CPU and memory amounts.',
 );

@@ -246,10 +246,15 @@ export const notebookLabStatus = obj(
       { maxLength: 512 },
     ),
     size: str("The size the lab runs with, after applying the profile's default.", { maxLength: 63 }),
-    homeClaimName: str("Name of the lab's home PersistentVolumeClaim.", { maxLength: 253 }),
+    homeClaimName: str(
+      "Name of the lab's home PersistentVolumeClaim, while it exists or the lab is starting (a lab created " +
+        'Stopped has none until it first starts).',
+      { maxLength: 253 },
+    ),
     conditions: conditions(
       'Ready (the server answers), Progressing (starting or stopping), Degraded (a terminal or persistent ' +
-        'problem, with a stable reason such as ImagePullFailed, CrashLoop, OOMKilled, Unschedulable, QuotaExceeded), ' +
+        'problem, with a stable reason such as ImagePullFailed, CrashLoop, OOMKilled, Unschedulable, QuotaExceeded, ' +
+        'NameConflict: a child name is held by an object the lab did not make), ' +
         'IdleWarning (about to be culled) and UpdatePending (the running server predates a change of the spec or ' +
         'profile, e.g. a moved image alias; it applies at the next start).',
     ),

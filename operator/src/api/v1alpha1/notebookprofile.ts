@@ -1,6 +1,6 @@
 // NotebookProfile (cluster-scoped): the admin's menu of images and sizes and the policies every lab using it obeys.
 import type { V1ObjectMeta } from '@kubernetes/client-node';
-import { arr, bool, def, duration, enumOf, int, obj, quantity, req, str } from '../schema.js';
+import { arr, bool, def, duration, enumOf, int, obj, req, str, withRules } from '../schema.js';
 import type { Infer, InferInput } from '../schema.js';
 import { parseDuration, parseQuantity } from '../units.js';
 import {
@@ -8,6 +8,7 @@ import {
   DNS1123_LABEL_PATTERN,
   DNS1123_SUBDOMAIN_PATTERN,
   IMAGE_PATTERN,
+  boundedQuantity,
   observedGeneration,
   resourceAmounts,
 } from './common.js';
@@ -122,16 +123,31 @@ const size = obj(
 
 const home = obj(
   {
-    size: def(quantity("Capacity requested for each lab's home PersistentVolumeClaim."), '10Gi'),
+    size: def(
+      boundedQuantity('storage', "Capacity requested for each lab's home PersistentVolumeClaim."),
+      '10Gi',
+    ),
     storageClassName: str('StorageClass of home volumes; the cluster default when unset.', {
       pattern: DNS1123_SUBDOMAIN_PATTERN,
       maxLength: 253,
     }),
     mountPath: def(
-      str('Where the home volume is mounted in the lab container.', {
-        pattern: '^/[^\\x00]*$',
-        maxLength: 256,
-      }),
+      withRules(
+        str(
+          'Where the home volume is mounted in the lab container; not /tmp, the scratch space of every lab.',
+          {
+            pattern: '^/[^\\x00]*$',
+            maxLength: 256,
+          },
+        ),
+        [
+          {
+            rule: "self != '/tmp' && self != '/tmp/'",
+            message: 'must not be /tmp: every lab mounts its scratch space there',
+            check: (v) => v !== '/tmp' && v !== '/tmp/',
+          },
+        ],
+      ),
       '/home/jovyan',
     ),
     retainPolicy: def(
@@ -146,22 +162,28 @@ const home = obj(
   'Home volume policy. Each lab has a persistent home that survives stop and start.',
 );
 
+/** The culling defaults of a profile; also the limit of a running lab whose profile is gone (see NotebookLab). */
+export const CULLING_DEFAULTS = { idleTimeout: '24h', maxLifetime: '168h', warnBefore: '30m' } as const;
+
 const culling = obj(
   {
     enabled: def(
       bool('Whether idle labs are stopped. Culling sets spec.state to Stopped; the home is kept.'),
       true,
     ),
-    idleTimeout: def(duration('How long a lab may go without Jupyter activity before it is stopped.'), '24h'),
+    idleTimeout: def(
+      duration('How long a lab may go without Jupyter activity before it is stopped.'),
+      CULLING_DEFAULTS.idleTimeout,
+    ),
     maxLifetime: def(
       duration('How long a lab may run from its start before it is stopped, active or not.'),
-      '168h',
+      CULLING_DEFAULTS.maxLifetime,
     ),
     warnBefore: def(
       duration(
         'How long before culling the lab gets an IdleWarning condition and Event; shorter than idleTimeout.',
       ),
-      '30m',
+      CULLING_DEFAULTS.warnBefore,
     ),
   },
   'Idle culling policy.',
@@ -186,13 +208,19 @@ const culling = obj(
 const quota = obj(
   {
     maxLabs: def(
-      int('Most NotebookLabs one owner may have with this profile (running or stopped); more are refused.', {
-        minimum: 0,
-        maximum: 1000,
-      }),
+      int(
+        'Most NotebookLabs one owner may have with this profile (running or stopped); more are refused. A lab ' +
+          'whose spec the profile does not accept counts only while it holds a Pod or home claim; labs holding ' +
+          'one are admitted first, then the oldest.',
+        {
+          minimum: 0,
+          maximum: 1000,
+        },
+      ),
       2,
     ),
-    maxTotalHomeSize: quantity(
+    maxTotalHomeSize: boundedQuantity(
+      'storage',
       'Most home storage one owner may hold across labs of this profile; unlimited when unset.',
     ),
   },

@@ -18,6 +18,7 @@ import { parseQuantity } from '../../api/units.js';
 import { TerminalError } from '../../errors.js';
 import { childMeta, childName, LABELS } from '../../meta/index.js';
 import type { OwnerLike } from '../../meta/index.js';
+import { SCRATCH_PATH, checkMounts, profileProblem } from './validity.js';
 
 /** Port the Jupyter server listens on, in the Pod and on the Service. */
 export const LAB_PORT = 8888;
@@ -65,7 +66,8 @@ export interface ResolvedLab {
  * Applies the profile to the lab: image (alias, default alias or an allowed custom image), size, base path
  * and URL.
  *
- * @throws TerminalError `InvalidSpec` naming the field when the lab asks for something the profile does not offer.
+ * @throws TerminalError `InvalidSpec` naming the field when the lab asks for something the profile does not offer,
+ * or mounts a volume where the home volume or the scratch space is.
  */
 export function resolveLab(lab: NotebookLab, profile: NotebookProfile): ResolvedLab {
   const spec = lab.spec;
@@ -103,6 +105,7 @@ export function resolveLab(lab: NotebookLab, profile: NotebookProfile): Resolved
       { detail: { field: 'spec.size' } },
     );
   }
+  checkMounts(lab, p.home.mountPath, profileName);
   const name = lab.metadata.name ?? '';
   const ns = lab.metadata.namespace ?? 'default';
   const basePath = `/user/${encodeURIComponent(spec.owner)}/${name}/`;
@@ -162,7 +165,10 @@ function owner(lab: NotebookLab): OwnerLike {
   };
 }
 
-/** The profile and what the lab resolves to under it, or why the lab cannot run (a stable reason for Degraded). */
+/**
+ * The profile and what the lab resolves to under it, or why the lab cannot run (a stable reason for Degraded):
+ * no profile, a profile that breaks its schema ({@link profileProblem}), or a spec the profile does not offer.
+ */
 export function resolveWith(
   lab: NotebookLab,
   profile: NotebookProfile | undefined,
@@ -175,6 +181,8 @@ export function resolveWith(
       },
     };
   }
+  const bad = profileProblem(profile);
+  if (bad !== undefined) return { invalid: bad };
   try {
     return { profile, resolved: resolveLab(lab, profile) };
   } catch (err) {
@@ -191,6 +199,12 @@ export function podSelector(lab: NotebookLab): Record<string, string> {
 /** The extra `skyport.io/owner` label on every child: lets admins find a user's objects. */
 export const OWNER_LABEL = 'skyport.io/owner';
 
+/**
+ * Annotation naming the lab's profile, on the Pod and the home claim: a retained home goes back only to a lab of
+ * the same owner and profile (ownership.ts).
+ */
+export const PROFILE_ANNOTATION = 'skyport.io/profile';
+
 /** Builds the home PVC. No ownerReference: its lifetime follows the profile's retain policy via a finalizer. */
 export function buildHome(lab: NotebookLab, profile: NotebookProfile): V1PersistentVolumeClaim {
   const names = labNames(lab.metadata.name ?? '');
@@ -203,6 +217,7 @@ export function buildHome(lab: NotebookLab, profile: NotebookProfile): V1Persist
       name: names.home,
       owned: false,
       extraLabels: { [OWNER_LABEL]: lab.spec.owner },
+      annotations: { [PROFILE_ANNOTATION]: lab.spec.profile },
     }),
     spec: {
       accessModes: ['ReadWriteOnce'],
@@ -344,7 +359,7 @@ export function buildPod(
       extraLabels: { [OWNER_LABEL]: lab.spec.owner },
       annotations: {
         ...extraAnnotations,
-        'skyport.io/profile': lab.spec.profile,
+        [PROFILE_ANNOTATION]: lab.spec.profile,
         'skyport.io/size': resolved.size.name,
       },
     }),
@@ -406,7 +421,11 @@ export function buildPod(
             capabilities: { drop: ['ALL'] },
             seccompProfile: { type: 'RuntimeDefault' },
           },
-          volumeMounts: [{ name: 'home', mountPath }, { name: 'tmp', mountPath: '/tmp' }, ...extra.mounts],
+          volumeMounts: [
+            { name: 'home', mountPath },
+            { name: 'tmp', mountPath: SCRATCH_PATH },
+            ...extra.mounts,
+          ],
         },
       ],
       volumes: [

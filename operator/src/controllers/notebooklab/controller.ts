@@ -60,7 +60,8 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
         clusterScoped: true,
         map: labsUsingProfile,
       },
-      // A lab being deleted frees quota: re-reconcile its owner's other labs of the same profile.
+      // A lab being deleted (or whose spec turns invalid or is fixed) moves quota: re-reconcile its owner's other
+      // labs of the same profile.
       { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind, map: quotaPeersOf },
     ],
     // Our own status and finalizer writes come back as updates; they need no reconcile (kubeflow/notebooks#1343).
@@ -69,6 +70,8 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
       o.metadata?.deletionTimestamp !== old.metadata?.deletionTimestamp ||
       JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(old.metadata?.labels ?? {}) ||
       JSON.stringify(o.metadata?.annotations ?? {}) !== JSON.stringify(old.metadata?.annotations ?? {}),
+    // A finished activity check reconciles its lab with the result (the check itself runs off the queue).
+    sources: [(enqueue) => r.activity.subscribe((key) => enqueue(key))],
     reconcile: (ctx) => r.reconcile(ctx),
     onTerminal: (ctx, err) => r.recordTerminal(ctx, err),
   };

@@ -49,6 +49,17 @@ describe('Expectations', () => {
     expect(e.needsWrite('v', 'Service', svc(1), undefined, { awaitingCache: false })).toBe(false);
   });
 
+  it('pending: a write of ours is pending until the TTL (no live read for it meanwhile)', () => {
+    let now = 0;
+    const e = new Expectations(() => now);
+    expect(e.pending('u', 'Service')).toBe(false);
+    e.wrote('u', 'Service', svc(1));
+    expect(e.pending('u', 'Service')).toBe(true);
+    expect(e.pending('u', 'Pod')).toBe(false);
+    now += EXPECTATION_TTL_MS;
+    expect(e.pending('u', 'Service')).toBe(false);
+  });
+
   it('builtFromOther: a child built from other content differs; one without the annotation has nothing to compare', () => {
     const raw = (port: number): KubeObject => ({
       apiVersion: 'v1',

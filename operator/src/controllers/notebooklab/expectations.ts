@@ -84,6 +84,12 @@ export class Expectations {
     });
   }
 
+  /** True while a write of this lab's child of `kind` by this process may not have reached the cache yet. */
+  pending(uid: string, kind: string): boolean {
+    const e = this.expected.get(`${uid}/${kind}`);
+    return e !== undefined && this.clock() - e.at < EXPECTATION_TTL_MS;
+  }
+
   /** Forgets a lab's children (the lab is gone). */
   forget(uid: string): void {
     for (const k of [...this.expected.keys()]) if (k.startsWith(`${uid}/`)) this.expected.delete(k);

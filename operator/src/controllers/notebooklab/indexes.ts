@@ -41,9 +41,20 @@ export function labsUsingProfile(profile: KubeObject, cache: CacheReader): Objec
   return cache.indexed<KubeObject>(NOTEBOOKLAB.kind, PROFILE_INDEX, profile.metadata?.name ?? '').map(labKey);
 }
 
-/** A lab being deleted frees quota: the owner's other labs of the same profile, for a re-reconcile. */
+/** Whether the lab's status says its spec is refused by its profile (it counts against quota only while holding). */
+function invalidSpec(o: KubeObject): boolean {
+  const conditions = (o as { status?: { conditions?: { type?: string; reason?: string }[] } }).status
+    ?.conditions;
+  return conditions?.some((c) => c.type === 'Degraded' && c.reason === 'InvalidSpec') === true;
+}
+
+/**
+ * The owner's other labs of the same profile, for a re-reconcile, when the lab's change may move its quota: it is
+ * being deleted (frees its slot), or its status says InvalidSpec — an event of such a lab is its status write when
+ * it turns invalid (it may stop counting) or its spec change when it is fixed (it counts again).
+ */
 export function quotaPeersOf(o: KubeObject, cache: CacheReader): ObjectKey[] {
-  if (o.metadata?.deletionTimestamp === undefined) return [];
+  if (o.metadata?.deletionTimestamp === undefined && !invalidSpec(o)) return [];
   const lab = o as unknown as NotebookLab;
   return cache
     .indexed<KubeObject>(NOTEBOOKLAB.kind, OWNER_PROFILE_INDEX, ownerProfileKey(lab))

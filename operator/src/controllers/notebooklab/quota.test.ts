@@ -50,4 +50,27 @@ describe('checkQuota', () => {
     expect(checkQuota(x, [y, x], { maxLabs: 1 }, 'o', 'p').admitted).toBe(true);
     expect(checkQuota(y, [y, x], { maxLabs: 1 }, 'o', 'p').admitted).toBe(false);
   });
+  it('a lab whose spec the profile refuses counts only while it holds a Pod or home claim', () => {
+    // a (oldest) asked for a size the profile does not offer: it never ran and holds nothing.
+    const invalid = { ...a, valid: false };
+    expect(checkQuota(b, [invalid, b], { maxLabs: 1 }, 'alice', 'std').admitted).toBe(true);
+    expect(checkQuota(b, [invalid, b], { maxLabs: 1, maxTotalHomeBytes: 10 * GI }, 'o', 'p').admitted).toBe(
+      true,
+    );
+    // It ran before its profile changed and still holds its home: it counts.
+    expect(checkQuota(b, [{ ...invalid, holds: true }, b], { maxLabs: 1 }, 'alice', 'std').admitted).toBe(
+      false,
+    );
+  });
+  it('labs holding a Pod or home claim come first: an older lab that holds nothing never displaces them', () => {
+    // a was invalid while b started; a's spec is fixed now: b keeps running, a waits.
+    const running = { ...b, holds: true };
+    expect(checkQuota(running, [a, running], { maxLabs: 1 }, 'alice', 'std').admitted).toBe(true);
+    const v = checkQuota(a, [a, running], { maxLabs: 1 }, 'alice', 'std');
+    expect(v).toMatchObject({ admitted: false, used: 1 });
+    // Among holders (or among labs holding nothing), the oldest first as before.
+    expect(
+      checkQuota(c, [a, { ...b, holds: true }, { ...c, holds: true }], { maxLabs: 1 }, 'o', 'p').admitted,
+    ).toBe(false);
+  });
 });

@@ -5,24 +5,29 @@ import { randomBytes } from 'node:crypto';
 import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
 import type { NotebookLab, NotebookProfile } from '../../api/v1alpha1/index.js';
 import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/index.js';
-import { parseQuantity } from '../../api/units.js';
-import { TerminalError, TransientError, errorMessage } from '../../errors.js';
+import { TerminalError, TransientError } from '../../errors.js';
 import type { EventRecorder, Kube, KubeObject } from '../../kube/index.js';
 import { isoOf } from '../../meta/index.js';
 import type { ReconcileContext, ReconcileResult } from '../../runtime/index.js';
 import { HOME_FINALIZER, TOKEN_KEY, buildChildren, labNames, resolveWith } from './build.js';
 import type { DesiredChildren, ResolvedLab } from './build.js';
-import type { ActivityResolver } from './culling/activity.js';
+import { activityTarget, type ActivityResolver } from './culling/activity.js';
+import { ActivityMonitor } from './culling/monitor.js';
 import { cullingPolicy, decideCulling } from './culling/policy.js';
-import type { CullDecision } from './culling/policy.js';
+import type { ActivityFreshness, CullDecision } from './culling/policy.js';
 import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState } from './home.js';
-import { LAB_CONTAINER, readPod } from './pod.js';
-import { checkQuota } from './quota.js';
-import type { QuotaEntry, QuotaVerdict } from './quota.js';
-import { Expectations, builtFromOther, withHash } from './expectations.js';
-import { OWNER_PROFILE_INDEX, ownerProfileKey } from './indexes.js';
+import { readPod } from './pod.js';
+import { quotaOf } from './quota.js';
+import { checkClaims, deleteOwnChild, ownHome } from './claims.js';
+import type { ClaimCheck } from './claims.js';
+import { conflictRecheckMs } from './ownership.js';
+import { Expectations, withHash } from './expectations.js';
 import { PROGRESS_WRITE_DELAY_MS, progressOnly } from './progress.js';
 import { IDLE_WARNING, UPDATE_PENDING, computeStatus, sameStatus } from './status.js';
+import { terminalMessage } from './validity.js';
+import { keepsRunning, keptDecision, keptLimit, newlyDegraded } from './kept.js';
+import { QUOTA_STOP, requeueAfter, statusInputOf, unresolvedInputOf } from './inputs.js';
+import type { CullOutcome } from './inputs.js';
 import type { StatusInput } from './status.js';
 
 /** What the NotebookLab controller needs from its surroundings. */
@@ -30,7 +35,7 @@ export interface NotebookLabDeps {
   kube: Kube;
   events: EventRecorder;
   resolver: ActivityResolver;
-  /** How often running labs are polled for activity (default 60 s). */
+  /** How often running labs are polled for activity (default 60 s); a result answers reconciles for half that. */
   cullCheckIntervalMs?: number;
   /** Clock (tests). */
   now?: () => Date;
@@ -44,14 +49,6 @@ export interface NotebookLabDeps {
 
 type Lab = NotebookLab;
 
-/** What stopping or culling did, for the status. */
-interface CullOutcome {
-  podGone: boolean;
-  culling?: { decision: CullDecision; lastActivity?: Date };
-  stoppedBy?: StatusInput['stoppedBy'];
-  requeueAfterMs?: number;
-}
-
 function asKube(o: unknown): KubeObject {
   // Every value passed here is a Kubernetes object with apiVersion, kind and metadata.
   return o as KubeObject;
@@ -60,42 +57,6 @@ function asKube(o: unknown): KubeObject {
 /** A desired child with its spec hash ({@link withHash}), or undefined when there is none. */
 function hashed(o: object | undefined): KubeObject | undefined {
   return o === undefined ? undefined : withHash(asKube(o));
-}
-
-/** The status computation's input from what one reconcile found and did. */
-function statusInputOf(
-  base: Omit<StatusInput, 'applied' | 'pod'>,
-  run: {
-    quota: QuotaVerdict;
-    resolved: ResolvedLab;
-    applied: StatusInput['applied'];
-    pod: V1Pod | undefined;
-    outcome: CullOutcome;
-    homeFailure: ReturnType<typeof homeBindCheck>['failure'];
-    /** The Pod the lab would get now, with its spec hash. */
-    desiredPod: KubeObject | undefined;
-  },
-): StatusInput {
-  const { pod, outcome } = run;
-  const read = readPod(outcome.podGone ? undefined : pod);
-  const live =
-    pod === undefined || outcome.podGone || pod.metadata?.deletionTimestamp !== undefined ? undefined : pod;
-  const runningImage = live?.spec?.containers.find((c) => c.name === LAB_CONTAINER)?.image;
-  return {
-    ...base,
-    ...(runningImage === undefined ? {} : { runningImage }),
-    // The Pod carries the hash of what it was built from: another hash now means the lab would start differently.
-    ...(live !== undefined && run.desiredPod !== undefined && builtFromOther(run.desiredPod, asKube(live))
-      ? { outdated: true }
-      : {}),
-    quota: run.quota,
-    resolved: { image: run.resolved.image, size: run.resolved.size.name, url: run.resolved.url },
-    applied: run.applied,
-    pod: run.homeFailure === undefined ? read : { ...read, failure: run.homeFailure },
-    ...(pod === undefined || outcome.podGone ? {} : { podCreatedAt: isoOf(pod.metadata?.creationTimestamp) }),
-    ...(outcome.culling === undefined ? {} : { culling: outcome.culling }),
-    ...(outcome.stoppedBy === undefined ? {} : { stoppedBy: outcome.stoppedBy }),
-  };
 }
 
 /**
@@ -120,11 +81,19 @@ export class LabReconciler {
   private readonly now: () => Date;
   private readonly newToken: () => string;
   private readonly checkMs: number;
+  /** Activity checks off the work queue; controller.ts reconciles a lab when its check ends. */
+  readonly activity: ActivityMonitor;
 
   constructor(private readonly deps: NotebookLabDeps) {
     this.now = deps.now ?? (() => new Date());
     this.newToken = deps.newToken ?? (() => randomBytes(24).toString('hex'));
     this.checkMs = deps.cullCheckIntervalMs ?? 60_000;
+    // Half the poll period: the poll's reconcile finds the result due and asks again.
+    this.activity = new ActivityMonitor({
+      resolver: deps.resolver,
+      ttlMs: this.checkMs / 2,
+      now: () => this.now().getTime(),
+    });
   }
 
   /** The lab with its freshest known status: ours if the cache has not caught up with our last write. */
@@ -144,7 +113,6 @@ export class LabReconciler {
     }
     // The informer holds NotebookLabs as the apiserver stored them (validated by the CRD schema).
     let lab = this.withFreshStatus(ctx.object as unknown as Lab);
-    const ns = lab.metadata.namespace ?? 'default';
     const names = labNames(lab.metadata.name ?? '');
     const profile = ctx.get<KubeObject>(NOTEBOOKPROFILE.kind, { name: lab.spec.profile }) as
       NotebookProfile | undefined;
@@ -160,8 +128,8 @@ export class LabReconciler {
       ctx.log.debug('Added home finalizer');
     }
 
-    const pvc = ctx.get<KubeObject>('PersistentVolumeClaim', { namespace: ns, name: names.home }) as
-      V1PersistentVolumeClaim | undefined;
+    // A claim under the home's name that is not the lab's (another owner's retained home) is never its home.
+    const pvc = ownHome(ctx, lab) as V1PersistentVolumeClaim | undefined;
     const pod = ctx.owned<KubeObject>('Pod').find((p) => p.metadata?.name === names.pod) as V1Pod | undefined;
     const base: Omit<StatusInput, 'applied' | 'pod'> = {
       lab,
@@ -171,22 +139,13 @@ export class LabReconciler {
     };
 
     const r = resolveWith(lab, profile);
-    if ('invalid' in r) {
-      // Nothing can run from a spec the profile does not allow: no Pod, and the reason in the status.
-      if (pod !== undefined) await this.deletePod(lab, pod);
-      await this.writeStatus(ctx, lab, {
-        ...base,
-        invalid: r.invalid,
-        applied: new Set(),
-        pod: readPod(pod),
-      });
-      return undefined;
-    }
+    if ('invalid' in r) return this.unresolved(ctx, lab, profile, pod, base, r.invalid);
     const { profile: prof, resolved } = r;
-    const quota = this.quota(ctx, lab, prof, resolved);
-    const { token, exists: tokenExists } = fresh
-      ? { token: this.newToken(), exists: false }
-      : await this.token(ctx, ns, names.token, quota.admitted);
+    const quota = quotaOf(ctx, lab, prof, resolved.homeBytes);
+    // Nothing is written over, adopted or deleted that is not the lab's own (ownership.ts).
+    const claim = await this.claim(ctx, base, prof, pod, quota.admitted);
+    if (claim.done !== undefined) return claim.done;
+    const { token, exists: tokenExists } = this.token(ctx, names.token, quota.admitted, claim.secret);
     const desired = buildChildren(
       lab,
       prof,
@@ -222,13 +181,35 @@ export class LabReconciler {
       }),
     );
     // Come back for a deferred progress write, a write skipped while the cache catches up, or culling.
-    const due = [
+    return requeueAfter([
       outcome.requeueAfterMs,
       deferred,
       awaitingCache ? 5_000 : undefined,
       homeCheck.recheckMs,
-    ].filter((v): v is number => v !== undefined);
-    return due.length === 0 ? undefined : { requeueAfterMs: Math.max(Math.min(...due), 100) };
+    ]);
+  }
+
+  /**
+   * A lab that does not resolve (no profile, an invalid profile, a spec the profile does not offer) gets no
+   * child; nothing new can start. A server already running is kept, flagged, until its owner stops it or its
+   * maximum lifetime ends (kept.ts): deleting a profile must not kill its users' sessions.
+   */
+  private async unresolved(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    profile: NotebookProfile | undefined,
+    pod: V1Pod | undefined,
+    base: Omit<StatusInput, 'applied' | 'pod'>,
+    invalid: { reason: string; message: string },
+  ): Promise<ReconcileResult | undefined> {
+    const limit = keptLimit(profile);
+    const decision = keptDecision(lab, pod, limit, base.now);
+    let outcome: CullOutcome = { podGone: false };
+    if (pod !== undefined && decision !== undefined && limit !== undefined)
+      outcome = await this.actOnCulling(ctx, lab, pod, decision, undefined, limit.limits);
+    else if (pod !== undefined && !keepsRunning(lab, pod)) outcome = await this.stopPod(ctx, lab, pod);
+    const input = unresolvedInputOf(base, invalid, pod, outcome, limit !== undefined);
+    return requeueAfter([outcome.requeueAfterMs, await this.writeStatus(ctx, lab, input)]);
   }
 
   private passedAnnotations(lab: Lab): Record<string, string> {
@@ -241,46 +222,50 @@ export class LabReconciler {
     return out;
   }
 
-  /** Quota over the owner's labs of this profile, from the cache (all namespaces the operator watches). */
-  private quota(
+  /**
+   * What holds the lab's child names before anything is written ({@link checkClaims}); `done` when this reconcile
+   * ends here: leftovers of an earlier namesake are being deleted, or a name is held by someone else's object —
+   * then the lab is Failed with `Degraded=NameConflict` (one Warning Event, with the phase change), nothing is
+   * written, and it looks again with a growing delay (foreign objects are not watched).
+   */
+  private async claim(
     ctx: ReconcileContext<KubeObject>,
-    lab: Lab,
-    profile: NotebookProfile,
-    resolved: ResolvedLab,
-  ): QuotaVerdict {
-    const entry = (l: Lab): QuotaEntry => ({
-      uid: l.metadata.uid ?? '',
-      namespace: l.metadata.namespace ?? '',
-      name: l.metadata.name ?? '',
-      createdAt: isoOf(l.metadata.creationTimestamp),
-      homeBytes: resolved.homeBytes,
-      deleting: l.metadata.deletionTimestamp !== undefined,
+    base: Omit<StatusInput, 'applied' | 'pod'>,
+    prof: NotebookProfile,
+    pod: V1Pod | undefined,
+    admitted: boolean,
+  ): Promise<ClaimCheck & { done?: ReconcileResult }> {
+    const lab = base.lab;
+    if (!admitted) return {};
+    // The Pod's name only once a Pod may be created: not while it waits for its home to bind (a read per event).
+    const classes = ctx.cached<KubeObject>('StorageClass');
+    const waiting = homeState(base.pvc, prof.spec.home.storageClassName, classes).kind === 'waiting';
+    const wants = { networkPolicy: prof.spec.network.enabled, pod: lab.spec.state === 'Running' && !waiting };
+    const uid = lab.metadata.uid ?? '';
+    const claim = await checkClaims(this.deps.kube, ctx, lab, wants, (k) => this.expected.pending(uid, k));
+    if (claim.conflict === undefined)
+      return claim.waitMs === undefined ? claim : { done: { requeueAfterMs: claim.waitMs } };
+    await this.writeStatus(ctx, lab, {
+      ...base,
+      invalid: claim.conflict,
+      applied: new Set(),
+      pod: readPod(pod),
     });
-    const peers = ctx.indexed<KubeObject>(
-      NOTEBOOKLAB.kind,
-      OWNER_PROFILE_INDEX,
-      ownerProfileKey(lab),
-    ) as unknown as Lab[];
-    const q = profile.spec.quota;
-    const limits =
-      q.maxTotalHomeSize === undefined
-        ? { maxLabs: q.maxLabs }
-        : { maxLabs: q.maxLabs, maxTotalHomeBytes: parseQuantity(q.maxTotalHomeSize) };
-    return checkQuota(entry(lab), peers.map(entry), limits, lab.spec.owner, lab.spec.profile);
+    return { done: { requeueAfterMs: conflictRecheckMs(lab.status?.conditions, base.now) } };
   }
 
   /**
-   * The lab's token: from the cached Secret, else from a live read (the cache may lag a create of ours), else
-   * a new random one that `applyChildren` creates (never overwrites) — so a token is generated once and kept.
-   * `exists` says whether the Secret is already there. A lab the quota refuses writes no Secret and starts no
+   * The lab's token: from the cached Secret, else from the claim check's live read (the cache may lag a create of
+   * ours), else a new random one that `applyChildren` creates (never overwrites) — so a token is generated once and
+   * kept. `exists` says whether the Secret is already there. A lab the quota refuses writes no Secret and starts no
    * Pod, so it needs no token: no live read for it (a refused lab is reconciled again at every peer's change).
    */
-  private async token(
+  private token(
     ctx: ReconcileContext<KubeObject>,
-    ns: string,
     name: string,
     admitted: boolean,
-  ): Promise<{ token: string; exists: boolean }> {
+    live: KubeObject | undefined,
+  ): { token: string; exists: boolean } {
     const fromSecret = (s: V1Secret | undefined): string | undefined => {
       const b64 = s?.data?.[TOKEN_KEY];
       return b64 === undefined ? undefined : Buffer.from(b64, 'base64').toString('utf8');
@@ -290,11 +275,9 @@ export class LabReconciler {
     );
     if (cached !== undefined) return { token: cached, exists: true };
     if (!admitted) return { token: '', exists: false };
-    const live = fromSecret(
-      (await this.deps.kube.get({ apiVersion: 'v1', kind: 'Secret', namespace: ns, name })) as
-        V1Secret | undefined,
-    );
-    return live === undefined ? { token: this.newToken(), exists: false } : { token: live, exists: true };
+    // Read live by the claim check (ours only: a token someone else planted is never used).
+    const found = fromSecret(live as V1Secret | undefined);
+    return found === undefined ? { token: this.newToken(), exists: false } : { token: found, exists: true };
   }
 
   /**
@@ -323,6 +306,8 @@ export class LabReconciler {
     const run = { awaitingCache: false };
     const home = withHash(asKube(desired.home));
     const applyHome = async (): Promise<void> => {
+      // A stopped lab without a home (created Stopped) provisions none until it first starts.
+      if (pvc === undefined && desired.pod === undefined) return;
       if (
         !this.expected.needsWrite(
           uid,
@@ -416,12 +401,24 @@ export class LabReconciler {
     if (desired.pod === undefined) return this.stopPod(ctx, lab, pod);
     const policy = cullingPolicy(profile);
     if (policy === undefined || readPod(pod).stage !== 'Ready') return { podGone: false };
-    const lastActivity = await this.lastActivity(ctx, lab, token, resolved);
+    const { lastActivity, freshness } = this.lastActivity(ctx, lab, token, resolved);
     const startedAt = new Date(isoOf(pod.metadata?.creationTimestamp) || this.now().toISOString());
-    const decision = decideCulling(policy, startedAt, lastActivity, this.now());
+    const decision = decideCulling(policy, startedAt, lastActivity, this.now(), freshness);
+    return this.actOnCulling(ctx, lab, pod, decision, lastActivity, profile.spec.culling);
+  }
+
+  /** Culls, warns (once) or schedules the next check of a running lab, as `decision` says. */
+  private async actOnCulling(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    pod: V1Pod,
+    decision: CullDecision,
+    lastActivity: Date | undefined,
+    limits: { idleTimeout: string; maxLifetime: string },
+  ): Promise<CullOutcome> {
     const cullingOut = lastActivity === undefined ? { decision } : { decision, lastActivity };
     if (decision.action === 'cull')
-      return { ...(await this.cull(ctx, lab, profile, pod, decision, lastActivity)), culling: cullingOut };
+      return { ...(await this.cull(ctx, lab, limits, pod, decision, lastActivity)), culling: cullingOut };
     const warned = lab.status?.conditions?.find((c) => c.type === IDLE_WARNING)?.status === 'True';
     if (decision.action === 'warn' && !warned) {
       const at = decision.cullAt?.toISOString() ?? '';
@@ -435,9 +432,18 @@ export class LabReconciler {
     return { podGone: false, culling: cullingOut, requeueAfterMs: Math.max(next, 1000) };
   }
 
-  /** Deletes the Pod of a stopped (or refused) lab; a user stop is recorded once, a cull keeps its own reason. */
+  /**
+   * Deletes the Pod of a stopped (or refused) lab; a user stop is recorded once, a cull keeps its own reason. A lab
+   * still meant to run that gets here was refused by its quota (the admin lowered a limit): that stop is the
+   * operator's, recorded as `QuotaExceeded`.
+   */
   private async stopPod(ctx: ReconcileContext<KubeObject>, lab: Lab, pod: V1Pod): Promise<CullOutcome> {
+    this.activity.forget({ namespace: lab.metadata.namespace ?? 'default', name: lab.metadata.name ?? '' });
     await this.deletePod(lab, pod);
+    if (keepsRunning(lab, pod)) {
+      ctx.log.info('Stopped lab refused by its quota, home volume kept');
+      return { podGone: false, stoppedBy: QUOTA_STOP };
+    }
     const prev = lab.status?.lastTermination;
     const culled =
       prev !== undefined &&
@@ -453,35 +459,27 @@ export class LabReconciler {
     };
   }
 
-  /** The newer of the recorded last activity and what the Jupyter server reports now. */
-  private async lastActivity(
+  /** The newer of the recorded and the last reported activity, and how fresh that report is. Never waits. */
+  private lastActivity(
     ctx: ReconcileContext<KubeObject>,
     lab: Lab,
     token: string,
     resolved: ResolvedLab,
-  ): Promise<Date | undefined> {
-    let last = lab.status?.lastActivity === undefined ? undefined : new Date(lab.status.lastActivity);
-    try {
-      const act = await this.deps.resolver.resolve({
-        namespace: lab.metadata.namespace ?? 'default',
-        name: lab.metadata.name ?? '',
-        owner: lab.spec.owner,
-        service: labNames(lab.metadata.name ?? '').service,
-        basePath: resolved.basePath,
-        token,
-      });
-      if (act !== undefined && (last === undefined || act.lastActivity > last)) last = act.lastActivity;
-    } catch (err) {
-      ctx.log.warn({ err: errorMessage(err) }, 'Failed to read lab activity');
-    }
-    return last;
+  ): { lastActivity: Date | undefined; freshness: ActivityFreshness } {
+    const reading = this.activity.read(activityTarget(lab, resolved.basePath, token));
+    if (reading.failure !== undefined) ctx.log.debug({ reason: reading.failure }, 'Lab activity unknown');
+    const recorded = lab.status?.lastActivity === undefined ? undefined : new Date(lab.status.lastActivity);
+    const reported = reading.activity?.lastActivity;
+    const last =
+      recorded === undefined || (reported !== undefined && reported > recorded) ? reported : recorded;
+    return { lastActivity: last, freshness: reading.freshness };
   }
 
   /** Cull = `spec.state: Stopped` (the lab stays stopped and the user sees why) and the Pod deleted; home kept. */
   private async cull(
     ctx: ReconcileContext<KubeObject>,
     lab: Lab,
-    profile: NotebookProfile,
+    limits: { idleTimeout: string; maxLifetime: string },
     pod: V1Pod,
     decision: CullDecision,
     lastActivity: Date | undefined,
@@ -489,8 +487,8 @@ export class LabReconciler {
     const why = decision.reason === 'MaxLifetime' ? 'MaxLifetime' : 'Culled';
     const message =
       why === 'MaxLifetime'
-        ? `Stopped after its maximum lifetime of ${profile.spec.culling.maxLifetime}`
-        : `Stopped after ${profile.spec.culling.idleTimeout} without activity (last activity ${lastActivity?.toISOString() ?? 'never'})`;
+        ? `Stopped after its maximum lifetime of ${limits.maxLifetime}`
+        : `Stopped after ${limits.idleTimeout} without activity (last activity ${lastActivity?.toISOString() ?? 'never'})`;
     const ref = {
       apiVersion: API_VERSION,
       kind: NOTEBOOKLAB.kind,
@@ -515,22 +513,22 @@ export class LabReconciler {
     profile: NotebookProfile | undefined,
   ): Promise<undefined> {
     if (!(lab.metadata.finalizers ?? []).includes(HOME_FINALIZER)) return undefined;
-    const ns = lab.metadata.namespace ?? 'default';
     const names = labNames(lab.metadata.name ?? '');
     // End the session now rather than when the garbage collector gets to it: the collector only notices a
     // deleted owner once it watches the owner's kind (up to its discovery resync after the CRD appears), and a
     // Delete-policy home PVC stays in use (pvc-protection) for as long as the Pod exists.
-    const pod = { apiVersion: 'v1', kind: 'Pod', namespace: ns, name: names.pod };
-    if (await this.deps.kube.delete(pod)) ctx.log.info({ pod: names.pod }, 'Deleted lab Pod');
+    // Only the lab's own: a Pod or claim of someone else's under these names is left alone (ownership.ts).
+    if (await deleteOwnChild(this.deps.kube, ctx, lab, 'Pod'))
+      ctx.log.info({ pod: names.pod }, 'Deleted lab Pod');
     const policy = profile?.spec.home.retainPolicy ?? 'Retain';
     if (policy === 'Delete') {
-      const pvc = { apiVersion: 'v1', kind: 'PersistentVolumeClaim', namespace: ns, name: names.home };
-      if (await this.deps.kube.delete(pvc))
+      if (await deleteOwnChild(this.deps.kube, ctx, lab, 'PersistentVolumeClaim'))
         ctx.log.info({ pvc: names.home }, 'Deleted home PersistentVolumeClaim');
     } else {
       ctx.log.info({ pvc: names.home }, 'Kept home PersistentVolumeClaim');
     }
     await this.deps.kube.removeFinalizer(asKube(lab), HOME_FINALIZER);
+    this.activity.forget({ namespace: lab.metadata.namespace ?? 'default', name: lab.metadata.name ?? '' });
     this.written.delete(lab.metadata.uid ?? '');
     this.unwritten.delete(lab.metadata.uid ?? '');
     this.expected.forget(lab.metadata.uid ?? '');
@@ -562,6 +560,9 @@ export class LabReconciler {
     await this.deps.kube.applyStatus(asKube(lab), next);
     this.written.set(uid, next);
     this.unwritten.delete(uid);
+    // A kept lab runs on, so no phase change announces its problem: one Warning per new Degraded reason does.
+    const flagged = input.kept === undefined ? undefined : newlyDegraded(prev, next);
+    if (flagged !== undefined) void this.deps.events.warning(asKube(lab), flagged.reason, flagged.message);
     const pending = next.conditions?.find((c) => c.type === UPDATE_PENDING && c.status === 'True');
     if (
       pending !== undefined &&
@@ -582,13 +583,11 @@ export class LabReconciler {
   async recordTerminal(ctx: ReconcileContext<KubeObject>, err: TerminalError): Promise<void> {
     if (ctx.object === undefined) return;
     const lab = ctx.object as unknown as Lab;
-    const names = labNames(lab.metadata.name ?? '');
     await this.writeStatus(ctx, lab, {
       lab,
       now: this.now(),
-      homeClaimName: names.home,
       pvc: undefined,
-      invalid: { reason: err.code, message: err.message },
+      invalid: { reason: err.code, message: terminalMessage(err.code, err.message, lab.spec.profile) },
       applied: new Set(),
       pod: readPod(undefined),
     });

@@ -210,6 +210,27 @@ describe('computeStatus', () => {
     expect(cond(stopped, 'Ready')).toMatchObject({ status: 'False', reason: 'Stopped' });
   });
 
+  it('a lab created Stopped has no home claim: no homeClaimName and nothing said to be kept', () => {
+    const lab = labFixture({ state: 'Stopped' });
+    const never = computeStatus(input({ pvc: undefined, pod: { stage: 'Absent', restarts: 0 } }, lab));
+    expect(never).toMatchObject({ phase: 'Stopped', message: 'Lab is stopped' });
+    expect(never.homeClaimName).toBeUndefined();
+    // Once it has a home (it ran), stopping keeps it and says so.
+    const kept = computeStatus(input({ pod: { stage: 'Absent', restarts: 0 } }, lab));
+    expect(kept).toMatchObject({
+      message: 'Lab is stopped; its home volume is kept',
+      homeClaimName: 'alice-default-home',
+    });
+    // A starting lab names the claim it is creating; a refused or invalid one holding none does not.
+    expect(computeStatus(input({ pvc: undefined })).homeClaimName).toBe('alice-default-home');
+    const refused = { admitted: false, reason: 'QuotaExceeded', message: 'no', used: 2, max: 2 } as const;
+    expect(computeStatus(input({ pvc: undefined, quota: refused })).homeClaimName).toBeUndefined();
+    expect(
+      computeStatus(input({ pvc: undefined, invalid: { reason: 'NameConflict', message: 'x' } }))
+        .homeClaimName,
+    ).toBeUndefined();
+  });
+
   it('culling: warning condition with cullAt, then Culled recorded', () => {
     const cullAt = new Date('2026-11-21T10:30:00Z');
     const warn = computeStatus(

@@ -13,6 +13,7 @@ import type {
 import { CONDITION, rfc3339, setCondition } from '../../meta/index.js';
 import type { Condition } from '../../meta/index.js';
 import type { CullDecision } from './culling/policy.js';
+import { keptMessage } from './kept.js';
 import type { PodReading } from './pod.js';
 import type { QuotaVerdict } from './quota.js';
 
@@ -31,10 +32,17 @@ export interface StatusInput {
   now: Date;
   /** A spec or profile problem that stops everything (InvalidSpec, ProfileNotFound), if any. */
   invalid?: { reason: string; message: string };
+  /**
+   * With `invalid`: the lab's running Pod is kept (kept.ts) — its phase follows the Pod, Degraded says why it
+   * cannot start again, and `limited` whether a maximum lifetime still ends it.
+   */
+  kept?: { limited: boolean };
   quota?: QuotaVerdict;
   /** Resolved image, size, URL — absent when `invalid`. */
   resolved?: { image: string; size: string; url: string };
-  homeClaimName: string;
+  /** The home claim's name; reported only while the claim exists or the lab is starting (it is being created). */
+  homeClaimName?: string;
+  /** The lab's own home claim, if it exists. */
   pvc: V1PersistentVolumeClaim | undefined;
   /** Names of children applied successfully in this reconcile (Secret, Service, NetworkPolicy, Pod). */
   applied: ReadonlySet<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>;
@@ -42,8 +50,11 @@ export interface StatusInput {
   /** When the current Pod was created (maxLifetime counts from here). */
   podCreatedAt?: string;
   culling?: { decision: CullDecision; lastActivity?: Date };
-  /** Set by reconcile when it just stopped the lab (cull, max lifetime, or the user's `spec.state: Stopped`). */
-  stoppedBy?: { reason: 'Culled' | 'MaxLifetime' | 'User'; message: string };
+  /**
+   * Set by reconcile when it just stopped the lab (cull, max lifetime, the user's `spec.state: Stopped`, or the
+   * quota refusing a running lab).
+   */
+  stoppedBy?: { reason: 'Culled' | 'MaxLifetime' | 'User' | 'QuotaExceeded'; message: string };
   /** The image the lab Pod runs, when there is one. */
   runningImage?: string;
   /** True when the running Pod differs from the one the lab and its profile would get now (see {@link UPDATE_PENDING}). */
@@ -56,11 +67,13 @@ function phaseAndMessage(i: StatusInput): { phase: LabPhase; message: string } {
   const { lab, pod } = i;
   if (lab.metadata.deletionTimestamp !== undefined)
     return { phase: 'Stopping', message: 'Lab is being deleted' };
-  if (i.invalid !== undefined) return { phase: 'Failed', message: i.invalid.message };
+  if (i.invalid !== undefined && i.kept === undefined) return { phase: 'Failed', message: i.invalid.message };
   if (lab.spec.state === 'Stopped') {
-    return pod.stage === 'Absent'
-      ? { phase: 'Stopped', message: 'Lab is stopped; its home volume is kept' }
-      : { phase: 'Stopping', message: 'Waiting for the lab Pod to terminate' };
+    if (pod.stage !== 'Absent') return { phase: 'Stopping', message: 'Waiting for the lab Pod to terminate' };
+    // A lab that never started has no home claim: nothing is kept.
+    return i.pvc === undefined
+      ? { phase: 'Stopped', message: 'Lab is stopped' }
+      : { phase: 'Stopped', message: 'Lab is stopped; its home volume is kept' };
   }
   if (i.quota !== undefined && !i.quota.admitted) return { phase: 'Failed', message: i.quota.message };
   const f = pod.failure;
@@ -86,7 +99,11 @@ function homeStep(i: StatusInput): Step {
   if (i.pvc?.status?.phase === 'Bound') return { name: 'HomeVolume', state: 'Succeeded' };
   const f = i.pod.failure;
   if (f?.reason === 'HomeVolumePending') return { name: 'HomeVolume', state: 'Failed', message: f.message };
-  return { name: 'HomeVolume', state: 'Running', message: `Waiting for ${i.homeClaimName} to bind` };
+  return {
+    name: 'HomeVolume',
+    state: 'Running',
+    message: `Waiting for ${i.homeClaimName ?? 'the home claim'} to bind`,
+  };
 }
 
 function steps(i: StatusInput): Step[] {
@@ -167,6 +184,8 @@ function lastTermination(i: StatusInput, now: string): LastTermination | undefin
 
 /** The problem that makes the lab Degraded, most fundamental first: spec, then quota, then the Pod. */
 function degradedOf(i: StatusInput): { reason: string; message: string } | undefined {
+  if (i.invalid !== undefined && i.kept !== undefined)
+    return { reason: i.invalid.reason, message: keptMessage(i.invalid, i.kept.limited) };
   if (i.invalid !== undefined) return i.invalid;
   if (i.lab.spec.state !== 'Running') return undefined;
   if (i.quota !== undefined && !i.quota.admitted) return { reason: i.quota.reason, message: i.quota.message };
@@ -180,6 +199,8 @@ function updatePending(
   set: (type: string, status: Condition['status'], reason: string, msg: string) => void,
   list: readonly Condition[],
 ): void {
+  // A kept lab has nothing current to compare its Pod with: the condition stays as it was.
+  if (i.kept !== undefined) return;
   const restart = 'stop and start the lab to use it (its home volume is kept)';
   const wanted = i.resolved?.image;
   if (i.outdated === true) {
@@ -250,6 +271,27 @@ function conditions(i: StatusInput, phase: LabPhase, message: string): Condition
   return list;
 }
 
+/** The fields that describe the current start (progress, times, culling) of a lab meant to be running. */
+function startFields(
+  i: StatusInput,
+  running: boolean,
+  now: string,
+): Pick<NotebookLabStatus, 'progress' | 'startedAt' | 'lastActivity' | 'cullAt'> {
+  const out: Pick<NotebookLabStatus, 'progress' | 'startedAt' | 'lastActivity' | 'cullAt'> = {};
+  // Progress describes the current start; a stopped lab has none, so the next start begins afresh. A kept lab's
+  // start is over and cannot be observed again (nothing is applied for it): its progress stays as it was.
+  if (running && i.kept === undefined) out.progress = mergeProgress(i.lab.status?.progress, steps(i), now);
+  else if (running && i.lab.status?.progress !== undefined) out.progress = i.lab.status.progress;
+  if (running && i.podCreatedAt !== undefined) out.startedAt = i.podCreatedAt;
+  const prevActivity = i.lab.status?.lastActivity;
+  const la = i.culling?.lastActivity;
+  if (la !== undefined) out.lastActivity = rfc3339(la);
+  else if (prevActivity !== undefined) out.lastActivity = prevActivity;
+  const cullAt = i.culling?.decision.cullAt;
+  if (running && cullAt !== undefined && i.pod.stage !== 'Absent') out.cullAt = rfc3339(cullAt);
+  return out;
+}
+
 /** Computes the lab's status. Pure: the clock comes in as `input.now`. */
 export function computeStatus(i: StatusInput): NotebookLabStatus {
   const now = rfc3339(i.now);
@@ -258,28 +300,22 @@ export function computeStatus(i: StatusInput): NotebookLabStatus {
     observedGeneration: i.lab.metadata.generation ?? 0,
     phase,
     message,
-    homeClaimName: i.homeClaimName,
     conditions: conditions(i, phase, message),
   };
+  const running =
+    i.lab.spec.state === 'Running' &&
+    (i.invalid === undefined || i.kept !== undefined) &&
+    i.lab.metadata.deletionTimestamp === undefined;
+  const admitted = i.quota === undefined || i.quota.admitted;
+  if (i.homeClaimName !== undefined && (i.pvc !== undefined || (running && admitted)))
+    status.homeClaimName = i.homeClaimName;
   if (i.resolved !== undefined) {
     status.url = i.resolved.url;
     // What runs, while a Pod does (an older image until the next start when the alias moved); else what will.
     status.image = i.runningImage ?? i.resolved.image;
     status.size = i.resolved.size;
   }
-  const running =
-    i.lab.spec.state === 'Running' &&
-    i.invalid === undefined &&
-    i.lab.metadata.deletionTimestamp === undefined;
-  // Progress describes the current start; a stopped lab has none, so the next start begins afresh.
-  if (running) status.progress = mergeProgress(i.lab.status?.progress, steps(i), now);
-  if (running && i.podCreatedAt !== undefined) status.startedAt = i.podCreatedAt;
-  const prevActivity = i.lab.status?.lastActivity;
-  const la = i.culling?.lastActivity;
-  if (la !== undefined) status.lastActivity = rfc3339(la);
-  else if (prevActivity !== undefined) status.lastActivity = prevActivity;
-  const cullAt = i.culling?.decision.cullAt;
-  if (running && cullAt !== undefined && i.pod.stage !== 'Absent') status.cullAt = rfc3339(cullAt);
+  Object.assign(status, startFields(i, running, now));
   const lt = lastTermination(i, now);
   if (lt !== undefined) status.lastTermination = lt;
   return status;

@@ -63,6 +63,15 @@ describe('checkWebhookTarget', () => {
     'http://[::ffff:169.254.169.254]/x',
     'http://0.0.0.0:9000/x',
     'http://[::]/x',
+    // AWS's IPv6 instance metadata address, and link-local IPv4 written as IPv4-mapped (hex and dotted),
+    // IPv4-compatible and NAT64 (64:ff9b::/96) IPv6.
+    'http://[fd00:ec2::254]/latest/meta-data/',
+    'http://[::ffff:a9fe:a9fe]/x',
+    'http://[::ffff:169.254.0.1]/x',
+    'http://[::169.254.169.254]/x',
+    'http://[64:ff9b::169.254.169.254]/x',
+    'http://[64:ff9b::a9fe:1]/x',
+    'http://[64:ff9b::0.0.0.0]/x',
   ])('refuses the link-local or unspecified address in %s', async (u) => {
     expect(await target(u)).toMatch(/^WebhookHostNotAllowed: url: host \S+ is a link-local/);
   });
@@ -81,5 +90,9 @@ describe('checkWebhookTarget', () => {
     expect(await target('http://127.0.0.1:9000/a')).toBe('ok');
     expect(await target('http://nowhere.invalid/a')).toBe('ok');
     expect(await target('http://169.254.169.254/x', ['169.254.169.254'])).toBe('ok');
+    // Neighbours of the refused ranges stay reachable: NAT64 of a public address, another fd00::/8 host.
+    expect(await target('http://[64:ff9b::93.184.215.14]/a')).toBe('ok');
+    expect(await target('http://[fd00:ec2::253]/a')).toBe('ok');
+    expect(await target('http://[::1]:9000/a')).toBe('ok');
   });
 });

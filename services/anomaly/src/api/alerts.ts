@@ -86,14 +86,21 @@ export function checkWebhookUrl(raw: string, allowed: readonly string[]): URL {
 
 /**
  * Addresses a webhook may not reach unless WEBHOOK_ALLOWED_HOSTS names its host: link-local (the instance
- * metadata service of OpenStack and the clouds, 169.254.169.254, which hands out credentials) and unspecified
- * addresses. IPv4-mapped IPv6 forms are matched too.
+ * metadata service of OpenStack and the clouds, 169.254.169.254, which hands out credentials), AWS's IPv6
+ * metadata address fd00:ec2::254 (in the private fd00::/8, so not link-local), and unspecified addresses.
+ * The IPv4 ranges are refused in every IPv6 spelling that reaches them: IPv4-mapped (::ffff:0:0/96, which
+ * BlockList matches against the IPv4 rules itself), IPv4-compatible (::/96) and NAT64 (64:ff9b::/96, RFC 6052).
  */
 const FORBIDDEN = new BlockList();
 FORBIDDEN.addSubnet('169.254.0.0', 16, 'ipv4');
 FORBIDDEN.addSubnet('0.0.0.0', 8, 'ipv4');
 FORBIDDEN.addSubnet('fe80::', 10, 'ipv6');
 FORBIDDEN.addAddress('::', 'ipv6');
+FORBIDDEN.addAddress('fd00:ec2::254', 'ipv6');
+FORBIDDEN.addSubnet('::169.254.0.0', 112, 'ipv6');
+FORBIDDEN.addSubnet('64:ff9b::169.254.0.0', 112, 'ipv6');
+// Not ::0.0.0.0/104 as well: it holds ::1, the loopback address, which webhooks may reach like 127.0.0.1.
+FORBIDDEN.addSubnet('64:ff9b::0.0.0.0', 104, 'ipv6');
 
 /** True for an address no webhook may reach without an allow-list entry. */
 export function forbiddenAddress(ip: string): boolean {

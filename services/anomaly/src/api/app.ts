@@ -4,6 +4,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { EngineError } from '../engine/index.js';
 import type { ApiContext } from './context.js';
+import { lingerThenClose } from './body.js';
 import { HttpError } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { dataRoutes } from './routes-data.js';
@@ -121,8 +122,7 @@ export function createApp(ctx: ApiContext): express.Express {
       res.end();
       return;
     }
-    // The client may still be sending a rejected body: close the connection rather than read it all.
-    if (e.status === 413 || (!req.complete && e.status >= 400)) res.setHeader('Connection', 'close');
+    if (!req.complete && e.status >= 400) lingerThenClose(req, res);
     res.status(e.status).json(e.toBody());
   });
   return app;

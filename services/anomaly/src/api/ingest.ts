@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import type { Request } from 'express';
 import type { Matrix } from '../engine/contract.js';
 import type { DatasetMeta, Store } from '../store/store.js';
+import { charsetOf, decodedBody, type Charset } from './body.js';
 import { HttpError } from './errors.js';
 import {
   formatOf,
@@ -41,19 +42,31 @@ export interface IngestOptions {
   /** Stored datasets made from this body are temporary (expire; score-job inputs). */
   readonly temporary: boolean;
   readonly expectCols?: number | undefined;
+  /** Names rows map to (a model's columns); see {@link ParseOptions.columns}. */
+  readonly columns?: readonly string[] | null | undefined;
+}
+
+/** The `header` query parameter of CSV bodies: present (default) or absent. */
+export function headerParam(q: Record<string, unknown>): 'present' | 'absent' {
+  const h = q['header'];
+  if (h === undefined || h === 'present') return 'present';
+  if (h === 'absent') return 'absent';
+  throw new HttpError(400, 'InvalidRequest', `header: must be present or absent, got ${JSON.stringify(h)}`, {
+    field: 'header',
+  });
 }
 
 const validateScoreJson = validator<{ data: unknown[][] }>(scoreJsonSchema);
 
-async function readAll(req: Request, maxBytes: number): Promise<Buffer> {
-  const parts: Buffer[] = [];
+async function readAll(body: AsyncIterable<Uint8Array>, maxBytes: number, charset: Charset): Promise<string> {
+  const parts: Uint8Array[] = [];
   let n = 0;
-  for await (const b of req as AsyncIterable<Buffer>) {
+  for await (const b of body) {
     n += b.byteLength;
     if (n > maxBytes) throw tooLarge(maxBytes);
     parts.push(b);
   }
-  return Buffer.concat(parts);
+  return Buffer.concat(parts).toString(charset === 'latin1' ? 'latin1' : 'utf8');
 }
 
 /** Parses the request body; a parse error deletes any chunks already stored and rethrows. */
@@ -73,21 +86,27 @@ export async function ingest(req: Request, o: IngestOptions): Promise<Ingested> 
   const sink = new RowSink(o.chunkRows, o.holdRows, (i, chunk) =>
     o.store.putDatasetChunk(o.tenant, id, i, chunk, o.temporary),
   );
+  const charset = format === 'binary' ? 'utf-8' : charsetOf(req.headers['content-type']);
   const opts: ParseOptions = {
     maxBytes: o.maxBytes,
     maxCols: o.maxCols,
     shape: format === 'binary' ? parseShape(req.headers['x-shape'] as string | undefined) : undefined,
     expectCols: o.expectCols,
+    columns: o.columns,
+    header: headerParam(req.query),
+    charset,
   };
+  // Byte limits count decoded bytes, so a small compressed body cannot expand past them.
+  const body = decodedBody(req);
   let columns: string[] | null = null;
   try {
-    if (format === 'csv') columns = await parseCsv(req, opts, sink);
-    else if (format === 'ndjson') columns = await parseNdjson(req, opts, sink);
-    else if (format === 'binary') await parseBinary(req, opts, sink);
+    if (format === 'csv') columns = await parseCsv(body, opts, sink);
+    else if (format === 'ndjson') columns = await parseNdjson(body, opts, sink);
+    else if (format === 'binary') await parseBinary(body, opts, sink);
     else {
-      let body: unknown;
+      let json: unknown;
       try {
-        body = JSON.parse((await readAll(req, o.maxBytes)).toString('utf8'));
+        json = JSON.parse(await readAll(body, o.maxBytes, charset));
       } catch (err) {
         if (err instanceof HttpError) throw err;
         throw new HttpError(
@@ -97,7 +116,7 @@ export async function ingest(req: Request, o: IngestOptions): Promise<Ingested> 
           { field: '/' },
         );
       }
-      parseJsonRows(validateScoreJson(body).data, opts, sink);
+      parseJsonRows(validateScoreJson(json).data, opts, sink);
     }
     if (sink.rows === 0 || sink.cols === null)
       throw new HttpError(400, 'EmptyData', 'the body contains no data rows', {});

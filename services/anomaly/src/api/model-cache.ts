@@ -28,10 +28,8 @@ export class ModelCache {
       this.entries.set(key, hit);
       return hit;
     }
-    const [meta, bytes] = await Promise.all([
-      this.store.getModelMeta(tenant, id),
-      this.store.getModelBytes(tenant, id),
-    ]);
+    const meta = await this.store.getModelMeta(tenant, id);
+    const bytes = meta === null ? null : await this.store.getModelContent(tenant, meta);
     if (meta === null || bytes === null) throw notFound('model', id);
     const loaded: LoadedModel = { model: decodeModel(new Uint8Array(bytes)), meta };
     this.entries.set(key, loaded);

@@ -28,6 +28,51 @@ const errors = {
     content: { 'application/json': { schema: ref('Error') } },
   },
 };
+/** The rules every data body follows (uploads, /score, /stream); stated once and shown on each of them. */
+const INPUT_RULES = [
+  'Header rule (CSV): the first non-comment row is a header unless the query says header=absent. A header name that ' +
+    'is empty, a number (the first row looks like data) or repeated is refused (400 InvalidHeader / DuplicateColumn).',
+  "Name mapping (scoring a model whose training data had names): a CSV header's names, NDJSON objects' keys and a " +
+    "scored dataset's columns are matched to the model's columns by name, in any order; a name the model does not " +
+    'have, or one of its names that is absent, is a 400 (UnknownColumn / MissingColumn) naming them. Arrays, ' +
+    'headerless CSV, JSON {data} and float64 are positional, in the model’s column order, and so is everything ' +
+    'sent to a model fitted on data without names (or with repeated ones, stored before they were refused).',
+  'Values: every value must be a finite float64; NaN, Inf and numbers outside its range (1e309) are a 400 ' +
+    'NonFiniteValue naming the row and column.',
+  'Size limits: MAX_UPLOAD_BYTES of decoded body (413 PayloadTooLarge); 1 MiB per CSV or NDJSON line (413 ' +
+    'LineTooLong naming the line); MAX_COLS columns; up to MAX_SYNC_ROWS rows /score answers at once, larger ' +
+    'bodies become a job.',
+  'Encodings: Content-Encoding gzip, x-gzip, deflate, br or identity (stacked codings are undone last first; ' +
+    'anything else is a 415 UnsupportedContentEncoding); text charset utf-8 (default), us-ascii or latin1 / ' +
+    'iso-8859-1 from Content-Type (anything else is a 415 UnsupportedCharset).',
+].join('\n\n');
+
+const headerParam = {
+  name: 'header',
+  in: 'query',
+  required: false,
+  description: 'CSV only: whether the first row is a header',
+  schema: { type: 'string', enum: ['present', 'absent'], default: 'present' },
+};
+const encodingParam = {
+  name: 'Content-Encoding',
+  in: 'header',
+  required: false,
+  description: 'gzip, x-gzip, deflate, br or identity; byte limits apply to the decoded body',
+  schema: { type: 'string' },
+};
+const tooLarge = {
+  '413': {
+    description:
+      'Body over MAX_UPLOAD_BYTES (PayloadTooLarge) or a line over 1 MiB (LineTooLong, naming the line)',
+    content: { 'application/json': { schema: ref('Error') } },
+  },
+  '415': {
+    description: 'Unsupported Content-Type, Content-Encoding or charset (named in detail)',
+    content: { 'application/json': { schema: ref('Error') } },
+  },
+};
+
 const idParam = (name: string, description: string): object => ({
   name,
   in: 'path',
@@ -37,6 +82,7 @@ const idParam = (name: string, description: string): object => ({
 });
 const dataBody = {
   required: true,
+  description: INPUT_RULES,
   content: {
     'text/csv': { schema: { type: 'string' }, example: 'x,y\n0.1,0.2\n' },
     'application/x-ndjson': { schema: { type: 'string' }, example: '[0.1,0.2]\n{"x":0.1,"y":0.2}\n' },
@@ -63,7 +109,11 @@ export function openApiDocument(): object {
       title: 'skyport anomaly service',
       version: '1.0.0',
       description:
-        'Extended Isolation Forest: datasets, models, batch scoring jobs on a Redis-brokered worker pool, online scoring with SSE and webhook alerts.',
+        'Extended Isolation Forest: datasets, models, batch scoring jobs on a Redis-brokered worker pool, online scoring with SSE and webhook alerts.\n\n' +
+        INPUT_RULES +
+        '\n\nModels: each fit job stores its own model record (name, version, threshold, dataset, columns); ' +
+        'records of equal forests share one copy of the bytes (contentHash). A fit whose projected model size is ' +
+        'over the 64 MiB a model can be loaded with is refused (400 ModelTooLarge) and ntrees is at most 10,000.',
     },
     servers: [{ url: '/' }],
     security: [{ bearer: [] }],
@@ -91,8 +141,10 @@ export function openApiDocument(): object {
     paths: {
       '/v1/datasets': {
         post: {
-          summary: 'Upload a dataset (CSV with optional header, NDJSON arrays or objects, or raw float64)',
+          summary: 'Upload a dataset (CSV, NDJSON arrays or objects, JSON {data}, or raw float64)',
           parameters: [
+            headerParam,
+            encodingParam,
             {
               name: 'X-Shape',
               in: 'header',
@@ -103,7 +155,7 @@ export function openApiDocument(): object {
           requestBody: dataBody,
           responses: {
             '201': { description: 'Stored', content: { 'application/json': { schema: ref('Dataset') } } },
-            '413': { description: 'Body too large' },
+            ...tooLarge,
             ...errors,
           },
         },
@@ -122,14 +174,15 @@ export function openApiDocument(): object {
       },
       '/v1/models': {
         post: {
-          summary: 'Fit a model from a dataset (a pool job)',
+          summary:
+            'Fit a model from a dataset (a pool job). Refused with 400 ModelTooLarge (detail: projectedBytes, limitBytes, maxTrees) when the projected model size is over the 64 MiB a model can be loaded with',
           requestBody: { required: true, content: { 'application/json': { schema: ref('FitRequest') } } },
           responses: { ...jobAccepted, ...errors },
         },
         get: { summary: 'List models', responses: { '200': { description: 'Models' }, ...errors } },
       },
       '/v1/models/{id}': {
-        parameters: [idParam('id', 'Model id (content hash)')],
+        parameters: [idParam('id', 'Model record id')],
         get: {
           summary: 'Model metadata (immutable)',
           responses: {
@@ -152,6 +205,7 @@ export function openApiDocument(): object {
         parameters: [idParam('id', 'Model id')],
         post: {
           summary: 'Score points: synchronous up to MAX_SYNC_ROWS rows, otherwise an async job',
+          parameters: [headerParam, encodingParam],
           requestBody: dataBody,
           responses: {
             '200': {
@@ -163,6 +217,7 @@ export function openApiDocument(): object {
               },
             },
             ...jobAccepted,
+            ...tooLarge,
             ...errors,
           },
         },
@@ -170,7 +225,8 @@ export function openApiDocument(): object {
       '/v1/models/{id}/score-dataset': {
         parameters: [idParam('id', 'Model id')],
         post: {
-          summary: 'Score a stored dataset (async job)',
+          summary:
+            "Score a stored dataset (async job); when both name their columns, the dataset's are matched to the model's by name",
           requestBody: { required: true, content: { 'application/json': { schema: ref('ScoreDataset') } } },
           responses: { ...jobAccepted, ...errors },
         },
@@ -179,8 +235,12 @@ export function openApiDocument(): object {
         parameters: [idParam('id', 'Model id')],
         post: {
           summary: 'Streaming scores: NDJSON points in, NDJSON scores out as each line arrives',
+          parameters: [encodingParam],
           requestBody: {
             required: true,
+            description:
+              INPUT_RULES +
+              '\n\nAn error after the 200 status line (a bad row, a line over 1 MiB) is the last line of the stream.',
             content: { 'application/x-ndjson': { schema: { type: 'string' } } },
           },
           responses: {
@@ -218,7 +278,7 @@ export function openApiDocument(): object {
         parameters: [idParam('id', 'Model id')],
         post: {
           summary:
-            'Register a webhook. The 201 body carries its secret once; each alert is POSTed as {type, alert} with X-Skyport-Signature: sha256=HMAC(secret, body), retried with exponential backoff',
+            'Register a webhook. The 201 body carries its secret once; each alert is POSTed as {type, alert} with X-Skyport-Signature: sha256=HMAC(secret, body), retried with exponential backoff. Without WEBHOOK_ALLOWED_HOSTS a target that is or resolves to a link-local (169.254.0.0/16, fe80::/10) or unspecified address, or to fd00:ec2::254, is refused (also IPv4-mapped, IPv4-compatible and NAT64 64:ff9b::/96 forms), at registration and on each delivery connection',
           requestBody: { required: true, content: { 'application/json': { schema: ref('Webhook') } } },
           responses: { '201': { description: 'Registered' }, ...errors },
         },

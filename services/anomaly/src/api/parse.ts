@@ -1,5 +1,6 @@
 // Streaming parsers for uploads (CSV, NDJSON, raw float64, JSON) into fixed-size float64 row chunks.
 
+import { LineSplitter, MAX_LINE_BYTES, type Charset } from './body.js';
 import { HttpError } from './errors.js';
 
 /** Accepted body formats. */
@@ -136,6 +137,18 @@ export interface ParseOptions {
   readonly shape?: [number, number] | undefined;
   /** When set, rows must have exactly this many columns (e.g. a model's dimension). */
   readonly expectCols?: number | undefined;
+  /**
+   * Column names rows are mapped to (a model's): named input (a CSV header, NDJSON objects) is reordered into this
+   * order, and a name that is not here, or one of these that is absent, is a 400 naming it. Positional input
+   * (arrays, headerless CSV) is taken in this order.
+   */
+  readonly columns?: readonly string[] | null | undefined;
+  /** CSV only: whether the first row is a header (default present). */
+  readonly header?: 'present' | 'absent' | undefined;
+  /** Charset of text input (default utf-8). */
+  readonly charset?: Charset | undefined;
+  /** Longest accepted line in bytes (default {@link MAX_LINE_BYTES}). */
+  readonly maxLineBytes?: number | undefined;
 }
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
@@ -149,6 +162,13 @@ function cellError(
   columnName: string | undefined,
 ): HttpError {
   const where = { row, column, line, ...(columnName === undefined ? {} : { columnName }) };
+  if (NUMBER.test(raw.trim()))
+    return new HttpError(
+      400,
+      'NonFiniteValue',
+      `row ${row}, column ${column}: ${raw.trim()} is outside the float64 range (values must be finite)`,
+      where,
+    );
   if (NON_FINITE.test(raw.trim())) {
     return new HttpError(
       400,
@@ -165,6 +185,15 @@ function cellError(
   );
 }
 
+function outOfRange(row: number, column: number, line: number, columnName: string | undefined): HttpError {
+  return new HttpError(
+    400,
+    'NonFiniteValue',
+    `row ${row}, column ${column}: a number outside the float64 range (values must be finite)`,
+    { row, column, line, ...(columnName === undefined ? {} : { columnName }) },
+  );
+}
+
 function widthError(row: number, line: number, expected: number, got: number): HttpError {
   return new HttpError(400, 'WrongWidth', `row ${row}: expected ${expected} columns, got ${got}`, {
     row,
@@ -174,26 +203,22 @@ function widthError(row: number, line: number, expected: number, got: number): H
   });
 }
 
-/** Splits a byte stream into lines (UTF-8 safe), counting bytes against the limit. */
+/** Splits a byte stream into decoded lines, counting bytes against the limit (see {@link LineSplitter}). */
 async function* lines(
   body: AsyncIterable<Uint8Array>,
-  maxBytes: number,
+  opts: ParseOptions,
   sink: RowSink,
 ): AsyncGenerator<string> {
-  const dec = new TextDecoder('utf-8', { fatal: false });
-  let carry = '';
+  const split = new LineSplitter(opts.charset ?? 'utf-8', opts.maxLineBytes ?? MAX_LINE_BYTES);
   let bytes = 0;
   for await (const buf of body) {
     bytes += buf.byteLength;
-    if (bytes > maxBytes) throw tooLarge(maxBytes);
-    const text = carry + dec.decode(buf, { stream: true });
-    const parts = text.split('\n');
-    carry = parts.pop() ?? '';
-    for (const p of parts) yield p.endsWith('\r') ? p.slice(0, -1) : p;
+    if (bytes > opts.maxBytes) throw tooLarge(opts.maxBytes);
+    for (const line of split.push(buf)) yield line;
     await sink.drain();
   }
-  const last = carry + dec.decode();
-  if (last !== '') yield last.endsWith('\r') ? last.slice(0, -1) : last;
+  const last = split.end();
+  if (last !== null) yield last;
 }
 
 export function tooLarge(maxBytes: number): HttpError {
@@ -214,30 +239,96 @@ function checkCols(cols: number, row: number, line: number, opts: ParseOptions):
     throw widthError(row, line, opts.expectCols, cols);
 }
 
-/** Parses CSV: `#` comment lines and blank lines are skipped; a first row with any non-number is a header. */
+/**
+ * Checks a CSV header's names (none empty, none a number, no duplicates) and, when the rows map to known `columns`,
+ * returns for each header column its position in `columns` (every name known, every known name present).
+ */
+function headerColumns(
+  names: string[],
+  line: number,
+  columns: readonly string[] | null | undefined,
+): number[] | null {
+  const seen = new Map<string, number>();
+  names.forEach((name, column) => {
+    const where = { row: 0, column, line, field: 'header' };
+    if (name === '')
+      throw new HttpError(400, 'InvalidHeader', `header: column ${column} has an empty name`, where);
+    if (NUMBER.test(name) || NON_FINITE.test(name))
+      throw new HttpError(
+        400,
+        'InvalidHeader',
+        `header: column ${column} is named ${JSON.stringify(name)}, a number: the first row looks like data, ` +
+          'so send header=absent if the file has no header',
+        { ...where, columnName: name },
+      );
+    const first = seen.get(name);
+    if (first !== undefined)
+      throw new HttpError(
+        400,
+        'DuplicateColumn',
+        `header: columns ${first} and ${column} are both named ${JSON.stringify(name)}`,
+        { ...where, columnName: name, columns: [first, column] },
+      );
+    seen.set(name, column);
+  });
+  if (columns === null || columns === undefined) return null;
+  return mapNames(names, columns, { row: 0, line, field: 'header' });
+}
+
+/** Positions of `names` in `columns`, or a 400 naming the unknown or missing names. */
+export function mapNames(
+  names: readonly string[],
+  columns: readonly string[],
+  where: { row: number; line: number; field?: string },
+): number[] {
+  const unknown = names.filter((n) => !columns.includes(n));
+  if (unknown.length > 0)
+    throw new HttpError(
+      400,
+      'UnknownColumn',
+      `unknown column${unknown.length > 1 ? 's' : ''} ${unknown.map((n) => JSON.stringify(n)).join(', ')}; ` +
+        `the model's columns are ${columns.map((n) => JSON.stringify(n)).join(', ')}`,
+      { ...where, columnName: unknown[0] ?? '', unknown, expected: [...columns] },
+    );
+  const missing = columns.filter((n) => !names.includes(n));
+  if (missing.length > 0)
+    throw new HttpError(
+      400,
+      'MissingColumn',
+      `missing column${missing.length > 1 ? 's' : ''} ${missing.map((n) => JSON.stringify(n)).join(', ')}`,
+      { ...where, columnName: missing[0] ?? '', missing, expected: [...columns] },
+    );
+  return names.map((n) => columns.indexOf(n));
+}
+
+/**
+ * Parses CSV: `#` comment lines and blank lines are skipped. With `header` present (the default) the first row
+ * names the columns; a name that is empty, a number or repeated is refused. With known `columns` the header's
+ * names are mapped onto them, so the stored rows are in the known order.
+ */
 export async function parseCsv(
   body: AsyncIterable<Uint8Array>,
   opts: ParseOptions,
   sink: RowSink,
 ): Promise<string[] | null> {
   let header: string[] | null = null;
-  let first = true;
+  let perm: number[] | null = null;
+  let first = opts.header !== 'absent';
   let lineNo = 0;
   let row = 0;
   let vals: Float64Array | null = null;
-  for await (const text of lines(body, opts.maxBytes, sink)) {
+  for await (const text of lines(body, opts, sink)) {
     lineNo++;
     const t = text.trim();
     if (t === '' || t.startsWith('#')) continue;
     const cells = t.split(',');
     if (first) {
       first = false;
-      if (cells.some((c) => !NUMBER.test(c.trim()) && !NON_FINITE.test(c.trim()))) {
-        header = cells.map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
-        checkCols(header.length, 0, lineNo, opts);
-        sink.setCols(header.length);
-        continue;
-      }
+      header = cells.map((c) => c.trim().replace(/^"(.*)"$/, '$1'));
+      perm = headerColumns(header, lineNo, opts.columns);
+      checkCols(header.length, 0, lineNo, opts);
+      sink.setCols(header.length);
+      continue;
     }
     if (sink.cols === null) {
       checkCols(cells.length, row, lineNo, opts);
@@ -248,13 +339,15 @@ export async function parseCsv(
     vals ??= new Float64Array(cols);
     for (let c = 0; c < cols; c++) {
       const raw = (cells[c] ?? '').trim();
-      if (!NUMBER.test(raw)) throw cellError(row, c, lineNo, raw, header?.[c]);
-      vals[c] = Number(raw);
+      const x = NUMBER.test(raw) ? Number(raw) : NaN;
+      // 1e309 matches NUMBER but is Infinity as a float64: refused here like "inf", not later by the fit.
+      if (!Number.isFinite(x)) throw cellError(row, c, lineNo, raw, header?.[c]);
+      vals[perm === null ? c : (perm[c] ?? c)] = x;
     }
     sink.pushRow(vals);
     row++;
   }
-  return header;
+  return perm === null ? header : [...(opts.columns ?? [])];
 }
 
 /** Parses NDJSON: each line an array of numbers, or an object whose keys (fixed by the first) are columns. */
@@ -267,10 +360,12 @@ export async function parseNdjson(
   let keys: string[] | null = null;
   let lineNo = 0;
   let row = 0;
-  for await (const text of lines(body, opts.maxBytes, sink)) {
+  const fixed = opts.columns !== null && opts.columns !== undefined;
+  if (fixed) keys = [...(opts.columns ?? [])];
+  for await (const text of lines(body, opts, sink)) {
     lineNo++;
     if (text.trim() === '') continue;
-    const vals = ndjsonRow(text, row, lineNo, opts, sink, keys);
+    const vals = ndjsonRow(text, row, lineNo, opts, sink, keys, fixed);
     if (vals.keys !== null) keys = vals.keys;
     sink.pushRow(vals.values);
     row++;
@@ -322,7 +417,7 @@ export function ndjsonRow(
         columnName: extra,
       });
     values = names.map((k, c) => {
-      if (!(k in obj))
+      if (!Object.hasOwn(obj, k))
         throw new HttpError(
           400,
           'MissingColumn',
@@ -351,6 +446,8 @@ export function ndjsonRow(
         typeof x === 'string' ? x : (JSON.stringify(x) ?? 'undefined'),
         names?.[c],
       );
+    // JSON has no Infinity, but a literal like 1e309 parses to it.
+    if (!Number.isFinite(x)) throw outOfRange(row, c, line, names?.[c]);
   }
   return { values: values as number[], keys: names };
 }
@@ -454,6 +551,13 @@ export function parseJsonRows(
           column: c,
           field: `/data/${row}/${c}`,
         });
+      if (!Number.isFinite(r[c]))
+        throw new HttpError(
+          400,
+          'NonFiniteValue',
+          `row ${row}, column ${c}: a number outside the float64 range (values must be finite)`,
+          { row, column: c, field: `/data/${row}/${c}` },
+        );
     }
     sink.pushRow(r as number[]);
   });

@@ -2,14 +2,16 @@
 
 import { randomInt } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
-import { score, type ForestParams } from '../engine/index.js';
+import { MAX_SAMPLE_SIZE, score, type ForestParams } from '../engine/index.js';
 import type { Alert } from './alerts.js';
 import { checkWebhookTarget, checkWebhookUrl } from './alerts.js';
 import { ID, param, tenantOf, type ApiContext } from './context.js';
 import { HttpError, notFound } from './errors.js';
+import { checkFitSize } from './fit-size.js';
 import { ingest } from './ingest.js';
 import type { LoadedModel } from './model-cache.js';
-import { ndjsonRow, type ParseOptions } from './parse.js';
+import { charsetOf, decodedBody, LineSplitter, lingerThenClose } from './body.js';
+import { mapNames, ndjsonRow, type ParseOptions } from './parse.js';
 import { jobView } from './routes-data.js';
 import { fitRequestSchema, validator, webhookRequestSchema } from './schemas.js';
 
@@ -24,8 +26,6 @@ interface FitBody {
 
 const validateFit = validator<FitBody>(fitRequestSchema);
 const validateWebhook = validator<{ url: string }>(webhookRequestSchema);
-/** Longest accepted line on the streaming endpoint. */
-const MAX_STREAM_LINE = 1 << 20;
 
 /** Alerts for the points of a scored batch at or above the model's threshold. */
 function alertsFor(
@@ -52,6 +52,15 @@ function alertsFor(
     }
   }
   return out;
+}
+
+/**
+ * The column names input is mapped by, or null for positional input. A model fitted before repeated names were
+ * refused (x,x,y) cannot map by name — {"x":1,"y":2} would fill both x columns — so its input is positional.
+ */
+function namesOf(m: LoadedModel): readonly string[] | null {
+  const c = m.meta.columns;
+  return c === null || new Set(c).size !== c.length ? null : c;
 }
 
 function sendScores(req: Request, res: Response, m: LoadedModel, scores: Float64Array): void {
@@ -113,9 +122,27 @@ export function modelRoutes(ctx: ApiContext): Router {
       throw new HttpError(400, 'TooFewRows', `dataset has ${ds.rows} row(s); a forest needs at least 2`, {
         field: '/datasetId',
       });
+    const ntrees = p.ntrees ?? 100;
+    const sampleSize = p.sampleSize ?? 256;
+    const effective = Math.min(sampleSize, ds.rows);
+    // The engine refuses this too, but only in the worker; the size projection would cost O(ψ) here first.
+    if (effective > MAX_SAMPLE_SIZE)
+      throw new HttpError(
+        400,
+        'InvalidParameter',
+        `/params/sampleSize: ${effective} (after clamping to the ${ds.rows} rows) exceeds the limit of ${MAX_SAMPLE_SIZE}`,
+        { field: '/params/sampleSize' },
+      );
+    checkFitSize({
+      ntrees,
+      dims: ds.cols,
+      extensionLevel,
+      sampleSize: effective,
+      standardize: p.standardize ?? extensionLevel > 0,
+    });
     const params: ForestParams = {
-      ntrees: p.ntrees ?? 100,
-      sampleSize: p.sampleSize ?? 256,
+      ntrees,
+      sampleSize,
       extensionLevel,
       // A random seed is still recorded in the job spec and the model, so the fit stays reproducible.
       seed: p.seed ?? randomInt(2 ** 31),
@@ -168,6 +195,7 @@ export function modelRoutes(ctx: ApiContext): Router {
       holdRows: ctx.cfg.maxSyncRows,
       temporary: true,
       expectCols: m.meta.dims,
+      columns: namesOf(m),
     });
     if (got.kind === 'memory') {
       const scores = score(m.model, got.matrix);
@@ -209,10 +237,17 @@ export function modelRoutes(ctx: ApiContext): Router {
         `dataset has ${ds.cols} columns, the model expects ${m.meta.dims}`,
         { field: '/datasetId', expected: m.meta.dims, got: ds.cols },
       );
+    // Both named: the dataset's columns are matched to the model's by name (the task reorders each chunk).
+    const names = namesOf(m);
+    const order =
+      ds.columns === null || names === null
+        ? null
+        : mapNames(ds.columns, names, { row: 0, line: 0, field: '/datasetId' });
     const jobId = await ctx.coordinator.submitScore(tenant, {
       dataset: ds,
       modelId: m.meta.id,
       threshold: m.meta.threshold,
+      ...(order === null || order.every((to, from) => to === from) ? {} : { columnOrder: order }),
     });
     ctx.metrics.jobsSubmitted.inc({ kind: 'score' });
     const job = await ctx.store.getJob(tenant, jobId);
@@ -304,9 +339,10 @@ async function streamScores(ctx: ApiContext, req: Request, res: Response): Promi
   const opts: ParseOptions = { maxBytes: Number.MAX_SAFE_INTEGER, maxCols: d, expectCols: d };
   const shape = { cols: d as number | null, setCols: (): void => undefined };
   // Object lines map by the model's column names; without names, the first object's key order is kept.
-  let keys = m.meta.columns === null ? null : [...m.meta.columns];
-  const dec = new TextDecoder();
-  let carry = '';
+  const names = namesOf(m);
+  let keys = names === null ? null : [...names];
+  const split = new LineSplitter(charsetOf(req.headers['content-type']));
+  const body = decodedBody(req);
   let row = 0;
   let line = 0;
   // Headers go out at once: a streaming client waits for them before it sends its first point.
@@ -345,18 +381,13 @@ async function streamScores(ctx: ApiContext, req: Request, res: Response): Promi
     await ctx.alerts.publish(alerts);
   };
   try {
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      const parts = (carry + dec.decode(chunk, { stream: true })).split('\n');
-      carry = parts.pop() ?? '';
-      if (carry.length > MAX_STREAM_LINE)
-        throw new HttpError(413, 'LineTooLong', `row ${row}: line exceeds ${MAX_STREAM_LINE} bytes`, { row });
-      await batch(parts.map((p) => (p.endsWith('\r') ? p.slice(0, -1) : p)));
-    }
-    const rest = carry + dec.decode();
-    if (rest.trim() !== '') await batch([rest]);
+    for await (const chunk of body) await batch(split.push(chunk));
+    const rest = split.end();
+    if (rest !== null && rest.trim() !== '') await batch([rest]);
     res.end();
   } catch (err) {
     // The status line is long gone: the error becomes the last line of the stream.
+    lingerThenClose(req, res);
     if (!(err instanceof HttpError)) ctx.log.error({ err }, 'Failed to score a stream');
     const body =
       err instanceof HttpError ? err.toBody() : { error: 'internal error', code: 'Internal', detail: {} };

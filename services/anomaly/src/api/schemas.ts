@@ -2,6 +2,7 @@
 
 import { Ajv, type ErrorObject } from 'ajv';
 import { PHASES } from '../store/store.js';
+import { MAX_FIT_TREES } from './fit-size.js';
 import { HttpError } from './errors.js';
 
 /** Forest parameters as accepted over HTTP (all optional; defaults resolved by the handler). */
@@ -9,7 +10,14 @@ export const forestParamsSchema = {
   type: 'object',
   additionalProperties: false,
   properties: {
-    ntrees: { type: 'integer', minimum: 1, maximum: 100_000, default: 100, description: 'Number of trees.' },
+    ntrees: {
+      type: 'integer',
+      minimum: 1,
+      maximum: MAX_FIT_TREES,
+      default: 100,
+      description:
+        'Number of trees. A fit whose projected model size exceeds the 64 MiB a model can be loaded with is refused (400 ModelTooLarge, with the projection and the most trees that fit).',
+    },
     sampleSize: {
       type: 'integer',
       minimum: 2,
@@ -144,7 +152,16 @@ export const datasetSchema = {
 export const modelSchema = {
   type: 'object',
   properties: {
-    id: { type: 'string', description: 'sha256 of the encoded model (content hash).' },
+    id: {
+      type: 'string',
+      description:
+        'Model record id: sha256 of the fit job id and the content hash (each fit has its own record).',
+    },
+    contentHash: {
+      type: 'string',
+      description:
+        'sha256 of the encoded model (GET /binary); fits that build equal forests share it and its bytes.',
+    },
     name: { type: 'string' },
     version: { type: 'integer' },
     createdAt: { type: 'string', format: 'date-time' },
@@ -157,6 +174,11 @@ export const modelSchema = {
     contamination: { type: ['number', 'null'] },
     trainingRows: { type: 'integer' },
     bytes: { type: 'integer' },
+    columns: {
+      type: ['array', 'null'],
+      items: { type: 'string' },
+      description: 'Column names scoring maps by.',
+    },
   },
 } as const;
 

@@ -67,6 +67,26 @@ describe('postJson with guardedLookup', () => {
     expect(received.length).toBe(before);
   });
 
+  it.each(['fd00:ec2::254', '::ffff:169.254.169.254', '64:ff9b::a9fe:a9fe'])(
+    'refuses a name that resolves to %s at connect time',
+    async (address) => {
+      const before = received.length;
+      const resolve: Resolve = (_host, _opts, cb) => cb(null, [{ address, family: 6 }]);
+      const lookup = guardedLookup(forbiddenAddress, resolve);
+      const err = await postJson(
+        new URL(`http://imds.test:${port}/a`),
+        '{}',
+        {},
+        { timeoutMs: 5000, lookup },
+      ).then(
+        () => undefined,
+        (e: unknown) => e as NodeJS.ErrnoException,
+      );
+      expect(err?.code).toBe('EFORBIDDEN');
+      expect(received.length).toBe(before);
+    },
+  );
+
   it('does not follow redirects (the status comes back to the caller)', async () => {
     expect(await postJson(new URL(`http://127.0.0.1:${port}/moved`), '{}', {}, { timeoutMs: 5000 })).toBe(
       302,

@@ -5,7 +5,9 @@ import {
   buildTreeBlock,
   computeStats,
   decodeModel,
+  DEFAULT_MAX_MODEL_BYTES,
   encodeModel,
+  EngineError,
   modelId,
   resolveParams,
   score,
@@ -77,6 +79,9 @@ const MODEL_CACHE = 8;
 export class Computer {
   private readonly models = new Map<string, Model>();
 
+  /** @param maxModelBytes largest model assembled (what decodeModel loads by default) */
+  constructor(private readonly maxModelBytes = DEFAULT_MAX_MODEL_BYTES) {}
+
   run(req: ComputeRequest): ComputeResponse {
     switch (req.op) {
       case 'build':
@@ -103,6 +108,15 @@ export class Computer {
     const blocks: TreeBlock[] = req.blocks.map((b) => ({ start: b.start, end: b.end, bytes: b.bytes }));
     const model = assembleModel(resolved, stats, blocks);
     const modelBytes = encodeModel(model);
+    // The request-time projection is an estimate: a model that came out larger than scoring can load is refused
+    // here, so it is never stored.
+    if (modelBytes.length > this.maxModelBytes)
+      throw new EngineError(
+        'ModelTooLarge',
+        `the fitted model is ${modelBytes.length} bytes, over the ${this.maxModelBytes}-byte limit a model can be ` +
+          'loaded with; fit fewer trees, a smaller ψ or a lower extension level',
+        { field: 'params.ntrees' },
+      );
     const id = modelId(model);
     let threshold: number | null = null;
     if (req.contamination !== null) threshold = thresholdFor(model, score(model, m), req.contamination);

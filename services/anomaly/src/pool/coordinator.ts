@@ -31,6 +31,8 @@ export interface ScoreRequest {
   readonly dataset: DatasetMeta;
   readonly modelId: string;
   readonly threshold: number;
+  /** Model column of each dataset column, when the two name them in different orders. */
+  readonly columnOrder?: readonly number[];
 }
 
 const CHILD_OPTS = {
@@ -127,6 +129,7 @@ export class Coordinator {
         datasetId: ds.id,
         modelId: req.modelId,
         threshold: req.threshold,
+        ...(req.columnOrder === undefined ? {} : { columnOrder: req.columnOrder }),
       };
       return {
         name: 'score-chunk',

@@ -37,6 +37,17 @@ export interface ScoreChunkTask {
   readonly datasetId: string;
   readonly modelId: string;
   readonly threshold: number;
+  /** Model column of each dataset column (dataset and model name their columns in different orders). */
+  readonly columnOrder?: readonly number[];
+}
+
+/** Reorders row-major rows so that dataset column c lands in column `order[c]`. */
+export function reorderColumns(data: Float64Array, order: readonly number[]): Float64Array {
+  const d = order.length;
+  const out = new Float64Array(data.length);
+  for (let o = 0; o < data.length; o += d)
+    for (let c = 0; c < d; c++) out[o + (order[c] ?? c)] = data[o + c] ?? 0;
+  return out;
 }
 
 /** Fan-in of a score job: check every chunk is done, total the flags, finish the job. */

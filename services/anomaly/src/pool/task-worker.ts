@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { float64ToBuffer } from '../store/matrix.js';
 import { TASK_QUEUE } from '../store/keys.js';
-import { MissingDataError, type Store } from '../store/store.js';
+import { MissingDataError, modelRecordId, type Store } from '../store/store.js';
 import type { ComputeResponse } from './compute.js';
 import type {
   FitAssembleTask,
@@ -16,6 +16,7 @@ import type {
   ScoreResult,
   TaskData,
 } from './protocol.js';
+import { reorderColumns } from './protocol.js';
 import { ComputeError, ThreadPool } from './thread-pool.js';
 
 /** Options of a task worker. */
@@ -225,7 +226,8 @@ export class TaskWorker {
     const threshold = t.threshold ?? res.threshold;
     if (threshold === null) throw new Error('assemble returned no threshold');
     const stored = await this.store.putModel(t.tenant, res.modelBytes, {
-      id: res.modelId,
+      id: modelRecordId(t.jobId, res.modelId),
+      contentHash: res.modelId,
       name: t.name,
       createdAt: new Date().toISOString(),
       datasetId: t.datasetId,
@@ -248,7 +250,8 @@ export class TaskWorker {
   }
 
   private async scoreChunk(t: ScoreChunkTask): Promise<{ flagged: number }> {
-    const data = await this.store.getDatasetChunk(t.tenant, t.datasetId, t.index);
+    const stored = await this.store.getDatasetChunk(t.tenant, t.datasetId, t.index);
+    const data = t.columnOrder === undefined ? stored : reorderColumns(stored, t.columnOrder);
     const meta = await this.store.getDatasetMeta(t.tenant, t.datasetId);
     if (meta === null) throw new MissingDataError(`dataset ${t.datasetId} is gone`);
     const req = { op: 'score', modelId: t.modelId, data, cols: meta.cols, threshold: t.threshold } as const;

@@ -20,10 +20,11 @@ export class Keys {
   modelIndex(tenant: string): string {
     return `${this.t(tenant)}:models`;
   }
-  /** Encoded model bytes, keyed by content hash (immutable). */
+  /** Encoded model bytes, keyed by content hash (immutable; shared by the records of equal forests). */
   model(tenant: string, id: string): string {
     return `${this.t(tenant)}:model:${id}`;
   }
+  /** A model record, by record id. */
   modelMeta(tenant: string, id: string): string {
     return `${this.t(tenant)}:model:${id}:meta`;
   }

@@ -1,5 +1,6 @@
 // The only module that reads and writes the service's Redis data: datasets, models, jobs and task outputs.
 
+import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Matrix } from '../engine/contract.js';
 import { Keys } from './keys.js';
@@ -27,9 +28,15 @@ export interface DatasetMeta {
   readonly temporary: boolean;
 }
 
-/** Stored, immutable metadata of a fitted model. */
+/**
+ * Stored, immutable record of a fitted model: what the caller asked for (name, threshold, dataset, columns) and
+ * the content hash of its forest. Two fits that build the same forest get two records sharing one copy of its bytes.
+ */
 export interface ModelMeta {
+  /** The record's id: {@link modelRecordId} of the fit job and the content hash. */
   readonly id: string;
+  /** sha256 of the encoded forest; the bytes are stored once per tenant under it. */
+  readonly contentHash: string;
   readonly name: string;
   readonly version: number;
   readonly createdAt: string;
@@ -78,14 +85,15 @@ for from in string.gmatch(ARGV[2], '[^,]+') do
 end
 return 0`;
 
-// Stores a model once: a re-run of the assemble step after a crash finds the metadata and returns it
-// instead of bumping the name's version a second time.
+// Stores a model record once: a re-run of the assemble step after a crash finds the record and returns it
+// instead of bumping the name's version a second time. The forest's bytes are content-addressed and written
+// only if absent (equal content, equal bytes), so records of equal forests share them.
 const PUT_MODEL = `
 local existing = redis.call('GET', KEYS[2])
 if existing then return existing end
 local v = redis.call('HINCRBY', KEYS[3], ARGV[3], 1)
 local meta = string.gsub(ARGV[2], '"version":0', '"version":' .. v, 1)
-redis.call('SET', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[1], ARGV[1], 'NX')
 redis.call('SET', KEYS[2], meta)
 redis.call('ZADD', KEYS[4], ARGV[4], ARGV[5])
 return meta`;
@@ -178,14 +186,21 @@ export class Store {
 
   // ---------- models ----------
 
-  /** Stores an encoded model and its metadata once; returns the stored metadata (possibly an earlier copy). */
-  async putModel(tenant: string, bytes: Uint8Array, meta: Omit<ModelMeta, 'version'>): Promise<ModelMeta> {
+  /**
+   * Stores a model record once, and its encoded forest under the content hash (default: the record id, for
+   * records whose id is the content hash); returns the stored record (an earlier copy on a re-run).
+   */
+  async putModel(
+    tenant: string,
+    bytes: Uint8Array,
+    meta: Omit<ModelMeta, 'version' | 'contentHash'> & { readonly contentHash?: string },
+  ): Promise<ModelMeta> {
     // version first, so the Lua gsub replaces this field and never a same-named one nested in params
-    const draft: ModelMeta = { version: 0, ...meta };
+    const draft: ModelMeta = { version: 0, ...meta, contentHash: meta.contentHash ?? meta.id };
     const stored = (await this.redis.eval(
       PUT_MODEL,
       4,
-      this.keys.model(tenant, meta.id),
+      this.keys.model(tenant, draft.contentHash),
       this.keys.modelMeta(tenant, meta.id),
       this.keys.modelVersions(tenant),
       this.keys.modelIndex(tenant),
@@ -203,8 +218,15 @@ export class Store {
     return raw === null ? null : (JSON.parse(raw) as ModelMeta);
   }
 
+  /** The encoded forest of model record `id`, or null when there is no such record. */
   async getModelBytes(tenant: string, id: string): Promise<Buffer | null> {
-    return this.redis.getBuffer(this.keys.model(tenant, id));
+    const meta = await this.getModelMeta(tenant, id);
+    return meta === null ? null : this.getModelContent(tenant, meta);
+  }
+
+  /** The encoded forest of a model record (records written before content hashes were kept use their id). */
+  async getModelContent(tenant: string, meta: ModelMeta): Promise<Buffer | null> {
+    return this.redis.getBuffer(this.keys.model(tenant, meta.contentHash ?? meta.id));
   }
 
   async listModels(tenant: string): Promise<ModelMeta[]> {
@@ -337,6 +359,14 @@ export class Store {
     const vals = await this.redis.hvals(this.keys.jobFlagged(tenant, jobId));
     return vals.reduce((s, v) => s + Number(v), 0);
   }
+}
+
+/**
+ * The id of the model record a fit job makes: sha256 of the job id and the forest's content hash, so a re-run of
+ * the job's assemble step finds its record, and another fit that builds the same forest gets a record of its own.
+ */
+export function modelRecordId(jobId: string, contentHash: string): string {
+  return createHash('sha256').update(`${jobId}\n${contentHash}`).digest('hex');
 }
 
 /** Data a task needs is gone (expired or deleted); retrying cannot help. */

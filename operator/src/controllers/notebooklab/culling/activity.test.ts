@@ -82,4 +82,32 @@ describe('JupyterActivityResolver', () => {
     expect(await dead.resolve(target)).toBeUndefined();
     dead.close();
   });
+  it('gives up on a server that accepts but never answers at its deadline', async () => {
+    const hung = http.createServer(() => undefined);
+    await new Promise<void>((r) => hung.listen(0, '127.0.0.1', r));
+    const port = (hung.address() as AddressInfo).port;
+    const r = new JupyterActivityResolver({ urlTemplate: `http://127.0.0.1:${port}/x`, timeoutMs: 300 });
+    const t0 = performance.now();
+    expect(await r.resolve(target)).toBeUndefined();
+    const took = performance.now() - t0;
+    r.close();
+    hung.closeAllConnections();
+    await new Promise<void>((done) => hung.close(() => done()));
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(1_500);
+  });
+  it('gives up at its deadline while the name is still resolving', async () => {
+    // A lookup that never calls back, as a resolver that does not answer for `<svc>.<ns>.svc`.
+    const r = new JupyterActivityResolver({
+      urlTemplate: 'http://{service}.{namespace}.svc:8888{basePath}api/status',
+      timeoutMs: 300,
+      lookup: () => undefined,
+    });
+    const t0 = performance.now();
+    expect(await r.resolve(target)).toBeUndefined();
+    const took = performance.now() - t0;
+    r.close();
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(1_500);
+  });
 });

@@ -1,6 +1,9 @@
 // Reads a lab's last activity from the Jupyter server's `/api/status` (token auth) and decides warn/cull times.
 import http from 'node:http';
 import https from 'node:https';
+import type { LookupFunction } from 'node:net';
+import type { NotebookLab } from '../../../api/v1alpha1/index.js';
+import { labNames } from '../build.js';
 
 /** Where and how to ask one lab about its activity. */
 export interface ActivityTarget {
@@ -13,6 +16,13 @@ export interface ActivityTarget {
   basePath: string;
   /** The lab's Jupyter token (from its Secret). */
   token: string;
+}
+
+/** What the culler asks a lab with: its Service, Jupyter `base_url` and token. */
+export function activityTarget(lab: NotebookLab, basePath: string, token: string): ActivityTarget {
+  const name = lab.metadata.name ?? '';
+  const namespace = lab.metadata.namespace ?? 'default';
+  return { namespace, name, owner: lab.spec.owner, service: labNames(name).service, basePath, token };
 }
 
 /** Activity as reported by the Jupyter server. */
@@ -88,12 +98,20 @@ export function parseJupyterStatus(body: string, url: string): Activity {
   return typeof kernels === 'number' ? { lastActivity: when, kernels } : { lastActivity: when };
 }
 
+/** Default deadline of one activity request. */
+export const ACTIVITY_REQUEST_TIMEOUT_MS = 2_000;
+
 /** Options for {@link JupyterActivityResolver}. */
 export interface JupyterActivityResolverOptions {
   /** URL template, see {@link expandActivityUrl}. */
   urlTemplate?: string;
-  /** Per-request timeout; Kubeflow's culler uses 10 s. */
+  /**
+   * Deadline of one request from its start, DNS resolution and connect included (default 2 s; Kubeflow's culler
+   * waits 10 s, but a socket timeout alone does not cover a slow lookup of `<svc>.<ns>.svc`).
+   */
   timeoutMs?: number;
+  /** Name resolution (default: the system's, `dns.lookup`); tests pass a slow one. */
+  lookup?: LookupFunction;
 }
 
 /**
@@ -103,13 +121,15 @@ export interface JupyterActivityResolverOptions {
 export class JupyterActivityResolver implements ActivityResolver {
   private readonly template: string;
   private readonly timeoutMs: number;
+  private readonly lookup: LookupFunction | undefined;
   // Keep-alive: the culler polls every lab every check interval.
   private readonly httpAgent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   private readonly httpsAgent = new https.Agent({ keepAlive: true, maxSockets: 16 });
 
   constructor(opts: JupyterActivityResolverOptions = {}) {
     this.template = opts.urlTemplate ?? DEFAULT_ACTIVITY_URL_TEMPLATE;
-    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.timeoutMs = opts.timeoutMs ?? ACTIVITY_REQUEST_TIMEOUT_MS;
+    this.lookup = opts.lookup;
   }
 
   async resolve(target: ActivityTarget): Promise<Activity | undefined> {
@@ -134,19 +154,27 @@ export class JupyterActivityResolver implements ActivityResolver {
         {
           agent: u.protocol === 'https:' ? this.httpsAgent : this.httpAgent,
           headers: { Authorization: `token ${token}`, Accept: 'application/json' },
-          timeout: this.timeoutMs,
+          ...(this.lookup === undefined ? {} : { lookup: this.lookup }),
         },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () =>
-            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
-          );
+          res.on('end', () => {
+            clearTimeout(deadline);
+            resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') });
+          });
           res.on('error', () => resolve(undefined));
+          // Destroyed mid-body at the deadline; after 'end' this resolve is a no-op.
+          res.on('close', () => resolve(undefined));
         },
       );
-      req.on('timeout', () => req.destroy(new Error('timeout')));
-      req.on('error', () => resolve(undefined));
+      // One deadline for the whole request: node's socket timeout starts only once the socket has connected,
+      // after the name resolved.
+      const deadline = setTimeout(() => req.destroy(new Error('timeout')), this.timeoutMs);
+      req.on('error', () => {
+        clearTimeout(deadline);
+        resolve(undefined);
+      });
     });
   }
 }

@@ -30,4 +30,25 @@ describe('decideCulling', () => {
     const d = decideCulling(policy, t0, at(24 * 60 * MIN - MIN), at(24 * 60 * MIN));
     expect(d).toMatchObject({ action: 'cull', reason: 'MaxLifetime', cullAt: at(24 * 60 * MIN) });
   });
+  it('culls for idleness only on a fresh reading; a stale one warns, an unknown one is not idle', () => {
+    const last = at(10 * MIN);
+    expect(decideCulling(policy, t0, last, at(70 * MIN), 'fresh').action).toBe('cull');
+    expect(decideCulling(policy, t0, last, at(70 * MIN), 'stale')).toMatchObject({
+      action: 'warn',
+      reason: 'Idle',
+    });
+    const unknown = decideCulling(policy, t0, last, at(70 * MIN), 'unknown');
+    expect(unknown).toMatchObject({ action: 'none', reason: 'Idle', cullAt: at(70 * MIN) });
+    // Past the idle threshold nothing is ahead but the max-lifetime warning.
+    expect(unknown.nextCheckMs).toBe(24 * 60 * MIN - 10 * MIN - 70 * MIN);
+    expect(decideCulling(policy, t0, last, at(61 * MIN), 'unknown').action).toBe('none');
+  });
+  it('enforces the max lifetime whatever the activity reading', () => {
+    const d = decideCulling(policy, t0, undefined, at(24 * 60 * MIN), 'unknown');
+    expect(d).toMatchObject({ action: 'cull', reason: 'MaxLifetime', cullAt: at(24 * 60 * MIN) });
+    expect(decideCulling(policy, t0, undefined, at(24 * 60 * MIN - 5 * MIN), 'unknown')).toMatchObject({
+      action: 'warn',
+      reason: 'MaxLifetime',
+    });
+  });
 });

@@ -1,0 +1,157 @@
+// FITS BINTABLE writer: an empty primary HDU, then one BINTABLE extension holding the result, big-endian,
+// in 2880-byte blocks. Types from the shared table: int2/int4/int8 → I/J/K with TNULLn (the type's
+// minimum) for NULL, float4/float8 → E/D with NaN for NULL, bool → L (0 byte for NULL), text/varchar →
+// `wA` with w the column's declared width (NULL is the empty string).
+//
+// NAXIS2 (the row count) is known only at the end: the header is written with NAXIS2 = -1, which every
+// reader refuses, and patches() gives the 20 bytes to write over it once the rows are counted. A FITS
+// result therefore goes to a seekable file (sink.ts applies the patch); it cannot stream to a socket.
+
+import { BLOCK, headerBytes, intCard, primaryHeader, stringCards } from './fits-header.js';
+import {
+  boolValue,
+  checkColumns,
+  checkRowLength,
+  floatValue,
+  FormatError,
+  intValue,
+  textValue,
+  TYPES,
+  valueError,
+  type Column,
+  type Patch,
+  type ResultStatus,
+  type ResultWriter,
+  type Row,
+} from './types.js';
+
+/** Where NAXIS2's value field sits: after the primary HDU, the 5th card of the extension, column 11. */
+const NAXIS2_OFFSET = BLOCK + 4 * 80 + 10;
+
+/** Streaming FITS BINTABLE writer; apply patches() to the file after end(). */
+export class FitsWriter implements ResultWriter {
+  readonly mediaType = 'application/fits';
+  private readonly widths: readonly number[];
+  private readonly rowBytes: number;
+  private count = 0;
+
+  constructor(private readonly columns: readonly Column[]) {
+    checkColumns(columns);
+    this.widths = columns.map((c, i) => {
+      if (TYPES[c.type].kind !== 'text') return TYPES[c.type].fitsBytes;
+      if (c.width === undefined) {
+        throw new FormatError(
+          'WidthRequired',
+          `column ${i + 1} '${c.name}': FITS needs a declared width for ${c.type} (the header precedes the rows)`,
+        );
+      }
+      return c.width;
+    });
+    this.rowBytes = this.widths.reduce((a, b) => a + b, 0);
+  }
+
+  begin(): Uint8Array {
+    const cards = [
+      `XTENSION= 'BINTABLE'`.padEnd(80, ' '),
+      intCard('BITPIX', 8),
+      intCard('NAXIS', 2),
+      intCard('NAXIS1', this.rowBytes, 'bytes per row'),
+      intCard('NAXIS2', -1, 'rows: patched when the result is complete'),
+      intCard('PCOUNT', 0),
+      intCard('GCOUNT', 1),
+      intCard('TFIELDS', this.columns.length),
+    ];
+    this.columns.forEach((c, i) => {
+      const n = i + 1;
+      const what = (k: string): string => `column ${n} '${c.name}' ${k}`;
+      const t = TYPES[c.type];
+      cards.push(...stringCards(`TTYPE${n}`, c.name, what('TTYPE')));
+      cards.push(
+        ...stringCards(`TFORM${n}`, `${t.kind === 'text' ? this.widths[i] : 1}${t.tform}`, what('TFORM')),
+      );
+      if (t.tnull !== undefined) cards.push(intCard(`TNULL${n}`, t.tnull));
+      if (c.unit !== undefined) cards.push(...stringCards(`TUNIT${n}`, c.unit, what('TUNIT')));
+      if (c.ucd !== undefined) cards.push(...stringCards(`TUCD${n}`, c.ucd, what('TUCD')));
+      if (c.description !== undefined) cards.push(...stringCards(`TCOMM${n}`, c.description, what('TCOMM')));
+    });
+    return Buffer.concat([primaryHeader(), headerBytes(cards)]);
+  }
+
+  rows(batch: readonly Row[]): Uint8Array {
+    const buf = Buffer.alloc(batch.length * this.rowBytes);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    let at = 0;
+    for (const r of batch) {
+      const row = ++this.count;
+      checkRowLength(r, this.columns, row);
+      this.columns.forEach((col, i) => {
+        const width = this.widths[i] ?? 0;
+        put(view, buf, at, r[i] ?? null, col, row, width);
+        at += width;
+      });
+    }
+    return buf;
+  }
+
+  end(_status: ResultStatus): Uint8Array {
+    // The data area is padded with zeros to a whole block.
+    const data = this.count * this.rowBytes;
+    return Buffer.alloc((BLOCK - (data % BLOCK)) % BLOCK);
+  }
+
+  patches(): readonly Patch[] {
+    return [{ offset: NAXIS2_OFFSET, bytes: Buffer.from(String(this.count).padStart(20, ' '), 'latin1') }];
+  }
+}
+
+/** Writes one value big-endian at `at`; `width` is the column's bytes (a text column's declared width). */
+function put(
+  view: DataView,
+  buf: Buffer,
+  at: number,
+  v: Row[number],
+  col: Column,
+  row: number,
+  width: number,
+): void {
+  const t = TYPES[col.type];
+  switch (t.kind) {
+    case 'int': {
+      const tnull = t.tnull ?? 0n;
+      const b = v === null ? tnull : intValue(v, col, row);
+      if (v !== null && b === tnull) {
+        throw valueError(
+          'ValueIsNull',
+          row,
+          col,
+          `${b} is this type's TNULL in FITS and would read back as NULL`,
+        );
+      }
+      if (col.type === 'int2') view.setInt16(at, Number(b));
+      else if (col.type === 'int4') view.setInt32(at, Number(b));
+      else view.setBigInt64(at, b);
+      return;
+    }
+    case 'float': {
+      const x = v === null ? NaN : floatValue(v, col, row);
+      if (col.type === 'float4') view.setFloat32(at, x);
+      else view.setFloat64(at, x);
+      return;
+    }
+    case 'bool':
+      buf[at] = v === null ? 0 : boolValue(v, col, row) ? 0x54 : 0x46;
+      return;
+    case 'text': {
+      if (v === null) return; // zeros: the empty string
+      const s = textValue(v, col, row);
+      if (!/^[\x20-\x7e]*$/.test(s)) {
+        throw valueError('NotAscii', row, col, `FITS text is printable ASCII only, got ${JSON.stringify(s)}`);
+      }
+      if (s.length > width) {
+        throw valueError('TooWide', row, col, `${s.length} characters exceed the declared width ${width}`);
+      }
+      buf.write(s, at, 'latin1');
+      return;
+    }
+  }
+}

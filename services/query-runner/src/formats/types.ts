@@ -1,0 +1,209 @@
+// What every result writer shares: column metadata, row values, the PostgreSQL → format type table, and
+// the value checks that turn a wrong value into an error naming the row and column.
+
+/** PostgreSQL types the writers accept (`pg_type.typname`). */
+export type PgType = 'int2' | 'int4' | 'int8' | 'float4' | 'float8' | 'bool' | 'text' | 'varchar';
+
+/** One result column as the database describes it. */
+export interface Column {
+  readonly name: string;
+  readonly type: PgType;
+  /** Physical unit (VOUnit string), e.g. `deg`, `mag`. */
+  readonly unit?: string;
+  /** IVOA UCD, e.g. `pos.eq.ra;meta.main`. */
+  readonly ucd?: string;
+  readonly description?: string;
+  /**
+   * Declared width in bytes of a text column (varchar(n)'s n, or from the catalog's schema file). FITS
+   * needs it: a stream cannot know the longest value before writing the header. Other formats ignore it.
+   */
+  readonly width?: number;
+}
+
+/**
+ * A value as the query reader hands it over: int2/int4 and floats as number, int8 as bigint (a number is
+ * accepted when it is a safe integer), bool as boolean, text as string, SQL NULL as null.
+ */
+export type Value = number | bigint | boolean | string | null;
+export type Row = readonly Value[];
+
+/** How a result ended: OVERFLOW when the runner stopped at maxRecords with more rows available. */
+export interface ResultStatus {
+  readonly overflow: boolean;
+}
+
+/** A byte range to overwrite once the result is complete (FITS NAXIS2, known only at the end). */
+export interface Patch {
+  readonly offset: number;
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * A streaming writer: begin() once, rows() per batch, end() once; each returns only the bytes for that
+ * step, so memory is bounded by the batch, never the result. patches() lists the in-place fixes a file
+ * target must apply after end() (empty for every format but FITS).
+ */
+export interface ResultWriter {
+  readonly mediaType: string;
+  begin(): Uint8Array;
+  rows(batch: readonly Row[]): Uint8Array;
+  end(status: ResultStatus): Uint8Array;
+  patches(): readonly Patch[];
+}
+
+/** Bad input to a writer: the message names the column (and row, 1-based over the whole result). */
+export class FormatError extends Error {
+  override readonly name = 'FormatError';
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+interface TypeInfo {
+  readonly kind: 'int' | 'float' | 'bool' | 'text';
+  /** FITS TFORM letter and bytes per value (text: width bytes of `A`). */
+  readonly tform: string;
+  readonly fitsBytes: number;
+  /** TNULLn for integers: the type's minimum (a non-NULL value equal to it is refused). */
+  readonly tnull?: bigint;
+  /** VOTable FIELD datatype and BINARY2 bytes per value (0: variable length). */
+  readonly votable: string;
+  readonly voBytes: number;
+}
+
+/** The one PostgreSQL → FITS / VOTable type table every writer reads. */
+export const TYPES: Readonly<Record<PgType, TypeInfo>> = {
+  int2: { kind: 'int', tform: 'I', fitsBytes: 2, tnull: -(2n ** 15n), votable: 'short', voBytes: 2 },
+  int4: { kind: 'int', tform: 'J', fitsBytes: 4, tnull: -(2n ** 31n), votable: 'int', voBytes: 4 },
+  int8: { kind: 'int', tform: 'K', fitsBytes: 8, tnull: -(2n ** 63n), votable: 'long', voBytes: 8 },
+  float4: { kind: 'float', tform: 'E', fitsBytes: 4, votable: 'float', voBytes: 4 },
+  float8: { kind: 'float', tform: 'D', fitsBytes: 8, votable: 'double', voBytes: 8 },
+  bool: { kind: 'bool', tform: 'L', fitsBytes: 1, votable: 'boolean', voBytes: 1 },
+  // unicodeChar, not char: VOTable char is ASCII and a catalog's text is not.
+  text: { kind: 'text', tform: 'A', fitsBytes: 0, votable: 'unicodeChar', voBytes: 0 },
+  varchar: { kind: 'text', tform: 'A', fitsBytes: 0, votable: 'unicodeChar', voBytes: 0 },
+};
+
+const INT_RANGE: Readonly<Record<'int2' | 'int4' | 'int8', readonly [bigint, bigint]>> = {
+  int2: [-(2n ** 15n), 2n ** 15n - 1n],
+  int4: [-(2n ** 31n), 2n ** 31n - 1n],
+  int8: [-(2n ** 63n), 2n ** 63n - 1n],
+};
+
+/** Checks the column list once, before any byte is written. */
+export function checkColumns(columns: readonly Column[]): void {
+  if (columns.length === 0) throw new FormatError('NoColumns', 'a result needs at least one column');
+  const seen = new Map<string, number>();
+  columns.forEach((c, i) => {
+    // Readers (astropy, pandas) key columns by name: a second column of one name would be lost or renamed.
+    const first = seen.get(c.name);
+    if (first !== undefined) {
+      throw new FormatError(
+        'DuplicateColumn',
+        `column ${i + 1} '${c.name}': the name of column ${first + 1} too`,
+      );
+    }
+    seen.set(c.name, i);
+    if (!(c.type in TYPES)) {
+      throw new FormatError(
+        'UnsupportedType',
+        `column ${i + 1} '${c.name}': unsupported type '${String(c.type)}'`,
+      );
+    }
+    if (c.width !== undefined && !(Number.isInteger(c.width) && c.width > 0)) {
+      throw new FormatError('BadWidth', `column ${i + 1} '${c.name}': width must be a positive integer`);
+    }
+  });
+}
+
+function where(row: number, col: Column): string {
+  return `row ${row}, column '${col.name}'`;
+}
+
+/** The integer as a bigint after checking its type and range, or throws naming row and column. */
+export function intValue(v: Value, col: Column, row: number): bigint {
+  let b: bigint;
+  if (typeof v === 'bigint') b = v;
+  else if (typeof v === 'number' && Number.isSafeInteger(v)) b = BigInt(v);
+  else
+    throw new FormatError(
+      'BadValue',
+      `${where(row, col)}: expected an integer (${col.type}), got ${show(v)}`,
+    );
+  const [lo, hi] = INT_RANGE[col.type as 'int2' | 'int4' | 'int8'];
+  if (b < lo || b > hi)
+    throw new FormatError('BadValue', `${where(row, col)}: ${b} is out of range for ${col.type}`);
+  return b;
+}
+
+/** The float, or throws naming row and column. */
+export function floatValue(v: Value, col: Column, row: number): number {
+  if (typeof v !== 'number') {
+    throw new FormatError('BadValue', `${where(row, col)}: expected a number (${col.type}), got ${show(v)}`);
+  }
+  return col.type === 'float4' ? Math.fround(v) : v;
+}
+
+export function boolValue(v: Value, col: Column, row: number): boolean {
+  if (typeof v !== 'boolean')
+    throw new FormatError('BadValue', `${where(row, col)}: expected a boolean, got ${show(v)}`);
+  return v;
+}
+
+export function textValue(v: Value, col: Column, row: number): string {
+  if (typeof v !== 'string')
+    throw new FormatError('BadValue', `${where(row, col)}: expected a string, got ${show(v)}`);
+  return v;
+}
+
+/** Throws a FormatError naming row and column with the reason. */
+export function valueError(code: string, row: number, col: Column, reason: string): FormatError {
+  return new FormatError(code, `${where(row, col)}: ${reason}`);
+}
+
+function show(v: Value): string {
+  if (typeof v === 'string') return `string ${JSON.stringify(v.length > 20 ? v.slice(0, 20) + '…' : v)}`;
+  return `${typeof v} ${String(v)}`;
+}
+
+/**
+ * The value's text for text formats: the shortest decimal that reads back to the same float (float4: to
+ * the same float32, as PostgreSQL prints it), NaN / Infinity / -Infinity as PostgreSQL spells them, -0
+ * keeping its sign.
+ */
+export function formatFloat(x: number, type: PgType): string {
+  if (Number.isNaN(x)) return 'NaN';
+  if (x === Infinity) return 'Infinity';
+  if (x === -Infinity) return '-Infinity';
+  if (Object.is(x, -0)) return '-0';
+  if (type !== 'float4') return String(x);
+  for (let p = 1; p < 9; p++) {
+    const s = x.toPrecision(p);
+    if (Math.fround(Number(s)) === x) return String(Number(s));
+  }
+  return String(Number(x.toPrecision(9)));
+}
+
+/** Text of a non-NULL value for the text formats (CSV, TSV, JSON strings). */
+export function formatText(v: Value, col: Column, row: number): string {
+  switch (TYPES[col.type].kind) {
+    case 'int':
+      return intValue(v, col, row).toString();
+    case 'float':
+      return formatFloat(floatValue(v, col, row), col.type);
+    case 'bool':
+      return boolValue(v, col, row) ? 'true' : 'false';
+    case 'text':
+      return textValue(v, col, row);
+  }
+}
+
+/** Checks a row has one value per column; `row` is its 1-based number in the whole result. */
+export function checkRowLength(r: Row, columns: readonly Column[], row: number): void {
+  if (r.length !== columns.length) {
+    throw new FormatError('BadRow', `row ${row}: ${r.length} values for ${columns.length} columns`);
+  }
+}
