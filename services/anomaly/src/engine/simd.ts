@@ -104,6 +104,22 @@ export function denseModule(): WasmModule | null {
   return compiled;
 }
 
+/**
+ * A fresh instance of the kernel module whose memory holds at least `bytes`, or null where WebAssembly
+ * SIMD is unavailable. Its memory never grows after this, so typed-array views on it stay valid.
+ */
+export function denseInstance(
+  bytes: number,
+): { readonly exports: Record<string, unknown>; readonly buffer: ArrayBuffer } | null {
+  const mod = denseModule();
+  if (!mod || !wasmApi) return null;
+  const instance = new wasmApi.Instance(mod, {});
+  const memory = instance.exports.memory as WasmMemory;
+  const pages = Math.ceil(bytes / PAGE) - memory.buffer.byteLength / PAGE;
+  if (pages > 0) memory.grow(pages);
+  return { exports: instance.exports, buffer: memory.buffer };
+}
+
 const laidOut = new WeakMap<Forest, WasmForest>();
 
 /** Copies a forest into a fresh instance's memory once; forests are immutable, so it is cached. */

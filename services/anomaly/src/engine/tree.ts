@@ -7,6 +7,7 @@
 
 import { axisThreshold } from './axis.js';
 import { cFactor } from './cn.js';
+import { denseScans, type DenseScans } from './build-scans.js';
 import { blockedLayout } from './kernels.js';
 import { blockedDot } from './simd.js';
 import type { TreeRng } from './rng.js';
@@ -24,6 +25,16 @@ export interface TreeArrays {
   readonly value: Float64Array;
   readonly index: Uint16Array | null;
   readonly coef: Float64Array;
+}
+
+/**
+ * Where the builder keeps its sample: value (row r, column c) at z[r·rowStride + c·colStride]. Column-major
+ * (colStride ψ) for the JS scans; row-major padded rows (rowStride dp) for the wasm scans of dense forests.
+ */
+export interface SampleLayout {
+  readonly z: Float64Array;
+  readonly rowStride: number;
+  readonly colStride: number;
 }
 
 /** Reusable scratch space for building trees of one shape, so a block of trees allocates once. */
@@ -47,10 +58,15 @@ export class TreeBuilder {
   private value = new Float64Array(0);
   private index: Uint16Array | null = null;
   private coef = new Float64Array(0);
-  // Per-tree inputs, set by build().
-  private z: Float64Array = new Float64Array(0);
-  private idx = new Int32Array(0);
-  private psi = 0;
+  /** The sample the next build() reads; the caller fills it in this layout. */
+  readonly sample: SampleLayout;
+  private readonly z: Float64Array;
+  private readonly rs: number;
+  private readonly cs: number;
+  private readonly idx: Int32Array;
+  private readonly psi: number;
+  /** The wasm bounding-box and partition scans (dense forests, where WebAssembly SIMD is available). */
+  private readonly wasm: DenseScans | null;
   private rng: TreeRng | null = null;
 
   /**
@@ -58,6 +74,7 @@ export class TreeBuilder {
    * @param extensionLevel e in 0..d−1; each internal node keeps e + 1 non-zero slope coordinates
    * @param heightLimit depth at which nodes become leaves
    * @param psi subsample size, the largest possible leaf size
+   * @param wasmScans false forces the JS scans (the tests compare both; the trees are identical)
    */
   constructor(
     d: number,
@@ -65,6 +82,7 @@ export class TreeBuilder {
     heightLimit: number,
     psi: number,
     compat: 'exact' | 'reference',
+    wasmScans = true,
   ) {
     this.d = d;
     this.k = extensionLevel + 1;
@@ -80,6 +98,18 @@ export class TreeBuilder {
     this.cTable = new Float64Array(psi + 1);
     this.draws = new Float64Array(d + 1);
     for (let n = 0; n <= psi; n++) this.cTable[n] = cFactor(n, compat);
+    this.psi = psi;
+    this.wasm = wasmScans && blockedLayout(d, this.k) ? denseScans(d, psi) : null;
+    if (this.wasm) {
+      this.sample = { z: this.wasm.z, rowStride: this.wasm.dp, colStride: 1 };
+      this.idx = this.wasm.idx;
+    } else {
+      this.sample = { z: new Float64Array(psi * d), rowStride: 1, colStride: psi };
+      this.idx = new Int32Array(psi);
+    }
+    this.z = this.sample.z;
+    this.rs = this.sample.rowStride;
+    this.cs = this.sample.colStride;
     this.grow(Math.min(2 ** (heightLimit + 1) - 1, 2 * psi + 64));
   }
 
@@ -103,13 +133,11 @@ export class TreeBuilder {
   }
 
   /**
-   * Builds a tree over the standardised subsample `z` (ψ rows × d, column-major: z[c·ψ + row]), drawing
+   * Builds a tree over the standardised subsample the caller wrote into `sample` (ψ rows × d), drawing
    * every split from `rng`. Returns trimmed copies, so the builder can be reused for the next tree.
    */
-  build(z: Float64Array, psi: number, rng: TreeRng): TreeArrays {
-    this.z = z;
-    this.psi = psi;
-    if (this.idx.length < psi) this.idx = new Int32Array(psi);
+  build(rng: TreeRng): TreeArrays {
+    const psi = this.psi;
     for (let i = 0; i < psi; i++) this.idx[i] = i;
     this.rng = rng;
     this.count = 0;
@@ -154,7 +182,7 @@ export class TreeBuilder {
    * (max_c − min_c) is only needed, so the bounding box is only computed, on the e + 1 kept axes.
    */
   private drawSplit(from: number, to: number, co: number): number {
-    const { d, k, lo, hi, p, nv, perm, kept } = this;
+    const { d, k, p, nv, perm, kept } = this;
     // The rng is set for the duration of build(); node() is only reachable from there.
     const rng = this.rng as TreeRng;
     rng.fillDoubles(p, d);
@@ -174,7 +202,16 @@ export class TreeBuilder {
       }
       kept.sort();
     }
-    this.boundingBox(from, to);
+    // The box lands in lo, hi indexed by kept position j; dense (the wasm case) keeps every axis, j = c.
+    let lo = this.lo;
+    let hi = this.hi;
+    if (this.wasm) {
+      this.wasm.bbox(from, to);
+      lo = this.wasm.lo;
+      hi = this.wasm.hi;
+    } else {
+      this.boundingBox(from, to);
+    }
     let pn = 0;
     for (let j = 0; j < k; j++) {
       const c = kept[j]!;
@@ -182,6 +219,7 @@ export class TreeBuilder {
       const pc = lo[j]! + p[c]! * (hi[j]! - lo[j]!);
       this.coef[co + j] = nc;
       this.keptCoef[j] = nc;
+      if (this.wasm) this.wasm.coef[j] = nc;
       if (this.index) this.index[co + j] = c;
       pn += pc * nc;
     }
@@ -198,18 +236,18 @@ export class TreeBuilder {
   }
 
   /**
-   * lo[j], hi[j] = min, max of kept axis j over the node's rows. z is column-major (z[c·ψ + row]); four
+   * lo[j], hi[j] = min, max of kept axis j over the node's rows. z[row·rs + c·cs] (the JS layout is column-major); four
    * axes are scanned per pass so each idx[i] load feeds four independent min/max chains (the scan is most
    * of a dense fit's time).
    */
   private boundingBox(from: number, to: number): void {
-    const { k, z, idx, kept, lo, hi, psi } = this;
+    const { k, z, idx, kept, lo, hi, rs, cs } = this;
     let j = 0;
     for (; j + 4 <= k; j += 4) {
-      const z0 = kept[j]! * psi;
-      const z1 = kept[j + 1]! * psi;
-      const z2 = kept[j + 2]! * psi;
-      const z3 = kept[j + 3]! * psi;
+      const z0 = kept[j]! * cs;
+      const z1 = kept[j + 1]! * cs;
+      const z2 = kept[j + 2]! * cs;
+      const z3 = kept[j + 3]! * cs;
       let mn0 = Infinity,
         mn1 = Infinity,
         mn2 = Infinity,
@@ -219,7 +257,7 @@ export class TreeBuilder {
         mx2 = -Infinity,
         mx3 = -Infinity;
       for (let i = from; i < to; i++) {
-        const r = idx[i]!; // idx[i] < ψ and every column's zc + ψ ≤ z.length
+        const r = idx[i]! * rs; // idx[i] < ψ and every (row, column) is inside z
         const a = z[z0 + r]!;
         const b = z[z1 + r]!;
         const c = z[z2 + r]!;
@@ -244,11 +282,11 @@ export class TreeBuilder {
       hi[j + 3] = mx3;
     }
     for (; j < k; j++) {
-      const zc = kept[j]! * psi;
+      const zc = kept[j]! * cs;
       let mn = Infinity;
       let mx = -Infinity;
       for (let i = from; i < to; i++) {
-        const x = z[zc + idx[i]!]!;
+        const x = z[zc + idx[i]! * rs]!;
         mn = x < mn ? x : mn;
         mx = x > mx ? x : mx;
       }
@@ -259,18 +297,20 @@ export class TreeBuilder {
 
   /** Partitions idx[from, to) so points with x·n < p·n come first; returns the split position. */
   private partition(from: number, to: number, pn: number): number {
-    const { k, z, idx, kept, keptCoef, psi } = this;
+    if (this.wasm) return this.wasm.partition(from, to, pn);
+    const { k, z, idx, kept, keptCoef, rs, cs } = this;
     let i = from;
     let j = to - 1;
     // Summation order (ascending kept axis, starting from 0) matches the scoring kernels exactly, so a
     // training point follows the same path when it is scored.
     const blocked = blockedLayout(this.d, k);
     while (i <= j) {
-      const row = idx[i]!;
+      const row = idx[i]! * rs;
       let dot = 0;
-      // Dense wide layouts score with the blocked order (kept[q] = q, so column q is at q·ψ).
-      if (blocked) dot = blockedDot(z, row, psi, keptCoef, 0, k);
-      else for (let q = 0; q < k; q++) dot += z[kept[q]! * psi + row]! * keptCoef[q]!;
+      // Dense wide layouts score with the blocked order (kept[q] = q, so column q is at q·cs). This JS
+      // form runs only where the wasm scans are unavailable.
+      if (blocked) dot = blockedDot(z, row, cs, keptCoef, 0, k);
+      else for (let q = 0; q < k; q++) dot += z[kept[q]! * cs + row]! * keptCoef[q]!;
       if (dot < pn) {
         i++;
       } else {

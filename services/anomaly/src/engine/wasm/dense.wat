@@ -1,5 +1,5 @@
-;; The dense scoring kernel (k = d > 5), WebAssembly SIMD. Source of the bytes in ../dense-wasm.ts
-;; (regenerate with `npm run generate:wasm`; a unit test checks they match).
+;; The dense scoring kernel (k = d > 5) and the tree builder's dense scans, WebAssembly SIMD. Source of
+;; the bytes in ../dense-wasm.ts (regenerate with `npm run generate:wasm`; a unit test checks they match).
 ;;
 ;; Memory layout (byte offsets passed in): treeStart i32[ntrees + 1], right i32[nodes], value f64[nodes],
 ;; coef f64[nodes × dp] (each node's normal zero-padded to dp, a multiple of 8), x f64[nb × dp] (rows
@@ -76,4 +76,107 @@
             (br $rows)))
         (local.set $t (i32.add (local.get $t) (i32.const 1)))
         (br $trees))))
+
+  ;; The tree builder's two scans over a node's rows (tree.ts, dense k = d > 5). The sample z is row-major,
+  ;; each row zero-padded to rowBytes (a multiple of 64); idx i32[ψ] lists the sample rows, a node owning
+  ;; idx[from, to).
+  ;;
+  ;; bbox: lo[c], hi[c] = min, max of column c over the node's rows, eight columns per pass (four f64x2
+  ;; minima, four maxima). pmin/pmax are "b < a ? b : a" / "a < b ? b : a", the selects the JS scan used,
+  ;; so the box is bit-identical (including which zero is kept). Needs from < to.
+  (func (export "bbox")
+    (param $z i32) (param $rowBytes i32) (param $idx i32) (param $from i32) (param $to i32)
+    (param $lo i32) (param $hi i32)
+    (local $c i32) (local $i i32) (local $end i32) (local $p i32)
+    (local $l0 v128) (local $l1 v128) (local $l2 v128) (local $l3 v128)
+    (local $h0 v128) (local $h1 v128) (local $h2 v128) (local $h3 v128) (local $v v128)
+    (local.set $end (i32.add (local.get $idx) (i32.shl (local.get $to) (i32.const 2))))
+    (local.set $c (i32.const 0))
+    (loop $cols
+      (local.set $l0 (f64x2.splat (f64.const inf)))
+      (local.set $l1 (local.get $l0))
+      (local.set $l2 (local.get $l0))
+      (local.set $l3 (local.get $l0))
+      (local.set $h0 (f64x2.splat (f64.const -inf)))
+      (local.set $h1 (local.get $h0))
+      (local.set $h2 (local.get $h0))
+      (local.set $h3 (local.get $h0))
+      (local.set $i (i32.add (local.get $idx) (i32.shl (local.get $from) (i32.const 2))))
+      (loop $rows
+        (local.set $p (i32.add (i32.add (local.get $z) (local.get $c))
+          (i32.mul (i32.load (local.get $i)) (local.get $rowBytes))))
+        (local.set $v (v128.load (local.get $p)))
+        (local.set $l0 (f64x2.pmin (local.get $l0) (local.get $v)))
+        (local.set $h0 (f64x2.pmax (local.get $h0) (local.get $v)))
+        (local.set $v (v128.load offset=16 (local.get $p)))
+        (local.set $l1 (f64x2.pmin (local.get $l1) (local.get $v)))
+        (local.set $h1 (f64x2.pmax (local.get $h1) (local.get $v)))
+        (local.set $v (v128.load offset=32 (local.get $p)))
+        (local.set $l2 (f64x2.pmin (local.get $l2) (local.get $v)))
+        (local.set $h2 (f64x2.pmax (local.get $h2) (local.get $v)))
+        (local.set $v (v128.load offset=48 (local.get $p)))
+        (local.set $l3 (f64x2.pmin (local.get $l3) (local.get $v)))
+        (local.set $h3 (f64x2.pmax (local.get $h3) (local.get $v)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br_if $rows (i32.lt_u (local.get $i) (local.get $end))))
+      (local.set $p (i32.add (local.get $lo) (local.get $c)))
+      (v128.store (local.get $p) (local.get $l0))
+      (v128.store offset=16 (local.get $p) (local.get $l1))
+      (v128.store offset=32 (local.get $p) (local.get $l2))
+      (v128.store offset=48 (local.get $p) (local.get $l3))
+      (local.set $p (i32.add (local.get $hi) (local.get $c)))
+      (v128.store (local.get $p) (local.get $h0))
+      (v128.store offset=16 (local.get $p) (local.get $h1))
+      (v128.store offset=32 (local.get $p) (local.get $h2))
+      (v128.store offset=48 (local.get $p) (local.get $h3))
+      (local.set $c (i32.add (local.get $c) (i32.const 64)))
+      (br_if $cols (i32.lt_u (local.get $c) (local.get $rowBytes)))))
+
+  ;; partition: reorders idx[from, to) so rows with x·coef < pn come first and returns the split position;
+  ;; the same swap sequence as the JS loop, and x·coef is the walk's blocked sum (coef zero-padded to
+  ;; rowBytes), so a training point takes the same side when it is scored.
+  (func (export "partition")
+    (param $z i32) (param $rowBytes i32) (param $idx i32) (param $from i32) (param $to i32)
+    (param $coef i32) (param $pn f64) (result i32)
+    (local $i i32) (local $j i32) (local $pi i32) (local $pj i32) (local $t i32)
+    (local $xp i32) (local $cp i32) (local $end i32)
+    (local $a0 v128) (local $a1 v128) (local $a2 v128) (local $a3 v128) (local $s v128)
+    (local.set $i (local.get $from))
+    (local.set $j (i32.sub (local.get $to) (i32.const 1)))
+    (local.set $end (i32.add (local.get $coef) (local.get $rowBytes)))
+    (block $done
+      (loop $rows
+        (br_if $done (i32.gt_s (local.get $i) (local.get $j)))
+        (local.set $pi (i32.add (local.get $idx) (i32.shl (local.get $i) (i32.const 2))))
+        (local.set $xp (i32.add (local.get $z) (i32.mul (i32.load (local.get $pi)) (local.get $rowBytes))))
+        (local.set $cp (local.get $coef))
+        (local.set $a0 (v128.const i64x2 0 0))
+        (local.set $a1 (v128.const i64x2 0 0))
+        (local.set $a2 (v128.const i64x2 0 0))
+        (local.set $a3 (v128.const i64x2 0 0))
+        (loop $terms
+          (local.set $a0 (f64x2.add (local.get $a0)
+            (f64x2.mul (v128.load (local.get $xp)) (v128.load (local.get $cp)))))
+          (local.set $a1 (f64x2.add (local.get $a1)
+            (f64x2.mul (v128.load offset=16 (local.get $xp)) (v128.load offset=16 (local.get $cp)))))
+          (local.set $a2 (f64x2.add (local.get $a2)
+            (f64x2.mul (v128.load offset=32 (local.get $xp)) (v128.load offset=32 (local.get $cp)))))
+          (local.set $a3 (f64x2.add (local.get $a3)
+            (f64x2.mul (v128.load offset=48 (local.get $xp)) (v128.load offset=48 (local.get $cp)))))
+          (local.set $xp (i32.add (local.get $xp) (i32.const 64)))
+          (local.set $cp (i32.add (local.get $cp) (i32.const 64)))
+          (br_if $terms (i32.lt_u (local.get $cp) (local.get $end))))
+        (local.set $s (f64x2.add (f64x2.add (local.get $a0) (local.get $a1))
+                                 (f64x2.add (local.get $a2) (local.get $a3))))
+        (if (f64.lt (f64.add (f64x2.extract_lane 0 (local.get $s)) (f64x2.extract_lane 1 (local.get $s)))
+                    (local.get $pn))
+          (then (local.set $i (i32.add (local.get $i) (i32.const 1))))
+          (else
+            (local.set $pj (i32.add (local.get $idx) (i32.shl (local.get $j) (i32.const 2))))
+            (local.set $t (i32.load (local.get $pi)))
+            (i32.store (local.get $pi) (i32.load (local.get $pj)))
+            (i32.store (local.get $pj) (local.get $t))
+            (local.set $j (i32.sub (local.get $j) (i32.const 1)))))
+        (br $rows)))
+    (local.get $i))
 )
