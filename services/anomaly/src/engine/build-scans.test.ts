@@ -3,6 +3,9 @@
 
 import { describe, expect, it } from 'vitest';
 import { denseScans } from './build-scans.js';
+import { EngineError } from './errors.js';
+import { buildTreeBlock } from './forest.js';
+import { resolveParams } from './params.js';
 import { SPLIT_STREAM, TreeRng } from './rng.js';
 import { blockedDot } from './simd.js';
 import { TreeBuilder } from './tree.js';
@@ -93,5 +96,62 @@ describe('TreeBuilder with the wasm scans', () => {
       expect(Buffer.from(a.value.buffer).equals(Buffer.from(b.value.buffer))).toBe(true);
       expect(Buffer.from(a.coef.buffer).equals(Buffer.from(b.coef.buffer))).toBe(true);
     }
+  });
+});
+
+describe('denseScans.standardize', () => {
+  it('computes the JS expression bit for bit and flags a value that overflows', () => {
+    const d = 11;
+    const rows = 20;
+    const s = denseScans(d, rows);
+    expect(s).not.toBeNull();
+    if (!s) return;
+    const mean = Float64Array.from({ length: d }, (_, c) => value(c, 500));
+    const std = Float64Array.from({ length: d }, (_, c) => Math.abs(value(c, 501)) + 0.1);
+    const raw = Float64Array.from({ length: rows * d }, (_, q) => value(Math.floor(q / d), q % d));
+    const load = (): void => {
+      for (let r = 0; r < rows; r++) for (let c = 0; c < d; c++) s.z[r * s.dp + c] = raw[r * d + c]!;
+    };
+    s.setStats(mean, std);
+    load();
+    expect(s.standardize(rows)).toBe(true);
+    for (let r = 0; r < rows; r++) {
+      for (let c = 0; c < s.dp; c++) {
+        const want = c < d ? (raw[r * d + c]! - mean[c]!) / std[c]! : 0;
+        expect(Object.is(s.z[r * s.dp + c], want), `row ${r}, column ${c}`).toBe(true);
+      }
+    }
+    s.setStats(null, null);
+    load();
+    expect(s.standardize(rows)).toBe(true);
+    for (let q = 0; q < rows * d; q++) {
+      expect(Object.is(s.z[Math.floor(q / d) * s.dp + (q % d)], raw[q])).toBe(true);
+    }
+    // Finite input, infinite once standardised: only the sample check can see it.
+    std[4] = 1e-300;
+    s.setStats(mean, std);
+    load();
+    s.z[7 * s.dp + 4] = 1e300;
+    expect(s.standardize(rows)).toBe(false);
+  });
+
+  it('a fit on the wasm path names the row and column that overflowed', () => {
+    const d = 8;
+    const rows = 40;
+    const data = Float64Array.from({ length: rows * d }, (_, q) => value(Math.floor(q / d), q % d) % 7);
+    data[13 * d + 5] = 1e300;
+    const x = { data, rows, cols: d };
+    const resolved = resolveParams({ ntrees: 3, sampleSize: rows, extensionLevel: d - 1, seed: 3 }, x);
+    const mean = new Float64Array(d);
+    const std = new Float64Array(d).fill(1);
+    std[5] = 1e-300;
+    let err: unknown = null;
+    try {
+      buildTreeBlock(x, { mean, std }, resolved, 0, 1);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(EngineError);
+    expect(err).toMatchObject({ code: 'NonFiniteValue', row: 13, col: 5 });
   });
 });

@@ -92,12 +92,21 @@ function gatherSample(
   data: Matrix,
   rowsIdx: Int32Array,
   stats: FeatureStats | null,
-  sample: SampleLayout,
+  builder: TreeBuilder,
 ): void {
   const d = data.cols;
   const src = data.data;
   const psi = rowsIdx.length;
-  const { z, rowStride: rs, colStride: cs } = sample;
+  const { z, rowStride: rs, colStride: cs } = builder.sample;
+  if (builder.wasm) {
+    // Rows copied as they are, then standardised and checked in wasm (builder.wasm.setStats was called).
+    for (let j = 0; j < psi; j++) {
+      const from = rowsIdx[j]! * d;
+      for (let c = 0, o = j * rs; c < d; c++, o++) z[o] = src[from + c]!;
+    }
+    if (!builder.wasm.standardize(psi)) reportNonFinite(rowsIdx, builder.sample, d);
+    return;
+  }
   // In the builder's layout (TreeBuilder.sample). The standardising expression must stay the one standardizeRows
   // uses at scoring time, so training points map to identical coordinates. Means and stds in locals, one
   // row read contiguously at a time (rows are scattered over the matrix).
@@ -118,6 +127,13 @@ function gatherSample(
     for (let c = 0, o = j * rs; c < d; c++, o += cs) bad += z[o]! - z[o]!;
   }
   if (bad === 0) return;
+  reportNonFinite(rowsIdx, builder.sample, d);
+}
+
+/** Throws NonFiniteValue for the first non-finite sample value, column by column. */
+function reportNonFinite(rowsIdx: Int32Array, sample: SampleLayout, d: number): void {
+  const psi = rowsIdx.length;
+  const { z, rowStride: rs, colStride: cs } = sample;
   for (let q = 0; q < psi * d; q++) {
     const row = rowsIdx[q % psi] ?? 0;
     const col = Math.floor(q / psi);
@@ -162,9 +178,10 @@ function buildTrees(
   const rowsIdx = new Int32Array(psi);
   const trees: TreeArrays[] = [];
   const identity = !resolved.standardize || isIdentity(stats);
+  builder.wasm?.setStats(identity ? null : stats.mean, identity ? null : stats.std);
   for (let t = start; t < end; t++) {
     drawSample(data.rows, psi, new TreeRng(resolved.seed, t, SAMPLE_STREAM), rowsIdx);
-    gatherSample(data, rowsIdx, identity ? null : stats, builder.sample);
+    gatherSample(data, rowsIdx, identity ? null : stats, builder);
     trees.push(builder.build(new TreeRng(resolved.seed, t, SPLIT_STREAM)));
   }
   return trees;

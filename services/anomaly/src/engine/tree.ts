@@ -65,8 +65,11 @@ export class TreeBuilder {
   private readonly cs: number;
   private readonly idx: Int32Array;
   private readonly psi: number;
-  /** The wasm bounding-box and partition scans (dense forests, where WebAssembly SIMD is available). */
-  private readonly wasm: DenseScans | null;
+  /**
+   * The wasm scans (dense forests, where WebAssembly SIMD is available): bounding box, partition, and the
+   * sample's standardisation, which the gather calls.
+   */
+  readonly wasm: DenseScans | null;
   private rng: TreeRng | null = null;
 
   /**

@@ -179,4 +179,32 @@
             (local.set $j (i32.sub (local.get $j) (i32.const 1)))))
         (br $rows)))
     (local.get $i))
+
+  ;; standardize: z row r ← (z row r − mean) / std for rows 0 … rows − 1, two columns per f64x2 op (the
+  ;; same IEEE operations as the JS expression, so the same bits); mean and std are padded with 0 and 1 so
+  ;; the zero padding stays zero. Returns 1 when every value is finite, else 0 (x − x is NaN exactly then).
+  (func (export "standardize")
+    (param $z i32) (param $rowBytes i32) (param $rows i32) (param $mean i32) (param $std i32) (result i32)
+    (local $p i32) (local $end i32) (local $c i32) (local $v v128) (local $bad v128)
+    (local.set $p (local.get $z))
+    (local.set $end (i32.add (local.get $z) (i32.mul (local.get $rows) (local.get $rowBytes))))
+    (local.set $bad (v128.const i64x2 0 0))
+    (block $done
+      (loop $rowsLoop
+        (br_if $done (i32.ge_u (local.get $p) (local.get $end)))
+        (local.set $c (i32.const 0))
+        (loop $cols
+          (local.set $v (f64x2.div
+            (f64x2.sub (v128.load (i32.add (local.get $p) (local.get $c)))
+                       (v128.load (i32.add (local.get $mean) (local.get $c))))
+            (v128.load (i32.add (local.get $std) (local.get $c)))))
+          (v128.store (i32.add (local.get $p) (local.get $c)) (local.get $v))
+          (local.set $bad (f64x2.add (local.get $bad) (f64x2.sub (local.get $v) (local.get $v))))
+          (local.set $c (i32.add (local.get $c) (i32.const 16)))
+          (br_if $cols (i32.lt_u (local.get $c) (local.get $rowBytes))))
+        (local.set $p (i32.add (local.get $p) (local.get $rowBytes)))
+        (br $rowsLoop)))
+    (i32.and
+      (f64.eq (f64x2.extract_lane 0 (local.get $bad)) (f64.const 0))
+      (f64.eq (f64x2.extract_lane 1 (local.get $bad)) (f64.const 0))))
 )
