@@ -1,8 +1,9 @@
 // The dense scoring kernel (every coefficient non-zero, k = d > 5) in WebAssembly SIMD, and the blocked
 // dot product it computes. V8 compiles a JS dot product to scalar loads with bounds checks; the wasm loop
 // does two terms per f64x2 multiply-add with four independent accumulators: 2.0×, 4.5× and 10.7× the JS
-// kernels' rate at d = 10, 36 and 100 (ADR 0002). The tree builder partitions with blockedDot, the same sum in the same
-// order, so a training point takes the same side of every split when it is scored.
+// kernels' rate at d = 10, 36 and 100 (ADR 0002). The tree builder partitions with the same sum in the same
+// order (the module's `partition`, or blockedDot without wasm), so a training point takes the same side of
+// every split when it is scored.
 
 // Typed-array reads marked `!` index rows and nodes inside arrays sized for them.
 
