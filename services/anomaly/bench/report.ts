@@ -57,56 +57,114 @@ function best(prefix: string): { rows: number; cols: number; rounds: number; byN
   return { rows, cols, rounds: files.length, byName };
 }
 
-const ours = best('speed-ours-');
-const base = best('speed-base-');
-const d = ours.cols;
 const fmtRate = (r?: number): string => (r === undefined ? '-' : Math.round(r).toLocaleString('en-US'));
 
-console.log(
-  `\n=== Speed: ${ours.rows.toLocaleString('en-US')} × ${d} float64, 100 trees, ψ = 256, one core ===`,
-);
-console.log(
-  `(best of ${ours.rounds} alternating rounds per side by CPU time, wall time in brackets; score = all rows,\n fit = 100 trees including input validation; ratios use CPU time, which a busy neighbour cannot inflate)\n`,
-);
-console.log('implementation                 ext    fit ms cpu (wall)     score rows/cpu-s (wall)     AUROC');
-for (const r of [...ours.byName.values(), ...base.byName.values()]) {
-  if (r.error) {
-    console.log(`${r.name.padEnd(30)} ${r.extension.padEnd(5)}  unavailable: ${r.error}`);
-    continue;
-  }
-  console.log(
-    `${r.name.padEnd(30)} ${r.extension.padEnd(5)} ${(r.fitMs ?? 0).toFixed(1).padStart(7)} ${`(${(r.fitWallMs ?? 0).toFixed(1)})`.padEnd(11)} ${fmtRate(r.scoreRate).padStart(12)} ${`(${fmtRate(r.scoreWallRate)})`.padEnd(14)} ${(r.auroc ?? 0).toFixed(4)}`,
-  );
+/** One row of the summary across widths: a score-rate ratio and a fit-time ratio with their targets. */
+interface Summary {
+  d: number;
+  rows: number;
+  label: string;
+  score: number | null;
+  scoreTarget: number;
+  fit: number | null;
+  fitTarget: number | null;
 }
 
-const oursE0 = ours.byName.get('ours e=0');
-const oursFull = ours.byName.get(`ours e=${d - 1} (standardised)`);
-const oursRaw = ours.byName.get(`ours e=${d - 1} (raw)`);
-const comparisons: [string, SpeedRow | undefined, string, number | null][] = [
-  [`full extension: ours (standardised) / isotree ndim=${d}`, oursFull, `isotree ndim=${d}`, 1.5],
-  [`full extension: ours (standardised) / eif e=${d - 1}`, oursFull, `eif e=${d - 1}`, 2],
-  [`full extension: ours (raw) / isotree ndim=${d}`, oursRaw, `isotree ndim=${d}`, 1.5],
-  [`full extension: ours (raw) / eif e=${d - 1}`, oursRaw, `eif e=${d - 1}`, 2],
-  ['extension 0: ours / isotree ndim=1', oursE0, 'isotree ndim=1', 1],
-  ['extension 0: ours / eif e=0', oursE0, 'eif e=0', null],
-  ['extension 0: ours / scikit-learn', oursE0, 'scikit-learn', null],
-];
-console.log(
-  '\n=== Ratios (score rate ours/baseline; fit: baseline time / our time, > 1 = we are faster) ===\n',
-);
-for (const [label, o, baseName, target] of comparisons) {
-  const b = base.byName.get(baseName);
-  if (!o || !b || b.error || !b.scoreRate || !o.scoreRate) {
-    console.log(`${label.padEnd(55)} n/a (${b?.error ?? 'baseline not run'})`);
-    continue;
-  }
-  const ratio = o.scoreRate / b.scoreRate;
-  const fitRatio = (b.fitMs ?? 0) / (o.fitMs ?? 1);
-  const verdict =
-    target === null ? '(no target)' : `target ≥ ${target.toFixed(1)}×  ${ratio >= target ? 'MET' : 'MISSED'}`;
+/** Prints one width's table and ratios; returns its rows for the summary across widths. */
+function reportWidth(d: number): Summary[] {
+  const ours = best(`speed-ours-d${d}-`);
+  const base = best(`speed-base-d${d}-`);
   console.log(
-    `${label.padEnd(55)} score ${ratio.toFixed(2).padStart(5)}×  ${verdict.padEnd(22)} fit ${fitRatio.toFixed(2)}×`,
+    `\n=== Speed: ${ours.rows.toLocaleString('en-US')} × ${d} float64, 100 trees, ψ = 256, one core ===`,
   );
+  console.log(
+    `(best of ${ours.rounds} alternating rounds per side by CPU time, wall time in brackets; score = all rows,\n fit = 100 trees including input validation; ratios use CPU time, which a busy neighbour cannot inflate)\n`,
+  );
+  console.log(
+    'implementation                 ext    fit ms cpu (wall)     score rows/cpu-s (wall)     AUROC',
+  );
+  for (const r of [...ours.byName.values(), ...base.byName.values()]) {
+    if (r.error) {
+      console.log(`${r.name.padEnd(30)} ${r.extension.padEnd(5)}  unavailable: ${r.error}`);
+      continue;
+    }
+    console.log(
+      `${r.name.padEnd(30)} ${r.extension.padEnd(5)} ${(r.fitMs ?? 0).toFixed(1).padStart(7)} ${`(${(r.fitWallMs ?? 0).toFixed(1)})`.padEnd(11)} ${fmtRate(r.scoreRate).padStart(12)} ${`(${fmtRate(r.scoreWallRate)})`.padEnd(14)} ${(r.auroc ?? 0).toFixed(4)}`,
+    );
+  }
+  const oursE0 = ours.byName.get('ours e=0');
+  const oursFull = ours.byName.get(`ours e=${d - 1} (standardised)`);
+  const oursRaw = ours.byName.get(`ours e=${d - 1} (raw)`);
+  // [label, ours, baseline, score target, fit target]
+  const comparisons: [string, SpeedRow | undefined, string, number | null, number | null][] = [
+    [`full extension: ours (standardised) / isotree ndim=${d}`, oursFull, `isotree ndim=${d}`, 1.5, 1],
+    [`full extension: ours (raw) / isotree ndim=${d}`, oursRaw, `isotree ndim=${d}`, 1.5, 1],
+    [`full extension: ours (standardised) / eif e=${d - 1}`, oursFull, `eif e=${d - 1}`, 2, null],
+    ['extension 0: ours / isotree ndim=1', oursE0, 'isotree ndim=1', 1, null],
+    ['extension 0: ours / scikit-learn', oursE0, 'scikit-learn', 1.2, null],
+    ['extension 0: ours / eif e=0', oursE0, 'eif e=0', null, null],
+  ];
+  console.log(
+    '\n=== Ratios (score rate ours/baseline; fit: baseline time / our time, > 1 = we are faster) ===\n',
+  );
+  const summary: Summary[] = [];
+  for (const [label, o, baseName, target, fitTarget] of comparisons) {
+    const b = base.byName.get(baseName);
+    if (!o || !b || b.error || !b.scoreRate || !o.scoreRate) {
+      console.log(`${label.padEnd(55)} n/a (${b?.error ?? 'baseline not run'})`);
+      continue;
+    }
+    const ratio = o.scoreRate / b.scoreRate;
+    const fitRatio = (b.fitMs ?? 0) / (o.fitMs ?? 1);
+    const verdict =
+      target === null
+        ? '(no target)'
+        : `target ≥ ${target.toFixed(1)}×  ${ratio >= target ? 'MET' : 'MISSED'}`;
+    const fitVerdict =
+      fitTarget === null
+        ? ''
+        : ` target ≥ ${fitTarget.toFixed(1)}×  ${fitRatio >= fitTarget ? 'MET' : 'MISSED'}`;
+    console.log(
+      `${label.padEnd(55)} score ${ratio.toFixed(2).padStart(5)}×  ${verdict.padEnd(22)} fit ${fitRatio.toFixed(2)}×${fitVerdict}`,
+    );
+    if (target !== null && baseName !== `eif e=${d - 1}` && baseName !== 'isotree ndim=1') {
+      summary.push({
+        d,
+        rows: ours.rows,
+        label: label
+          .replace(/ \/ .*$/, '')
+          .replace('full extension: ', 'full, ')
+          .replace('extension 0: ', 'e=0, '),
+        score: ratio,
+        scoreTarget: target,
+        fit: fitTarget === null ? null : fitRatio,
+        fitTarget,
+      });
+    }
+  }
+  return summary;
+}
+
+const widths = [
+  ...new Set(
+    readdirSync(dir)
+      .map((f) => /^speed-ours-d(\d+)-/.exec(f)?.[1])
+      .filter((w): w is string => w !== undefined)
+      .map(Number),
+  ),
+].sort((a, b) => a - b);
+const summaries = widths.flatMap(reportWidth);
+if (summaries.length > 0) {
+  console.log('\n=== Summary across widths (ratios of CPU time; targets from issue 10) ===\n');
+  console.log('data         ours                  vs            score × (target)        fit × (target)');
+  for (const s of summaries) {
+    const vs = s.label.includes('e=0') ? 'scikit-learn' : `isotree ndim=${s.d}`;
+    const mark = (v: number | null, t: number | null): string =>
+      v === null || t === null ? '-' : `${v.toFixed(2)} (≥ ${t.toFixed(1)}) ${v >= t ? 'met' : 'MISSED'}`;
+    console.log(
+      `${`${s.rows / 1000}k × ${s.d}`.padEnd(12)} ${s.label.padEnd(21)} ${vs.padEnd(13)} ${mark(s.score, s.scoreTarget).padEnd(23)} ${mark(s.fit, s.fitTarget)}`,
+    );
+  }
 }
 
 interface AccRow {

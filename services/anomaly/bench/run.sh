@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench:anomaly — our Extended Isolation Forest against isotree, scikit-learn and eif (sahandha/eif):
 # speed on shared generated data, ODDS accuracy, then the pool/API helper's scale-out and streaming
-# benchmarks when present. One run, ratios printed. `--quick` trims repeats and seeds (~3 min).
+# benchmarks when present. One run, ratios printed. `--quick` trims repeats and seeds (~3 min);
+# `--speed-only` stops after the speed table (no accuracy, scale-out or streaming runs).
 #
 # Needs: node ≥ 20 with the workspace installed (npm ci), python3 with venv and headers, and a C++
 # compiler (isotree and eif build from source): apt-get install -y python3-venv python3-dev g++.
@@ -10,10 +11,12 @@
 set -uo pipefail
 
 QUICK=0
+SPEED_ONLY=0
 for arg in "$@"; do
   case "$arg" in
     --quick) QUICK=1 ;;
-    *) echo "usage: $0 [--quick]" >&2; exit 2 ;;
+    --speed-only) SPEED_ONLY=1 ;;
+    *) echo "usage: $0 [--quick] [--speed-only]" >&2; exit 2 ;;
   esac
 done
 QFLAG=()
@@ -75,26 +78,40 @@ if [[ -n $PY ]]; then
   pip_install eif eif --no-build-isolation eif
 fi
 
-# --- Shared data ----------------------------------------------------------------------------------------
-DATA="$WORK/gauss-100k-10"
-if [[ ! -f "$DATA.f64" ]]; then
-  log "Generating the shared data"
-  "${TSX[@]}" "$BENCH/gen-data.ts" "$DATA" 100000 10
-fi
+# --- Shared data: one file per width (rows × d), the same files for both sides -------------------------
+SHAPES=("100000 3" "100000 10" "50000 36" "20000 100")
+for shape in "${SHAPES[@]}"; do
+  read -r rows cols <<<"$shape"
+  if [[ ! -f "$WORK/gauss-$rows-$cols.f64" ]]; then
+    log "Generating the shared data ($rows × $cols)"
+    "${TSX[@]}" "$BENCH/gen-data.ts" "$WORK/gauss-$rows-$cols" "$rows" "$cols"
+  fi
+done
 
 # --- Speed: alternate rounds so a noisy neighbour hurts both sides alike --------------------------------
 ROUNDS=2
 [[ $QUICK == 1 ]] && ROUNDS=1
 for round in $(seq 1 "$ROUNDS"); do
-  log "Speed round $round/$ROUNDS: ours (Node $(node --version))"
-  "${TSX[@]}" "$BENCH/speed.ts" "$DATA" "$RESULTS/speed-ours-$round.json" "${QFLAG[@]}" ||
-    echo "our speed benchmark failed" >&2
-  if [[ -n $PY ]]; then
-    log "Speed round $round/$ROUNDS: baselines"
-    "$PY" "$BENCH/baselines.py" speed "$DATA" "$RESULTS/speed-base-$round.json" "${QFLAG[@]}" 2>"$WORK/baselines-speed.err" ||
-      { echo "baseline speed script failed:" >&2; tail -5 "$WORK/baselines-speed.err" >&2; }
-  fi
+  for shape in "${SHAPES[@]}"; do
+    read -r rows cols <<<"$shape"
+    DATA="$WORK/gauss-$rows-$cols"
+    log "Speed round $round/$ROUNDS, $rows × $cols: ours (Node $(node --version))"
+    "${TSX[@]}" "$BENCH/speed.ts" "$DATA" "$RESULTS/speed-ours-d$cols-$round.json" "${QFLAG[@]}" ||
+      echo "our speed benchmark failed" >&2
+    if [[ -n $PY ]]; then
+      log "Speed round $round/$ROUNDS, $rows × $cols: baselines"
+      "$PY" "$BENCH/baselines.py" speed "$DATA" "$RESULTS/speed-base-d$cols-$round.json" "${QFLAG[@]}" 2>"$WORK/baselines-speed.err" ||
+        { echo "baseline speed script failed:" >&2; tail -5 "$WORK/baselines-speed.err" >&2; }
+    fi
+  done
 done
+
+if [[ $SPEED_ONLY == 1 ]]; then
+  log "Report"
+  "${TSX[@]}" "$BENCH/report.ts" "$RESULTS"
+  log "Done in $(($(date +%s) - START)) s (speed only)"
+  exit 0
+fi
 
 # --- Accuracy ---------------------------------------------------------------------------------------------
 if [[ -f "$ODDS/shuttle.csv" && -f "$ODDS/mammography.csv" ]]; then

@@ -7,7 +7,7 @@ import { cFactor } from './cn.js';
 import { encodeTreeBlock, forestFromTrees, type Model } from './model.js';
 import { computeStats, isIdentity, resolveParams, validateShape } from './params.js';
 import { SAMPLE_STREAM, SPLIT_STREAM, TreeRng } from './rng.js';
-import { TreeBuilder, type TreeArrays } from './tree.js';
+import { TreeBuilder, type SampleLayout, type TreeArrays } from './tree.js';
 
 /**
  * Draws ψ distinct row indices from [0, n) with a virtual Fisher–Yates shuffle. The dense and map-backed
@@ -88,26 +88,57 @@ function checkRange(resolved: ResolvedParams, start: number, end: number): void 
  * Copies (and standardises, unless `stats` is null) the sampled rows into `z`, then checks every value is
  * finite: cheap at ψ·d values, and it catches bad input when a worker is handed unvalidated data.
  */
-function gatherSample(data: Matrix, rowsIdx: Int32Array, stats: FeatureStats | null, z: Float64Array): void {
+function gatherSample(
+  data: Matrix,
+  rowsIdx: Int32Array,
+  stats: FeatureStats | null,
+  builder: TreeBuilder,
+): void {
   const d = data.cols;
   const src = data.data;
   const psi = rowsIdx.length;
-  // Column-major (z[c·ψ + j]) for the builder's per-axis scans. The standardising expression must stay
-  // the one standardizeRows uses at scoring time, so training points map to identical coordinates.
+  const { z, rowStride: rs, colStride: cs } = builder.sample;
+  if (builder.wasm) {
+    // Rows copied as they are, then standardised and checked in wasm (builder.wasm.setStats was called).
+    for (let j = 0; j < psi; j++) {
+      const from = rowsIdx[j]! * d;
+      for (let c = 0, o = j * rs; c < d; c++, o++) z[o] = src[from + c]!;
+    }
+    if (!builder.wasm.standardize(psi)) reportNonFinite(rowsIdx, builder.sample, d);
+    return;
+  }
+  // In the builder's layout (TreeBuilder.sample). The standardising expression must stay the one standardizeRows
+  // uses at scoring time, so training points map to identical coordinates. Means and stds in locals, one
+  // row read contiguously at a time (rows are scattered over the matrix).
+  const mean = stats?.mean;
+  const std = stats?.std;
   for (let j = 0; j < psi; j++) {
-    const from = (rowsIdx[j] ?? 0) * d;
-    if (stats) {
-      for (let c = 0; c < d; c++)
-        z[c * psi + j] = ((src[from + c] ?? 0) - (stats.mean[c] ?? 0)) / (stats.std[c] ?? 1);
+    const from = rowsIdx[j]! * d; // rowsIdx holds row numbers < rows
+    if (mean && std) {
+      for (let c = 0, o = j * rs; c < d; c++, o += cs) z[o] = (src[from + c]! - mean[c]!) / std[c]!;
     } else {
-      for (let c = 0; c < d; c++) z[c * psi + j] = src[from + c] ?? 0;
+      for (let c = 0, o = j * rs; c < d; c++, o += cs) z[o] = src[from + c]!;
     }
   }
+  // One accumulator catches any non-finite value (x − x is NaN exactly then); the slow search for its
+  // row and column runs only on failure.
+  let bad = 0;
+  for (let j = 0; j < psi; j++) {
+    for (let c = 0, o = j * rs; c < d; c++, o += cs) bad += z[o]! - z[o]!;
+  }
+  if (bad === 0) return;
+  reportNonFinite(rowsIdx, builder.sample, d);
+}
+
+/** Throws NonFiniteValue for the first non-finite sample value, column by column. */
+function reportNonFinite(rowsIdx: Int32Array, sample: SampleLayout, d: number): void {
+  const psi = rowsIdx.length;
+  const { z, rowStride: rs, colStride: cs } = sample;
   for (let q = 0; q < psi * d; q++) {
-    const x = z[q] ?? 0;
+    const row = rowsIdx[q % psi] ?? 0;
+    const col = Math.floor(q / psi);
+    const x = z[(q % psi) * rs + col * cs] ?? 0;
     if (x - x !== 0) {
-      const row = rowsIdx[q % psi] ?? 0;
-      const col = Math.floor(q / psi);
       throw new EngineError('NonFiniteValue', `data: row ${row}, column ${col} is not finite`, {
         field: 'data',
         row,
@@ -145,13 +176,13 @@ function buildTrees(
   const psi = resolved.sampleSize;
   const builder = new TreeBuilder(d, resolved.extensionLevel, resolved.heightLimit, psi, resolved.compat);
   const rowsIdx = new Int32Array(psi);
-  const z = new Float64Array(psi * d);
   const trees: TreeArrays[] = [];
   const identity = !resolved.standardize || isIdentity(stats);
+  builder.wasm?.setStats(identity ? null : stats.mean, identity ? null : stats.std);
   for (let t = start; t < end; t++) {
     drawSample(data.rows, psi, new TreeRng(resolved.seed, t, SAMPLE_STREAM), rowsIdx);
-    gatherSample(data, rowsIdx, identity ? null : stats, z);
-    trees.push(builder.build(z, psi, new TreeRng(resolved.seed, t, SPLIT_STREAM)));
+    gatherSample(data, rowsIdx, identity ? null : stats, builder);
+    trees.push(builder.build(new TreeRng(resolved.seed, t, SPLIT_STREAM)));
   }
   return trees;
 }

@@ -131,3 +131,34 @@ describe('computeStats', () => {
     expect(Array.from(off.std)).toEqual([1, 1]);
   });
 });
+
+describe('computeStats summation order', () => {
+  // The stats' bits are part of the model id: every width must sum each column over rows in order, as the
+  // row-major loop does (narrow widths take a column-pair path).
+  it('equals an in-order row-major sum bit for bit at widths 1 to 12', () => {
+    for (let d = 1; d <= 12; d++) {
+      const rows = 257;
+      const v = Float64Array.from({ length: rows * d }, (_, q) => {
+        const x = Math.sin(q * 12.9898) * 43758.5453;
+        return (x - Math.floor(x) - 0.5) * 10 ** (q % 9) + (q % 5 === 0 ? 1e15 : 0);
+      });
+      const x: Matrix = { data: v, rows, cols: d };
+      const stats = computeStats(
+        x,
+        resolveParams({ ...ok, sampleSize: 16, extensionLevel: 0, standardize: true }, x),
+      );
+      for (let k = 0; k < d; k++) {
+        let sum = 0;
+        for (let r = 0; r < rows; r++) sum += v[r * d + k]!;
+        const mean = sum / rows;
+        let ss = 0;
+        for (let r = 0; r < rows; r++) {
+          const dev = v[r * d + k]! - mean;
+          ss += dev * dev;
+        }
+        expect(Object.is(stats.mean[k], mean), `mean, d = ${d}, column ${k}`).toBe(true);
+        expect(Object.is(stats.std[k], Math.sqrt(ss / rows)), `std, d = ${d}, column ${k}`).toBe(true);
+      }
+    }
+  });
+});

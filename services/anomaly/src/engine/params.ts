@@ -192,24 +192,88 @@ export function computeStats(data: Matrix, resolved: ResolvedParams): FeatureSta
   if (!resolved.standardize) return identityStats(d);
   const v = data.data;
   const n = data.rows;
-  // Column sums in row-major order; all indices are < rows·cols (checked by validateShape) or < d.
-  const sum = new Float64Array(d);
-  for (let o = 0; o < n * d; o += d) for (let k = 0; k < d; k++) sum[k]! += v[o + k]!;
+  // Each column summed over rows 0 … n − 1 in order (its bits are part of the model); all indices are
+  // < rows·cols (checked by validateShape) or < d.
   const mean = new Float64Array(d);
-  for (let k = 0; k < d; k++) mean[k] = sum[k]! / n;
+  blockSums(v, n, d, mean, null);
+  for (let k = 0; k < d; k++) mean[k] = mean[k]! / n;
   const ss = new Float64Array(d);
-  for (let o = 0; o < n * d; o += d) {
-    for (let k = 0; k < d; k++) {
-      const dev = v[o + k]! - mean[k]!;
-      ss[k]! += dev * dev;
-    }
-  }
+  blockSums(v, n, d, ss, mean);
   const std = new Float64Array(d);
   for (let k = 0; k < d; k++) {
     const s = Math.sqrt(ss[k]! / n);
     std[k] = s > 0 && Number.isFinite(s) ? s : 1;
   }
   return { mean, std };
+}
+
+/** Values (8 bytes each) per block of rows the stats scan: 32 KiB, so a block stays in L1 across passes. */
+const STATS_BLOCK = 4096;
+
+/**
+ * out[k] += Σ_r v[r·d + k] over r = 0 … n − 1 in order, or Σ (v − mean[k])² when `mean` is given: the same
+ * additions in the same order as a row-major loop with the sums in `out`, but over blocks of rows, four
+ * columns per pass with the sums in locals (the row-major loop's loads and stores of out[k] made the
+ * stats ~20% of a standardised d = 100 fit).
+ */
+function blockSums(
+  v: Float64Array,
+  n: number,
+  d: number,
+  out: Float64Array,
+  mean: Float64Array | null,
+): void {
+  const rowsPerBlock = Math.max(1, Math.floor(STATS_BLOCK / d));
+  for (let r0 = 0; r0 < n; r0 += rowsPerBlock) {
+    const end = Math.min(n, r0 + rowsPerBlock) * d;
+    let k = 0;
+    for (; k + 4 <= d; k += 4) {
+      let s0 = out[k]!;
+      let s1 = out[k + 1]!;
+      let s2 = out[k + 2]!;
+      let s3 = out[k + 3]!;
+      if (mean) {
+        const m0 = mean[k]!;
+        const m1 = mean[k + 1]!;
+        const m2 = mean[k + 2]!;
+        const m3 = mean[k + 3]!;
+        for (let o = r0 * d + k; o < end; o += d) {
+          const a = v[o]! - m0;
+          const b = v[o + 1]! - m1;
+          const c = v[o + 2]! - m2;
+          const e = v[o + 3]! - m3;
+          s0 += a * a;
+          s1 += b * b;
+          s2 += c * c;
+          s3 += e * e;
+        }
+      } else {
+        for (let o = r0 * d + k; o < end; o += d) {
+          s0 += v[o]!;
+          s1 += v[o + 1]!;
+          s2 += v[o + 2]!;
+          s3 += v[o + 3]!;
+        }
+      }
+      out[k] = s0;
+      out[k + 1] = s1;
+      out[k + 2] = s2;
+      out[k + 3] = s3;
+    }
+    for (; k < d; k++) {
+      let s0 = out[k]!;
+      const m0 = mean ? mean[k]! : 0;
+      if (mean) {
+        for (let o = r0 * d + k; o < end; o += d) {
+          const a = v[o]! - m0;
+          s0 += a * a;
+        }
+      } else {
+        for (let o = r0 * d + k; o < end; o += d) s0 += v[o]!;
+      }
+      out[k] = s0;
+    }
+  }
 }
 
 /** True when stats are the identity transform (all means 0 and stds 1), so scoring can skip it. */

@@ -8,6 +8,23 @@ function take(rng: TreeRng, n: number): number[] {
 }
 
 describe('TreeRng', () => {
+  it('fills doubles and normals with exactly the values one-at-a-time draws give, spare included', () => {
+    const one = new TreeRng(5, 3, SPLIT_STREAM);
+    const bulk = new TreeRng(5, 3, SPLIT_STREAM);
+    const scratch = new Float64Array(64);
+    // Odd and even counts, interleaved, so the polar method's spare crosses calls and kinds.
+    for (const n of [7, 1, 10, 3, 36, 0, 5]) {
+      const d = new Float64Array(n);
+      const g = new Float64Array(n);
+      bulk.fillDoubles(d, n);
+      bulk.fillNormals(g, n, scratch);
+      expect(Array.from(d)).toEqual(Array.from({ length: n }, () => one.nextDouble()));
+      expect(Array.from(g)).toEqual(Array.from({ length: n }, () => one.nextNormal()));
+    }
+    expect(bulk.nextNormal()).toBe(one.nextNormal());
+    expect(bulk.nextU32()).toBe(one.nextU32());
+  });
+
   it('is a pure function of (seed, tree, stream)', () => {
     expect(take(new TreeRng(42, 7, SPLIT_STREAM), 50)).toEqual(take(new TreeRng(42, 7, SPLIT_STREAM), 50));
     const a = take(new TreeRng(42, 7, SPLIT_STREAM), 8);

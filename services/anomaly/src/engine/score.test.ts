@@ -7,7 +7,8 @@ import { EngineError } from './errors.js';
 import { plantedGaussian } from './fixtures.js';
 import { fit } from './forest.js';
 import { kernelFor, loopKernels } from './kernels.js';
-import type { Model } from './model.js';
+import type { Forest, Model } from './model.js';
+import { blockedDot } from './simd.js';
 import { classify, pathLengthSums, resolveThreshold, score, thresholdFor } from './score.js';
 
 const planted = plantedGaussian(5000, 7, { seed: 21 });
@@ -21,14 +22,36 @@ function model(e: number): Model {
   return m;
 }
 
+/**
+ * x·c as the spec orders it: left to right, or for dense layouts with k > 5 (scored in WebAssembly SIMD)
+ * eight partial sums over j mod 8 combined as ((s0 + s2) + (s4 + s6)) + ((s1 + s3) + (s5 + s7)).
+ */
+function specDot(terms: number[], d: number): number {
+  if (terms.length !== d || d <= 5) return terms.reduce((a, b) => a + b, 0);
+  const s = [0, 0, 0, 0, 0, 0, 0, 0];
+  terms.forEach((t, j) => (s[j % 8] = (s[j % 8] ?? 0) + t));
+  const [s0, s1, s2, s3, s4, s5, s6, s7] = s as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  return s0 + s2 + (s4 + s6) + (s1 + s3 + (s5 + s7));
+}
+
 /** An independent recursive walk over the flat arrays, written from the spec, not from the kernels. */
 function naivePath(m: Model, row: Float64Array, node: number, depth: number): number {
   const { right, value, coef, index, k } = m.forest;
   const rc = right[node] ?? -1;
   if (rc < 0) return value[node] ?? 0;
-  let dot = 0;
+  const terms: number[] = [];
   for (let j = 0; j < k; j++)
-    dot += (row[index ? (index[node * k + j] ?? 0) : j] ?? 0) * (coef[node * k + j] ?? 0);
+    terms.push((row[index ? (index[node * k + j] ?? 0) : j] ?? 0) * (coef[node * k + j] ?? 0));
+  const dot = specDot(terms, row.length);
   return naivePath(m, row, dot < (value[node] ?? 0) ? node + 1 : rc, depth + 1);
 }
 
@@ -60,7 +83,7 @@ describe('score', () => {
         m.forest.k === 1
           ? loopKernels.axis(d)
           : m.forest.k === d
-            ? loopKernels.dense(d)
+            ? loopKernels.blocked(d)
             : loopKernels.sparse(d, m.forest.k);
       const a = new Float64Array(5000);
       const b = new Float64Array(5000);
@@ -82,6 +105,51 @@ describe('score', () => {
         expect(s[r]).toBe(2 ** (sum * (-1 / (5 * m.cPsi))));
       }
     }
+  });
+
+  for (const d of [6, 10, 36, 100]) {
+    it(`scores dense d = ${d} in WebAssembly bit for bit as the JS blocked kernel and the spec walk`, () => {
+      const data = plantedGaussian(2600, d, { seed: d });
+      const m = fit(data.x, { ntrees: 12, sampleSize: 128, extensionLevel: d - 1, seed: 8 });
+      const a = new Float64Array(2600);
+      const b = new Float64Array(2600);
+      // 2,600 rows: more than one 2,048-row trip through wasm memory.
+      kernelFor(d, d)(m.forest, data.x.data, 2600, a, 0, 12);
+      loopKernels.blocked(d)(m.forest, data.x.data, 2600, b, 0, 12);
+      expect(Array.from(a)).toEqual(Array.from(b));
+      for (const r of [0, 2047, 2048, 2599]) {
+        let sum = 0;
+        for (let t = 0; t < 12; t++)
+          sum += naivePath(m, data.x.data.subarray(r * d, r * d + d), m.forest.treeStart[t] ?? 0, 0);
+        expect(a[r]).toBe(sum);
+      }
+    });
+  }
+
+  it('takes dense wide splits with the blocked sum, where it differs from the left-to-right sum', () => {
+    // One split at 0.5 over d = 8 with terms 1e16, 1, −1e16: left to right the 1 is lost (0 < 0.5, left);
+    // blocked, s0 + s2 = 0 and s1 = 1, so the point goes right. Leaves: 10 left, 20 right.
+    const d = 8;
+    const coef = new Float64Array(3 * d);
+    coef.set([1, 1, 1, 0, 0, 0, 0, 0]);
+    const forest: Forest = {
+      k: d,
+      treeStart: Int32Array.from([0, 3]),
+      right: Int32Array.from([2, -1, -1]),
+      value: Float64Array.from([0.5, 10, 20]),
+      index: null,
+      coef,
+    };
+    const x = Float64Array.from([1e16, 1, -1e16, 0, 0, 0, 0, 0]);
+    for (const kern of [kernelFor(d, d), loopKernels.blocked(d)]) {
+      const acc = new Float64Array(1);
+      kern(forest, x, 1, acc, 0, 1);
+      expect(acc[0]).toBe(20);
+    }
+    expect(blockedDot(x, 0, 1, coef, 0, d)).toBe(1);
+    const acc = new Float64Array(1);
+    loopKernels.dense(d)(forest, x, 1, acc, 0, 1);
+    expect(acc[0]).toBe(10);
   });
 
   it('gives identical scores however the rows are chunked', () => {

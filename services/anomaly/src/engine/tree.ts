@@ -7,6 +7,9 @@
 
 import { axisThreshold } from './axis.js';
 import { cFactor } from './cn.js';
+import { denseScans, type DenseScans } from './build-scans.js';
+import { blockedLayout } from './kernels.js';
+import { blockedDot } from './simd.js';
 import type { TreeRng } from './rng.js';
 
 /**
@@ -24,6 +27,16 @@ export interface TreeArrays {
   readonly coef: Float64Array;
 }
 
+/**
+ * Where the builder keeps its sample: value (row r, column c) at z[r·rowStride + c·colStride]. Column-major
+ * (colStride ψ) for the JS scans; row-major padded rows (rowStride dp) for the wasm scans of dense forests.
+ */
+export interface SampleLayout {
+  readonly z: Float64Array;
+  readonly rowStride: number;
+  readonly colStride: number;
+}
+
 /** Reusable scratch space for building trees of one shape, so a block of trees allocates once. */
 export class TreeBuilder {
   private readonly d: number;
@@ -38,16 +51,25 @@ export class TreeBuilder {
   private readonly kept: Int32Array;
   private readonly keptCoef: Float64Array;
   private readonly cTable: Float64Array;
+  private readonly draws: Float64Array;
   private cap = 0;
   private count = 0;
   private right = new Int32Array(0);
   private value = new Float64Array(0);
   private index: Uint16Array | null = null;
   private coef = new Float64Array(0);
-  // Per-tree inputs, set by build().
-  private z: Float64Array = new Float64Array(0);
-  private idx = new Int32Array(0);
-  private psi = 0;
+  /** The sample the next build() reads; the caller fills it in this layout. */
+  readonly sample: SampleLayout;
+  private readonly z: Float64Array;
+  private readonly rs: number;
+  private readonly cs: number;
+  private readonly idx: Int32Array;
+  private readonly psi: number;
+  /**
+   * The wasm scans (dense forests, where WebAssembly SIMD is available): bounding box, partition, and the
+   * sample's standardisation, which the gather calls.
+   */
+  readonly wasm: DenseScans | null;
   private rng: TreeRng | null = null;
 
   /**
@@ -55,6 +77,7 @@ export class TreeBuilder {
    * @param extensionLevel e in 0..d−1; each internal node keeps e + 1 non-zero slope coordinates
    * @param heightLimit depth at which nodes become leaves
    * @param psi subsample size, the largest possible leaf size
+   * @param wasmScans false forces the JS scans (the tests compare both; the trees are identical)
    */
   constructor(
     d: number,
@@ -62,6 +85,7 @@ export class TreeBuilder {
     heightLimit: number,
     psi: number,
     compat: 'exact' | 'reference',
+    wasmScans = true,
   ) {
     this.d = d;
     this.k = extensionLevel + 1;
@@ -75,7 +99,20 @@ export class TreeBuilder {
     this.kept = new Int32Array(this.k);
     this.keptCoef = new Float64Array(this.k);
     this.cTable = new Float64Array(psi + 1);
+    this.draws = new Float64Array(d + 1);
     for (let n = 0; n <= psi; n++) this.cTable[n] = cFactor(n, compat);
+    this.psi = psi;
+    this.wasm = wasmScans && blockedLayout(d, this.k) ? denseScans(d, psi) : null;
+    if (this.wasm) {
+      this.sample = { z: this.wasm.z, rowStride: this.wasm.dp, colStride: 1 };
+      this.idx = this.wasm.idx;
+    } else {
+      this.sample = { z: new Float64Array(psi * d), rowStride: 1, colStride: psi };
+      this.idx = new Int32Array(psi);
+    }
+    this.z = this.sample.z;
+    this.rs = this.sample.rowStride;
+    this.cs = this.sample.colStride;
     this.grow(Math.min(2 ** (heightLimit + 1) - 1, 2 * psi + 64));
   }
 
@@ -99,13 +136,11 @@ export class TreeBuilder {
   }
 
   /**
-   * Builds a tree over the standardised subsample `z` (ψ rows × d, column-major: z[c·ψ + row]), drawing
+   * Builds a tree over the standardised subsample the caller wrote into `sample` (ψ rows × d), drawing
    * every split from `rng`. Returns trimmed copies, so the builder can be reused for the next tree.
    */
-  build(z: Float64Array, psi: number, rng: TreeRng): TreeArrays {
-    this.z = z;
-    this.psi = psi;
-    if (this.idx.length < psi) this.idx = new Int32Array(psi);
+  build(rng: TreeRng): TreeArrays {
+    const psi = this.psi;
     for (let i = 0; i < psi; i++) this.idx[i] = i;
     this.rng = rng;
     this.count = 0;
@@ -150,11 +185,11 @@ export class TreeBuilder {
    * (max_c − min_c) is only needed, so the bounding box is only computed, on the e + 1 kept axes.
    */
   private drawSplit(from: number, to: number, co: number): number {
-    const { d, k, z, idx, lo, hi, p, nv, perm, kept } = this;
+    const { d, k, p, nv, perm, kept } = this;
     // The rng is set for the duration of build(); node() is only reachable from there.
     const rng = this.rng as TreeRng;
-    for (let c = 0; c < d; c++) p[c] = rng.nextDouble();
-    for (let c = 0; c < d; c++) nv[c] = rng.nextNormal();
+    rng.fillDoubles(p, d);
+    rng.fillNormals(nv, d, this.draws);
     if (k === d) {
       for (let c = 0; c < d; c++) kept[c] = c;
     } else {
@@ -170,20 +205,15 @@ export class TreeBuilder {
       }
       kept.sort();
     }
-    // z is column-major (z[c·ψ + row]), so each kept axis is one short strided scan with the running
-    // min and max in registers.
-    const psi = this.psi;
-    for (let j = 0; j < k; j++) {
-      const zc = kept[j]! * psi;
-      let mn = Infinity;
-      let mx = -Infinity;
-      for (let i = from; i < to; i++) {
-        const x = z[zc + idx[i]!]!; // idx[i] < ψ and zc + ψ ≤ z.length
-        if (x < mn) mn = x;
-        if (x > mx) mx = x;
-      }
-      lo[j] = mn;
-      hi[j] = mx;
+    // The box lands in lo, hi indexed by kept position j; dense (the wasm case) keeps every axis, j = c.
+    let lo = this.lo;
+    let hi = this.hi;
+    if (this.wasm) {
+      this.wasm.bbox(from, to);
+      lo = this.wasm.lo;
+      hi = this.wasm.hi;
+    } else {
+      this.boundingBox(from, to);
     }
     let pn = 0;
     for (let j = 0; j < k; j++) {
@@ -192,6 +222,7 @@ export class TreeBuilder {
       const pc = lo[j]! + p[c]! * (hi[j]! - lo[j]!);
       this.coef[co + j] = nc;
       this.keptCoef[j] = nc;
+      if (this.wasm) this.wasm.coef[j] = nc;
       if (this.index) this.index[co + j] = c;
       pn += pc * nc;
     }
@@ -207,17 +238,82 @@ export class TreeBuilder {
     return pn;
   }
 
+  /**
+   * lo[j], hi[j] = min, max of kept axis j over the node's rows. z[row·rs + c·cs] (the JS layout is column-major); four
+   * axes are scanned per pass so each idx[i] load feeds four independent min/max chains (the scan is most
+   * of a dense fit's time).
+   */
+  private boundingBox(from: number, to: number): void {
+    const { k, z, idx, kept, lo, hi, rs, cs } = this;
+    let j = 0;
+    for (; j + 4 <= k; j += 4) {
+      const z0 = kept[j]! * cs;
+      const z1 = kept[j + 1]! * cs;
+      const z2 = kept[j + 2]! * cs;
+      const z3 = kept[j + 3]! * cs;
+      let mn0 = Infinity,
+        mn1 = Infinity,
+        mn2 = Infinity,
+        mn3 = Infinity;
+      let mx0 = -Infinity,
+        mx1 = -Infinity,
+        mx2 = -Infinity,
+        mx3 = -Infinity;
+      for (let i = from; i < to; i++) {
+        const r = idx[i]! * rs; // idx[i] < ψ and every (row, column) is inside z
+        const a = z[z0 + r]!;
+        const b = z[z1 + r]!;
+        const c = z[z2 + r]!;
+        const e = z[z3 + r]!;
+        // Selects, not branches: V8 emits conditional moves, and the loop has no data-dependent jumps.
+        mn0 = a < mn0 ? a : mn0;
+        mx0 = a > mx0 ? a : mx0;
+        mn1 = b < mn1 ? b : mn1;
+        mx1 = b > mx1 ? b : mx1;
+        mn2 = c < mn2 ? c : mn2;
+        mx2 = c > mx2 ? c : mx2;
+        mn3 = e < mn3 ? e : mn3;
+        mx3 = e > mx3 ? e : mx3;
+      }
+      lo[j] = mn0;
+      hi[j] = mx0;
+      lo[j + 1] = mn1;
+      hi[j + 1] = mx1;
+      lo[j + 2] = mn2;
+      hi[j + 2] = mx2;
+      lo[j + 3] = mn3;
+      hi[j + 3] = mx3;
+    }
+    for (; j < k; j++) {
+      const zc = kept[j]! * cs;
+      let mn = Infinity;
+      let mx = -Infinity;
+      for (let i = from; i < to; i++) {
+        const x = z[zc + idx[i]! * rs]!;
+        mn = x < mn ? x : mn;
+        mx = x > mx ? x : mx;
+      }
+      lo[j] = mn;
+      hi[j] = mx;
+    }
+  }
+
   /** Partitions idx[from, to) so points with x·n < p·n come first; returns the split position. */
   private partition(from: number, to: number, pn: number): number {
-    const { k, z, idx, kept, keptCoef, psi } = this;
+    if (this.wasm) return this.wasm.partition(from, to, pn);
+    const { k, z, idx, kept, keptCoef, rs, cs } = this;
     let i = from;
     let j = to - 1;
     // Summation order (ascending kept axis, starting from 0) matches the scoring kernels exactly, so a
     // training point follows the same path when it is scored.
+    const blocked = blockedLayout(this.d, k);
     while (i <= j) {
-      const row = idx[i]!;
+      const row = idx[i]! * rs;
       let dot = 0;
-      for (let q = 0; q < k; q++) dot += z[kept[q]! * psi + row]! * keptCoef[q]!;
+      // Dense wide layouts score with the blocked order (kept[q] = q, so column q is at q·cs). This JS
+      // form runs only where the wasm scans are unavailable.
+      if (blocked) dot = blockedDot(z, row, cs, keptCoef, 0, k);
+      else for (let q = 0; q < k; q++) dot += z[kept[q]! * cs + row]! * keptCoef[q]!;
       if (dot < pn) {
         i++;
       } else {
