@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import type { ForestParams } from './contract.js';
 import { EngineError } from './errors.js';
 import { plantedGaussian } from './fixtures.js';
-import { buildTreeBlock, drawSample, fit, treeSampleIndices } from './forest.js';
+import { buildTreeBlock, drawSample, fit, SampleTable, treeSampleIndices } from './forest.js';
 import { auroc } from './metrics.js';
 import { assembleModel, encodeModel, modelId, type Model } from './model.js';
 import { computeStats, resolveParams } from './params.js';
@@ -71,6 +71,22 @@ describe('partitioned building', () => {
       drawSample(n, psi, new TreeRng(1, n, SAMPLE_STREAM), sparse, 'sparse');
       expect(Array.from(sparse)).toEqual(Array.from(dense));
       expect(new Set(dense).size).toBe(psi);
+    }
+  });
+
+  it('draws the same subsamples with one reused SampleTable as with the dense permutation', () => {
+    // n just above 4ψ makes r < ψ (the direct array) common, 10^6 exercises the hash table's probing.
+    for (const n of [4 * 64 + 1, 1000, 1_000_000]) {
+      const table = new SampleTable(64);
+      for (let t = 0; t < 40; t++) {
+        const dense = new Int32Array(64);
+        const reused = new Int32Array(64);
+        drawSample(n, 64, new TreeRng(3, t, SAMPLE_STREAM), dense, 'dense');
+        drawSample(n, 64, new TreeRng(3, t, SAMPLE_STREAM), reused, 'sparse', table);
+        expect(Array.from(reused)).toEqual(Array.from(dense));
+      }
+      expect(Array.from(table.keys).every((k) => k === -1)).toBe(true);
+      expect(Array.from(table.low).every((k) => k === -1)).toBe(true);
     }
   });
 });

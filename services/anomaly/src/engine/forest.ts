@@ -10,8 +10,36 @@ import { SAMPLE_STREAM, SPLIT_STREAM, TreeRng } from './rng.js';
 import { TreeBuilder, type SampleLayout, type TreeArrays } from './tree.js';
 
 /**
+ * The sparse sampler's scratch: positions below ψ (every j, and the rare r < ψ) in a direct array (−1 = not
+ * displaced), higher ones in an open-addressing table (keys −1 = empty) at most a quarter full, so memory
+ * is O(ψ) for any n. A fit reuses one for every tree: allocating the table per tree and probing it twice
+ * per draw was about half of a 100k-row subsample draw. drawSample leaves it empty again.
+ */
+export class SampleTable {
+  readonly low: Int32Array;
+  readonly keys: Int32Array;
+  readonly vals: Int32Array;
+  /** Table slots written by the current draw, at most one per drawn row. */
+  readonly used: Int32Array;
+  readonly mask: number;
+  readonly psi: number;
+
+  constructor(psi: number) {
+    let cap = 16;
+    while (cap < 4 * psi) cap *= 2;
+    this.mask = cap - 1;
+    this.low = new Int32Array(psi).fill(-1);
+    this.keys = new Int32Array(cap).fill(-1);
+    this.vals = new Int32Array(cap);
+    this.used = new Int32Array(psi);
+    this.psi = psi;
+  }
+}
+
+/**
  * Draws ψ distinct row indices from [0, n) with a virtual Fisher–Yates shuffle. The dense and map-backed
  * variants perform the same swaps, so the result depends only on (n, ψ, rng), never on the variant.
+ * `table` (for ψ) is the sparse variant's scratch, reused across calls; without it one is allocated.
  */
 export function drawSample(
   n: number,
@@ -19,6 +47,7 @@ export function drawSample(
   rng: TreeRng,
   out: Int32Array,
   variant: 'auto' | 'dense' | 'sparse' = 'auto',
+  table?: SampleTable,
 ): void {
   if (variant === 'dense' || (variant === 'auto' && n <= 4 * psi)) {
     const a = new Int32Array(n);
@@ -32,28 +61,31 @@ export function drawSample(
     }
     return;
   }
-  // Sparse: only displaced positions are stored, in an open-addressing table (keys −1 = empty) sized
-  // to stay at most a quarter full, so memory is O(ψ) for any n.
-  let cap = 16;
-  while (cap < 4 * psi) cap *= 2;
-  const mask = cap - 1;
-  const keys = new Int32Array(cap).fill(-1);
-  const vals = new Int32Array(cap);
-  const slot = (key: number): number => {
-    let h = Math.imul(key, 0x9e3779b1) & mask;
-    while (keys[h] !== -1 && keys[h] !== key) h = (h + 1) & mask;
-    return h;
-  };
+  // Sparse: only displaced positions are stored (the row now at that position).
+  const t = table && table.psi === psi ? table : new SampleTable(psi);
+  const { low, keys, vals, used, mask } = t;
+  let nUsed = 0;
   for (let j = 0; j < psi; j++) {
     const r = j + rng.nextInt(n - j);
-    const sr = slot(r);
-    const v = keys[sr] === r ? (vals[sr] ?? r) : r;
-    const sj = slot(j);
-    const atJ = keys[sj] === j ? (vals[sj] ?? j) : j;
-    keys[sr] = r;
-    vals[sr] = atJ;
-    out[j] = v;
+    const lj = low[j]!; // j < ψ
+    const atJ = lj >= 0 ? lj : j;
+    if (r < psi) {
+      const lr = low[r]!;
+      out[j] = lr >= 0 ? lr : r;
+      low[r] = atJ;
+      continue;
+    }
+    let h = Math.imul(r, 0x9e3779b1) & mask;
+    while (keys[h] !== -1 && keys[h] !== r) h = (h + 1) & mask;
+    out[j] = keys[h] === r ? vals[h]! : r;
+    keys[h] = r;
+    vals[h] = atJ;
+    used[nUsed++] = h;
   }
+  // Leave the scratch empty for the next draw. Table slots are never vacated during a draw, so clearing
+  // the used ones restores every probe sequence.
+  for (let q = 0; q < nUsed; q++) keys[used[q]!] = -1;
+  low.fill(-1);
 }
 
 /**
@@ -176,11 +208,12 @@ function buildTrees(
   const psi = resolved.sampleSize;
   const builder = new TreeBuilder(d, resolved.extensionLevel, resolved.heightLimit, psi, resolved.compat);
   const rowsIdx = new Int32Array(psi);
+  const table = new SampleTable(psi);
   const trees: TreeArrays[] = [];
   const identity = !resolved.standardize || isIdentity(stats);
   builder.wasm?.setStats(identity ? null : stats.mean, identity ? null : stats.std);
   for (let t = start; t < end; t++) {
-    drawSample(data.rows, psi, new TreeRng(resolved.seed, t, SAMPLE_STREAM), rowsIdx);
+    drawSample(data.rows, psi, new TreeRng(resolved.seed, t, SAMPLE_STREAM), rowsIdx, 'auto', table);
     gatherSample(data, rowsIdx, identity ? null : stats, builder);
     trees.push(builder.build(new TreeRng(resolved.seed, t, SPLIT_STREAM)));
   }

@@ -44,12 +44,31 @@ export function validateShape(data: Matrix, field = 'data'): void {
 export function validateFinite(data: Matrix, field = 'data'): void {
   const v = data.data;
   const n = v.length;
-  for (let i = 0; i < n; i++) {
-    // x − x is 0 for finite x and NaN for NaN/±Inf, so one comparison catches all three.
-    const x = v[i]!; // i < length
+  // x − x is 0 for finite x and NaN for NaN/±Inf, so a sum of them is 0 exactly when every value is
+  // finite. Four branch-free accumulators instead of a test per value: a 100k × 10 fit spent ~10% of its
+  // CPU in the per-value branch. The search that names the row and column runs only on failure.
+  let b0 = 0;
+  let b1 = 0;
+  let b2 = 0;
+  let b3 = 0;
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const x0 = v[i]!; // i + 3 < length
+    const x1 = v[i + 1]!;
+    const x2 = v[i + 2]!;
+    const x3 = v[i + 3]!;
+    b0 += x0 - x0;
+    b1 += x1 - x1;
+    b2 += x2 - x2;
+    b3 += x3 - x3;
+  }
+  for (; i < n; i++) b0 += v[i]! - v[i]!;
+  if (b0 + b1 + b2 + b3 === 0) return;
+  for (let q = 0; q < n; q++) {
+    const x = v[q]!; // q < length
     if (x - x !== 0) {
-      const row = Math.floor(i / data.cols);
-      const col = i - row * data.cols;
+      const row = Math.floor(q / data.cols);
+      const col = q - row * data.cols;
       throw new EngineError(
         'NonFiniteValue',
         `${field}: row ${row}, column ${col} is ${x}; values must be finite`,
