@@ -11,38 +11,12 @@ import {
   type RequestContext,
   type ResponseContext,
 } from '@kubernetes/client-node';
+import type { KubeObject } from '../api/object.js';
 import { MANAGER } from '../meta/labels.js';
 import { isNotFound, mapKubeError } from './errors.js';
 import { shareKeepAliveAgents } from './keepalive.js';
 
-/** A Kubernetes object as plain JSON (no client-node model classes, no `Date`s). */
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: {
-    name?: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    finalizers?: string[];
-    deletionTimestamp?: string;
-    creationTimestamp?: string;
-    ownerReferences?: {
-      apiVersion: string;
-      kind: string;
-      name: string;
-      uid: string;
-      controller?: boolean;
-      blockOwnerDeletion?: boolean;
-    }[];
-    managedFields?: unknown[];
-    [k: string]: unknown;
-  };
-  [k: string]: unknown;
-}
+export type { KubeObject, ObjectMeta, OwnerReference, Json } from '../api/object.js';
 
 /** Identifies one object by group-version-kind and name. */
 export interface ObjectRef {

@@ -25,12 +25,6 @@ export const CONDITION = {
 /** A condition to set; the transition time is filled in by {@link setCondition}. */
 export type ConditionInput = Omit<Condition, 'lastTransitionTime'> & { lastTransitionTime?: string };
 
-/** A timestamp as the informer's plain JSON (a string) or client-node's models (a Date) give it; '' when absent. */
-export function isoOf(v: Date | string | undefined): string {
-  if (v === undefined) return '';
-  return typeof v === 'string' ? v : v.toISOString();
-}
-
 /** RFC 3339 with second precision, as the apiserver stores `metav1.Time`. */
 export function rfc3339(now: Date): string {
   return now.toISOString().replace(/\.\d{3}Z$/, 'Z');

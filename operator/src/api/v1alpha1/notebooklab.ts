@@ -1,6 +1,6 @@
 // NotebookLab (namespaced): one user's JupyterLab with a persistent home, started and stopped through spec.state.
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { arr, bool, dateTime, def, enumOf, immutable, int, obj, req, str, withRules } from '../schema.js';
+import type { KubeObject, ObjectMeta } from '../object.js';
 import type { Infer, InferInput } from '../schema.js';
 import {
   conditions,
@@ -289,10 +289,10 @@ export type ProgressStep = Infer<typeof progressStep>;
 export type LastTermination = Infer<typeof lastTermination>;
 
 /** A NotebookLab as read from the apiserver. */
-export interface NotebookLab {
+export interface NotebookLab extends KubeObject {
   apiVersion: typeof API_VERSION;
   kind: typeof NOTEBOOKLAB.kind;
-  metadata: V1ObjectMeta;
+  metadata: ObjectMeta;
   spec: NotebookLabSpec;
   status?: NotebookLabStatus;
 }

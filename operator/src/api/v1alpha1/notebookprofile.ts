@@ -1,6 +1,6 @@
 // NotebookProfile (cluster-scoped): the admin's menu of images and sizes and the policies every lab using it obeys.
-import type { V1ObjectMeta } from '@kubernetes/client-node';
 import { arr, bool, def, duration, enumOf, int, obj, req, str, withRules } from '../schema.js';
+import type { KubeObject, ObjectMeta } from '../object.js';
 import type { Infer, InferInput } from '../schema.js';
 import { parseDuration, parseQuantity } from '../units.js';
 import {
@@ -328,10 +328,10 @@ export type HomePolicy = Infer<typeof home>;
 export type CullingPolicy = Infer<typeof culling>;
 
 /** A NotebookProfile as read from the apiserver. */
-export interface NotebookProfile {
+export interface NotebookProfile extends KubeObject {
   apiVersion: typeof API_VERSION;
   kind: typeof NOTEBOOKPROFILE.kind;
-  metadata: V1ObjectMeta;
+  metadata: ObjectMeta;
   spec: NotebookProfileSpec;
   status?: NotebookProfileStatus;
 }

@@ -127,7 +127,7 @@ describe('buildChildren invariants', () => {
   });
   it('no Pod when refused by quota or being deleted', () => {
     expect(buildChildren(lab, profileFixture(), { token: TOKEN }, { admitted: false }).pod).toBeUndefined();
-    const deleting = labFixture({}, { deletionTimestamp: new Date('2026-11-21T11:00:00Z') });
+    const deleting = labFixture({}, { deletionTimestamp: '2026-11-21T11:00:00Z' });
     expect(
       buildChildren(deleting, profileFixture(), { token: TOKEN }, { admitted: true }).pod,
     ).toBeUndefined();

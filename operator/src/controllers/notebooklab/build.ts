@@ -12,7 +12,7 @@ import type {
   V1EnvVar,
   V1Volume,
   V1VolumeMount,
-} from '@kubernetes/client-node';
+} from '../../kube/index.js';
 import type { NotebookLab, NotebookProfile, NotebookSize } from '../../api/v1alpha1/index.js';
 import { parseQuantity } from '../../api/units.js';
 import { TerminalError } from '../../errors.js';

@@ -1,14 +1,13 @@
 // The cache transforms keep everything reconcile reads: a trimmed Pod reads exactly like the full one.
-import type { V1Pod } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../kube/index.js';
+import type { KubeObject, V1Pod } from '../../kube/index.js';
 import { TOKEN_KEY, buildChildren } from './build.js';
 import { metadataOnly, podForCache, pvcForCache, secretForCache } from './cache.js';
 import { labFixture, profileFixture } from './fixtures.test-util.js';
 import { readPod } from './pod.js';
 
 /** The informer's plain JSON read as client-node's model, as reconcile does. */
-const asPod = (o: KubeObject): V1Pod => o as unknown as V1Pod;
+const asPod = (o: KubeObject): V1Pod => o as V1Pod;
 const asKube = (o: unknown): KubeObject => o as KubeObject;
 
 const T = '2026-11-21T10:00:00Z';

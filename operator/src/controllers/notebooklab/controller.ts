@@ -1,7 +1,6 @@
 // The NotebookLab controller's wiring: what it watches, how events map to lab keys, which updates it ignores.
 // The steps of one reconcile are in reconcile.ts.
-import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/index.js';
-import type { KubeObject } from '../../kube/index.js';
+import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE, type NotebookLab } from '../../api/v1alpha1/index.js';
 import { LABELS, MANAGED_SELECTOR } from '../../meta/index.js';
 import type { ControllerOptions } from '../../runtime/index.js';
 import { COMPONENT } from './build.js';
@@ -14,7 +13,7 @@ import { LabReconciler, type NotebookLabDeps } from './reconcile.js';
  * (Pods, Services, Secrets, NetworkPolicies), home PVCs (by label: they carry no ownerReference), profiles (a
  * change re-reconciles the labs using it) and lab deletions (which can admit an owner's refused lab).
  */
-export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<KubeObject> {
+export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<NotebookLab> {
   const r = new LabReconciler(deps);
   const managed = { labelSelector: MANAGED_SELECTOR };
   return {

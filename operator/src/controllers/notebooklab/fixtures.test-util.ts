@@ -1,5 +1,5 @@
 // Shared fixtures for the NotebookLab unit tests: a defaulted profile and lab, as the apiserver would store them.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '../../kube/index.js';
 import type { NotebookLab, NotebookProfile } from '../../api/v1alpha1/index.js';
 
 /** A profile with every default filled in, two aliases and two sizes. */
@@ -47,7 +47,7 @@ export function labFixture(
       namespace: 'nb-alice',
       uid: '6f1c2b9e-0000-4000-8000-000000000001',
       generation: 1,
-      creationTimestamp: new Date('2026-11-21T10:00:00Z'),
+      creationTimestamp: '2026-11-21T10:00:00Z',
       ...meta,
     },
     spec: { owner: 'alice', profile: 'des-jupyterlab', state: 'Running', ...over },
@@ -56,9 +56,9 @@ export function labFixture(
 
 /** Spec and status of a Running lab Pod whose `lab` container (the recommended image) is ready, at the given times. */
 export function runningLabPod(at: {
-  scheduled: Date;
-  started: Date;
-  ready: Date;
+  scheduled: string;
+  started: string;
+  ready: string;
 }): Pick<V1Pod, 'spec' | 'status'> {
   const image = 'registry.example.org/des/lab:2026.07';
   return {

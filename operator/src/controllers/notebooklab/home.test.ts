@@ -1,7 +1,6 @@
 // Unit tests for the home-claim gate: which claims hold the Pod back, and when a claim that never binds is reported.
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../kube/index.js';
+import type { KubeObject, V1PersistentVolumeClaim } from '../../kube/index.js';
 import { storageClassForCache } from './cache.js';
 import { DEFAULT_CLASS_ANNOTATION, defaultClass, homeBindCheck, homeState } from './home.js';
 import type { StorageClassLite } from './home.js';
@@ -15,7 +14,7 @@ const defaultSc = (name: string, created: string, volumeBindingMode: string): St
 const immediate = defaultSc('standard', '2026-01-01T00:00:00Z', 'Immediate');
 const wffc: StorageClassLite = { metadata: { name: 'local-ssd' }, volumeBindingMode: 'WaitForFirstConsumer' };
 const claim = (over: Partial<V1PersistentVolumeClaim> = {}): V1PersistentVolumeClaim => ({
-  metadata: { name: 'alice-home', creationTimestamp: '2026-11-22T10:00:00Z' as unknown as Date },
+  metadata: { name: 'alice-home', creationTimestamp: '2026-11-22T10:00:00Z' },
   spec: { storageClassName: 'standard' },
   status: { phase: 'Pending' },
   ...over,
@@ -83,7 +82,7 @@ describe('homeBindCheck', () => {
 
 describe('storageClassForCache', () => {
   it('keeps the metadata (name, default mark) and the binding mode only', () => {
-    const sc = {
+    const sc: KubeObject = {
       apiVersion: 'storage.k8s.io/v1',
       kind: 'StorageClass',
       metadata: {
@@ -93,7 +92,7 @@ describe('storageClassForCache', () => {
       provisioner: 'kubernetes.io/no-provisioner',
       parameters: { type: 'gp3' },
       volumeBindingMode: 'Immediate',
-    } as unknown as KubeObject;
+    };
     expect(storageClassForCache(sc)).toEqual({
       apiVersion: 'storage.k8s.io/v1',
       kind: 'StorageClass',

@@ -3,8 +3,7 @@
 // is bound fails scheduling ("pod has unbound immediate PersistentVolumeClaims") and waits in the scheduler's
 // back-off; under a start storm that churn (failed attempts, FailedScheduling Events, condition writes) costs the
 // control plane more than the Pod itself. A claim that never binds is reported, not waited on silently.
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
-import { isoOf } from '../../meta/index.js';
+import type { V1PersistentVolumeClaim } from '../../kube/index.js';
 import type { PodFailure } from './pod.js';
 import { FAIL_REASON } from './pod.js';
 
@@ -16,7 +15,7 @@ export const HOME_BIND_TIMEOUT_MS = 60_000;
 
 /** What reconcile reads of a StorageClass. */
 export interface StorageClassLite {
-  metadata?: { name?: string; annotations?: Record<string, string>; creationTimestamp?: string | Date };
+  metadata?: { name?: string; annotations?: Record<string, string>; creationTimestamp?: string };
   volumeBindingMode?: string;
 }
 
@@ -33,7 +32,7 @@ export function defaultClass(classes: readonly StorageClassLite[]): StorageClass
   let best: StorageClassLite | undefined;
   for (const c of classes) {
     if (c.metadata?.annotations?.[DEFAULT_CLASS_ANNOTATION] !== 'true') continue;
-    if (best === undefined || isoOf(c.metadata.creationTimestamp) > isoOf(best.metadata?.creationTimestamp))
+    if (best === undefined || (c.metadata.creationTimestamp ?? '') > (best.metadata?.creationTimestamp ?? ''))
       best = c;
   }
   return best;
@@ -53,7 +52,7 @@ export function homeState(
     pvc?.spec?.storageClassName ?? requestedClass ?? defaultClass(classes)?.metadata?.name ?? '';
   const sc = className === '' ? undefined : classes.find((c) => c.metadata?.name === className);
   if (sc?.volumeBindingMode === 'WaitForFirstConsumer') return { kind: 'consumer', className };
-  const since = pvc === undefined ? undefined : isoOf(pvc.metadata?.creationTimestamp);
+  const since = pvc === undefined ? undefined : (pvc.metadata?.creationTimestamp ?? '');
   return since === undefined || since === ''
     ? { kind: 'waiting', className }
     : { kind: 'waiting', className, since };

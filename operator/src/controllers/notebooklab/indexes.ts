@@ -55,7 +55,7 @@ function invalidSpec(o: KubeObject): boolean {
  */
 export function quotaPeersOf(o: KubeObject, cache: CacheReader): ObjectKey[] {
   if (o.metadata?.deletionTimestamp === undefined && !invalidSpec(o)) return [];
-  const lab = o as unknown as NotebookLab;
+  const lab = o as NotebookLab;
   return cache
     .indexed<KubeObject>(NOTEBOOKLAB.kind, OWNER_PROFILE_INDEX, ownerProfileKey(lab))
     .filter((l) => l.metadata?.uid !== o.metadata?.uid)

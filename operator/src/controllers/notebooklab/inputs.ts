@@ -1,7 +1,5 @@
 // The status computation's input from what one reconcile found and did (status.ts computes from it).
-import type { V1Pod } from '@kubernetes/client-node';
-import type { KubeObject } from '../../kube/index.js';
-import { isoOf } from '../../meta/index.js';
+import type { KubeObject, V1Pod } from '../../kube/index.js';
 import type { ResolvedLab } from './build.js';
 import type { CullDecision } from './culling/policy.js';
 import { builtFromOther } from './expectations.js';
@@ -58,7 +56,7 @@ export function statusInputOf(
     resolved: { image: run.resolved.image, size: run.resolved.size.name, url: run.resolved.url },
     applied: run.applied,
     pod: run.homeFailure === undefined ? read : { ...read, failure: run.homeFailure },
-    ...(pod === undefined || outcome.podGone ? {} : { podCreatedAt: isoOf(pod.metadata?.creationTimestamp) }),
+    ...(pod === undefined || outcome.podGone ? {} : { podCreatedAt: pod.metadata?.creationTimestamp ?? '' }),
     ...(outcome.culling === undefined ? {} : { culling: outcome.culling }),
     ...(outcome.stoppedBy === undefined ? {} : { stoppedBy: outcome.stoppedBy }),
   };
@@ -87,7 +85,7 @@ export function unresolvedInputOf(
       : {
           kept: { limited },
           resolved: keptResolved(base.lab, runningImage),
-          podCreatedAt: isoOf(live.metadata?.creationTimestamp),
+          podCreatedAt: live.metadata?.creationTimestamp ?? '',
           ...(runningImage === undefined ? {} : { runningImage }),
         }),
     ...(outcome.culling === undefined ? {} : { culling: outcome.culling }),

@@ -1,5 +1,5 @@
 // A running lab that no longer resolves keeps its Pod, flagged, until its owner stops it or its lifetime ends.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '../../kube/index.js';
 import { describe, expect, it } from 'vitest';
 import { labFixture, profileFixture, runningLabPod } from './fixtures.test-util.js';
 import { unresolvedInputOf } from './inputs.js';
@@ -8,8 +8,8 @@ import { computeStatus } from './status.js';
 
 const created = '2026-11-21T10:00:00.000Z';
 const pod = (over: Partial<NonNullable<V1Pod['metadata']>> = {}): V1Pod => ({
-  metadata: { name: 'alice-default-lab', creationTimestamp: new Date(created), ...over },
-  ...runningLabPod({ scheduled: new Date(created), started: new Date(created), ready: new Date(created) }),
+  metadata: { name: 'alice-default-lab', creationTimestamp: created, ...over },
+  ...runningLabPod({ scheduled: created, started: created, ready: created }),
 });
 const running = labFixture({}, {});
 running.status = {
@@ -28,7 +28,7 @@ describe('keepsRunning', () => {
   it('keeps a live Pod of a lab meant to run; not a stopped lab, a terminating Pod or no Pod', () => {
     expect(keepsRunning(running, pod())).toBe(true);
     expect(keepsRunning(labFixture({ state: 'Stopped' }), pod())).toBe(false);
-    expect(keepsRunning(running, pod({ deletionTimestamp: new Date(created) }))).toBe(false);
+    expect(keepsRunning(running, pod({ deletionTimestamp: created }))).toBe(false);
     expect(keepsRunning(running, undefined)).toBe(false);
   });
 });

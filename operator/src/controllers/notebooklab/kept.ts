@@ -2,7 +2,7 @@
 // sampleProfile.enabled=false`) or its spec asks for a size or image the profile lacks — keeps its server: the
 // owner may be mid-work. It is flagged (Degraded with the reason, one Warning Event) and runs until its owner stops
 // it or its maximum lifetime ends. Pure decisions; reconcile.ts acts on them.
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod } from '../../kube/index.js';
 import type { NotebookLab, NotebookLabStatus, NotebookProfile } from '../../api/v1alpha1/index.js';
 import { CULLING_DEFAULTS } from '../../api/v1alpha1/index.js';
 import { parseDuration } from '../../api/units.js';

@@ -1,5 +1,5 @@
 // Unit tests for reading lab Pod status: stages and the four fail-fast reasons.
-import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Pod } from '../../kube/index.js';
 import { describe, expect, it } from 'vitest';
 import { readPod } from './pod.js';
 
@@ -31,12 +31,10 @@ describe('readPod', () => {
       pod({
         phase: 'Running',
         conditions: [
-          { type: 'PodScheduled', status: 'True', lastTransitionTime: new Date(T) },
-          { type: 'Ready', status: 'True', lastTransitionTime: '2026-11-21T10:00:05Z' as unknown as Date },
+          { type: 'PodScheduled', status: 'True', lastTransitionTime: T },
+          { type: 'Ready', status: 'True', lastTransitionTime: '2026-11-21T10:00:05Z' },
         ],
-        containerStatuses: [
-          cs({ ready: true, state: { running: { startedAt: new Date('2026-11-21T10:00:03Z') } } }),
-        ],
+        containerStatuses: [cs({ ready: true, state: { running: { startedAt: '2026-11-21T10:00:03Z' } } })],
       }),
     );
     expect(r).toMatchObject({
@@ -112,7 +110,7 @@ describe('readPod', () => {
           cs({
             restartCount: 4,
             state: { waiting: { reason: 'CrashLoopBackOff' } },
-            lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', finishedAt: new Date(T) } },
+            lastState: { terminated: { exitCode: 137, reason: 'OOMKilled', finishedAt: T } },
           }),
         ],
       }),
@@ -141,7 +139,7 @@ describe('readPod', () => {
     expect(r.failure?.reason).toBe('OOMKilled');
   });
   it('a terminating pod reports no failure', () => {
-    const r = readPod(pod({ phase: 'Running' }, { metadata: { name: 'x', deletionTimestamp: new Date(T) } }));
+    const r = readPod(pod({ phase: 'Running' }, { metadata: { name: 'x', deletionTimestamp: T } }));
     expect(r).toMatchObject({ stage: 'Terminating' });
     expect(r.failure).toBeUndefined();
   });

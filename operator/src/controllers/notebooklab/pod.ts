@@ -1,6 +1,6 @@
 // Pure reading of a lab Pod's status: how far it got, and the fail-fast reasons (unschedulable, image pull,
 // crash loop, OOM kill) with stable codes and hints.
-import type { V1ContainerStatus, V1Pod } from '@kubernetes/client-node';
+import type { V1ContainerStatus, V1Pod } from '../../kube/index.js';
 
 /** Stable `Degraded` reasons for a lab that cannot come up. */
 export const FAIL_REASON = {
@@ -48,15 +48,9 @@ export const LAB_CONTAINER = 'lab';
 /** Restarts after which a restarting container counts as a crash loop even before kubelet says so. */
 export const CRASH_RESTARTS = 3;
 
-function iso(v: Date | string | undefined): string | undefined {
-  if (v === undefined) return undefined;
-  const d = typeof v === 'string' ? new Date(v) : v;
-  return Number.isNaN(d.getTime()) ? undefined : d.toISOString().replace(/\.\d{3}Z$/, 'Z');
-}
-
 function condTime(pod: V1Pod, type: string): string | undefined {
   const c = pod.status?.conditions?.find((x) => x.type === type && x.status === 'True');
-  return c === undefined ? undefined : iso(c.lastTransitionTime);
+  return c === undefined ? undefined : c.lastTransitionTime;
 }
 
 function termination(cs: V1ContainerStatus | undefined): Termination | undefined {
@@ -65,7 +59,7 @@ function termination(cs: V1ContainerStatus | undefined): Termination | undefined
   const out: Termination = { reason: t.reason ?? (t.exitCode === 0 ? 'Completed' : 'Error') };
   out.exitCode = t.exitCode;
   if (t.message !== undefined && t.message !== '') out.message = t.message;
-  const at = iso(t.finishedAt);
+  const at = t.finishedAt;
   if (at !== undefined) out.at = at;
   return out;
 }
@@ -124,10 +118,9 @@ function podTimes(
   const out: Pick<PodReading, 'scheduledAt' | 'startedAt' | 'readyAt'> = {};
   // kwok and some kubelets leave out PodScheduled=True; a bound Pod's startTime is the next best record.
   const scheduledAt =
-    condTime(pod, 'PodScheduled') ??
-    ((pod.spec?.nodeName ?? '') !== '' ? iso(pod.status?.startTime) : undefined);
+    condTime(pod, 'PodScheduled') ?? ((pod.spec?.nodeName ?? '') !== '' ? pod.status?.startTime : undefined);
   if (scheduledAt !== undefined) out.scheduledAt = scheduledAt;
-  const startedAt = iso(cs?.state?.running?.startedAt);
+  const startedAt = cs?.state?.running?.startedAt;
   if (startedAt !== undefined) out.startedAt = startedAt;
   const readyAt = cs?.ready === true ? condTime(pod, 'Ready') : undefined;
   if (readyAt !== undefined) out.readyAt = readyAt;

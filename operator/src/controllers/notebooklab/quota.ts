@@ -4,7 +4,7 @@ import type { NotebookLab, NotebookProfile } from '../../api/v1alpha1/index.js';
 import { NOTEBOOKLAB } from '../../api/v1alpha1/index.js';
 import { parseQuantity } from '../../api/units.js';
 import type { KubeObject } from '../../kube/index.js';
-import { LABELS, controllerOf, isoOf } from '../../meta/index.js';
+import { LABELS, controllerOf } from '../../meta/index.js';
 import type { CacheReader } from '../../runtime/index.js';
 import { labNames, resolveWith } from './build.js';
 import { OWNER_PROFILE_INDEX, ownerProfileKey } from './indexes.js';
@@ -132,7 +132,7 @@ function entryOf(
     uid,
     namespace: ns,
     name: l.metadata.name ?? '',
-    createdAt: isoOf(l.metadata.creationTimestamp),
+    createdAt: l.metadata.creationTimestamp ?? '',
     homeBytes,
     deleting: l.metadata.deletionTimestamp !== undefined,
     holds:
@@ -149,11 +149,7 @@ export function quotaOf(
   profile: NotebookProfile,
   homeBytes: number,
 ): QuotaVerdict {
-  const peers = cache.indexed<KubeObject>(
-    NOTEBOOKLAB.kind,
-    OWNER_PROFILE_INDEX,
-    ownerProfileKey(lab),
-  ) as unknown as NotebookLab[];
+  const peers = cache.indexed<NotebookLab>(NOTEBOOKLAB.kind, OWNER_PROFILE_INDEX, ownerProfileKey(lab));
   const q = profile.spec.quota;
   const limits =
     q.maxTotalHomeSize === undefined

@@ -2,12 +2,11 @@
 // children in dependency order, stop, culling, status — using the pure builder and status code and the kube
 // layer for every write.
 import { randomBytes } from 'node:crypto';
-import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '../../kube/index.js';
 import type { NotebookLab, NotebookProfile } from '../../api/v1alpha1/index.js';
 import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/index.js';
 import { TerminalError, TransientError } from '../../errors.js';
 import type { EventRecorder, Kube, KubeObject } from '../../kube/index.js';
-import { isoOf } from '../../meta/index.js';
 import type { ReconcileContext, ReconcileResult } from '../../runtime/index.js';
 import { HOME_FINALIZER, TOKEN_KEY, buildChildren, labNames, resolveWith } from './build.js';
 import type { DesiredChildren, ResolvedLab } from './build.js';
@@ -102,7 +101,7 @@ export class LabReconciler {
     return mine === undefined ? lab : { ...lab, status: mine };
   }
 
-  async reconcile(ctx: ReconcileContext<KubeObject>): Promise<ReconcileResult | undefined> {
+  async reconcile(ctx: ReconcileContext<Lab>): Promise<ReconcileResult | undefined> {
     if (ctx.object === undefined) return undefined;
     if (
       this.written.size > 0 &&
@@ -112,7 +111,7 @@ export class LabReconciler {
       this.written.delete(ctx.object.metadata.uid ?? '');
     }
     // The informer holds NotebookLabs as the apiserver stored them (validated by the CRD schema).
-    let lab = this.withFreshStatus(ctx.object as unknown as Lab);
+    let lab = this.withFreshStatus(ctx.object);
     const names = labNames(lab.metadata.name ?? '');
     const profile = ctx.get<KubeObject>(NOTEBOOKPROFILE.kind, { name: lab.spec.profile }) as
       NotebookProfile | undefined;
@@ -122,9 +121,9 @@ export class LabReconciler {
     // The finalizer goes on before any child exists, so a lab without it has no children of ours yet.
     const fresh = !(lab.metadata.finalizers ?? []).includes(HOME_FINALIZER);
     if (fresh) {
-      const updated = await this.deps.kube.addFinalizer(asKube(lab), HOME_FINALIZER);
+      const updated = await this.deps.kube.addFinalizer(lab, HOME_FINALIZER);
       if (updated === undefined) return undefined;
-      lab = this.withFreshStatus(updated as unknown as Lab);
+      lab = this.withFreshStatus(updated);
       ctx.log.debug('Added home finalizer');
     }
 
@@ -402,7 +401,7 @@ export class LabReconciler {
     const policy = cullingPolicy(profile);
     if (policy === undefined || readPod(pod).stage !== 'Ready') return { podGone: false };
     const { lastActivity, freshness } = this.lastActivity(ctx, lab, token, resolved);
-    const startedAt = new Date(isoOf(pod.metadata?.creationTimestamp) || this.now().toISOString());
+    const startedAt = new Date(pod.metadata?.creationTimestamp ?? this.now().toISOString());
     const decision = decideCulling(policy, startedAt, lastActivity, this.now(), freshness);
     return this.actOnCulling(ctx, lab, pod, decision, lastActivity, profile.spec.culling);
   }
@@ -448,7 +447,7 @@ export class LabReconciler {
     const culled =
       prev !== undefined &&
       (prev.reason === 'Culled' || prev.reason === 'MaxLifetime') &&
-      prev.at >= isoOf(pod.metadata?.creationTimestamp);
+      prev.at >= (pod.metadata?.creationTimestamp ?? '');
     if (lab.spec.state !== 'Stopped' || culled || pod.metadata?.deletionTimestamp !== undefined)
       return { podGone: false };
     ctx.log.info('Stopped lab, home volume kept');
@@ -580,9 +579,9 @@ export class LabReconciler {
     return undefined;
   }
 
-  async recordTerminal(ctx: ReconcileContext<KubeObject>, err: TerminalError): Promise<void> {
+  async recordTerminal(ctx: ReconcileContext<Lab>, err: TerminalError): Promise<void> {
     if (ctx.object === undefined) return;
-    const lab = ctx.object as unknown as Lab;
+    const lab = ctx.object;
     await this.writeStatus(ctx, lab, {
       lab,
       now: this.now(),

@@ -1,5 +1,5 @@
 // Unit tests for the pure status computation: phases, conditions with transition times, progress, culling.
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim } from '../../kube/index.js';
 import { describe, expect, it } from 'vitest';
 import type { NotebookLab } from '../../api/v1alpha1/index.js';
 import { labFixture } from './fixtures.test-util.js';

@@ -1,7 +1,7 @@
 // Pure status computation: phase, conditions, progress steps and culling fields from what reconcile observed.
 // Level-based — recomputed from the children every time — and stable: unchanged inputs give an equal status,
 // so reconcile can skip the write (no status reconcile loops, kubeflow/notebooks#1343).
-import type { V1PersistentVolumeClaim } from '@kubernetes/client-node';
+import type { V1PersistentVolumeClaim } from '../../kube/index.js';
 import type {
   LabPhase,
   LastTermination,

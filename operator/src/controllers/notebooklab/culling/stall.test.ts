@@ -1,10 +1,16 @@
 // The culler never holds a reconcile worker: LabReconciler on a fake clock with a fake Kube (recording writes)
 // and Jupyter servers that never answer or answer "idle for two hours".
-import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { NotebookLab } from '../../../api/v1alpha1/index.js';
-import type { EventRecorder, Kube, KubeObject } from '../../../kube/index.js';
+import type {
+  EventRecorder,
+  Kube,
+  KubeObject,
+  V1PersistentVolumeClaim,
+  V1Pod,
+  V1Secret,
+} from '../../../kube/index.js';
 import type { ReconcileContext } from '../../../runtime/index.js';
 import { LABELS, MANAGER } from '../../../meta/index.js';
 import { COMPONENT, HOME_FINALIZER, TOKEN_KEY, labNames } from '../build.js';
@@ -14,6 +20,8 @@ import type { Activity, ActivityResolver } from './activity.js';
 
 const T0 = Date.parse('2026-11-21T10:00:00Z');
 const HOUR = 3_600_000;
+/** RFC 3339 at second precision, as the apiserver writes times. */
+const iso = (ms: number): string => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 const profile = profileFixture({
   culling: { enabled: true, idleTimeout: '1h', maxLifetime: '168h', warnBefore: '10m' },
 });
@@ -38,11 +46,11 @@ const pod: V1Pod = {
     name: names.pod,
     namespace: ns,
     uid: 'pod-uid',
-    creationTimestamp: new Date(T0),
+    creationTimestamp: iso(T0),
     labels: ours,
     ownerReferences: [owner],
   },
-  ...runningLabPod({ scheduled: new Date(T0), started: new Date(T0 + 3_000), ready: new Date(T0 + 5_000) }),
+  ...runningLabPod({ scheduled: iso(T0), started: iso(T0 + 3_000), ready: iso(T0 + 5_000) }),
 };
 const secret: V1Secret = {
   apiVersion: 'v1',
@@ -88,14 +96,14 @@ const events = {
   warning: () => Promise.resolve(),
 } as unknown as EventRecorder;
 
-function context(): ReconcileContext<KubeObject> {
+function context(): ReconcileContext<NotebookLab> {
   const objects: Record<string, KubeObject[]> = {
-    Pod: [pod as unknown as KubeObject],
-    Secret: [secret as unknown as KubeObject],
+    Pod: [pod],
+    Secret: [secret],
   };
   return {
     key: { namespace: ns, name: lab.metadata.name ?? '' },
-    object: lab as unknown as KubeObject,
+    object: lab,
     log: pino({ level: 'silent' }),
     signal: new AbortController().signal,
     retries: 0,
@@ -104,7 +112,7 @@ function context(): ReconcileContext<KubeObject> {
     get: <C extends KubeObject>(kind: string) =>
       (kind === 'NotebookProfile' ? profile : kind === 'PersistentVolumeClaim' ? pvc : undefined) as
         C | undefined,
-    indexed: <C extends KubeObject>() => [lab] as unknown as C[],
+    indexed: <C extends KubeObject>() => [lab] as KubeObject[] as C[],
   };
 }
 
