@@ -18,6 +18,7 @@ check() { # check NAME CMD...: runs a non-test gate; a failure fails the run and
 
 check "typecheck" npm run -s typecheck
 check "lint" npm run -s lint
+check "boundaries" npm run -s lint:deps
 check "generated files are fresh" npm run -s generate -- --check
 
 for project in unit integration e2e; do

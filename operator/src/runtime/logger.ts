@@ -1,9 +1,8 @@
 // pino JSON logger for the operator; controllers get children bound to {controller, namespace, name}.
-import { pino, type Logger } from 'pino';
-import type { LogLevel } from '../config.js';
+import { pino, type LevelWithSilent, type Logger } from 'pino';
 
 /** The root logger: JSON lines on stdout, ISO timestamps, level names instead of numbers. */
-export function createLogger(level: LogLevel = 'info', name = 'skyport-operator'): Logger {
+export function createLogger(level: LevelWithSilent = 'info', name = 'skyport-operator'): Logger {
   return pino({
     name,
     level,

@@ -1,6 +1,5 @@
 // The manager: shared informers, controllers, leader election, probes, metrics and graceful shutdown.
 import type { Logger } from 'pino';
-import type { OperatorConfig } from '../config.js';
 import { errorMessage } from '../errors.js';
 import type { Kube, KubeObject } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
@@ -21,13 +20,36 @@ function transformId(fn: ((obj: KubeObject) => KubeObject) | undefined): string 
   return `t${id}`;
 }
 
+/**
+ * What the manager reads of the operator's configuration. Declared here, not imported from config.ts: the
+ * runtime does not depend on how the operator parses its flags (`OperatorConfig` satisfies it).
+ */
+export interface ManagerConfig {
+  /** Namespaces to watch; empty means all namespaces. */
+  namespaces: string[];
+  /** Concurrent reconciles per controller. */
+  workers: number;
+  leaderElection: {
+    enabled: boolean;
+    /** Name of the coordination.k8s.io/v1 Lease. */
+    leaseName: string;
+    /** Namespace of the Lease. */
+    leaseNamespace: string;
+    /** This replica's holder identity. */
+    identity: string;
+  };
+  /** Port of the probe server (0 picks a free port). */
+  probePort: number;
+  /** Bind address of the probe server. */
+  probeHost: string;
+  /** Period of the informers' full resync, in milliseconds. */
+  resyncPeriodMs: number;
+}
+
 /** Options of {@link Manager}. */
 export interface ManagerOptions {
   kube: Kube;
-  config: Pick<
-    OperatorConfig,
-    'namespaces' | 'workers' | 'leaderElection' | 'probePort' | 'probeHost' | 'resyncPeriodMs'
-  >;
+  config: ManagerConfig;
   log?: Logger;
   metrics?: RuntimeMetrics;
   /** Leader-election timings (defaults 15 s / 10 s / 2 s); tests shorten them. */
