@@ -1,7 +1,8 @@
 // Import boundaries, checked by `npm run lint:deps` (a gate of scripts/test.sh). The operator's layers, lowest
 // first: api ← meta ← kube ← runtime ← controllers ← main — a layer imports only layers below it. errors.ts is
 // a leaf every layer may use; config.ts (the operator's environment) is read by main only. Services never
-// import the operator. Type-only imports count: a type import is a dependency too.
+// import the operator, and outside kube/ the operator imports client-node for its types only. Type-only imports
+// count as dependencies for the layer rules.
 const OP = '^operator/src/';
 const LAYERS = ['api', 'meta', 'kube', 'runtime', 'controllers'];
 
@@ -35,6 +36,14 @@ module.exports = {
       to: { path: `${OP}config\\.ts$` },
     },
     {
+      name: 'only-kube-calls-kubernetes',
+      comment:
+        'operator/src/kube is the only code that calls the apiserver: elsewhere client-node is imported for types only',
+      severity: 'error',
+      from: { path: OP, pathNot: `${OP}kube/` },
+      to: { path: 'node_modules/@kubernetes/client-node/', dependencyTypesNot: ['type-only'] },
+    },
+    {
       name: 'services-never-import-the-operator',
       comment:
         'services/* are separate programs: they share nothing with the operator but the API on the wire',
@@ -52,7 +61,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '(^|/)(node_modules|dist)/' },
+    exclude: { path: '^(operator|e2e|services/[^/]+)/dist/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.base.json' },
     enhancedResolveOptions: {

@@ -1,4 +1,4 @@
-// Lint as a complexity budget (STYLE.md): type-aware rules, floating promises are errors, and only
+// Lint as a complexity budget (CONTRIBUTING.md, Style): type-aware rules, floating promises are errors, and only
 // operator/src/kube may import the Kubernetes client at runtime.
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';

@@ -1,4 +1,4 @@
-// Test tiers (STYLE.md §12): unit tests sit beside the code; integration tests talk to real Redis and
+// Test tiers (CONTRIBUTING.md §12): unit tests sit beside the code; integration tests talk to real Redis and
 // PostgreSQL; e2e tests talk to the real local control plane started once per run by a global setup.
 import { defineConfig } from 'vitest/config';
 

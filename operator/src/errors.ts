@@ -1,4 +1,4 @@
-// The two kinds of reconcile failure (STYLE.md §6): transient (retry with backoff) and terminal (record, stop).
+// The two kinds of reconcile failure (CONTRIBUTING.md §6): transient (retry with backoff) and terminal (record, stop).
 
 /** Options shared by both error kinds. */
 export interface SkyportErrorOptions {
@@ -44,16 +44,6 @@ export class TerminalError extends Error {
     this.code = code;
     this.detail = options.detail;
   }
-}
-
-/** True for a {@link TransientError} (also across module copies, by name and shape). */
-export function isTransientError(err: unknown): err is TransientError {
-  return err instanceof TransientError;
-}
-
-/** True for a {@link TerminalError}. */
-export function isTerminalError(err: unknown): err is TerminalError {
-  return err instanceof TerminalError;
 }
 
 /** A short, log-safe message for any thrown value. */

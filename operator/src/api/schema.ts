@@ -180,15 +180,6 @@ export function arr<F extends AnyField>(
   return field(schema);
 }
 
-/** A string-keyed map of values (`additionalProperties`). */
-export function mapOf<F extends AnyField>(
-  value: F,
-  description: string,
-  opts: { maxProperties: number },
-): Field<Record<string, Infer<F>>, Record<string, InferInput<F>>, 'optional'> {
-  return field({ type: 'object', description, additionalProperties: value.schema, ...opts });
-}
-
 /** Options for objects. */
 export interface ObjectOptions<T> {
   readonly rules?: readonly RuleWithCheck<T>[];

@@ -1,5 +1,6 @@
-// ajv validators compiled once from the same schemas as the CRDs: defence in depth inside the operator and
-// quick feedback in tests, with errors that name the field (`spec.env[0].name`) like the apiserver does.
+// ajv validators compiled once from the same schemas as the CRDs, with errors that name the field
+// (`spec.env[0].name`) like the apiserver does: the operator checks every NotebookProfile with them before building
+// from it (controllers/notebooklab/validity.ts); tests check samples and compare verdicts with the apiserver.
 import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { DURATION_PATTERN, QUANTITY_PATTERN } from './schema.js';

@@ -1,4 +1,4 @@
-// One metadata helper for every child object: owner reference plus the shared label set (STYLE.md §4).
+// One metadata helper for every child object: owner reference plus the shared label set (CONTRIBUTING.md §4).
 import { LABELS, MANAGER, PART_OF } from './labels.js';
 import { labelValue } from './naming.js';
 

@@ -1,11 +1,9 @@
-// Label keys, values and selectors shared by every child object and every informer (STYLE.md §4).
+// Label keys, values and selectors shared by every child object and every informer (CONTRIBUTING.md §4).
 
 /** The field manager and `app.kubernetes.io/managed-by` value for everything the operator writes. */
 export const MANAGER = 'skyport-operator';
 /** `app.kubernetes.io/part-of` value for every child. */
 export const PART_OF = 'skyport';
-/** API group of skyport's custom resources. */
-export const GROUP = 'skyport.io';
 
 /** Well-known label keys. */
 export const LABELS = {
@@ -20,12 +18,6 @@ export const LABELS = {
   ownerName: 'skyport.io/owner-name',
   /** UID of the owning custom resource: the exact, rename-proof selector. */
   ownerUid: 'skyport.io/owner-uid',
-} as const;
-
-/** Annotation keys. */
-export const ANNOTATIONS = {
-  /** Set on children to the owner's `metadata.generation` they were built from. */
-  ownerGeneration: 'skyport.io/owner-generation',
 } as const;
 
 /** Selector for every object this operator manages; informers on children use it to scope their cache. */

@@ -1,4 +1,4 @@
-// Deterministic, DNS-safe names for children and label values (no generateName: STYLE.md §4).
+// Deterministic, DNS-safe names for children and label values (no generateName: CONTRIBUTING.md §4).
 import { createHash } from 'node:crypto';
 
 /** Max length of a DNS-1123 label (Service, Pod hostname, label value). */

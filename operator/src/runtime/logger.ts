@@ -11,14 +11,4 @@ export function createLogger(level: LevelWithSilent = 'info', name = 'skyport-op
   });
 }
 
-/** A child logger for one reconcile, Kubernetes style. */
-export function reconcileLogger(
-  base: Logger,
-  controller: string,
-  namespace: string | undefined,
-  name: string,
-): Logger {
-  return base.child(namespace === undefined ? { controller, name } : { controller, namespace, name });
-}
-
 export type { Logger };

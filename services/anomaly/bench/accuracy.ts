@@ -7,9 +7,13 @@ import { join } from 'node:path';
 import { fit, score } from '../src/engine/index.js';
 import { auroc, loadOdds, mean } from './lib.js';
 
-const [oddsDir = '/work/shared/data/odds', outPath = '/dev/null'] = process.argv
+const [oddsDir = process.env.SKYPORT_ODDS_DIR, outPath = '/dev/null'] = process.argv
   .slice(2)
   .filter((a) => !a.startsWith('--'));
+if (oddsDir === undefined || oddsDir === '') {
+  console.error('usage: tsx accuracy.ts <odds dir> <out.json> [--quick] (or set SKYPORT_ODDS_DIR)');
+  process.exit(2);
+}
 const quick = process.argv.includes('--quick');
 const seeds = quick ? 3 : 10;
 

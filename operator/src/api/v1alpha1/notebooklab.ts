@@ -32,19 +32,6 @@ export const PROGRESS_STATES = ['Pending', 'Running', 'Succeeded', 'Failed'] as 
 /** A progress step's state. */
 export type ProgressState = (typeof PROGRESS_STATES)[number];
 
-/** Suggested progress step names, in order; the controller may report a subset. */
-export const LAB_PROGRESS_STEPS = [
-  'Admitted',
-  'HomeVolume',
-  'Secret',
-  'Service',
-  'NetworkPolicy',
-  'Pod',
-  'Scheduled',
-  'ImagePulled',
-  'ServerReady',
-] as const;
-
 const envVar = obj(
   {
     name: req(str('Name of the environment variable.', { pattern: ENV_NAME_PATTERN, maxLength: 128 })),

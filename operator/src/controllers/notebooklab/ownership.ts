@@ -2,9 +2,9 @@
 // controllerutil refuses to take an object another controller owns; we also refuse objects nobody owns, since a
 // Service, Secret or PVC made by someone else under a lab's child name would otherwise be silently rewritten (a
 // Service's selector, a home handed to another user, a token an attacker knows). Pure: reconcile does the reads.
-import type { NotebookLab } from '../../api/v1alpha1/index.js';
+import { GROUP, type NotebookLab } from '../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../kube/index.js';
-import { GROUP, LABELS, MANAGER, controllerOf } from '../../meta/index.js';
+import { LABELS, MANAGER, controllerOf } from '../../meta/index.js';
 import { COMPONENT, OWNER_LABEL, PROFILE_ANNOTATION } from './build.js';
 
 /** The condition reason (and Warning Event reason) for a child name held by an object that is not the lab's. */

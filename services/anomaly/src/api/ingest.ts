@@ -149,37 +149,3 @@ export async function ingest(req: Request, o: IngestOptions): Promise<Ingested> 
     throw err;
   }
 }
-
-/** Stores an in-memory matrix as a temporary dataset (used when a small body must go through the pool). */
-export async function storeMatrix(
-  store: Store,
-  tenant: string,
-  m: Matrix,
-  chunkRows: number,
-  temporary: boolean,
-): Promise<DatasetMeta> {
-  const id = randomUUID();
-  const chunks = Math.ceil(m.rows / chunkRows);
-  for (let i = 0; i < chunks; i++) {
-    await store.putDatasetChunk(
-      tenant,
-      id,
-      i,
-      m.data.slice(i * chunkRows * m.cols, Math.min(m.rows, (i + 1) * chunkRows) * m.cols),
-      temporary,
-    );
-  }
-  const meta: DatasetMeta = {
-    id,
-    rows: m.rows,
-    cols: m.cols,
-    chunkRows,
-    chunks,
-    columns: null,
-    format: 'binary',
-    createdAt: new Date().toISOString(),
-    temporary,
-  };
-  await store.putDatasetMeta(tenant, meta);
-  return meta;
-}

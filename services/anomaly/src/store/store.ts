@@ -6,11 +6,9 @@ import type { Matrix } from '../engine/contract.js';
 import { Keys } from './keys.js';
 import { bufferToFloat64, concatRows, float64ToBuffer } from './matrix.js';
 
-/** UWS-like job phases. */
 /** UWS job phases. */
 export const PHASES = ['PENDING', 'QUEUED', 'EXECUTING', 'COMPLETED', 'ERROR', 'ABORTED'] as const;
 export type Phase = (typeof PHASES)[number];
-export const TERMINAL_PHASES: readonly Phase[] = ['COMPLETED', 'ERROR', 'ABORTED'];
 
 /** Stored description of an uploaded dataset. */
 export interface DatasetMeta {

@@ -1,4 +1,4 @@
-// The API's error shape ({error, code, detail}, STYLE.md §6) as the integration tests check it.
+// The API's error shape ({error, code, detail}, CONTRIBUTING.md §6) as the integration tests check it.
 
 import { expect } from 'vitest';
 
