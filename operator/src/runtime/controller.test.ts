@@ -1,13 +1,17 @@
-// Controller contract on scripted caches: child events reach the owner, transient retries, terminal parks.
+// Controller contract on scripted caches: child events reach the owner, transient retries, terminal parks. The
+// queue runs on a fake clock (advance() also lets pending reconciles finish); the drain test runs in real time.
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { TerminalError, TransientError } from '../errors.js';
 import type { KubeObject, ListResult, WatchEvent, WatchHandle } from '../kube/client.js';
+import { FakeClock } from './clock.js';
 import { Controller, type ExternalSource, type SourceSpec } from './controller.js';
 import { Informer, type ListWatcher } from './informer.js';
 import { RuntimeMetrics } from './metrics.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Lets pending promise callbacks run: informer lists, queued keys, reconciles. */
+const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 /** One scripted source per kind; `emit` pushes watch events. */
 class Source implements ListWatcher {
@@ -75,6 +79,7 @@ function setup(
   const labs = new Source([lab(1, '1')]);
   const pods = new Source([pod('1')]);
   const metrics = new RuntimeMetrics(undefined, false);
+  const clock = new FakeClock();
   const { informers, byKind: infs } = sharedInformers((kind) => (kind === 'Pod' ? pods : labs));
   const c = new Controller(
     {
@@ -87,7 +92,7 @@ function setup(
       workers: 2,
       rateLimiter: { baseDelayMs: 5, maxDelayMs: 40 },
     },
-    { informers, log: pino({ level: 'silent' }), metrics, workers: 1 },
+    { informers, log: pino({ level: 'silent' }), metrics, workers: 1, clock },
   );
   for (const i of infs.values()) i.start();
   return {
@@ -95,6 +100,7 @@ function setup(
     labs,
     pods,
     metrics,
+    clock,
     stop: async () => {
       await c.stop(1000);
       await Promise.all([...infs.values()].map((i) => i.stop()));
@@ -110,10 +116,10 @@ describe('Controller', () => {
       return Promise.resolve();
     });
     await t.c.start();
-    await sleep(20);
+    await t.clock.advance(0);
     expect(runs).toEqual([{ name: 'alice', owned: ['alice-notebook'] }]);
     t.pods.emit({ type: 'MODIFIED', object: pod('2') });
-    await sleep(20);
+    await t.clock.advance(0);
     expect(runs).toHaveLength(2);
     expect(runs[1]?.name).toBe('alice');
     const text = await t.metrics.registry.metrics();
@@ -130,7 +136,14 @@ describe('Controller', () => {
       return n < 4 ? Promise.reject(new TransientError('Conflict', 'stale')) : Promise.resolve();
     });
     await t.c.start();
-    await sleep(150);
+    await t.clock.advance(0);
+    expect(n).toBe(1);
+    // Per-key backoff 5, 10, 20 ms: the fourth run is at 35 ms.
+    await t.clock.advance(34);
+    expect(n).toBe(3);
+    await t.clock.advance(1);
+    expect(n).toBe(4);
+    await t.clock.advance(1000);
     expect(n).toBe(4);
     expect(retries).toEqual([0, 1, 2, 3]);
     expect(await t.metrics.registry.metrics()).toMatch(
@@ -142,13 +155,12 @@ describe('Controller', () => {
   it('honours requeueAfter', async () => {
     const at: number[] = [];
     const t = setup(() => {
-      at.push(Date.now());
+      at.push(t.clock.now());
       return Promise.resolve(at.length < 3 ? { requeueAfterMs: 40 } : undefined);
     });
     await t.c.start();
-    await sleep(200);
-    expect(at).toHaveLength(3);
-    expect((at[1] ?? 0) - (at[0] ?? 0)).toBeGreaterThanOrEqual(35);
+    await t.clock.advance(1000);
+    expect(at.map((ms) => ms - (at[0] ?? 0))).toEqual([0, 40, 80]);
     await t.stop();
   });
 
@@ -164,10 +176,10 @@ describe('Controller', () => {
       [(enqueue) => (wake = (k) => enqueue(k))],
     );
     await t.c.start();
-    await sleep(20);
+    await t.clock.advance(0);
     expect(runs).toEqual(['ns/alice']);
     wake({ namespace: 'ns', name: 'alice' });
-    await sleep(20);
+    await t.clock.advance(0);
     expect(runs).toEqual(['ns/alice', 'ns/alice']);
     await t.stop();
   });
@@ -188,17 +200,17 @@ describe('Controller', () => {
       },
     );
     await t.c.start();
-    await sleep(30);
+    await t.clock.advance(0);
     expect(runs).toBe(1);
     expect(recorded).toEqual(['InvalidProfile']);
-    // A status-only change (same generation) and child churn do not retry it.
+    // A status-only change (same generation) and child churn do not retry it, however long it waits.
     t.labs.emit({ type: 'MODIFIED', object: lab(1, '5') });
     t.pods.emit({ type: 'MODIFIED', object: pod('6') });
-    await sleep(30);
+    await t.clock.advance(60_000);
     expect(runs).toBe(1);
     // A spec change does.
     t.labs.emit({ type: 'MODIFIED', object: lab(2, '7') });
-    await sleep(30);
+    await t.clock.advance(0);
     expect(runs).toBe(2);
     expect(await t.metrics.registry.metrics()).toMatch(
       /controller_runtime_terminal_reconcile_errors_total\{controller="notebooklab"\} 1/,
@@ -219,6 +231,7 @@ describe('Controller', () => {
       kind === 'NotebookProfile' ? profiles : kind === 'Pod' ? pods : labs,
     );
     let runs = 0;
+    const clock = new FakeClock();
     const c = new Controller(
       {
         name: 'notebooklab',
@@ -244,35 +257,36 @@ describe('Controller', () => {
         log: pino({ level: 'silent' }),
         metrics: new RuntimeMetrics(undefined, false),
         workers: 1,
+        clock,
       },
     );
     for (const i of byKind.values()) i.start();
     await c.start();
-    await sleep(30);
-    const parked = runs;
+    await clock.advance(0);
+    expect(runs).toBe(1);
     // Child churn and a status-only change leave it parked.
     pods.emit({ type: 'MODIFIED', object: pod('2') });
     labs.emit({ type: 'MODIFIED', object: lab(1, '3') });
-    await sleep(30);
-    expect(runs).toBe(parked);
+    await clock.advance(60_000);
+    expect(runs).toBe(1);
     // The profile it depends on changed: retried once (and parked again when it fails again).
     profiles.emit({ type: 'MODIFIED', object: profileOf('4') });
-    await sleep(30);
-    expect(runs).toBe(parked + 1);
+    await clock.advance(0);
+    expect(runs).toBe(2);
     pods.emit({ type: 'MODIFIED', object: pod('5') });
-    await sleep(30);
-    expect(runs).toBe(parked + 1);
+    await clock.advance(60_000);
+    expect(runs).toBe(2);
     // A user annotating the lab asks for another try.
     const annotated = lab(1, '6');
     annotated.metadata = { ...annotated.metadata, annotations: { retry: 'now' } };
     labs.emit({ type: 'MODIFIED', object: annotated });
-    await sleep(30);
-    expect(runs).toBe(parked + 2);
+    await clock.advance(0);
+    expect(runs).toBe(3);
     await c.stop(1000);
     await Promise.all([...byKind.values()].map((i) => i.stop()));
   });
 
-  it('drains an in-flight reconcile on stop', async () => {
+  it('drains an in-flight reconcile on stop (real time)', async () => {
     let finished = false;
     const t = setup(async () => {
       await sleep(80);
@@ -346,7 +360,7 @@ describe('Controller watches', () => {
     );
     for (const i of infs) i.start();
     await c.start();
-    await sleep(30);
+    await flush();
     // Initial adds: alice from the lab informer, alice + bob from the profile mapping (merged).
     expect([...new Set(runs)].sort()).toEqual(['alice:here:1', 'bob:gone:1']);
     runs.length = 0;
@@ -358,7 +372,7 @@ describe('Controller watches', () => {
         metadata: { name: 'small', resourceVersion: '2' },
       },
     });
-    await sleep(30);
+    await flush();
     expect(runs.sort()).toEqual(['alice:here:1', 'bob:gone:1']);
     await c.stop(1000);
     await Promise.all(infs.map((i) => i.stop()));
@@ -418,14 +432,14 @@ describe('Controller watches', () => {
     );
     for (const i of infs()) i.start();
     await c.start();
-    await sleep(30);
+    await flush();
     runs.length = 0;
     profiles.emit({ type: 'MODIFIED', object: profile('2', 'small') });
-    await sleep(30);
+    await flush();
     expect(runs.sort()).toEqual(['a:2', 'c:2']);
     runs.length = 0;
     profiles.emit({ type: 'MODIFIED', object: profile('2', 'large') });
-    await sleep(30);
+    await flush();
     expect(runs).toEqual(['b:1']);
     await c.stop(1000);
     await Promise.all(infs().map((i) => i.stop()));

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino';
 import type { KubeObject } from '../kube/client.js';
 import { TerminalError, TransientError, errorMessage } from '../errors.js';
+import type { Clock } from './clock.js';
 import type { Informer } from './informer.js';
 import { keyOf, keyString, parseKey, type ObjectKey } from './key.js';
 import type { RuntimeMetrics } from './metrics.js';
@@ -114,6 +115,8 @@ export interface ControllerDeps {
   log: Logger;
   metrics: RuntimeMetrics;
   workers: number;
+  /** Time of the queue's delayed adds and retry backoff (default the real clock). */
+  clock?: Clock;
 }
 
 /**
@@ -146,7 +149,8 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.workers = opts.workers ?? deps.workers;
     this.queue = new WorkQueue({
       name: opts.name,
-      rateLimiter: defaultRateLimiter(opts.rateLimiter),
+      rateLimiter: defaultRateLimiter(opts.rateLimiter, deps.clock),
+      ...(deps.clock === undefined ? {} : { clock: deps.clock }),
       metrics: deps.metrics.queueHooks(opts.name),
     });
     this.metrics.trackInFlight(opts.name, () => this.queue.inFlightSeconds());

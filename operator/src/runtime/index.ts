@@ -1,4 +1,5 @@
-// Public surface of the controller runtime: informers, work queue, controllers, manager, election, probes.
+// Public surface of the controller runtime: informers, work queue, controllers, manager, election, probes, clock.
+export * from './clock.js';
 export * from './key.js';
 export * from './ratelimit.js';
 export * from './queue.js';

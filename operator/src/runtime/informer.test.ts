@@ -1,9 +1,12 @@
-// Informer logic against a scripted list/watch source: relist diffs, 410, restarts with backoff, watchdog.
-import { describe, expect, it } from 'vitest';
+// Informer logic against a scripted list/watch source: relist diffs, 410, restarts with backoff, watchdog. Timing
+// runs on a fake clock (backoff jitter pinned through Math.random); stopping mid-backoff is checked in real time.
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { KubeObject, ListResult, WatchEvent, WatchHandle } from '../kube/client.js';
+import { FakeClock } from './clock.js';
 import { Informer, type ListWatcher } from './informer.js';
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Lets pending promise callbacks run (a list resolving, a watch opening). */
+const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 function obj(name: string, rv: string, owner?: string): KubeObject {
   return {
@@ -86,6 +89,10 @@ function record(inf: Informer): string[] {
 
 const fast = { backoff: { initialMs: 10, maxMs: 40 }, resyncPeriodMs: 0 };
 
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 describe('Informer', () => {
   it('lists, signals synced, then watches from the list resourceVersion', async () => {
     const src = new FakeSource();
@@ -96,7 +103,7 @@ describe('Informer', () => {
     await inf.synced;
     expect(inf.hasSynced).toBe(true);
     expect(log).toEqual(['add a@5', 'add b@6']);
-    await sleep(5);
+    await flush();
     expect(src.current.rv).toBe('10');
     src.current.emit({ type: 'MODIFIED', object: obj('a', '11') });
     src.current.emit({ type: 'MODIFIED', object: obj('a', '11') }); // same rv: no event
@@ -115,14 +122,15 @@ describe('Informer', () => {
 
   it('rewatches from the bookmark resourceVersion after a clean close, without relisting', async () => {
     const src = new FakeSource();
-    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
+    const clock = new FakeClock();
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast, clock });
     inf.start();
     await inf.synced;
-    await sleep(5);
+    await flush();
     src.current.emit({ type: 'BOOKMARK', object: { metadata: { resourceVersion: '42' } } });
-    await sleep(1100); // a healthy stream (> 1 s) then a clean server close
+    await clock.advance(1001); // a healthy stream (> 1 s) then a clean server close
     src.current.done(null);
-    await sleep(20);
+    await clock.advance(0); // no backoff: the rewatch is immediate
     expect(src.watches).toHaveLength(2);
     expect(src.current.rv).toBe('42');
     expect(src.listCalls).toBe(1);
@@ -132,18 +140,23 @@ describe('Informer', () => {
   it('relists on 410 Gone and emits what changed meanwhile, including deletes', async () => {
     const src = new FakeSource();
     src.items = [obj('a', '5'), obj('b', '6')];
-    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
+    const clock = new FakeClock();
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast, clock });
     const log = record(inf);
     inf.start();
     await inf.synced;
-    await sleep(5);
+    await flush();
     src.items = [obj('a', '20'), obj('d', '21')];
     src.rv = '22';
     src.current.emit({
       type: 'ERROR',
       object: { kind: 'Status', code: 410, message: 'too old resource version' },
     });
-    await sleep(30);
+    // A 410 right after a list backs off first (10 ms × 0.75 with the jitter pinned), then relists.
+    await clock.advance(7);
+    expect(src.listCalls).toBe(1);
+    await clock.advance(1);
     expect(src.listCalls).toBe(2);
     expect(log.slice(2)).toEqual(['delete b', 'update a@5->20', 'add d@21']);
     expect(src.current.rv).toBe('22');
@@ -154,17 +167,27 @@ describe('Informer', () => {
   it('restarts after any other watch error with growing backoff, and after a failed list', async () => {
     const src = new FakeSource();
     src.listFailures = 2;
-    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
+    const clock = new FakeClock();
+    // Jitter picks a delay in [base/2, base); pinned to 0.75 × base: 7.5, 15, 30, 30 ms for bases 10, 20, 40, 40.
+    vi.spyOn(Math, 'random').mockReturnValue(0.5);
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast, clock });
     inf.start();
-    await inf.synced;
+    await clock.advance(7);
+    expect(src.listCalls).toBe(1);
+    await clock.advance(1); // 7.5: the second list (fails again), then 15 ms
+    expect(src.listCalls).toBe(2);
+    await clock.advance(14);
+    expect(src.listCalls).toBe(2);
+    await clock.advance(1); // 22.5: the third list succeeds
     expect(src.listCalls).toBe(3);
-    await sleep(5);
+    expect(inf.hasSynced).toBe(true);
     src.watchFailures = 3;
-    const t0 = Date.now();
     src.current.done(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
-    // 1 error + 3 failed rewatches, then a watch opens: backoff 10, 20, 40, 40 ms (jittered to ≥ half).
-    while (src.watches.length < 2) await sleep(5);
-    expect(Date.now() - t0).toBeGreaterThanOrEqual(5 + 10 + 20 + 20);
+    // 1 error + 3 failed rewatches, then a watch opens: 7.5 + 15 + 30 + 30 = 82.5 ms (a good list reset the count).
+    await clock.advance(82);
+    expect(src.watches).toHaveLength(1);
+    await clock.advance(1);
+    expect(src.watches).toHaveLength(2);
     expect(inf.restarts).toBe(2 + 4);
     // The rewatch resumes from the last known resourceVersion: no relist needed.
     expect(src.current.rv).toBe('10');
@@ -174,15 +197,16 @@ describe('Informer', () => {
 
   it('treats an ERROR event other than 410 as a failure and restarts', async () => {
     const src = new FakeSource();
-    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
+    const clock = new FakeClock();
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast, clock });
     inf.start();
     await inf.synced;
-    await sleep(5);
+    await flush();
     src.current.emit({
       type: 'ERROR',
       object: { kind: 'Status', code: 500, message: 'etcd down' },
     });
-    await sleep(40);
+    await clock.advance(10); // the first backoff is under 10 ms whatever the jitter
     expect(inf.restarts).toBe(1);
     expect(src.watches.length).toBe(2);
     expect(src.watches[0]?.stopped).toBe(true);
@@ -191,12 +215,19 @@ describe('Informer', () => {
 
   it('restarts a silent watch through the watchdog', async () => {
     const src = new FakeSource();
-    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast, watchdogMs: 100 });
+    const clock = new FakeClock();
+    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast, watchdogMs: 100, clock });
     inf.start();
     await inf.synced;
-    await sleep(400);
-    expect(inf.restarts).toBeGreaterThanOrEqual(1);
+    await flush();
+    // The watchdog checks every 50 ms (a quarter of 100, at least 50); at 150 the watch has been silent > 100 ms.
+    await clock.advance(149);
+    expect(inf.restarts).toBe(0);
+    await clock.advance(1);
+    expect(inf.restarts).toBe(1);
     expect(src.watches[0]?.stopped).toBe(true);
+    await clock.advance(10);
+    expect(src.watches).toHaveLength(2);
     await inf.stop();
   });
 
@@ -212,7 +243,7 @@ describe('Informer', () => {
     inf.addIndex('team', team);
     inf.start();
     await inf.synced;
-    await sleep(5);
+    await flush();
     const names = (os: KubeObject[]): string[] => os.map((o) => o.metadata?.name ?? '').sort();
     expect(names(inf.byIndex('team', 'red'))).toEqual(['a', 'b']);
     // Added after the cache is full: built from what is there.
@@ -234,7 +265,7 @@ describe('Informer', () => {
     const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast });
     inf.start();
     await inf.synced;
-    await sleep(5);
+    await flush();
     expect(
       inf
         .byOwner('owner-1')
@@ -256,16 +287,28 @@ describe('Informer', () => {
   it('resync emits every cached object; periodic when configured', async () => {
     const src = new FakeSource();
     src.items = [obj('a', '1'), obj('b', '2')];
-    const inf = new Informer(src, { apiVersion: 'v1', kind: 'ConfigMap', ...fast, resyncPeriodMs: 50 });
+    const clock = new FakeClock();
+    const inf = new Informer(src, {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      ...fast,
+      resyncPeriodMs: 50,
+      clock,
+    });
     const log = record(inf);
     inf.start();
     await inf.synced;
-    await sleep(130);
-    expect(log.filter((l) => l.startsWith('resync')).length).toBeGreaterThanOrEqual(4);
+    const resyncs = (): string[] => log.filter((l) => l.startsWith('resync'));
+    await clock.advance(49);
+    expect(resyncs()).toEqual([]);
+    await clock.advance(1);
+    expect(resyncs()).toEqual(['resync a', 'resync b']);
+    await clock.advance(100);
+    expect(resyncs()).toHaveLength(6);
     await inf.stop();
   });
 
-  it('stop ends the loop even while backing off', async () => {
+  it('stop ends the loop even while backing off (real time)', async () => {
     const src = new FakeSource();
     src.listFailures = 1000;
     const inf = new Informer(src, {
@@ -274,7 +317,7 @@ describe('Informer', () => {
       backoff: { initialMs: 10_000, maxMs: 10_000 },
     });
     inf.start();
-    await sleep(10);
+    await new Promise((r) => setTimeout(r, 10));
     const t0 = Date.now();
     await inf.stop();
     expect(Date.now() - t0).toBeLessThan(100);
@@ -316,7 +359,7 @@ describe('Informer memory', () => {
     inf.on({ add: (o) => seen.push(o['data']), update: (o) => seen.push(o['data']) });
     inf.start();
     await inf.synced;
-    await sleep(5);
+    await flush();
     src.current.emit({ type: 'MODIFIED', object: withData(obj('a', '2', 'owner-1')) });
     src.current.emit({ type: 'ADDED', object: withData(obj('b', '3')) });
     expect(inf.get({ namespace: 'ns', name: 'a' })?.['data']).toEqual({ keep: 'k' });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { KubeObject, ListOptions, ListResult, WatchEvent, WatchHandle } from '../kube/client.js';
 import { describeFailure } from '../kube/errors.js';
 import { errorMessage } from '../errors.js';
+import { realClock, sleep, type Clock, type ClockTimer } from './clock.js';
 import { keyOf, keyString } from './key.js';
 import type { RuntimeMetrics } from './metrics.js';
 
@@ -61,6 +62,8 @@ export interface InformerOptions {
   transform?: (obj: KubeObject) => KubeObject;
   log?: Logger;
   metrics?: RuntimeMetrics;
+  /** Time source of resync, the watchdog and backoff (default the real clock; tests pass a fake one). */
+  clock?: Clock;
 }
 
 /** Handlers an informer calls; `old` is the previous cached object on update. */
@@ -106,10 +109,11 @@ export class Informer<T extends KubeObject = KubeObject> {
   private resourceVersion: string | undefined;
   private handle: WatchHandle | undefined;
   private abortWatch: ((reason: Error) => void) | undefined;
-  private sleepTimer: NodeJS.Timeout | undefined;
-  private wakeSleep: (() => void) | undefined;
-  private resyncTimer: NodeJS.Timeout | undefined;
-  private watchdogTimer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  /** Aborted by stop(): ends a backoff sleep at once. */
+  private readonly stopping = new AbortController();
+  private resyncTimer: ClockTimer | undefined;
+  private watchdogTimer: ClockTimer | undefined;
   private loop: Promise<void> | undefined;
   private lastActivity = 0;
   private failures = 0;
@@ -131,6 +135,7 @@ export class Informer<T extends KubeObject = KubeObject> {
       ...(opts.namespace === undefined ? {} : { watchNamespace: opts.namespace }),
     });
     this.metrics = opts.metrics;
+    this.clock = opts.clock ?? realClock;
     this.synced = new Promise((resolve) => {
       this.resolveSynced = resolve;
     });
@@ -154,18 +159,16 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.loop = this.run();
     const period = this.opts.resyncPeriodMs ?? 600_000;
     if (period > 0) {
-      this.resyncTimer = setInterval(() => this.resync(), period);
-      this.resyncTimer.unref();
+      this.resyncTimer = this.clock.setInterval(() => this.resync(), period).unref();
     }
   }
 
   /** Stops watching and clears timers; the cache stays readable. */
   async stop(): Promise<void> {
     this.stopped = true;
-    clearInterval(this.resyncTimer);
-    clearInterval(this.watchdogTimer);
-    clearTimeout(this.sleepTimer);
-    this.wakeSleep?.();
+    this.resyncTimer?.cancel();
+    this.watchdogTimer?.cancel();
+    this.stopping.abort();
     this.handle?.stop();
     this.abortWatch?.(new Error('informer stopped'));
     await this.loop;
@@ -240,18 +243,18 @@ export class Informer<T extends KubeObject = KubeObject> {
         }
         // stop() may have run while we were listing, before there was a watch to abort.
         if (this.stopped) break;
-        const started = Date.now();
+        const started = this.clock.now();
         const outcome = await this.watchOnce();
         if (outcome === 'stopped') break;
         if (outcome === 'gone') {
           this.log?.info({ resourceVersion: this.resourceVersion }, 'Watch expired (410 Gone), relisting');
           needList = true;
           // A 410 right after a fresh list would otherwise spin list → watch → 410 without pause.
-          if (Date.now() - started < 1000) await this.backoff('gone right after list');
+          if (this.clock.now() - started < 1000) await this.backoff('gone right after list');
           continue;
         }
         // A clean close after a healthy stream: rewatch at once; a close right after opening counts as a failure.
-        if (Date.now() - started > 1000) this.failures = 0;
+        if (this.clock.now() - started > 1000) this.failures = 0;
         else await this.backoff('watch closed immediately');
       } catch (err) {
         if (this.stopped) break;
@@ -279,11 +282,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.failures++;
     // Jitter in [base/2, base) keeps many replicas from reconnecting in lock step (client-node#1933).
     const delay = base / 2 + Math.random() * (base / 2);
-    await new Promise<void>((resolve) => {
-      this.wakeSleep = resolve;
-      this.sleepTimer = setTimeout(resolve, delay);
-    });
-    this.wakeSleep = undefined;
+    await sleep(this.clock, delay, this.stopping.signal);
   }
 
   private listOptions(): ListOptions {
@@ -326,24 +325,25 @@ export class Informer<T extends KubeObject = KubeObject> {
       const finish = (fn: () => void): void => {
         if (settled) return;
         settled = true;
-        clearInterval(this.watchdogTimer);
+        this.watchdogTimer?.cancel();
         this.abortWatch = undefined;
         this.handle?.stop();
         this.handle = undefined;
         fn();
       };
       this.abortWatch = (reason) => finish(() => (this.stopped ? resolve('stopped') : reject(reason)));
-      this.lastActivity = Date.now();
-      this.watchdogTimer = setInterval(
-        () => {
-          if (Date.now() - this.lastActivity > watchdogMs) {
-            this.log?.warn({ silentMs: Date.now() - this.lastActivity }, 'Watch stalled, restarting');
-            this.restartWatch('watch stalled');
-          }
-        },
-        Math.max(50, Math.min(watchdogMs / 4, 10_000)),
-      );
-      this.watchdogTimer.unref();
+      this.lastActivity = this.clock.now();
+      this.watchdogTimer = this.clock
+        .setInterval(
+          () => {
+            if (this.clock.now() - this.lastActivity > watchdogMs) {
+              this.log?.warn({ silentMs: this.clock.now() - this.lastActivity }, 'Watch stalled, restarting');
+              this.restartWatch('watch stalled');
+            }
+          },
+          Math.max(50, Math.min(watchdogMs / 4, 10_000)),
+        )
+        .unref();
       const opts = {
         ...this.listOptions(),
         timeoutSeconds,
@@ -356,7 +356,7 @@ export class Informer<T extends KubeObject = KubeObject> {
           opts,
           (ev) => {
             if (settled) return;
-            this.lastActivity = Date.now();
+            this.lastActivity = this.clock.now();
             if (ev.type === 'ERROR') {
               const status = ev.object as { code?: number; message?: string };
               if (status.code === 410) finish(() => resolve('gone'));

@@ -1,7 +1,9 @@
-// Leader-election logic against an in-memory Lease store with compare-and-swap, on short timings.
+// Leader-election logic against an in-memory Lease store with compare-and-swap: on a fake clock, to the
+// millisecond; one test on the real clock with short timings.
 import { describe, expect, it } from 'vitest';
 import { TransientError } from '../errors.js';
 import type { KubeObject, ObjectRef } from '../kube/client.js';
+import { FakeClock, type Clock } from './clock.js';
 import { LeaderElector, type Lease, type LeaseStore } from './leader.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -40,12 +42,13 @@ class MemoryStore implements LeaseStore {
 }
 
 const timings = { leaseDurationMs: 600, renewDeadlineMs: 400, retryPeriodMs: 100 };
-const mk = (store: LeaseStore, identity: string, log: string[] = []): LeaderElector =>
+const mk = (store: LeaseStore, identity: string, log: string[] = [], clock?: Clock): LeaderElector =>
   new LeaderElector(store, {
     name: 'l',
     namespace: 'ns',
     identity,
     ...timings,
+    ...(clock === undefined ? {} : { clock }),
     onStartedLeading: () => log.push(`${identity}+`),
     onStoppedLeading: () => log.push(`${identity}-`),
   });
@@ -65,7 +68,7 @@ describe('LeaderElector', () => {
     ).toThrow(/leaseDuration > renewDeadline > retryPeriod/);
   });
 
-  it('creates the lease, renews it, and the standby waits', async () => {
+  it('creates the lease, renews it, and the standby waits (real clock)', async () => {
     const store = new MemoryStore();
     const a = mk(store, 'a');
     const b = mk(store, 'b');
@@ -82,40 +85,54 @@ describe('LeaderElector', () => {
   });
 
   it('steps down when it cannot renew within the deadline, and a standby takes over after the lease', async () => {
+    const clock = new FakeClock();
     const store = new MemoryStore();
     const log: string[] = [];
-    const a = mk(store, 'a', log);
+    const a = mk(store, 'a', log, clock);
     a.start();
-    await sleep(50);
+    await clock.advance(0);
     expect(a.isLeader).toBe(true);
     store.down = true;
-    await sleep(650);
+    // Renewed at 0; the retries at 100..400 fail; at 500 it is more than renewDeadline (400 ms) since the renewal.
+    await clock.advance(499);
+    expect(a.isLeader).toBe(true);
+    await clock.advance(1);
     expect(a.isLeader).toBe(false);
     expect(log).toEqual(['a+', 'a-']);
     await a.stop({ release: false });
     store.down = false;
-    const b = mk(store, 'b', log);
+    const b = mk(store, 'b', log, clock);
     b.start();
-    // b saw the record for the first time just now, but its renewTime (> 650 ms ago) counts: the declared
-    // 1 s lease runs out within ~350 ms, long before b's own observation would expire it.
-    await sleep(500);
+    // b sees the record for the first time at 500, but its renewTime (0) counts: the declared 1 s lease expires at
+    // 1000 — long before b's own observation would expire it (1500). b retries every 100 ms from 500; at 1000 the
+    // lease is not yet past expiry, so b sleeps the 50 ms minimum and takes it at 1050.
+    await clock.advance(549);
+    expect(b.isLeader).toBe(false);
+    await clock.advance(1);
     expect(b.isLeader).toBe(true);
     expect(store.lease?.spec?.leaseTransitions).toBe(1);
+    expect(store.lease?.spec?.renewTime).toBe('2026-01-01T00:00:01.050000Z');
     await b.stop();
   });
 
   it('releases on stop so the standby takes over at its next retry', async () => {
+    const clock = new FakeClock();
     const store = new MemoryStore();
-    const a = mk(store, 'a');
-    const b = mk(store, 'b');
+    const a = mk(store, 'a', [], clock);
+    const b = mk(store, 'b', [], clock);
     a.start();
-    await sleep(50);
+    await clock.advance(50);
     b.start();
-    await sleep(150);
+    await clock.advance(150);
+    expect(b.isLeader).toBe(false);
     await a.stop();
     expect(store.lease?.spec?.holderIdentity).toBeNull();
-    await sleep(250);
+    // b tried at 50, 150 and retries at 250: the released lease (no holder) is free to take.
+    await clock.advance(49);
+    expect(b.isLeader).toBe(false);
+    await clock.advance(1);
     expect(b.isLeader).toBe(true);
+    expect(store.lease?.spec?.holderIdentity).toBe('b');
     await b.stop();
   });
 });

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { KubeObject, ObjectRef } from '../kube/client.js';
 import { isConflict, statusOf } from '../kube/errors.js';
 import { errorMessage } from '../errors.js';
+import { realClock, type Clock, type ClockTimer } from './clock.js';
 import type { RuntimeMetrics } from './metrics.js';
 
 /** The Lease calls leader election needs; `Kube` implements them. */
@@ -43,6 +44,8 @@ export interface LeaderElectorOptions {
   onNewLeader?: (identity: string) => void;
   log?: Logger;
   metrics?: RuntimeMetrics;
+  /** Time source for lease timestamps, expiry and retries (default the real clock; tests pass a fake one). */
+  clock?: Clock;
 }
 
 const LEASE_API = 'coordination.k8s.io/v1';
@@ -72,7 +75,8 @@ export class LeaderElector {
   private readonly retryMs: number;
   private leading = false;
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly clock: Clock;
+  private timer: ClockTimer | undefined;
   private observed: { holder: string; renewTime: string; rv: string } | undefined;
   private observedAt = 0;
   private expiresAt = 0;
@@ -89,6 +93,7 @@ export class LeaderElector {
     this.leaseMs = opts.leaseDurationMs ?? 15_000;
     this.renewDeadlineMs = opts.renewDeadlineMs ?? 10_000;
     this.retryMs = opts.retryPeriodMs ?? 2_000;
+    this.clock = opts.clock ?? realClock;
     if (!(this.leaseMs > this.renewDeadlineMs && this.renewDeadlineMs > this.retryMs)) {
       throw new RangeError('leader election needs leaseDuration > renewDeadline > retryPeriod');
     }
@@ -122,7 +127,7 @@ export class LeaderElector {
    */
   async stop(opts: { release?: boolean } = {}): Promise<void> {
     this.stopped = true;
-    clearTimeout(this.timer);
+    this.timer?.cancel();
     this.wake?.();
     await this.loop;
     if (this.leading && opts.release !== false) await this.release();
@@ -131,13 +136,13 @@ export class LeaderElector {
 
   private async run(): Promise<void> {
     while (!this.stopped) {
-      const t0 = Date.now();
+      const t0 = this.clock.now();
       const ok = await this.tryAcquireOrRenew();
       if (this.stopped) break;
       if (ok) {
         this.lastRenew = t0;
         this.setLeading(true);
-      } else if (this.leading && Date.now() - this.lastRenew > this.renewDeadlineMs) {
+      } else if (this.leading && this.clock.now() - this.lastRenew > this.renewDeadlineMs) {
         this.opts.log?.error({ lease: this.opts.name }, 'Lost leader election: renew deadline exceeded');
         this.setLeading(false);
       }
@@ -149,14 +154,14 @@ export class LeaderElector {
   private nextDelay(): number {
     if (this.leading || this.currentLeader === '' || this.currentLeader === this.opts.identity)
       return this.retryMs;
-    const untilExpiry = this.expiresAt - Date.now() + 20;
+    const untilExpiry = this.expiresAt - this.clock.now() + 20;
     return Math.max(50, Math.min(this.retryMs, untilExpiry));
   }
 
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.wake = resolve;
-      this.timer = setTimeout(resolve, ms);
+      this.timer = this.clock.setTimeout(resolve, ms);
     });
   }
 
@@ -182,11 +187,12 @@ export class LeaderElector {
       this.observed.holder !== holder ||
       this.observed.renewTime !== renewTime
     ) {
-      this.observedAt = Date.now();
+      this.observedAt = this.clock.now();
     }
     this.observed = { holder, renewTime, rv };
     const renewMs = Date.parse(renewTime);
-    const trusted = Number.isFinite(renewMs) && renewMs <= Date.now() + 1000 ? renewMs : this.observedAt;
+    const trusted =
+      Number.isFinite(renewMs) && renewMs <= this.clock.now() + 1000 ? renewMs : this.observedAt;
     // The holder's declared duration wins (client-go): a released lease declares 1 s.
     const declared = lease.spec?.leaseDurationSeconds;
     const durationMs = declared !== undefined && declared > 0 ? declared * 1000 : this.leaseMs;
@@ -203,7 +209,7 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const { name, namespace, identity } = this.opts;
-    const now = new Date();
+    const now = new Date(this.clock.now());
     try {
       const current = await this.store.get<Lease>({ apiVersion: LEASE_API, kind: 'Lease', name, namespace });
       if (current === undefined) {
@@ -224,7 +230,7 @@ export class LeaderElector {
       }
       this.observe(current);
       const holder = current.spec?.holderIdentity ?? '';
-      const expired = Date.now() > this.expiresAt;
+      const expired = this.clock.now() > this.expiresAt;
       if (holder !== '' && holder !== identity && !expired) return false;
       const taking = holder !== identity;
       const updated = await this.store.replace<Lease>({
@@ -256,7 +262,7 @@ export class LeaderElector {
     const lease = this.lease;
     if (lease === undefined || lease.spec?.holderIdentity !== this.opts.identity) return;
     try {
-      const now = microTime(new Date());
+      const now = microTime(new Date(this.clock.now()));
       await this.store.replace<Lease>({
         ...lease,
         // client-go's release: clear the holder and shrink the duration so standbys take over at once.

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { errorMessage } from '../errors.js';
 import type { Kube, KubeObject } from '../kube/client.js';
 import { EventRecorder } from '../kube/events.js';
+import { realClock, type Clock } from './clock.js';
 import { Controller, type ControllerOptions, type SourceSpec } from './controller.js';
 import { Informer } from './informer.js';
 import { LeaderElector } from './leader.js';
@@ -60,6 +61,8 @@ export interface ManagerOptions {
   gracefulShutdownMs?: number;
   /** Start the probe server (default true). */
   probes?: boolean;
+  /** Time source of the queues, informers and leader election (default the real clock; tests pass a fake one). */
+  clock?: Clock;
 }
 
 /** Why the manager stopped; `exitCode` is what the process should exit with. */
@@ -87,6 +90,7 @@ export class Manager {
   private readonly controllers: Controller[] = [];
   private readonly probes: ProbeServer | undefined;
   private readonly cfg: ManagerOptions['config'];
+  private readonly clock: Clock;
   private readonly graceMs: number;
   private started = false;
   private stopping: Promise<void> | undefined;
@@ -97,6 +101,7 @@ export class Manager {
   constructor(opts: ManagerOptions) {
     this.kube = opts.kube;
     this.cfg = opts.config;
+    this.clock = opts.clock ?? realClock;
     this.log = opts.log ?? createLogger();
     this.metrics = opts.metrics ?? new RuntimeMetrics();
     this.graceMs = opts.gracefulShutdownMs ?? 30_000;
@@ -115,6 +120,7 @@ export class Manager {
         ...(opts.retryPeriodMs === undefined ? {} : { retryPeriodMs: opts.retryPeriodMs }),
         log: this.log,
         metrics: this.metrics,
+        clock: this.clock,
         onStartedLeading: () => this.onLeading(),
         onStoppedLeading: () => this.onLostLease(),
       });
@@ -153,6 +159,7 @@ export class Manager {
           resyncPeriodMs: this.cfg.resyncPeriodMs,
           log: this.log,
           metrics: this.metrics,
+          clock: this.clock,
         });
         this.informers.set(id, inf);
         if (this.started) inf.start();
@@ -168,6 +175,7 @@ export class Manager {
       log: this.log,
       metrics: this.metrics,
       workers: this.cfg.workers,
+      clock: this.clock,
     });
     this.controllers.push(c as unknown as Controller);
     if (this.started && this.leading) void this.startController(c as unknown as Controller);

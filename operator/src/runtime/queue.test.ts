@@ -1,9 +1,13 @@
-// Work-queue semantics: merge, one in-flight run per key, delayed adds, rate-limited retries, drain.
+// Work-queue semantics: merge, one in-flight run per key, delayed adds, rate-limited retries, drain. Delays run on a
+// fake clock; the concurrent-workers test runs in real time.
 import { describe, expect, it } from 'vitest';
+import { FakeClock } from './clock.js';
 import { WorkQueue } from './queue.js';
 import { ExponentialRateLimiter } from './ratelimit.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** Lets pending promise callbacks run. */
+const flush = (): Promise<void> => new Promise((r) => setImmediate(r));
 
 describe('WorkQueue', () => {
   it('merges duplicate adds of a waiting key', async () => {
@@ -76,17 +80,17 @@ describe('WorkQueue', () => {
     expect(q.length).toBe(0);
     let second: string | undefined;
     void q.get().then((k) => (second = k));
-    await sleep(5);
+    await flush();
     expect(second).toBeUndefined();
     q.done('a');
-    await sleep(0);
+    await flush();
     expect(second).toBe('a');
     q.done('a');
     expect(q.length).toBe(0);
     expect(q.inFlight).toBe(0);
   });
 
-  it('runs at most one reconcile per key under concurrent workers', async () => {
+  it('runs at most one reconcile per key under concurrent workers (real time)', async () => {
     const q = new WorkQueue({ name: 't' });
     const active = new Map<string, number>();
     let maxPerKey = 0;
@@ -118,19 +122,35 @@ describe('WorkQueue', () => {
   });
 
   it('addAfter delays the add and the earliest pending time wins', async () => {
-    const q = new WorkQueue({ name: 't' });
-    const t0 = performance.now();
+    const clock = new FakeClock();
+    const q = new WorkQueue({ name: 't', clock });
     q.addAfter('a', 200);
     q.addAfter('a', 30);
     q.addAfter('a', 500);
     expect(q.delayed).toBe(1);
+    // The 200 ms add was replaced by the earlier one; the 500 ms add never scheduled.
+    expect(clock.timers).toBe(1);
+    await clock.advance(29);
     expect(q.length).toBe(0);
-    const k = await q.get();
-    const waited = performance.now() - t0;
-    expect(k).toBe('a');
-    expect(waited).toBeGreaterThanOrEqual(25);
-    expect(waited).toBeLessThan(190);
+    await clock.advance(1);
+    expect(q.length).toBe(1);
+    expect(q.delayed).toBe(0);
+    expect(await q.get()).toBe('a');
     q.done('a');
+    await clock.advance(1000);
+    expect(q.length).toBe(0);
+  });
+
+  it('addRateLimited adds the key after the backoff', async () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ name: 't', clock, rateLimiter: new ExponentialRateLimiter(5, 1000) });
+    q.addRateLimited('a');
+    q.addRateLimited('a'); // 10 ms: the pending 5 ms add wins
+    await clock.advance(4);
+    expect(q.length).toBe(0);
+    await clock.advance(1);
+    expect(q.length).toBe(1);
+    expect(q.numRequeues('a')).toBe(2);
   });
 
   it('addRateLimited backs off per key and forget resets it', () => {
@@ -164,10 +184,17 @@ describe('WorkQueue', () => {
   });
 
   it('shutDownWithDrain times out when a key never finishes', async () => {
-    const q = new WorkQueue({ name: 't' });
+    const clock = new FakeClock();
+    const q = new WorkQueue({ name: 't', clock });
     q.add('stuck');
     await q.get();
-    expect(await q.shutDownWithDrain(30)).toBe(false);
+    let drained: boolean | undefined;
+    void q.shutDownWithDrain(30).then((d) => (drained = d));
+    await clock.advance(29);
+    expect(drained).toBeUndefined();
+    await clock.advance(1);
+    expect(drained).toBe(false);
+    expect(clock.timers).toBe(0);
   });
 
   it('wakes blocked getters with undefined on shutdown', async () => {

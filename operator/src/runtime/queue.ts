@@ -1,4 +1,5 @@
 // Keyed work queue with client-go semantics: dedup, one in-flight run per key, delayed and rate-limited adds.
+import { realClock, type Clock, type ClockTimer } from './clock.js';
 import { defaultRateLimiter, type RateLimiter } from './ratelimit.js';
 
 /** Hooks the queue calls so metrics stay out of its logic (see `metrics.ts`). */
@@ -22,6 +23,8 @@ export interface WorkQueueOptions {
   /** Limiter for {@link WorkQueue.addRateLimited}; default {@link defaultRateLimiter}. */
   rateLimiter?: RateLimiter;
   metrics?: WorkQueueMetrics;
+  /** Timers of delayed adds and of the drain timeout (default the real clock). Metrics time with `performance`. */
+  clock?: Clock;
 }
 
 /**
@@ -79,16 +82,18 @@ export class WorkQueue {
   private readonly processing = new Set<string>();
   private readonly addedAt = new Map<string, number>();
   private readonly startedAt = new Map<string, number>();
-  private readonly waiting = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly waiting = new Map<string, { at: number; timer: ClockTimer }>();
   private readonly getters: ((key: string | undefined) => void)[] = [];
   private readonly idleWaiters: (() => void)[] = [];
   private readonly limiter: RateLimiter;
   private readonly metrics: WorkQueueMetrics | undefined;
+  private readonly clock: Clock;
   private shuttingDown = false;
 
   constructor(opts: WorkQueueOptions) {
     this.name = opts.name;
-    this.limiter = opts.rateLimiter ?? defaultRateLimiter();
+    this.clock = opts.clock ?? realClock;
+    this.limiter = opts.rateLimiter ?? defaultRateLimiter({}, this.clock);
     this.metrics = opts.metrics;
   }
 
@@ -143,18 +148,19 @@ export class WorkQueue {
       this.add(key);
       return;
     }
-    const at = performance.now() + delayMs;
+    const at = this.clock.now() + delayMs;
     const prev = this.waiting.get(key);
     if (prev !== undefined) {
       if (prev.at <= at) return;
-      clearTimeout(prev.timer);
+      prev.timer.cancel();
     }
-    const timer = setTimeout(() => {
-      this.waiting.delete(key);
-      this.add(key);
-    }, delayMs);
     // Delayed adds must not keep the process alive after shutdown starts.
-    timer.unref();
+    const timer = this.clock
+      .setTimeout(() => {
+        this.waiting.delete(key);
+        this.add(key);
+      }, delayMs)
+      .unref();
     this.waiting.set(key, { at, timer });
   }
 
@@ -202,7 +208,7 @@ export class WorkQueue {
   shutDown(): void {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
-    for (const w of this.waiting.values()) clearTimeout(w.timer);
+    for (const w of this.waiting.values()) w.timer.cancel();
     this.waiting.clear();
     if (this.queue.size === 0) {
       for (const g of this.getters.splice(0)) g(undefined);
@@ -217,15 +223,15 @@ export class WorkQueue {
   async shutDownWithDrain(timeoutMs = 30_000): Promise<boolean> {
     this.shutDown();
     if (this.isIdle()) return true;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ClockTimer | undefined;
     const drained = new Promise<boolean>((resolve) => this.idleWaiters.push(() => resolve(true)));
     const timeout = new Promise<boolean>((resolve) => {
-      timer = setTimeout(() => resolve(false), timeoutMs);
+      timer = this.clock.setTimeout(() => resolve(false), timeoutMs);
     });
     try {
       return await Promise.race([drained, timeout]);
     } finally {
-      clearTimeout(timer);
+      timer?.cancel();
     }
   }
 

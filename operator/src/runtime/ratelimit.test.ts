@@ -6,6 +6,7 @@ import {
   TokenBucketRateLimiter,
   defaultRateLimiter,
 } from './ratelimit.js';
+import { FakeClock } from './clock.js';
 
 describe('ExponentialRateLimiter', () => {
   it('doubles from the base and stops at the cap', () => {
@@ -54,6 +55,16 @@ describe('MaxOfRateLimiter / default', () => {
     t += 10_000;
     l.forget('a');
     expect(l.numRequeues('a')).toBe(0);
+  });
+
+  it("default's token bucket refills on the clock it is given", async () => {
+    const clock = new FakeClock();
+    const l = defaultRateLimiter({ qps: 1, burst: 1 }, clock);
+    expect(l.when('a')).toBe(5);
+    expect(l.when('b')).toBe(1000); // the one token is spent: 1 qps
+    await clock.advance(3000); // 3 tokens repay b's reservation and fill the bucket to its burst of 1
+    expect(l.when('c')).toBe(5);
+    expect(l.when('d')).toBe(1000);
   });
 
   it('default is 5 ms per key with the 10 qps / 100 burst bucket', () => {

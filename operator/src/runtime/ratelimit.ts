@@ -1,4 +1,5 @@
 // Rate limiters for the work queue, after client-go's DefaultTypedControllerRateLimiter.
+import { realClock, type Clock } from './clock.js';
 
 /** Decides how long a key waits before its next retry. */
 export interface RateLimiter {
@@ -60,7 +61,7 @@ export class TokenBucketRateLimiter implements RateLimiter {
   constructor(
     readonly qps = 10,
     readonly burst = 100,
-    private readonly now: () => number = () => performance.now(),
+    private readonly now: () => number = () => realClock.now(),
   ) {
     if (qps <= 0 || burst < 1) throw new RangeError(`invalid token bucket: qps ${qps}, burst ${burst}`);
     this.tokens = burst;
@@ -104,10 +105,10 @@ export class MaxOfRateLimiter implements RateLimiter {
   }
 }
 
-/** The default: max(per-key exponential 5 ms → 1000 s, token bucket 10 qps / burst 100). */
-export function defaultRateLimiter(opts: RateLimiterOptions = {}): RateLimiter {
+/** The default: max(per-key exponential 5 ms → 1000 s, token bucket 10 qps / burst 100); the bucket refills on `clock`. */
+export function defaultRateLimiter(opts: RateLimiterOptions = {}, clock: Clock = realClock): RateLimiter {
   return new MaxOfRateLimiter(
     new ExponentialRateLimiter(opts.baseDelayMs ?? 5, opts.maxDelayMs ?? 1_000_000),
-    new TokenBucketRateLimiter(opts.qps ?? 10, opts.burst ?? 100),
+    new TokenBucketRateLimiter(opts.qps ?? 10, opts.burst ?? 100, () => clock.now()),
   );
 }
