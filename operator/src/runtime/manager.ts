@@ -11,6 +11,9 @@ import { createLogger } from './logger.js';
 import { RuntimeMetrics } from './metrics.js';
 import { ProbeServer } from './probes.js';
 
+/** What the manager does with a controller of any kind: its start and stop do not depend on the kind. */
+type Runnable = Pick<Controller, 'name' | 'start' | 'stop'>;
+
 /** A stable id per transform function, so informers are shared only between sources that trim alike. */
 const transformIds = new WeakMap<(obj: KubeObject) => KubeObject, number>();
 let lastTransformId = 0;
@@ -87,7 +90,7 @@ export class Manager {
   readonly done: Promise<StopReason>;
   private resolveDone!: (r: StopReason) => void;
   private readonly informers = new Map<string, Informer>();
-  private readonly controllers: Controller[] = [];
+  private readonly controllers: Runnable[] = [];
   private readonly probes: ProbeServer | undefined;
   private readonly cfg: ManagerOptions['config'];
   private readonly clock: Clock;
@@ -177,8 +180,8 @@ export class Manager {
       workers: this.cfg.workers,
       clock: this.clock,
     });
-    this.controllers.push(c as unknown as Controller);
-    if (this.started && this.leading) void this.startController(c as unknown as Controller);
+    this.controllers.push(c);
+    if (this.started && this.leading) void this.startController(c);
     return c;
   }
 
@@ -228,7 +231,7 @@ export class Manager {
     for (const c of this.controllers) void this.startController(c);
   }
 
-  private async startController(c: Controller): Promise<void> {
+  private async startController(c: Runnable): Promise<void> {
     try {
       await c.start();
     } catch (err) {
