@@ -1,35 +1,17 @@
 // Operator configuration from command-line flags and environment, validated once at startup.
 import { hostname } from 'node:os';
+import type { ManagerConfig } from './runtime/manager.js';
 
 /** Log levels pino accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 /** A pino log level. */
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
-/** Validated operator configuration. */
-export interface OperatorConfig {
-  /** Namespaces to watch; empty means all namespaces. */
-  namespaces: string[];
-  /** Concurrent reconciles per controller (controller-runtime's MaxConcurrentReconciles). */
-  workers: number;
-  leaderElection: {
-    enabled: boolean;
-    /** Name of the coordination.k8s.io/v1 Lease. */
-    leaseName: string;
-    /** Namespace of the Lease. */
-    leaseNamespace: string;
-    /** This replica's holder identity (defaults to POD_NAME or the host name plus the pid). */
-    identity: string;
-  };
-  /** Port for /healthz, /readyz and /metrics on 0.0.0.0 (0 picks a free port). */
-  probePort: number;
-  /** Bind address for the probe server. */
-  probeHost: string;
+/** Validated operator configuration: what the manager reads, plus how to log and reach the apiserver. */
+export interface OperatorConfig extends ManagerConfig {
   logLevel: LogLevel;
   /** Kubeconfig path; undefined means in-cluster config or the default loading rules. */
   kubeconfig: string | undefined;
-  /** Period of the informers' full resync (re-enqueue every key), in milliseconds. */
-  resyncPeriodMs: number;
 }
 
 /** A bad flag or environment value; the message names the flag and the env variable. */

@@ -25,13 +25,13 @@ function transformId(fn: ((obj: KubeObject) => KubeObject) | undefined): string 
 }
 
 /**
- * What the manager reads of the operator's configuration. Declared here, not imported from config.ts: the
- * runtime does not depend on how the operator parses its flags (`OperatorConfig` satisfies it).
+ * What the manager reads of the operator's configuration. The operator's `OperatorConfig` (config.ts) extends it;
+ * the runtime does not depend on how the operator parses its flags.
  */
 export interface ManagerConfig {
   /** Namespaces to watch; empty means all namespaces. */
   namespaces: string[];
-  /** Concurrent reconciles per controller. */
+  /** Concurrent reconciles per controller (controller-runtime's MaxConcurrentReconciles). */
   workers: number;
   leaderElection: {
     enabled: boolean;
@@ -39,14 +39,14 @@ export interface ManagerConfig {
     leaseName: string;
     /** Namespace of the Lease. */
     leaseNamespace: string;
-    /** This replica's holder identity. */
+    /** This replica's holder identity (the operator defaults it to POD_NAME or the host name plus the pid). */
     identity: string;
   };
-  /** Port of the probe server (0 picks a free port). */
+  /** Port for /healthz, /readyz and /metrics (0 picks a free port). */
   probePort: number;
-  /** Bind address of the probe server. */
+  /** Bind address for the probe server. */
   probeHost: string;
-  /** Period of the informers' full resync, in milliseconds. */
+  /** Period of the informers' full resync (re-enqueue every key), in milliseconds. */
   resyncPeriodMs: number;
 }
 
