@@ -42,6 +42,7 @@ function find(objs: K8sObject[], kind: string): K8sObject | undefined {
 
 interface Container {
   args: string[];
+  env: { name: string; value?: string }[];
   securityContext: Record<string, unknown>;
   livenessProbe: { httpGet: { path: string } };
   readinessProbe: { httpGet: { path: string } };
@@ -144,6 +145,36 @@ describe('chart offline', () => {
     expect(p?.metadata.name).toBe('des-jupyterlab');
     expect(p?.spec).toMatchObject({ defaultSize: 'small', home: { size: '20Gi', retainPolicy: 'Delete' } });
     expect(find(objs, 'Deployment')?.metadata.name).toBe('skyport');
+  });
+
+  it('controllers.<name>: settings become env, enabled: false leaves the controller out of --controllers', async () => {
+    const env = (c: Container) => Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+    const on = podSpec(await render(['--set', 'controllers.notebooklab.cullCheckInterval=5s']))
+      .containers[0]!;
+    expect(on.args).toContain('--controllers=notebooklab');
+    expect(env(on)).toMatchObject({
+      SKYPORT_CULL_CHECK_INTERVAL: '5s',
+      SKYPORT_HOME_BIND_TIMEOUT: '60s',
+      SKYPORT_ACTIVITY_URL_TEMPLATE: '',
+      SKYPORT_POD_ANNOTATION_PREFIXES: '',
+    });
+    const prefixes = podSpec(
+      await render(['--set', 'controllers.notebooklab.podAnnotationPrefixes={a.io/,b.io/}']),
+    ).containers[0]!;
+    expect(env(prefixes)['SKYPORT_POD_ANNOTATION_PREFIXES']).toBe('a.io/,b.io/');
+    const off = podSpec(await render(['--set', 'controllers.notebooklab.enabled=false'])).containers[0]!;
+    expect(off.args).toContain('--controllers=');
+    expect(off.args.filter((a) => a.startsWith('--controllers'))).toEqual(['--controllers=']);
+    expect(Object.keys(env(off)).filter((k) => k.startsWith('SKYPORT_'))).toEqual([]);
+    expect(await helmError(['--set', 'controllers.notebooklab.cullCheckInterval=soon'])).toContain(
+      "at '/controllers/notebooklab/cullCheckInterval'",
+    );
+    expect(
+      await helmError(['--set', 'controllers.notebooklab.podAnnotationPrefixes={skyport.io/x}']),
+    ).toContain("at '/controllers/notebooklab/podAnnotationPrefixes/0'");
+    expect(await helmError(['--set', 'controllers.notebooklab.colour=red'])).toMatch(
+      /additional properties 'colour' not allowed/,
+    );
   });
 
   it('values.schema.json rejects bad values, naming the key', async () => {

@@ -1,12 +1,29 @@
 // The generated RBAC: no wildcards, merged and sorted rules, leases only in the release namespace.
 import { describe, expect, it } from 'vitest';
+import { definitionName, definitions } from '../api/v1alpha1/index.js';
 import {
   assertConcrete,
+  controllers,
   generatedRbac,
   mergeRules,
   rbacDeclarations,
   RbacDeclarationError,
 } from './registry.js';
+
+describe('controller list', () => {
+  it('serves every skyport CRD from exactly one controller', () => {
+    const served = controllers.flatMap((m) => m.crds.map(definitionName)).sort();
+    expect(served).toEqual(definitions.map(definitionName).sort());
+  });
+
+  it("takes each controller's RBAC from its module", () => {
+    for (const m of controllers)
+      expect(rbacDeclarations).toContainEqual({
+        source: `operator/src/controllers/${m.name}`,
+        rules: m.rbac,
+      });
+  });
+});
 
 describe('rbac registry', () => {
   it('declares no wildcards anywhere', () => {

@@ -1,7 +1,13 @@
-// The RBAC every part of the operator declares, merged into the chart's ClusterRole and release-namespace Role.
+// The one list of controller modules — main.ts runs it, `npm run generate` writes its CRDs, RBAC and chart
+// values from it — and the RBAC merge for the chart's ClusterRole and release-namespace Role.
 import type { V1PolicyRule } from '@kubernetes/client-node';
+import { checkModules, type ControllerModule } from '../runtime/index.js';
 import { rbac as runtimeRbac } from '../runtime/rbac.js';
-import { rbac as notebookLabRbac } from './notebooklab/rbac.js';
+import { notebookLab } from './notebooklab/index.js';
+
+/** Every controller of the operator. A new kind adds its module (`controllers/<kind>/index.ts`) here only. */
+export const controllers: readonly ControllerModule[] = [notebookLab];
+checkModules(controllers);
 
 /** The rules one part of the operator needs, and where they come from (for error messages and comments). */
 export interface RbacDeclaration {
@@ -9,10 +15,10 @@ export interface RbacDeclaration {
   readonly rules: readonly V1PolicyRule[];
 }
 
-/** Every declaration; a new controller adds its `rbac.ts` here and reruns `npm run generate`. */
+/** The runtime's rules and every controller's (`npm run generate` writes them into the chart). */
 export const rbacDeclarations: readonly RbacDeclaration[] = [
   { source: 'operator/src/runtime/rbac.ts', rules: runtimeRbac },
-  { source: 'operator/src/controllers/notebooklab/rbac.ts', rules: notebookLabRbac },
+  ...controllers.map((m) => ({ source: `operator/src/controllers/${m.name}`, rules: m.rbac })),
 ];
 
 /**

@@ -97,6 +97,8 @@ export interface ControllerOptions<T extends KubeObject> {
   /** Concurrent reconciles (default: the manager's `workers`). */
   workers?: number;
   rateLimiter?: RateLimiterOptions;
+  /** Called once the workers have stopped (close what the controller opened, e.g. HTTP agents). */
+  onStop?: () => void;
 }
 
 /**
@@ -244,6 +246,7 @@ export class Controller<T extends KubeObject = KubeObject> {
   async stop(graceMs = 30_000): Promise<void> {
     if (!this.started) {
       this.queue.shutDown();
+      this.opts.onStop?.();
       return;
     }
     const drained = await this.queue.shutDownWithDrain(graceMs);
@@ -253,6 +256,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     }
     await Promise.all(this.running);
     this.running = [];
+    this.opts.onStop?.();
     this.log.info('Stopped workers');
   }
 

@@ -10,3 +10,5 @@ export * from './probes.js';
 export * from './logger.js';
 export * from './manager.js';
 export { rbac as runtimeRbac } from './rbac.js';
+export * from './settings.js';
+export * from './module.js';
