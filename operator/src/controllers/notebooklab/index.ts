@@ -14,7 +14,7 @@ export const notebookLabSettings = {
     default: '',
     pattern: { regex: '^https?://', hint: 'must start with http:// or https://' },
     description:
-      'Where the culler reads each lab\'s Jupyter `/api/status`; placeholders `{namespace} {name} {owner} {service} {basePath}`. Empty: `http://{service}.{namespace}.svc:8888{basePath}api/status`.',
+      "Where the culler reads each lab's Jupyter `/api/status`; placeholders `{namespace} {name} {owner} {service} {basePath}`. Empty: `http://{service}.{namespace}.svc:8888{basePath}api/status`.",
   },
   cullCheckInterval: {
     type: 'duration',
@@ -33,7 +33,8 @@ export const notebookLabSettings = {
     type: 'duration',
     env: 'SKYPORT_HOME_BIND_TIMEOUT',
     default: '60s',
-    description: 'How long an immediate-binding home claim may stay unbound before the lab is `HomeVolumePending`.',
+    description:
+      'How long an immediate-binding home claim may stay unbound before the lab is `HomeVolumePending`.',
   },
 } as const;
 
