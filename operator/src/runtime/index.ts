@@ -12,3 +12,7 @@ export * from './manager.js';
 export { rbac as runtimeRbac } from './rbac.js';
 export * from './settings.js';
 export * from './module.js';
+export * from './expectations.js';
+export * from './transforms.js';
+export * from './predicates.js';
+export * from './status.js';

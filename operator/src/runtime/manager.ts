@@ -146,6 +146,7 @@ export class Manager {
       log: this.log,
       metrics: this.metrics,
       workers: this.cfg.workers,
+      kube: this.kube,
     });
     this.controllers.push(c as unknown as Controller);
     if (this.started && this.leading) void this.startController(c as unknown as Controller);
