@@ -151,7 +151,7 @@ describe('chart offline', () => {
     const env = (c: Container) => Object.fromEntries(c.env.map((e) => [e.name, e.value]));
     const on = podSpec(await render(['--set', 'controllers.notebooklab.cullCheckInterval=5s']))
       .containers[0]!;
-    expect(on.args).toContain('--controllers=notebooklab');
+    expect(on.args).toContain('--controllers=notebooklab,notebookprofile');
     expect(env(on)).toMatchObject({
       SKYPORT_CULL_CHECK_INTERVAL: '5s',
       SKYPORT_HOME_BIND_TIMEOUT: '60s',
@@ -163,9 +163,17 @@ describe('chart offline', () => {
     ).containers[0]!;
     expect(env(prefixes)['SKYPORT_POD_ANNOTATION_PREFIXES']).toBe('a.io/,b.io/');
     const off = podSpec(await render(['--set', 'controllers.notebooklab.enabled=false'])).containers[0]!;
-    expect(off.args).toContain('--controllers=');
-    expect(off.args.filter((a) => a.startsWith('--controllers'))).toEqual(['--controllers=']);
+    expect(off.args.filter((a) => a.startsWith('--controllers'))).toEqual(['--controllers=notebookprofile']);
     expect(Object.keys(env(off)).filter((k) => k.startsWith('SKYPORT_'))).toEqual([]);
+    const none = podSpec(
+      await render([
+        '--set',
+        'controllers.notebooklab.enabled=false',
+        '--set',
+        'controllers.notebookprofile.enabled=false',
+      ]),
+    ).containers[0]!;
+    expect(none.args.filter((a) => a.startsWith('--controllers'))).toEqual(['--controllers=']);
     expect(await helmError(['--set', 'controllers.notebooklab.cullCheckInterval=soon'])).toContain(
       "at '/controllers/notebooklab/cullCheckInterval'",
     );

@@ -92,6 +92,7 @@ export function controllersTemplate(modules: readonly ControllerModule[]): strin
   out.push("{{- /* Each enabled controller's settings as container env (a list of core/v1 EnvVar). */}}");
   out.push('{{- define "skyport.controllersEnv" -}}');
   for (const m of modules) {
+    if (Object.keys(m.settings).length === 0) continue;
     out.push(`{{- with (index .Values.controllers "${m.name}") }}`, '{{- if .enabled }}');
     for (const [key, s] of Object.entries(m.settings))
       out.push(`- name: ${s.env}`, `  value: {{ ${envValue(key, s)} }}`);

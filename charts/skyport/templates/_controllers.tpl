@@ -4,6 +4,7 @@
 {{- define "skyport.controllersArg" -}}
 {{- $on := list -}}
 {{- if (index .Values.controllers "notebooklab").enabled }}{{ $on = append $on "notebooklab" }}{{ end -}}
+{{- if (index .Values.controllers "notebookprofile").enabled }}{{ $on = append $on "notebookprofile" }}{{ end -}}
 --controllers={{ join "," $on }}
 {{- end }}
 

@@ -4,9 +4,10 @@ import type { V1PolicyRule } from '@kubernetes/client-node';
 import { checkModules, type ControllerModule } from '../runtime/index.js';
 import { rbac as runtimeRbac } from '../runtime/rbac.js';
 import { notebookLab } from './notebooklab/index.js';
+import { notebookProfile } from './notebookprofile/index.js';
 
 /** Every controller of the operator. A new kind adds its module (`controllers/<kind>/index.ts`) here only. */
-export const controllers: readonly ControllerModule[] = [notebookLab];
+export const controllers: readonly ControllerModule[] = [notebookLab, notebookProfile];
 checkModules(controllers);
 
 /** The rules one part of the operator needs, and where they come from (for error messages and comments). */

@@ -65,6 +65,8 @@ export interface WatchSpec extends SourceSpec {
   map: (obj: KubeObject, cache: CacheReader) => ObjectKey[];
   /** `urgent` when the watched kind is a child in all but ownerReference (e.g. a home PVC); default normal. */
   priority?: Priority;
+  /** Filters the watched kind's update events (e.g. `generationChanged`: not its status writes); default all. */
+  updatePredicate?: (obj: KubeObject, old: KubeObject) => boolean;
 }
 
 /**
@@ -226,7 +228,10 @@ export class Controller<T extends KubeObject = KubeObject> {
           this.queue.add(s, spec.priority ?? 'normal');
         }
       };
-      for (const inf of infs) inf.on({ add: mapped, update: mapped, delete: mapped });
+      const updated = (o: KubeObject, old: KubeObject): void => {
+        if (spec.updatePredicate === undefined || spec.updatePredicate(o, old)) mapped(o);
+      };
+      for (const inf of infs) inf.on({ add: mapped, update: updated, delete: mapped });
     }
     for (const source of opts.sources ?? []) source((k, p) => this.queue.add(keyString(k), p ?? 'normal'));
   }

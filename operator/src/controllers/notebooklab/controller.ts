@@ -3,7 +3,7 @@
 import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../kube/index.js';
 import { LABELS, managedSelector } from '../../meta/index.js';
-import { generationOrMetadataChanged, keyFromLabel, metadataOnly } from '../../runtime/index.js';
+import { generationChanged, generationOrMetadataChanged, keyFromLabel, metadataOnly } from '../../runtime/index.js';
 import type { ControllerOptions } from '../../runtime/index.js';
 import { COMPONENT } from './build.js';
 import { podForCache, pvcForCache, secretForCache, storageClassForCache } from './cache.js';
@@ -61,6 +61,8 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
         kind: NOTEBOOKPROFILE.kind,
         clusterScoped: true,
         map: labsUsingProfile,
+        // A profile's status (its Ready condition, written by the notebookprofile controller) changes no lab.
+        updatePredicate: generationChanged,
       },
       // A lab being deleted (or whose spec turns invalid or is fixed) moves quota: re-reconcile its owner's other
       // labs of the same profile.

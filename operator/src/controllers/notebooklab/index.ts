@@ -1,6 +1,6 @@
 // The NotebookLab controller module: its CRD, RBAC, settings (env, chart values and README from one schema) and
 // the controller it builds. Registered in ../registry.ts.
-import { notebookLabDefinition, notebookProfileDefinition } from '../../api/v1alpha1/index.js';
+import { notebookLabDefinition } from '../../api/v1alpha1/index.js';
 import { defineController } from '../../runtime/index.js';
 import { JupyterActivityResolver } from './culling/activity.js';
 import { notebookLabController } from './controller.js';
@@ -42,7 +42,7 @@ export const notebookLabSettings = {
 export const notebookLab = defineController({
   name: 'notebooklab',
   description: 'NotebookLabs: per-user JupyterLabs with a persistent home.',
-  crds: [notebookLabDefinition, notebookProfileDefinition],
+  crds: [notebookLabDefinition],
   rbac,
   settings: notebookLabSettings,
   controller: ({ kube, events, settings }) => {
