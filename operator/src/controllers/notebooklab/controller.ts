@@ -3,7 +3,12 @@
 import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../kube/index.js';
 import { LABELS, managedSelector } from '../../meta/index.js';
-import { generationChanged, generationOrMetadataChanged, keyFromLabel, metadataOnly } from '../../runtime/index.js';
+import {
+  generationChanged,
+  generationOrMetadataChanged,
+  keyFromLabel,
+  metadataOnly,
+} from '../../runtime/index.js';
 import type { ControllerOptions } from '../../runtime/index.js';
 import { COMPONENT } from './build.js';
 import { podForCache, pvcForCache, secretForCache, storageClassForCache } from './cache.js';
