@@ -36,14 +36,11 @@ export interface ControllerModule<S extends SettingsSchema = SettingsSchema> {
  * Declares a controller module. `T` is the primary kind's type: the manager hands `reconcile` objects of the
  * `for` kind only, so the options are registered as `ControllerOptions<KubeObject>` (as `Manager.add` does).
  */
-export function defineController<S extends SettingsSchema, T extends KubeObject>(m: {
-  readonly name: string;
-  readonly description: string;
-  readonly crds: readonly KindDefinition[];
-  readonly rbac: readonly V1PolicyRule[];
-  readonly settings: S;
-  controller(deps: ModuleDeps<SettingsOf<S>>): ControllerOptions<T>;
-}): ControllerModule<S> {
+export function defineController<S extends SettingsSchema, T extends KubeObject>(
+  m: Omit<ControllerModule<S>, 'controller'> & {
+    controller(deps: ModuleDeps<SettingsOf<S>>): ControllerOptions<T>;
+  },
+): ControllerModule<S> {
   return {
     ...m,
     // ControllerOptions<T> differs from ControllerOptions<KubeObject> only in the primary's type (see above).
