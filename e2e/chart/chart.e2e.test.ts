@@ -303,8 +303,14 @@ describe('chart on the local cluster', () => {
     const sa = `system:serviceaccount:${ns}:${release}-skyport`;
     const canI = async (verb: string, resource: string, namespace?: string): Promise<boolean> => {
       const where = namespace === undefined ? ['--all-namespaces'] : ['-n', namespace];
+      // `can-i VERB TYPE/NAME` reads what follows a slash as an object name: a subresource goes in --subresource.
+      const [type = resource, sub] = resource.split('/');
+      const subresource = sub === undefined ? [] : [`--subresource=${sub}`];
       try {
-        return (await kubectl(['auth', 'can-i', verb, resource, `--as=${sa}`, ...where])).trim() === 'yes';
+        return (
+          (await kubectl(['auth', 'can-i', verb, type, ...subresource, `--as=${sa}`, ...where])).trim() ===
+          'yes'
+        );
       } catch (err) {
         if (err instanceof ToolError && err.stdout.trim() === 'no') return false;
         throw err;
