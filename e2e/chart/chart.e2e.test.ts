@@ -174,6 +174,24 @@ describe('chart offline', () => {
       ]),
     ).containers[0]!;
     expect(none.args.filter((a) => a.startsWith('--controllers'))).toEqual(['--controllers=']);
+    // A switched-off controller's RBAC is not granted; the runtime's (Events) always is.
+    const granted = async (args: string[]) =>
+      (find(await render(args), 'ClusterRole')?.rules ?? []).flatMap((r) =>
+        r.resources.map((res) => `${r.apiGroups[0] ?? ''}/${res}`),
+      );
+    const withoutLabs = await granted(['--set', 'controllers.notebooklab.enabled=false']);
+    expect(withoutLabs).toContain('skyport.io/notebookprofiles/status');
+    expect(withoutLabs).not.toContain('/pods');
+    expect(withoutLabs).not.toContain('skyport.io/notebooklabs');
+    expect(
+      await granted([
+        '--set',
+        'controllers.notebooklab.enabled=false',
+        '--set',
+        'controllers.notebookprofile.enabled=false',
+      ]),
+    ).toEqual(['/events', 'events.k8s.io/events']);
+    expect(await granted([])).toContain('/pods');
     expect(await helmError(['--set', 'controllers.notebooklab.cullCheckInterval=soon'])).toContain(
       "at '/controllers/notebooklab/cullCheckInterval'",
     );

@@ -56,6 +56,12 @@ export function controllersValuesSchema(modules: readonly ControllerModule[]): J
   };
 }
 
+/** A default as prettier writes YAML here (single quotes): the generated block needs no formatter pass. */
+function yamlValue(v: string | string[]): string {
+  const quote = (x: string): string => `'${x.replace(/'/g, "''")}'`;
+  return Array.isArray(v) ? `[${v.map(quote).join(', ')}]` : quote(v);
+}
+
 /** values.yaml's `controllers:` section (between the generated-block markers). */
 export function controllersValuesYaml(modules: readonly ControllerModule[]): string {
   const lines = [
@@ -66,7 +72,7 @@ export function controllersValuesYaml(modules: readonly ControllerModule[]): str
   for (const m of modules) {
     lines.push(`  ${m.name}:`, `    # -- ${m.description}`, '    enabled: true');
     for (const [key, s] of Object.entries(m.settings))
-      lines.push(`    # -- ${s.description} Env ${s.env}.`, `    ${key}: ${JSON.stringify(defaultValue(s))}`);
+      lines.push(`    # -- ${s.description} Env ${s.env}.`, `    ${key}: ${yamlValue(defaultValue(s))}`);
   }
   return lines.join('\n');
 }

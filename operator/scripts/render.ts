@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { crdManifest, definitionName } from '../src/api/v1alpha1/index.js';
-import { controllers as registry, generatedRbac } from '../src/controllers/registry.js';
+import { clusterRulesBySource, controllers as registry, generatedRbac } from '../src/controllers/registry.js';
 import type { RbacDeclaration } from '../src/controllers/registry.js';
 import type { ControllerModule } from '../src/runtime/index.js';
 import { controllersTemplate, controllersValuesYaml, replaceBlock, settingsTable } from './controllers.js';
@@ -37,7 +37,19 @@ function indent(text: string, spaces: number): string {
     .join('\n');
 }
 
-function role(kind: 'ClusterRole' | 'Role', rules: unknown[], guard: string): string {
+/** The ClusterRole's rules: the runtime's always, each controller's under `controllers.<name>.enabled`. */
+function clusterRules(decls?: readonly RbacDeclaration[]): string {
+  return clusterRulesBySource(decls)
+    .map((d) => {
+      const body = `  # ${d.source}\n${indent(yaml(d.rules), 2)}`;
+      return d.controller === undefined
+        ? body
+        : `{{- if (index .Values.controllers "${d.controller}").enabled }}\n${body}\n{{- end }}`;
+    })
+    .join('\n');
+}
+
+function role(kind: 'ClusterRole' | 'Role', rules: unknown[] | string, guard: string): string {
   const namespace = kind === 'Role' ? '\n  namespace: {{ .Release.Namespace }}' : '';
   return (
     `${HEADER}{{- if ${guard} }}\n` +
@@ -47,20 +59,20 @@ function role(kind: 'ClusterRole' | 'Role', rules: unknown[], guard: string): st
     `  name: {{ include "skyport.fullname" . }}${namespace}\n` +
     `  labels:\n` +
     `    {{- include "skyport.labels" . | nindent 4 }}\n` +
-    `rules:\n${indent(yaml(rules), 2)}\n` +
+    `rules:\n${typeof rules === 'string' ? rules : indent(yaml(rules), 2)}\n` +
     `{{- end }}\n`
   );
 }
 
 /** Files with generated blocks: values.yaml's `controllers:` section and each controller's settings table. */
-async function renderBlocks(
+function renderBlocks(
   files: Map<string, string>,
   modules: readonly ControllerModule[],
   read: ReadFile,
-): Promise<void> {
+): void {
   const values = 'charts/skyport/values.yaml';
   const text = replaceBlock(read(values), 'controllers', controllersValuesYaml(modules), values);
-  files.set(values, await format(text, { parser: 'yaml', printWidth: 110, singleQuote: true }));
+  files.set(values, text);
   const chartReadme = 'charts/skyport/README.md';
   files.set(
     chartReadme,
@@ -91,14 +103,14 @@ export async function renderAll(
     // install) and never deletes them on uninstall, which protects users' labs and homes.
     files.set(`charts/skyport/crds/${name}.yaml`, text);
   }
-  const { clusterRules, namespacedRules } = generatedRbac(decls);
+  const { namespacedRules } = generatedRbac(decls);
   files.set(
     'charts/skyport/templates/rbac/clusterrole.yaml',
-    role('ClusterRole', clusterRules, '.Values.rbac.create'),
+    role('ClusterRole', clusterRules(decls), '.Values.rbac.create'),
   );
   files.set('charts/skyport/templates/rbac/role.yaml', role('Role', namespacedRules, '.Values.rbac.create'));
   files.set('charts/skyport/templates/_controllers.tpl', controllersTemplate(modules));
-  await renderBlocks(files, modules, read);
+  renderBlocks(files, modules, read);
   // Formatted with the repository's prettier settings so `npm run lint` (prettier --check) agrees with it.
   const schemaJson = JSON.stringify(valuesSchema(modules), null, 2);
   files.set(

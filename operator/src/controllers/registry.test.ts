@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { definitionName, definitions } from '../api/v1alpha1/index.js';
 import {
   assertConcrete,
+  clusterRulesBySource,
   controllers,
   generatedRbac,
   mergeRules,
@@ -26,6 +27,12 @@ describe('controller list', () => {
 });
 
 describe('rbac registry', () => {
+  it('per-controller sections grant together exactly the merged rules', () => {
+    const sections = clusterRulesBySource();
+    expect(sections.map((s) => s.controller)).toEqual([undefined, ...controllers.map((m) => m.name)]);
+    expect(mergeRules(sections.flatMap((s) => s.rules))).toEqual(generatedRbac().clusterRules);
+  });
+
   it('declares no wildcards anywhere', () => {
     for (const decl of rbacDeclarations) expect(() => assertConcrete(decl)).not.toThrow();
     const { clusterRules, namespacedRules } = generatedRbac();

@@ -14,12 +14,18 @@ checkModules(controllers);
 export interface RbacDeclaration {
   readonly source: string;
   readonly rules: readonly V1PolicyRule[];
+  /** The controller module that needs them: the chart grants them only while `controllers.<name>.enabled`. */
+  readonly controller?: string;
 }
 
 /** The runtime's rules and every controller's (`npm run generate` writes them into the chart). */
 export const rbacDeclarations: readonly RbacDeclaration[] = [
   { source: 'operator/src/runtime/rbac.ts', rules: runtimeRbac },
-  ...controllers.map((m) => ({ source: `operator/src/controllers/${m.name}`, rules: m.rbac })),
+  ...controllers.map((m) => ({
+    source: `operator/src/controllers/${m.name}`,
+    rules: m.rbac,
+    controller: m.name,
+  })),
 ];
 
 /**
@@ -128,4 +134,21 @@ export function generatedRbac(decls: readonly RbacDeclaration[] = rbacDeclaratio
   decls.forEach(assertConcrete);
   const all = decls.flatMap((d) => d.rules);
   return { clusterRules: mergeRules(split(all, false)), namespacedRules: mergeRules(split(all, true)) };
+}
+
+/**
+ * The ClusterRole's rules per declaration (each merged on its own), for a chart that grants a controller's rules
+ * only while it is enabled. A rule two controllers share appears in both sections: RBAC is a union.
+ */
+export function clusterRulesBySource(
+  decls: readonly RbacDeclaration[] = rbacDeclarations,
+): { source: string; controller?: string; rules: MergedRule[] }[] {
+  decls.forEach(assertConcrete);
+  return decls
+    .map((d) => ({
+      source: d.source,
+      ...(d.controller === undefined ? {} : { controller: d.controller }),
+      rules: mergeRules(split(d.rules, false)),
+    }))
+    .filter((d) => d.rules.length > 0);
 }
