@@ -22,6 +22,7 @@ describe('controller list', () => {
       expect(rbacDeclarations).toContainEqual({
         source: `operator/src/controllers/${m.name}`,
         rules: m.rbac,
+        controller: m.name,
       });
   });
 });
