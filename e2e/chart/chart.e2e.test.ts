@@ -42,6 +42,7 @@ function find(objs: K8sObject[], kind: string): K8sObject | undefined {
 
 interface Container {
   args: string[];
+  env: { name: string; value?: string }[];
   securityContext: Record<string, unknown>;
   livenessProbe: { httpGet: { path: string } };
   readinessProbe: { httpGet: { path: string } };
@@ -144,6 +145,62 @@ describe('chart offline', () => {
     expect(p?.metadata.name).toBe('des-jupyterlab');
     expect(p?.spec).toMatchObject({ defaultSize: 'small', home: { size: '20Gi', retainPolicy: 'Delete' } });
     expect(find(objs, 'Deployment')?.metadata.name).toBe('skyport');
+  });
+
+  it('controllers.<name>: settings become env, enabled: false leaves the controller out of --controllers', async () => {
+    const env = (c: Container) => Object.fromEntries(c.env.map((e) => [e.name, e.value]));
+    const on = podSpec(await render(['--set', 'controllers.notebooklab.cullCheckInterval=5s']))
+      .containers[0]!;
+    expect(on.args).toContain('--controllers=notebooklab,notebookprofile');
+    expect(env(on)).toMatchObject({
+      SKYPORT_CULL_CHECK_INTERVAL: '5s',
+      SKYPORT_HOME_BIND_TIMEOUT: '60s',
+      SKYPORT_ACTIVITY_URL_TEMPLATE: '',
+      SKYPORT_POD_ANNOTATION_PREFIXES: '',
+    });
+    const prefixes = podSpec(
+      await render(['--set', 'controllers.notebooklab.podAnnotationPrefixes={a.io/,b.io/}']),
+    ).containers[0]!;
+    expect(env(prefixes)['SKYPORT_POD_ANNOTATION_PREFIXES']).toBe('a.io/,b.io/');
+    const off = podSpec(await render(['--set', 'controllers.notebooklab.enabled=false'])).containers[0]!;
+    expect(off.args.filter((a) => a.startsWith('--controllers'))).toEqual(['--controllers=notebookprofile']);
+    expect(Object.keys(env(off)).filter((k) => k.startsWith('SKYPORT_'))).toEqual([]);
+    const none = podSpec(
+      await render([
+        '--set',
+        'controllers.notebooklab.enabled=false',
+        '--set',
+        'controllers.notebookprofile.enabled=false',
+      ]),
+    ).containers[0]!;
+    expect(none.args.filter((a) => a.startsWith('--controllers'))).toEqual(['--controllers=']);
+    // A switched-off controller's RBAC is not granted; the runtime's (Events) always is.
+    const granted = async (args: string[]) =>
+      (find(await render(args), 'ClusterRole')?.rules ?? []).flatMap((r) =>
+        r.resources.map((res) => `${r.apiGroups[0] ?? ''}/${res}`),
+      );
+    const withoutLabs = await granted(['--set', 'controllers.notebooklab.enabled=false']);
+    expect(withoutLabs).toContain('skyport.io/notebookprofiles/status');
+    expect(withoutLabs).not.toContain('/pods');
+    expect(withoutLabs).not.toContain('skyport.io/notebooklabs');
+    expect(
+      await granted([
+        '--set',
+        'controllers.notebooklab.enabled=false',
+        '--set',
+        'controllers.notebookprofile.enabled=false',
+      ]),
+    ).toEqual(['/events', 'events.k8s.io/events']);
+    expect(await granted([])).toContain('/pods');
+    expect(await helmError(['--set', 'controllers.notebooklab.cullCheckInterval=soon'])).toContain(
+      "at '/controllers/notebooklab/cullCheckInterval'",
+    );
+    expect(
+      await helmError(['--set', 'controllers.notebooklab.podAnnotationPrefixes={skyport.io/x}']),
+    ).toContain("at '/controllers/notebooklab/podAnnotationPrefixes/0'");
+    expect(await helmError(['--set', 'controllers.notebooklab.colour=red'])).toMatch(
+      /additional properties 'colour' not allowed/,
+    );
   });
 
   it('values.schema.json rejects bad values, naming the key', async () => {
@@ -264,8 +321,14 @@ describe('chart on the local cluster', () => {
     const sa = `system:serviceaccount:${ns}:${release}-skyport`;
     const canI = async (verb: string, resource: string, namespace?: string): Promise<boolean> => {
       const where = namespace === undefined ? ['--all-namespaces'] : ['-n', namespace];
+      // `can-i VERB TYPE/NAME` reads what follows a slash as an object name: a subresource goes in --subresource.
+      const [type = resource, sub] = resource.split('/');
+      const subresource = sub === undefined ? [] : [`--subresource=${sub}`];
       try {
-        return (await kubectl(['auth', 'can-i', verb, resource, `--as=${sa}`, ...where])).trim() === 'yes';
+        return (
+          (await kubectl(['auth', 'can-i', verb, type, ...subresource, `--as=${sa}`, ...where])).trim() ===
+          'yes'
+        );
       } catch (err) {
         if (err instanceof ToolError && err.stdout.trim() === 'no') return false;
         throw err;

@@ -85,7 +85,59 @@ describe('a profile that breaks its schema', () => {
     const recovered = await k.waitLab('broken', 'Running', inPhase('Running'));
     expect(condOf(recovered, 'Degraded')).toMatchObject({ status: 'False' });
   });
+
+  it('is Ready=False naming the field, and Ready=True once fixed; a valid profile is Ready=True', async () => {
+    dumpOnFailure();
+    const name = `${run}-ready`;
+    await createPreBoundsProfile(name);
+    try {
+      const bad = await profileReady(name, 'False');
+      expect(bad).toMatchObject({ reason: 'InvalidProfile', observedGeneration: 1 });
+      expect(bad.message).toContain('spec.home.size: must be a whole number of bytes from 1Mi to 1Pi');
+      await kubectl([
+        'patch',
+        'notebookprofile',
+        name,
+        '--type=merge',
+        '-p',
+        JSON.stringify({ spec: { home: { size: '1Gi' } } }),
+      ]);
+      expect(await profileReady(name, 'True')).toMatchObject({
+        reason: 'Valid',
+        observedGeneration: 2,
+        message: 'Offers 1 image alias and 2 sizes',
+      });
+      // A profile the apiserver accepted in the first place is Ready from the start.
+      expect(await profileReady(P.gone, 'True')).toMatchObject({ reason: 'Valid', observedGeneration: 1 });
+    } finally {
+      await kubectl(['delete', 'notebookprofile', name, '--ignore-not-found']);
+    }
+  });
 });
+
+interface ProfileCondition {
+  status: string;
+  reason: string;
+  message: string;
+  observedGeneration?: number;
+}
+
+/** Waits for the profile's Ready condition to have `status`, and returns it. */
+function profileReady(name: string, status: 'True' | 'False'): Promise<ProfileCondition> {
+  return eventually(
+    async () => {
+      const p = await kubectlJson<{ status?: { conditions?: (ProfileCondition & { type: string })[] } }>([
+        'get',
+        'notebookprofile',
+        name,
+      ]);
+      const ready = p.status?.conditions?.find((c) => c.type === 'Ready');
+      expect(ready?.status, `NotebookProfile ${name} Ready`).toBe(status);
+      return ready as ProfileCondition;
+    },
+    { timeoutMs: 30_000, description: `NotebookProfile ${name} Ready=${status}` },
+  );
+}
 
 describe('a lab Failed because of its profile', () => {
   it('starts when its missing profile appears, and when the profile gains the size it asks for', async () => {

@@ -138,13 +138,13 @@ describe('Manager in process', () => {
     expect(w.status?.conditions?.find((c) => c.type === 'Ready')?.lastTransitionTime).toBe(t0);
   });
 
-  it('records a TerminalError as Degraded with its code and stops retrying until the spec changes', async () => {
+  it('records a TerminalError as Degraded with its code (the runtime default: no onTerminal) and stops retrying until the spec changes', async () => {
     const runsBefore = stats.terminal;
     await applyWidget('broken', { size: 1, mode: 'terminal' });
     const w = await eventually(
       async () => {
         const o = await kube.get<Widget>(widgetRef('broken'));
-        expect(o?.status?.phase).toBe('Failed');
+        expect(o?.status?.conditions?.find((c) => c.type === 'Degraded')?.status).toBe('True');
         return o as Widget;
       },
       { timeoutMs: 15_000 },
@@ -152,7 +152,14 @@ describe('Manager in process', () => {
     expect(w.status?.conditions?.find((c) => c.type === 'Degraded')).toMatchObject({
       status: 'True',
       reason: 'WidgetRefused',
+      message: 'mode "terminal" cannot be reconciled (size 1)',
+      observedGeneration: 1,
     });
+    expect(w.status?.conditions?.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'WidgetRefused',
+    });
+    expect(w.status?.observedGeneration).toBe(1);
     // Our own status write and a resync-style nudge do not retry it: same generation.
     await sleep(2000);
     expect(stats.terminal - runsBefore).toBe(1);

@@ -5,7 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inject } from 'vitest';
 import type {} from '../cluster/global-setup.js';
+import { crdManifest } from '../../operator/src/api/v1alpha1/crds.js';
 import { eventually, kubectl } from '../cluster/index.js';
+import { WIDGET, widgetDefinition } from './fixtures/api/widget/index.js';
 
 /** Admin kubeconfig of the cluster the global setup started (or SKYPORT_KUBECONFIG). */
 export function adminKubeconfig(): string {
@@ -14,71 +16,7 @@ export function adminKubeconfig(): string {
   return inject('skyportKubeconfig');
 }
 
-/** API group/version/kind of the test CRD (a Widget with a status subresource). */
-export const WIDGET = {
-  group: 'e2e.skyport.io',
-  version: 'v1',
-  kind: 'Widget',
-  plural: 'widgets',
-  apiVersion: 'e2e.skyport.io/v1',
-} as const;
-
-const widgetCrd = {
-  apiVersion: 'apiextensions.k8s.io/v1',
-  kind: 'CustomResourceDefinition',
-  metadata: { name: `${WIDGET.plural}.${WIDGET.group}` },
-  spec: {
-    group: WIDGET.group,
-    scope: 'Namespaced',
-    names: { kind: WIDGET.kind, plural: WIDGET.plural, singular: 'widget', listKind: 'WidgetList' },
-    versions: [
-      {
-        name: WIDGET.version,
-        served: true,
-        storage: true,
-        subresources: { status: {} },
-        schema: {
-          openAPIV3Schema: {
-            type: 'object',
-            properties: {
-              spec: {
-                type: 'object',
-                properties: {
-                  size: { type: 'integer', minimum: 1, maximum: 10 },
-                  mode: { type: 'string', enum: ['ok', 'fail', 'terminal'] },
-                },
-              },
-              status: {
-                type: 'object',
-                properties: {
-                  observedGeneration: { type: 'integer' },
-                  phase: { type: 'string' },
-                  conditions: {
-                    type: 'array',
-                    'x-kubernetes-list-type': 'map',
-                    'x-kubernetes-list-map-keys': ['type'],
-                    items: {
-                      type: 'object',
-                      required: ['type', 'status', 'reason', 'message', 'lastTransitionTime'],
-                      properties: {
-                        type: { type: 'string' },
-                        status: { type: 'string', enum: ['True', 'False', 'Unknown'] },
-                        reason: { type: 'string' },
-                        message: { type: 'string' },
-                        lastTransitionTime: { type: 'string', format: 'date-time' },
-                        observedGeneration: { type: 'integer' },
-                      },
-                    },
-                  },
-                },
-              },
-            },
-          },
-        },
-      },
-    ],
-  },
-};
+export { WIDGET } from './fixtures/api/widget/index.js';
 
 let crdReady: Promise<void> | undefined;
 
@@ -87,7 +25,7 @@ export function ensureWidgetCrd(kubeconfig: string): Promise<void> {
   crdReady ??= (async () => {
     await kubectl(['apply', '--server-side', '--force-conflicts', '-f', '-'], {
       kubeconfig,
-      input: JSON.stringify(widgetCrd),
+      input: JSON.stringify(crdManifest(widgetDefinition)),
     });
     await kubectl(
       ['wait', '--for=condition=Established', `crd/${WIDGET.plural}.${WIDGET.group}`, '--timeout=60s'],

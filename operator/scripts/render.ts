@@ -1,10 +1,21 @@
 // Renders every generated file (CRDs, the chart's CRD templates and RBAC) as text; pure, so tests can diff it.
 import { format } from 'prettier';
 import { stringify } from 'yaml';
-import { crdManifest, crdName, definitions } from '../src/api/v1alpha1/index.js';
-import { generatedRbac } from '../src/controllers/registry.js';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { crdManifest, definitionName } from '../src/api/v1alpha1/index.js';
+import { clusterRulesBySource, controllers as registry, generatedRbac } from '../src/controllers/registry.js';
 import type { RbacDeclaration } from '../src/controllers/registry.js';
+import type { ControllerModule } from '../src/runtime/index.js';
+import { controllersTemplate, controllersValuesYaml, replaceBlock, settingsTable } from './controllers.js';
 import { valuesSchema } from './values-schema.js';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Reads a repository file whose generated block is rewritten (values.yaml, READMEs). */
+export type ReadFile = (path: string) => string;
+const readRepoFile: ReadFile = (path) => readFileSync(join(ROOT, path), 'utf8');
 
 /** Repository-relative directories whose every file is generated (extra files there are stale). */
 export const GENERATED_DIRS = ['crds', 'charts/skyport/crds'] as const;
@@ -26,7 +37,19 @@ function indent(text: string, spaces: number): string {
     .join('\n');
 }
 
-function role(kind: 'ClusterRole' | 'Role', rules: unknown[], guard: string): string {
+/** The ClusterRole's rules: the runtime's always, each controller's under `controllers.<name>.enabled`. */
+function clusterRules(decls?: readonly RbacDeclaration[]): string {
+  return clusterRulesBySource(decls)
+    .map((d) => {
+      const body = `  # ${d.source}\n${indent(yaml(d.rules), 2)}`;
+      return d.controller === undefined
+        ? body
+        : `{{- if (index .Values.controllers "${d.controller}").enabled }}\n${body}\n{{- end }}`;
+    })
+    .join('\n');
+}
+
+function role(kind: 'ClusterRole' | 'Role', rules: unknown[] | string, guard: string): string {
   const namespace = kind === 'Role' ? '\n  namespace: {{ .Release.Namespace }}' : '';
   return (
     `${HEADER}{{- if ${guard} }}\n` +
@@ -36,33 +59,60 @@ function role(kind: 'ClusterRole' | 'Role', rules: unknown[], guard: string): st
     `  name: {{ include "skyport.fullname" . }}${namespace}\n` +
     `  labels:\n` +
     `    {{- include "skyport.labels" . | nindent 4 }}\n` +
-    `rules:\n${indent(yaml(rules), 2)}\n` +
+    `rules:\n${typeof rules === 'string' ? rules : indent(yaml(rules), 2)}\n` +
     `{{- end }}\n`
   );
 }
 
+/** Files with generated blocks: values.yaml's `controllers:` section and each controller's settings table. */
+function renderBlocks(
+  files: Map<string, string>,
+  modules: readonly ControllerModule[],
+  read: ReadFile,
+): void {
+  const values = 'charts/skyport/values.yaml';
+  const text = replaceBlock(read(values), 'controllers', controllersValuesYaml(modules), values);
+  files.set(values, text);
+  const chartReadme = 'charts/skyport/README.md';
+  files.set(
+    chartReadme,
+    replaceBlock(read(chartReadme), 'settings', modules.map(settingsTable).join('\n\n'), chartReadme),
+  );
+  for (const m of modules) {
+    const readme = `operator/src/controllers/${m.name}/README.md`;
+    files.set(readme, replaceBlock(read(readme), 'settings', settingsTable(m), readme));
+  }
+}
+
 /**
- * Every generated file, keyed by repository-relative path. `decls` defaults to the operator's registry.
+ * Every generated file, keyed by repository-relative path. `decls` and `modules` default to the operator's
+ * registry; `read` reads the files whose generated blocks are rewritten.
  */
-export async function renderAll(decls?: readonly RbacDeclaration[]): Promise<Map<string, string>> {
+export async function renderAll(
+  decls?: readonly RbacDeclaration[],
+  modules: readonly ControllerModule[] = registry,
+  read: ReadFile = readRepoFile,
+): Promise<Map<string, string>> {
   const files = new Map<string, string>();
-  for (const def of definitions) {
+  for (const def of modules.flatMap((m) => m.crds)) {
     const manifest = crdManifest(def);
-    const name = crdName(def.names);
+    const name = definitionName(def);
     const text = `${HEADER}---\n${yaml(manifest)}`;
     files.set(`crds/${name}.yaml`, text);
     // Helm installs crds/ before rendering templates (so the sample profile can be created in the same
     // install) and never deletes them on uninstall, which protects users' labs and homes.
     files.set(`charts/skyport/crds/${name}.yaml`, text);
   }
-  const { clusterRules, namespacedRules } = generatedRbac(decls);
+  const { namespacedRules } = generatedRbac(decls);
   files.set(
     'charts/skyport/templates/rbac/clusterrole.yaml',
-    role('ClusterRole', clusterRules, '.Values.rbac.create'),
+    role('ClusterRole', clusterRules(decls), '.Values.rbac.create'),
   );
   files.set('charts/skyport/templates/rbac/role.yaml', role('Role', namespacedRules, '.Values.rbac.create'));
+  files.set('charts/skyport/templates/_controllers.tpl', controllersTemplate(modules));
+  renderBlocks(files, modules, read);
   // Formatted with the repository's prettier settings so `npm run lint` (prettier --check) agrees with it.
-  const schemaJson = JSON.stringify(valuesSchema(), null, 2);
+  const schemaJson = JSON.stringify(valuesSchema(modules), null, 2);
   files.set(
     'charts/skyport/values.schema.json',
     await format(schemaJson, { parser: 'json', printWidth: 110 }),

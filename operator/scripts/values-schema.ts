@@ -2,6 +2,8 @@
 // very schema of NotebookProfile.spec, so `helm install` rejects a bad profile before it reaches the apiserver.
 import { notebookProfileSpec } from '../src/api/v1alpha1/index.js';
 import type { JSONSchemaProps } from '../src/api/schema.js';
+import type { ControllerModule } from '../src/runtime/index.js';
+import { controllersValuesSchema } from './controllers.js';
 
 type Json = Record<string, unknown>;
 
@@ -47,8 +49,8 @@ const list = (description: string, items: Json = { type: 'object' }): Json => ({
 const quantity: Json = { anyOf: [{ type: 'integer' }, { type: 'string', pattern: '^[0-9.]+[a-zA-Z]*$' }] };
 const DNS_LABEL = '^[a-z0-9]([-a-z0-9]*[a-z0-9])?$';
 
-/** The whole values.schema.json document. */
-export function valuesSchema(): Json {
+/** The whole values.schema.json document; `controllers` from the controller list. */
+export function valuesSchema(modules: readonly ControllerModule[]): Json {
   return {
     $schema: 'http://json-schema.org/draft-07/schema#',
     title: 'skyport chart values',
@@ -116,10 +118,10 @@ export function valuesSchema(): Json {
             },
             ['enabled'],
           ),
-          extraEnv: list('Extra env of the operator container (core/v1 EnvVar).'),
         },
         ['workers', 'logLevel', 'leaderElection'],
       ),
+      controllers: controllersValuesSchema(modules),
       probePort: int('Port of /healthz, /readyz and /metrics.', { minimum: 1024, maximum: 65535 }),
       resources: closed('Operator container resources.', {
         requests: closed('Requests.', { cpu: quantity, memory: quantity }),
@@ -165,6 +167,6 @@ export function valuesSchema(): Json {
         ['enabled', 'name'],
       ),
     },
-    required: ['replicaCount', 'image', 'rbac', 'serviceAccount', 'operator', 'probePort'],
+    required: ['replicaCount', 'image', 'rbac', 'serviceAccount', 'operator', 'controllers', 'probePort'],
   };
 }

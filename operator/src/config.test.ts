@@ -49,6 +49,13 @@ describe('loadConfig', () => {
     expect(loadConfig(['--namespaces=*'], {}).namespaces).toEqual([]);
   });
 
+  it('reads the controllers to run: unset = all, an explicit empty flag = none', () => {
+    expect(loadConfig([], {}).controllers).toBeUndefined();
+    expect(loadConfig([], { SKYPORT_CONTROLLERS: '' }).controllers).toBeUndefined();
+    expect(loadConfig(['--controllers='], {}).controllers).toEqual([]);
+    expect(loadConfig([], { SKYPORT_CONTROLLERS: 'a, b,a' }).controllers).toEqual(['a', 'b']);
+  });
+
   it.each([
     [['--workers=0'], /--workers: 0 is out of range 1..64/],
     [['--workers=two'], /--workers: "two" is not an integer/],

@@ -1,6 +1,7 @@
 // Operator configuration from command-line flags and environment, validated once at startup.
 import { hostname } from 'node:os';
 import type { ManagerConfig } from './runtime/manager.js';
+import { durationMs } from './runtime/settings.js';
 
 /** Log levels pino accepts. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -12,6 +13,8 @@ export interface OperatorConfig extends ManagerConfig {
   logLevel: LogLevel;
   /** Kubeconfig path; undefined means in-cluster config or the default loading rules. */
   kubeconfig: string | undefined;
+  /** Controllers to run by name; undefined runs every registered controller. */
+  controllers: string[] | undefined;
 }
 
 /** A bad flag or environment value; the message names the flag and the env variable. */
@@ -62,6 +65,10 @@ export const FLAGS = {
   'resync-period': {
     env: ['SKYPORT_RESYNC_PERIOD'],
     help: 'full resync period, e.g. 10m, 30s, 600000 (ms) (default 10m)',
+  },
+  controllers: {
+    env: ['SKYPORT_CONTROLLERS'],
+    help: 'comma-separated controllers to run; unset runs all, empty (--controllers=) runs none',
   },
 } as const satisfies Record<string, FlagSpec>;
 
@@ -126,10 +133,10 @@ function bool(name: FlagName, raw: string): boolean {
 
 /** Parses `30s`, `10m`, `1h`, `500ms` or a bare number of milliseconds. */
 export function parseDuration(name: string, raw: string): number {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(raw.trim());
-  if (m === null) throw new ConfigError(name, `${JSON.stringify(raw)} is not a duration (e.g. 30s, 10m, 1h)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[(m[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
-  return Math.round(Number(m[1]) * unit);
+  const ms = durationMs(raw);
+  if (ms === undefined)
+    throw new ConfigError(name, `${JSON.stringify(raw)} is not a duration (e.g. 30s, 10m, 1h)`);
+  return ms;
 }
 
 function dnsName(name: FlagName, raw: string): string {
@@ -190,6 +197,8 @@ export function loadConfig(
   }
   const workersRaw = get('workers');
   const leRaw = get('leader-elect');
+  // An explicit empty flag runs no controller (the chart with every controller switched off); unset runs all.
+  const controllersRaw = get('controllers');
   return {
     namespaces,
     workers: workersRaw === undefined ? DEFAULT_WORKERS : int('workers', workersRaw, 1, 64),
@@ -204,6 +213,17 @@ export function loadConfig(
     logLevel: levelRaw as LogLevel,
     kubeconfig: get('kubeconfig'),
     resyncPeriodMs,
+    controllers:
+      controllersRaw === undefined
+        ? undefined
+        : [
+            ...new Set(
+              controllersRaw
+                .split(',')
+                .map((s) => s.trim())
+                .filter((s) => s !== ''),
+            ),
+          ],
   };
 }
 

@@ -1,14 +1,39 @@
 // The generated RBAC: no wildcards, merged and sorted rules, leases only in the release namespace.
 import { describe, expect, it } from 'vitest';
+import { definitionName, definitions } from '../api/v1alpha1/index.js';
 import {
   assertConcrete,
+  clusterRulesBySource,
+  controllers,
   generatedRbac,
   mergeRules,
   rbacDeclarations,
   RbacDeclarationError,
 } from './registry.js';
 
+describe('controller list', () => {
+  it('serves every skyport CRD from exactly one controller', () => {
+    const served = controllers.flatMap((m) => m.crds.map(definitionName)).sort();
+    expect(served).toEqual(definitions.map(definitionName).sort());
+  });
+
+  it("takes each controller's RBAC from its module", () => {
+    for (const m of controllers)
+      expect(rbacDeclarations).toContainEqual({
+        source: `operator/src/controllers/${m.name}`,
+        rules: m.rbac,
+        controller: m.name,
+      });
+  });
+});
+
 describe('rbac registry', () => {
+  it('per-controller sections grant together exactly the merged rules', () => {
+    const sections = clusterRulesBySource();
+    expect(sections.map((s) => s.controller)).toEqual([undefined, ...controllers.map((m) => m.name)]);
+    expect(mergeRules(sections.flatMap((s) => s.rules))).toEqual(generatedRbac().clusterRules);
+  });
+
   it('declares no wildcards anywhere', () => {
     for (const decl of rbacDeclarations) expect(() => assertConcrete(decl)).not.toThrow();
     const { clusterRules, namespacedRules } = generatedRbac();

@@ -1,18 +1,31 @@
-// The RBAC every part of the operator declares, merged into the chart's ClusterRole and release-namespace Role.
+// The one list of controller modules — main.ts runs it, `npm run generate` writes its CRDs, RBAC and chart
+// values from it — and the RBAC merge for the chart's ClusterRole and release-namespace Role.
 import type { V1PolicyRule } from '@kubernetes/client-node';
+import { checkModules, type ControllerModule } from '../runtime/index.js';
 import { rbac as runtimeRbac } from '../runtime/rbac.js';
-import { rbac as notebookLabRbac } from './notebooklab/rbac.js';
+import { notebookLab } from './notebooklab/index.js';
+import { notebookProfile } from './notebookprofile/index.js';
+
+/** Every controller of the operator. A new kind adds its module (`controllers/<kind>/index.ts`) here only. */
+export const controllers: readonly ControllerModule[] = [notebookLab, notebookProfile];
+checkModules(controllers);
 
 /** The rules one part of the operator needs, and where they come from (for error messages and comments). */
 export interface RbacDeclaration {
   readonly source: string;
   readonly rules: readonly V1PolicyRule[];
+  /** The controller module that needs them: the chart grants them only while `controllers.<name>.enabled`. */
+  readonly controller?: string;
 }
 
-/** Every declaration; a new controller adds its `rbac.ts` here and reruns `npm run generate`. */
+/** The runtime's rules and every controller's (`npm run generate` writes them into the chart). */
 export const rbacDeclarations: readonly RbacDeclaration[] = [
   { source: 'operator/src/runtime/rbac.ts', rules: runtimeRbac },
-  { source: 'operator/src/controllers/notebooklab/rbac.ts', rules: notebookLabRbac },
+  ...controllers.map((m) => ({
+    source: `operator/src/controllers/${m.name}`,
+    rules: m.rbac,
+    controller: m.name,
+  })),
 ];
 
 /**
@@ -121,4 +134,21 @@ export function generatedRbac(decls: readonly RbacDeclaration[] = rbacDeclaratio
   decls.forEach(assertConcrete);
   const all = decls.flatMap((d) => d.rules);
   return { clusterRules: mergeRules(split(all, false)), namespacedRules: mergeRules(split(all, true)) };
+}
+
+/**
+ * The ClusterRole's rules per declaration (each merged on its own), for a chart that grants a controller's rules
+ * only while it is enabled. A rule two controllers share appears in both sections: RBAC is a union.
+ */
+export function clusterRulesBySource(
+  decls: readonly RbacDeclaration[] = rbacDeclarations,
+): { source: string; controller?: string; rules: MergedRule[] }[] {
+  decls.forEach(assertConcrete);
+  return decls
+    .map((d) => ({
+      source: d.source,
+      ...(d.controller === undefined ? {} : { controller: d.controller }),
+      rules: mergeRules(split(d.rules, false)),
+    }))
+    .filter((d) => d.rules.length > 0);
 }

@@ -35,3 +35,12 @@ export function selectorString(labels: Readonly<Record<string, string>>): string
 export function ownerSelector(ownerUid: string): string {
   return `${LABELS.ownerUid}=${ownerUid}`;
 }
+
+/**
+ * Selector for the children one controller manages: ours (`managed-by`) and of its kind (`app.kubernetes.io/name`,
+ * which `childLabels` sets to the owner's lower-case kind). Child informers use it, so each controller caches
+ * only its own children.
+ */
+export function managedSelector(ownerKind: string): string {
+  return `${MANAGED_SELECTOR},${LABELS.name}=${ownerKind.toLowerCase()}`;
+}

@@ -444,4 +444,68 @@ describe('Controller watches', () => {
     await c.stop(1000);
     await Promise.all(infs().map((i) => i.stop()));
   });
+
+  it('without onTerminal, records a TerminalError as Degraded with its code on the primary', async () => {
+    const labs = new Source([lab(1, '1')]);
+    const { informers, byKind } = sharedInformers(() => labs);
+    const written: { obj: KubeObject; status: unknown }[] = [];
+    const kube = {
+      applyStatus: <T extends KubeObject>(obj: KubeObject, status: unknown): Promise<T> => {
+        written.push({ obj, status });
+        return Promise.resolve(obj as T);
+      },
+    };
+    let runs = 0;
+    const c = new Controller(
+      {
+        name: 'widget',
+        for: { apiVersion: 'skyport.io/v1alpha1', kind: 'NotebookLab' },
+        reconcile: () => {
+          runs++;
+          return Promise.reject(new TerminalError('WidgetRefused', 'mode "terminal" cannot be reconciled'));
+        },
+      },
+      {
+        informers,
+        log: pino({ level: 'silent' }),
+        metrics: new RuntimeMetrics(undefined, false),
+        workers: 1,
+        kube,
+      },
+    );
+    for (const i of byKind.values()) i.start();
+    await c.start();
+    await sleep(30);
+    expect(runs).toBe(1);
+    expect(written).toHaveLength(1);
+    expect(written[0]?.obj.metadata?.name).toBe('alice');
+    expect(written[0]?.status).toMatchObject({
+      observedGeneration: 1,
+      conditions: [
+        { type: 'Degraded', status: 'True', reason: 'WidgetRefused', observedGeneration: 1 },
+        {
+          type: 'Ready',
+          status: 'False',
+          reason: 'WidgetRefused',
+          message: 'mode "terminal" cannot be reconciled',
+        },
+      ],
+    });
+    await c.stop(1000);
+    await Promise.all([...byKind.values()].map((i) => i.stop()));
+  });
+
+  it('keys its caches by apiVersion/kind: a bare kind name or apiVersion/kind reads the same informer', async () => {
+    const seen: string[][] = [];
+    const t = setup((ctx) => {
+      seen.push(ctx.owned('v1/Pod').map((p) => p.metadata?.name ?? ''));
+      seen.push(ctx.owned('Pod').map((p) => p.metadata?.name ?? ''));
+      seen.push(ctx.owned('apps/v1/Pod').map((p) => p.metadata?.name ?? ''));
+      return Promise.resolve();
+    });
+    await t.c.start();
+    await sleep(30);
+    expect(seen.slice(0, 3)).toEqual([['alice-notebook'], ['alice-notebook'], []]);
+    await t.stop();
+  });
 });

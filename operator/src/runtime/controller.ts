@@ -1,6 +1,6 @@
 // A controller: informer events → keyed work queue → reconcile(key), with the transient/terminal contract.
 import type { Logger } from 'pino';
-import type { KubeObject } from '../kube/client.js';
+import type { Kube, KubeObject } from '../kube/client.js';
 import { TerminalError, TransientError, errorMessage } from '../errors.js';
 import type { Clock } from './clock.js';
 import type { Informer } from './informer.js';
@@ -8,6 +8,7 @@ import { keyOf, keyString, parseKey, type ObjectKey } from './key.js';
 import type { RuntimeMetrics } from './metrics.js';
 import { WorkQueue, type Priority } from './queue.js';
 import { defaultRateLimiter, type RateLimiterOptions } from './ratelimit.js';
+import { recordDegraded } from './status.js';
 
 /** A kind to watch. */
 export interface SourceSpec {
@@ -65,6 +66,8 @@ export interface WatchSpec extends SourceSpec {
   map: (obj: KubeObject, cache: CacheReader) => ObjectKey[];
   /** `urgent` when the watched kind is a child in all but ownerReference (e.g. a home PVC); default normal. */
   priority?: Priority;
+  /** Filters the watched kind's update events (e.g. `generationChanged`: not its status writes); default all. */
+  updatePredicate?: (obj: KubeObject, old: KubeObject) => boolean;
 }
 
 /**
@@ -88,8 +91,8 @@ export interface ControllerOptions<T extends KubeObject> {
   /** Level-based, idempotent reconcile of one key. */
   reconcile: (ctx: ReconcileContext<T>) => Promise<ReconcileResult | undefined | void>;
   /**
-   * Called when reconcile throws a TerminalError: record it (e.g. `Degraded` with `reason = err.code`).
-   * The key is then parked: not retried until the primary's generation, labels or annotations change, or an
+   * Called when reconcile throws a TerminalError: record it. Without it the runtime records `Degraded=True` and
+   * `Ready=False` with `reason = err.code` on the primary's status (`recordDegraded`). The key is then parked: not retried until the primary's generation, labels or annotations change, or an
    * event of a `watches` source maps to it (what it depends on changed, e.g. its profile was fixed).
    */
   onTerminal?: (ctx: ReconcileContext<T>, err: TerminalError) => Promise<void>;
@@ -98,6 +101,8 @@ export interface ControllerOptions<T extends KubeObject> {
   /** Concurrent reconciles (default: the manager's `workers`). */
   workers?: number;
   rateLimiter?: RateLimiterOptions;
+  /** Called once the workers have stopped (close what the controller opened, e.g. HTTP agents). */
+  onStop?: () => void;
 }
 
 /**
@@ -117,6 +122,18 @@ export interface ControllerDeps {
   workers: number;
   /** Time of the queue's delayed adds and retry backoff (default the real clock). */
   clock?: Clock;
+  /** For the default record of a TerminalError (without it, and without `onTerminal`, nothing is written). */
+  kube?: Pick<Kube, 'applyStatus'>;
+}
+
+/** `apiVersion/kind`: how the controller's caches are keyed (two groups may both have a `Widget`). */
+export function gvkOf(spec: { apiVersion: string; kind: string }): string {
+  return `${spec.apiVersion}/${spec.kind}`;
+}
+
+function groupOf(apiVersion: string): string {
+  const i = apiVersion.lastIndexOf('/');
+  return i < 0 ? '' : apiVersion.slice(0, i);
 }
 
 /**
@@ -131,7 +148,11 @@ export class Controller<T extends KubeObject = KubeObject> {
   private readonly metrics: RuntimeMetrics;
   private readonly workers: number;
   private readonly primary: Informer<T>[];
-  private readonly byKind = new Map<string, Informer[]>();
+  /** Informers by `apiVersion/kind` ({@link gvkOf}). */
+  private readonly byGvk = new Map<string, Informer[]>();
+  /** Kind → the `apiVersion/kind` keys watched under that kind name. */
+  private readonly gvksOfKind = new Map<string, Set<string>>();
+  private readonly kube: Pick<Kube, 'applyStatus'> | undefined;
   /** Keys parked after a TerminalError, with the primary as it was then ({@link touchOf}). */
   private readonly terminal = new Map<string, { uid: string; touch: string }>();
   private readonly abort = new AbortController();
@@ -147,6 +168,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     this.log = deps.log.child({ controller: opts.name });
     this.metrics = deps.metrics;
     this.workers = opts.workers ?? deps.workers;
+    this.kube = deps.kube;
     this.queue = new WorkQueue({
       name: opts.name,
       rateLimiter: defaultRateLimiter(opts.rateLimiter, deps.clock),
@@ -159,7 +181,7 @@ export class Controller<T extends KubeObject = KubeObject> {
 
     const enqueue = (o: KubeObject): void => this.queue.add(keyString(keyOf(o)));
     const primary = deps.informers(opts.for);
-    this.remember(opts.for.kind, primary, opts.for);
+    this.remember(primary, opts.for);
     // The primary informers hold objects of kind T by construction (their GVK is opts.for).
     this.primary = primary as unknown as Informer<T>[];
     for (const inf of this.primary) {
@@ -174,10 +196,11 @@ export class Controller<T extends KubeObject = KubeObject> {
     }
     for (const spec of opts.owns ?? []) {
       const infs = deps.informers(spec);
-      this.remember(spec.kind, infs, spec);
+      this.remember(infs, spec);
+      const ownerGroup = groupOf(opts.for.apiVersion);
       const ownerKey = (o: KubeObject): string | undefined => {
         const ref = o.metadata?.ownerReferences?.find(
-          (r) => r.controller === true && r.kind === opts.for.kind,
+          (r) => r.controller === true && r.kind === opts.for.kind && groupOf(r.apiVersion) === ownerGroup,
         );
         if (ref === undefined) return undefined;
         const ns = opts.for.clusterScoped === true ? undefined : o.metadata?.namespace;
@@ -199,7 +222,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     }
     for (const spec of opts.watches ?? []) {
       const infs = deps.informers(spec);
-      this.remember(spec.kind, infs, spec);
+      this.remember(infs, spec);
       // A watched object's change is what a parked key may be waiting for (a profile fixed or created): it
       // unparks the key, so a terminal failure caused by that object is retried.
       const mapped = (o: KubeObject): void => {
@@ -209,22 +232,43 @@ export class Controller<T extends KubeObject = KubeObject> {
           this.queue.add(s, spec.priority ?? 'normal');
         }
       };
-      for (const inf of infs) inf.on({ add: mapped, update: mapped, delete: mapped });
+      const updated = (o: KubeObject, old: KubeObject): void => {
+        if (spec.updatePredicate === undefined || spec.updatePredicate(o, old)) mapped(o);
+      };
+      for (const inf of infs) inf.on({ add: mapped, update: updated, delete: mapped });
     }
     for (const source of opts.sources ?? []) source((k, p) => this.queue.add(keyString(k), p ?? 'normal'));
   }
 
-  private remember(kind: string, infs: Informer[], spec?: SourceSpec): void {
-    for (const [name, fn] of Object.entries(spec?.indexers ?? {}))
+  private remember(infs: Informer[], spec: SourceSpec): void {
+    for (const [name, fn] of Object.entries(spec.indexers ?? {}))
       for (const inf of infs) inf.addIndex(name, fn);
+    const gvk = gvkOf(spec);
     // Informers are shared: a kind that is both `for` and watched is one informer, listed once (a lookup through
     // it must not return an object twice).
-    this.byKind.set(kind, [...new Set([...(this.byKind.get(kind) ?? []), ...infs])]);
+    this.byGvk.set(gvk, [...new Set([...(this.byGvk.get(gvk) ?? []), ...infs])]);
+    this.gvksOfKind.set(spec.kind, new Set([...(this.gvksOfKind.get(spec.kind) ?? []), gvk]));
+  }
+
+  /**
+   * The informers of `kind`: a kind name (`Pod`) when only one group/version of it is watched, or
+   * `apiVersion/kind` (`v1/Pod`).
+   *
+   * @throws Error when a bare kind name is watched in two groups or versions.
+   */
+  private byKind(kind: string): Informer[] {
+    if (kind.includes('/')) return this.byGvk.get(kind) ?? [];
+    const gvks = [...(this.gvksOfKind.get(kind) ?? [])];
+    if (gvks.length > 1)
+      throw new Error(
+        `${this.name}: kind ${kind} is watched as ${gvks.join(' and ')}; name it as apiVersion/kind`,
+      );
+    return gvks.length === 0 ? [] : (this.byGvk.get(gvks[0] ?? '') ?? []);
   }
 
   /** Informers this controller depends on (the manager waits for them before starting workers). */
   get informers(): Informer[] {
-    return [...new Set([...this.byKind.values()].flat())];
+    return [...new Set([...this.byGvk.values()].flat())];
   }
 
   /** True when every informer of this controller has listed once. */
@@ -248,6 +292,7 @@ export class Controller<T extends KubeObject = KubeObject> {
   async stop(graceMs = 30_000): Promise<void> {
     if (!this.started) {
       this.queue.shutDown();
+      this.opts.onStop?.();
       return;
     }
     const drained = await this.queue.shutDownWithDrain(graceMs);
@@ -257,6 +302,7 @@ export class Controller<T extends KubeObject = KubeObject> {
     }
     await Promise.all(this.running);
     this.running = [];
+    this.opts.onStop?.();
     this.log.info('Stopped workers');
   }
 
@@ -284,10 +330,10 @@ export class Controller<T extends KubeObject = KubeObject> {
       owned: <C extends KubeObject>(kind: string): C[] => {
         const uid = object?.metadata?.uid;
         if (uid === undefined) return [];
-        return (this.byKind.get(kind) ?? []).flatMap((i) => i.byOwner(uid)) as C[];
+        return this.byKind(kind).flatMap((i) => i.byOwner(uid)) as C[];
       },
       cached: <C extends KubeObject>(kind: string, namespace?: string): C[] =>
-        (this.byKind.get(kind) ?? []).flatMap((i) => i.list(namespace)) as C[],
+        this.byKind(kind).flatMap((i) => i.list(namespace)) as C[],
       get: this.cache.get,
       indexed: this.cache.indexed,
     };
@@ -295,14 +341,14 @@ export class Controller<T extends KubeObject = KubeObject> {
 
   private readonly cache: CacheReader = {
     get: <C extends KubeObject>(kind: string, k: ObjectKey): C | undefined => {
-      for (const i of this.byKind.get(kind) ?? []) {
+      for (const i of this.byKind(kind)) {
         const o = i.get(k);
         if (o !== undefined) return o as C;
       }
       return undefined;
     },
     indexed: <C extends KubeObject>(kind: string, index: string, value: string): C[] =>
-      (this.byKind.get(kind) ?? []).flatMap((i) => i.byIndex(index, value)) as C[],
+      this.byKind(kind).flatMap((i) => i.byIndex(index, value)) as C[],
   };
 
   private findPrimary(key: ObjectKey): T | undefined {
@@ -365,7 +411,9 @@ export class Controller<T extends KubeObject = KubeObject> {
         'Reconcile failed terminally, not retrying until the spec changes',
       );
       try {
-        await this.opts.onTerminal?.(ctx, err);
+        if (this.opts.onTerminal !== undefined) await this.opts.onTerminal(ctx, err);
+        else if (this.kube !== undefined && ctx.object !== undefined)
+          await recordDegraded(this.kube, ctx.object, err);
       } catch (hookErr) {
         // Recording the failure failed (e.g. a conflict on /status): retry the whole key later.
         ctx.log.warn({ err: errorMessage(hookErr) }, 'Failed to record terminal error, retrying');

@@ -18,8 +18,24 @@ export function parseKey(s: string): ObjectKey {
 }
 
 /** The key of an object from its metadata. */
-export function keyOf(obj: { metadata?: { name?: string; namespace?: string } }): ObjectKey {
+export function keyOf(obj: {
+  metadata?: { name?: string | undefined; namespace?: string | undefined } | undefined;
+}): ObjectKey {
   const name = obj.metadata?.name ?? '';
+  const ns = obj.metadata?.namespace;
+  return ns === undefined || ns === '' ? { name } : { namespace: ns, name };
+}
+
+/**
+ * The primary named by a label of a watched object, in the object's namespace (e.g. a home PVC's
+ * `app.kubernetes.io/instance`); undefined when the label is missing. For `WatchSpec.map`.
+ */
+export function keyFromLabel(
+  obj: { metadata?: { namespace?: string; labels?: Record<string, string> } },
+  label: string,
+): ObjectKey | undefined {
+  const name = obj.metadata?.labels?.[label];
+  if (name === undefined || name === '') return undefined;
   const ns = obj.metadata?.namespace;
   return ns === undefined || ns === '' ? { name } : { namespace: ns, name };
 }

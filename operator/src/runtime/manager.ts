@@ -179,6 +179,7 @@ export class Manager {
       metrics: this.metrics,
       workers: this.cfg.workers,
       clock: this.clock,
+      kube: this.kube,
     });
     this.controllers.push(c);
     if (this.started && this.leading) void this.startController(c);

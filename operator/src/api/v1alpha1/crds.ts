@@ -20,6 +20,9 @@ export interface PrinterColumn {
 /** Everything the generator needs to write one CRD. */
 export interface KindDefinition {
   readonly names: KindNames;
+  /** API group and version when not skyport.io/v1alpha1 (a test operator's own kinds). */
+  readonly group?: string;
+  readonly version?: string;
   /** Root schema of the object: apiVersion, kind, metadata (name limits only), spec and status. */
   readonly schema: JSONSchemaProps;
   readonly printerColumns: readonly PrinterColumn[];
@@ -136,29 +139,35 @@ export const notebookProfileDefinition: KindDefinition = {
 /** Every kind, in the order the generator writes them. */
 export const definitions: readonly KindDefinition[] = [notebookLabDefinition, notebookProfileDefinition];
 
+/** `<plural>.<group>` of a definition: its CRD's object name. */
+export function definitionName(def: KindDefinition): string {
+  return def.group === undefined ? crdName(def.names) : `${def.names.plural}.${def.group}`;
+}
+
 /** The apiextensions.k8s.io/v1 CustomResourceDefinition object for one kind. */
 export function crdManifest(def: KindDefinition): Record<string, unknown> {
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: {
-      name: crdName(def.names),
+      name: definitionName(def),
       labels: { 'app.kubernetes.io/part-of': 'skyport' },
     },
     spec: {
-      group: GROUP,
+      group: def.group ?? GROUP,
       names: {
         kind: def.names.kind,
         listKind: def.names.listKind,
         plural: def.names.plural,
         singular: def.names.singular,
         shortNames: [...def.names.shortNames],
-        categories: CATEGORIES,
+        // `kubectl get skyport` lists skyport's own kinds, not a test operator's.
+        ...(def.group === undefined ? { categories: CATEGORIES } : {}),
       },
       scope: def.names.scope,
       versions: [
         {
-          name: VERSION,
+          name: def.version ?? VERSION,
           served: true,
           storage: true,
           schema: { openAPIV3Schema: toCrdSchema(def.schema) },

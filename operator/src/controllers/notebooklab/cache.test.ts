@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject, V1Pod } from '../../kube/index.js';
 import { TOKEN_KEY, buildChildren } from './build.js';
-import { metadataOnly, podForCache, pvcForCache, secretForCache } from './cache.js';
+import { metadataOnly } from '../../runtime/index.js';
+import { podForCache, pvcForCache, secretForCache } from './cache.js';
 import { labFixture, profileFixture } from './fixtures.test-util.js';
 import { readPod } from './pod.js';
 

@@ -2,21 +2,13 @@
 // At 1,000 labs the full objects (Pod specs with the apiserver's defaults, Service and NetworkPolicy specs) are
 // most of the operator's heap; and a Secret's data is kept only for the token key.
 import type { KubeObject } from '../../kube/index.js';
+import { metadataOnly } from '../../runtime/index.js';
 import { TOKEN_KEY } from './build.js';
 
 type Json = Record<string, unknown>;
 
 function isObject(v: unknown): v is Json {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Header and metadata only: Services and NetworkPolicies are compared by their spec-hash annotation. */
-export function metadataOnly(o: KubeObject): KubeObject {
-  const out: KubeObject = {};
-  if (o.apiVersion !== undefined) out.apiVersion = o.apiVersion;
-  if (o.kind !== undefined) out.kind = o.kind;
-  if (o.metadata !== undefined) out.metadata = o.metadata;
-  return out;
 }
 
 /**

@@ -1,10 +1,16 @@
 // The NotebookLab controller's wiring: what it watches, how events map to lab keys, which updates it ignores.
 // The steps of one reconcile are in reconcile.ts.
 import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE, type NotebookLab } from '../../api/v1alpha1/index.js';
-import { LABELS, MANAGED_SELECTOR } from '../../meta/index.js';
+import { LABELS, managedSelector } from '../../meta/index.js';
+import {
+  generationChanged,
+  generationOrMetadataChanged,
+  keyFromLabel,
+  metadataOnly,
+} from '../../runtime/index.js';
 import type { ControllerOptions } from '../../runtime/index.js';
 import { COMPONENT } from './build.js';
-import { metadataOnly, podForCache, pvcForCache, secretForCache, storageClassForCache } from './cache.js';
+import { podForCache, pvcForCache, secretForCache, storageClassForCache } from './cache.js';
 import { labIndexers, labsUsingProfile, quotaPeersOf } from './indexes.js';
 import { LabReconciler, type NotebookLabDeps } from './reconcile.js';
 
@@ -15,7 +21,8 @@ import { LabReconciler, type NotebookLabDeps } from './reconcile.js';
  */
 export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<NotebookLab> {
   const r = new LabReconciler(deps);
-  const managed = { labelSelector: MANAGED_SELECTOR };
+  // The children's informers cache only this controller's children (`app.kubernetes.io/name=notebooklab`).
+  const managed = { labelSelector: managedSelector('notebooklab') };
   return {
     name: 'notebooklab',
     for: {
@@ -40,9 +47,9 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
         priority: 'urgent',
         map: (o) => {
           const l = o.metadata?.labels ?? {};
-          if (l[LABELS.name] !== 'notebooklab' || l[LABELS.component] !== COMPONENT.home) return [];
-          const name = l[LABELS.instance];
-          return name === undefined ? [] : [{ namespace: o.metadata?.namespace ?? 'default', name }];
+          if (l[LABELS.component] !== COMPONENT.home) return [];
+          const key = keyFromLabel(o, LABELS.instance);
+          return key === undefined ? [] : [key];
         },
       },
       // Read for the home claim's binding mode (see home.ts); a change needs no reconcile.
@@ -58,17 +65,15 @@ export function notebookLabController(deps: NotebookLabDeps): ControllerOptions<
         kind: NOTEBOOKPROFILE.kind,
         clusterScoped: true,
         map: labsUsingProfile,
+        // A profile's status (its Ready condition, written by the notebookprofile controller) changes no lab.
+        updatePredicate: generationChanged,
       },
       // A lab being deleted (or whose spec turns invalid or is fixed) moves quota: re-reconcile its owner's other
       // labs of the same profile.
       { apiVersion: API_VERSION, kind: NOTEBOOKLAB.kind, map: quotaPeersOf },
     ],
-    // Our own status and finalizer writes come back as updates; they need no reconcile (kubeflow/notebooks#1343).
-    updatePredicate: (o, old) =>
-      o.metadata?.generation !== old.metadata?.generation ||
-      o.metadata?.deletionTimestamp !== old.metadata?.deletionTimestamp ||
-      JSON.stringify(o.metadata?.labels ?? {}) !== JSON.stringify(old.metadata?.labels ?? {}) ||
-      JSON.stringify(o.metadata?.annotations ?? {}) !== JSON.stringify(old.metadata?.annotations ?? {}),
+    // Our own status and finalizer writes come back as updates; they need no reconcile.
+    updatePredicate: generationOrMetadataChanged,
     // A finished activity check reconciles its lab with the result (the check itself runs off the queue).
     sources: [(enqueue) => r.activity.subscribe((key) => enqueue(key))],
     reconcile: (ctx) => r.reconcile(ctx),

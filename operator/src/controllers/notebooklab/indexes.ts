@@ -2,7 +2,7 @@
 import type { NotebookLab } from '../../api/v1alpha1/index.js';
 import { NOTEBOOKLAB } from '../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../kube/index.js';
-import type { CacheReader, ObjectKey } from '../../runtime/index.js';
+import { keyOf, type CacheReader, type ObjectKey } from '../../runtime/index.js';
 
 /** Index of the lab cache by `owner|profile`, for the quota check. */
 export const OWNER_PROFILE_INDEX = 'owner-profile';
@@ -30,15 +30,9 @@ export const labIndexers: Record<string, (o: KubeObject) => string[]> = {
   },
 };
 
-export function labKey(lab: {
-  metadata?: { namespace?: string | undefined; name?: string | undefined };
-}): ObjectKey {
-  return { namespace: lab.metadata?.namespace ?? 'default', name: lab.metadata?.name ?? '' };
-}
-
 /** The labs using a profile, for a re-reconcile when it changes. */
 export function labsUsingProfile(profile: KubeObject, cache: CacheReader): ObjectKey[] {
-  return cache.indexed<KubeObject>(NOTEBOOKLAB.kind, PROFILE_INDEX, profile.metadata?.name ?? '').map(labKey);
+  return cache.indexed<KubeObject>(NOTEBOOKLAB.kind, PROFILE_INDEX, profile.metadata?.name ?? '').map(keyOf);
 }
 
 /** Whether the lab's status says its spec is refused by its profile (it counts against quota only while holding). */
@@ -59,5 +53,5 @@ export function quotaPeersOf(o: KubeObject, cache: CacheReader): ObjectKey[] {
   return cache
     .indexed<KubeObject>(NOTEBOOKLAB.kind, OWNER_PROFILE_INDEX, ownerProfileKey(lab))
     .filter((l) => l.metadata?.uid !== o.metadata?.uid)
-    .map(labKey);
+    .map(keyOf);
 }

@@ -2,7 +2,7 @@
 import type { KubeObject, V1Pod } from '../../kube/index.js';
 import type { ResolvedLab } from './build.js';
 import type { CullDecision } from './culling/policy.js';
-import { builtFromOther } from './expectations.js';
+import { builtFromOther } from '../../runtime/index.js';
 import type { homeBindCheck } from './home.js';
 import { keepsRunning, keptResolved } from './kept.js';
 import { LAB_CONTAINER, readPod } from './pod.js';

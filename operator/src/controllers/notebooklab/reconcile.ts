@@ -1,12 +1,13 @@
 // The NotebookLab service layer (nublado's third layer): orders the steps of one reconcile — finalizer, quota,
-// children in dependency order, stop, culling, status — using the pure builder and status code and the kube
-// layer for every write.
+// children in dependency order, stop, culling, status — using the pure builder and status code, and the storage
+// layer (storage.ts) for every write.
 import { randomBytes } from 'node:crypto';
 import type { V1PersistentVolumeClaim, V1Pod, V1Secret } from '../../kube/index.js';
 import type { NotebookLab, NotebookProfile } from '../../api/v1alpha1/index.js';
-import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from '../../api/v1alpha1/index.js';
-import { TerminalError, TransientError } from '../../errors.js';
+import { NOTEBOOKPROFILE } from '../../api/v1alpha1/index.js';
+import type { TerminalError } from '../../errors.js';
 import type { EventRecorder, Kube, KubeObject } from '../../kube/index.js';
+import { Expectations, StatusWriter, withHash } from '../../runtime/index.js';
 import type { ReconcileContext, ReconcileResult } from '../../runtime/index.js';
 import { HOME_FINALIZER, TOKEN_KEY, buildChildren, labNames, resolveWith } from './build.js';
 import type { DesiredChildren, ResolvedLab } from './build.js';
@@ -20,8 +21,8 @@ import { quotaOf } from './quota.js';
 import { checkClaims, deleteOwnChild, ownHome } from './claims.js';
 import type { ClaimCheck } from './claims.js';
 import { conflictRecheckMs } from './ownership.js';
-import { Expectations, withHash } from './expectations.js';
 import { PROGRESS_WRITE_DELAY_MS, progressOnly } from './progress.js';
+import { LabStorage, asKube } from './storage.js';
 import { IDLE_WARNING, UPDATE_PENDING, computeStatus, sameStatus } from './status.js';
 import { terminalMessage } from './validity.js';
 import { keepsRunning, keptDecision, keptLimit, newlyDegraded } from './kept.js';
@@ -47,11 +48,7 @@ export interface NotebookLabDeps {
 }
 
 type Lab = NotebookLab;
-
-function asKube(o: unknown): KubeObject {
-  // Every value passed here is a Kubernetes object with apiVersion, kind and metadata.
-  return o as KubeObject;
-}
+type LabStatus = NonNullable<Lab['status']>;
 
 /** A desired child with its spec hash ({@link withHash}), or undefined when there is none. */
 function hashed(o: object | undefined): KubeObject | undefined {
@@ -60,23 +57,18 @@ function hashed(o: object | undefined): KubeObject | undefined {
 
 /**
  * One reconcile, step by step. What it keeps between runs is only about its own writes the watch has not shown yet
- * (`written`, `unwritten`, `expected`); everything else is read from the cache.
+ * (the status writer's and the storage layer's expectations); everything else is read from the cache.
  */
 export class LabReconciler {
   /**
-   * The last status this process wrote per lab UID. The informer may not have seen that write yet when the
-   * next reconcile runs; computing from the stale copy would drop fields carried over from the previous status
-   * (lastTermination, lastActivity, transition times) and write twice.
-   */
-  private readonly written = new Map<string, NonNullable<Lab['status']>>();
-  /**
-   * Each lab's computed but not yet written status and since when one has waited (ms), for
-   * {@link PROGRESS_WRITE_DELAY_MS}. Later computations start from it, so step start times and condition
+   * Status writes: the last status written per lab (read-your-writes: carried-over fields such as lastTermination,
+   * lastActivity and transition times are not lost to a stale cache), and progress-only changes held for
+   * {@link PROGRESS_WRITE_DELAY_MS}; later computations start from a held status, so step start times and condition
    * transition times are when they were first seen, not when they were finally written.
    */
-  private readonly unwritten = new Map<string, { since: number; status: NonNullable<Lab['status']> }>();
-  /** Children this process wrote that the cache has not shown yet. */
-  private readonly expected = new Expectations();
+  private readonly status: StatusWriter<LabStatus>;
+  /** Every write to a lab's children. */
+  private readonly storage: LabStorage;
   private readonly now: () => Date;
   private readonly newToken: () => string;
   private readonly checkMs: number;
@@ -87,6 +79,12 @@ export class LabReconciler {
     this.now = deps.now ?? (() => new Date());
     this.newToken = deps.newToken ?? (() => randomBytes(24).toString('hex'));
     this.checkMs = deps.cullCheckIntervalMs ?? 60_000;
+    this.status = new StatusWriter<LabStatus>({
+      kube: deps.kube,
+      same: sameStatus,
+      coalesce: { delayMs: PROGRESS_WRITE_DELAY_MS, deferrable: progressOnly },
+    });
+    this.storage = new LabStorage(deps.kube, new Expectations({ createOnly: ['Pod'] }));
     // Half the poll period: the poll's reconcile finds the result due and asks again.
     this.activity = new ActivityMonitor({
       resolver: deps.resolver,
@@ -97,18 +95,16 @@ export class LabReconciler {
 
   /** The lab with its freshest known status: ours if the cache has not caught up with our last write. */
   private withFreshStatus(lab: Lab): Lab {
-    const mine = this.written.get(lab.metadata.uid ?? '');
-    return mine === undefined ? lab : { ...lab, status: mine };
+    return this.status.fresh(asKube(lab)) as unknown as Lab;
   }
 
   async reconcile(ctx: ReconcileContext<Lab>): Promise<ReconcileResult | undefined> {
     if (ctx.object === undefined) return undefined;
     if (
-      this.written.size > 0 &&
       ctx.object.metadata?.deletionTimestamp !== undefined &&
       !(ctx.object.metadata.finalizers ?? []).includes(HOME_FINALIZER)
     ) {
-      this.written.delete(ctx.object.metadata.uid ?? '');
+      this.status.forget(ctx.object.metadata.uid ?? '');
     }
     // The informer holds NotebookLabs as the apiserver stored them (validated by the CRD schema).
     let lab = this.withFreshStatus(ctx.object);
@@ -121,7 +117,7 @@ export class LabReconciler {
     // The finalizer goes on before any child exists, so a lab without it has no children of ours yet.
     const fresh = !(lab.metadata.finalizers ?? []).includes(HOME_FINALIZER);
     if (fresh) {
-      const updated = await this.deps.kube.addFinalizer(lab, HOME_FINALIZER);
+      const updated = await this.storage.addFinalizer(lab);
       if (updated === undefined) return undefined;
       lab = this.withFreshStatus(updated);
       ctx.log.debug('Added home finalizer');
@@ -241,7 +237,9 @@ export class LabReconciler {
     const waiting = homeState(base.pvc, prof.spec.home.storageClassName, classes).kind === 'waiting';
     const wants = { networkPolicy: prof.spec.network.enabled, pod: lab.spec.state === 'Running' && !waiting };
     const uid = lab.metadata.uid ?? '';
-    const claim = await checkClaims(this.deps.kube, ctx, lab, wants, (k) => this.expected.pending(uid, k));
+    const claim = await checkClaims(this.deps.kube, ctx, lab, wants, (k) =>
+      this.storage.expected.pending(uid, k),
+    );
     if (claim.conflict === undefined)
       return claim.waitMs === undefined ? claim : { done: { requeueAfterMs: claim.waitMs } };
     await this.writeStatus(ctx, lab, {
@@ -295,7 +293,7 @@ export class LabReconciler {
     tokenExists: boolean,
     holdPod: boolean,
   ): Promise<{ applied: Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>; awaitingCache: boolean }> {
-    const kube = this.deps.kube;
+    const store = this.storage;
     const applied = new Set<'Secret' | 'Service' | 'NetworkPolicy' | 'Pod'>();
     const owned = (kind: string, name: string | undefined): KubeObject | undefined =>
       ctx.owned<KubeObject>(kind).find((o) => o.metadata?.name === name);
@@ -307,83 +305,45 @@ export class LabReconciler {
     const applyHome = async (): Promise<void> => {
       // A stopped lab without a home (created Stopped) provisions none until it first starts.
       if (pvc === undefined && desired.pod === undefined) return;
-      if (
-        !this.expected.needsWrite(
-          uid,
-          'PersistentVolumeClaim',
-          home,
-          pvc === undefined ? undefined : asKube(pvc),
-          run,
-        )
-      )
-        return;
-      await kube.apply(home);
-      this.expected.wrote(uid, 'PersistentVolumeClaim', home);
-      ctx.log.info({ pvc: home.metadata?.name }, 'Applied home PersistentVolumeClaim');
+      if (await store.applyChild(uid, home, pvc === undefined ? undefined : asKube(pvc), run))
+        ctx.log.info({ pvc: home.metadata?.name }, 'Applied home PersistentVolumeClaim');
     };
     const createToken = async (): Promise<void> => {
       if (tokenExists) return;
-      // Create, never apply: a racing second writer must fail (and retry with the stored token), not replace it.
-      await kube.create(asKube(desired.token));
+      await store.createToken(asKube(desired.token));
       ctx.log.info({ secret: desired.token.metadata?.name }, 'Created token Secret');
     };
     const svc = withHash(asKube(desired.service));
-    const applyService = async (): Promise<void> => {
-      if (!this.expected.needsWrite(uid, 'Service', svc, owned('Service', svc.metadata?.name), run)) return;
-      await kube.apply(svc);
-      this.expected.wrote(uid, 'Service', svc);
-    };
     const npName = labNames(ctx.key.name).networkPolicy;
-    const ns = ctx.key.namespace ?? 'default';
     const applyPolicy = async (): Promise<void> => {
-      if (desired.networkPolicy !== undefined) {
-        const np = withHash(asKube(desired.networkPolicy));
-        if (!this.expected.needsWrite(uid, 'NetworkPolicy', np, owned('NetworkPolicy', npName), run)) return;
-        await kube.apply(np);
-        this.expected.wrote(uid, 'NetworkPolicy', np);
-      } else if (owned('NetworkPolicy', npName) !== undefined) {
-        await kube.delete({
-          apiVersion: 'networking.k8s.io/v1',
-          kind: 'NetworkPolicy',
-          namespace: ns,
-          name: npName,
-        });
-      }
+      if (desired.networkPolicy !== undefined)
+        await store.applyChild(
+          uid,
+          withHash(asKube(desired.networkPolicy)),
+          owned('NetworkPolicy', npName),
+          run,
+        );
+      else if (owned('NetworkPolicy', npName) !== undefined)
+        await store.deleteNetworkPolicy(ctx.key.namespace ?? 'default', npName);
     };
-    await Promise.all([applyHome(), createToken(), applyService(), applyPolicy()]);
+    await Promise.all([
+      applyHome(),
+      createToken(),
+      store.applyChild(uid, svc, owned('Service', svc.metadata?.name), run),
+      applyPolicy(),
+    ]);
     applied.add('Secret');
     applied.add('Service');
     if (desired.networkPolicy !== undefined) applied.add('NetworkPolicy');
     const podObj = holdPod ? undefined : desiredPod;
-    if (
-      podObj !== undefined &&
-      this.expected.needsWrite(uid, 'Pod', podObj, pod === undefined ? undefined : asKube(pod), run)
-    ) {
-      // Created, never applied: a lab Pod is never updated (a changed spec replaces it), so a plain create does
-      // what an apply would for about 40 % less apiserver CPU. AlreadyExists means our cache lags a Pod that is
-      // there: the watch will show it. The step's timestamp in status.progress records the creation; no Event.
-      try {
-        await kube.create(podObj);
-        ctx.log.info({ pod: podObj.metadata?.name }, 'Created lab Pod');
-      } catch (err) {
-        if (!(err instanceof TransientError && err.code === 'Conflict')) throw err;
-        ctx.log.debug({ pod: podObj.metadata?.name }, 'Lab Pod already exists');
-      }
-      this.expected.wrote(uid, 'Pod', podObj);
+    if (podObj !== undefined) {
+      // The step's timestamp in status.progress records the creation; no Event.
+      const done = await store.createPod(uid, podObj, pod === undefined ? undefined : asKube(pod), run);
+      if (done === 'created') ctx.log.info({ pod: podObj.metadata?.name }, 'Created lab Pod');
+      else if (done === 'exists') ctx.log.debug({ pod: podObj.metadata?.name }, 'Lab Pod already exists');
     }
     if (podObj !== undefined || pod !== undefined) applied.add('Pod');
     return { applied, awaitingCache: run.awaitingCache };
-  }
-
-  private async deletePod(lab: Lab, pod: V1Pod): Promise<void> {
-    if (pod.metadata?.deletionTimestamp !== undefined) return;
-    const ref = {
-      apiVersion: 'v1',
-      kind: 'Pod',
-      namespace: lab.metadata.namespace ?? 'default',
-      name: pod.metadata?.name ?? '',
-    };
-    await this.deps.kube.delete(ref, pod.metadata?.uid === undefined ? {} : { uid: pod.metadata.uid });
   }
 
   /** Stops the Pod of a stopped or refused lab, or polls activity and warns or culls a running one. */
@@ -438,7 +398,7 @@ export class LabReconciler {
    */
   private async stopPod(ctx: ReconcileContext<KubeObject>, lab: Lab, pod: V1Pod): Promise<CullOutcome> {
     this.activity.forget({ namespace: lab.metadata.namespace ?? 'default', name: lab.metadata.name ?? '' });
-    await this.deletePod(lab, pod);
+    await this.storage.deletePod(lab, pod);
     if (keepsRunning(lab, pod)) {
       ctx.log.info('Stopped lab refused by its quota, home volume kept');
       return { podGone: false, stoppedBy: QUOTA_STOP };
@@ -488,14 +448,8 @@ export class LabReconciler {
       why === 'MaxLifetime'
         ? `Stopped after its maximum lifetime of ${limits.maxLifetime}`
         : `Stopped after ${limits.idleTimeout} without activity (last activity ${lastActivity?.toISOString() ?? 'never'})`;
-    const ref = {
-      apiVersion: API_VERSION,
-      kind: NOTEBOOKLAB.kind,
-      namespace: lab.metadata.namespace ?? 'default',
-      name: lab.metadata.name ?? '',
-    };
-    await this.deps.kube.mergePatch(ref, { spec: { state: 'Stopped' } });
-    await this.deletePod(lab, pod);
+    await this.storage.markStopped(lab);
+    await this.storage.deletePod(lab, pod);
     ctx.log.info({ reason: why }, 'Culled lab');
     void this.deps.events.normal(
       asKube(lab),
@@ -526,11 +480,10 @@ export class LabReconciler {
     } else {
       ctx.log.info({ pvc: names.home }, 'Kept home PersistentVolumeClaim');
     }
-    await this.deps.kube.removeFinalizer(asKube(lab), HOME_FINALIZER);
+    await this.storage.removeFinalizer(lab);
     this.activity.forget({ namespace: lab.metadata.namespace ?? 'default', name: lab.metadata.name ?? '' });
-    this.written.delete(lab.metadata.uid ?? '');
-    this.unwritten.delete(lab.metadata.uid ?? '');
-    this.expected.forget(lab.metadata.uid ?? '');
+    this.status.forget(lab.metadata.uid ?? '');
+    this.storage.expected.forget(lab.metadata.uid ?? '');
     return undefined;
   }
 
@@ -540,25 +493,13 @@ export class LabReconciler {
     lab: Lab,
     input: StatusInput,
   ): Promise<number | undefined> {
-    const uid = lab.metadata.uid ?? '';
-    const held = this.unwritten.get(uid);
+    const held = this.status.held(lab.metadata.uid ?? '');
     const next = computeStatus(
-      held === undefined ? input : { ...input, lab: { ...input.lab, status: held.status } },
+      held === undefined ? input : { ...input, lab: { ...input.lab, status: held } },
     );
     const prev = lab.status;
-    if (sameStatus(prev, next)) {
-      this.unwritten.delete(uid);
-      return undefined;
-    }
-    if (prev !== undefined && progressOnly(prev, next)) {
-      const since = held?.since ?? Date.now();
-      this.unwritten.set(uid, { since, status: next });
-      const waited = Date.now() - since;
-      if (waited < PROGRESS_WRITE_DELAY_MS) return PROGRESS_WRITE_DELAY_MS - waited;
-    }
-    await this.deps.kube.applyStatus(asKube(lab), next);
-    this.written.set(uid, next);
-    this.unwritten.delete(uid);
+    const w = await this.status.write(asKube(lab), next);
+    if (!w.wrote) return w.retryInMs;
     // A kept lab runs on, so no phase change announces its problem: one Warning per new Degraded reason does.
     const flagged = input.kept === undefined ? undefined : newlyDegraded(prev, next);
     if (flagged !== undefined) void this.deps.events.warning(asKube(lab), flagged.reason, flagged.message);

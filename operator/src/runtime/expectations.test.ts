@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '../../kube/index.js';
-import { EXPECTATION_TTL_MS, Expectations, SPEC_HASH, builtFromOther, withHash } from './expectations.js';
+// Expectations, spec hashes and apply-if-changed: what a reconcile writes, and what it leaves alone.
+import type { KubeObject } from '../kube/client.js';
+import {
+  EXPECTATION_TTL_MS,
+  Expectations,
+  SPEC_HASH,
+  applyIfChanged,
+  builtFromOther,
+  withHash,
+} from './expectations.js';
 
 const svc = (port: number): KubeObject =>
   withHash({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's', namespace: 'n' }, spec: { port } });
@@ -13,7 +21,7 @@ describe('Expectations', () => {
 
   it('writes what the cache lacks, then waits for the watch to show it, then writes again after the TTL', () => {
     let now = 1_000;
-    const e = new Expectations(() => now);
+    const e = new Expectations({ clock: () => now });
     const run = { awaitingCache: false };
     expect(e.needsWrite('u', 'Service', svc(1), undefined, run)).toBe(true);
     e.wrote('u', 'Service', svc(1));
@@ -26,7 +34,7 @@ describe('Expectations', () => {
   });
 
   it('compares with the cached child by hash; an existing Pod is never rewritten', () => {
-    const e = new Expectations(() => 0);
+    const e = new Expectations({ clock: () => 0, createOnly: ['Pod'] });
     const run = { awaitingCache: false };
     expect(e.needsWrite('u', 'Service', svc(1), svc(1), run)).toBe(false);
     expect(e.needsWrite('u', 'Service', svc(2), svc(1), run)).toBe(true);
@@ -37,7 +45,7 @@ describe('Expectations', () => {
   });
 
   it('a cached child clears the expectation, and forget drops a lab', () => {
-    const e = new Expectations(() => 0);
+    const e = new Expectations({ clock: () => 0, createOnly: ['Pod'] });
     e.wrote('u', 'Service', svc(1));
     e.needsWrite('u', 'Service', svc(1), svc(1), { awaitingCache: false });
     // Seen in the cache once: if it disappears now, it is written again at once.
@@ -51,7 +59,7 @@ describe('Expectations', () => {
 
   it('pending: a write of ours is pending until the TTL (no live read for it meanwhile)', () => {
     let now = 0;
-    const e = new Expectations(() => now);
+    const e = new Expectations({ clock: () => now });
     expect(e.pending('u', 'Service')).toBe(false);
     e.wrote('u', 'Service', svc(1));
     expect(e.pending('u', 'Service')).toBe(true);
@@ -70,5 +78,19 @@ describe('Expectations', () => {
     expect(builtFromOther(svc(1), svc(1))).toBe(false);
     expect(builtFromOther(svc(2), svc(1))).toBe(true);
     expect(builtFromOther(svc(2), raw(1))).toBe(false);
+  });
+
+  it('applyIfChanged applies a changed child once, and not again while the watch catches up', async () => {
+    const sent: KubeObject[] = [];
+    const kube = { apply: <T extends KubeObject>(o: T) => Promise.resolve((sent.push(o), o)) };
+    const e = new Expectations({ clock: () => 0 });
+    const run = { awaitingCache: false };
+    expect(await applyIfChanged(kube, e, 'u', svc(2), svc(1), run)).toBe(true);
+    expect(sent).toEqual([svc(2)]);
+    expect(await applyIfChanged(kube, e, 'u', svc(2), svc(1), run)).toBe(true);
+    expect(await applyIfChanged(kube, e, 'u', svc(2), undefined, run)).toBe(false);
+    expect(run.awaitingCache).toBe(true);
+    expect(await applyIfChanged(kube, e, 'u', svc(2), svc(2), run)).toBe(false);
+    expect(sent).toHaveLength(2);
   });
 });

@@ -1,7 +1,7 @@
-// Children this process wrote that the watch has not shown yet (client-go's "expectations"), and the spec hash
-// that tells an unchanged child from a changed one, so that no reconcile re-sends what it just wrote.
-import type { KubeObject } from '../../kube/index.js';
-import { shortHash } from '../../meta/index.js';
+// Children this process wrote that the watch has not shown yet (client-go's "expectations"), the spec hash that
+// tells an unchanged child from a changed one, and apply-if-changed: no reconcile re-sends what it just wrote.
+import type { Kube, KubeObject } from '../kube/client.js';
+import { shortHash } from '../meta/index.js';
 
 /** Annotation holding a hash of the desired child, so unchanged children are not re-applied. */
 export const SPEC_HASH = 'skyport.io/spec-hash';
@@ -37,18 +37,31 @@ function upToDate(desired: KubeObject, current: KubeObject | undefined): boolean
   return current !== undefined && specHashOf(current) === specHashOf(desired);
 }
 
-/** Per lab UID and kind: which version of a child this process last wrote, and when. */
+/** Options of {@link Expectations}. */
+export interface ExpectationsOptions {
+  /** Clock in ms (tests). */
+  clock?: () => number;
+  /** Kinds created once and never written over (immutable, e.g. `Pod`): an existing one never needs a write. */
+  createOnly?: readonly string[];
+}
+
+/** Per owner UID and child kind: which version of a child this process last wrote, and when. */
 export class Expectations {
   private readonly expected = new Map<string, { hash: string; at: number }>();
+  private readonly clock: () => number;
+  private readonly createOnly: ReadonlySet<string>;
 
-  constructor(private readonly clock: () => number = Date.now) {}
+  constructor(opts: ExpectationsOptions = {}) {
+    this.clock = opts.clock ?? Date.now;
+    this.createOnly = new Set(opts.createOnly ?? []);
+  }
 
   /**
    * True when `desired` (with its hash, {@link withHash}) must be written: the cache lacks it or holds another
    * version — unless this process wrote exactly this version moments ago and the watch has not delivered it yet.
    * Without this, every event between our write and its watch event (PVC bound, Pod scheduled, …) would re-send
    * the same object. `run.awaitingCache` is set when a write is skipped for that reason (come back later: the
-   * object may have been deleted before we saw it). An existing Pod never needs a write (its spec is immutable).
+   * object may have been deleted before we saw it). An existing object of a `createOnly` kind never needs a write.
    */
   needsWrite(
     uid: string,
@@ -58,7 +71,7 @@ export class Expectations {
     run: { awaitingCache: boolean },
   ): boolean {
     const key = `${uid}/${kind}`;
-    if (current !== undefined && (kind === 'Pod' || upToDate(desired, current))) {
+    if (current !== undefined && (this.createOnly.has(kind) || upToDate(desired, current))) {
       this.expected.delete(key);
       return false;
     }
@@ -84,14 +97,33 @@ export class Expectations {
     });
   }
 
-  /** True while a write of this lab's child of `kind` by this process may not have reached the cache yet. */
+  /** True while a write of this owner's child of `kind` by this process may not have reached the cache yet. */
   pending(uid: string, kind: string): boolean {
     const e = this.expected.get(`${uid}/${kind}`);
     return e !== undefined && this.clock() - e.at < EXPECTATION_TTL_MS;
   }
 
-  /** Forgets a lab's children (the lab is gone). */
+  /** Forgets an owner's children (the owner is gone). */
   forget(uid: string): void {
     for (const k of [...this.expected.keys()]) if (k.startsWith(`${uid}/`)) this.expected.delete(k);
   }
+}
+
+/**
+ * Server-side applies `desired` (hashed, {@link withHash}) unless the cached `current` already has this version or
+ * this process wrote it moments ago ({@link Expectations.needsWrite}); true when it wrote.
+ */
+export async function applyIfChanged(
+  kube: Pick<Kube, 'apply'>,
+  expected: Expectations,
+  ownerUid: string,
+  desired: KubeObject,
+  current: KubeObject | undefined,
+  run: { awaitingCache: boolean },
+): Promise<boolean> {
+  const kind = desired.kind ?? '';
+  if (!expected.needsWrite(ownerUid, kind, desired, current, run)) return false;
+  await kube.apply(desired);
+  expected.wrote(ownerUid, kind, desired);
+  return true;
 }
