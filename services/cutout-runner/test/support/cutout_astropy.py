@@ -86,13 +86,15 @@ def make_compressed(req):
 
 
 def wcs(req):
-    header = fits.Header.fromstring("".join(req["cards"]))
-    w = WCS(header)
-    world = np.array(req["world"], dtype=float).reshape(-1, 2)
-    pix = np.array(req["pixels"], dtype=float).reshape(-1, 2)
-    x, y = w.all_world2pix(world[:, 0], world[:, 1], 0)
-    ra, dec = w.all_pix2world(pix[:, 0], pix[:, 1], 0)
-    return {"pixels": np.stack([x, y], 1).tolist(), "world": np.stack([ra, dec], 1).tolist()}
+    out = []
+    for case in req["cases"]:
+        w = WCS(fits.Header.fromstring("".join(case["cards"])))
+        world = np.array(case["world"], dtype=float).reshape(-1, 2)
+        pix = np.array(case["pixels"], dtype=float).reshape(-1, 2)
+        x, y = w.all_world2pix(world[:, 0], world[:, 1], 0)
+        ra, dec = w.all_pix2world(pix[:, 0], pix[:, 1], 0)
+        out.append({"pixels": np.stack([x, y], 1).tolist(), "world": np.stack([ra, dec], 1).tolist()})
+    return out
 
 
 def bits_equal(a, b):
