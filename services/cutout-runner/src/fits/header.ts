@@ -77,7 +77,10 @@ function ascii(text: string, what: string): string {
 
 /** Formats one card; strings longer than a card are not supported here (use the CONTINUE writer). */
 export function formatCard(key: string, value: CardValue, comment = ''): string {
-  const k = ascii(key, 'keyword').padEnd(8, ' ');
+  if (!/^[A-Z0-9_-]{1,8}$/.test(key)) {
+    throw new FitsError('BadKeyword', `${JSON.stringify(key)}: a keyword is 1–8 of A–Z, 0–9, _ and -`);
+  }
+  const k = key.padEnd(8, ' ');
   let v: string;
   if (typeof value === 'string') {
     const escaped = ascii(value, key).replaceAll("'", "''");

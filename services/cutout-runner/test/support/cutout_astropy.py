@@ -19,7 +19,7 @@ import numpy as np
 from astropy import units as u
 from astropy.coordinates import SkyCoord
 from astropy.io import fits
-from astropy.nddata import Cutout2D
+from astropy.nddata import Cutout2D, NoOverlapError
 from astropy.visualization import make_lupton_rgb
 from astropy.wcs import WCS
 
@@ -120,24 +120,44 @@ def cutouts(req):
         data, tile_wcs = cache[key]
         pos = SkyCoord(case["ra"] * u.deg, case["dec"] * u.deg, frame="icrs")
         fill = np.nan if data.dtype.kind == "f" else case.get("blank", 0)
-        ref = Cutout2D(data, pos, (case["ny"], case["nx"]), wcs=tile_wcs, mode="partial", fill_value=fill)
+        try:
+            ref = Cutout2D(data, pos, (case["ny"], case["nx"]), wcs=tile_wcs, mode="partial", fill_value=fill)
+        except NoOverlapError:
+            out.append({"no_overlap": True, "covered": 0, "equal": True})
+            continue
         with fits.open(case["cutout"], checksum=True) as hdul:
             ours = hdul[case["cutout_hdu"]]
+            # Verified before .data is read: astropy recomputes sums from scaled (BLANK → NaN) data after.
+            checksum_ok = bool(ours.verify_checksum() == 1 and ours.verify_datasum() == 1)
             ours_data = np.array(ours.data)
             ours_wcs = WCS(ours.header)
             cx, cy = ours_wcs.world_to_pixel(pos)
             header = ours.header
-            checksum_ok = bool(ours.verify_checksum() == 1 and ours.verify_datasum() == 1)
-        equal, mismatches = bits_equal(ours_data, ref.data)
-        # Where astropy filled (outside the tile) our pixels must be NaN or BLANK too.
+        ref_data = ref.data
+        if ours_data.dtype.kind == "f" and ref_data.dtype.kind in "iu":
+            # astropy reads an integer image with a BLANK card as float32 with NaN for BLANK: compare so.
+            ref_data = ref_data.astype(ours_data.dtype)
+            ref_data[ref.data == fill] = np.nan
+        if case.get("mode", "exact") == "exact":
+            equal, mismatches = bits_equal(ours_data, ref_data)
+            covered = int(ours_data.size)
+        else:
+            # A mosaic: where this tile has pixels (astropy did not fill), ours must be those bits.
+            filled = np.isnan(ref_data) if ref_data.dtype.kind == "f" else ref_data == fill
+            sel = ~filled
+            equal, mismatches = bits_equal(ours_data[sel], ref_data[sel]) if ours_data.shape == ref_data.shape else (False, -1)
+            covered = int(sel.sum())
         out.append(
             {
                 "shape": list(ours_data.shape),
                 "ref_shape": list(ref.data.shape),
                 "equal": equal,
                 "mismatches": mismatches,
+                "covered": covered,
                 "center": [float(cx), float(cy)],
-                "ref_center": [float(ref.center_cutout[0]), float(ref.center_cutout[1])],
+                "ref_center": [float(v) for v in ref.input_position_cutout],
+                "dtype": f"{ours_data.dtype.kind}{ours_data.dtype.itemsize}",
+                "ref_dtype": f"{ref_data.dtype.kind}{ref_data.dtype.itemsize}",
                 "ref_crpix": [float(v) for v in ref.wcs.wcs.crpix],
                 "crpix": [header["CRPIX1"], header["CRPIX2"]],
                 "crval": [header["CRVAL1"], header["CRVAL2"]],
