@@ -14,6 +14,7 @@ import { buildIndex, type TileIndex } from './survey/tile-index.js';
 
 export class SpecError extends Error {
   readonly code = 'BadSpec';
+  override readonly name = 'SpecError';
 }
 
 type Json = Record<string, unknown>;

@@ -4,7 +4,7 @@
 // file is written under a temporary name and renamed, and names are deterministic: rerunning a killed
 // shard overwrites, never duplicates; manifest.csv and summary.json are written last.
 
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatCard } from './fits/header.js';
 import { emptyPrimary, hduBytes, imageHduBytes, type Image } from './fits/image.js';
@@ -265,9 +265,23 @@ function colourPng(c: Colour, sci: ReadonlyMap<string, Cut>): Buffer | undefined
   return rgbPng(rgb, r.image.width, r.image.height);
 }
 
+/** Removes temporary files a killed earlier run of this shard left behind (never finished outputs). */
+function removeStaleTemporaries(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name.startsWith('.tmp-')) {
+      rmSync(join(e.parentPath, e.name), { force: true });
+      n++;
+    }
+  }
+  return n;
+}
+
 /** Runs one shard; returns the manifest rows (in input order) and the summary it wrote. */
 export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summary } {
   const t0 = performance.now();
+  removeStaleTemporaries(spec.outputDir);
   const size = spec.size ?? { x: 1, y: 1, unit: 'arcmin' as const };
   const fitsBands = spec.bands ?? spec.index.bands;
   const hdus = spec.hdus ?? ['SCI'];
