@@ -80,6 +80,8 @@ export interface Summary {
   readonly files: number;
   readonly bytes: number;
   readonly tilesRead: number;
+  /** The process's peak resident set so far (MiB). */
+  readonly peakRssMiB: number;
   readonly timingsMs: {
     readonly total: number;
     readonly plan: number;
@@ -354,6 +356,7 @@ export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summa
     files,
     bytes,
     tilesRead: cache.reads,
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
     timingsMs: {
       total: Math.round(performance.now() - t0),
       plan: Math.round(tPlan - t0),
