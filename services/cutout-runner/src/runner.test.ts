@@ -114,6 +114,32 @@ describe('runShard', () => {
     expect(img.width * img.height).toBeLessThan(57 * 57);
     expect(Array.from(img.data).every(Number.isFinite)).toBe(true);
   });
+
+  it('an unreadable tile fails only its positions, each with the reason', () => {
+    const bad = mkdtempSync(join(tmpdir(), 'skyport-runner-bad-'));
+    try {
+      generateSurvey({ dir: bad, tileSize: 64, bands: ['g'], starsPerTile: 1, compressed: [] });
+      const idx = buildIndex(bad);
+      // Truncate T22's file after the index was built: its data can no longer be read.
+      const path = join(bad, 'T22_g.fits');
+      writeFileSync(path, readFileSync(path).subarray(0, 2880 * 3));
+      const at = (tile: string): string => {
+        const [ra, dec] = tileWcs(idx.tiles.find((t) => t.tile === tile)!).pixelToWorld(32, 32);
+        return `${ra},${dec}`;
+      };
+      const { rows } = runShard({
+        positions: `RA,DEC\n${at('T22')}\n${at('T00')}\n`,
+        root: bad,
+        index: idx,
+        outputDir: join(bad, 'out'),
+        size: { x: 10, y: 10, unit: 'pix' },
+      });
+      expect(rows.map((r) => r.status)).toEqual(['failed', 'ok']);
+      expect(rows[0]!.reason).toMatch(/read-error: g SCI: .*T22_g\.fits/);
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+    }
+  });
 });
 
 describe('command line', () => {

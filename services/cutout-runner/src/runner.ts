@@ -250,7 +250,8 @@ function cutPosition(ctx: Context, pos: Position, plan: Plan): ManifestRow {
   }
   ctx.writeMs += performance.now() - tw;
   ctx.files += out.length;
-  const status: Status = coverage < 1 || problems.length > 0 ? 'partial' : 'ok';
+  // Nothing written (e.g. every band's file unreadable) is a failure; some outputs with problems are partial.
+  const status: Status = out.length === 0 ? 'failed' : coverage < 1 || problems.length > 0 ? 'partial' : 'ok';
   const padded =
     coverage < 1 ? `edge: padded (${plan.pieces.length} tile${plan.pieces.length > 1 ? 's' : ''})` : '';
   const reason = [padded, ...problems].filter(Boolean).join('; ');
