@@ -267,7 +267,8 @@ export function decompressImage(h: Header, data: Uint8Array, where: string): Ima
       if (s.bitpix < 0 && !lossless && scale !== undefined) {
         unquantize(s, tile, row, { scale, zero: t.cell('ZZERO', row) ?? 0, zblank }, put);
       } else {
-        for (let i = 0; i < n; i++) put(i, tile[i] ?? 0);
+        if (w === width && ArrayBuffer.isView(tile)) out.set(tile, y0 * width);
+        else for (let i = 0; i < n; i++) put(i, tile[i] ?? 0);
       }
     }
   }
@@ -281,6 +282,13 @@ function placer(
   y0: number,
   w: number,
 ): (i: number, v: number) => void {
+  // Tiles of whole rows (the usual 1-row tiles) are contiguous in the image: no division per pixel.
+  if (w === width && x0 === 0) {
+    const base = y0 * width;
+    return (i, v) => {
+      out[base + i] = v;
+    };
+  }
   return (i, v) => {
     out[(y0 + Math.floor(i / w)) * width + x0 + (i % w)] = v;
   };

@@ -37,16 +37,14 @@ export function riceDecode(
   let lastpix = 0;
   for (let i = 0; i < bytepix; i++) lastpix = (lastpix << 8) | (src[c++] ?? 0);
   const end = src.length;
-  const next = (): number => {
-    if (c >= end) throw new FitsError('BadTile', `${where}: compressed data end before ${n} pixels`);
-    return src[c++] ?? 0;
-  };
-  let b = next();
+  // Bytes past the end read as 0 (typed-array reads out of range are undefined → 0 under `|`); the check
+  // after each block then reports the truncation, as the reference decoder does.
+  let b = src[c++] ?? 0;
   let nbits = 8;
   for (let i = 0; i < n;) {
     nbits -= fsbits;
     while (nbits < 0) {
-      b = (b << 8) | next();
+      b = (b << 8) | (src[c++] as number);
       nbits += 8;
     }
     const fs = (b >>> nbits) - 1;
@@ -60,11 +58,11 @@ export function riceDecode(
         let k = bbits - nbits;
         let diff = nbits > 0 ? (b << k) >>> 0 : 0;
         for (k -= 8; k >= 0; k -= 8) {
-          b = next();
+          b = src[c++] as number;
           diff = (diff | (b << k)) >>> 0;
         }
         if (nbits > 0) {
-          b = next();
+          b = src[c++] as number;
           diff = (diff | (b >>> -k)) >>> 0;
           b &= (1 << nbits) - 1;
         } else b = 0;
@@ -74,15 +72,16 @@ export function riceDecode(
     } else {
       for (; i < imax; i++) {
         while (b === 0) {
+          if (c >= end) throw truncated(where, n);
           nbits += 8;
-          b = next();
+          b = src[c++] as number;
         }
-        const nzero = nbits - (NONZERO[b] ?? 0);
+        const nzero = nbits - (NONZERO[b] as number);
         nbits -= nzero + 1;
         b ^= 1 << nbits;
         nbits -= fs;
         while (nbits < 0) {
-          b = (b << 8) | next();
+          b = (b << 8) | (src[c++] as number);
           nbits += 8;
         }
         const diff = ((nzero << fs) | (b >>> nbits)) >>> 0;
@@ -91,9 +90,14 @@ export function riceDecode(
         out[i] = lastpix;
       }
     }
+    if (c > end) throw truncated(where, n);
   }
   if (bytepix === 4) return out;
   return bytepix === 2 ? Int16Array.from(out) : Uint8Array.from(out);
+}
+
+function truncated(where: string, n: number): FitsError {
+  return new FitsError('BadTile', `${where}: compressed data end before ${n} pixels`);
 }
 
 /** Undoes the mapping of a difference to an unsigned value and adds it to the previous pixel. */
