@@ -163,6 +163,21 @@ describe('command line', () => {
     expect(main(['nonsense'])).toBe(2);
   });
 
+  it('survey writes tiles, tiles.json and stars.csv; index rebuilds the same index', () => {
+    const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const d = join(dir, 'cli-survey');
+    expect(main(['survey', d, '--tile-size', '32', '--tiles', '1'])).toBe(0);
+    const idx = JSON.parse(readFileSync(join(d, 'tiles.json'), 'utf8')) as TileIndex;
+    expect([idx.tiles.length, idx.bands]).toEqual([1, ['g', 'i', 'r', 'z']]);
+    const stars = readFileSync(join(d, 'stars.csv'), 'utf8').trim().split('\n');
+    expect(stars[0]).toBe('ID,RA,DEC,FLUX_G,FLUX_R,FLUX_I,FLUX_Z');
+    expect(stars).toHaveLength(31);
+    expect(main(['index', d, join(d, 'again.json')])).toBe(0);
+    expect(JSON.parse(readFileSync(join(d, 'again.json'), 'utf8'))).toEqual(idx);
+    expect(main(['survey', d, '--tile-size', '-3'])).toBe(2);
+    log.mockRestore();
+  });
+
   it('desName carries rounding over and signs the declination', () => {
     expect(desName(0, -30)).toBe('DESJ000000.0000-300000.0000');
     expect(desName(359.99999999999, 0.5)).toBe('DESJ000000.0000+003000.0000');
