@@ -1,0 +1,152 @@
+// `npm run bench:cutout [-- --positions 10000 --tile-size 512 --arcmin 1]`: cutouts/s of the runner against
+// astropy Cutout2D + writeto (the peer) on the same positions and sample tiles, one core each, run side by
+// side in this script; the runner's peak RSS; and 1 → 2 shard scale-out (positions split by tile, two
+// processes at once). The sample survey is cached under the OS temp dir per tile size.
+
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { planCutout } from '../src/cutout/cut.js';
+import { sidePixels } from '../src/cutout/positions.js';
+import { writeFileAtomic } from '../src/fits/write.js';
+import { generateSurvey } from '../src/survey/generate.js';
+import { buildIndex, tileWcs, type TileIndex } from '../src/survey/tile-index.js';
+import { astropyPython } from '../test/support/astropy.js';
+import type { TanWcs } from '../src/wcs.js';
+
+const HERE = import.meta.dirname;
+const arg = (name: string, fallback: number): number => {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? fallback : Number(process.argv[i + 1]);
+};
+const count = arg('--positions', 10_000);
+const tileSize = arg('--tile-size', 512);
+const arcmin = arg('--arcmin', 1);
+
+const root = join(tmpdir(), `skyport-bench-cutout-${tileSize}`);
+if (!existsSync(join(root, 'tiles.json'))) {
+  console.log(`Generating the sample survey (9 tiles × 4 bands of ${tileSize}²) in ${root} …`);
+  generateSurvey({ dir: root, tileSize });
+  writeFileAtomic(join(root, 'tiles.json'), JSON.stringify(buildIndex(root)));
+}
+const index = JSON.parse(execFileSync('cat', [join(root, 'tiles.json')], { encoding: 'utf8' })) as TileIndex;
+
+// Positions: deterministic, uniform over the tiles' pixel area (each one inside some tile).
+let seed = 12345;
+const rand = (): number => (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32;
+const pos: { ra: number; dec: number; tile: string }[] = [];
+for (let i = 0; i < count; i++) {
+  const t = index.tiles[Math.floor(rand() * index.tiles.length)]!;
+  const [ra, dec] = tileWcs(t).pixelToWorld(rand() * t.width - 0.5, rand() * t.height - 0.5);
+  pos.push({ ra, dec, tile: t.tile });
+}
+const scale = index.tiles[0]!.pixelScale[0] / 3600;
+const n = sidePixels(arcmin, 'arcmin', scale);
+const work = join(tmpdir(), `skyport-bench-cutout-run-${process.pid}`);
+mkdirSync(work, { recursive: true });
+
+interface Summary {
+  counts: Record<string, number>;
+  timingsMs: { total: number };
+  peakRssMiB: number;
+}
+
+function shardSpec(name: string, rows: typeof pos): string {
+  const csv = ['RA,DEC', ...rows.map((p) => `${p.ra.toFixed(10)},${p.dec.toFixed(10)}`)].join('\n');
+  const path = join(work, `${name}.json`);
+  writeFileSync(
+    path,
+    JSON.stringify({
+      root,
+      index: join(root, 'tiles.json'),
+      positions: csv,
+      outputDir: join(work, name),
+      bands: ['g'],
+      hdus: ['SCI'],
+      size: { x: arcmin, y: arcmin, unit: 'arcmin' },
+      multiTilePolicy: 'best-tile',
+    }),
+  );
+  return path;
+}
+
+function runOurs(specs: string[]): Promise<Summary[]> {
+  return Promise.all(
+    specs.map(
+      (spec) =>
+        new Promise<Summary>((resolve, reject) => {
+          const child = spawn(
+            process.execPath,
+            ['--import', 'tsx', join(HERE, '..', 'src', 'main.ts'), 'shard', spec],
+            { stdio: ['ignore', 'pipe', 'inherit'] },
+          );
+          let out = '';
+          child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+          child.on('close', (code) =>
+            code === 0 ? resolve(JSON.parse(out) as Summary) : reject(new Error(`shard exited ${code}`)),
+          );
+        }),
+    ),
+  );
+}
+
+const one = await runOurs([shardSpec('one', pos)]);
+const ours = one[0]!;
+const oursRate = count / (ours.timingsMs.total / 1000);
+
+// The peer gets each position's tile from our plan (its lookup is not what is measured).
+const wcsCache = new Map<string, TanWcs>();
+const tileFile = (tile: string): string =>
+  join(root, index.tiles.find((t) => t.tile === tile)!.files.find((f) => f.band === 'g')!.path);
+const peerPositions = pos.map((p) => {
+  const r = planCutout(index, p.ra, p.dec, () => ({ nx: n, ny: n }), 'best-tile', wcsCache);
+  return [p.ra, p.dec, tileFile(r.ok ? r.plan.best.tile : p.tile)];
+});
+writeFileSync(
+  join(work, 'peer.json'),
+  JSON.stringify({ out: join(work, 'peer'), nx: n, ny: n, hdu: 'SCI', positions: peerPositions }),
+);
+const peer = JSON.parse(
+  execFileSync(astropyPython(), [join(HERE, 'astropy_cutouts.py'), join(work, 'peer.json')], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 26,
+  }),
+) as { seconds: number; peak_rss_mib: number };
+const peerRate = count / peer.seconds;
+
+// Scale-out: tiles split into two groups, one shard each, both at once.
+const byTile = [...new Set(pos.map((p) => p.tile))].sort();
+const half = new Set(byTile.filter((_, i) => i % 2 === 0));
+const two = await runOurs([
+  shardSpec(
+    's0',
+    pos.filter((p) => half.has(p.tile)),
+  ),
+  shardSpec(
+    's1',
+    pos.filter((p) => !half.has(p.tile)),
+  ),
+]);
+const wall2 = Math.max(...two.map((s) => s.timingsMs.total)) / 1000;
+const rate2 = count / wall2;
+
+const line = (k: string, v: string): void => console.log(`${k.padEnd(44)} ${v}`);
+console.log(
+  `\nbench:cutout — ${count} positions, ${n} × ${n} px (${arcmin}′) SCI cutouts from ${tileSize}² tiles (2 of 9 RICE_1), FITS with checksums`,
+);
+line(
+  'runner (1 shard)',
+  `${oursRate.toFixed(0)} cutouts/s (${ours.timingsMs.total} ms, peak RSS ${ours.peakRssMiB.toFixed(0)} MiB)`,
+);
+line(
+  'astropy Cutout2D + writeto',
+  `${peerRate.toFixed(0)} cutouts/s (${(peer.seconds * 1000).toFixed(0)} ms, peak RSS ${peer.peak_rss_mib.toFixed(0)} MiB)`,
+);
+line('runner / astropy', `${(oursRate / peerRate).toFixed(2)}×  (target ≥ 2×)`);
+line(
+  '2 shards at once (split by tile)',
+  `${rate2.toFixed(0)} cutouts/s; efficiency ${((100 * rate2) / (2 * oursRate)).toFixed(0)} % (target ≥ 90 %)`,
+);
+line('statuses (1 shard)', JSON.stringify(ours.counts));
+rmSync(work, { recursive: true, force: true });

@@ -1,0 +1,398 @@
+// One shard of a CutoutJob: positions → FITS cutouts per band (+ colour PNGs) → manifest.csv (one row per
+// input row: status, files, coverage, reason) and summary.json. Positions are planned first and cut in
+// tile order, so each tile is read once while a small cache of images holds it and its neighbours. Every
+// file is written under a temporary name and renamed, and names are deterministic: rerunning a killed
+// shard overwrites, never duplicates; manifest.csv and summary.json are written last.
+
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { formatCard } from './fits/header.js';
+import { emptyPrimary, hduBytes, imageHduBytes, type Image } from './fits/image.js';
+import { FitsFile } from './fits/read.js';
+import { writeFileAtomic } from './fits/write.js';
+import { asinhRgb, DES_LUPTON, luptonRgb, rgbPng, type LuptonOptions } from './colour/lupton.js';
+import {
+  cutPieces,
+  planCutout,
+  type Cut,
+  type EdgePolicy,
+  type MultiTilePolicy,
+  type Plan,
+} from './cutout/cut.js';
+import {
+  DES_LIMITS,
+  parsePositions,
+  sidePixels,
+  type Limits,
+  type Position,
+  type SizeUnit,
+} from './cutout/positions.js';
+import type { IndexedTile, TileIndex } from './survey/tile-index.js';
+import type { TanWcs } from './wcs.js';
+
+export type Colour =
+  | ({
+      readonly method: 'lupton';
+      readonly bands: readonly [string, string, string];
+    } & Partial<LuptonOptions>)
+  | {
+      readonly method: 'asinh';
+      readonly bands: readonly [string, string, string];
+      readonly percentile?: readonly [number, number];
+    };
+
+export interface ShardSpec {
+  /** DES-style positions CSV text. */
+  readonly positions: string;
+  /** The collection's files and index (paths in the index are relative to `root`). */
+  readonly root: string;
+  readonly index: TileIndex;
+  readonly outputDir: string;
+  readonly size?: { readonly x: number; readonly y: number; readonly unit: SizeUnit };
+  /** Bands written as FITS (default: every band of the collection). */
+  readonly bands?: readonly string[];
+  readonly hdus?: readonly string[];
+  readonly edgePolicy?: EdgePolicy;
+  readonly multiTilePolicy?: MultiTilePolicy;
+  readonly colour?: readonly Colour[];
+  readonly limits?: Limits;
+  /** Images held at once (default 4 tiles' worth of bands × HDUs). */
+  readonly cacheImages?: number;
+}
+
+export type Status = 'ok' | 'partial' | 'unmatched' | 'failed';
+
+export interface ManifestRow {
+  readonly row: number;
+  readonly id: string;
+  readonly ra: number | string;
+  readonly dec: number | string;
+  readonly status: Status;
+  readonly tile: string;
+  readonly files: readonly string[];
+  readonly coverage: number;
+  readonly reason: string;
+}
+
+export interface Summary {
+  readonly positions: number;
+  readonly counts: Record<Status, number>;
+  readonly files: number;
+  readonly bytes: number;
+  readonly tilesRead: number;
+  /** The process's peak resident set so far (MiB). */
+  readonly peakRssMiB: number;
+  readonly timingsMs: {
+    readonly total: number;
+    readonly plan: number;
+    readonly read: number;
+    readonly cut: number;
+    readonly write: number;
+  };
+}
+
+/** `J hhmmss.ssss ±ddmmss.ssss`, DESaccess's cutout name (rounded, carries handled). */
+export function desName(ra: number, dec: number): string {
+  const t = Math.round((ra / 15) * 3600 * 1e4) % (24 * 3600 * 1e4);
+  const hh = Math.floor(t / 36e6);
+  const mm = Math.floor((t % 36e6) / 6e5);
+  const ss = (t % 6e5) / 1e4;
+  const d = Math.round(Math.abs(dec) * 3600 * 1e4);
+  const dd = Math.floor(d / 36e6);
+  const dm = Math.floor((d % 36e6) / 6e5);
+  const ds = (d % 6e5) / 1e4;
+  const p2 = (n: number): string => String(n).padStart(2, '0');
+  const s7 = (n: number): string => n.toFixed(4).padStart(7, '0');
+  return `DESJ${p2(hh)}${p2(mm)}${s7(ss)}${dec < 0 ? '-' : '+'}${p2(dd)}${p2(dm)}${s7(ds)}`;
+}
+
+/** A small LRU cache of decoded images keyed by file and HDU. */
+class ImageCache {
+  private readonly map = new Map<string, Image>();
+  reads = 0;
+  readMs = 0;
+
+  constructor(
+    private readonly root: string,
+    private readonly capacity: number,
+  ) {}
+
+  get(path: string, hdu: string): Image {
+    const key = `${path}\u0000${hdu}`;
+    const hit = this.map.get(key);
+    if (hit !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, hit);
+      return hit;
+    }
+    const t0 = performance.now();
+    const f = FitsFile.open(join(this.root, path));
+    try {
+      const img = f.readImage(hdu);
+      this.map.set(key, img);
+      this.reads++;
+      while (this.map.size > this.capacity) this.map.delete(this.map.keys().next().value ?? '');
+      return img;
+    } finally {
+      f.close();
+      this.readMs += performance.now() - t0;
+    }
+  }
+}
+
+function fileFor(tile: IndexedTile, band: string): string | undefined {
+  return tile.files.find((f) => f.band === band)?.path;
+}
+
+const CSV_HEADER = 'ROW,ID,RA,DEC,STATUS,TILENAME,FILES,COVERAGE,REASON';
+
+function csvField(v: string): string {
+  return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
+}
+
+export function manifestCsv(rows: readonly ManifestRow[]): string {
+  const lines = rows.map((r) =>
+    [
+      String(r.row),
+      r.id,
+      String(r.ra),
+      String(r.dec),
+      r.status,
+      r.tile,
+      r.files.join(';'),
+      r.coverage.toFixed(6),
+      r.reason,
+    ]
+      .map(csvField)
+      .join(','),
+  );
+  return [CSV_HEADER, ...lines].join('\r\n') + '\r\n';
+}
+
+interface Context {
+  readonly spec: ShardSpec;
+  readonly fitsBands: readonly string[];
+  readonly hdus: readonly string[];
+  readonly edge: EdgePolicy;
+  readonly colours: readonly Colour[];
+  readonly cutBands: readonly string[];
+  readonly cache: ImageCache;
+  readonly used: Set<string>;
+  bytes: number;
+  files: number;
+  cutMs: number;
+  writeMs: number;
+}
+
+/** One band × HDU of a planned cutout, from every piece that has the band. */
+function cutOne(ctx: Context, plan: Plan, band: string, hdu: string): Cut | undefined {
+  const pieces = plan.pieces.filter((p) => fileFor(p.tile, band) !== undefined);
+  const images = pieces.map((p) => ctx.cache.get(fileFor(p.tile, band) ?? '', hdu));
+  return cutPieces({ ...plan, pieces }, images, ctx.edge);
+}
+
+/** The cutouts of one position: FITS per band (requested HDUs), then colour PNGs from the SCI cuts. */
+function cutPosition(ctx: Context, pos: Position, plan: Plan): ManifestRow {
+  const tc = performance.now();
+  const dirName = plan.best.tile;
+  let name = desName(pos.ra, pos.dec);
+  if (ctx.used.has(`${dirName}/${name}`)) name = `${name}_r${pos.row}`;
+  ctx.used.add(`${dirName}/${name}`);
+  const problems: string[] = [];
+  const sci = new Map<string, Cut>();
+  const fitsParts = new Map<string, Buffer[]>();
+  let coverage = 1;
+  let refused = false;
+  for (const band of ctx.cutBands) {
+    if (fileFor(plan.best, band) === undefined) {
+      problems.push(`no-band: tile ${plan.best.tile} has no ${band} file`);
+      continue;
+    }
+    const asFits = ctx.fitsBands.includes(band);
+    for (const hdu of asFits ? ctx.hdus : ['SCI']) {
+      let cut: Cut | undefined;
+      try {
+        cut = cutOne(ctx, plan, band, hdu);
+      } catch (e) {
+        problems.push(`read-error: ${band} ${hdu}: ${e instanceof Error ? e.message : String(e)}`);
+        continue;
+      }
+      if (cut === undefined) {
+        refused = true;
+        continue;
+      }
+      coverage = Math.min(coverage, cut.coverage);
+      if (hdu === 'SCI') sci.set(band, cut);
+      if (!asFits) continue;
+      const parts = fitsParts.get(band) ?? [primaryFor(pos, plan, band)];
+      parts.push(imageHduBytes(cut.header, cut.image, false));
+      fitsParts.set(band, parts);
+    }
+  }
+  ctx.cutMs += performance.now() - tc;
+  if (refused) {
+    const why = `edge: coverage ${plan.coverage.toFixed(4)} < 1 (edgePolicy error)`;
+    return base(pos, 'failed', plan.best.tile, plan.coverage, why);
+  }
+  const tw = performance.now();
+  mkdirSync(join(ctx.spec.outputDir, dirName), { recursive: true });
+  const out: string[] = [];
+  const put = (rel: string, buf: Buffer): void => {
+    writeFileAtomic(join(ctx.spec.outputDir, rel), buf);
+    out.push(rel);
+    ctx.bytes += buf.length;
+  };
+  for (const [band, parts] of fitsParts) put(`${dirName}/${name}_${band}.fits`, Buffer.concat(parts));
+  for (const c of ctx.colours) {
+    const png = colourPng(c, sci);
+    if (png === undefined) problems.push(`colour ${c.bands.join('')}: a band is missing`);
+    else put(`${dirName}/${name}_${c.bands.join('')}_${c.method}.png`, png);
+  }
+  ctx.writeMs += performance.now() - tw;
+  ctx.files += out.length;
+  // Nothing written (e.g. every band's file unreadable) is a failure; some outputs with problems are partial.
+  const status: Status = out.length === 0 ? 'failed' : coverage < 1 || problems.length > 0 ? 'partial' : 'ok';
+  const padded =
+    coverage < 1 ? `edge: padded (${plan.pieces.length} tile${plan.pieces.length > 1 ? 's' : ''})` : '';
+  const reason = [padded, ...problems].filter(Boolean).join('; ');
+  return { ...base(pos, status, plan.best.tile, coverage, reason), files: out };
+}
+
+function colourPng(c: Colour, sci: ReadonlyMap<string, Cut>): Buffer | undefined {
+  const [r, g, b] = c.bands.map((x) => sci.get(x));
+  if (r === undefined || g === undefined || b === undefined) return undefined;
+  const rgb =
+    c.method === 'lupton'
+      ? luptonRgb(r.image.data, g.image.data, b.image.data, { ...DES_LUPTON, ...definedOnly(c) })
+      : asinhRgb([r.image.data, g.image.data, b.image.data], c.percentile?.[0], c.percentile?.[1]);
+  return rgbPng(rgb, r.image.width, r.image.height);
+}
+
+/** Removes temporary files a killed earlier run of this shard left behind (never finished outputs). */
+function removeStaleTemporaries(dir: string): number {
+  if (!existsSync(dir)) return 0;
+  let n = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    if (e.isFile() && e.name.startsWith('.tmp-')) {
+      rmSync(join(e.parentPath, e.name), { force: true });
+      n++;
+    }
+  }
+  return n;
+}
+
+/** Runs one shard; returns the manifest rows (in input order) and the summary it wrote. */
+export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summary } {
+  const t0 = performance.now();
+  removeStaleTemporaries(spec.outputDir);
+  const size = spec.size ?? { x: 1, y: 1, unit: 'arcmin' as const };
+  const fitsBands = spec.bands ?? spec.index.bands;
+  const hdus = spec.hdus ?? ['SCI'];
+  const edge = spec.edgePolicy ?? 'pad';
+  const colours = spec.colour ?? [];
+  const cutBands = [...new Set([...fitsBands, ...colours.flatMap((c) => c.bands)])];
+  const parsed = parsePositions(
+    spec.positions,
+    { xsize: size.x, ysize: size.y, unit: size.unit },
+    spec.limits ?? DES_LIMITS,
+  );
+  const rows = new Map<number, ManifestRow>();
+  for (const e of parsed.errors) {
+    rows.set(e.row, {
+      row: e.row,
+      id: e.id,
+      ra: '',
+      dec: '',
+      status: 'failed',
+      tile: '',
+      files: [],
+      coverage: 0,
+      reason: e.reason,
+    });
+  }
+  const wcsCache = new Map<string, TanWcs>();
+  const planned: { pos: Position; plan: Plan }[] = [];
+  for (const pos of parsed.positions) {
+    const r = planCutout(
+      spec.index,
+      pos.ra,
+      pos.dec,
+      (t) => ({
+        nx: sidePixels(pos.xsize, size.unit, (t.pixelScale[0] ?? 0) / 3600),
+        ny: sidePixels(pos.ysize, size.unit, (t.pixelScale[1] ?? 0) / 3600),
+      }),
+      spec.multiTilePolicy ?? 'mosaic',
+      wcsCache,
+    );
+    if (r.ok) planned.push({ pos, plan: r.plan });
+    else rows.set(pos.row, base(pos, r.status, '', 0, r.reason));
+  }
+  const tPlan = performance.now();
+  planned.sort((a, b) => a.plan.best.tile.localeCompare(b.plan.best.tile) || a.pos.row - b.pos.row);
+  const cache = new ImageCache(spec.root, spec.cacheImages ?? Math.max(8, 4 * cutBands.length * hdus.length));
+  const ctx: Context = {
+    spec,
+    fitsBands,
+    hdus,
+    edge,
+    colours,
+    cutBands,
+    cache,
+    used: new Set(),
+    bytes: 0,
+    files: 0,
+    cutMs: 0,
+    writeMs: 0,
+  };
+  for (const { pos, plan } of planned) rows.set(pos.row, cutPosition(ctx, pos, plan));
+  const { bytes, files, cutMs, writeMs } = ctx;
+  const ordered = [...rows.values()].sort((a, b) => a.row - b.row);
+  const counts: Record<Status, number> = { ok: 0, partial: 0, unmatched: 0, failed: 0 };
+  for (const r of ordered) counts[r.status]++;
+  mkdirSync(spec.outputDir, { recursive: true });
+  writeFileAtomic(join(spec.outputDir, 'manifest.csv'), manifestCsv(ordered));
+  const summary: Summary = {
+    positions: ordered.length,
+    counts,
+    files,
+    bytes,
+    tilesRead: cache.reads,
+    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    timingsMs: {
+      total: Math.round(performance.now() - t0),
+      plan: Math.round(tPlan - t0),
+      read: Math.round(cache.readMs),
+      cut: Math.round(cutMs - cache.readMs),
+      write: Math.round(writeMs),
+    },
+  };
+  writeFileAtomic(
+    join(spec.outputDir, 'summary.json'),
+    JSON.stringify({ ...summary, ignoredColumns: parsed.ignoredColumns }, null, 2) + '\n',
+  );
+  return { rows: ordered, summary };
+}
+
+function definedOnly(c: Partial<LuptonOptions>): Partial<LuptonOptions> {
+  return Object.fromEntries(
+    Object.entries({ minimum: c.minimum, stretch: c.stretch, Q: c.Q }).filter(([, v]) => v !== undefined),
+  );
+}
+
+function base(pos: Position, status: Status, tile: string, coverage: number, reason: string): ManifestRow {
+  return { row: pos.row, id: pos.id, ra: pos.ra, dec: pos.dec, status, tile, files: [], coverage, reason };
+}
+
+/** The cutout file's primary HDU: provenance only (the images are extensions). */
+function primaryFor(pos: Position, plan: Plan, band: string): Buffer {
+  const h = emptyPrimary([
+    formatCard('RA_CUT', pos.ra, 'requested RA (deg)'),
+    formatCard('DEC_CUT', pos.dec, 'requested Dec (deg)'),
+    formatCard('TILENAME', plan.best.tile, 'tile holding the position'),
+    formatCard('BAND', band),
+    formatCard('NTILES', plan.pieces.length, 'tiles the cutout was cut from'),
+    formatCard('WCSPOLIC', 'crpix-shift', 'CRVAL/CD kept, CRPIX shifted'),
+    formatCard('ORIGIN', 'skyport cutout-runner'),
+  ]);
+  return hduBytes(h, new Uint8Array(0));
+}
