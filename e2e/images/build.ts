@@ -119,12 +119,16 @@ function settingsOf(
   return settings;
 }
 
-/** The content key of every selected image, parents first. */
+/** Inputs of every image: the code that stages contexts (changing how an image is made rebuilds it). */
+export const STAGING_CODE: readonly string[] = ['e2e/images/stage.ts'];
+
+/** The content key of every selected image, parents first; `common` files are inputs of each. */
 export function imageKeys(
   specs: readonly ImageSpec[],
   root: string,
   versions: Record<string, string>,
   sources: readonly string[],
+  common: readonly string[] = [],
 ): Map<string, string> {
   const keys = new Map<string, string>();
   for (const spec of specs) {
@@ -136,7 +140,7 @@ export function imageKeys(
       parents['BASE'] = k;
     }
     const files = collectInputs(root, {
-      paths: [dir, ...spec.inputs.paths],
+      paths: [dir, ...common, ...spec.inputs.paths],
       exclude: spec.inputs.exclude ?? [],
     });
     const dockerfile = readFileSync(join(root, dir, 'Dockerfile'), 'utf8');
@@ -170,7 +174,7 @@ export async function buildImages(opts: BuildOptions = {}): Promise<BuildOutcome
   const sources = needsRootfs
     ? debianSourcesFor(readAptSources(), versions['DEBIAN_SUITE'] ?? 'bookworm').map(sourceLine)
     : [];
-  const keys = imageKeys(specs, repoRoot, versions, sources);
+  const keys = imageKeys(specs, repoRoot, versions, sources, STAGING_CODE);
   const index = readIndex(cacheDir);
   const buildah = new Buildah(join(cacheDir, 'buildah'));
   const env: StageEnv = { repoRoot, cacheDir, versions, aptSources: sources, log };

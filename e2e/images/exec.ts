@@ -9,6 +9,8 @@ export interface ExecOptions {
   /** Killed (SIGKILL) after this long; default 20 minutes. */
   timeoutMs?: number;
   input?: string;
+  /** Called with the stdout received so far, after each chunk. */
+  onStdout?: (soFar: string) => void;
 }
 
 /** A command exited non-zero (or was killed); the message ends with the last lines of its output. */
@@ -31,7 +33,10 @@ export function run(cmd: string, args: readonly string[], opts: ExecOptions = {}
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env ?? process.env, stdio: 'pipe' });
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (b: Buffer) => out.push(b));
+    child.stdout.on('data', (b: Buffer) => {
+      out.push(b);
+      opts.onStdout?.(Buffer.concat(out).toString('utf8'));
+    });
     child.stderr.on('data', (b: Buffer) => err.push(b));
     const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 20 * 60_000);
     child.once('error', (e) => {
@@ -46,6 +51,8 @@ export function run(cmd: string, args: readonly string[], opts: ExecOptions = {}
       const command = `${cmd} ${args.join(' ')}`.slice(0, 300);
       reject(new ExecError(command, code, stdout, Buffer.concat(err).toString('utf8')));
     });
+    // A command that exits without reading its input must not fail the caller with EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.input ?? '');
   });
 }

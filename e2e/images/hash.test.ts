@@ -150,6 +150,15 @@ describe('collectInputs and imageKeys on a tree', () => {
     expect(keys().get('base')).not.toBe(before.get('base'));
   });
 
+  it('changes every key when a common input (the staging code) changes', () => {
+    write('stage.ts', 'v1');
+    const before = imageKeys(specs, root, { SUITE: 'bookworm' }, [], ['stage.ts']);
+    write('stage.ts', 'v2');
+    const after = imageKeys(specs, root, { SUITE: 'bookworm' }, [], ['stage.ts']);
+    expect(after.get('base')).not.toBe(before.get('base'));
+    expect(after.get('app')).not.toBe(before.get('app'));
+  });
+
   it('names a missing pin', () => {
     expect(() => keys({} as { SUITE: string })).toThrow(/SUITE \(needed by image base\) is missing/);
   });

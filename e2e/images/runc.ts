@@ -85,6 +85,11 @@ export interface RuncRun {
   hostNetwork?: boolean;
   /** Writable tmpfs mounts (for example /tmp and a home directory). */
   tmpfs?: string[];
+  /**
+   * Sends this signal to the container's first process `afterMs` after start, or after its stdout first matches
+   * `whenStdout` (a process that is PID 1 ignores TERM until it has installed a handler).
+   */
+  signal?: { name: 'TERM' | 'INT' | 'KILL'; afterMs: number; whenStdout?: RegExp };
   timeoutMs?: number;
 }
 
@@ -123,11 +128,12 @@ export function runtimeSpec(base: Spec, image: ImageConfig, opts: RuncRun): Spec
   if (args.length === 0) throw new Error('image has neither Entrypoint nor Cmd and no command was given');
   const env = [...(c.Env ?? []), ...Object.entries(opts.env ?? {}).map(([k, v]) => `${k}=${v}`)];
   const user = numericUser(opts.user ?? (c.User || '0'));
+  // Owned by the container's user, as kubelet makes an emptyDir writable through fsGroup.
   const tmpfs = (opts.tmpfs ?? []).map((destination) => ({
     destination,
     type: 'tmpfs',
     source: 'tmpfs',
-    options: ['nosuid', 'nodev', 'mode=1777', 'size=65536k'],
+    options: ['nosuid', 'nodev', 'size=65536k', `uid=${user.uid}`, `gid=${user.gid}`, 'mode=0700'],
   }));
   const namespaces = base.linux.namespaces.filter((n) => !(opts.hostNetwork && n.type === 'network'));
   return {
@@ -151,9 +157,21 @@ export async function runContainer(dir: string, unpacked: Unpacked, opts: RuncRu
   const base = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as Spec;
   writeFileSync(join(dir, 'config.json'), JSON.stringify(runtimeSpec(base, unpacked.image, opts), null, 2));
   const id = `skyport-img-${process.pid}-${++seq}`;
+  const signal = opts.signal;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (): void => {
+    if (signal === undefined || timer !== undefined) return;
+    timer = setTimeout(() => {
+      void run('runc', ['--root', state, 'kill', id, signal.name]).catch(() => undefined);
+    }, signal.afterMs);
+  };
+  if (signal?.whenStdout === undefined) arm();
   try {
     const stdout = await run('runc', ['--root', state, 'run', '--bundle', dir, id], {
       timeoutMs: opts.timeoutMs ?? 120_000,
+      onStdout: (soFar) => {
+        if (signal?.whenStdout?.test(soFar)) arm();
+      },
     });
     return { code: 0, stdout, stderr: '' };
   } catch (err) {
@@ -161,6 +179,7 @@ export async function runContainer(dir: string, unpacked: Unpacked, opts: RuncRu
     if (e.exitCode === undefined) throw err;
     return { code: e.exitCode ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   } finally {
+    clearTimeout(timer);
     try {
       execFileSync('runc', ['--root', state, 'delete', '--force', id], { stdio: 'ignore' });
     } catch {
