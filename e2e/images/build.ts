@@ -152,11 +152,11 @@ export function imageKeys(
   return keys;
 }
 
-async function stage(env: StageEnv, spec: ImageSpec, key: string, ctx: string): Promise<void> {
+async function stage(env: StageEnv, spec: ImageSpec, ctx: string): Promise<void> {
   rmSync(ctx, { recursive: true, force: true });
   cpSync(join(env.repoRoot, 'images', spec.name), ctx, { recursive: true });
   const s = spec.stage;
-  if (s.kind === 'rootfs') await stageRootfs(env, spec.name, key, s.recipe, ctx);
+  if (s.kind === 'rootfs') await stageRootfs(env, spec.name, s.recipe, ctx);
   else if (s.kind === 'node') await stageNode(env, ctx);
   else if (s.kind === 'app') await stageApp(env, s.workspace, ctx);
   else if (s.kind === 'wheels') await stageWheels(env, ctx);
@@ -197,7 +197,7 @@ export async function buildImages(opts: BuildOptions = {}): Promise<BuildOutcome
       await ensureInStorage(buildah, spec.base, keys.get(spec.base) ?? '', cacheDir);
     }
     const ctx = join(cacheDir, 'context', spec.name);
-    await stage(env, spec, key, ctx);
+    await stage(env, spec, ctx);
     const labels = {
       'org.opencontainers.image.title': `skyport-${spec.name}`,
       'org.opencontainers.image.revision': revision,

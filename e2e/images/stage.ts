@@ -1,7 +1,16 @@
 // Fills an image's build context: the Debian rootfs, the verified Node.js binary, compiled code with production
 // dependencies, pinned wheels or a static binary. Only runs on a cache miss, so it may take its time.
 import { createHash } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  linkSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { dirname, join } from 'node:path';
 import { run } from './exec.js';
 import type { RootfsRecipe } from './spec.js';
@@ -48,19 +57,22 @@ export function mmdebstrapArgs(
   ];
 }
 
-/** Stages rootfs.tar: made once per content key by mmdebstrap and kept under the cache's rootfs/ folder. */
+/**
+ * Stages rootfs.tar: made by mmdebstrap once per command line (recipe, suite and mirrors) and kept under the
+ * cache's rootfs/ folder, so a change elsewhere in the image rebuilds it without fetching Debian again.
+ */
 export async function stageRootfs(
   env: StageEnv,
   name: string,
-  key: string,
   recipe: RootfsRecipe,
   ctx: string,
 ): Promise<void> {
   const dir = join(env.cacheDir, 'rootfs');
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${name}-${key.slice(0, 16)}.tar`);
+  const suite = env.versions['DEBIAN_SUITE'] ?? 'bookworm';
+  const command = JSON.stringify(mmdebstrapArgs(recipe, suite, 'OUT', env.aptSources));
+  const file = join(dir, `${name}-${createHash('sha256').update(command).digest('hex').slice(0, 16)}.tar`);
   if (!existsSync(file)) {
-    const suite = env.versions['DEBIAN_SUITE'] ?? 'bookworm';
     env.log(`${name}: mmdebstrap ${recipe.variant} ${suite} (${recipe.packages.join(', ')})`);
     const tmp = `${file}.tmp`;
     rmSync(tmp, { force: true });
@@ -68,7 +80,7 @@ export async function stageRootfs(
     renameSync(tmp, file);
     removeOthers(dir, `${name}-`, file);
   }
-  cpSync(file, join(ctx, 'rootfs.tar'));
+  linkSync(file, join(ctx, 'rootfs.tar'));
 }
 
 /** Deletes older cache entries of the same image, so the cache holds one version of each. */
@@ -200,18 +212,11 @@ export async function stageWheels(env: StageEnv, ctx: string): Promise<void> {
     env.log(`jupyterlab: pip download -r requirements.txt (${sum})`);
     const tmp = `${dir}.tmp`;
     rmSync(tmp, { recursive: true, force: true });
-    await run('python3', [
-      '-m',
-      'pip',
-      'download',
-      '--no-deps',
-      '--require-hashes',
-      ...WHEEL_PLATFORM,
-      '-r',
-      req,
-      '-d',
-      tmp,
-    ]);
+    // A venv of the machine's python3 brings its own pip, so no Debian python3-pip is needed.
+    const venv = join(env.cacheDir, 'pip-venv');
+    if (!existsSync(join(venv, 'bin', 'pip'))) await run('python3', ['-m', 'venv', venv]);
+    const pipArgs = ['download', '--no-deps', '--require-hashes', ...WHEEL_PLATFORM, '-r', req, '-d', tmp];
+    await run(join(venv, 'bin', 'pip'), pipArgs);
     renameSync(tmp, dir);
     removeOthers(root, '', dir);
   }
