@@ -12,33 +12,23 @@ export interface ImportOptions {
 }
 
 /**
- * Runs `ctr --address ADDRESS -n k8s.io images import TAR` and resolves with the image references ctr reports.
- * Importing again replaces what the tag points to, so a rebuilt image under the same tag is picked up by new Pods.
+ * Runs `ctr --address ADDRESS -n k8s.io images import TAR`; rejects with ctr's complaint. Importing again moves the
+ * tag to the new content, so a rebuilt image under the same tag is what new Pods get.
  */
-export function importImage(
-  tarPath: string,
-  ctrAddress: string,
-  opts: ImportOptions = {},
-): Promise<string[]> {
+export function importImage(tarPath: string, ctrAddress: string, opts: ImportOptions = {}): Promise<void> {
   const ctr = opts.ctr ?? 'ctr';
   const args = ['--address', ctrAddress, '-n', opts.namespace ?? 'k8s.io', 'images', 'import', tarPath];
-  return new Promise((resolveRefs, reject) => {
+  return new Promise((resolveDone, reject) => {
     execFile(
       ctr,
       args,
       { timeout: opts.timeoutMs ?? 300_000, maxBuffer: 16 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err) {
+      (err, _out, stderr) => {
+        if (err)
           reject(
             new Error(`${ctr} ${args.join(' ')} failed: ${(stderr || err.message).trim()}`, { cause: err }),
           );
-          return;
-        }
-        // ctr prints "unpacking REF (sha256:…)...done" per image (or "Importing …" lines in containerd 2).
-        const refs = [...`${stdout}\n${stderr}`.matchAll(/(?:unpacking|saved)\s+(\S+:\S+?)\s/g)].map(
-          (m) => m[1] ?? '',
-        );
-        resolveRefs([...new Set(refs.filter((r) => r !== ''))]);
+        else resolveDone();
       },
     );
   });
