@@ -8,14 +8,23 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['operator/src/**/*.test.ts', 'services/*/src/**/*.test.ts', 'e2e/cluster/**/*.test.ts'],
+          include: [
+            'operator/src/**/*.test.ts',
+            'services/*/src/**/*.test.ts',
+            'e2e/cluster/**/*.test.ts',
+            'e2e/images/**/*.test.ts',
+          ],
           exclude: ['**/node_modules/**', '**/dist/**', '**/*.e2e.test.ts', '**/*.int.test.ts'],
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['services/*/test/**/*.int.test.ts', 'operator/test/**/*.int.test.ts'],
+          include: [
+            'services/*/test/**/*.int.test.ts',
+            'operator/test/**/*.int.test.ts',
+            'e2e/images/**/*.int.test.ts',
+          ],
           testTimeout: 120_000,
           hookTimeout: 120_000,
           fileParallelism: false,

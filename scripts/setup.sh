@@ -26,6 +26,10 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+# The image builder's packages (buildah, mmdebstrap, runc, static gcc) only when asked: `npm run images` installs
+# them itself, and the test command does not build images yet.
+if [ "${SKYPORT_IMAGES:-0}" = 1 ]; then bash scripts/images.sh --deps-only; fi
+
 log "building the local control plane (cached in ${SKYPORT_CACHE:-$HOME/.cache/skyport})"
 bash e2e/cluster/build.sh
 

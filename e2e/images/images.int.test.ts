@@ -1,0 +1,175 @@
+// The images run without a node: each is built (or found in the cache) by `npm run images`' code, unpacked from
+// its docker-archive and started with runc as Kubernetes would run it (its user, read-only root, tmpfs scratch).
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImages, readIndex, type BuildOutcome } from './build.js';
+import { KEY_LABEL } from './buildah.js';
+import { available } from './exec.js';
+import { runContainer, unpackArchive, type Unpacked } from './runc.js';
+
+const needed = ['buildah', 'runc', 'mmdebstrap'];
+const missing: string[] = [];
+for (const tool of needed) if (!(await available(tool))) missing.push(tool);
+if (process.getuid?.() !== 0) missing.push('root (buildah chroot isolation and runc run as root here)');
+const skipReason =
+  missing.length > 0
+    ? ` — skipped: needs ${missing.join(', ')} (apt-get install buildah runc mmdebstrap)`
+    : '';
+
+/** A cold build pulls Debian packages, the Node.js package and ~90 wheels; a cached one takes seconds. */
+const COLD = 20 * 60_000;
+
+describe.skipIf(missing.length > 0)(`images under runc${skipReason}`, () => {
+  let work: string;
+  const unpacked = new Map<string, Unpacked>();
+  const outcomes = new Map<string, BuildOutcome>();
+
+  /** Builds `name` (cached when unchanged) and unpacks it into its own bundle directory. */
+  async function image(name: string): Promise<{ bundle: string; image: Unpacked }> {
+    const bundle = join(work, name);
+    let u = unpacked.get(name);
+    if (u === undefined) {
+      for (const o of await buildImages({ names: [name], log: () => undefined })) outcomes.set(o.name, o);
+      const built = outcomes.get(name);
+      if (built === undefined) throw new Error(`${name} was not built`);
+      u = await unpackArchive(built.archive, bundle);
+      unpacked.set(name, u);
+    }
+    return { bundle, image: u };
+  }
+
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'skyport-images-'));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+  it(
+    'testbox: busybox shell as nobody on a read-only root; httpd serves its page',
+    async () => {
+      const { bundle, image: img } = await image('testbox');
+      expect(img.repoTags).toEqual(['localhost/skyport/testbox:dev']);
+      const labels = img.image.config.Labels ?? {};
+      expect(labels['org.opencontainers.image.revision']).toMatch(/^[0-9a-f]{40}(-dirty)?$/);
+      expect(labels[KEY_LABEL]).toBe(readIndex()['testbox']?.key);
+      const script = [
+        'httpd -p 127.0.0.1:8080 -h /www',
+        'wget -qO- http://127.0.0.1:8080/',
+        'id -u',
+        'touch /written 2>&1 || echo refused',
+      ].join(' && ');
+      const r = await runContainer(bundle, img, { command: ['sh', '-c', script] });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines[0]).toBe('skyport testbox');
+      expect(lines[1]).toBe('65534');
+      expect(lines.slice(2).join('\n')).toMatch(/Read-only file system[\s\S]*refused/);
+    },
+    COLD,
+  );
+
+  it(
+    'a second build with nothing changed is a cache hit of the same key',
+    async () => {
+      await image('testbox');
+      const first = outcomes.get('testbox');
+      const again = await buildImages({ names: ['testbox'], log: () => undefined });
+      const hit = again.find((o) => o.name === 'testbox');
+      expect(hit?.cached).toBe(true);
+      expect(hit?.key).toBe(first?.key);
+      expect(hit?.seconds).toBeLessThan(2);
+    },
+    COLD,
+  );
+
+  it(
+    'pause: sleeps until SIGTERM, then exits 0',
+    async () => {
+      const { bundle, image: img } = await image('pause');
+      expect(img.image.config.User).toBe('65535:65535');
+      const version = await runContainer(bundle, img, { args: ['-v'] });
+      expect(version).toMatchObject({ code: 0, stdout: 'skyport-pause\n' });
+      const t0 = performance.now();
+      const r = await runContainer(bundle, img, {
+        signal: { name: 'TERM', afterMs: 1500 },
+        timeoutMs: 30_000,
+      });
+      expect(r.code).toBe(0);
+      expect(performance.now() - t0).toBeGreaterThanOrEqual(1500);
+    },
+    COLD,
+  );
+
+  it(
+    'operator: node runs the compiled operator as 65532 on a read-only root',
+    async () => {
+      const { bundle, image: img } = await image('operator');
+      expect(img.image.config.User).toBe('65532:65532');
+      const help = await runContainer(bundle, img, { args: ['--help'] });
+      expect(help.code).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: skyport-operator/);
+      expect(help.stdout).toContain('--probe-port');
+      const node = await runContainer(bundle, img, { command: ['node', '--version'] });
+      expect(node.stdout.trim()).toMatch(/^v20\./);
+      // Outside a cluster it starts against its default server, keeps retrying, and drains cleanly on SIGTERM.
+      const bare = await runContainer(bundle, img, {
+        signal: { name: 'TERM', afterMs: 1000, whenStdout: /"msg":"Started probe server"/ },
+        timeoutMs: 60_000,
+      });
+      expect(bare.code, bare.stderr).toBe(0);
+      expect(bare.stdout).toContain('"msg":"Started operator"');
+      expect(bare.stdout).toContain('"msg":"Started probe server"');
+      expect(bare.stdout).toContain('"msg":"Shut down"');
+    },
+    COLD,
+  );
+
+  it(
+    'anomaly: API and worker entry points both start and check their configuration',
+    async () => {
+      const { bundle, image: img } = await image('anomaly');
+      const api = await runContainer(bundle, img, {});
+      expect(api.code).not.toBe(0);
+      expect(api.stderr).toContain('TOKENS: at least one tenant=token pair is required');
+      const worker = await runContainer(bundle, img, {
+        args: ['dist/src/worker-main.js'],
+        env: { REDIS_URL: 'http://not-redis' },
+      });
+      expect(worker.code).not.toBe(0);
+      expect(worker.stderr).toContain('REDIS_URL: scheme must be redis: or rediss:');
+    },
+    COLD,
+  );
+
+  it(
+    'jupyterlab: runs as uid 1000 in /home/jovyan and answers /api with a read-only root',
+    async () => {
+      const { bundle, image: img } = await image('jupyterlab');
+      expect(img.image.config.User).toBe('1000:100');
+      expect(img.image.config.WorkingDir).toBe('/home/jovyan');
+      const version = await runContainer(bundle, img, { command: ['jupyter', 'lab', '--version'] });
+      expect(version.code).toBe(0);
+      expect(version.stdout.trim()).toBe('4.6.6');
+      const probe =
+        'import urllib.request as u; print(u.urlopen("http://127.0.0.1:8888/api").read().decode())';
+      const script = [
+        'id -u',
+        'jupyter lab --no-browser --ServerApp.ip=127.0.0.1 --ServerApp.port=8888 --IdentityProvider.token=t &',
+        `for i in $(seq 120); do python3 -c '${probe}' 2>/dev/null && exit 0; sleep 0.5; done`,
+        'exit 1',
+      ].join('\n');
+      const r = await runContainer(bundle, img, {
+        command: ['bash', '-c', script],
+        tmpfs: ['/tmp', '/home/jovyan'],
+        timeoutMs: 120_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const [uid, api] = r.stdout.trim().split('\n');
+      expect(uid).toBe('1000');
+      expect(JSON.parse(api ?? '{}')).toMatchObject({ version: expect.stringMatching(/^2\./) as string });
+    },
+    COLD,
+  );
+});
