@@ -25,6 +25,8 @@ export interface DetectorOptions {
   readonly shortWindow: number;
   /** Raw scores the likelihood step's mean and spread are taken over. */
   readonly longWindow: number;
+  /** Decades of the normal tail mapped onto [0, 1]: score = min(1, −log10 Q(z) / decades). */
+  readonly decades: number;
   /** Values after a score ≥ `refractoryLevel` whose scores are multiplied by `refractoryDamping`. */
   readonly refractory: number;
   readonly refractoryLevel: number;
@@ -42,6 +44,7 @@ export const DEFAULT_DETECTOR: DetectorOptions = {
   seed: 1,
   shortWindow: 5,
   longWindow: 1000,
+  decades: 10,
   refractory: 100,
   refractoryLevel: 0.5,
   refractoryDamping: 0.5,
@@ -78,19 +81,33 @@ function checkOptions(o: DetectorOptions): void {
       throw new DetectorError(`${k} must be an integer ≥ ${min}, got ${v}`);
   }
   if (o.warmup > o.history) throw new DetectorError(`warmup (${o.warmup}) must be ≤ history (${o.history})`);
+  if (!(o.decades > 0) || !Number.isFinite(o.decades))
+    throw new DetectorError(`decades must be > 0, got ${o.decades}`);
   if (!(o.refractoryDamping >= 0 && o.refractoryDamping <= 1)) {
     throw new DetectorError(`refractoryDamping must be in [0, 1], got ${o.refractoryDamping}`);
   }
 }
 
-/** Upper tail of the standard normal, Q(z) = erfc(z / √2) / 2 (Abramowitz–Stegun 7.1.26, |ε| < 1.5e−7). */
-export function normalTail(z: number): number {
+function erfcParts(z: number): { poly: number; x2: number } {
   const x = Math.abs(z) / Math.SQRT2;
   const t = 1 / (1 + 0.3275911 * x);
   const poly =
     t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
-  const erfc = poly * Math.exp(-x * x);
+  return { poly, x2: x * x };
+}
+
+/** Upper tail of the standard normal, Q(z) = erfc(z / √2) / 2 (Abramowitz–Stegun 7.1.26, |ε| < 1.5e−7). */
+export function normalTail(z: number): number {
+  const { poly, x2 } = erfcParts(z);
+  const erfc = poly * Math.exp(-x2);
   return z >= 0 ? erfc / 2 : 1 - erfc / 2;
+}
+
+/** −log10 Q(z), computed in log space so it keeps growing where Q(z) itself underflows. */
+export function normalTailDecades(z: number): number {
+  if (z <= 0) return -Math.log10(normalTail(z));
+  const { poly, x2 } = erfcParts(z);
+  return -(Math.log(poly / 2) - x2) / Math.LN10;
 }
 
 /** A fixed-size ring of numbers with a running sum and sum of squares. */
@@ -127,6 +144,45 @@ class Ring {
 }
 
 /**
+ * The post-processing of raw isolation scores: the anomaly likelihood of the short-term mean raw score
+ * against the mean and spread of the long history, as −log10 of the normal upper tail over `decades`,
+ * then damped for `refractory` values after it reaches `refractoryLevel`.
+ */
+export class LikelihoodScorer {
+  private readonly short: Ring;
+  private readonly long: Ring;
+  private refractoryLeft = 0;
+  constructor(
+    private readonly o: Pick<
+      DetectorOptions,
+      'shortWindow' | 'longWindow' | 'decades' | 'refractory' | 'refractoryLevel' | 'refractoryDamping'
+    >,
+  ) {
+    this.short = new Ring(o.shortWindow);
+    this.long = new Ring(o.longWindow);
+  }
+
+  /** The final score of the next raw score, in [0, 1]. */
+  push(raw: number): number {
+    this.short.push(raw);
+    const mu = this.long.mean();
+    const sigma = Math.max(this.long.std(), 1e-3);
+    const enough = this.long.count >= Math.min(100, this.o.longWindow);
+    this.long.push(raw);
+    if (!enough) return 0;
+    const z = (this.short.mean() - mu) / sigma;
+    let s = Math.min(1, normalTailDecades(z) / this.o.decades);
+    if (this.refractoryLeft > 0) {
+      this.refractoryLeft--;
+      s *= this.o.refractoryDamping;
+    } else if (s >= this.o.refractoryLevel) {
+      this.refractoryLeft = this.o.refractory;
+    }
+    return s;
+  }
+}
+
+/**
  * One channel's detector. `push` and `pushMany` give identical scores: between two refits the forest is
  * fixed, so `pushMany` scores the values up to the next refit in one engine call.
  */
@@ -139,18 +195,15 @@ export class StreamDetector {
   private histNext = 0;
   private model: Model | undefined;
   private sinceFit = 0;
-  private readonly short: Ring;
-  private readonly long: Ring;
-  private refractoryLeft = 0;
+  private readonly post: LikelihoodScorer;
 
   constructor(options: Partial<DetectorOptions> = {}) {
     this.options = { ...DEFAULT_DETECTOR, ...options };
     checkOptions(this.options);
-    const { shingle, history, shortWindow, longWindow } = this.options;
+    const { shingle, history } = this.options;
     this.recent = new Float64Array(shingle);
     this.hist = new Float64Array(history * shingle);
-    this.short = new Ring(shortWindow);
-    this.long = new Ring(longWindow);
+    this.post = new LikelihoodScorer(this.options);
   }
 
   /** Values seen so far. */
@@ -192,7 +245,7 @@ export class StreamDetector {
       for (let j = i; j < end; j++) {
         const r = raw && ready[j - i] ? raw[j - i]! : 0;
         rawOut[j] = r;
-        scoreOut[j] = this.model ? this.likelihood(r) : 0;
+        scoreOut[j] = this.model ? this.post.push(r) : 0;
         if (ready[j - i]) this.remember(block.subarray((j - i) * d, (j - i + 1) * d));
       }
       i = end;
@@ -229,25 +282,5 @@ export class StreamDetector {
       },
     );
     this.sinceFit = 0;
-  }
-
-  /** Anomaly likelihood of the short-term mean raw score against the long history, in [0, 1]. */
-  private likelihood(raw: number): number {
-    this.short.push(raw);
-    const mu = this.long.mean();
-    const sigma = Math.max(this.long.std(), 1e-3);
-    const enough = this.long.count >= Math.min(100, this.options.longWindow);
-    this.long.push(raw);
-    if (!enough) return 0;
-    const z = (this.short.mean() - mu) / sigma;
-    // −log10 of the upper tail, 0…1 over 0…10 decades: keeps resolution where the tail is tiny.
-    let s = Math.min(1, -Math.log10(Math.max(normalTail(z), 1e-300)) / 10);
-    if (this.refractoryLeft > 0) {
-      this.refractoryLeft--;
-      s *= this.options.refractoryDamping;
-    } else if (s >= this.options.refractoryLevel) {
-      this.refractoryLeft = this.options.refractory;
-    }
-    return s;
   }
 }
