@@ -4,6 +4,7 @@ import {
   LikelihoodScorer,
   normalTail,
   normalTailDecades,
+  SlidingRange,
   StreamDetector,
 } from './detector.js';
 
@@ -72,6 +73,17 @@ describe('StreamDetector', () => {
     expect(score[best]).toBeGreaterThan(0.5);
   });
 
+  it('scores 1 for a value beyond the recent range by more than rangeMargin of it, once per new range', () => {
+    const x = series(800);
+    x[700] = 13.5 + 0.1 * 6.3; // the sine spans ~6.3; 10 % above the max
+    const on = new StreamDetector({ ...small, rangeMargin: 0.05 }).pushMany(x).score;
+    const off = new StreamDetector({ ...small, rangeMargin: -1 }).pushMany(x).score;
+    expect(on[700]).toBe(1);
+    expect(off[700]).toBeLessThan(1);
+    // Everything else is the likelihood step alone.
+    expect(on.filter((s, i) => s !== off[i]!).length).toBe(1);
+  });
+
   it('refuses bad options and non-finite values, naming them', () => {
     expect(() => new StreamDetector({ shingle: 0 })).toThrow(
       new DetectorError('shingle must be an integer ≥ 1, got 0'),
@@ -80,6 +92,20 @@ describe('StreamDetector', () => {
       /warmup \(2000\) must be ≤ history/,
     );
     expect(() => new StreamDetector().pushMany([1, 2, Infinity])).toThrow(/value 2 is not a finite number/);
+  });
+});
+
+describe('SlidingRange', () => {
+  it('is the min and max of the last `size` values, checked against a brute-force scan', () => {
+    const r = new SlidingRange(37);
+    const xs = series(10_000, 3).map((v, i) => v + (i % 997 === 0 ? 50 : 0));
+    for (let i = 0; i < xs.length; i++) {
+      r.push(xs[i]!);
+      if (i % 53 === 0 || i > 9_950) {
+        const w = Array.from(xs.subarray(Math.max(0, i - 36), i + 1));
+        expect([r.min, r.max, r.count]).toEqual([Math.min(...w), Math.max(...w), w.length]);
+      }
+    }
   });
 });
 

@@ -31,23 +31,32 @@ export interface DetectorOptions {
   readonly refractory: number;
   readonly refractoryLevel: number;
   readonly refractoryDamping: number;
+  /**
+   * Range rule (Numenta's "spatial anomaly"): once the forest is fitted, a value more than this fraction
+   * of the range beyond the min or max of the previous `rangeWindow` values scores 1. Negative disables it.
+   */
+  readonly rangeMargin: number;
+  readonly rangeWindow: number;
 }
 
+/** The settings bench:nab measured best (ADR 0007). */
 export const DEFAULT_DETECTOR: DetectorOptions = {
   shingle: 8,
   history: 1000,
-  refitEvery: 100,
+  refitEvery: 250,
   warmup: 150,
-  ntrees: 50,
+  ntrees: 25,
   sampleSize: 128,
   extensionLevel: 7,
   seed: 1,
-  shortWindow: 5,
+  shortWindow: 1,
   longWindow: 1000,
   decades: 10,
   refractory: 100,
   refractoryLevel: 0.5,
   refractoryDamping: 0.5,
+  rangeMargin: 0.05,
+  rangeWindow: 1000,
 };
 
 /** What the detector says about one value. */
@@ -74,6 +83,7 @@ function checkOptions(o: DetectorOptions): void {
     ['shortWindow', 1],
     ['longWindow', 2],
     ['refractory', 0],
+    ['rangeWindow', 2],
   ];
   for (const [k, min] of ints) {
     const v = o[k];
@@ -83,6 +93,8 @@ function checkOptions(o: DetectorOptions): void {
   if (o.warmup > o.history) throw new DetectorError(`warmup (${o.warmup}) must be ≤ history (${o.history})`);
   if (!(o.decades > 0) || !Number.isFinite(o.decades))
     throw new DetectorError(`decades must be > 0, got ${o.decades}`);
+  if (!Number.isFinite(o.rangeMargin))
+    throw new DetectorError(`rangeMargin must be a number, got ${o.rangeMargin}`);
   if (!(o.refractoryDamping >= 0 && o.refractoryDamping <= 1)) {
     throw new DetectorError(`refractoryDamping must be in [0, 1], got ${o.refractoryDamping}`);
   }
@@ -182,6 +194,57 @@ export class LikelihoodScorer {
   }
 }
 
+/** Min and max of the last `size` values (monotonic deques: O(1) amortised per value). */
+export class SlidingRange {
+  private seen = 0;
+  // Each deque lives in a pair of arrays from its head index on; values increase (min) or decrease (max).
+  private readonly minI: number[] = [];
+  private readonly minV: number[] = [];
+  private readonly maxI: number[] = [];
+  private readonly maxV: number[] = [];
+  private minHead = 0;
+  private maxHead = 0;
+  constructor(readonly size: number) {}
+  get count(): number {
+    return Math.min(this.seen, this.size);
+  }
+  get min(): number {
+    return this.minV[this.minHead] ?? NaN;
+  }
+  get max(): number {
+    return this.maxV[this.maxHead] ?? NaN;
+  }
+  push(v: number): void {
+    const i = this.seen++;
+    while (this.minI.length > this.minHead && this.minV[this.minV.length - 1]! >= v) {
+      this.minI.pop();
+      this.minV.pop();
+    }
+    this.minI.push(i);
+    this.minV.push(v);
+    while (this.maxI.length > this.maxHead && this.maxV[this.maxV.length - 1]! <= v) {
+      this.maxI.pop();
+      this.maxV.pop();
+    }
+    this.maxI.push(i);
+    this.maxV.push(v);
+    const oldest = i - this.size + 1;
+    while (this.minI[this.minHead]! < oldest) this.minHead++;
+    while (this.maxI[this.maxHead]! < oldest) this.maxHead++;
+    // Drop the consumed heads now and then so the arrays do not grow without bound.
+    if (this.minHead > 4096) {
+      this.minI.splice(0, this.minHead);
+      this.minV.splice(0, this.minHead);
+      this.minHead = 0;
+    }
+    if (this.maxHead > 4096) {
+      this.maxI.splice(0, this.maxHead);
+      this.maxV.splice(0, this.maxHead);
+      this.maxHead = 0;
+    }
+  }
+}
+
 /**
  * One channel's detector. `push` and `pushMany` give identical scores: between two refits the forest is
  * fixed, so `pushMany` scores the values up to the next refit in one engine call.
@@ -196,6 +259,7 @@ export class StreamDetector {
   private model: Model | undefined;
   private sinceFit = 0;
   private readonly post: LikelihoodScorer;
+  private readonly range: SlidingRange;
 
   constructor(options: Partial<DetectorOptions> = {}) {
     this.options = { ...DEFAULT_DETECTOR, ...options };
@@ -204,6 +268,7 @@ export class StreamDetector {
     this.recent = new Float64Array(shingle);
     this.hist = new Float64Array(history * shingle);
     this.post = new LikelihoodScorer(this.options);
+    this.range = new SlidingRange(this.options.rangeWindow);
   }
 
   /** Values seen so far. */
@@ -245,12 +310,22 @@ export class StreamDetector {
       for (let j = i; j < end; j++) {
         const r = raw && ready[j - i] ? raw[j - i]! : 0;
         rawOut[j] = r;
-        scoreOut[j] = this.model ? this.post.push(r) : 0;
+        scoreOut[j] = this.model ? Math.max(this.post.push(r), this.beyondRange(values[j]!)) : 0;
+        this.range.push(values[j]!);
         if (ready[j - i]) this.remember(block.subarray((j - i) * d, (j - i + 1) * d));
       }
       i = end;
     }
     return { score: scoreOut, raw: rawOut };
+  }
+
+  /** 1 when the range rule fires for `v` (judged against the values before it), else 0. */
+  private beyondRange(v: number): number {
+    const margin = this.options.rangeMargin;
+    if (margin < 0 || this.range.count < 50) return 0;
+    const { min, max } = this.range;
+    const m = margin * (max - min);
+    return v > max + m || v < min - m ? 1 : 0;
   }
 
   private remember(shingle: Float64Array): void {
