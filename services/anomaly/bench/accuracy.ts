@@ -1,23 +1,21 @@
 // Accuracy on ODDS shuttle and mammography: mean AUROC over 10 seeds at e = 0 and e = d − 1, with and
 // without standardisation, against the reference EIF values (linkedin/isolation-forest README).
-// Usage: tsx accuracy.ts <odds dir> <out.json> [--quick]
+// Usage: tsx accuracy.ts [odds dir] [out.json] [--quick]; the odds dir defaults to the gzipped copies in
+// bench/data/odds (a directory of plain `<name>.csv` files works too).
 
 import { writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fit, score } from '../src/engine/index.js';
-import { auroc, loadOdds, mean } from './lib.js';
+import { auroc, loadOdds, mean, ODDS_DIR } from './lib.js';
 
-const [oddsDir = process.env.SKYPORT_ODDS_DIR, outPath = '/dev/null'] = process.argv
+const [oddsDir = process.env.SKYPORT_ODDS_DIR ?? ODDS_DIR, outPath = '/dev/null'] = process.argv
   .slice(2)
   .filter((a) => !a.startsWith('--'));
-if (oddsDir === undefined || oddsDir === '') {
-  console.error('usage: tsx accuracy.ts <odds dir> <out.json> [--quick] (or set SKYPORT_ODDS_DIR)');
-  process.exit(2);
-}
 const quick = process.argv.includes('--quick');
 const seeds = quick ? 3 : 10;
 
-/** Reference AUROC of sahandha/eif (100 trees, ψ 256, 10 seeds), from ../shared/data/odds/README.md. */
+/** Reference AUROC of sahandha/eif (100 trees, ψ 256, 10 seeds), from bench/data/odds/README.md. */
 const REFERENCE: Record<string, { ext0: number; full: number }> = {
   shuttle: { ext0: 0.9975, full: 0.9932 },
   mammography: { ext0: 0.8676, full: 0.8639 },
@@ -36,7 +34,8 @@ interface Row {
 
 const rows: Row[] = [];
 for (const name of Object.keys(REFERENCE)) {
-  const ds = loadOdds(join(oddsDir, `${name}.csv`));
+  const plain = join(oddsDir, `${name}.csv`);
+  const ds = loadOdds(existsSync(plain) ? plain : `${plain}.gz`);
   const d = ds.x.cols;
   for (const [extension, e] of [
     ['ext0', 0],

@@ -9,6 +9,7 @@ Times are the best run by CPU time (process_time) and by wall time, the same rul
 """
 
 import json
+import os
 import sys
 import time
 import traceback
@@ -28,6 +29,7 @@ def load_shared(base):
 
 
 def load_odds(path):
+    # np.loadtxt reads `.gz` files transparently.
     arr = np.loadtxt(path, delimiter=",", comments="#")
     return np.ascontiguousarray(arr[:, :-1]), arr[:, -1].astype(np.uint8)
 
@@ -126,7 +128,8 @@ def accuracy(odds_dir, out, quick):
     seeds = 3 if quick else 10
     rows = []
     for ds in ("shuttle", "mammography"):
-        x, y = load_odds(f"{odds_dir}/{ds}.csv")
+        plain = f"{odds_dir}/{ds}.csv"
+        x, y = load_odds(plain if os.path.exists(plain) else plain + ".gz")
         d = x.shape[1]
         for name, ext, factory in implementations(d):
             if name == "scikit-learn":

@@ -1,6 +1,8 @@
 // Shared benchmark helpers: AUROC, the ODDS CSV loader, the shared binary data file, timing statistics.
 
 import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 import type { Matrix } from '../src/engine/index.js';
 
 /** A labelled dataset: features plus 1 = outlier, 0 = inlier. */
@@ -11,9 +13,16 @@ export interface Labelled {
 
 export { auroc } from '../src/engine/index.js';
 
-/** Loads an ODDS CSV (`#` comment lines, comma-separated features, 0/1 label last, no header). */
+/** The ODDS files carried in the repository (gzipped; attribution and terms in its README.md). */
+export const ODDS_DIR = fileURLToPath(new URL('./data/odds', import.meta.url));
+
+/**
+ * Loads an ODDS CSV (`#` comment lines, comma-separated features, 0/1 label last, no header), gzipped when
+ * the path ends in `.gz`.
+ */
 export function loadOdds(path: string): Labelled {
-  const lines = readFileSync(path, 'utf8').split('\n');
+  const raw = readFileSync(path);
+  const lines = (path.endsWith('.gz') ? gunzipSync(raw) : raw).toString('utf8').split('\n');
   const values: number[] = [];
   const labels: number[] = [];
   let cols = -1;
@@ -24,6 +33,8 @@ export function loadOdds(path: string): Labelled {
     const c = parts.length - 1;
     if (cols < 0) cols = c;
     if (c !== cols) throw new Error(`${path}: row with ${c} features, expected ${cols}`);
+    if (parts.some((v) => !Number.isFinite(v)))
+      throw new Error(`${path}: non-numeric value in row ${labels.length + 1}`);
     for (let k = 0; k < c; k++) values.push(parts[k]!);
     labels.push(parts[c]!);
   }

@@ -7,7 +7,7 @@
 # Needs: node ≥ 20 with the workspace installed (npm ci), python3 with venv and headers, and a C++
 # compiler (isotree and eif build from source): apt-get install -y python3-venv python3-dev g++.
 # Environment: SKYPORT_BENCH_VENV (default ~/.cache/skyport/bench-venv), SKYPORT_BENCH_DIR (work files),
-# SKYPORT_ODDS_DIR (default ../shared/data/odds next to the repo).
+# SKYPORT_ODDS_DIR (default bench/data/odds, the gzipped copies in the repository).
 set -uo pipefail
 
 QUICK=0
@@ -26,7 +26,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 BENCH="$ROOT/services/anomaly/bench"
 VENV="${SKYPORT_BENCH_VENV:-$HOME/.cache/skyport/bench-venv}"
 WORK="${SKYPORT_BENCH_DIR:-$HOME/.cache/skyport/bench-anomaly}"
-ODDS="${SKYPORT_ODDS_DIR:-$ROOT/../shared/data/odds}"
+ODDS="${SKYPORT_ODDS_DIR:-$BENCH/data/odds}"
 RESULTS="$WORK/results"
 TSX=("$ROOT/node_modules/.bin/tsx")
 mkdir -p "$WORK" "$RESULTS"
@@ -114,7 +114,7 @@ if [[ $SPEED_ONLY == 1 ]]; then
 fi
 
 # --- Accuracy ---------------------------------------------------------------------------------------------
-if [[ -f "$ODDS/shuttle.csv" && -f "$ODDS/mammography.csv" ]]; then
+if [[ (-f "$ODDS/shuttle.csv" || -f "$ODDS/shuttle.csv.gz") && (-f "$ODDS/mammography.csv" || -f "$ODDS/mammography.csv.gz") ]]; then
   log "Accuracy on ODDS shuttle and mammography: ours"
   "${TSX[@]}" "$BENCH/accuracy.ts" "$ODDS" "$RESULTS/accuracy-ours.json" "${QFLAG[@]}" >"$WORK/accuracy-ours.txt" ||
     echo "our accuracy benchmark failed" >&2

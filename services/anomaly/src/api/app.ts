@@ -9,6 +9,7 @@ import { HttpError } from './errors.js';
 import { openApiDocument } from './openapi.js';
 import { dataRoutes } from './routes-data.js';
 import { modelRoutes } from './routes-models.js';
+import { statusRoutes } from './routes-status.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
@@ -108,7 +109,7 @@ export function createApp(ctx: ApiContext): express.Express {
     res.json(doc);
   });
 
-  app.use('/v1', auth(ctx), dataRoutes(ctx), modelRoutes(ctx));
+  app.use('/v1', auth(ctx), dataRoutes(ctx), modelRoutes(ctx), statusRoutes(ctx));
 
   app.use((req, _res, next) => {
     next(new HttpError(404, 'NotFound', `no route for ${req.method} ${req.path}`, { path: req.path }));

@@ -288,6 +288,13 @@ export function openApiDocument(): object {
         parameters: [idParam('id', 'Model id'), idParam('hook', 'Webhook id')],
         delete: { summary: 'Remove a webhook', responses: { '204': { description: 'Removed' }, ...errors } },
       },
+      '/v1/status': {
+        get: {
+          summary:
+            "The worker pool's status, for autoscaling: queueDepth (tasks waiting: waiting + prioritized + delayed), tasksRunning, jobsRunning (jobs with tasks still queued or running), workers (worker processes connected to the task queue), modelsStored (summed over tenants), time. Deployment-wide counts only",
+          responses: { '200': { description: 'Pool status' }, ...errors },
+        },
+      },
       '/v1/jobs': {
         get: {
           summary: "The tenant's jobs, newest first (UWS-style job list)",

@@ -1,0 +1,164 @@
+// bench:nab — the Numenta Anomaly Benchmark: every series through the service's streaming detector
+// (src/stream/detector.ts), NAB's result CSVs written, scored with src/stream/nab-scorer.ts in the three
+// profiles and printed beside NAB's published board, with the detector's throughput per core.
+// Usage: tsx nab.ts [--out DIR] [--json FILE] [--set key=value ...] [--only SUBSTRING]
+//   --out: where the result CSVs go (default: <os tmpdir>/skyport-bench-nab); --set overrides a
+//   DetectorOptions field (e.g. --set shingle=10); --only scores a subset (then the score is not NAB's).
+
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
+import { DEFAULT_DETECTOR, StreamDetector, type DetectorOptions } from '../src/stream/detector.js';
+import {
+  NAB_PROFILES,
+  parseNabTimestamp,
+  scoreDetector,
+  type NabProfile,
+  type NabSeries,
+  type NabWindow,
+} from '../src/stream/nab-scorer.js';
+
+const NAB_DIR = fileURLToPath(new URL('./data/nab', import.meta.url));
+const DETECTOR_NAME = 'skyportEif';
+
+function arg(name: string): string | undefined {
+  const i = process.argv.indexOf(name);
+  return i >= 0 ? process.argv[i + 1] : undefined;
+}
+
+function overrides(): Partial<DetectorOptions> {
+  const out: Record<string, number> = {};
+  process.argv.forEach((a, i) => {
+    if (a !== '--set') return;
+    const [k, v] = (process.argv[i + 1] ?? '').split('=');
+    if (!k || !(k in DEFAULT_DETECTOR) || v === undefined || !Number.isFinite(Number(v))) {
+      throw new Error(`--set ${process.argv[i + 1]}: expected <DetectorOptions field>=<number>`);
+    }
+    out[k] = Number(v);
+  });
+  return out;
+}
+
+interface Series extends NabSeries {
+  readonly values: Float64Array;
+  readonly text: string[];
+}
+
+function loadCorpus(only: string | undefined): Series[] {
+  const windows = JSON.parse(readFileSync(join(NAB_DIR, 'labels/combined_windows.json'), 'utf8')) as Record<
+    string,
+    [string, string][]
+  >;
+  const out: Series[] = [];
+  for (const category of readdirSync(join(NAB_DIR, 'data')).sort()) {
+    for (const file of readdirSync(join(NAB_DIR, 'data', category)).sort()) {
+      const name = `${category}/${file.replace(/\.gz$/, '')}`;
+      if (only && !name.includes(only)) continue;
+      const lines = gunzipSync(readFileSync(join(NAB_DIR, 'data', category, file)))
+        .toString('utf8')
+        .trim()
+        .split('\n')
+        .slice(1);
+      const timestamps = new Float64Array(lines.length);
+      const values = new Float64Array(lines.length);
+      const text: string[] = [];
+      lines.forEach((line, i) => {
+        const [t = '', v = ''] = line.split(',');
+        timestamps[i] = parseNabTimestamp(t);
+        values[i] = Number(v);
+        if (!Number.isFinite(timestamps[i]) || !Number.isFinite(values[i])) {
+          throw new Error(`${name}: row ${i + 2} is not "timestamp,value": ${line}`);
+        }
+        text.push(line.trim());
+      });
+      const w = windows[name];
+      if (!w) throw new Error(`${name}: no entry in labels/combined_windows.json`);
+      const parsed = w.map(([a, b]) => [parseNabTimestamp(a), parseNabTimestamp(b)] as NabWindow);
+      out.push({ name, timestamps, values, text, windows: parsed });
+    }
+  }
+  return out;
+}
+
+function writeResults(dir: string, s: Series, scores: Float64Array): void {
+  const [category = '', file = ''] = s.name.split('/');
+  const path = join(dir, DETECTOR_NAME, category, `${DETECTOR_NAME}_${file}`);
+  mkdirSync(dirname(path), { recursive: true });
+  const rows = ['timestamp,value,anomaly_score,label'];
+  let w = 0;
+  s.text.forEach((line, i) => {
+    const t = s.timestamps[i]!;
+    while (w < s.windows.length && t > s.windows[w]![1]) w++;
+    const label = w < s.windows.length && t >= s.windows[w]![0] ? 1 : 0;
+    rows.push(`${line},${scores[i]},${label}`);
+  });
+  writeFileSync(path, rows.join('\n') + '\n');
+}
+
+const only = arg('--only');
+const outDir = arg('--out') ?? join(tmpdir(), 'skyport-bench-nab');
+const options = { ...DEFAULT_DETECTOR, ...overrides() };
+const corpus = loadCorpus(only);
+const records = corpus.reduce((a, s) => a + s.values.length, 0);
+
+const cpu0 = process.cpuUsage();
+const wall0 = performance.now();
+const scores = corpus.map((s) => new StreamDetector(options).pushMany(s.values).score);
+const cpu = process.cpuUsage(cpu0);
+const wall = performance.now() - wall0;
+const cpuSeconds = (cpu.user + cpu.system) / 1e6;
+
+for (let k = 0; k < corpus.length; k++) writeResults(outDir, corpus[k]!, scores[k]!);
+
+const published = JSON.parse(readFileSync(join(NAB_DIR, 'results/final_results.json'), 'utf8')) as Record<
+  string,
+  Record<NabProfile, number>
+>;
+const profiles = Object.keys(NAB_PROFILES) as NabProfile[];
+const ours = profiles.map((p) => scoreDetector(corpus, scores, p));
+
+console.log(
+  `NAB: ${corpus.length} series, ${records} records${only ? ` (subset "${only}": not NAB's score)` : ''}`,
+);
+console.log(`Detector options: ${JSON.stringify(options)}`);
+console.log(`Result CSVs: ${join(outDir, DETECTOR_NAME)}`);
+console.log(
+  `Throughput: ${Math.round(records / cpuSeconds)} records per CPU-second (${cpuSeconds.toFixed(2)} s CPU, ${(wall / 1000).toFixed(2)} s wall, one thread)`,
+);
+console.log('\ndetector              standard  reward_low_FP  reward_low_FN');
+const board: [string, number[]][] = [
+  [`${DETECTOR_NAME} (ours)`, ours.map((r) => r.normalized)],
+  ...Object.entries(published).map(([name, s]): [string, number[]] => [name, profiles.map((p) => s[p])]),
+];
+board.sort((a, b) => b[1][0]! - a[1][0]!);
+for (const [name, s] of board) {
+  console.log(`${name.padEnd(22)}${s.map((v) => v.toFixed(1).padStart(9)).join('      ')}`);
+}
+for (const r of ours) {
+  const tp = r.files.reduce((a, f) => a + f.tp, 0);
+  const fp = r.files.reduce((a, f) => a + f.fp, 0);
+  console.log(
+    `${r.profile}: threshold ${r.threshold}, raw ${r.raw.toFixed(3)}, null ${r.nullRaw}, TP records ${tp}, FP records ${fp}`,
+  );
+}
+const jsonPath = arg('--json');
+if (jsonPath) {
+  writeFileSync(
+    jsonPath,
+    JSON.stringify(
+      {
+        options,
+        records,
+        cpuSeconds,
+        recordsPerCpuSecond: records / cpuSeconds,
+        scores: Object.fromEntries(
+          ours.map((r) => [r.profile, { normalized: r.normalized, raw: r.raw, threshold: r.threshold }]),
+        ),
+      },
+      null,
+      2,
+    ),
+  );
+}

@@ -1,0 +1,361 @@
+// The streaming detector (ADR 0007): sees each value once, in time order, with no look-ahead. A value is
+// scored by an Extended Isolation Forest fitted only on shingles (windows of recent values) that arrived
+// before it; the forest is refitted on a sliding history every `refitEvery` values. The raw isolation
+// score then goes through an anomaly-likelihood step (how unusual the recent raw scores are against their
+// own longer history) and a refractory period, so one excursion gives one high score, not a run of them.
+
+import { fit, score, type Model } from '../engine/index.js';
+
+/** Detector settings; every field has a default ({@link DEFAULT_DETECTOR}). */
+export interface DetectorOptions {
+  /** Values per shingle: the feature vector of value t is (x[t − shingle + 1], …, x[t]). */
+  readonly shingle: number;
+  /** Shingles the forest is fitted on: the most recent ones before the refit. */
+  readonly history: number;
+  /** Values between refits. */
+  readonly refitEvery: number;
+  /** Shingles needed before the first fit; values before it score 0. */
+  readonly warmup: number;
+  readonly ntrees: number;
+  readonly sampleSize: number;
+  /** Extension level; clamped to shingle − 1. */
+  readonly extensionLevel: number;
+  readonly seed: number;
+  /** Raw scores averaged for the short-term level the likelihood step compares. */
+  readonly shortWindow: number;
+  /** Raw scores the likelihood step's mean and spread are taken over. */
+  readonly longWindow: number;
+  /** Decades of the normal tail mapped onto [0, 1]: score = min(1, −log10 Q(z) / decades). */
+  readonly decades: number;
+  /** Values after a score ≥ `refractoryLevel` whose scores are multiplied by `refractoryDamping`. */
+  readonly refractory: number;
+  readonly refractoryLevel: number;
+  readonly refractoryDamping: number;
+  /**
+   * Range rule (Numenta's "spatial anomaly"): once the forest is fitted, a value more than this fraction
+   * of the range beyond the min or max of the previous `rangeWindow` values scores 1. Negative disables it.
+   */
+  readonly rangeMargin: number;
+  readonly rangeWindow: number;
+}
+
+/** The settings ADR 0007 chose from bench:nab runs (55.1 standard at 67k records per CPU-second). */
+export const DEFAULT_DETECTOR: DetectorOptions = {
+  shingle: 8,
+  history: 1000,
+  refitEvery: 500,
+  warmup: 150,
+  ntrees: 25,
+  sampleSize: 128,
+  extensionLevel: 7,
+  seed: 1,
+  shortWindow: 1,
+  longWindow: 1000,
+  decades: 10,
+  refractory: 100,
+  refractoryLevel: 0.5,
+  refractoryDamping: 0.5,
+  rangeMargin: 0.05,
+  rangeWindow: 1000,
+};
+
+/** What the detector says about one value. */
+export interface DetectorOutput {
+  /** Final anomaly score in [0, 1] (what alert rules and NAB see). */
+  readonly score: number;
+  /** The forest's isolation score of the value's shingle (0 before the first fit). */
+  readonly raw: number;
+}
+
+/** Bad detector settings or input, naming the field. */
+export class DetectorError extends Error {
+  override readonly name = 'DetectorError';
+}
+
+function checkOptions(o: DetectorOptions): void {
+  const ints: [keyof DetectorOptions, number][] = [
+    ['shingle', 1],
+    ['history', 2],
+    ['refitEvery', 1],
+    ['warmup', 2],
+    ['ntrees', 1],
+    ['sampleSize', 2],
+    ['shortWindow', 1],
+    ['longWindow', 2],
+    ['refractory', 0],
+    ['rangeWindow', 2],
+  ];
+  for (const [k, min] of ints) {
+    const v = o[k];
+    if (!Number.isInteger(v) || v < min)
+      throw new DetectorError(`${k} must be an integer ≥ ${min}, got ${v}`);
+  }
+  if (o.warmup > o.history) throw new DetectorError(`warmup (${o.warmup}) must be ≤ history (${o.history})`);
+  if (!(o.decades > 0) || !Number.isFinite(o.decades))
+    throw new DetectorError(`decades must be > 0, got ${o.decades}`);
+  if (!Number.isFinite(o.rangeMargin))
+    throw new DetectorError(`rangeMargin must be a number, got ${o.rangeMargin}`);
+  if (!(o.refractoryDamping >= 0 && o.refractoryDamping <= 1)) {
+    throw new DetectorError(`refractoryDamping must be in [0, 1], got ${o.refractoryDamping}`);
+  }
+}
+
+function erfcParts(z: number): { poly: number; x2: number } {
+  const x = Math.abs(z) / Math.SQRT2;
+  const t = 1 / (1 + 0.3275911 * x);
+  const poly =
+    t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))));
+  return { poly, x2: x * x };
+}
+
+/** Upper tail of the standard normal, Q(z) = erfc(z / √2) / 2 (Abramowitz–Stegun 7.1.26, |ε| < 1.5e−7). */
+export function normalTail(z: number): number {
+  const { poly, x2 } = erfcParts(z);
+  const erfc = poly * Math.exp(-x2);
+  return z >= 0 ? erfc / 2 : 1 - erfc / 2;
+}
+
+/** −log10 Q(z), computed in log space so it keeps growing where Q(z) itself underflows. */
+export function normalTailDecades(z: number): number {
+  if (z <= 0) return -Math.log10(normalTail(z));
+  const { poly, x2 } = erfcParts(z);
+  return -(Math.log(poly / 2) - x2) / Math.LN10;
+}
+
+/** A fixed-size ring of numbers with a running sum and sum of squares. */
+class Ring {
+  readonly buf: Float64Array;
+  count = 0;
+  private next = 0;
+  sum = 0;
+  sumSq = 0;
+  constructor(size: number) {
+    this.buf = new Float64Array(size);
+  }
+  push(v: number): void {
+    if (this.count === this.buf.length) {
+      const old = this.buf[this.next]!;
+      this.sum -= old;
+      this.sumSq -= old * old;
+    } else {
+      this.count++;
+    }
+    this.buf[this.next] = v;
+    this.sum += v;
+    this.sumSq += v * v;
+    this.next = (this.next + 1) % this.buf.length;
+  }
+  mean(): number {
+    return this.count ? this.sum / this.count : 0;
+  }
+  std(): number {
+    if (this.count < 2) return 0;
+    const m = this.mean();
+    return Math.sqrt(Math.max(0, this.sumSq / this.count - m * m));
+  }
+}
+
+/**
+ * The post-processing of raw isolation scores: the anomaly likelihood of the short-term mean raw score
+ * against the mean and spread of the long history, as −log10 of the normal upper tail over `decades`,
+ * then damped for `refractory` values after it reaches `refractoryLevel`.
+ */
+export class LikelihoodScorer {
+  private readonly short: Ring;
+  private readonly long: Ring;
+  private refractoryLeft = 0;
+  constructor(
+    private readonly o: Pick<
+      DetectorOptions,
+      'shortWindow' | 'longWindow' | 'decades' | 'refractory' | 'refractoryLevel' | 'refractoryDamping'
+    >,
+  ) {
+    this.short = new Ring(o.shortWindow);
+    this.long = new Ring(o.longWindow);
+  }
+
+  /** The final score of the next raw score, in [0, 1]. */
+  push(raw: number): number {
+    this.short.push(raw);
+    const mu = this.long.mean();
+    const sigma = Math.max(this.long.std(), 1e-3);
+    const enough = this.long.count >= Math.min(100, this.o.longWindow);
+    this.long.push(raw);
+    if (!enough) return 0;
+    const z = (this.short.mean() - mu) / sigma;
+    let s = Math.min(1, normalTailDecades(z) / this.o.decades);
+    if (this.refractoryLeft > 0) {
+      this.refractoryLeft--;
+      s *= this.o.refractoryDamping;
+    } else if (s >= this.o.refractoryLevel) {
+      this.refractoryLeft = this.o.refractory;
+    }
+    return s;
+  }
+}
+
+/** Min and max of the last `size` values (monotonic deques: O(1) amortised per value). */
+export class SlidingRange {
+  private seen = 0;
+  // Each deque lives in a pair of arrays from its head index on; values increase (min) or decrease (max).
+  private readonly minI: number[] = [];
+  private readonly minV: number[] = [];
+  private readonly maxI: number[] = [];
+  private readonly maxV: number[] = [];
+  private minHead = 0;
+  private maxHead = 0;
+  constructor(readonly size: number) {}
+  get count(): number {
+    return Math.min(this.seen, this.size);
+  }
+  get min(): number {
+    return this.minV[this.minHead] ?? NaN;
+  }
+  get max(): number {
+    return this.maxV[this.maxHead] ?? NaN;
+  }
+  push(v: number): void {
+    const i = this.seen++;
+    while (this.minI.length > this.minHead && this.minV[this.minV.length - 1]! >= v) {
+      this.minI.pop();
+      this.minV.pop();
+    }
+    this.minI.push(i);
+    this.minV.push(v);
+    while (this.maxI.length > this.maxHead && this.maxV[this.maxV.length - 1]! <= v) {
+      this.maxI.pop();
+      this.maxV.pop();
+    }
+    this.maxI.push(i);
+    this.maxV.push(v);
+    const oldest = i - this.size + 1;
+    while (this.minI[this.minHead]! < oldest) this.minHead++;
+    while (this.maxI[this.maxHead]! < oldest) this.maxHead++;
+    // Drop the consumed heads now and then so the arrays do not grow without bound.
+    if (this.minHead > 4096) {
+      this.minI.splice(0, this.minHead);
+      this.minV.splice(0, this.minHead);
+      this.minHead = 0;
+    }
+    if (this.maxHead > 4096) {
+      this.maxI.splice(0, this.maxHead);
+      this.maxV.splice(0, this.maxHead);
+      this.maxHead = 0;
+    }
+  }
+}
+
+/**
+ * One channel's detector. `push` and `pushMany` give identical scores: between two refits the forest is
+ * fixed, so `pushMany` scores the values up to the next refit in one engine call.
+ */
+export class StreamDetector {
+  readonly options: DetectorOptions;
+  private readonly recent: Float64Array; // the last `shingle` values, ring
+  private seen = 0;
+  private readonly hist: Float64Array; // `history` shingles, ring, row-major
+  private histCount = 0;
+  private histNext = 0;
+  private model: Model | undefined;
+  private sinceFit = 0;
+  private readonly post: LikelihoodScorer;
+  private readonly range: SlidingRange;
+
+  constructor(options: Partial<DetectorOptions> = {}) {
+    this.options = { ...DEFAULT_DETECTOR, ...options };
+    checkOptions(this.options);
+    const { shingle, history } = this.options;
+    this.recent = new Float64Array(shingle);
+    this.hist = new Float64Array(history * shingle);
+    this.post = new LikelihoodScorer(this.options);
+    this.range = new SlidingRange(this.options.rangeWindow);
+  }
+
+  /** Values seen so far. */
+  get count(): number {
+    return this.seen;
+  }
+
+  /** Scores one value. */
+  push(value: number): DetectorOutput {
+    const out = this.pushMany(Float64Array.of(value));
+    return { score: out.score[0]!, raw: out.raw[0]! };
+  }
+
+  /** Scores values in order, as if pushed one by one. Throws on a non-finite value, naming its index. */
+  pushMany(values: ArrayLike<number>): { score: Float64Array; raw: Float64Array } {
+    const n = values.length;
+    const scoreOut = new Float64Array(n);
+    const rawOut = new Float64Array(n);
+    const d = this.options.shingle;
+    let i = 0;
+    while (i < n) {
+      // Values up to the next refit share one forest: shingle them, score them in one call.
+      const room = this.model ? this.options.refitEvery - this.sinceFit : 1;
+      const end = Math.min(n, i + Math.max(1, room));
+      const block = new Float64Array((end - i) * d);
+      const ready = new Uint8Array(end - i);
+      for (let j = i; j < end; j++) {
+        const v = values[j]!;
+        if (!Number.isFinite(v)) throw new DetectorError(`value ${j} is not a finite number`);
+        this.recent[this.seen % d] = v;
+        this.seen++;
+        if (this.seen >= d) {
+          const row = block.subarray((j - i) * d, (j - i + 1) * d);
+          for (let k = 0; k < d; k++) row[k] = this.recent[(this.seen - d + k) % d]!;
+          ready[j - i] = 1;
+        }
+      }
+      const raw = this.model ? score(this.model, { data: block, rows: end - i, cols: d }) : undefined;
+      for (let j = i; j < end; j++) {
+        const r = raw && ready[j - i] ? raw[j - i]! : 0;
+        rawOut[j] = r;
+        scoreOut[j] = this.model ? Math.max(this.post.push(r), this.beyondRange(values[j]!)) : 0;
+        this.range.push(values[j]!);
+        if (ready[j - i]) this.remember(block.subarray((j - i) * d, (j - i + 1) * d));
+      }
+      i = end;
+    }
+    return { score: scoreOut, raw: rawOut };
+  }
+
+  /** 1 when the range rule fires for `v` (judged against the values before it), else 0. */
+  private beyondRange(v: number): number {
+    const margin = this.options.rangeMargin;
+    if (margin < 0 || this.range.count < 50) return 0;
+    const { min, max } = this.range;
+    const m = margin * (max - min);
+    return v > max + m || v < min - m ? 1 : 0;
+  }
+
+  private remember(shingle: Float64Array): void {
+    const d = this.options.shingle;
+    this.hist.set(shingle, this.histNext * d);
+    this.histNext = (this.histNext + 1) % this.options.history;
+    this.histCount = Math.min(this.histCount + 1, this.options.history);
+    this.sinceFit++;
+    if (this.model ? this.sinceFit >= this.options.refitEvery : this.histCount >= this.options.warmup)
+      this.refit();
+  }
+
+  private refit(): void {
+    const { shingle: d, history } = this.options;
+    const rows = this.histCount;
+    // Oldest first, so the forest (a pure function of data and seed) does not depend on the ring's phase.
+    const data = new Float64Array(rows * d);
+    const start = rows < history ? 0 : this.histNext;
+    for (let r = 0; r < rows; r++)
+      data.set(this.hist.subarray(((start + r) % history) * d, (((start + r) % history) + 1) * d), r * d);
+    this.model = fit(
+      { data, rows, cols: d },
+      {
+        ntrees: this.options.ntrees,
+        sampleSize: this.options.sampleSize,
+        extensionLevel: Math.min(this.options.extensionLevel, d - 1),
+        seed: this.options.seed,
+        standardize: true,
+      },
+    );
+    this.sinceFit = 0;
+  }
+}
