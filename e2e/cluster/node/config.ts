@@ -44,6 +44,8 @@ export interface NodeDirs {
   podLogs: string;
   volumePlugins: string;
   opt: string;
+  /** containerd's registry host configs (`_default/hosts.toml` sends every pull to a closed local port). */
+  registryHosts: string;
 }
 
 /** The node's directories below `clusterDir/node`. Socket paths stay well under the 108-byte limit. */
@@ -61,6 +63,7 @@ export function nodeDirs(clusterDir: string): NodeDirs {
     podLogs: join(root, 'pod-logs'),
     volumePlugins: join(root, 'kubelet', 'volume-plugins'),
     opt: join(root, 'containerd', 'opt'),
+    registryHosts: join(root, 'containerd', 'hosts.d'),
   };
 }
 
@@ -127,6 +130,9 @@ disabled_plugins = [
 [plugins.'io.containerd.cri.v1.images']
   snapshotter = 'overlayfs'
 
+[plugins.'io.containerd.cri.v1.images'.registry]
+  config_path = ${tomlString(d.registryHosts)}
+
 [plugins.'io.containerd.cri.v1.images'.pinned_images]
   sandbox = ${tomlString(opts.sandboxImage)}
 
@@ -135,6 +141,16 @@ disabled_plugins = [
   stream_server_port = '0'
 `;
 }
+
+/**
+ * Every registry resolves to a closed port on loopback: the node has no registry and must never look one
+ * up on the network (a missing image fails at once with ErrImagePull instead of a DNS query off the machine).
+ */
+export const REGISTRY_HOSTS_TOML = `server = "http://127.0.0.1:9"
+
+[host."http://127.0.0.1:9"]
+  capabilities = ["pull", "resolve"]
+`;
 
 /**
  * CNI: the bridge plugin with host-local IPAM (state under the cluster dir) and portmap. Pods get a route

@@ -14,6 +14,7 @@ import {
   REAL_NODE_CGROUP_ROOT,
   REAL_NODE_NAME,
   REAL_NODE_NETWORK,
+  REGISTRY_HOSTS_TOML,
   cniConfList,
   containerdConfig,
   corednsManifests,
@@ -223,6 +224,8 @@ function writeConfigs(
     containerd,
     containerdConfig(d, { sandboxImage: nodeImages().pause.ref, runc: RUNC, cniBin: CNI_BIN }),
   );
+  mkdirSync(join(d.registryHosts, '_default'), { recursive: true });
+  writeFileSync(join(d.registryHosts, '_default', 'hosts.toml'), REGISTRY_HOSTS_TOML);
   writeFileSync(join(d.cniConfDir, '10-skyport.conflist'), cniConfList(net, d.cniIpamDir, ctx.serviceCidr));
   const kubelet = join(d.root, 'kubelet.yaml');
   writeFileSync(
