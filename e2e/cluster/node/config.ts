@@ -107,6 +107,12 @@ disabled_plugins = [
 [plugins.'io.containerd.internal.v1.opt']
   path = ${tomlString(d.opt)}
 
+[plugins.'io.containerd.image-verifier.v1.bindir']
+  bin_dir = ${tomlString(join(d.opt, 'image-verifier', 'bin'))}
+
+[plugins.'io.containerd.transfer.v1.local']
+  config_path = ${tomlString(d.registryHosts)}
+
 [${rt}]
   enable_selinux = false
   restrict_oom_score_adj = true
