@@ -383,17 +383,11 @@ export function corednsManifests(image: string): object[] {
 }
 
 /**
- * The `kubernetes` Service's endpoints: the apiserver as pods reach it (the bridge's host address). The
+ * The `kubernetes` Service's EndpointSlice: the apiserver as pods reach it (the bridge's host address). The
  * apiserver runs with `--endpoint-reconciler-type=none` (it binds loopback), so the toolkit publishes them.
  */
 export function kubernetesEndpoints(hostIP: string, port: number): object[] {
   return [
-    {
-      apiVersion: 'v1',
-      kind: 'Endpoints',
-      metadata: { name: 'kubernetes', namespace: 'default' },
-      subsets: [{ addresses: [{ ip: hostIP }], ports: [{ name: 'https', port, protocol: 'TCP' }] }],
-    },
     {
       apiVersion: 'discovery.k8s.io/v1',
       kind: 'EndpointSlice',
@@ -402,7 +396,7 @@ export function kubernetesEndpoints(hostIP: string, port: number): object[] {
         namespace: 'default',
         labels: {
           'kubernetes.io/service-name': 'kubernetes',
-          'endpointslice.kubernetes.io/managed-by': 'skyport.io/local-cluster',
+          'endpointslice.kubernetes.io/managed-by': 'skyport-local-cluster',
         },
       },
       addressType: 'IPv4',

@@ -1,7 +1,16 @@
 // What the real node changes on the host, recorded before the change and undone at tear-down: the bridge,
 // routes, iptables chains, sysctls, mounts, cgroups and the host directories the kubelet/containerd create.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { NodeNetwork } from './config.js';
 
@@ -254,6 +263,22 @@ export function killCgroupProcesses(cgroupRoot: string, report: string[]): void 
     sleepSync(100);
   }
   report.push(`warning: processes still in ${cgroupRoot}: ${pidsInCgroups(cgroupRoot).join(' ')}`);
+}
+
+/**
+ * Creates `cgroupRoot` in every hierarchy (the kubelet requires it to exist). On cgroup v1 a new cpuset
+ * cgroup starts with no CPUs or memory nodes, so it inherits its parent's.
+ */
+export function createCgroups(cgroupRoot: string): void {
+  for (const h of cgroupHierarchies()) {
+    const dir = join(h, cgroupRoot);
+    mkdirSync(dir, { recursive: true });
+    for (const f of ['cpuset.cpus', 'cpuset.mems']) {
+      const parent = join(dir, '..', f);
+      if (existsSync(parent) && readFileSync(join(dir, f), 'utf8').trim() === '')
+        writeFileSync(join(dir, f), readFileSync(parent, 'utf8'));
+    }
+  }
 }
 
 /** Removes the cgroup tree below `cgroupRoot` in every hierarchy (children first). */

@@ -29,6 +29,7 @@ import {
   linkExists,
   setUpNetwork,
   snapshotHost,
+  createCgroups,
   tearDownHost,
   type HostSnapshot,
 } from './host.js';
@@ -134,6 +135,7 @@ export function prepareRealNode(clusterDir: string, pki: string, kwokPodCidr: st
   const snap = snapshotHost(net, REAL_NODE_CGROUP_ROOT, kwokPodCidr);
   writeFileSync(snapshotFile(clusterDir), JSON.stringify(snap, null, 2));
   setUpNetwork(net, clusterDir, kwokPodCidr);
+  createCgroups(REAL_NODE_CGROUP_ROOT);
   issueLeaf(pki, {
     name: 'kubelet-client',
     cn: `system:node:${REAL_NODE_NAME}`,
