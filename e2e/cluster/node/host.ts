@@ -211,13 +211,13 @@ export function unmountUnder(dir: string, report: string[]): string[] {
   return mountsUnder(dir);
 }
 
-/** cgroup v1 controller hierarchies (or the v2 root) the cgroup root lives in. */
+/** cgroup v1 controller hierarchies and the hybrid `unified` tree (or the v2 root) the cgroup root lives in. */
 function cgroupHierarchies(): string[] {
   const base = '/sys/fs/cgroup';
   if (existsSync(join(base, 'cgroup.controllers'))) return [base];
   return readdirSync(base)
     .map((d) => join(base, d))
-    .filter((d) => existsSync(join(d, 'cgroup.procs')) && !d.endsWith('/unified'));
+    .filter((d) => existsSync(join(d, 'cgroup.procs')));
 }
 
 function walkCgroups(dir: string, out: string[]): void {

@@ -1,7 +1,8 @@
 // The real node of the local cluster: containerd + runc, CNI bridge, kubelet, kube-proxy and CoreDNS on this
 // machine, beside the kwok nodes. Opt-in (SKYPORT_REAL_NODE=1 or `startCluster({ realNode: true })`).
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { stringify } from 'yaml';
@@ -86,9 +87,15 @@ export function nodeImages(): { pause: ImageSpec; coredns: ImageSpec; busybox: I
   });
 }
 
-/** Path of the cached OCI archive of `spec` (built when missing). */
+/** Path of the cached OCI archive of `spec` (built when missing; keyed by the spec and its files). */
 export function imageArchive(spec: ImageSpec): string {
-  const file = join(nodeCacheDir(), 'images', `${spec.ref.replace(/[^A-Za-z0-9.-]+/g, '_')}.tar`);
+  const h = createHash('sha256').update(JSON.stringify(spec));
+  for (const f of spec.files) {
+    const st = statSync(f.src);
+    h.update(`${f.src}:${st.size}:${st.mtimeMs}`);
+  }
+  const key = h.digest('hex').slice(0, 12);
+  const file = join(nodeCacheDir(), 'images', `${spec.ref.replace(/[^A-Za-z0-9.-]+/g, '_')}-${key}.tar`);
   if (!existsSync(file)) {
     buildOciArchive(spec, `${file}.tmp`);
     rmSync(file, { force: true });

@@ -168,6 +168,7 @@ const BUSYBOX_APPLETS = [
   'tr',
   'seq',
   'wc',
+  'timeout',
 ];
 
 /** The node's images: the pause sandbox (busybox sleep), CoreDNS and a busybox shell image for tests. */
