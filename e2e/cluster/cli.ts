@@ -25,7 +25,8 @@ async function up(): Promise<void> {
 }
 
 async function printUsage(kubeconfigPath: string): Promise<void> {
-  console.log(await kubectl(['get', 'nodes', '-o', 'wide'], { kubeconfig: kubeconfigPath }));
+  // Column TYPE: `kwok` (fake, tainted while a real node runs) or `real` (kubelet + containerd here).
+  console.log(await kubectl(['get', 'nodes', '-L', 'type', '-o', 'wide'], { kubeconfig: kubeconfigPath }));
   const bin = readClusterState(dir)?.binDir ?? '';
   console.log(
     [
@@ -61,7 +62,19 @@ async function status(): Promise<number> {
   console.log(`  server ${state.server}\n  kubeconfig ${state.kubeconfigPath}\n  logs ${join(dir, 'logs')}`);
   if (!live.every((c) => c.alive)) return 1;
   if (existsSync(state.kubeconfigPath))
-    console.log(await kubectl(['get', 'nodes'], { kubeconfig: state.kubeconfigPath }));
+    console.log(
+      await kubectl(
+        [
+          'get',
+          'nodes',
+          '-L',
+          'type',
+          '-o',
+          'custom-columns=NAME:.metadata.name,TYPE:.metadata.labels.type,STATUS:.status.conditions[?(@.type=="Ready")].status,TAINTS:.spec.taints[*].key,IP:.status.addresses[?(@.type=="InternalIP")].address',
+        ],
+        { kubeconfig: state.kubeconfigPath },
+      ),
+    );
   return 0;
 }
 

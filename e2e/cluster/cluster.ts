@@ -18,6 +18,14 @@ import {
   type ComponentRecord,
   type ProbeTls,
 } from './process.js';
+import { KWOK_TAINT, REAL_NODE_NETWORK } from './node/config.js';
+import {
+  prepareRealNode,
+  realNodePreflight,
+  realNodeRequested,
+  startRealNode,
+  tearDownRealNode,
+} from './node/node.js';
 import { kubectl } from './tools.js';
 
 /** Name of the default StorageClass; its PVCs are bound by the toolkit's provisioner. */
@@ -50,11 +58,25 @@ export interface ClusterOptions {
   log?: (msg: string) => void;
   /** Extra flags per component, appended last (e.g. feature gates or audit flags). */
   extraArgs?: Partial<Record<ComponentName, string[]>>;
+  /**
+   * Also run one real node (containerd, kubelet, kube-proxy, CoreDNS) on this machine, and taint the kwok
+   * nodes. Default: `SKYPORT_REAL_NODE=1` in the environment. Needs root and `build.sh --real-node`.
+   */
+  realNode?: boolean;
 }
 
 /** The processes a cluster is made of. */
 export type ComponentName =
-  'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'provisioner';
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kwok'
+  | 'provisioner'
+  | 'apiserver-forward'
+  | 'containerd'
+  | 'kubelet'
+  | 'kube-proxy';
 
 /** The on-disk record of a running cluster (`<dir>/state.json`). */
 export interface ClusterState {
@@ -99,6 +121,8 @@ export async function stopClusterAt(dir: string, opts: { removeDir?: boolean } =
     }
     rmSync(stateFile(dir), { force: true });
   }
+  // The real node's host changes (bridge, iptables, mounts, cgroups, sysctls), once its processes are gone.
+  report.push(...tearDownRealNode(dir));
   if (opts.removeDir) rmSync(dir, { recursive: true, force: true });
   return report;
 }
@@ -117,7 +141,11 @@ export function attachCluster(dir: string): ClusterHandle {
 }
 
 /** The Node objects kwok will manage: Ready fake nodes with the given allocatable resources. */
-export function fakeNodes(n: number, cap: ClusterOptions['nodeCapacity'] = {}): object[] {
+export function fakeNodes(
+  n: number,
+  cap: ClusterOptions['nodeCapacity'] = {},
+  taints: object[] = [],
+): object[] {
   const resources = { cpu: cap.cpu ?? '32', memory: cap.memory ?? '256Gi', pods: cap.pods ?? '1100' };
   return Array.from({ length: n }, (_, i) => ({
     apiVersion: 'v1',
@@ -135,7 +163,7 @@ export function fakeNodes(n: number, cap: ClusterOptions['nodeCapacity'] = {}): 
         type: 'kwok',
       },
     },
-    spec: {},
+    spec: taints.length > 0 ? { taints } : {},
     status: { allocatable: resources, capacity: resources },
   }));
 }
@@ -216,6 +244,7 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
   if (missing.length > 0)
     throw new Error(`missing ${missing.join(', ')} in ${bin}: run \`npm run cluster:build\` first`);
   const timeoutMs = opts.timeoutMs ?? 60_000;
+  const realNode = wantRealNode(opts);
 
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'skyport-cluster-'));
   mkdirSync(dir, { recursive: true });
@@ -248,7 +277,8 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
     name: 'apiserver',
     cn: 'kube-apiserver',
     usage: 'server',
-    ips: ['127.0.0.1', '10.96.0.1'],
+    // The bridge address: pods reach the apiserver there (real node) through the `kubernetes` Service.
+    ips: ['127.0.0.1', '10.96.0.1', REAL_NODE_NETWORK.hostIP],
     dnsNames: [
       'localhost',
       'kubernetes',
@@ -307,13 +337,18 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
     state.components = components.map(({ name, pid, exe, logFile }) => ({ name, pid, exe, logFile }));
     writeFileSync(stateFile(dir), JSON.stringify(state, null, 2));
   };
-  const start = (name: ComponentName, exe: string, args: string[], cwd = dir): Component => {
+  const start = (
+    name: ComponentName,
+    exe: string,
+    args: string[],
+    o: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+  ): Component => {
     const c = startComponent(
       name,
       exe,
       [...args, ...(opts.extraArgs?.[name] ?? [])],
       join(logs, `${name}.log`),
-      { cwd },
+      { cwd: o.cwd ?? dir, ...(o.env ? { env: o.env } : {}) },
     );
     components.push(c);
     persist();
@@ -326,6 +361,7 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
   };
 
   try {
+    const nodeApiserverArgs = realNode ? prepareRealNode(dir, pki, POD_CIDR) : [];
     const etcd = start('etcd', join(bin, 'etcd'), [
       `--data-dir=${join(dir, 'etcd')}`,
       `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
@@ -351,7 +387,7 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
       `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
       `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
       `--client-ca-file=${join(pki, 'ca.crt')}`,
-      '--authorization-mode=RBAC',
+      `--authorization-mode=${realNode ? 'Node,RBAC' : 'RBAC'}`,
       '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
       `--service-account-key-file=${join(pki, 'sa.pub')}`,
       `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
@@ -370,6 +406,7 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
       // Room for the operator bench (1,000 labs) without client-side throttling on the server.
       '--max-requests-inflight=800',
       '--max-mutating-requests-inflight=400',
+      ...nodeApiserverArgs,
     ]);
     await waitHealthy(apiserver, `${server}/readyz`, adminTls, timeoutMs);
     log(`Started kube-apiserver at ${server} (${Date.now() - t0} ms)`);
@@ -406,7 +443,8 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
     const kwok = start('kwok', join(bin, 'kwok'), [
       `--kubeconfig=${kubeconfigs.kwok}`,
       `--config=${stagesFile}`,
-      '--manage-all-nodes=true',
+      // With a real node, kwok must leave it alone: it manages only the nodes annotated as its own.
+      ...kwokManageArgs(realNode),
       `--server-address=127.0.0.1:${kwokPort}`,
       `--cidr=${POD_CIDR}`,
       '--node-lease-duration-seconds=40',
@@ -420,7 +458,10 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
     ]);
     log(`Started kube-controller-manager, kube-scheduler and kwok (${Date.now() - t0} ms)`);
 
-    const manifest = [...fakeNodes(opts.nodes ?? 3, opts.nodeCapacity), defaultStorageClass()]
+    const manifest = [
+      ...fakeNodes(opts.nodes ?? 3, opts.nodeCapacity, realNode ? [KWOK_TAINT] : []),
+      defaultStorageClass(),
+    ]
       .map((o) => stringify(o))
       .join('---\n');
     await kubectl(['apply', '--server-side', '--field-manager=skyport-e2e', '-f', '-'], {
@@ -442,7 +483,7 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
         DEFAULT_STORAGE_CLASS,
         readyFile,
       ],
-      repoRoot,
+      { cwd: repoRoot },
     );
 
     const nodeCount = opts.nodes ?? 3;
@@ -470,13 +511,42 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
         return Promise.resolve(existsSync(readyFile));
       }),
     ]);
-    log(`Cluster ready with ${nodeCount} nodes in ${Date.now() - t0} ms`);
+    log(`Cluster ready with ${nodeCount} kwok nodes in ${Date.now() - t0} ms`);
+    if (realNode) {
+      await startRealNode({
+        dir,
+        pki,
+        server,
+        apiPort,
+        serviceCidr: SERVICE_CIDR,
+        timeoutMs,
+        start: (name, exe, args, o) => start(name as ComponentName, exe, args, o),
+        kubectl: (args, input) =>
+          kubectl(args, { kubeconfig: kubeconfigPath, ...(input !== undefined ? { input } : {}) }),
+        until: (what, check) => until(what, timeoutMs, check),
+        log,
+      });
+    }
   } catch (err) {
     await stopClusterAt(dir);
     throw err;
   }
   persist();
   return { ...state, stop: async (o) => void (await stopClusterAt(dir, o)) };
+}
+
+/** Whether to run the real node; throws with the reason when it is wanted but cannot run here. */
+function wantRealNode(opts: ClusterOptions): boolean {
+  const realNode = opts.realNode ?? realNodeRequested();
+  const notReal = realNode ? realNodePreflight() : undefined;
+  if (notReal) throw new Error(`cannot start the real node: ${notReal}`);
+  return realNode;
+}
+
+function kwokManageArgs(realNode: boolean): string[] {
+  return realNode
+    ? ['--manage-all-nodes=false', '--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake']
+    : ['--manage-all-nodes=true'];
 }
 
 function assertAlive(comps: Component[]): void {

@@ -3,6 +3,7 @@
 import type {} from 'vitest';
 import type { TestProject } from 'vitest/node';
 import { startCluster, type ClusterHandle } from './cluster.js';
+import { spawnWatchdog } from './owner.js';
 import { kubectl } from './tools.js';
 
 declare module 'vitest' {
@@ -27,14 +28,18 @@ export default async function setup(project: TestProject): Promise<(() => Promis
     return undefined;
   }
   const t0 = Date.now();
+  // SKYPORT_REAL_NODE=1 adds the real node (containerd, kubelet, kube-proxy, CoreDNS) and taints kwok's.
   const cluster: ClusterHandle = await startCluster({ log: (m) => console.log(`[cluster] ${m}`) });
   console.log(`[cluster] Started local cluster for e2e in ${Date.now() - t0} ms (${cluster.dir})`);
+  const keepDir = process.env.SKYPORT_KEEP_CLUSTER === '1';
+  // If this process dies without running the teardown (SIGKILL, a signal vitest does not handle), the
+  // watchdog stops every component and undoes the real node's host changes.
+  spawnWatchdog(cluster.dir, { removeDir: !keepDir });
   // Workers are forked after global setup, so they inherit this; provide() covers inject() users.
   process.env.SKYPORT_KUBECONFIG = cluster.kubeconfigPath;
   project.provide('skyportKubeconfig', cluster.kubeconfigPath);
   return async () => {
-    const keep = process.env.SKYPORT_KEEP_CLUSTER === '1';
-    await cluster.stop({ removeDir: !keep });
-    console.log(`[cluster] Stopped local cluster${keep ? ` (state kept in ${cluster.dir})` : ''}`);
+    await cluster.stop({ removeDir: !keepDir });
+    console.log(`[cluster] Stopped local cluster${keepDir ? ` (state kept in ${cluster.dir})` : ''}`);
   };
 }

@@ -32,6 +32,7 @@ export {
   cacheRoot,
   controlPlaneCacheDir,
   defaultRunDir,
+  nodeCacheDir,
   parseEnvFile,
   readVersions,
   repoRoot,

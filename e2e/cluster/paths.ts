@@ -57,6 +57,16 @@ export function binDir(): string {
   return process.env.SKYPORT_BIN_DIR ?? join(controlPlaneCacheDir(), 'bin');
 }
 
+/** The versioned cache directory of the real node's binaries (`build.sh --real-node` fills its bin/). */
+export function nodeCacheDir(v: Versions = readVersions()): string {
+  const need = ['CONTAINERD_VERSION', 'COREDNS_VERSION'].filter((k) => !v[k]);
+  if (need.length > 0) throw new Error(`versions.env: ${need.join(', ')} missing`);
+  return join(
+    cacheRoot(),
+    `node-${v.K8S_VERSION}-containerd-${v.CONTAINERD_VERSION}-coredns-${v.COREDNS_VERSION}`,
+  );
+}
+
 /** Default state directory of the cluster `npm run cluster:up` starts. */
 export function defaultRunDir(): string {
   return join(cacheRoot(), 'run');
