@@ -51,6 +51,26 @@ export interface ResultWriter {
   patches(): readonly Patch[];
 }
 
+/**
+ * A writer that owns its file (HDF5: the library seeks and rewrites its own structures): open() once,
+ * rows() per batch, end() once, which closes the file; close() releases it after a failure.
+ */
+export interface FileWriter {
+  readonly kind: 'file';
+  readonly mediaType: string;
+  open(path: string): Promise<void>;
+  rows(batch: readonly Row[]): void;
+  end(status: ResultStatus): void;
+  close(): void;
+}
+
+/** Either kind of writer; `isFileWriter` tells them apart. */
+export type AnyWriter = ResultWriter | FileWriter;
+
+export function isFileWriter(w: AnyWriter): w is FileWriter {
+  return 'kind' in w && w.kind === 'file';
+}
+
 /** Bad input to a writer: the message names the column (and row, 1-based over the whole result). */
 export class FormatError extends Error {
   override readonly name = 'FormatError';
