@@ -26,6 +26,8 @@ export type RunEvent =
       readonly rows: number;
       readonly bytes: number;
       readonly overflow: boolean;
+      /** The process's peak resident set size so far (getrusage maxrss). */
+      readonly maxRssBytes: number;
     };
 
 export interface RunOptions {
@@ -176,7 +178,13 @@ export async function runJob(spec: JobSpec, opts: RunOptions): Promise<Manifest>
         runner: { name: '@skyport/query-runner', version: RUNNER_VERSION },
       };
       await writeJson(dir, manifestName(stem), manifest);
-      opts.emit({ event: 'completed', rows: summary.rows, bytes: summary.bytes, overflow });
+      opts.emit({
+        event: 'completed',
+        rows: summary.rows,
+        bytes: summary.bytes,
+        overflow,
+        maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      });
       return manifest;
     } finally {
       await q.close();

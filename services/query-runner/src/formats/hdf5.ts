@@ -14,7 +14,7 @@
 // byte stream): it cannot stream to a socket or through gzip (HDF5 compresses chunks itself).
 
 import { resolve } from 'node:path';
-import h5wasm from 'h5wasm/node';
+import type H5 from 'h5wasm/node';
 import {
   boolValue,
   checkColumns,
@@ -31,7 +31,7 @@ import {
   type Row,
 } from './types.js';
 
-type H5File = InstanceType<typeof h5wasm.File>;
+type H5File = InstanceType<typeof H5.File>;
 type H5Dataset = ReturnType<H5File['create_dataset']>;
 
 /** The dataset every result is written to. */
@@ -120,6 +120,8 @@ export class Hdf5Writer implements FileWriter {
   }
 
   async open(path: string): Promise<void> {
+    // Loaded on first use: the library's WebAssembly heap costs about 30 MB of RSS.
+    const h5wasm = (await import('h5wasm/node')).default;
     await h5wasm.ready;
     const file = atEpoch(() => new h5wasm.File(resolve(path), 'w'));
     this.file = file;
