@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adqlToSql } from '../src/adql.js';
 import { runJob } from '../src/run.js';
 import { SAMPLE_COLUMNS, sampleRow } from '../src/sample/des.js';
 import { loadSample } from '../src/sample/load.js';
@@ -61,6 +62,38 @@ describe('the sample catalog', () => {
       "SELECT count(*)::int AS n FROM pg_description WHERE objoid = 'des.sample'::regclass AND objsubid > 0",
     );
     expect(comments.rows[0]?.n).toBe(SAMPLE_COLUMNS.length);
+  });
+
+  it('answers an ADQL cone (TOP, CONTAINS, DISTANCE) with exactly the generated rows inside it', async () => {
+    const deg = Math.PI / 180;
+    const dist = (ra: number, dec: number, ra0: number, dec0: number): number =>
+      (2 *
+        Math.asin(
+          Math.sqrt(
+            Math.sin(((dec0 - dec) * deg) / 2) ** 2 +
+              Math.cos(dec * deg) * Math.cos(dec0 * deg) * Math.sin(((ra0 - ra) * deg) / 2) ** 2,
+          ),
+        )) /
+      deg;
+    const all = Array.from({ length: ROWS }, (_, n) => sampleRow(1, n));
+    // The second cone straddles RA 0/360.
+    for (const [ra0, dec0, r] of [
+      [20, -30, 5],
+      [359, -30, 5],
+    ] as const) {
+      const sql = await adqlToSql(
+        `SELECT TOP 100000 coadd_object_id, DISTANCE(POINT('ICRS', ra, dec), POINT('ICRS', ${ra0}, ${dec0})) AS d
+           FROM des.sample WHERE CONTAINS(POINT('ICRS', ra, dec), CIRCLE('ICRS', ${ra0}, ${dec0}, ${r})) = 1
+           ORDER BY coadd_object_id`,
+      );
+      const got = await client.query<{ coadd_object_id: string; d: number }>(sql);
+      const want = all.filter((row) => dist(row[1] as number, row[2] as number, ra0, dec0) <= r);
+      expect(want.length).toBeGreaterThan(50);
+      expect(got.rows.map((x) => x.coadd_object_id)).toEqual(want.map((row) => String(row[0])));
+      for (const x of got.rows) expect(x.d).toBeLessThanOrEqual(r);
+      const plan = await client.query<{ 'QUERY PLAN': string }>(`EXPLAIN ${sql}`);
+      expect(plan.rows.map((p) => p['QUERY PLAN']).join('\n')).toContain('sample_radec');
+    }
   });
 
   it('runs through the runner into VOTable with units and UCDs from the COMMENTs', async () => {
