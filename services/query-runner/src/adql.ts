@@ -165,6 +165,16 @@ function box(ra: string, dec: string, ra0: number, dec0: number, r: number): str
   return `${dbox} AND (${ra}) BETWEEN ${lo} AND ${hi}`;
 }
 
+/** The comparison around CONTAINS (tokens i to end): `CONTAINS(…) = 1 | 0` or `1 | 0 = CONTAINS(…)`. */
+function comparison(src: Source, i: number, end: number): { from: number; to: number; want: number } {
+  const bit = (k: number): boolean => ['0', '1'].includes(src.tokens[k]?.text ?? '');
+  if (src.tokens[end]?.text === '=' && bit(end + 1))
+    return { from: i, to: end + 2, want: Number(src.tokens[end + 1]?.text) };
+  if (src.tokens[i - 1]?.text === '=' && bit(i - 2))
+    return { from: i - 2, to: end, want: Number(src.tokens[i - 2]?.text) };
+  throw src.unsupported('CONTAINS', i, 'must be compared with 1 or 0 (CONTAINS(…) = 1)');
+}
+
 /** CONTAINS at token i: the predicate, and the token range it replaces (with its comparison). */
 function contains(src: Source, i: number): { from: number; to: number; sql: string } {
   if (src.tokens[i + 1]?.text !== '(') throw src.unsupported('CONTAINS', i, 'expected CONTAINS(…)');
@@ -184,19 +194,7 @@ function contains(src: Source, i: number): { from: number; to: number; sql: stri
   const [ra, dec] = p.args.map((a) => src.span(a)) as [string, string];
   const [cra, cdec, cr] = c.args.map((a) => src.span(a)) as [string, string, string];
   const end = src.close(i + 1) + 1;
-  // The comparison: CONTAINS(…) = 1 | 0, or 1 | 0 = CONTAINS(…).
-  let from = i;
-  let to = end;
-  let want: number | undefined;
-  if (src.tokens[end]?.text === '=' && ['0', '1'].includes(src.tokens[end + 1]?.text ?? '')) {
-    want = Number(src.tokens[end + 1]?.text);
-    to = end + 2;
-  } else if (src.tokens[i - 1]?.text === '=' && ['0', '1'].includes(src.tokens[i - 2]?.text ?? '')) {
-    want = Number(src.tokens[i - 2]?.text);
-    from = i - 2;
-  }
-  if (want === undefined)
-    throw src.unsupported('CONTAINS', i, 'must be compared with 1 or 0 (CONTAINS(…) = 1)');
+  const { from, to, want } = comparison(src, i, end);
   const within = `${haversine(ra, dec, cra, cdec)} <= (${cr})`;
   const [ra0, dec0, r] = c.args.map((a) => src.number(a));
   const narrowed =
