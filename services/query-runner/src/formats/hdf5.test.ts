@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Hdf5Writer } from './hdf5.js';
 import { writeToFile } from './sink.js';
 import { FITS_COLUMNS, FITS_ROWS } from './testdata/sample.js';
@@ -14,13 +14,20 @@ describe('Hdf5Writer', () => {
   it('writes an HDF5 file whose bytes depend only on the rows (a rerun gives the same file)', async () => {
     const a = join(dir, 'a.h5');
     const b = join(dir, 'b.h5');
-    await writeToFile(a, new Hdf5Writer(FITS_COLUMNS), [FITS_ROWS.slice(0, 2), FITS_ROWS.slice(2)]);
-    await new Promise((r) => setTimeout(r, 1100)); // a timestamp in the file would now differ
-    await writeToFile(b, new Hdf5Writer(FITS_COLUMNS), [FITS_ROWS.slice(0, 2), FITS_ROWS.slice(2)]);
+    // Two runs years apart: a timestamp in the file would differ.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date('2020-01-01T00:00:00Z'));
+      await writeToFile(a, new Hdf5Writer(FITS_COLUMNS), [FITS_ROWS.slice(0, 2), FITS_ROWS.slice(2)]);
+      vi.setSystemTime(new Date('2030-06-15T12:34:56Z'));
+      await writeToFile(b, new Hdf5Writer(FITS_COLUMNS), [FITS_ROWS.slice(0, 2), FITS_ROWS.slice(2)]);
+    } finally {
+      vi.useRealTimers();
+    }
     const bytes = readFileSync(a);
     expect(bytes.subarray(0, 8).toString('latin1')).toBe('\x89HDF\r\n\x1a\n');
     expect(bytes.equals(readFileSync(b))).toBe(true);
-  });
+  }, 30_000);
 
   it('refuses text without a declared width, a value wider than it, and an integer equal to its NULL', async () => {
     expect(() => new Hdf5Writer([{ name: 't', type: 'text' }])).toThrow(
