@@ -1,5 +1,5 @@
 // Parquet writer on hyparquet-writer's ParquetWriter: rows are gathered into column arrays and written a
-// row group at a time (`rowGroupRows`, 65,536 by default), so memory holds one row group, never the result.
+// row group at a time (`rowGroupRows`, 16,384 by default), so memory holds one row group, never the result.
 // Every column is OPTIONAL (SQL NULL is a Parquet null, distinct from NaN). Types: int2 → INT32 annotated
 // INT_16, int4 → INT32, int8 → INT64, float4 → FLOAT, float8 → DOUBLE, bool → BOOLEAN,
 // text/varchar → BYTE_ARRAY STRING. Units, UCDs and descriptions go into the footer's key-value metadata
@@ -27,7 +27,7 @@ import {
 
 /** Options of the Parquet writer. */
 export interface ParquetOptions {
-  /** Rows per row group (the memory bound): 65,536 by default. */
+  /** Rows per row group (the memory bound): 16,384 by default. */
   readonly rowGroupRows?: number;
 }
 
@@ -101,7 +101,7 @@ export class ParquetResultWriter implements ResultWriter {
     opts: ParquetOptions = {},
   ) {
     checkColumns(columns);
-    const n = opts.rowGroupRows ?? 65_536;
+    const n = opts.rowGroupRows ?? 16_384;
     if (!(Number.isSafeInteger(n) && n > 0))
       throw new RangeError(`rowGroupRows: must be a positive integer, got ${n}`);
     this.rowGroupRows = n;

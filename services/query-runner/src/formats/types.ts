@@ -221,11 +221,29 @@ export function formatFloat(x: number, type: PgType): string {
   if (x === -Infinity) return '-Infinity';
   if (Object.is(x, -0)) return '-0';
   if (type !== 'float4') return String(x);
-  for (let p = 1; p < 9; p++) {
+  // A float32 is within 2^-24 (relative) of any decimal that reads back to it, less than half a unit in
+  // the 6th significant digit: so when the shortest such decimal has ≤ 6 digits, rounding to 6 gives it
+  // (String(Number()) drops the trailing zeros), and the search can start at 6.
+  // (Subnormal float32s have fewer bits: the search starts at 1 for them.)
+  for (let p = Math.abs(x) < 2 ** -126 ? 1 : 6; p < 9; p++) {
     const s = x.toPrecision(p);
-    if (Math.fround(Number(s)) === x) return String(Number(s));
+    if (Math.fround(Number(s)) === x) return jsNumberText(s);
   }
-  return String(Number(x.toPrecision(9)));
+  return jsNumberText(x.toPrecision(9));
+}
+
+/**
+ * String(Number(s)) for a toPrecision result, without the slow double-to-text conversion when `s` is in
+ * fixed notation: then both are `s` without trailing fractional zeros (toPrecision writes fixed notation
+ * only for 1e-6 ≤ |x| < 10^p, where String writes fixed notation too).
+ */
+function jsNumberText(s: string): string {
+  if (s.includes('e')) return String(Number(s));
+  if (!s.includes('.')) return s;
+  let end = s.length;
+  while (s.charCodeAt(end - 1) === 48) end--; // '0'
+  if (s.charCodeAt(end - 1) === 46) end--; // '.'
+  return s.slice(0, end);
 }
 
 /** Text of a non-NULL value for the text formats (CSV, TSV, JSON strings). */
