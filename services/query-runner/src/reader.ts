@@ -32,6 +32,8 @@ export interface QueryOptions {
 /** An open query: its columns, its rows in batches (iterate once), and how it ended. */
 export interface QueryStream {
   readonly columns: readonly Column[];
+  /** Where each column comes from (table OID, column number), when it is a plain table column. */
+  readonly sources: readonly (ColumnSource | undefined)[];
   readonly batches: AsyncIterable<readonly Row[]>;
   /** Valid once `batches` is exhausted. */
   status(): ResultStatus;
@@ -40,6 +42,12 @@ export interface QueryStream {
    * before the first batch; a no-op after the last batch. Call it in a finally.
    */
   close(): Promise<void>;
+}
+
+/** A result column's table (pg_class OID) and column number (pg_attribute.attnum). */
+export interface ColumnSource {
+  readonly table: number;
+  readonly column: number;
 }
 
 /** A query PostgreSQL refused or stopped: its SQLSTATE and message (57014: statement_timeout). */
@@ -153,7 +161,10 @@ export async function openQuery(client: pg.Client, opts: QueryOptions): Promise<
     );
     const first = await read(cursor, Math.min(batchRows, max === Infinity ? batchRows : max + 1));
     const columns = first.fields.map(columnOf);
-    return stream(client, cursor, columns, first.rows, batchRows, max);
+    const sources = first.fields.map((f) =>
+      f.tableID > 0 && f.columnID > 0 ? { table: f.tableID, column: f.columnID } : undefined,
+    );
+    return { ...stream(client, cursor, columns, first.rows, batchRows, max), sources };
   } catch (err) {
     await cursor?.close().catch(() => undefined);
     await client.query('ROLLBACK').catch(() => undefined);
@@ -168,7 +179,7 @@ function stream(
   firstRows: Value[][],
   batchRows: number,
   max: number,
-): QueryStream {
+): Omit<QueryStream, 'sources'> {
   let overflow = false;
   /** Set once the transaction has ended, by COMMIT after the last batch or by ROLLBACK. */
   let ended = false;

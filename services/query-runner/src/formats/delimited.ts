@@ -11,12 +11,15 @@ import {
   type ResultStatus,
   type ResultWriter,
   type Row,
+  TYPES,
 } from './types.js';
 
 /** Streaming CSV (`,`) or TSV (tab) writer. */
 export class DelimitedWriter implements ResultWriter {
   readonly mediaType: string;
   private readonly special: RegExp;
+  /** Per column: whether it holds text (the only values that may need quoting). */
+  private readonly text: readonly boolean[];
   private count = 0;
 
   constructor(
@@ -26,6 +29,7 @@ export class DelimitedWriter implements ResultWriter {
     checkColumns(columns);
     this.mediaType = delimiter === ',' ? 'text/csv; header=present' : 'text/tab-separated-values';
     this.special = delimiter === ',' ? /[",\r\n]/ : /["\t\r\n]/;
+    this.text = columns.map((c) => TYPES[c.type].kind === 'text');
   }
 
   begin(): Uint8Array {
@@ -40,7 +44,10 @@ export class DelimitedWriter implements ResultWriter {
       const fields: string[] = [];
       this.columns.forEach((col, i) => {
         const v = r[i] ?? null;
-        fields.push(v === null ? '' : this.quote(formatText(v, col, row)));
+        // Only text can be empty or hold a delimiter, quote, CR or LF: numbers and booleans never need quoting.
+        if (v === null) fields.push('');
+        else if (this.text[i] === true) fields.push(this.quote(formatText(v, col, row)));
+        else fields.push(formatText(v, col, row));
       });
       out += fields.join(this.delimiter) + '\r\n';
     }

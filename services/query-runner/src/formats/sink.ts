@@ -1,8 +1,8 @@
 // Drives a writer into a file: begin, each batch as it arrives, end, then the in-place patches (FITS's
-// NAXIS2). Memory holds one batch's bytes at a time.
+// NAXIS2). Memory holds one batch's bytes at a time. A FileWriter (HDF5) writes the file itself.
 
-import { open } from 'node:fs/promises';
-import type { ResultStatus, ResultWriter, Row } from './types.js';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { isFileWriter, type AnyWriter, type ResultStatus, type ResultWriter, type Row } from './types.js';
 
 /** Bytes written and rows seen. */
 export interface WriteSummary {
@@ -11,32 +11,106 @@ export interface WriteSummary {
 }
 
 /**
+ * One file being written, batch by batch: `write(batch)` then `finish(status)` once, or `abort()` after
+ * a failure (the file is left for the caller to remove). `bytes` is the file's size so far.
+ */
+export interface FileSink {
+  readonly rows: number;
+  readonly bytes: number;
+  write(batch: readonly Row[]): Promise<void>;
+  finish(status: ResultStatus): Promise<WriteSummary>;
+  abort(): Promise<void>;
+}
+
+/** Opens `path` (created or truncated) for `writer`. */
+export async function openSink(path: string, writer: AnyWriter): Promise<FileSink> {
+  if (isFileWriter(writer)) {
+    await writer.open(path);
+    let rows = 0;
+    let bytes = 0;
+    return {
+      get rows() {
+        return rows;
+      },
+      get bytes() {
+        return bytes;
+      },
+      async write(batch) {
+        writer.rows(batch);
+        rows += batch.length;
+        bytes = (await stat(path)).size;
+      },
+      async finish(status) {
+        writer.end(status);
+        bytes = (await stat(path)).size;
+        return { bytes, rows };
+      },
+      abort() {
+        writer.close();
+        return Promise.resolve();
+      },
+    };
+  }
+  const fh = await open(path, 'w');
+  try {
+    const sink = new ByteSink(fh, writer);
+    await sink.put(writer.begin());
+    return sink;
+  } catch (err) {
+    await fh.close();
+    throw err;
+  }
+}
+
+class ByteSink implements FileSink {
+  rows = 0;
+  bytes = 0;
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly writer: ResultWriter,
+  ) {}
+
+  async put(b: Uint8Array): Promise<void> {
+    if (b.length > 0) await this.fh.write(b, 0, b.length, this.bytes);
+    this.bytes += b.length;
+  }
+
+  async write(batch: readonly Row[]): Promise<void> {
+    this.rows += batch.length;
+    await this.put(this.writer.rows(batch));
+  }
+
+  async finish(status: ResultStatus): Promise<WriteSummary> {
+    try {
+      await this.put(this.writer.end(status));
+      for (const p of this.writer.patches()) await this.fh.write(p.bytes, 0, p.bytes.length, p.offset);
+      return { bytes: this.bytes, rows: this.rows };
+    } finally {
+      await this.fh.close();
+    }
+  }
+
+  async abort(): Promise<void> {
+    await this.fh.close();
+  }
+}
+
+/**
  * Writes a whole result to `path` (created or truncated). `batches` yields rows in order; `status` is
  * read after the last batch (the reader knows only then whether it stopped at maxRecords).
  */
 export async function writeToFile(
   path: string,
-  writer: ResultWriter,
+  writer: AnyWriter,
   batches: AsyncIterable<readonly Row[]> | Iterable<readonly Row[]>,
   status: () => ResultStatus = () => ({ overflow: false }),
 ): Promise<WriteSummary> {
-  const fh = await open(path, 'w');
+  const sink = await openSink(path, writer);
   try {
-    let bytes = 0;
-    let rows = 0;
-    const put = async (b: Uint8Array): Promise<void> => {
-      if (b.length > 0) await fh.write(b, 0, b.length, bytes);
-      bytes += b.length;
-    };
-    await put(writer.begin());
-    for await (const batch of batches) {
-      rows += batch.length;
-      await put(writer.rows(batch));
-    }
-    await put(writer.end(status()));
-    for (const p of writer.patches()) await fh.write(p.bytes, 0, p.bytes.length, p.offset);
-    return { bytes, rows };
-  } finally {
-    await fh.close();
+    for await (const batch of batches) await sink.write(batch);
+  } catch (err) {
+    await sink.abort();
+    throw err;
   }
+  return sink.finish(status());
 }

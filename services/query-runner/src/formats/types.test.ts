@@ -32,3 +32,30 @@ describe('formatFloat', () => {
     expect(formatFloat(-0, 'float8')).toBe('-0');
   });
 });
+
+describe('formatFloat (float4) over random bit patterns, subnormals included', () => {
+  it('reads back to the same float32 and no shorter decimal does', () => {
+    const bits = new Uint32Array(1);
+    const f32 = new Float32Array(bits.buffer);
+    let seed = 12345;
+    for (let i = 0; i < 20_000; i++) {
+      // A fixed LCG: the same patterns every run; every 4th a subnormal (exponent bits zero).
+      seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+      bits[0] = i % 4 === 0 ? seed & 0x807fffff : seed;
+      const x = f32[0] ?? 0;
+      if (!Number.isFinite(x) || x === 0) continue;
+      const s = formatFloat(x, 'float4');
+      expect(Math.fround(Number(s)), s).toBe(x);
+      const digits = s
+        .replace(/^-/, '')
+        .replace(/e.*$/, '')
+        .replace('.', '')
+        .replace(/^0+/, '')
+        .replace(/0+$/, '').length;
+      if (digits > 1) {
+        const shorter = x.toPrecision(digits - 1);
+        expect(Math.fround(Number(shorter)) === x, `${s} vs ${shorter}`).toBe(false);
+      }
+    }
+  });
+});

@@ -51,6 +51,26 @@ export interface ResultWriter {
   patches(): readonly Patch[];
 }
 
+/**
+ * A writer that owns its file (HDF5: the library seeks and rewrites its own structures): open() once,
+ * rows() per batch, end() once, which closes the file; close() releases it after a failure.
+ */
+export interface FileWriter {
+  readonly kind: 'file';
+  readonly mediaType: string;
+  open(path: string): Promise<void>;
+  rows(batch: readonly Row[]): void;
+  end(status: ResultStatus): void;
+  close(): void;
+}
+
+/** Either kind of writer; `isFileWriter` tells them apart. */
+export type AnyWriter = ResultWriter | FileWriter;
+
+export function isFileWriter(w: AnyWriter): w is FileWriter {
+  return 'kind' in w && w.kind === 'file';
+}
+
 /** Bad input to a writer: the message names the column (and row, 1-based over the whole result). */
 export class FormatError extends Error {
   override readonly name = 'FormatError';
@@ -201,11 +221,29 @@ export function formatFloat(x: number, type: PgType): string {
   if (x === -Infinity) return '-Infinity';
   if (Object.is(x, -0)) return '-0';
   if (type !== 'float4') return String(x);
-  for (let p = 1; p < 9; p++) {
+  // A float32 is within 2^-24 (relative) of any decimal that reads back to it, less than half a unit in
+  // the 6th significant digit: so when the shortest such decimal has ≤ 6 digits, rounding to 6 gives it
+  // (String(Number()) drops the trailing zeros), and the search can start at 6.
+  // (Subnormal float32s have fewer bits: the search starts at 1 for them.)
+  for (let p = Math.abs(x) < 2 ** -126 ? 1 : 6; p < 9; p++) {
     const s = x.toPrecision(p);
-    if (Math.fround(Number(s)) === x) return String(Number(s));
+    if (Math.fround(Number(s)) === x) return jsNumberText(s);
   }
-  return String(Number(x.toPrecision(9)));
+  return jsNumberText(x.toPrecision(9));
+}
+
+/**
+ * String(Number(s)) for a toPrecision result, without the slow double-to-text conversion when `s` is in
+ * fixed notation: then both are `s` without trailing fractional zeros (toPrecision writes fixed notation
+ * only for 1e-6 ≤ |x| < 10^p, where String writes fixed notation too).
+ */
+function jsNumberText(s: string): string {
+  if (s.includes('e')) return String(Number(s));
+  if (!s.includes('.')) return s;
+  let end = s.length;
+  while (s.charCodeAt(end - 1) === 48) end--; // '0'
+  if (s.charCodeAt(end - 1) === 46) end--; // '.'
+  return s.slice(0, end);
 }
 
 /** Text of a non-NULL value for the text formats (CSV, TSV, JSON strings). */

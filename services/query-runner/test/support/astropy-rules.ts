@@ -67,6 +67,26 @@ export const READER_RULES: Record<string, ReaderRules> = {
     boolAsText: false,
     float4FromText: false,
   },
+  parquet: {
+    nanIsMasked: false,
+    nullTextIsEmpty: false,
+    emptyTextIsMasked: false,
+    trimsText: false,
+    crlfIsLf: false,
+    metadata: true,
+    boolAsText: false,
+    float4FromText: false,
+  },
+  hdf5: {
+    nanIsMasked: true,
+    nullTextIsEmpty: false,
+    emptyTextIsMasked: true,
+    trimsText: false,
+    crlfIsLf: false,
+    metadata: true,
+    boolAsText: false,
+    float4FromText: false,
+  },
 };
 
 function hex(x: number): string {

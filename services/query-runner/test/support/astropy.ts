@@ -20,6 +20,11 @@ export interface AstropyResult {
   readonly columns: readonly AstropyColumn[];
   readonly naxis2?: number;
   readonly query_status?: readonly string[];
+  /** Parquet: row groups in the file. */
+  readonly row_groups?: number;
+  /** HDF5: the dataset's chunk shape and maxshape (null: unlimited). */
+  readonly chunks?: readonly number[];
+  readonly maxshape?: readonly (number | null)[];
 }
 
 /** The venv's python, creating the venv first when it is missing (scripts/compat-venv.sh). */

@@ -1,0 +1,65 @@
+#!/usr/bin/env node
+// The query runner's command line: `skyport-query-runner --spec job.json` (or the spec as JSON in
+// SKYPORT_JOB_SPEC). Prints JSON lines on stdout (started, progress, completed or error), writes the result
+// files and `<stem>.provenance.json`, or `<stem>.error.json` with {type, code, message}, and exits 0, 1
+// (fatal), 2 (invalid spec) or 75 (transient: retry). SIGTERM and SIGINT cancel the query and stop.
+
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { classify, exitCode, type RunError } from './errors.js';
+import { errorName, runJob } from './run.js';
+import { parseSpec, type JobSpec } from './spec.js';
+
+function line(o: object): void {
+  process.stdout.write(JSON.stringify(o) + '\n');
+}
+
+/** The spec's text from `--spec <file>` or SKYPORT_JOB_SPEC. */
+function specText(argv: readonly string[]): string {
+  const i = argv.indexOf('--spec');
+  if (i >= 0) {
+    const file = argv[i + 1];
+    if (file === undefined) throw new Error('--spec needs a file');
+    return readFileSync(file, 'utf8');
+  }
+  const env = process.env['SKYPORT_JOB_SPEC'];
+  if (env !== undefined) return env;
+  throw new Error('no job spec: pass --spec <file> or set SKYPORT_JOB_SPEC');
+}
+
+function fail(e: RunError, spec: JobSpec | undefined): number {
+  line({ event: 'error', ...e });
+  if (spec !== undefined) {
+    try {
+      writeFileSync(join(spec.output.dir, errorName(spec.output.stem)), JSON.stringify(e, null, 2) + '\n');
+    } catch (err) {
+      process.stderr.write(`Could not write the error file: ${String(err)}\n`);
+    }
+  }
+  return exitCode(e);
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let spec: JobSpec;
+  try {
+    spec = parseSpec(JSON.parse(specText(argv)) as unknown);
+  } catch (err) {
+    const e = classify(err);
+    return fail(e.code === 'InternalError' ? { ...e, code: 'InvalidSpec' } : e, undefined);
+  }
+  const stop = new AbortController();
+  const onSignal = (): void => stop.abort();
+  process.once('SIGTERM', onSignal);
+  process.once('SIGINT', onSignal);
+  try {
+    await runJob(spec, { emit: line, signal: stop.signal });
+    return 0;
+  } catch (err) {
+    return fail(classify(err), spec);
+  } finally {
+    process.off('SIGTERM', onSignal);
+    process.off('SIGINT', onSignal);
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

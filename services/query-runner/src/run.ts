@@ -1,0 +1,241 @@
+// One run of a QueryJob: validate the query, connect, stream it through a server-side cursor into the
+// result files, and write the provenance manifest. executionDuration is enforced twice: as PostgreSQL's
+// statement_timeout (per fetch) and as this run's own deadline over the whole run, which cancels the
+// backend (pg_cancel_backend from a second connection) and closes the connection, so no query outlives
+// the run. A stop request (SIGTERM, an ABORT) does the same.
+
+import { createHash } from 'node:crypto';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import pg from 'pg';
+import { readComments, withComments } from './comments.js';
+import { StopError } from './errors.js';
+import type { Row } from './formats/index.js';
+import { removePartials, writeResult, type ResultFile, PARTIAL } from './output.js';
+import { openQuery } from './reader.js';
+import type { JobSpec } from './spec.js';
+import { validateQuery } from './validate.js';
+import { RUNNER_VERSION } from './version.js';
+
+/** What the run prints as JSON lines on stdout. */
+export type RunEvent =
+  | { readonly event: 'started'; readonly backendPid: number; readonly serverVersion: string }
+  | { readonly event: 'progress'; readonly rows: number; readonly bytes: number }
+  | {
+      readonly event: 'completed';
+      readonly rows: number;
+      readonly bytes: number;
+      readonly overflow: boolean;
+      /** The process's peak resident set size so far (getrusage maxrss). */
+      readonly maxRssBytes: number;
+    };
+
+export interface RunOptions {
+  readonly emit: (e: RunEvent) => void;
+  /** Aborting it stops the run like the deadline does (code Aborted). */
+  readonly signal?: AbortSignal;
+  /** Minimum time between progress events (ms): 1,000 by default; 0 reports every batch. */
+  readonly progressIntervalMs?: number;
+  readonly now?: () => Date;
+}
+
+/** The provenance manifest written next to the result files. */
+export interface Manifest {
+  readonly query: string;
+  readonly querySha256: string;
+  readonly catalog: JobSpec['catalog'];
+  readonly server: { readonly version: string };
+  readonly format: string;
+  readonly compression: string;
+  readonly maxRecords: number | null;
+  readonly rows: number;
+  readonly overflow: boolean;
+  readonly bytes: number;
+  readonly files: readonly ResultFile[];
+  readonly columns: readonly {
+    name: string;
+    type: string;
+    unit?: string;
+    ucd?: string;
+    description?: string;
+  }[];
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly runner: { readonly name: string; readonly version: string };
+}
+
+export const manifestName = (stem: string): string => `${stem}.provenance.json`;
+export const errorName = (stem: string): string => `${stem}.error.json`;
+
+async function connectionConfig(spec: JobSpec): Promise<pg.ClientConfig> {
+  const c = spec.connection;
+  const password =
+    c.passwordFile === undefined
+      ? undefined
+      : (await readFile(c.passwordFile, 'utf8')).replace(/[\r\n]+$/, '');
+  return {
+    ...(c.host !== undefined && { host: c.host }),
+    ...(c.port !== undefined && { port: c.port }),
+    ...(c.database !== undefined && { database: c.database }),
+    ...(c.user !== undefined && { user: c.user }),
+    ...(password !== undefined && { password }),
+    application_name: 'skyport-query-runner',
+    connectionTimeoutMillis: 15_000,
+    keepAlive: true,
+  };
+}
+
+/** Writes `data` as JSON to `dir/name` through a temp name. */
+async function writeJson(dir: string, name: string, data: unknown): Promise<void> {
+  const tmp = join(dir, name + PARTIAL);
+  await writeFile(tmp, JSON.stringify(data, null, 2) + '\n');
+  await rename(tmp, join(dir, name));
+}
+
+/** Runs the job; resolves with the manifest, or rejects with the error that stopped it (see errors.ts). */
+export async function runJob(spec: JobSpec, opts: RunOptions): Promise<Manifest> {
+  const now = opts.now ?? ((): Date => new Date());
+  const startedAt = now();
+  const { dir, stem } = spec.output;
+  // A killed attempt may have left .partial files; a failed one, an error file.
+  await removePartials(dir, stem);
+  await rm(join(dir, errorName(stem)), { force: true });
+  await validateQuery(spec.query);
+
+  const config = await connectionConfig(spec);
+  const client = new pg.Client(config);
+  let stopped: StopError | undefined;
+  let pid: number | undefined;
+  const stop = (e: StopError): void => {
+    if (stopped !== undefined) return;
+    stopped = e;
+    if (pid !== undefined) void cancelBackend(config, pid);
+  };
+  const deadline = setTimeout(
+    () =>
+      stop(
+        new StopError(
+          'ExecutionDurationExceeded',
+          `the run exceeded executionDuration (${spec.executionDurationSeconds} s)`,
+        ),
+      ),
+    spec.executionDurationSeconds * 1000,
+  );
+  const onAbort = (): void =>
+    stop(new StopError('Aborted', 'the run was stopped (ABORT or pod termination)'));
+  opts.signal?.addEventListener('abort', onAbort);
+  if (opts.signal?.aborted === true) onAbort();
+  try {
+    await client.connect();
+    const info = await client.query<{ pid: number; v: string }>(
+      'SELECT pg_backend_pid() AS pid, current_setting($1) AS v',
+      ['server_version'],
+    );
+    pid = info.rows[0]?.pid;
+    const serverVersion = info.rows[0]?.v ?? '';
+    if (stopped !== undefined) throw stopped;
+    opts.emit({ event: 'started', backendPid: pid ?? 0, serverVersion });
+    const q = await openQuery(client, {
+      sql: spec.query,
+      statementTimeoutMs: spec.executionDurationSeconds * 1000,
+      ...(spec.batchRows !== undefined && { batchRows: spec.batchRows }),
+      ...(spec.maxRecords !== undefined && { maxRecords: spec.maxRecords }),
+    });
+    try {
+      const columns = withComments(q.columns, q.sources, await commentsOf(config, q.sources));
+      const interval = opts.progressIntervalMs ?? 1000;
+      let last = -Infinity;
+      const summary = await writeResult(
+        columns,
+        guarded(q.batches, () => stopped),
+        () => q.status(),
+        {
+          ...spec.output,
+          onProgress: (p) => {
+            const t = now().getTime();
+            if (t - last < interval) return;
+            last = t;
+            opts.emit({ event: 'progress', ...p });
+          },
+        },
+      );
+      const overflow = q.status().overflow;
+      const manifest: Manifest = {
+        query: spec.query,
+        querySha256: createHash('sha256').update(spec.query).digest('hex'),
+        catalog: spec.catalog,
+        server: { version: serverVersion },
+        format: spec.output.format,
+        compression: spec.output.compression,
+        maxRecords: spec.maxRecords ?? null,
+        rows: summary.rows,
+        overflow,
+        bytes: summary.bytes,
+        files: summary.files,
+        columns: columns.map(({ width: _w, ...c }) => c),
+        startedAt: startedAt.toISOString(),
+        finishedAt: now().toISOString(),
+        runner: { name: '@skyport/query-runner', version: RUNNER_VERSION },
+      };
+      await writeJson(dir, manifestName(stem), manifest);
+      opts.emit({
+        event: 'completed',
+        rows: summary.rows,
+        bytes: summary.bytes,
+        overflow,
+        maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      });
+      return manifest;
+    } finally {
+      await q.close();
+    }
+  } catch (err) {
+    // A cancel by the deadline surfaces as the server's 57014 (or a broken read): report the deadline.
+    throw stopped ?? err;
+  } finally {
+    clearTimeout(deadline);
+    opts.signal?.removeEventListener('abort', onAbort);
+    // Closing the connection ends the backend even when it sat idle in the transaction.
+    await client.end().catch(() => undefined);
+  }
+}
+
+/** The batches, refusing to go on once the run is stopped (the backend may be idle between fetches). */
+async function* guarded(
+  batches: AsyncIterable<readonly Row[]>,
+  stopped: () => StopError | undefined,
+): AsyncGenerator<readonly Row[]> {
+  for await (const b of batches) {
+    const s = stopped();
+    if (s !== undefined) throw s;
+    yield b;
+  }
+}
+
+/** Column comments, read on a second connection: the first holds the open cursor. */
+async function commentsOf(
+  config: pg.ClientConfig,
+  sources: Parameters<typeof readComments>[1],
+): Promise<Map<string, string>> {
+  if (sources.every((s) => s === undefined)) return new Map();
+  const c = new pg.Client(config);
+  try {
+    await c.connect();
+    return await readComments(c, sources);
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
+
+/** pg_cancel_backend(pid) from a fresh connection; a failure here is left to the connection close. */
+async function cancelBackend(config: pg.ClientConfig, pid: number): Promise<void> {
+  const c = new pg.Client({ ...config, connectionTimeoutMillis: 5000 });
+  try {
+    await c.connect();
+    await c.query('SELECT pg_cancel_backend($1)', [pid]);
+  } catch {
+    // The main connection's close ends the backend anyway.
+  } finally {
+    await c.end().catch(() => undefined);
+  }
+}
