@@ -26,11 +26,12 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# The image builder's packages (buildah, mmdebstrap, runc, static gcc) only when asked: `npm run images` installs
-# them itself, and the test command does not build images yet.
+# The image builder's packages (buildah, mmdebstrap, runc, static gcc) when asked (the test command asks: its
+# integration tier builds every image and runs each under runc); `npm run images` installs them itself too.
 if [ "${SKYPORT_IMAGES:-0}" = 1 ]; then bash scripts/images.sh --deps-only; fi
 
 log "building the local control plane (cached in ${SKYPORT_CACHE:-$HOME/.cache/skyport})"
+# With SKYPORT_REAL_NODE=1 (the test command sets it) also the real node: kubelet, kube-proxy, containerd, CoreDNS.
 bash e2e/cluster/build.sh
 
 log "set-up done in $(( $(date +%s) - start )) s"

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # The README's test command: does all set-up itself, then runs every test tier against real parts —
 # unit, integration (real Redis and PostgreSQL) and e2e (the real local control plane) — and prints one
-# closing line "N passed, N failed".
+# closing line "N passed, N failed". The last tier, "real", runs e2e/real on a cluster with a real node (kubelet,
+# containerd, runc; docs/adr/0005-real-node.md).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/setup.sh
+SKYPORT_IMAGES=1 SKYPORT_REAL_NODE=1 bash scripts/setup.sh
 
 out=$(mktemp -d)
 status=0
@@ -25,11 +26,14 @@ for project in unit integration e2e; do
   step "vitest project $project"
   npx vitest run --project "$project" --reporter=default --reporter=json --outputFile="$out/$project.json" || status=1
 done
+step "real node tier (e2e/real on a cluster with one real node)"
+SKYPORT_REAL_NODE=1 npx vitest run --project e2e e2e/real/node.e2e.test.ts --reporter=default --reporter=json \
+  --outputFile="$out/real.json" || status=1
 
 # One closing line over all tiers, from vitest's JSON reports.
 node -e '
   const fs = require("fs"); let p = 0, f = 0, s = 0;
-  for (const t of ["unit", "integration", "e2e"]) {
+  for (const t of ["unit", "integration", "e2e", "real"]) {
     const file = process.argv[1] + "/" + t + ".json";
     if (!fs.existsSync(file)) { console.error("[test] no report for " + t); f += 1; continue; }
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
