@@ -17,11 +17,6 @@ export interface CullOutcome {
   requeueAfterMs?: number;
 }
 
-function asKube(o: unknown): KubeObject {
-  // Every value passed here is a Kubernetes object with apiVersion, kind and metadata.
-  return o as KubeObject;
-}
-
 function imageOf(pod: V1Pod | undefined): string | undefined {
   return pod?.spec?.containers.find((c) => c.name === LAB_CONTAINER)?.image;
 }
@@ -49,7 +44,7 @@ export function statusInputOf(
     ...base,
     ...(runningImage === undefined ? {} : { runningImage }),
     // The Pod carries the hash of what it was built from: another hash now means the lab would start differently.
-    ...(live !== undefined && run.desiredPod !== undefined && builtFromOther(run.desiredPod, asKube(live))
+    ...(live !== undefined && run.desiredPod !== undefined && builtFromOther(run.desiredPod, live)
       ? { outdated: true }
       : {}),
     quota: run.quota,

@@ -22,7 +22,7 @@ import { checkClaims, deleteOwnChild, ownHome } from './claims.js';
 import type { ClaimCheck } from './claims.js';
 import { conflictRecheckMs } from './ownership.js';
 import { PROGRESS_WRITE_DELAY_MS, progressOnly } from './progress.js';
-import { LabStorage, asKube } from './storage.js';
+import { LabStorage } from './storage.js';
 import { IDLE_WARNING, UPDATE_PENDING, computeStatus, sameStatus } from './status.js';
 import { terminalMessage } from './validity.js';
 import { keepsRunning, keptDecision, keptLimit, newlyDegraded } from './kept.js';
@@ -51,8 +51,8 @@ type Lab = NotebookLab;
 type LabStatus = NonNullable<Lab['status']>;
 
 /** A desired child with its spec hash ({@link withHash}), or undefined when there is none. */
-function hashed(o: object | undefined): KubeObject | undefined {
-  return o === undefined ? undefined : withHash(asKube(o));
+function hashed(o: KubeObject | undefined): KubeObject | undefined {
+  return o === undefined ? undefined : withHash(o);
 }
 
 /**
@@ -95,7 +95,7 @@ export class LabReconciler {
 
   /** The lab with its freshest known status: ours if the cache has not caught up with our last write. */
   private withFreshStatus(lab: Lab): Lab {
-    return this.status.fresh(asKube(lab)) as unknown as Lab;
+    return this.status.fresh(lab);
   }
 
   async reconcile(ctx: ReconcileContext<Lab>): Promise<ReconcileResult | undefined> {
@@ -301,28 +301,23 @@ export class LabReconciler {
     // Independent writes go out together; the Pod waits for all of them (see the ordering above).
     const uid = ctx.object?.metadata?.uid ?? '';
     const run = { awaitingCache: false };
-    const home = withHash(asKube(desired.home));
+    const home = withHash(desired.home);
     const applyHome = async (): Promise<void> => {
       // A stopped lab without a home (created Stopped) provisions none until it first starts.
       if (pvc === undefined && desired.pod === undefined) return;
-      if (await store.applyChild(uid, home, pvc === undefined ? undefined : asKube(pvc), run))
+      if (await store.applyChild(uid, home, pvc === undefined ? undefined : pvc, run))
         ctx.log.info({ pvc: home.metadata?.name }, 'Applied home PersistentVolumeClaim');
     };
     const createToken = async (): Promise<void> => {
       if (tokenExists) return;
-      await store.createToken(asKube(desired.token));
+      await store.createToken(desired.token);
       ctx.log.info({ secret: desired.token.metadata?.name }, 'Created token Secret');
     };
-    const svc = withHash(asKube(desired.service));
+    const svc = withHash(desired.service);
     const npName = labNames(ctx.key.name).networkPolicy;
     const applyPolicy = async (): Promise<void> => {
       if (desired.networkPolicy !== undefined)
-        await store.applyChild(
-          uid,
-          withHash(asKube(desired.networkPolicy)),
-          owned('NetworkPolicy', npName),
-          run,
-        );
+        await store.applyChild(uid, withHash(desired.networkPolicy), owned('NetworkPolicy', npName), run);
       else if (owned('NetworkPolicy', npName) !== undefined)
         await store.deleteNetworkPolicy(ctx.key.namespace ?? 'default', npName);
     };
@@ -338,7 +333,7 @@ export class LabReconciler {
     const podObj = holdPod ? undefined : desiredPod;
     if (podObj !== undefined) {
       // The step's timestamp in status.progress records the creation; no Event.
-      const done = await store.createPod(uid, podObj, pod === undefined ? undefined : asKube(pod), run);
+      const done = await store.createPod(uid, podObj, pod === undefined ? undefined : pod, run);
       if (done === 'created') ctx.log.info({ pod: podObj.metadata?.name }, 'Created lab Pod');
       else if (done === 'exists') ctx.log.debug({ pod: podObj.metadata?.name }, 'Lab Pod already exists');
     }
@@ -382,7 +377,7 @@ export class LabReconciler {
     if (decision.action === 'warn' && !warned) {
       const at = decision.cullAt?.toISOString() ?? '';
       void this.deps.events.warning(
-        asKube(lab),
+        lab,
         'IdleWarning',
         `Lab will be stopped at ${at} unless there is activity`,
       );
@@ -411,7 +406,7 @@ export class LabReconciler {
     if (lab.spec.state !== 'Stopped' || culled || pod.metadata?.deletionTimestamp !== undefined)
       return { podGone: false };
     ctx.log.info('Stopped lab, home volume kept');
-    void this.deps.events.normal(asKube(lab), 'Stopped', 'Deleted the lab Pod; the home volume is kept');
+    void this.deps.events.normal(lab, 'Stopped', 'Deleted the lab Pod; the home volume is kept');
     return {
       podGone: false,
       stoppedBy: { reason: 'User', message: 'Stopped by setting spec.state to Stopped' },
@@ -451,11 +446,7 @@ export class LabReconciler {
     await this.storage.markStopped(lab);
     await this.storage.deletePod(lab, pod);
     ctx.log.info({ reason: why }, 'Culled lab');
-    void this.deps.events.normal(
-      asKube(lab),
-      why === 'MaxLifetime' ? 'MaxLifetimeReached' : 'Culled',
-      message,
-    );
+    void this.deps.events.normal(lab, why === 'MaxLifetime' ? 'MaxLifetimeReached' : 'Culled', message);
     return { podGone: true, stoppedBy: { reason: why, message } };
   }
 
@@ -498,24 +489,24 @@ export class LabReconciler {
       held === undefined ? input : { ...input, lab: { ...input.lab, status: held } },
     );
     const prev = lab.status;
-    const w = await this.status.write(asKube(lab), next);
+    const w = await this.status.write(lab, next);
     if (!w.wrote) return w.retryInMs;
     // A kept lab runs on, so no phase change announces its problem: one Warning per new Degraded reason does.
     const flagged = input.kept === undefined ? undefined : newlyDegraded(prev, next);
-    if (flagged !== undefined) void this.deps.events.warning(asKube(lab), flagged.reason, flagged.message);
+    if (flagged !== undefined) void this.deps.events.warning(lab, flagged.reason, flagged.message);
     const pending = next.conditions?.find((c) => c.type === UPDATE_PENDING && c.status === 'True');
     if (
       pending !== undefined &&
       !prev?.conditions?.some((c) => c.type === UPDATE_PENDING && c.status === 'True')
     )
-      void this.deps.events.normal(asKube(lab), UPDATE_PENDING, pending.message);
+      void this.deps.events.normal(lab, UPDATE_PENDING, pending.message);
     if (prev?.phase !== next.phase) {
       ctx.log.info({ phase: next.phase, from: prev?.phase }, 'Changed phase');
       const degraded = next.conditions?.find((c) => c.type === 'Degraded' && c.status === 'True');
       if (next.phase === 'Running')
-        void this.deps.events.normal(asKube(lab), 'Ready', `Lab is ready at ${next.url ?? ''}`);
+        void this.deps.events.normal(lab, 'Ready', `Lab is ready at ${next.url ?? ''}`);
       else if (next.phase === 'Failed' && degraded !== undefined)
-        void this.deps.events.warning(asKube(lab), degraded.reason, degraded.message);
+        void this.deps.events.warning(lab, degraded.reason, degraded.message);
     }
     return undefined;
   }

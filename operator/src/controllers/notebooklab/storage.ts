@@ -10,11 +10,6 @@ import { HOME_FINALIZER } from './build.js';
 
 type Lab = NotebookLab;
 
-/** A lab as the kube layer takes it: every NotebookLab is a Kubernetes object with apiVersion, kind and metadata. */
-export function asKube(o: unknown): KubeObject {
-  return o as KubeObject;
-}
-
 /** Whether a write of this reconcile was skipped because the watch has not shown our last one yet. */
 export interface WriteRun {
   awaitingCache: boolean;
@@ -30,14 +25,13 @@ export class LabStorage {
 
   /** Puts the home finalizer on before any child exists; undefined when the lab is gone. */
   async addFinalizer(lab: Lab): Promise<Lab | undefined> {
-    const updated = await this.kube.addFinalizer(asKube(lab), HOME_FINALIZER);
     // The apiserver returns the lab as stored (validated by the CRD schema).
-    return updated === undefined ? undefined : (updated as unknown as Lab);
+    return this.kube.addFinalizer(lab, HOME_FINALIZER);
   }
 
   /** Releases the lab for deletion once its Pod and (per policy) its home are gone. */
   async removeFinalizer(lab: Lab): Promise<void> {
-    await this.kube.removeFinalizer(asKube(lab), HOME_FINALIZER);
+    await this.kube.removeFinalizer(lab, HOME_FINALIZER);
   }
 
   /**

@@ -3,6 +3,7 @@
 import type { NotebookProfile, NotebookProfileStatus } from '../../api/v1alpha1/index.js';
 import { API_VERSION, NOTEBOOKPROFILE, notebookProfileDefinition } from '../../api/v1alpha1/index.js';
 import { StatusWriter, defineController, generationChanged } from '../../runtime/index.js';
+import type { ControllerOptions } from '../../runtime/index.js';
 import { rbac } from './rbac.js';
 import { profileStatus, sameProfileStatus } from './status.js';
 
@@ -13,7 +14,7 @@ export const notebookProfile = defineController({
   crds: [notebookProfileDefinition],
   rbac,
   settings: {},
-  controller: ({ kube }) => {
+  controller: ({ kube }): ControllerOptions<NotebookProfile> => {
     const status = new StatusWriter<NotebookProfileStatus>({ kube, same: sameProfileStatus });
     return {
       name: 'notebookprofile',
@@ -23,7 +24,7 @@ export const notebookProfile = defineController({
       reconcile: async (ctx) => {
         if (ctx.object === undefined) return;
         // The informer holds NotebookProfiles as the apiserver stored them.
-        const profile = status.fresh(ctx.object) as unknown as NotebookProfile;
+        const profile = status.fresh(ctx.object);
         if (profile.metadata.deletionTimestamp !== undefined) {
           status.forget(profile.metadata.uid ?? '');
           return;
