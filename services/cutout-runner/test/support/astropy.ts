@@ -1,4 +1,4 @@
-// The astropy side of the compatibility tests: makes (or reuses) the cached venv (scripts/compat-venv.sh)
+// The astropy side of the compatibility tests: makes (or reuses) the cached venv (the repository's scripts/compat-venv.sh)
 // and runs one command of test/support/cutout_astropy.py with a JSON request.
 
 import { createHash } from 'node:crypto';
@@ -10,10 +10,14 @@ const HERE = import.meta.dirname;
 
 /** The venv's python, creating the venv first when it is missing. */
 export function astropyPython(): string {
-  const venv = execFileSync('bash', [join(HERE, '..', '..', 'scripts', 'compat-venv.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
+  const venv = execFileSync(
+    'bash',
+    [join(HERE, '..', '..', '..', '..', 'scripts', 'compat-venv.sh'), join(HERE, 'requirements-compat.txt')],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  ).trim();
   return join(venv, 'bin', 'python');
 }
 

@@ -27,12 +27,16 @@ export interface AstropyResult {
   readonly maxshape?: readonly (number | null)[];
 }
 
-/** The venv's python, creating the venv first when it is missing (scripts/compat-venv.sh). */
+/** The venv's python, creating the venv first when it is missing (the repository's scripts/compat-venv.sh). */
 export function astropyPython(): string {
-  const venv = execFileSync('bash', [join(HERE, '..', '..', 'scripts', 'compat-venv.sh')], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'inherit'],
-  }).trim();
+  const venv = execFileSync(
+    'bash',
+    [join(HERE, '..', '..', '..', '..', 'scripts', 'compat-venv.sh'), join(HERE, 'requirements-compat.txt')],
+    {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  ).trim();
   return join(venv, 'bin', 'python');
 }
 
