@@ -11,6 +11,7 @@ import {
   startCluster,
   type ClusterHandle,
 } from './cluster/index.js';
+import { recordOwnedProcess, spawnWatchdog } from './cluster/owner.js';
 import { installChartOnce, startOperator, type OperatorProcess } from './operator/support.js';
 
 interface LabView {
@@ -35,13 +36,15 @@ async function main(): Promise<void> {
     say('Stopped everything');
     process.exit(code);
   };
-  process.on('SIGINT', () => void teardown(0));
-  process.on('SIGTERM', () => void teardown(0));
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, () => void teardown(0));
 
   try {
     if (process.env['SKYPORT_KUBECONFIG'] === undefined) {
       say('Starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)');
       cluster = await startCluster({ log: (m) => say(m) });
+      // However this process ends (a signal its parent did not pass on, SIGKILL), a detached watchdog then stops
+      // the cluster and the operator below.
+      spawnWatchdog(cluster.dir, { removeDir: true });
       process.env['SKYPORT_KUBECONFIG'] = cluster.kubeconfigPath;
     } else {
       say(`Using the cluster of SKYPORT_KUBECONFIG=${process.env['SKYPORT_KUBECONFIG']}`);
@@ -61,6 +64,7 @@ async function main(): Promise<void> {
       `Started the operator (pid ${operator.pid}) as the chart's ServiceAccount; logs: ${operator.logFile}`,
     );
     say(`Probes and metrics: http://127.0.0.1:${operator.probePort}/readyz and /metrics`);
+    if (cluster !== undefined) recordOwnedProcess(cluster.dir, operator.pid);
     const op = operator;
     void op.exited.then((code) => {
       if (!stopping) {

@@ -1,7 +1,7 @@
 // Ties a cluster's lifetime to the process that started it: a detached watchdog stops the cluster (and the
 // real node's host changes) when that process is gone, however it died (SIGKILL included).
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clusterToolkitDir, repoRoot } from './paths.js';
 
@@ -56,4 +56,37 @@ export function spawnWatchdog(
   } finally {
     closeSync(fd);
   }
+}
+
+/** A process the cluster's watchdog kills (SIGKILL) before it stops the cluster: one the owner started beside it. */
+interface OwnedProcess {
+  pid: number;
+  start: string;
+}
+
+const ownedFile = (dir: string): string => join(dir, 'owned-processes.json');
+
+/**
+ * Records `pid` (e.g. a local operator the owner started against this cluster) so that the watchdog kills it
+ * too when the owner dies: a process orphaned with its cluster gone would otherwise retry forever.
+ */
+export function recordOwnedProcess(dir: string, pid: number): void {
+  const start = processStartTime(pid);
+  if (start === undefined) return;
+  writeFileSync(ownedFile(dir), JSON.stringify([...ownedProcesses(dir), { pid, start }]));
+}
+
+/** The processes recorded by {@link recordOwnedProcess}. */
+export function ownedProcesses(dir: string): OwnedProcess[] {
+  if (!existsSync(ownedFile(dir))) return [];
+  return JSON.parse(readFileSync(ownedFile(dir), 'utf8')) as OwnedProcess[];
+}
+
+/** SIGKILLs every recorded process still running (a reused PID does not count); returns one line per process. */
+export function killOwnedProcesses(dir: string): string[] {
+  return ownedProcesses(dir).map(({ pid, start }) => {
+    if (!ownerAlive(pid, start)) return `owned process ${pid}: already gone`;
+    process.kill(pid, 'SIGKILL');
+    return `owned process ${pid}: killed`;
+  });
 }

@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { stopClusterAt } from './cluster.js';
-import { ownerAlive } from './owner.js';
+import { killOwnedProcesses, ownerAlive } from './owner.js';
 
 const [dir, pid, start, mode, interval] = process.argv.slice(2);
 if (!dir || !pid || !start || !mode) {
@@ -22,6 +22,7 @@ const timer = setInterval(
     if (ownerAlive(Number(pid), start)) return;
     clearInterval(timer);
     console.log(`${new Date().toISOString()} owner ${pid} is gone: stopping the cluster in ${dir}`);
+    for (const line of killOwnedProcesses(dir)) console.log(`  ${line}`);
     stopClusterAt(dir, { removeDir: mode === 'remove-dir' }).then(
       (report) => {
         for (const line of report) console.log(`  ${line}`);
