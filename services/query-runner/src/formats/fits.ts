@@ -14,7 +14,7 @@ import {
   checkRowLength,
   floatValue,
   FormatError,
-  intValue,
+  sentinelInt,
   putNumber,
   textValue,
   TYPES,
@@ -118,16 +118,7 @@ function put(
   const t = TYPES[col.type];
   switch (t.kind) {
     case 'int': {
-      const tnull = t.tnull ?? 0n;
-      const b = v === null ? tnull : intValue(v, col, row);
-      if (v !== null && b === tnull) {
-        throw valueError(
-          'ValueIsNull',
-          row,
-          col,
-          `${b} is this type's TNULL in FITS and would read back as NULL`,
-        );
-      }
+      const b = sentinelInt(v, col, row, t.tnull ?? 0n, 'TNULL in FITS');
       putNumber(view, at, col.type, b);
       return;
     }

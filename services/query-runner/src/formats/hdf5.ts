@@ -21,7 +21,7 @@ import {
   checkRowLength,
   floatValue,
   FormatError,
-  intValue,
+  sentinelInt,
   textValue,
   TYPES,
   valueError,
@@ -203,16 +203,7 @@ function put(buf: ColumnBuffer, j: number, v: Row[number], col: Column, row: num
   const t = TYPES[col.type];
   switch (t.kind) {
     case 'int': {
-      const tnull = t.tnull ?? 0n;
-      const b = v === null ? tnull : intValue(v, col, row);
-      if (v !== null && b === tnull) {
-        throw valueError(
-          'ValueIsNull',
-          row,
-          col,
-          `${b} is this type's NULL in HDF5 and would read back as NULL`,
-        );
-      }
+      const b = sentinelInt(v, col, row, t.tnull ?? 0n, 'NULL in HDF5');
       if (buf instanceof BigInt64Array) buf[j] = b;
       else (buf as Int16Array | Int32Array)[j] = Number(b);
       return;

@@ -143,6 +143,24 @@ function where(row: number, col: Column): string {
   return `row ${row}, column '${col.name}'`;
 }
 
+/**
+ * An integer cell of a format that writes NULL as a sentinel value (FITS TNULL, our HDF5 attribute): the sentinel for
+ * NULL, else the checked value — refused when it equals the sentinel, since it would read back as NULL.
+ */
+export function sentinelInt(
+  v: Value | null,
+  col: Column,
+  row: number,
+  sentinel: bigint,
+  format: string,
+): bigint {
+  if (v === null) return sentinel;
+  const b = intValue(v, col, row);
+  if (b === sentinel)
+    throw valueError('ValueIsNull', row, col, `${b} is this type's ${format} and would read back as NULL`);
+  return b;
+}
+
 /** The integer as a bigint after checking its type and range, or throws naming row and column. */
 export function intValue(v: Value, col: Column, row: number): bigint {
   let b: bigint;
