@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkColumns, formatFloat } from './types.js';
+import { checkColumns, formatFloat, sentinelInt, type Column } from './types.js';
 
 describe('checkColumns', () => {
   it('refuses two columns with one name (readers key columns by name), naming both', () => {
@@ -57,5 +57,18 @@ describe('formatFloat (float4) over random bit patterns, subnormals included', (
         expect(Math.fround(Number(shorter)) === x, `${s} vs ${shorter}`).toBe(false);
       }
     }
+  });
+});
+
+describe('sentinelInt (FITS TNULL, HDF5 NULL)', () => {
+  const col: Column = { name: 'flags', type: 'int2' };
+  it('writes NULL as the sentinel and a value as itself', () => {
+    expect(sentinelInt(null, col, 3, -32768n, 'TNULL in FITS')).toBe(-32768n);
+    expect(sentinelInt(7, col, 3, -32768n, 'TNULL in FITS')).toBe(7n);
+  });
+  it('refuses a value equal to the sentinel, naming row, column and format', () => {
+    expect(() => sentinelInt(-32768, col, 3, -32768n, 'TNULL in FITS')).toThrow(
+      /row 3, column 'flags'.*-32768 is this type's TNULL in FITS and would read back as NULL/,
+    );
   });
 });
