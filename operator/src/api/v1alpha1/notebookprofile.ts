@@ -15,6 +15,12 @@ import {
 import type { ResourceAmounts } from './common.js';
 import { API_VERSION, NOTEBOOKPROFILE } from './group.js';
 
+/**
+ * Default mount path of the home volume inside the lab container (not a host path): the home directory of the
+ * Jupyter Docker Stacks images' user; a profile sets another with `home.mountPath`.
+ */
+export const JUPYTER_IMAGE_HOME = '/home/jovyan';
+
 function atLeast(limits: ResourceAmounts, requests: ResourceAmounts): boolean {
   return (
     parseQuantity(limits.cpu) >= parseQuantity(requests.cpu) &&
@@ -148,7 +154,7 @@ const home = obj(
           },
         ],
       ),
-      '/home/jovyan',
+      JUPYTER_IMAGE_HOME,
     ),
     retainPolicy: def(
       enumOf(
