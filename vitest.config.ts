@@ -40,6 +40,18 @@ export default defineConfig({
           fileParallelism: false,
         },
       },
+      {
+        // The "real" tier: e2e/real/*.real.test.ts on a cluster with the real node (kubelet, containerd, runc).
+        // Run it with SKYPORT_REAL_NODE=1 (`npm run test:real`); only one real node can run on a machine.
+        test: {
+          name: 'real',
+          include: ['e2e/real/**/*.real.test.ts'],
+          globalSetup: ['e2e/cluster/global-setup.ts'],
+          testTimeout: 300_000,
+          hookTimeout: 300_000,
+          fileParallelism: false,
+        },
+      },
     ],
   },
 });

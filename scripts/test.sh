@@ -22,14 +22,13 @@ check "lint" npm run -s lint
 check "boundaries" npm run -s lint:deps
 check "generated files are fresh" npm run -s generate -- --check
 
-real_tier=e2e/real/node.e2e.test.ts # needs a cluster with the real node: the last tier runs it
 for project in unit integration e2e; do
   step "vitest project $project"
-  npx vitest run --project "$project" --exclude "$real_tier" --reporter=default --reporter=json \
+  npx vitest run --project "$project" --reporter=default --reporter=json \
     --outputFile="$out/$project.json" || status=1
 done
-step "real node tier (e2e/real on a cluster with one real node)"
-SKYPORT_REAL_NODE=1 npx vitest run --project e2e "$real_tier" --reporter=default --reporter=json \
+step "real node tier (e2e/real/*.real.test.ts on a cluster with one real node)"
+SKYPORT_REAL_NODE=1 npx vitest run --project real --reporter=default --reporter=json \
   --outputFile="$out/real.json" || status=1
 
 # One closing line over all tiers, from vitest's JSON reports.

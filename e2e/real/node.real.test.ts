@@ -1,5 +1,5 @@
 // Tier "real": Pods on the real node (containerd + runc + kubelet) run real processes. Skipped unless the
-// cluster has the real node: `SKYPORT_REAL_NODE=1 npx vitest run --project e2e e2e/real`.
+// cluster has the real node: `npm run test:real` (SKYPORT_REAL_NODE=1 npx vitest run --project real).
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
 import { stringify } from 'yaml';
