@@ -5,7 +5,12 @@ import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { DURATION_PATTERN, QUANTITY_PATTERN } from './schema.js';
 import type { JSONSchemaProps, RuleWithCheck } from './schema.js';
-import { notebookLabDefinition, notebookProfileDefinition } from './v1alpha1/crds.js';
+import type { AnomalyService } from './v1alpha1/anomalyservice.js';
+import {
+  anomalyServiceDefinition,
+  notebookLabDefinition,
+  notebookProfileDefinition,
+} from './v1alpha1/crds.js';
 import type { KindDefinition } from './v1alpha1/crds.js';
 import type { NotebookLab } from './v1alpha1/notebooklab.js';
 import type { NotebookProfile } from './v1alpha1/notebookprofile.js';
@@ -205,6 +210,10 @@ export const notebookLabValidator: KindValidator<NotebookLab> = compile<Notebook
 /** Validator for NotebookProfile objects. */
 export const notebookProfileValidator: KindValidator<NotebookProfile> =
   compile<NotebookProfile>(notebookProfileDefinition);
+
+/** Validator for AnomalyService objects. */
+export const anomalyServiceValidator: KindValidator<AnomalyService> =
+  compile<AnomalyService>(anomalyServiceDefinition);
 
 /** `spec.owner: Required value; spec.state: must be one of: "Running", "Stopped"` — for conditions and logs. */
 export function formatErrors(errors: readonly FieldError[]): string {

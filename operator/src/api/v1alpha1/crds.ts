@@ -2,7 +2,16 @@
 import { toCrdSchema } from '../schema.js';
 import type { AnyField, JSONSchemaProps } from '../schema.js';
 import { DNS1123_LABEL_PATTERN } from './common.js';
-import { CATEGORIES, crdName, GROUP, NOTEBOOKLAB, NOTEBOOKPROFILE, VERSION } from './group.js';
+import { ANOMALYSERVICE_NAME_MAX, anomalyServiceSpec, anomalyServiceStatus } from './anomalyservice.js';
+import {
+  ANOMALYSERVICE,
+  CATEGORIES,
+  crdName,
+  GROUP,
+  NOTEBOOKLAB,
+  NOTEBOOKPROFILE,
+  VERSION,
+} from './group.js';
 import type { KindNames } from './group.js';
 import { NOTEBOOKLAB_NAME_MAX, notebookLabSpec, notebookLabStatus } from './notebooklab.js';
 import { notebookProfileSpec, notebookProfileStatus } from './notebookprofile.js';
@@ -26,6 +35,15 @@ export interface KindDefinition {
   /** Root schema of the object: apiVersion, kind, metadata (name limits only), spec and status. */
   readonly schema: JSONSchemaProps;
   readonly printerColumns: readonly PrinterColumn[];
+  /** The scale subresource (`kubectl scale`, HorizontalPodAutoscaler), when the kind has one. */
+  readonly scale?: ScaleSubresource;
+}
+
+/** apiextensions.k8s.io/v1 CustomResourceSubresourceScale: JSON paths of the replicas and the Pod selector. */
+export interface ScaleSubresource {
+  readonly specReplicasPath: string;
+  readonly statusReplicasPath: string;
+  readonly labelSelectorPath?: string;
 }
 
 function rootSchema(
@@ -136,8 +154,54 @@ export const notebookProfileDefinition: KindDefinition = {
   ],
 };
 
+/** AnomalyService's CRD input: the scale subresource scales the workers. */
+export const anomalyServiceDefinition: KindDefinition = {
+  names: ANOMALYSERVICE,
+  schema: rootSchema(
+    'AnomalyService runs the Extended Isolation Forest service: an HTTP API, a worker pool and a Redis broker. ' +
+      '`kubectl scale anomalyservice/x --replicas=N` (or a HorizontalPodAutoscaler) sets its workers; ' +
+      'spec.autoscaling scales them by queue depth.',
+    anomalyServiceSpec,
+    anomalyServiceStatus,
+    { maxLength: ANOMALYSERVICE_NAME_MAX, pattern: DNS1123_LABEL_PATTERN },
+  ),
+  scale: {
+    specReplicasPath: '.spec.workers.replicas',
+    statusReplicasPath: '.status.workerReplicas',
+    labelSelectorPath: '.status.workerSelector',
+  },
+  printerColumns: [
+    {
+      name: 'Ready',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Ready")].status',
+      description: 'Whether API, workers and Redis are ready',
+    },
+    { name: 'Workers', type: 'integer', jsonPath: '.status.readyWorkers', description: 'Ready workers' },
+    { name: 'Queue', type: 'integer', jsonPath: '.status.queueDepth', description: 'Tasks waiting' },
+    { name: 'URL', type: 'string', jsonPath: '.status.url', description: 'In-cluster URL of the API' },
+    {
+      name: 'Age',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation',
+    },
+    {
+      name: 'Reason',
+      type: 'string',
+      jsonPath: '.status.conditions[?(@.type=="Degraded")].reason',
+      description: 'Why the service is degraded',
+      priority: 1,
+    },
+  ],
+};
+
 /** Every kind, in the order the generator writes them. */
-export const definitions: readonly KindDefinition[] = [notebookLabDefinition, notebookProfileDefinition];
+export const definitions: readonly KindDefinition[] = [
+  notebookLabDefinition,
+  notebookProfileDefinition,
+  anomalyServiceDefinition,
+];
 
 /** `<plural>.<group>` of a definition: its CRD's object name. */
 export function definitionName(def: KindDefinition): string {
@@ -171,7 +235,7 @@ export function crdManifest(def: KindDefinition): Record<string, unknown> {
           served: true,
           storage: true,
           schema: { openAPIV3Schema: toCrdSchema(def.schema) },
-          subresources: { status: {} },
+          subresources: { status: {}, ...(def.scale === undefined ? {} : { scale: { ...def.scale } }) },
           additionalPrinterColumns: def.printerColumns.map((c) => ({ ...c })),
         },
       ],

@@ -39,6 +39,16 @@ export const NOTEBOOKPROFILE = {
   scope: 'Cluster',
 } as const satisfies KindNames;
 
+/** AnomalyService: one deployment of the anomaly service (API, workers, Redis), scalable (namespaced). */
+export const ANOMALYSERVICE = {
+  kind: 'AnomalyService',
+  listKind: 'AnomalyServiceList',
+  plural: 'anomalyservices',
+  singular: 'anomalyservice',
+  shortNames: ['anomaly', 'eif'],
+  scope: 'Namespaced',
+} as const satisfies KindNames;
+
 /** `<plural>.<group>`, the CRD's object name. */
 export function crdName(names: KindNames): string {
   return `${names.plural}.${GROUP}`;

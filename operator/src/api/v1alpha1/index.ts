@@ -3,5 +3,6 @@ export * from './group.js';
 export * from './common.js';
 export * from './notebooklab.js';
 export * from './notebookprofile.js';
+export * from './anomalyservice.js';
 export * from './crds.js';
 export * from './samples.js';

@@ -1,5 +1,6 @@
 // Valid example objects: the base of validator tests, e2e tests and docs. Each call returns a fresh copy.
-import { API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from './group.js';
+import type { AnomalyServiceSpecInput } from './anomalyservice.js';
+import { ANOMALYSERVICE, API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from './group.js';
 import type { NotebookLabSpecInput } from './notebooklab.js';
 import type { NotebookProfileSpecInput } from './notebookprofile.js';
 
@@ -66,6 +67,29 @@ export function sampleLab(
           persistentVolumeClaim: { claimName: 'des-dr2' },
         },
       ],
+    },
+  };
+}
+
+/** An AnomalyService with managed Redis and queue-depth autoscaling, as a Rubin-like telemetry team would run. */
+export function sampleAnomalyService(
+  name = 'efd-anomaly',
+  namespace = 'telemetry',
+): Manifest<AnomalyServiceSpecInput> {
+  return {
+    apiVersion: API_VERSION,
+    kind: ANOMALYSERVICE.kind,
+    metadata: { name, namespace },
+    spec: {
+      api: { replicas: 2 },
+      workers: {
+        replicas: 2,
+        threads: 2,
+        resources: { requests: { cpu: '2', memory: '2Gi' }, limits: { cpu: '2', memory: '4Gi' } },
+      },
+      redis: { managed: { size: '20Gi' } },
+      autoscaling: { minReplicas: 1, maxReplicas: 8, targetQueueDepthPerWorker: 5 },
+      limits: { maxUploadBytes: 1073741824, maxCols: 512 },
     },
   };
 }
