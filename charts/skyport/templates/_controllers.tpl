@@ -5,6 +5,7 @@
 {{- $on := list -}}
 {{- if (index .Values.controllers "notebooklab").enabled }}{{ $on = append $on "notebooklab" }}{{ end -}}
 {{- if (index .Values.controllers "notebookprofile").enabled }}{{ $on = append $on "notebookprofile" }}{{ end -}}
+{{- if (index .Values.controllers "anomalyservice").enabled }}{{ $on = append $on "anomalyservice" }}{{ end -}}
 --controllers={{ join "," $on }}
 {{- end }}
 
@@ -20,6 +21,20 @@
   value: {{ join "," .podAnnotationPrefixes | quote }}
 - name: SKYPORT_HOME_BIND_TIMEOUT
   value: {{ .homeBindTimeout | quote }}
+{{- end }}
+{{- end }}
+{{- with (index .Values.controllers "anomalyservice") }}
+{{- if .enabled }}
+- name: SKYPORT_ANOMALY_IMAGE
+  value: {{ .image | quote }}
+- name: SKYPORT_ANOMALY_REDIS_IMAGE
+  value: {{ .redisImage | quote }}
+- name: SKYPORT_ANOMALY_API_INGRESS_NAMESPACES
+  value: {{ join "," .apiIngressNamespaces | quote }}
+- name: SKYPORT_ANOMALY_STATUS_INTERVAL
+  value: {{ .statusInterval | quote }}
+- name: SKYPORT_ANOMALY_STATUS_URL_TEMPLATE
+  value: {{ .statusUrlTemplate | quote }}
 {{- end }}
 {{- end }}
 {{- end }}
