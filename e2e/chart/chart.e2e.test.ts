@@ -151,7 +151,7 @@ describe('chart offline', () => {
     const env = (c: Container) => Object.fromEntries(c.env.map((e) => [e.name, e.value]));
     const on = podSpec(await render(['--set', 'controllers.notebooklab.cullCheckInterval=5s']))
       .containers[0]!;
-    expect(on.args).toContain('--controllers=notebooklab,notebookprofile');
+    expect(on.args).toContain('--controllers=notebooklab,notebookprofile,anomalyservice');
     expect(env(on)).toMatchObject({
       SKYPORT_CULL_CHECK_INTERVAL: '5s',
       SKYPORT_HOME_BIND_TIMEOUT: '60s',
@@ -163,14 +163,20 @@ describe('chart offline', () => {
     ).containers[0]!;
     expect(env(prefixes)['SKYPORT_POD_ANNOTATION_PREFIXES']).toBe('a.io/,b.io/');
     const off = podSpec(await render(['--set', 'controllers.notebooklab.enabled=false'])).containers[0]!;
-    expect(off.args.filter((a) => a.startsWith('--controllers'))).toEqual(['--controllers=notebookprofile']);
-    expect(Object.keys(env(off)).filter((k) => k.startsWith('SKYPORT_'))).toEqual([]);
+    expect(off.args.filter((a) => a.startsWith('--controllers'))).toEqual([
+      '--controllers=notebookprofile,anomalyservice',
+    ]);
+    expect(
+      Object.keys(env(off)).filter((k) => k.startsWith('SKYPORT_') && !k.startsWith('SKYPORT_ANOMALY_')),
+    ).toEqual([]);
     const none = podSpec(
       await render([
         '--set',
         'controllers.notebooklab.enabled=false',
         '--set',
         'controllers.notebookprofile.enabled=false',
+        '--set',
+        'controllers.anomalyservice.enabled=false',
       ]),
     ).containers[0]!;
     expect(none.args.filter((a) => a.startsWith('--controllers'))).toEqual(['--controllers=']);
@@ -189,6 +195,8 @@ describe('chart offline', () => {
         'controllers.notebooklab.enabled=false',
         '--set',
         'controllers.notebookprofile.enabled=false',
+        '--set',
+        'controllers.anomalyservice.enabled=false',
       ]),
     ).toEqual(['/events', 'events.k8s.io/events']);
     expect(await granted([])).toContain('/pods');
@@ -360,7 +368,8 @@ describe('chart on the local cluster', () => {
     expect(await canI('update', 'notebookprofiles.skyport.io')).toBe(false);
     expect(await canI('delete', 'notebooklabs.skyport.io')).toBe(false);
     expect(await canI('list', 'nodes')).toBe(false);
-    expect(await canI('create', 'deployments.apps', labNs)).toBe(false);
+    // Deployments and StatefulSets are AnomalyService children; nothing the operator makes is a DaemonSet.
+    expect(await canI('create', 'daemonsets.apps', labNs)).toBe(false);
   });
 
   it('a token for the ServiceAccount lists NotebookLabs and patches their status, but cannot touch ConfigMaps', async () => {
