@@ -162,6 +162,11 @@ describe('AnomalyService', () => {
       observedGeneration: s.metadata.generation,
     });
     expect(condOf(s, 'Scaling')).toMatchObject({ status: 'False', reason: 'Disabled' });
+    // Managed Redis: its claim binds (the local provisioner), its Pod turns ready, and the service is Ready.
+    await eventually(async () => condOf(await getSvc(ns(), 'svc1'), 'Ready')?.status === 'True', {
+      timeoutMs: 60_000,
+      description: 'Ready with Redis',
+    });
     expect(condOf(s, 'Degraded')).toMatchObject({ status: 'False' });
     expect(status.seen(ns(), 'svc1').some((r) => r.authorised)).toBe(true);
   });
@@ -216,6 +221,44 @@ describe('AnomalyService', () => {
       },
     };
     await kubectl(['create', '--dry-run=server', '-f', '-'], { input: JSON.stringify(hpa) });
+  });
+
+  it('changing spec.workers.threads rolls the workers with the new WORKER_THREADS, one surge Pod at a time', async () => {
+    dumpOnFailure();
+    type Dep = {
+      metadata: { generation: number };
+      spec: {
+        strategy: { rollingUpdate: { maxUnavailable: number; maxSurge: number } };
+        template: { spec: { containers: { env: { name: string; value?: string }[] }[] } };
+      };
+    };
+    const before = await kubectlJson<Dep>(['get', 'deployment', 'svc1-workers', '-n', ns()]);
+    await kubectl([
+      'patch',
+      'anomalyservice',
+      'svc1',
+      '-n',
+      ns(),
+      '--type=merge',
+      '-p',
+      '{"spec":{"workers":{"threads":4}}}',
+    ]);
+    const after = await eventually(
+      async () => {
+        const d = await kubectlJson<Dep>(['get', 'deployment', 'svc1-workers', '-n', ns()]);
+        const threads = d.spec.template.spec.containers[0]?.env.find(
+          (e) => e.name === 'WORKER_THREADS',
+        )?.value;
+        return threads === '4' ? d : false;
+      },
+      { timeoutMs: 30_000, description: 'WORKER_THREADS=4 in the worker template' },
+    );
+    expect(after.metadata.generation).toBeGreaterThan(before.metadata.generation);
+    expect(after.spec.strategy.rollingUpdate).toEqual({ maxUnavailable: 0, maxSurge: 1 });
+    await eventually(async () => condOf(await getSvc(ns(), 'svc1'), 'WorkersReady')?.status === 'True', {
+      timeoutMs: 60_000,
+      description: 'workers ready after the roll',
+    });
   });
 
   it('CEL rejects bad specs naming the field, and the operator’s ajv validator agrees', async () => {
@@ -309,7 +352,8 @@ describe('AnomalyService', () => {
     const down = await eventually(
       async () => {
         const s = await getSvc(ns(), 'auto');
-        return s.spec.workers.replicas === 1 ? s : false;
+        // The replicas are written first, the status of that decision right after.
+        return s.spec.workers.replicas === 1 && s.status?.lastScale?.reason === 'ScaledDown' ? s : false;
       },
       { timeoutMs: 40_000, intervalMs: 200, description: 'scaled down to 1' },
     );
