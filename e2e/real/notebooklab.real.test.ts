@@ -72,6 +72,9 @@ const { ns, dumpOnFailure } = labSuite({
     // The server alone outgrows 48 MiB while it starts: the cgroup's OOM killer ends the container's process 1.
     await apply(realProfile(P.oom, IMAGE, { sizes: [size('48Mi', '48Mi')] }));
     await apply(realProfile(P.missing, 'localhost/skyport/does-not-exist:dev'));
+    // The two failing labs fail in the background while the other tests run (they cost the node little).
+    await apply(lab('hog', P.oom));
+    await apply(lab('missing', P.missing));
   },
   tearDown: async () => forwarder?.close(),
 });
@@ -278,8 +281,6 @@ describe.skipIf(skipReason !== undefined)(
 
     it('fails fast with OOMKilled from the real cgroup and ImagePullFailed from the real kubelet', async () => {
       dumpOnFailure();
-      await apply(lab('hog', P.oom));
-      await apply(lab('missing', P.missing));
       const degraded = (name: string, reason: string) =>
         eventually(
           async () => {
