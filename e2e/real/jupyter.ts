@@ -155,6 +155,12 @@ export class JupyterClient {
         const msgId = JupyterClient.sendExecute(ws, code);
         ws.on('message', (data: Buffer) => {
           const m = JSON.parse(data.toString()) as KernelMessage;
+          // The server reports a kernel that died (e.g. OOM-killed) as restarting/dead, with no parent.
+          const state = m.header.msg_type === 'status' ? m.content['execution_state'] : undefined;
+          if (state === 'restarting' || state === 'dead') {
+            clearTimeout(timer);
+            reject(new Error(`kernel ${state} before execute_reply`));
+          }
           if (m.parent_header.msg_id !== msgId) return;
           const c = m.content;
           if (m.header.msg_type === 'execute_result')

@@ -206,6 +206,37 @@ describe.skipIf(skipReason !== undefined)(
       expect(await ex(['sh', '-c', 'touch /tmp/x && echo ok'])).toContain('ok');
     });
 
+    it('a kernel allocating past the memory limit is OOM-killed by the real cgroup; the server and lab live on', async () => {
+      dumpOnFailure();
+      const { jp, close } = await open('one');
+      try {
+        // 1 GiB written (not just reserved) in a container limited to 768Mi: the cgroup's OOM killer picks the
+        // biggest process, the kernel; Jupyter reports it and restarts it.
+        await expect(jp.execute("x = b'x' * (1 << 30)")).rejects.toThrow(/kernel (restarting|dead)/);
+        const oomControl = await kubectl(
+          [
+            'exec',
+            '-n',
+            ns(),
+            'one-lab',
+            '-c',
+            'lab',
+            '--',
+            'cat',
+            '/sys/fs/cgroup/memory/memory.oom_control',
+          ],
+          { kubeconfig },
+        );
+        expect(Number(/oom_kill (\d+)/.exec(oomControl)?.[1] ?? 0)).toBeGreaterThanOrEqual(1);
+        expect((await jp.api('GET', 'api/status')).status).toBe(200);
+      } finally {
+        close();
+      }
+      const pod = await kubectlJson<LabPod>(['get', 'pod', 'one-lab', '-n', ns()]);
+      expect(pod.status.containerStatuses?.[0]?.restartCount).toBe(0);
+      expect((await getLab('one')).status?.phase).toBe('Running');
+    });
+
     it('opens in a headless Chromium with its token and shows the JupyterLab UI', async () => {
       dumpOnFailure();
       const { jp, close } = await open('one');
@@ -221,6 +252,8 @@ describe.skipIf(skipReason !== undefined)(
         await page.waitForSelector('#jp-main-dock-panel', { timeout: 90_000 });
         await page.waitForSelector('.jp-Launcher', { timeout: 60_000 });
         expect(await page.title()).toMatch(/JupyterLab/);
+        // The file browser lists the home, with the file the contents API wrote before the restart.
+        await page.waitForSelector('.jp-DirListing-item:has-text("hello.txt")', { timeout: 30_000 });
         const out = join(repoRoot, 'test-results', 'real');
         mkdirSync(out, { recursive: true });
         const shot = join(out, `notebooklab-${run}.png`);
