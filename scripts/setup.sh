@@ -8,7 +8,8 @@ log() { printf '\n[setup] %s\n' "$*" >&2; }
 start=$(date +%s)
 
 # Debian packages: servers the tests talk to for real, and the tools the build recipes call.
-apt_pkgs=(redis-server postgresql openssl unzip curl ca-certificates debian-archive-keyring python3-venv)
+apt_pkgs=(redis-server postgresql openssl unzip curl ca-certificates debian-archive-keyring python3-venv
+  chromium) # chromium: the real tier opens a lab in it (playwright-core drives it)
 missing=()
 for p in "${apt_pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

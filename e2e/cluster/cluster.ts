@@ -35,6 +35,9 @@ export const SERVICE_CIDR = '10.96.0.0/16';
 /** Pod network kwok hands out IPs from (virtual: never dial these addresses). */
 export const POD_CIDR = '10.244.0.0/16';
 
+/** Where the provisioner makes the volumes of the cluster in `dir` (hostPath directories, one per claim UID). */
+export const volumeRootOf = (dir: string): string => join(dir, 'volumes');
+
 const BINARIES = [
   'etcd',
   'kube-apiserver',
@@ -482,6 +485,8 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
         kubeconfigPath,
         DEFAULT_STORAGE_CLASS,
         readyFile,
+        // Volumes live with the cluster: removed with its directory, one cluster's never seen by another.
+        volumeRootOf(dir),
       ],
       { cwd: repoRoot },
     );

@@ -11,6 +11,7 @@ export {
   readClusterState,
   startCluster,
   stopClusterAt,
+  volumeRootOf,
   type ClusterHandle,
   type ClusterOptions,
   type ClusterState,

@@ -1,9 +1,14 @@
 // A tiny PersistentVolume provisioner for the local cluster: one PV per pending PVC of our StorageClass.
 //
 // The StorageClass uses `kubernetes.io/no-provisioner`, so nothing else creates volumes. For each PVC of
-// that class without a volume we create a hostPath PV pre-bound to it (claimRef with the PVC's UID), and
-// kube-controller-manager's real PV binder completes the binding on both sides. Released PVs we created
-// are deleted. Runs as its own process (started and stopped by PID like the other components).
+// that class without a volume we create a directory under the volume root (mode 0777, like rancher's
+// local-path-provisioner, so a non-root Pod on the real node can write it) and a hostPath PV pre-bound to it
+// (claimRef with the PVC's UID); kube-controller-manager's real PV binder completes the binding on both sides.
+// Released PVs we created are deleted together with their directory (the claim's data is gone, as with a
+// `Delete` reclaim policy). Runs as its own process (started and stopped by PID like the other components).
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative, isAbsolute } from 'node:path';
 import {
   CoreV1Api,
   KubeConfig,
@@ -22,11 +27,23 @@ export const PROVISIONED_BY = 'skyport.io/e2e-provisioner';
 export interface ProvisionerOptions {
   kubeconfigPath: string;
   storageClass: string;
+  /** Where the volumes' directories are made (default `<tmpdir>/skyport-e2e-volumes`); the cluster passes its own dir. */
+  volumeRoot?: string;
   logger?: Logger;
 }
 
+/** The default volume root: one directory per claim UID. */
+export const defaultVolumeRoot = (): string => join(tmpdir(), 'skyport-e2e-volumes');
+
+/** The directory of the claim with `uid` under `root`. */
+export const volumeDir = (root: string, uid: string): string => join(root, uid);
+
 /** The PV a pending claim gets: same size, access modes and volume mode, pre-bound by UID. */
-export function volumeForClaim(pvc: V1PersistentVolumeClaim, storageClass: string): V1PersistentVolume {
+export function volumeForClaim(
+  pvc: V1PersistentVolumeClaim,
+  storageClass: string,
+  volumeRoot = defaultVolumeRoot(),
+): V1PersistentVolume {
   const { name, namespace, uid } = pvc.metadata ?? {};
   if (!name || !namespace || !uid) throw new Error('PersistentVolumeClaim lacks metadata.name/namespace/uid');
   const storage = pvc.spec?.resources?.requests?.storage;
@@ -49,8 +66,8 @@ export function volumeForClaim(pvc: V1PersistentVolumeClaim, storageClass: strin
       // Retain, then delete it ourselves: a no-provisioner class has no plugin that could delete it.
       persistentVolumeReclaimPolicy: 'Retain',
       claimRef: { apiVersion: 'v1', kind: 'PersistentVolumeClaim', name, namespace, uid },
-      // Never touched: kwok runs no kubelet, so nothing mounts it.
-      hostPath: { path: `/tmp/skyport-e2e-volumes/${uid}`, type: 'DirectoryOrCreate' },
+      // The provisioner makes the directory first; only a Pod on the real node mounts it (kwok mounts nothing).
+      hostPath: { path: volumeDir(volumeRoot, uid), type: 'Directory' },
     },
   };
 }
@@ -67,12 +84,31 @@ export function needsVolume(pvc: V1PersistentVolumeClaim, storageClass: string):
 
 const statusOf = (err: unknown): number | undefined => (err as { code?: number }).code;
 
+/** Makes the claim's directory, writable by any user: the Pod's uid is not known here (fsGroup does not apply to hostPath). */
+export function makeVolumeDir(root: string, uid: string): string {
+  const dir = volumeDir(root, uid);
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o777);
+  return dir;
+}
+
+/** Removes a released volume's directory when it is one of ours (directly under `root`); returns whether it did. */
+export function removeVolumeDir(root: string, pv: V1PersistentVolume): boolean {
+  const path = pv.spec?.hostPath?.path;
+  if (path === undefined) return false;
+  const rel = relative(root, path);
+  if (rel === '' || rel.startsWith('..') || isAbsolute(rel) || rel.includes('/')) return false;
+  rmSync(path, { recursive: true, force: true });
+  return true;
+}
+
 /** Starts informers on PVCs and PVs; resolves once both have listed. */
 export async function startProvisioner(opts: ProvisionerOptions): Promise<{ stop(): void }> {
   const log = opts.logger ?? pino({ name: 'provisioner' });
   const kc = new KubeConfig();
   kc.loadFromFile(opts.kubeconfigPath);
   const core = kc.makeApiClient(CoreV1Api);
+  const volumeRoot = opts.volumeRoot ?? defaultVolumeRoot();
   const inflight = new Set<string>();
 
   const provision = async (pvc: V1PersistentVolumeClaim): Promise<void> => {
@@ -83,7 +119,9 @@ export async function startProvisioner(opts: ProvisionerOptions): Promise<{ stop
     if (inflight.has(uid) || pvs.get(`pvc-${uid}`) !== undefined) return;
     inflight.add(uid);
     try {
-      await core.createPersistentVolume({ body: volumeForClaim(pvc, opts.storageClass) });
+      const body = volumeForClaim(pvc, opts.storageClass, volumeRoot);
+      makeVolumeDir(volumeRoot, uid);
+      await core.createPersistentVolume({ body });
       log.info({ namespace: pvc.metadata?.namespace, pvc: pvc.metadata?.name }, 'Created PersistentVolume');
     } catch (err) {
       if (statusOf(err) !== 409)
@@ -97,7 +135,8 @@ export async function startProvisioner(opts: ProvisionerOptions): Promise<{ stop
     if (pv.status?.phase !== 'Released' && pv.status?.phase !== 'Failed') return;
     try {
       await core.deletePersistentVolume({ name: pv.metadata.name ?? '' });
-      log.info({ pv: pv.metadata.name }, 'Deleted released PersistentVolume');
+      const removed = removeVolumeDir(volumeRoot, pv);
+      log.info({ pv: pv.metadata.name, removed }, 'Deleted released PersistentVolume');
     } catch (err) {
       if (statusOf(err) !== 404)
         log.error({ err, pv: pv.metadata.name }, 'Failed to delete PersistentVolume');

@@ -1,6 +1,11 @@
 // Helpers of the "real" e2e tier.
-import { kubectl } from '../cluster/index.js';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { helm, kubectl, repoRoot } from '../cluster/index.js';
 import { REAL_NODE_NAME } from '../cluster/node/config.js';
+import { importImage } from '../cluster/node/node.js';
+import { imagesCacheDir, readIndex } from '../images/build.js';
+import { RELEASE } from '../operator/support.js';
 
 /** Why the real tier cannot run against this cluster, or undefined when its real node is Ready. */
 export async function realNodeSkipReason(kubeconfig: string): Promise<string | undefined> {
@@ -13,4 +18,52 @@ export async function realNodeSkipReason(kubeconfig: string): Promise<string | u
   } catch {
     return `the cluster has no real node ${REAL_NODE_NAME}; start it with SKYPORT_REAL_NODE=1`;
   }
+}
+
+/** The reference every real-tier lab runs. */
+export const JUPYTERLAB_IMAGE = 'localhost/skyport/jupyterlab:dev';
+
+/**
+ * Imports the jupyterlab archive `npm run images` built (the images cache's index.json) into the real node's
+ * containerd; throws naming the command when it was never built.
+ */
+export async function importJupyterLab(clusterDir: string, cacheDir = imagesCacheDir()): Promise<void> {
+  const built = readIndex(cacheDir)['jupyterlab'];
+  if (built === undefined || !existsSync(built.archive))
+    throw new Error(
+      `no jupyterlab image archive in ${join(cacheDir, 'index.json')}: build it first with \`npm run images\``,
+    );
+  if (built.ref !== JUPYTERLAB_IMAGE)
+    throw new Error(`${built.archive} is ${built.ref}, the real tier needs ${JUPYTERLAB_IMAGE}`);
+  await importImage(clusterDir, built.archive);
+}
+
+/**
+ * Makes sure the chart's release exists without operator Pods, for files that run the operator in-process: on the
+ * real node the chart's Deployment would run real operators that reconcile the same labs. Installs the release when
+ * it is missing (installChartOnce then finds it; the schema wants replicaCount ≥ 1, hence no `--wait`) and scales
+ * its Deployment to 0. Resolves with a function that restores the replicas of a release that was already there.
+ */
+export async function chartWithoutOperatorPods(kubeconfig: string): Promise<() => Promise<void>> {
+  const { name, namespace } = RELEASE;
+  const run = { kubeconfig };
+  const installed = await helm(['status', name, '-n', namespace], run).then(
+    () => true,
+    () => false,
+  );
+  const deploy = ['deployment', name, '-n', namespace];
+  if (!installed) {
+    const chart = process.env['SKYPORT_CHART_DIR'] ?? join(repoRoot, 'charts', 'skyport');
+    await helm(['install', name, chart, '-n', namespace, '--create-namespace'], {
+      ...run,
+      timeoutMs: 180_000,
+    });
+    await kubectl(['scale', ...deploy, '--replicas=0'], run);
+    return () => Promise.resolve();
+  }
+  const replicas = (await kubectl(['get', ...deploy, '-o', 'jsonpath={.spec.replicas}'], run)).trim();
+  await kubectl(['scale', ...deploy, '--replicas=0'], run);
+  return async () => {
+    await kubectl(['scale', ...deploy, `--replicas=${replicas || '1'}`], run);
+  };
 }

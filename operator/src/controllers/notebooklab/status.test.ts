@@ -258,6 +258,25 @@ describe('computeStatus', () => {
     expect(culled.lastActivity).toBe('2026-11-21T09:30:00Z');
   });
 
+  it("keeps the stop's reason while the stopped Pod's container reports its own exit (a real kubelet)", () => {
+    const culled = { reason: 'Culled', message: 'Idle', at: '2026-11-21T10:05:00Z' };
+    const exited = { reason: 'Completed', exitCode: 0, at: '2026-11-21T10:05:03Z' };
+    const stopped = { ...labFixture({ state: 'Stopped' }), status: { lastTermination: culled } };
+    const terminating = computeStatus(
+      input({ pod: { stage: 'Terminating', restarts: 0, lastTermination: exited } }, stopped),
+    );
+    expect(terminating.lastTermination).toEqual(culled);
+    // A lab started again whose new Pod exits records that exit.
+    const running = { ...labFixture(), status: { lastTermination: culled } };
+    const crashed = computeStatus(
+      input(
+        { pod: { stage: 'Ended', restarts: 0, lastTermination: { ...exited, reason: 'Error' } } },
+        running,
+      ),
+    );
+    expect(crashed.lastTermination).toMatchObject({ reason: 'Error', at: '2026-11-21T10:05:03Z' });
+  });
+
   it('pending home volume shows as a running step', () => {
     const s = computeStatus(
       input({ pvc: { status: { phase: 'Pending' } }, pod: { stage: 'Absent', restarts: 0 } }),

@@ -166,10 +166,17 @@ function mergeProgress(prev: readonly ProgressStep[] | undefined, next: Step[], 
   });
 }
 
+/** The reasons the operator records when it stops a lab (see {@link StatusInput.stoppedBy}). */
+const STOP_REASONS: ReadonlySet<string> = new Set(['Culled', 'MaxLifetime', 'User', 'QuotaExceeded']);
+
 function lastTermination(i: StatusInput, now: string): LastTermination | undefined {
   const prev = i.lab.status?.lastTermination;
   if (i.stoppedBy !== undefined) return { reason: i.stoppedBy.reason, message: i.stoppedBy.message, at: now };
   const t = i.pod.lastTermination;
+  // A Pod the operator stopped ends after the stop was recorded: a real kubelet reports its container Completed
+  // (or Error) while the Pod terminates. That exit is the stop's consequence, so the stop's reason stays.
+  const stopping = i.lab.spec.state === 'Stopped' || i.pod.stage === 'Terminating';
+  if (t !== undefined && stopping && prev !== undefined && STOP_REASONS.has(prev.reason)) return prev;
   if (t !== undefined) {
     const rec: LastTermination = {
       reason: t.reason,
