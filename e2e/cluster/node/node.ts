@@ -35,6 +35,8 @@ import {
   type HostSnapshot,
 } from './host.js';
 import { buildOciArchive, nodeImageSpecs, type ImageSpec } from './oci.js';
+import { readIndex, type BuiltImage } from '../../images/build.js';
+import { importImage as ctrImport } from '../images.js';
 
 const execFileP = promisify(execFile);
 
@@ -119,6 +121,57 @@ export async function importImage(clusterDir: string, archive: string): Promise<
     'linux/amd64',
     archive,
   ]);
+}
+
+/**
+ * An image built by `npm run images` (its entry in the images cache's index.json), or undefined when it was never
+ * built or its archive is gone.
+ */
+export function builtImage(name: string): BuiltImage | undefined {
+  const img = readIndex()[name];
+  return img !== undefined && existsSync(img.archive) ? img : undefined;
+}
+
+/**
+ * The sandbox (pause) image: the locally built `pause` (a static C binary that exits on SIGTERM and reaps
+ * children) when `npm run images` made it, else the busybox `sleep` stub.
+ */
+export function sandboxImage(): { ref: string; archive: () => string } {
+  const built = builtImage('pause');
+  if (built !== undefined) return { ref: built.ref, archive: () => built.archive };
+  const stub = nodeImages().pause;
+  return { ref: stub.ref, archive: () => imageArchive(stub) };
+}
+
+const importedFile = (clusterDir: string): string => join(nodeDirs(clusterDir).root, 'imported.json');
+
+/**
+ * Imports images built by `npm run images` into the node's containerd (k8s.io), by name (`operator`,
+ * `jupyterlab`, `testbox`, …). An archive already imported into this cluster's containerd is skipped; a name
+ * with no built archive fails naming the command that builds it. Resolves with the references, in order.
+ */
+export async function importBuiltImages(clusterDir: string, names: readonly string[]): Promise<string[]> {
+  const index = readIndex();
+  const missing = names.filter((n) => index[n] === undefined || !existsSync(index[n].archive));
+  if (missing.length > 0)
+    throw new Error(
+      `image ${missing.join(', ')} not built (no archive in the images cache's index.json): run \`npm run images -- ${missing.join(' ')}\``,
+    );
+  const file = importedFile(clusterDir);
+  const done = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  const ctr = join(nodeCacheDir(), 'bin', 'ctr');
+  const socket = nodeDirs(clusterDir).containerdSocket;
+  const refs: string[] = [];
+  for (const n of names) {
+    const img = index[n] as BuiltImage;
+    if (done[img.ref] !== img.archive) {
+      await ctrImport(img.archive, socket, { ctr });
+      done[img.ref] = img.archive;
+      writeFileSync(file, JSON.stringify(done, null, 2));
+    }
+    refs.push(img.ref);
+  }
+  return refs;
 }
 
 /** kwok's virtual pod CIDR: blackholed on the host so nothing ever dials a fake pod IP. */
@@ -231,7 +284,7 @@ function writeConfigs(
   const containerd = join(d.root, 'containerd.toml');
   writeFileSync(
     containerd,
-    containerdConfig(d, { sandboxImage: nodeImages().pause.ref, runc: RUNC, cniBin: CNI_BIN }),
+    containerdConfig(d, { sandboxImage: sandboxImage().ref, runc: RUNC, cniBin: CNI_BIN }),
   );
   mkdirSync(join(d.registryHosts, '_default'), { recursive: true });
   writeFileSync(join(d.registryHosts, '_default', 'hosts.toml'), REGISTRY_HOSTS_TOML);
@@ -307,9 +360,10 @@ export async function startRealNode(ctx: RealNodeContext): Promise<void> {
     return true;
   });
   const images = nodeImages();
-  await Promise.all(
-    [images.pause, images.coredns, images.busybox].map((s) => importImage(ctx.dir, imageArchive(s))),
-  );
+  await Promise.all([
+    importImage(ctx.dir, sandboxImage().archive()),
+    ...[images.coredns, images.busybox].map((s) => importImage(ctx.dir, imageArchive(s))),
+  ]);
   ctx.log(`Started containerd and imported the node's images (${Date.now() - t0} ms)`);
 
   const kubelet = ctx.start(
