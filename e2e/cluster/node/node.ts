@@ -54,6 +54,26 @@ function assertRunning(...comps: Component[]): void {
 /** True when the real node is requested by the environment (`SKYPORT_REAL_NODE=1`). */
 export const realNodeRequested = (): boolean => process.env.SKYPORT_REAL_NODE === '1';
 
+/**
+ * Whether `npm run cluster:up` runs the real node: yes by default, no with `SKYPORT_REAL_NODE=0`. With
+ * `SKYPORT_REAL_NODE=1` a machine that cannot run it is an error (startCluster says why); unset, the cluster
+ * starts without it and `note` is the reason to print. (The e2e global setup keeps kwok only unless `=1`.)
+ */
+export function realNodeForUp(
+  env: NodeJS.ProcessEnv,
+  preflight: () => string | undefined,
+): { realNode: boolean; note?: string } {
+  const v = env.SKYPORT_REAL_NODE;
+  if (v === '0') return { realNode: false };
+  if (v === '1') return { realNode: true };
+  const why = preflight();
+  if (why === undefined) return { realNode: true };
+  return {
+    realNode: false,
+    note: `Starting without the real node: ${why}. (SKYPORT_REAL_NODE=0 starts kwok nodes only without this note; =1 makes it an error.)`,
+  };
+}
+
 const RUNC = '/usr/sbin/runc';
 const CNI_BIN = '/usr/lib/cni';
 const BUSYBOX = '/bin/busybox';
