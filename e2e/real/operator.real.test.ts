@@ -37,7 +37,7 @@ interface PodView {
   spec: { nodeName?: string; containers: { imagePullPolicy: string; image: string }[] };
   status: {
     conditions?: { type: string; status: string }[];
-    containerStatuses?: { ready: boolean; restartCount: number }[];
+    containerStatuses?: { ready: boolean; restartCount: number; state: { running?: object } }[];
   };
 }
 
@@ -208,6 +208,32 @@ describe.skipIf(skipReason !== undefined)(
         },
       );
       expect(await leaseHolder(kubeconfig, d)).toBe(other);
+    });
+
+    it('a replica deleted while it is still starting stops within seconds, not after the 30 s grace period', async () => {
+      diagnose();
+      const d = op as DeployedOperator;
+      const before = new Set((await pods()).map((p) => p.metadata.name));
+      await kubectl(['scale', 'deployment', d.name, '-n', d.namespace, '--replicas=3'], run);
+      try {
+        // Caught while its container runs but is not Ready yet: Node is still loading the operator's modules.
+        const starting = await eventually(
+          async () => {
+            const p = (await pods()).find((x) => !before.has(x.metadata.name));
+            const c = p?.status.containerStatuses?.[0];
+            if (p === undefined || c?.state.running === undefined || c.ready) return false;
+            return p.metadata.name;
+          },
+          { timeoutMs: 120_000, intervalMs: 100, description: 'a third replica running, not yet Ready' },
+        );
+        const t0 = performance.now();
+        await kubectl(['delete', 'pod', starting, '-n', d.namespace, '--wait=true', '--timeout=60s'], run);
+        const seconds = (performance.now() - t0) / 1000;
+        console.log(`[operator.real] starting replica ${starting} deleted in ${seconds.toFixed(1)} s`);
+        expect(seconds).toBeLessThan(10);
+      } finally {
+        await kubectl(['scale', 'deployment', d.name, '-n', d.namespace, '--replicas=2'], run);
+      }
     });
   },
 );

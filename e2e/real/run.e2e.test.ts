@@ -92,6 +92,7 @@ describe.skipIf(why !== undefined)(`run command on the real node${why ? ` (skipp
       const urls = [...run.output().matchAll(/(http:\/\/127\.0\.0\.1:\d+\/user\/\S+\/lab\?token=\S+)/g)].map(
         (m) => m[1] ?? '',
       );
+      console.log(/\[run-local\] Ready in .*/.exec(run.output())?.[0]);
       expect(urls).toHaveLength(2);
       for (const url of urls) {
         const res = await fetch(url);
