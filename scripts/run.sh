@@ -8,4 +8,6 @@ cd "$(dirname "$0")/.."
 SKYPORT_IMAGES=1 SKYPORT_REAL_NODE=1 bash scripts/setup.sh
 # Cached by content: seconds when nothing changed.
 bash scripts/images.sh pause operator jupyterlab
-exec npx tsx e2e/run-local.ts "$@"
+# node itself replaces this shell (no npx/tsx launcher in between): a signal to the script reaches run-local, and
+# run-local's parent is the script's parent, whose death it watches.
+exec node --import tsx e2e/run-local.ts "$@"
