@@ -2,6 +2,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { componentLiveness, readClusterState, startCluster, stopClusterAt } from './cluster.js';
+import { realNodeForUp, realNodePreflight } from './node/node.js';
 import { defaultRunDir } from './paths.js';
 import { kubectl } from './tools.js';
 
@@ -19,7 +20,9 @@ async function up(): Promise<void> {
     await stopClusterAt(dir);
   }
   const t0 = Date.now();
-  const c = await startCluster({ dir, log: (m) => console.log(`  ${m}`) });
+  const { realNode, note } = realNodeForUp(process.env, () => realNodePreflight());
+  if (note !== undefined) console.log(note);
+  const c = await startCluster({ dir, realNode, log: (m) => console.log(`  ${m}`) });
   console.log(`Cluster up in ${((Date.now() - t0) / 1000).toFixed(1)} s at ${c.server}`);
   await printUsage(c.kubeconfigPath);
 }
@@ -61,7 +64,10 @@ async function status(): Promise<number> {
     );
   console.log(`  server ${state.server}\n  kubeconfig ${state.kubeconfigPath}\n  logs ${join(dir, 'logs')}`);
   if (!live.every((c) => c.alive)) return 1;
-  if (existsSync(state.kubeconfigPath))
+  if (existsSync(state.kubeconfigPath)) {
+    console.log(
+      '  nodes: TYPE real = kubelet + containerd on this machine (Pods run); kwok = fake (Pods are only marked Running)',
+    );
     console.log(
       await kubectl(
         [
@@ -75,6 +81,7 @@ async function status(): Promise<number> {
         { kubeconfig: state.kubeconfigPath },
       ),
     );
+  }
   return 0;
 }
 

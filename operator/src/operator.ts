@@ -18,6 +18,8 @@ export interface RunOperatorOptions {
   env?: NodeJS.ProcessEnv;
   /** Program name in usage and error messages. */
   program?: string;
+  /** Called right before the manager installs its SIGTERM/SIGINT handlers (main.ts drops its start-up ones). */
+  beforeSignalHandlers?: () => void;
 }
 
 /** Usage text: the flags, then each controller's settings with their environment variables. */
@@ -67,6 +69,7 @@ export async function runOperator(
   const manager = new Manager({ kube, config, log });
   for (const { module: m, settings } of selected)
     manager.add(m.controller({ kube, events: manager.events, log, settings }));
+  opts.beforeSignalHandlers?.();
   manager.handleSignals();
   log.info(
     {

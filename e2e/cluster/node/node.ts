@@ -35,6 +35,8 @@ import {
   type HostSnapshot,
 } from './host.js';
 import { buildOciArchive, nodeImageSpecs, type ImageSpec } from './oci.js';
+import { readIndex, type BuiltImage } from '../../images/build.js';
+import { importImage as ctrImport } from '../images.js';
 
 const execFileP = promisify(execFile);
 
@@ -51,6 +53,26 @@ function assertRunning(...comps: Component[]): void {
 
 /** True when the real node is requested by the environment (`SKYPORT_REAL_NODE=1`). */
 export const realNodeRequested = (): boolean => process.env.SKYPORT_REAL_NODE === '1';
+
+/**
+ * Whether `npm run cluster:up` runs the real node: yes by default, no with `SKYPORT_REAL_NODE=0`. With
+ * `SKYPORT_REAL_NODE=1` a machine that cannot run it is an error (startCluster says why); unset, the cluster
+ * starts without it and `note` is the reason to print. (The e2e global setup keeps kwok only unless `=1`.)
+ */
+export function realNodeForUp(
+  env: NodeJS.ProcessEnv,
+  preflight: () => string | undefined,
+): { realNode: boolean; note?: string } {
+  const v = env.SKYPORT_REAL_NODE;
+  if (v === '0') return { realNode: false };
+  if (v === '1') return { realNode: true };
+  const why = preflight();
+  if (why === undefined) return { realNode: true };
+  return {
+    realNode: false,
+    note: `Starting without the real node: ${why}. (SKYPORT_REAL_NODE=0 starts kwok nodes only without this note; =1 makes it an error.)`,
+  };
+}
 
 const RUNC = '/usr/sbin/runc';
 const CNI_BIN = '/usr/lib/cni';
@@ -119,6 +141,57 @@ export async function importImage(clusterDir: string, archive: string): Promise<
     'linux/amd64',
     archive,
   ]);
+}
+
+/**
+ * An image built by `npm run images` (its entry in the images cache's index.json), or undefined when it was never
+ * built or its archive is gone.
+ */
+export function builtImage(name: string): BuiltImage | undefined {
+  const img = readIndex()[name];
+  return img !== undefined && existsSync(img.archive) ? img : undefined;
+}
+
+/**
+ * The sandbox (pause) image: the locally built `pause` (a static C binary that exits on SIGTERM and reaps
+ * children) when `npm run images` made it, else the busybox `sleep` stub.
+ */
+export function sandboxImage(): { ref: string; archive: () => string } {
+  const built = builtImage('pause');
+  if (built !== undefined) return { ref: built.ref, archive: () => built.archive };
+  const stub = nodeImages().pause;
+  return { ref: stub.ref, archive: () => imageArchive(stub) };
+}
+
+const importedFile = (clusterDir: string): string => join(nodeDirs(clusterDir).root, 'imported.json');
+
+/**
+ * Imports images built by `npm run images` into the node's containerd (k8s.io), by name (`operator`,
+ * `jupyterlab`, `testbox`, …). An archive already imported into this cluster's containerd is skipped; a name
+ * with no built archive fails naming the command that builds it. Resolves with the references, in order.
+ */
+export async function importBuiltImages(clusterDir: string, names: readonly string[]): Promise<string[]> {
+  const index = readIndex();
+  const missing = names.filter((n) => index[n] === undefined || !existsSync(index[n].archive));
+  if (missing.length > 0)
+    throw new Error(
+      `image ${missing.join(', ')} not built (no archive in the images cache's index.json): run \`npm run images -- ${missing.join(' ')}\``,
+    );
+  const file = importedFile(clusterDir);
+  const done = existsSync(file) ? (JSON.parse(readFileSync(file, 'utf8')) as Record<string, string>) : {};
+  const ctr = join(nodeCacheDir(), 'bin', 'ctr');
+  const socket = nodeDirs(clusterDir).containerdSocket;
+  const refs: string[] = [];
+  for (const n of names) {
+    const img = index[n] as BuiltImage;
+    if (done[img.ref] !== img.archive) {
+      await ctrImport(img.archive, socket, { ctr });
+      done[img.ref] = img.archive;
+      writeFileSync(file, JSON.stringify(done, null, 2));
+    }
+    refs.push(img.ref);
+  }
+  return refs;
 }
 
 /** kwok's virtual pod CIDR: blackholed on the host so nothing ever dials a fake pod IP. */
@@ -231,7 +304,7 @@ function writeConfigs(
   const containerd = join(d.root, 'containerd.toml');
   writeFileSync(
     containerd,
-    containerdConfig(d, { sandboxImage: nodeImages().pause.ref, runc: RUNC, cniBin: CNI_BIN }),
+    containerdConfig(d, { sandboxImage: sandboxImage().ref, runc: RUNC, cniBin: CNI_BIN }),
   );
   mkdirSync(join(d.registryHosts, '_default'), { recursive: true });
   writeFileSync(join(d.registryHosts, '_default', 'hosts.toml'), REGISTRY_HOSTS_TOML);
@@ -307,9 +380,10 @@ export async function startRealNode(ctx: RealNodeContext): Promise<void> {
     return true;
   });
   const images = nodeImages();
-  await Promise.all(
-    [images.pause, images.coredns, images.busybox].map((s) => importImage(ctx.dir, imageArchive(s))),
-  );
+  await Promise.all([
+    importImage(ctx.dir, sandboxImage().archive()),
+    ...[images.coredns, images.busybox].map((s) => importImage(ctx.dir, imageArchive(s))),
+  ]);
   ctx.log(`Started containerd and imported the node's images (${Date.now() - t0} ms)`);
 
   const kubelet = ctx.start(
