@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeNetwork } from './config.js';
+import { cleanUpIpsets } from './policy.js';
 
 /** Sysctls the kubelet, kube-proxy and the CNI bridge plugin may set; restored at tear-down. */
 export const WATCHED_SYSCTLS = [
@@ -44,6 +45,7 @@ export const HOST_PATHS = [
   '/etc/kubernetes',
   '/var/lib/kube-proxy',
   '/run/xtables.lock',
+  '/var/lib/kube-router',
 ];
 
 /** Chain-name prefixes of the iptables chains the kubelet, kube-proxy, CNI and the toolkit create. */
@@ -357,6 +359,7 @@ export function tearDownHost(snap: HostSnapshot, nodeRoot: string, containerdSoc
     // not there
   }
   cleanUpIptables(report);
+  cleanUpIpsets(report);
   for (const [k, v] of Object.entries(snap.sysctls)) writeSysctl(k, v, report);
   for (const p of snap.absentPaths) {
     if (!existsSync(p)) continue;
