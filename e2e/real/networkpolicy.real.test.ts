@@ -64,7 +64,7 @@ function lab(name: string, namespace: string, owner: string, uid: string): Noteb
 /** A pod on the real node; with `serve`, busybox httpd answers `serve` on the lab port. */
 function pod(name: string, labels: Record<string, string>, serve?: string): object {
   const script = serve
-    ? `mkdir -p /tmp/www && echo ${serve} > /tmp/www/index.html && exec httpd -f -p ${LAB_PORT} -h /tmp/www`
+    ? `echo ${serve} > /www/index.html && exec httpd -f -p ${LAB_PORT} -h /www`
     : 'exec sleep 3600';
   return {
     apiVersion: 'v1',
@@ -79,7 +79,6 @@ function pod(name: string, labels: Record<string, string>, serve?: string): obje
           image: IMAGE,
           imagePullPolicy: 'Never',
           command: ['sh', '-c', script],
-          securityContext: { runAsUser: 1000, runAsNonRoot: true, allowPrivilegeEscalation: false },
           ...(serve
             ? {
                 ports: [{ containerPort: LAB_PORT, name: 'http' }],
