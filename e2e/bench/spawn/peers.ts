@@ -2,7 +2,7 @@
 // pins; JupyterHub + KubeSpawner) cached by their pins, and a JupyterHub process on this machine.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -13,25 +13,26 @@ const execFileP = promisify(execFile);
 /** The peer most platforms run (zero-to-jupyterhub's hub and spawner), pinned. */
 export const HUB_REQUIREMENTS = ['jupyterhub==6.1.1', 'jupyterhub-kubespawner==7.1.0'];
 
-/** Creates `dir` with `python3 -m venv` and `pip install args` unless it has `check` already. */
-async function venv(dir: string, check: string, args: string[], log: (m: string) => void): Promise<void> {
-  if (existsSync(join(dir, 'bin', check))) return;
-  const tmp = `${dir}.tmp`;
-  rmSync(tmp, { recursive: true, force: true });
+/**
+ * Creates `dir` with `python3 -m venv` and `pip install args` unless a finished one is there. A venv records its
+ * own path in its scripts, so it is built in place; `.complete` marks a finished one (a killed run starts over).
+ */
+async function venv(dir: string, args: string[], log: (m: string) => void): Promise<void> {
+  const done = join(dir, '.complete');
+  if (existsSync(done)) return;
+  rmSync(dir, { recursive: true, force: true });
   log(`Creating ${dir} (pip install ${args.join(' ')})`);
-  await execFileP('python3', ['-m', 'venv', tmp]);
-  await execFileP(join(tmp, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', ...args], {
+  await execFileP('python3', ['-m', 'venv', dir]);
+  await execFileP(join(dir, 'bin', 'pip'), ['install', '-q', '--disable-pip-version-check', ...args], {
     maxBuffer: 16 * 1024 * 1024,
     timeout: 900_000,
   });
-  rmSync(dir, { recursive: true, force: true });
-  renameSync(tmp, dir);
+  writeFileSync(done, `${args.join(' ')}\n`);
 }
 
 /**
  * The venvs: JupyterLab exactly as in the jupyterlab image (its hash-pinned requirements; wheels from the images'
- * download cache when present) and, unless skipped, JupyterHub + KubeSpawner. Paths keyed by their pins. Note a
- * venv records its own path, so it is created at the final path's sibling and renamed only after pip succeeded.
+ * download cache when present) and, unless skipped, JupyterHub + KubeSpawner. Paths keyed by their pins.
  */
 export async function ensureVenvs(
   skipHub: boolean,
@@ -48,8 +49,8 @@ export async function ensureVenvs(
         .filter((d, i, all) => d !== '' && all.indexOf(d) === i)
         .flatMap((d) => ['--find-links', d])
     : [];
-  await venv(venvLab, 'jupyter-lab', ['--require-hashes', '--no-deps', ...findLinks, '-r', req], log);
-  if (!skipHub) await venv(venvHub, 'jupyterhub', HUB_REQUIREMENTS, log);
+  await venv(venvLab, ['--require-hashes', '--no-deps', ...findLinks, '-r', req], log);
+  if (!skipHub) await venv(venvHub, HUB_REQUIREMENTS, log);
   return { venvLab, venvHub };
 }
 
