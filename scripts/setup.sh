@@ -32,7 +32,8 @@ fi
 if [ "${SKYPORT_IMAGES:-0}" = 1 ]; then bash scripts/images.sh --deps-only; fi
 
 log "building the local control plane (cached in ${SKYPORT_CACHE:-$HOME/.cache/skyport})"
-# With SKYPORT_REAL_NODE=1 (the test command sets it) also the real node: kubelet, kube-proxy, containerd, CoreDNS.
+# With SKYPORT_REAL_NODE=1 (the test command sets it) also the real node: kubelet, kube-proxy, containerd, CoreDNS,
+# kube-router (NetworkPolicy agent) and their Debian packages.
 bash e2e/cluster/build.sh
 
 log "set-up done in $(( $(date +%s) - start )) s"

@@ -11,7 +11,8 @@
 #   kubelet, kube-proxy                                       go build via the same wrapper module go/k8s
 #   containerd, containerd-shim-runc-v2, ctr                  go install github.com/containerd/containerd/v2/cmd/...@CONTAINERD_VERSION
 #   coredns                                                   go install github.com/coredns/coredns@COREDNS_VERSION
-#   runc, CNI plugins, iptables, conntrack                    Debian packages (apt-get install when missing)
+#   kube-router (NetworkPolicy agent)                         go install github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@KUBE_ROUTER_VERSION
+#   runc, CNI plugins, iptables, ipset, conntrack             Debian packages (apt-get install when missing)
 #
 # Prints the cache directory on stdout (last line) so callers can capture it; progress goes to stderr.
 set -euo pipefail
@@ -129,15 +130,23 @@ build_containerd() {
     "$m/containerd@$CONTAINERD_VERSION" "$m/containerd-shim-runc-v2@$CONTAINERD_VERSION" "$m/ctr@$CONTAINERD_VERSION"
 }
 
+# kube-router has its own version stamp, so bumping it rebuilds only kube-router, not the whole node cache.
+build_kube_router() {
+  log "installing kube-router $KUBE_ROUTER_VERSION (NetworkPolicy agent; cold: about 3 min on 2 cores)"
+  GOBIN=$NODE/bin go install -trimpath -ldflags "-s -w" \
+    "github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@$KUBE_ROUTER_VERSION"
+  echo "$KUBE_ROUTER_VERSION" >"$NODE/bin/.kube-router-version"
+}
+
 build_coredns() {
   log "installing coredns $COREDNS_VERSION"
   GOBIN=$NODE/bin go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
 }
 
-# runc, the CNI plugins (/usr/lib/cni), iptables and conntrack are plain Debian packages; the kubelet,
-# containerd, kube-proxy and the bridge plugin call them from the host.
+# runc, the CNI plugins (/usr/lib/cni), iptables, ipset and conntrack are plain Debian packages; the kubelet,
+# containerd, kube-proxy, kube-router and the bridge plugin call them from the host.
 install_node_debs() {
-  local pkgs=(iptables runc containernetworking-plugins conntrack busybox-static umoci) missing=()
+  local pkgs=(iptables ipset runc containernetworking-plugins conntrack busybox-static umoci) missing=()
   for p in "${pkgs[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
@@ -172,6 +181,9 @@ if [ "$real_node" = 1 ]; then
   [ -x "$NODE/bin/containerd" ] && [ -x "$NODE/bin/containerd-shim-runc-v2" ] && [ -x "$NODE/bin/ctr" ] ||
     step "containerd" build_containerd
   [ -x "$NODE/bin/coredns" ] || step "coredns" build_coredns
+  if [ ! -x "$NODE/bin/kube-router" ] || [ "$(cat "$NODE/bin/.kube-router-version" 2>/dev/null)" != "$KUBE_ROUTER_VERSION" ]; then
+    step "kube-router" build_kube_router
+  fi
   install_node_debs
 fi
 

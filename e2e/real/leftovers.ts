@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { HOST_PATHS, OUR_CHAIN_PREFIXES, WATCHED_SYSCTLS, mountsUnder } from '../cluster/node/host.js';
 import { POD_CIDR } from '../cluster/cluster.js';
 import { REAL_NODE_CGROUP_ROOT, REAL_NODE_NETWORK } from '../cluster/node/config.js';
+import { ourIpsets } from '../cluster/node/policy.js';
 
 /** The host state tear-down must restore: sysctl values and which host paths exist. */
 export interface HostBaseline {
@@ -62,6 +63,9 @@ export function leftovers(dir: string, base: HostBaseline, nodeBinDir: string): 
       .filter((l) => l.startsWith(':') && OUR_CHAIN_PREFIXES.some((p) => l.startsWith(`:${p}`)));
     if (chains.length > 0) found.push(`${save}: ${chains.join(' ')}`);
   }
+  // The NetworkPolicy agent's (kube-router's) ipsets; its chains are KUBE-* and checked above.
+  const sets = ourIpsets(sh('ipset', ['list', '-n']));
+  if (sets.length > 0) found.push(`ipsets: ${sets.join(' ')}`);
   const mounts = [...mountsUnder(dir), ...mountsUnder('/run/netns'), ...mountsUnder('/var/lib/kubelet')];
   if (mounts.length > 0) found.push(`mounts: ${mounts.join(', ')}`);
   for (const h of readdirSync('/sys/fs/cgroup')) {

@@ -1,12 +1,13 @@
 // The real node leaves nothing behind: after `stop()` (= `npm run cluster:down`) and after its owning
-// process dies (SIGTERM, SIGKILL), no process, interface, route, iptables chain, mount, cgroup, sysctl
+// process dies (SIGTERM, SIGKILL), no process, interface, route, iptables chain, ipset, mount, cgroup, sysctl
 // change or host directory of it is left. Starts its own clusters, so it runs only when no real node is up.
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { eventually, nodeCacheDir, repoRoot, startCluster } from '../cluster/index.js';
+import { stringify } from 'yaml';
+import { eventually, kubectl, nodeCacheDir, repoRoot, startCluster } from '../cluster/index.js';
 import { REAL_NODE_NETWORK } from '../cluster/node/config.js';
 import { linkExists } from '../cluster/node/host.js';
 import { realNodePreflight } from '../cluster/node/node.js';
@@ -25,6 +26,25 @@ describe.skipIf(why !== undefined)(`real node tear-down${why ? ` (skipped: ${why
     const dir = mkdtempSync(join(tmpdir(), 'skyport-teardown-'));
     const c = await startCluster({ dir, realNode: true, timeoutMs: 120_000 });
     try {
+      // A NetworkPolicy makes the policy agent create ipsets, which tear-down must destroy too.
+      await kubectl(['apply', '-f', '-'], {
+        kubeconfig: c.kubeconfigPath,
+        input: stringify({
+          apiVersion: 'networking.k8s.io/v1',
+          kind: 'NetworkPolicy',
+          metadata: { name: 'teardown', namespace: 'default' },
+          spec: {
+            podSelector: { matchLabels: { app: 'x' } },
+            policyTypes: ['Ingress'],
+            ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: 'y' } } }] }],
+          },
+        }),
+      });
+      await eventually(() => expect(leftovers(dir, base, nodeBin).join('\n')).toMatch(/ipsets: KUBE-/), {
+        timeoutMs: 60_000,
+        intervalMs: 500,
+        description: "the policy agent's ipsets",
+      });
       // Sanity: while it runs, the leftovers check does see it (so an empty list later means something).
       expect(leftovers(dir, base, nodeBin).length).toBeGreaterThan(3);
     } finally {

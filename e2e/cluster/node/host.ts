@@ -13,6 +13,7 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { NodeNetwork } from './config.js';
+import { cleanUpIpsets } from './policy.js';
 
 /** Sysctls the kubelet, kube-proxy and the CNI bridge plugin may set; restored at tear-down. */
 export const WATCHED_SYSCTLS = [
@@ -44,12 +45,19 @@ export const HOST_PATHS = [
   '/etc/kubernetes',
   '/var/lib/kube-proxy',
   '/run/xtables.lock',
+  '/var/lib/kube-router',
 ];
 
 /** Chain-name prefixes of the iptables chains the kubelet, kube-proxy, CNI and the toolkit create. */
 export const OUR_CHAIN_PREFIXES = ['KUBE-', 'CNI-', 'SKYPORT-'];
 /** The toolkit's own FORWARD filter chain. */
 export const FORWARD_CHAIN = 'SKYPORT-NODE-FORWARD';
+/**
+ * The same bridge isolation in mangle FORWARD, which runs before every filter chain: the NetworkPolicy agent
+ * puts its jump first in filter FORWARD and ACCEPTs the pod traffic its policies allow, so the filter drops alone
+ * would no longer be reached for pod traffic.
+ */
+export const ISOLATION_CHAIN = 'SKYPORT-NODE-ISOLATE';
 
 /** The host as it was before the node started (`<cluster>/node/host.json`). */
 export interface HostSnapshot {
@@ -93,9 +101,9 @@ export function linkExists(name: string): boolean {
 }
 
 /**
- * Creates the pod bridge with the host address, a blackhole route for kwok's virtual pod IPs, and a FORWARD
- * chain that lets traffic move between pods on the bridge but never between the bridge and any other
- * interface. The bridge's alias names the owning cluster directory (one real node per machine).
+ * Creates the pod bridge with the host address, a blackhole route for kwok's virtual pod IPs, and FORWARD
+ * chains (filter and mangle) that let traffic move between pods on the bridge but never between the bridge and
+ * any other interface. The bridge's alias names the owning cluster directory (one real node per machine).
  */
 export function setUpNetwork(net: NodeNetwork, ownerDir: string, blackhole: string): void {
   run('ip', ['link', 'add', net.bridge, 'type', 'bridge']);
@@ -108,6 +116,11 @@ export function setUpNetwork(net: NodeNetwork, ownerDir: string, blackhole: stri
   run('iptables', ['-w', '-A', FORWARD_CHAIN, '-i', net.bridge, '-j', 'DROP']);
   run('iptables', ['-w', '-A', FORWARD_CHAIN, '-o', net.bridge, '-j', 'DROP']);
   run('iptables', ['-w', '-I', 'FORWARD', '1', '-j', FORWARD_CHAIN]);
+  const m = ['-w', '-t', 'mangle'];
+  run('iptables', [...m, '-N', ISOLATION_CHAIN]);
+  run('iptables', [...m, '-A', ISOLATION_CHAIN, '-i', net.bridge, '!', '-o', net.bridge, '-j', 'DROP']);
+  run('iptables', [...m, '-A', ISOLATION_CHAIN, '!', '-i', net.bridge, '-o', net.bridge, '-j', 'DROP']);
+  run('iptables', [...m, '-I', 'FORWARD', '1', '-j', ISOLATION_CHAIN]);
 }
 
 /** The cluster directory recorded on an existing bridge, if it is ours. */
@@ -357,6 +370,7 @@ export function tearDownHost(snap: HostSnapshot, nodeRoot: string, containerdSoc
     // not there
   }
   cleanUpIptables(report);
+  cleanUpIpsets(report);
   for (const [k, v] of Object.entries(snap.sysctls)) writeSysctl(k, v, report);
   for (const p of snap.absentPaths) {
     if (!existsSync(p)) continue;

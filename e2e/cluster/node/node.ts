@@ -37,6 +37,7 @@ import {
 import { buildOciArchive, nodeImageSpecs, type ImageSpec } from './oci.js';
 import { readIndex, type BuiltImage } from '../../images/build.js';
 import { importImage as ctrImport } from '../images.js';
+import { POLICY_AGENT_USER, policyAgentArgs, policyAgentRbac, policyAgentReady } from './policy.js';
 
 const execFileP = promisify(execFile);
 
@@ -77,7 +78,15 @@ export function realNodeForUp(
 const RUNC = '/usr/sbin/runc';
 const CNI_BIN = '/usr/lib/cni';
 const BUSYBOX = '/bin/busybox';
-const NODE_BINARIES = ['kubelet', 'kube-proxy', 'containerd', 'containerd-shim-runc-v2', 'ctr', 'coredns'];
+const NODE_BINARIES = [
+  'kubelet',
+  'kube-proxy',
+  'containerd',
+  'containerd-shim-runc-v2',
+  'ctr',
+  'coredns',
+  'kube-router',
+];
 
 /** Why the real node cannot start on this machine, or undefined when it can. */
 export function realNodePreflight(binDir = join(nodeCacheDir(), 'bin')): string | undefined {
@@ -96,7 +105,8 @@ export function realNodePreflight(binDir = join(nodeCacheDir(), 'bin')): string 
   const absent = host.filter((p) => !existsSync(p));
   if (absent.length > 0)
     return `missing ${absent.join(', ')}: run \`SKYPORT_REAL_NODE=1 npm run cluster:build\` (apt)`;
-  for (const tool of ['/usr/sbin/iptables', '/usr/sbin/ip']) if (!existsSync(tool)) return `missing ${tool}`;
+  for (const tool of ['/usr/sbin/iptables', '/usr/sbin/ip', '/usr/sbin/ipset'])
+    if (!existsSync(tool)) return `missing ${tool}: run \`SKYPORT_REAL_NODE=1 npm run cluster:build\` (apt)`;
   return undefined;
 }
 
@@ -230,6 +240,7 @@ export function prepareRealNode(clusterDir: string, pki: string, kwokPodCidr: st
     dnsNames: [REAL_NODE_NAME],
   });
   issueLeaf(pki, { name: 'kube-proxy', cn: 'system:kube-proxy', usage: 'client' });
+  issueLeaf(pki, { name: 'kube-router', cn: POLICY_AGENT_USER, usage: 'client' });
   issueLeaf(pki, {
     name: 'apiserver-kubelet-client',
     cn: 'kube-apiserver-kubelet-client',
@@ -421,13 +432,16 @@ export async function startRealNode(ctx: RealNodeContext): Promise<void> {
   const manifests = [
     ...kubernetesEndpoints(net.hostIP, ctx.apiPort),
     ...corednsManifests(images.coredns.ref),
+    ...policyAgentRbac(),
   ];
   await ctx.kubectl(
     ['apply', '--server-side', '--force-conflicts', '--field-manager=skyport-e2e', '-f', '-'],
     manifests.map((m) => stringify(m)).join('---\n'),
   );
+  const policy = await startPolicyAgent(ctx, bin, env);
+  ctx.log(`NetworkPolicy agent (kube-router) enforcing on the real node (${Date.now() - t0} ms)`);
   await ctx.until('CoreDNS to be ready', async () => {
-    assertRunning(kubelet, proxy);
+    assertRunning(kubelet, proxy, policy);
     const n = await ctx.kubectl([
       'get',
       'deployment',
@@ -440,6 +454,34 @@ export async function startRealNode(ctx: RealNodeContext): Promise<void> {
     return n === '1';
   });
   ctx.log(`CoreDNS ready on the real node (${Date.now() - t0} ms)`);
+}
+
+/**
+ * Starts kube-router's NetworkPolicy controller as a host process (like kube-proxy) and resolves once its chain
+ * is hooked into FORWARD. Its RBAC must already be applied: it reads its Node object once at start.
+ */
+async function startPolicyAgent(
+  ctx: RealNodeContext,
+  bin: string,
+  env: NodeJS.ProcessEnv,
+): Promise<Component> {
+  const agent = ctx.start(
+    'kube-router',
+    join(bin, 'kube-router'),
+    policyAgentArgs({
+      kubeconfig: writeKubeconfig(ctx, 'kube-router'),
+      nodeName: REAL_NODE_NAME,
+      serviceCidr: ctx.serviceCidr,
+      syncPeriod: '1m',
+    }),
+    { env },
+  );
+  await ctx.until('the NetworkPolicy agent (kube-router) to hook FORWARD', async () => {
+    assertRunning(agent);
+    const { stdout } = await execFileP('iptables', ['-w', '-S', 'FORWARD'], { env });
+    return policyAgentReady(stdout);
+  });
+  return agent;
 }
 
 /** Undoes the node's host changes for the cluster in `clusterDir` (its processes must be stopped). */

@@ -1,0 +1,336 @@
+// `npm run bench:spawn`: how long a NotebookLab takes from `kubectl apply` until its JupyterLab answers HTTP on the
+// real node, side by side in the same run with (a) a bare `jupyter lab` process on this machine (the limit) and
+// (b) JupyterHub + KubeSpawner (from PyPI) spawning the same image on the same node through the Hub's REST API.
+// Rounds interleave the three so they share the machine's load. Needs root and the real node: run it under
+// `flock /tmp/skyport-realnode.lock npm run bench:spawn`.
+//
+// Flags: --labs=N (warm samples of each, default 10), --cold=N (cold-image samples of skyport and the hub,
+// default 3), --skip-hub. SKYPORT_KUBECONFIG reuses a running cluster that has the real node.
+import { execFile, spawn } from 'node:child_process';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import http from 'node:http';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { promisify } from 'node:util';
+import { stringify } from 'yaml';
+import { definitions, crdManifest } from '../../operator/src/api/v1alpha1/index.js';
+import {
+  cacheRoot,
+  freePort,
+  kubectl,
+  nodeCacheDir,
+  startCluster,
+  type ClusterHandle,
+} from '../cluster/index.js';
+import { REAL_NODE_NETWORK, nodeDirs } from '../cluster/node/config.js';
+import { importImage, realNodePreflight } from '../cluster/node/node.js';
+import { startOperator } from '../operator/support.js';
+import { MiniClient, flag } from './support.js';
+import { type Series, table, verdicts } from './spawn/report.js';
+import { ensureVenvs, startHub, type Hub } from './spawn/peers.js';
+
+const LABS = flag('labs', 10);
+const COLD = flag('cold', 3);
+const SKIP_HUB = process.argv.includes('--skip-hub');
+const log = (m: string): void => console.log(`[bench:spawn] ${new Date().toISOString().slice(11, 19)} ${m}`);
+const TOKEN = 'spawn-bench-lab-token';
+const LAB_PORT = 8888;
+const TIMEOUT_MS = 300_000;
+const execFileP = promisify(execFile);
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The jupyterlab image `npm run images` built (reference and archive), from the images index. */
+function jupyterlabImage(): { ref: string; archive: string } {
+  const file = join(cacheRoot(), 'images', 'index.json');
+  let idx: { images?: Record<string, { ref: string; archive: string }> };
+  try {
+    idx = JSON.parse(readFileSync(file, 'utf8')) as typeof idx;
+  } catch {
+    throw new Error(`${file} is missing: build the images first (npm run images)`);
+  }
+  const img = idx.images?.['jupyterlab'];
+  if (!img) throw new Error(`${file}: no jupyterlab image; run npm run images`);
+  return img;
+}
+
+/** HTTP status of GET `url` (1 s timeout), or 0 when nothing answered. */
+function status(url: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = http.get(url, { timeout: 1000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(0));
+  });
+}
+
+/** Polls the pod's IP through the API, then `path` on it, until it answers 200; ms since `t0`. */
+async function untilAnswers(
+  client: MiniClient,
+  ns: string,
+  pod: string,
+  path: (p: PodJson) => string,
+  t0: number,
+): Promise<number> {
+  let ip = '';
+  let url = '';
+  while (Date.now() - t0 < TIMEOUT_MS) {
+    if (!ip) {
+      const r = await client.request('GET', `/api/v1/namespaces/${ns}/pods/${pod}`);
+      if (r.status === 200) {
+        const p = JSON.parse(r.text) as PodJson;
+        ip = p.status?.podIP ?? '';
+        if (ip) url = `http://${ip}:${LAB_PORT}${path(p)}`;
+      }
+    }
+    if (url && (await status(url)) === 200) return Date.now() - t0;
+    await sleep(ip ? 50 : 100);
+  }
+  throw new Error(`${ns}/${pod} did not answer within ${TIMEOUT_MS / 1000} s`);
+}
+
+interface PodJson {
+  spec?: { containers?: { readinessProbe?: { httpGet?: { path?: string } } }[] };
+  status?: { podIP?: string };
+}
+
+/** The lab's own readiness path (`<base_url>api`), as the operator wrote it into the Pod. */
+const probePath = (p: PodJson): string => p.spec?.containers?.[0]?.readinessProbe?.httpGet?.path ?? '/api';
+
+/** A bare `jupyter lab` on loopback, same flags as a lab; ms until `/api` answers 200. */
+async function bare(venv: string, i: number): Promise<number> {
+  const home = mkdtempSync(join(tmpdir(), 'spawn-bench-bare-'));
+  const port = await freePort();
+  const base = `/user/bench/bare-${i}/`;
+  const t0 = Date.now();
+  const proc = spawn(
+    join(venv, 'bin', 'jupyter'),
+    [
+      'lab',
+      '--no-browser',
+      '--ServerApp.ip=127.0.0.1',
+      `--ServerApp.port=${port}`,
+      `--ServerApp.base_url=${base}`,
+      `--ServerApp.root_dir=${home}`,
+      `--IdentityProvider.token=${TOKEN}`,
+    ],
+    { env: { ...process.env, HOME: home, JUPYTER_PLATFORM_DIRS: '1' }, stdio: 'ignore' },
+  );
+  try {
+    while (Date.now() - t0 < TIMEOUT_MS) {
+      if (proc.exitCode !== null) throw new Error(`bare jupyter lab exited with ${proc.exitCode}`);
+      if ((await status(`http://127.0.0.1:${port}${base}api`)) === 200) return Date.now() - t0;
+      await sleep(50);
+    }
+    throw new Error('bare jupyter lab did not answer');
+  } finally {
+    proc.kill('SIGTERM');
+    await new Promise((r) => (proc.exitCode !== null ? r(null) : proc.once('exit', r)));
+    rmSync(home, { recursive: true, force: true });
+  }
+}
+
+/** Static homes for the labs (pre-provisioned like an admin's volumes), owned by the lab user. */
+function homes(ns: string, names: string[], dir: string): object[] {
+  return names.map((n) => ({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: `spawn-bench-${ns}-${n}` },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: 'spawn-bench',
+      persistentVolumeReclaimPolicy: 'Delete',
+      claimRef: { namespace: ns, name: `${n}-home` },
+      hostPath: { path: join(dir, n), type: 'Directory' },
+    },
+  }));
+}
+
+const profile = (image: string): object => ({
+  apiVersion: 'skyport.io/v1alpha1',
+  kind: 'NotebookProfile',
+  metadata: { name: 'spawn-bench' },
+  spec: {
+    images: { aliases: [{ name: 'recommended', image }], pullPolicy: 'IfNotPresent' },
+    sizes: [{ name: 'bench', requests: { cpu: '10m', memory: '64Mi' }, limits: { cpu: '2', memory: '1Gi' } }],
+    defaultSize: 'bench',
+    home: { size: '1Gi', retainPolicy: 'Retain', storageClassName: 'spawn-bench' },
+    culling: { enabled: false, idleTimeout: '24h', maxLifetime: '168h', warnBefore: '30m' },
+    quota: { maxLabs: 1000 },
+    network: { enabled: true, ingressNamespaces: ['skyport-proxy'] },
+  },
+});
+
+interface Ctx {
+  kubeconfig: string;
+  client: MiniClient;
+  ns: string;
+  homeDir: string;
+  image: { ref: string; archive: string };
+  clusterDir: string;
+}
+
+/** One NotebookLab through `kubectl apply`; ms until its JupyterLab answers; then deletes it. */
+async function skyport(ctx: Ctx, name: string): Promise<number> {
+  const lab = {
+    apiVersion: 'skyport.io/v1alpha1',
+    kind: 'NotebookLab',
+    metadata: { name, namespace: ctx.ns },
+    spec: { owner: 'bench', profile: 'spawn-bench', state: 'Running' },
+  };
+  const t0 = Date.now();
+  await kubectl(['apply', '-f', '-'], { kubeconfig: ctx.kubeconfig, input: stringify(lab) });
+  try {
+    return await untilAnswers(ctx.client, ctx.ns, `${name}-lab`, probePath, t0);
+  } finally {
+    await kubectl(['delete', 'notebooklab', name, '-n', ctx.ns, '--wait=false'], {
+      kubeconfig: ctx.kubeconfig,
+    });
+  }
+}
+
+/** One server through the Hub's REST API; ms until its JupyterLab answers; then stops it. */
+async function hubSpawn(ctx: Ctx, hub: Hub, user: string): Promise<number> {
+  await hub.api('POST', `/users/${user}`).catch(() => undefined); // exists already on a rerun
+  const t0 = Date.now();
+  await hub.api('POST', `/users/${user}/server`);
+  try {
+    return await untilAnswers(ctx.client, hub.namespace, `jupyter-${user}`, () => `/user/${user}/api`, t0);
+  } finally {
+    await hub.api('DELETE', `/users/${user}/server`).catch(() => undefined);
+  }
+}
+
+/** Removes the image from the node and imports it again: the next start uses a snapshot never run before. */
+async function coldImage(ctx: Ctx): Promise<void> {
+  const sock = nodeDirs(ctx.clusterDir).containerdSocket;
+  const ctr = join(nodeCacheDir(), 'bin', 'ctr');
+  await execFileP(ctr, ['--address', sock, '-n', 'k8s.io', 'images', 'rm', '--sync', ctx.image.ref]).catch(
+    () => undefined,
+  );
+  await importImage(ctx.clusterDir, ctx.image.archive);
+}
+
+/** Waits until no Pod is left in `ns` (a cold image must not have a snapshot still in use). */
+async function noPods(ctx: Ctx, ns: string): Promise<void> {
+  for (let i = 0; i < 600; i++) {
+    const r = await ctx.client.request('GET', `/api/v1/namespaces/${ns}/pods`);
+    if (r.status === 200 && (JSON.parse(r.text) as { items: unknown[] }).items.length === 0) return;
+    await sleep(200);
+  }
+  throw new Error(`pods in ${ns} did not go away`);
+}
+
+async function cluster(): Promise<{ kubeconfig: string; clusterDir: string; handle?: ClusterHandle }> {
+  const existing = process.env.SKYPORT_KUBECONFIG;
+  if (existing) return { kubeconfig: existing, clusterDir: dirname(existing) };
+  const why = realNodePreflight();
+  if (why) throw new Error(`bench:spawn needs the real node: ${why}`);
+  log('Starting the local control plane with the real node');
+  const handle = await startCluster({ realNode: true, timeoutMs: 180_000 });
+  return { kubeconfig: handle.kubeconfigPath, clusterDir: handle.dir, handle };
+}
+
+async function setUp(kubeconfig: string, clusterDir: string): Promise<Ctx> {
+  const image = jupyterlabImage();
+  const t0 = Date.now();
+  await importImage(clusterDir, image.archive);
+  log(`Imported ${image.ref} into the node's containerd in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  const run = { kubeconfig };
+  await kubectl(['apply', '--server-side', '-f', '-'], {
+    ...run,
+    input: definitions.map((d) => JSON.stringify(crdManifest(d))).join('\n'),
+  });
+  await kubectl(
+    ['wait', '--for=condition=Established', 'crd/notebooklabs.skyport.io', 'crd/notebookprofiles.skyport.io'],
+    run,
+  );
+  const ns = 'spawn-bench';
+  for (const n of [ns, 'skyport-system', 'spawn-bench-hub'])
+    await kubectl(['create', 'namespace', n], run).catch(() => undefined);
+  const homeDir = mkdtempSync(join(tmpdir(), 'spawn-bench-homes-'));
+  const names = [
+    ...Array.from({ length: LABS }, (_, i) => `w${i}`),
+    ...Array.from({ length: COLD }, (_, i) => `c${i}`),
+  ];
+  for (const n of names) {
+    mkdirSync(join(homeDir, n));
+    chownSync(join(homeDir, n), 1000, 100);
+  }
+  await kubectl(['apply', '-f', '-'], {
+    ...run,
+    input: [...homes(ns, names, homeDir), profile(image.ref)].map((o) => stringify(o)).join('---\n'),
+  });
+  return { kubeconfig, clusterDir, client: new MiniClient(kubeconfig, 4), ns, homeDir, image };
+}
+
+async function main(): Promise<void> {
+  const { venvLab, venvHub } = await ensureVenvs(SKIP_HUB, log);
+  const { kubeconfig, clusterDir, handle } = await cluster();
+  const ctx = await setUp(kubeconfig, clusterDir);
+  const op = await startOperator({ kubeconfig, env: { SKYPORT_LOG_LEVEL: 'info' } });
+  let hub: Hub | undefined;
+  const s = {
+    bare: { name: 'bare jupyter lab (process)', ms: [], failed: 0 } as Series,
+    warm: { name: 'skyport NotebookLab, warm image', ms: [], failed: 0 } as Series,
+    cold: { name: 'skyport NotebookLab, cold image', ms: [], failed: 0 } as Series,
+    hubWarm: { name: 'JupyterHub+KubeSpawner, warm image', ms: [], failed: 0 } as Series,
+    hubCold: { name: 'JupyterHub+KubeSpawner, cold image', ms: [], failed: 0 } as Series,
+  };
+  const take = async (series: Series, what: () => Promise<number>): Promise<void> => {
+    try {
+      const ms = await what();
+      series.ms.push(ms);
+      log(`${series.name}: ${(ms / 1000).toFixed(2)} s`);
+    } catch (err) {
+      series.failed++;
+      log(`${series.name}: FAILED ${(err as Error).message}`);
+    }
+  };
+  try {
+    if (!SKIP_HUB)
+      hub = await startHub({
+        venv: venvHub,
+        kubeconfig,
+        image: ctx.image.ref,
+        token: TOKEN,
+        host: REAL_NODE_NETWORK.hostIP,
+        log,
+      });
+    // Warm-up (not counted): the first start of the image on this node, and of each path's code.
+    await skyport(ctx, 'warmup').catch((e: Error) => log(`warm-up lab failed: ${e.message}`));
+    for (let i = 0; i < LABS; i++) {
+      await take(s.bare, () => bare(venvLab, i));
+      await take(s.warm, () => skyport(ctx, `w${i}`));
+      if (hub) {
+        const h = hub;
+        await take(s.hubWarm, () => hubSpawn(ctx, h, `w${i}`));
+      }
+    }
+    for (let i = 0; i < COLD; i++) {
+      await noPods(ctx, ctx.ns);
+      if (hub) await noPods(ctx, hub.namespace);
+      await coldImage(ctx);
+      await take(s.cold, () => skyport(ctx, `c${i}`));
+      if (hub) {
+        const h = hub;
+        await noPods(ctx, h.namespace);
+        await coldImage(ctx);
+        await take(s.hubCold, () => hubSpawn(ctx, h, `c${i}`));
+      }
+    }
+  } finally {
+    await hub?.stop();
+    await op.stop();
+    if (handle) await handle.stop();
+    rmSync(ctx.homeDir, { recursive: true, force: true });
+  }
+  const series = [s.bare, s.warm, s.cold, ...(hub ? [s.hubWarm, s.hubCold] : [])];
+  console.log(`\n${table(series)}\n`);
+  const v = verdicts(s.warm, s.bare, hub ? s.hubWarm : undefined);
+  for (const x of v) console.log(`${x.met ? 'MET    ' : 'NOT MET'} ${x.text}`);
+}
+
+await main();
