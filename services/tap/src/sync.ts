@@ -1,0 +1,112 @@
+// TAP /sync, the quick path: the query runs in this process through the query-runner's streaming reader
+// (READ ONLY transaction, statement_timeout) with MAXREC pushed down as `maxRecords` — the reader fetches
+// at most MAXREC + 1 rows, and the extra row's arrival is the truthful overflow flag (VOTable
+// `QUERY_STATUS OVERFLOW`). Rows go from the cursor through the writer to the socket a batch at a time;
+// FITS, whose NAXIS2 is patched at the end, is assembled in memory (a sync result is capped by MAXREC).
+// Errors before the first byte (refused query, timeout, missing table) are a DALI error VOTable.
+
+import { readComments, withComments } from '@skyport/query-runner/dist/src/comments.js';
+import { createWriter, isFileWriter, type Format } from '@skyport/query-runner/dist/src/formats/index.js';
+import { openQuery } from '@skyport/query-runner/dist/src/reader.js';
+import type { Response } from 'express';
+import type pg from 'pg';
+import { ParamError } from './params.js';
+
+export interface SyncRequest {
+  readonly sql: string;
+  readonly format: Format;
+  readonly maxrec: number;
+  readonly timeoutSeconds: number;
+}
+
+/** Rows per cursor fetch on the quick path. */
+const BATCH_ROWS = 2_000;
+
+function concatPatched(
+  chunks: readonly Uint8Array[],
+  patches: readonly { offset: number; bytes: Uint8Array }[],
+): Buffer {
+  const all = Buffer.concat(chunks);
+  for (const p of patches) all.set(p.bytes, p.offset);
+  return all;
+}
+
+/** Writes `chunk` and waits for drain when the socket's buffer is full. */
+async function send(res: Response, chunk: Uint8Array): Promise<void> {
+  if (chunk.length === 0) return;
+  if (!res.write(chunk)) {
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        res.off('drain', done);
+        res.off('close', done);
+        resolve();
+      };
+      res.on('drain', done);
+      res.on('close', done);
+    });
+  }
+}
+
+/**
+ * Runs `req` on a pooled connection and streams the result into `res`. A client that goes away, or the
+ * timeout passing, cancels the backend (pg_cancel_backend) so nothing keeps running.
+ */
+export async function runSync(pool: pg.Pool, req: SyncRequest, res: Response): Promise<void> {
+  if (req.format === 'hdf5') throw new ParamError('RESPONSEFORMAT', 'hdf5 is written as a file: use /async');
+  const client = await pool.connect();
+  let broken = false;
+  let finished = false;
+  const cancel = (): void => {
+    if (finished || broken) return;
+    broken = true;
+    const pid = (client as unknown as { processID: number }).processID;
+    void pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+  };
+  const timer = setTimeout(cancel, req.timeoutSeconds * 1000);
+  res.on('close', () => {
+    if (!res.writableFinished) cancel();
+  });
+  try {
+    const q = await openQuery(client, {
+      sql: req.sql,
+      statementTimeoutMs: req.timeoutSeconds * 1000,
+      maxRecords: req.maxrec,
+      batchRows: BATCH_ROWS,
+    });
+    try {
+      const comments = q.sources.some((s) => s !== undefined)
+        ? await readComments(client2(pool), q.sources)
+        : new Map<string, string>();
+      const columns = withComments(q.columns, q.sources, comments);
+      const writer = createWriter(req.format, columns);
+      if (isFileWriter(writer))
+        throw new ParamError('RESPONSEFORMAT', `${req.format} is written as a file: use /async`);
+      res.status(200).type(writer.mediaType);
+      if (req.format === 'fits') {
+        const chunks: Uint8Array[] = [writer.begin()];
+        for await (const b of q.batches) chunks.push(writer.rows(b));
+        chunks.push(writer.end(q.status()));
+        res.end(concatPatched(chunks, writer.patches()));
+      } else {
+        await send(res, writer.begin());
+        for await (const b of q.batches) {
+          if (broken) break;
+          await send(res, writer.rows(b));
+        }
+        if (!broken) res.end(writer.end(q.status()));
+      }
+      finished = true;
+    } finally {
+      await q.close();
+    }
+  } finally {
+    clearTimeout(timer);
+    // A cancelled or failed connection may hold an aborted transaction: drop it rather than reuse it.
+    client.release(broken || !finished);
+  }
+}
+
+/** The pool as a query target for the column COMMENTs (another connection: the first holds the cursor). */
+function client2(pool: pg.Pool): pg.Client {
+  return pool as unknown as pg.Client;
+}
