@@ -214,7 +214,10 @@ export class InProcessJobStore implements JobStore {
     e.controller?.abort();
     // runJob cancels the backend and closes its connection before it settles.
     await e.running;
-    return this.set(id, { phase: 'ABORTED', endTime: new Date(this.now()) });
+    const job = this.set(id, { phase: 'ABORTED', endTime: new Date(this.now()) });
+    // Its slot is free only now (the run settled while the job was still EXECUTING).
+    this.schedule();
+    return job;
   }
 
   async delete(id: string): Promise<void> {
@@ -225,6 +228,7 @@ export class InProcessJobStore implements JobStore {
     await rm(join(this.opts.dir, id), { recursive: true, force: true });
     this.jobs.delete(id);
     this.events.emit(id);
+    this.schedule();
   }
 
   private pendingOnly(id: string, what: string): Entry {
