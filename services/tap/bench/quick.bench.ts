@@ -1,6 +1,7 @@
 // The TAP quick path's latency: 1,000-row cone searches (ADQL CONTAINS/POINT/CIRCLE, VOTable, MAXREC
 // 1,000 pushed down) through /sync of a TAP service in this process, end to end over HTTP, at random
-// centres in the sample catalog's footprint. Prints p50/p99 (target p50 ≤ 100 ms).
+// centres in the sample catalog's footprint. Prints p50/p99 (target p50 ≤ 100 ms) beside a baseline measured
+// in the same run: the same translated SQL with the same LIMIT run by a bare pg client (no HTTP, no writer).
 //   tsx services/tap/bench/quick.bench.ts [--url postgres://user@host:port/db --table des_sample] [--rows 1000000]
 // Without --url it starts its own PostgreSQL and loads --rows sample rows. `npm run bench:query` runs it
 // with --url on the database it has just benchmarked.
@@ -9,11 +10,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { adqlToSql } from '@skyport/query-runner/dist/src/adql.js';
 import { loadSample } from '@skyport/query-runner/dist/src/sample/load.js';
 import { startPostgres, type Postgres } from '@skyport/query-runner/dist/test/support/postgres.js';
 import pg from 'pg';
 import { loadConfig } from '../src/config.js';
 import { startTap } from '../src/server.js';
+import { limitSql } from '../src/sync.js';
 
 const { values } = parseArgs({
   options: {
@@ -70,10 +73,13 @@ async function main(): Promise<void> {
     TAP_RESULTS_DIR: join(dir, 'results'),
   });
   const tap = await startTap(cfg, { sweepIntervalMs: 0 });
+  const bare = new pg.Client({ connectionString: url });
+  await bare.connect();
   try {
     const next = random(13);
     const n = Number(values.queries);
     const times: number[] = [];
+    const baseline: number[] = [];
     let rows = 0;
     for (let i = 0; i < n + 10; i++) {
       // Inside the footprint (RA 300°→100° through 0, Dec −65°…+5°), 2° from its edges.
@@ -91,16 +97,25 @@ async function main(): Promise<void> {
       const body = await res.text();
       const ms = performance.now() - t0;
       if (res.status !== 200) throw new Error(`HTTP ${res.status}: ${body.slice(0, 500)}`);
+      const sql = limitSql(await adqlToSql(query), 1000);
+      const b0 = performance.now();
+      await bare.query(sql);
+      const bms = performance.now() - b0;
       if (i < 10) continue; // warm-up: connections, plans, the page cache
       times.push(ms);
+      baseline.push(bms);
       rows += (body.match(/<TR>/g) ?? []).length;
     }
     times.sort((a, b) => a - b);
+    baseline.sort((a, b) => a - b);
     console.log(
       `TAP /sync quick path: ${n} cone searches (r = 2°, MAXREC 1,000, VOTable), mean ${Math.round(rows / n)} rows: ` +
-        `p50 ${pct(times, 50).toFixed(1)} ms, p99 ${pct(times, 99).toFixed(1)} ms (target p50 ≤ 100 ms)`,
+        `p50 ${pct(times, 50).toFixed(1)} ms, p99 ${pct(times, 99).toFixed(1)} ms (target p50 ≤ 100 ms) | ` +
+        `the same SQL by a bare pg client: p50 ${pct(baseline, 50).toFixed(1)} ms, p99 ${pct(baseline, 99).toFixed(1)} ms | ` +
+        `TAP/bare p50 ${(pct(times, 50) / pct(baseline, 50)).toFixed(2)}×`,
     );
   } finally {
+    await bare.end();
     await tap.close();
     rmSync(dir, { recursive: true, force: true });
     await server?.stop();

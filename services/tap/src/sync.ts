@@ -1,6 +1,6 @@
 // TAP /sync, the quick path: the query runs in this process through the query-runner's streaming reader
-// (READ ONLY transaction, statement_timeout) with MAXREC pushed down as `maxRecords` — the reader fetches
-// at most MAXREC + 1 rows, and the extra row's arrival is the truthful overflow flag (VOTable
+// (READ ONLY transaction, statement_timeout) with `LIMIT MAXREC + 1` pushed into the SQL and MAXREC as the
+// reader's `maxRecords` — the extra row's arrival is the truthful overflow flag (VOTable
 // `QUERY_STATUS OVERFLOW`). Rows go from the cursor through the writer to the socket a batch at a time;
 // FITS, whose NAXIS2 is patched at the end, is assembled in memory (a sync result is capped by MAXREC).
 // Errors before the first byte (refused query, timeout, missing table) are a DALI error VOTable.
@@ -11,6 +11,15 @@ import { openQuery } from '@skyport/query-runner/dist/src/reader.js';
 import type { Response } from 'express';
 import type pg from 'pg';
 import { ParamError } from './params.js';
+
+/**
+ * `sql` with `LIMIT maxrec + 1` pushed into it, so the planner knows how few rows are wanted (a cone's
+ * index scan stops early). The subquery keeps the columns, their names and their origin tables (column
+ * COMMENTs still apply); the newline ends a trailing `--` comment.
+ */
+export function limitSql(sql: string, maxrec: number): string {
+  return `SELECT * FROM (${sql}\n) AS tap_sync LIMIT ${maxrec + 1}`;
+}
 
 export interface SyncRequest {
   readonly sql: string;
@@ -68,7 +77,7 @@ export async function runSync(pool: pg.Pool, req: SyncRequest, res: Response): P
   });
   try {
     const q = await openQuery(client, {
-      sql: req.sql,
+      sql: limitSql(req.sql, req.maxrec),
       statementTimeoutMs: req.timeoutSeconds * 1000,
       maxRecords: req.maxrec,
       batchRows: BATCH_ROWS,
