@@ -83,9 +83,7 @@ export async function runSync(pool: pg.Pool, req: SyncRequest, res: Response): P
       batchRows: BATCH_ROWS,
     });
     try {
-      const comments = q.sources.some((s) => s !== undefined)
-        ? await readComments(client2(pool), q.sources)
-        : new Map<string, string>();
+      const comments = await cachedComments(pool, q.sources);
       const columns = withComments(q.columns, q.sources, comments);
       const writer = createWriter(req.format, columns);
       if (isFileWriter(writer))
@@ -115,7 +113,27 @@ export async function runSync(pool: pg.Pool, req: SyncRequest, res: Response): P
   }
 }
 
-/** The pool as a query target for the column COMMENTs (another connection: the first holds the cursor). */
-function client2(pool: pg.Pool): pg.Client {
-  return pool as unknown as pg.Client;
+/** How long column COMMENTs are reused: a quick query then costs no extra round trip. */
+const COMMENTS_TTL_MS = 60_000;
+const commentCache = new WeakMap<pg.Pool, Map<string, { at: number; comments: Map<string, string> }>>();
+
+/**
+ * The result columns' COMMENTs, read on another pooled connection (the first holds the cursor) and kept
+ * for COMMENTS_TTL_MS per set of source columns.
+ */
+async function cachedComments(
+  pool: pg.Pool,
+  sources: Parameters<typeof readComments>[1],
+): Promise<Map<string, string>> {
+  if (sources.every((s) => s === undefined)) return new Map();
+  const cache = commentCache.get(pool) ?? new Map<string, { at: number; comments: Map<string, string> }>();
+  commentCache.set(pool, cache);
+  const key = sources.map((s) => (s === undefined ? '-' : `${s.table}:${s.column}`)).join(',');
+  const hit = cache.get(key);
+  if (hit !== undefined && Date.now() - hit.at < COMMENTS_TTL_MS) return hit.comments;
+  // readComments only calls query(), which a pool has with the same signature.
+  const comments = await readComments(pool as unknown as pg.Client, sources);
+  if (cache.size > 1000) cache.clear();
+  cache.set(key, { at: Date.now(), comments });
+  return comments;
 }
