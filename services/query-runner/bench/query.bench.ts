@@ -3,6 +3,8 @@
 // it), to CSV by `psql \copy` (the server's own COPY: the limit), and by pandas read_sql + to_csv /
 // to_parquet / astropy FITS (what a scientist would write). Prints rows/s, the ratios against the
 // targets (CSV ≥ 0.5× \copy, every format ≥ 2× pandas) and the runner's peak RSS (target ≤ 150 MB).
+// Then the TAP quick path on the same table: p50/p99 of 1,000-row cone searches through /sync
+// (services/tap/bench/quick.bench.ts, a separate process: the query-runner does not import the TAP service).
 //   npm run bench:query [-- --rows 1000000]
 
 import { execFileSync, spawn } from 'node:child_process';
@@ -135,6 +137,12 @@ async function main(): Promise<void> {
       );
     }
     console.log(`runner peak RSS ${(peak / 2 ** 20).toFixed(0)} MiB (target ≤ 150 MB)`);
+    const quick = execFileSync(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'services', 'tap', 'bench', 'quick.bench.ts'), '--url', server.url],
+      { encoding: 'utf8', cwd: ROOT },
+    );
+    console.log(quick.trimEnd());
   } finally {
     await server.stop();
     rmSync(dir, { recursive: true, force: true });
