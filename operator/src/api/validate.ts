@@ -5,7 +5,14 @@ import { Ajv } from 'ajv';
 import type { ErrorObject, ValidateFunction } from 'ajv';
 import { DURATION_PATTERN, QUANTITY_PATTERN } from './schema.js';
 import type { JSONSchemaProps, RuleWithCheck } from './schema.js';
-import { notebookLabDefinition, notebookProfileDefinition } from './v1alpha1/crds.js';
+import {
+  cutoutJobDefinition,
+  imageCollectionDefinition,
+  notebookLabDefinition,
+  notebookProfileDefinition,
+} from './v1alpha1/crds.js';
+import type { CutoutJob } from './v1alpha1/cutoutjob.js';
+import type { ImageCollection } from './v1alpha1/imagecollection.js';
 import type { KindDefinition } from './v1alpha1/crds.js';
 import type { NotebookLab } from './v1alpha1/notebooklab.js';
 import type { NotebookProfile } from './v1alpha1/notebookprofile.js';
@@ -205,6 +212,12 @@ export const notebookLabValidator: KindValidator<NotebookLab> = compile<Notebook
 /** Validator for NotebookProfile objects. */
 export const notebookProfileValidator: KindValidator<NotebookProfile> =
   compile<NotebookProfile>(notebookProfileDefinition);
+
+/** Validator for ImageCollection objects. */
+export const imageCollectionValidator: KindValidator<ImageCollection> =
+  compile<ImageCollection>(imageCollectionDefinition);
+/** Validator for CutoutJob objects. */
+export const cutoutJobValidator: KindValidator<CutoutJob> = compile<CutoutJob>(cutoutJobDefinition);
 
 /** `spec.owner: Required value; spec.state: must be one of: "Running", "Stopped"` — for conditions and logs. */
 export function formatErrors(errors: readonly FieldError[]): string {

@@ -3,5 +3,7 @@ export * from './group.js';
 export * from './common.js';
 export * from './notebooklab.js';
 export * from './notebookprofile.js';
+export * from './imagecollection.js';
+export * from './cutoutjob.js';
 export * from './crds.js';
 export * from './samples.js';
