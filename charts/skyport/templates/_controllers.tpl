@@ -5,6 +5,8 @@
 {{- $on := list -}}
 {{- if (index .Values.controllers "notebooklab").enabled }}{{ $on = append $on "notebooklab" }}{{ end -}}
 {{- if (index .Values.controllers "notebookprofile").enabled }}{{ $on = append $on "notebookprofile" }}{{ end -}}
+{{- if (index .Values.controllers "imagecollection").enabled }}{{ $on = append $on "imagecollection" }}{{ end -}}
+{{- if (index .Values.controllers "cutoutjob").enabled }}{{ $on = append $on "cutoutjob" }}{{ end -}}
 --controllers={{ join "," $on }}
 {{- end }}
 
@@ -20,6 +22,20 @@
   value: {{ join "," .podAnnotationPrefixes | quote }}
 - name: SKYPORT_HOME_BIND_TIMEOUT
   value: {{ .homeBindTimeout | quote }}
+{{- end }}
+{{- end }}
+{{- with (index .Values.controllers "imagecollection") }}
+{{- if .enabled }}
+- name: SKYPORT_INDEX_RUNNER_IMAGE
+  value: {{ .runnerImage | quote }}
+{{- end }}
+{{- end }}
+{{- with (index .Values.controllers "cutoutjob") }}
+{{- if .enabled }}
+- name: SKYPORT_CUTOUT_RUNNER_IMAGE
+  value: {{ .runnerImage | quote }}
+- name: SKYPORT_CUTOUT_POD_ANNOTATION_PREFIXES
+  value: {{ join "," .podAnnotationPrefixes | quote }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -296,7 +296,7 @@ const result = obj(
     id: req(str('Result id: manifest, summary.', { maxLength: 63 })),
     path: req(str('Path relative to the results volume.', { maxLength: 1024 })),
     mimeType: str('Media type.', { maxLength: 128 }),
-    size: int('Bytes.', { minimum: 0, format: 'int64' }),
+    size: int('Size in bytes.', { minimum: 0, format: 'int64' }),
     sha256: str('Hex SHA-256 of the file.', { pattern: '^[a-f0-9]{64}$', maxLength: 64 }),
   },
   'One result file.',
