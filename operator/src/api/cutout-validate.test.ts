@@ -1,7 +1,7 @@
 // The ImageCollection and CutoutJob validators accept the samples with defaults, and refuse bad specs naming the
 // field (the same cases e2e/cutoutjob/crds.e2e.test.ts checks against the apiserver's CEL).
 import { describe, expect, it } from 'vitest';
-import { sampleCollection, sampleCutoutJob, sideAllowed } from './v1alpha1/index.js';
+import { sampleCollection, sampleCutoutJob, sideAllowed, sizeOf } from './v1alpha1/index.js';
 import { cutoutJobValidator, imageCollectionValidator } from './validate.js';
 import type { FieldError } from './validate.js';
 
@@ -42,7 +42,9 @@ describe('CutoutJob', () => {
     const r = cutoutJobValidator.validate(sampleCutoutJob());
     expect(r.ok).toBe(true);
     if (!r.ok) return;
-    expect(r.value.spec.size).toEqual({ shape: 'box', x: 1, unit: 'arcmin' });
+    expect(r.value.spec.size).toEqual({ shape: 'box', xsize: 1, unit: 'arcmin' });
+    delete r.value.spec.size;
+    expect(sizeOf(r.value.spec)).toEqual({ shape: 'box', x: 1, y: 1, unit: 'arcmin' });
     expect(r.value.spec.edgePolicy).toBe('pad');
     expect(r.value.spec.multiTilePolicy).toBe('mosaic');
     expect(r.value.spec.phase).toBe('RUN');
@@ -57,19 +59,19 @@ describe('CutoutJob', () => {
     });
   });
 
-  it('refuses sizes outside the DES limits in every unit, naming size.x or size.y', () => {
+  it('refuses sizes outside the DES limits in every unit, naming size.xsize or size.ysize', () => {
     const cases: [Record<string, unknown>, string[]][] = [
-      [{ x: 13, unit: 'arcmin' }, ['spec.size.x']],
-      [{ x: 0.05, unit: 'arcmin' }, ['spec.size.x']],
-      [{ x: 5, unit: 'arcsec' }, ['spec.size.x']],
-      [{ x: 0.25, unit: 'deg' }, ['spec.size.x']],
-      [{ x: 1, y: 12.5, unit: 'arcmin' }, ['spec.size.y']],
-      [{ x: 100.5, unit: 'pix' }, ['spec.size.x']],
-      [{ x: 20000, unit: 'pix' }, ['spec.size.x']],
-      [{ shape: 'circle', x: 1, y: 2 }, ['spec.size.y']],
-      [{ x: 720, unit: 'arcsec' }, []],
-      [{ x: 0.2, unit: 'deg' }, []],
-      [{ x: 228, y: 100, unit: 'pix' }, []],
+      [{ xsize: 13, unit: 'arcmin' }, ['spec.size.xsize']],
+      [{ xsize: 0.05, unit: 'arcmin' }, ['spec.size.xsize']],
+      [{ xsize: 5, unit: 'arcsec' }, ['spec.size.xsize']],
+      [{ xsize: 0.25, unit: 'deg' }, ['spec.size.xsize']],
+      [{ xsize: 1, ysize: 12.5, unit: 'arcmin' }, ['spec.size.ysize']],
+      [{ xsize: 100.5, unit: 'pix' }, ['spec.size.xsize']],
+      [{ xsize: 20000, unit: 'pix' }, ['spec.size.xsize']],
+      [{ shape: 'circle', xsize: 1, ysize: 2 }, ['spec.size.ysize']],
+      [{ xsize: 720, unit: 'arcsec' }, []],
+      [{ xsize: 0.2, unit: 'deg' }, []],
+      [{ xsize: 228, ysize: 100, unit: 'pix' }, []],
     ];
     for (const [size, want] of cases) {
       const j = sampleCutoutJob();

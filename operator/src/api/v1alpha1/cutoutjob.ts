@@ -25,6 +25,19 @@ export const CUTOUTJOB_NAME_MAX = 40;
 
 /** Size units (DESaccess: arcmin only). */
 export const SIZE_UNITS = ['arcsec', 'arcmin', 'deg', 'pix'] as const;
+/** The size of a job's cutouts: `spec.size` with its defaults (1 arcmin box). */
+export function sizeOf(spec: {
+  size?: { shape: 'box' | 'circle'; xsize: number; ysize?: number; unit: SizeUnit };
+}): {
+  shape: 'box' | 'circle';
+  x: number;
+  y: number;
+  unit: SizeUnit;
+} {
+  const s = spec.size ?? { shape: 'box', xsize: 1, unit: 'arcmin' };
+  return { shape: s.shape, x: s.xsize, y: s.ysize ?? s.xsize, unit: s.unit };
+}
+
 /** A size unit. */
 export type SizeUnit = (typeof SIZE_UNITS)[number];
 /** DES limits on an angular side, in arcmin. */
@@ -55,7 +68,7 @@ export function sideAllowed(v: number, unit: SizeUnit): boolean {
 }
 
 // CEL: the side in arcmin, then the DES bounds (with the same 1e-12 slack as the mirror).
-function sideRule(f: 'x' | 'y'): string {
+function sideRule(f: 'xsize' | 'ysize'): string {
   const a = `(self.unit == 'arcsec' ? self.${f} / 60.0 : (self.unit == 'deg' ? self.${f} * 60.0 : self.${f}))`;
   return (
     `self.unit == 'pix' ? (self.${f} == double(int(self.${f})) && self.${f} >= 1.0 && self.${f} <= ${MAX_SIDE_PIXELS}.0) : ` +
@@ -65,11 +78,11 @@ function sideRule(f: 'x' | 'y'): string {
 
 const sideMessage = `must be ${DES_SIZE_ARCMIN.min}–${DES_SIZE_ARCMIN.max} arcmin (or a whole number of pixels ≤ ${MAX_SIDE_PIXELS})`;
 
-type SizeValue = { shape: 'box' | 'circle'; x: number; y?: number; unit: SizeUnit };
+type SizeValue = { shape: 'box' | 'circle'; xsize: number; ysize?: number; unit: SizeUnit };
 
 // ajv runs an object's rules before filling in its properties' defaults (the apiserver defaults first): mirror that.
 function sizeDefaults(s: Partial<SizeValue>): SizeValue {
-  return { ...s, shape: s.shape ?? 'box', x: s.x ?? 1, unit: s.unit ?? 'arcmin' };
+  return { ...s, shape: s.shape ?? 'box', xsize: s.xsize ?? 1, unit: s.unit ?? 'arcmin' };
 }
 
 const size = obj(
@@ -77,35 +90,35 @@ const size = obj(
     shape: def(
       enumOf(
         ['box', 'circle'] as const,
-        'box: x × y sides; circle: a diameter of x (cut as its bounding box).',
+        'box: x × y sides; circle: a diameter of xsize (cut as its bounding box).',
       ),
       'box',
     ),
-    x: def(num('Side along RA (box) or diameter (circle), in `unit`.', { minimum: 0 }), 1),
-    y: num('Side along Dec, in `unit` (box; x when unset).', { minimum: 0 }),
+    xsize: def(num('Side along RA (box) or diameter (circle), in `unit`.', { minimum: 0 }), 1),
+    ysize: num('Side along Dec, in `unit` (box; xsize when unset).', { minimum: 0 }),
     unit: def(enumOf(SIZE_UNITS, 'arcsec, arcmin (DES), deg or pix.'), 'arcmin'),
   },
   'Default size of every cutout (a row may override it with XSIZE/YSIZE). DES limits: 0.1–12 arcmin a side.',
   {
     rules: [
       {
-        rule: sideRule('x'),
-        message: `x ${sideMessage}`,
-        fieldPath: '.x',
-        check: (s) => sideAllowed(sizeDefaults(s).x, sizeDefaults(s).unit),
+        rule: sideRule('xsize'),
+        message: `xsize ${sideMessage}`,
+        fieldPath: '.xsize',
+        check: (s) => sideAllowed(sizeDefaults(s).xsize, sizeDefaults(s).unit),
       },
       {
-        rule: `!has(self.y) || (${sideRule('y')})`,
-        message: `y ${sideMessage}`,
-        fieldPath: '.y',
-        check: (s) => s.y === undefined || sideAllowed(s.y, sizeDefaults(s).unit),
+        rule: `!has(self.ysize) || (${sideRule('ysize')})`,
+        message: `ysize ${sideMessage}`,
+        fieldPath: '.ysize',
+        check: (s) => s.ysize === undefined || sideAllowed(s.ysize, sizeDefaults(s).unit),
       },
       {
-        rule: "self.shape == 'box' || !has(self.y)",
-        message: 'a circle has one diameter (x): leave y unset',
-        fieldPath: '.y',
+        rule: "self.shape == 'box' || !has(self.ysize)",
+        message: 'a circle has one diameter (xsize): leave ysize unset',
+        fieldPath: '.ysize',
         reason: 'FieldValueForbidden',
-        check: (s) => sizeDefaults(s).shape === 'box' || s.y === undefined,
+        check: (s) => sizeDefaults(s).shape === 'box' || s.ysize === undefined,
       },
     ],
   },
@@ -213,7 +226,8 @@ export const cutoutJobSpec = obj(
         },
       ]),
     ),
-    size: def(size, {}),
+    // No object default: the apiserver compiles the rules on a default's own shape, where y (unset) is unknown.
+    size,
     bands: arr(band, "Bands to cut (FITS and colour); the collection's when unset.", {
       maxItems: 16,
       listType: 'set',

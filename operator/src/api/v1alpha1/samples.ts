@@ -105,7 +105,7 @@ export function sampleCutoutJob(
       owner,
       imageCollection: 'des-sample',
       positions: { inline: 'RA,DEC,ID\n0.01,-30.0,obj1\n359.99,-30.01,obj2\n0.02,-29.99,obj3\n' },
-      size: { x: 1, unit: 'arcmin' },
+      size: { xsize: 1, unit: 'arcmin' },
       fits: { bands: ['g', 'r'], hdus: ['SCI', 'MSK'] },
       colour: [{ method: 'lupton', bands: ['i', 'r', 'g'] }],
       parallelism: { shards: 2 },

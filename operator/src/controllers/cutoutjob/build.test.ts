@@ -100,7 +100,7 @@ describe('planShards', () => {
   it('settles bad rows and unmatched positions with the runner reasons and shards the rest by whole tiles', () => {
     const plan = planShards({
       csv: CSV,
-      spec: { size: { shape: 'box', x: 1, unit: 'arcmin' }, parallelism: { shards: 2 } },
+      spec: { size: { shape: 'box', xsize: 1, unit: 'arcmin' }, parallelism: { shards: 2 } },
       limits: collection().spec.limits,
       footprints: FOOTPRINTS,
     });
@@ -136,7 +136,7 @@ describe('planShards', () => {
 
   it('never makes more shards than tiles, and shards by input order without footprints', () => {
     const spec = {
-      size: { shape: 'box' as const, x: 1, unit: 'arcmin' as const },
+      size: { shape: 'box' as const, xsize: 1, unit: 'arcmin' as const },
       parallelism: { shards: 8 },
     };
     const limits = collection().spec.limits;

@@ -3,7 +3,7 @@
 // shards, the merge Job and the clean-up Job. Names are fixed per job, so a restarted operator finds what it made.
 import type { KubeObject } from '../../api/object.js';
 import { parseDuration } from '../../api/units.js';
-import type { CutoutJob, ImageCollection } from '../../api/v1alpha1/index.js';
+import { sizeOf, type CutoutJob, type ImageCollection } from '../../api/v1alpha1/index.js';
 import { childMeta, childName } from '../../meta/index.js';
 import { runnerLimits, settledCsv, type Plan } from './plan.js';
 import { runnerJob, TERMINATION_LOG, type RunnerVolume } from './runner-pod.js';
@@ -108,7 +108,7 @@ export function shardSpec(job: CutoutJob, c: ImageCollection): Record<string, un
     index: `${TILES}/${c.status?.indexPath ?? 'tiles.json'}`,
     positionsFile: `${POSITIONS}/shard-{index}.csv`,
     outputDir: `${RESULTS}/${outputPath(job)}/shard-{index}`,
-    size: { x: s.size.x, y: s.size.y ?? s.size.x, unit: s.size.unit },
+    size: { x: sizeOf(s).x, y: sizeOf(s).y, unit: sizeOf(s).unit },
     ...(bands === undefined ? cut : { bands }),
     hdus: s.fits.hdus,
     edgePolicy: s.edgePolicy,

@@ -1,6 +1,11 @@
 // Pure: a CutoutJob's positions → the rows refused before any pod runs (bad rows, positions outside every tile)
 // and the rest grouped by tile into shards, each shard whole tiles so that each tile is read by one shard only.
-import type { CollectionLimits, CutoutJobSpec, TileFootprint } from '../../api/v1alpha1/index.js';
+import {
+  sizeOf,
+  type CollectionLimits,
+  type CutoutJobSpec,
+  type TileFootprint,
+} from '../../api/v1alpha1/index.js';
 import { parsePositions, type Limits, type Position } from './positions.js';
 
 /** The runner's unmatched reason (services/cutout-runner/src/cutout/cut.ts), so the manifest reads the same. */
@@ -122,10 +127,10 @@ export interface PlanInput {
  * header); a bad row is settled with its reason, like the runner does.
  */
 export function planShards(input: PlanInput): Plan {
-  const { size } = input.spec;
+  const size = sizeOf(input.spec);
   const parsed = parsePositions(
     input.csv,
-    { xsize: size.x, ysize: size.y ?? size.x, unit: size.unit },
+    { xsize: size.x, ysize: size.y, unit: size.unit },
     runnerLimits(input.limits),
   );
   const settled: SettledRow[] = parsed.errors.map((e) => ({
