@@ -95,6 +95,22 @@ export const IMAGES: readonly ImageSpec[] = [
     purpose: 'product',
   },
   {
+    name: 'cutout-runner',
+    base: 'node20',
+    inputs: {
+      paths: [
+        ...MANIFESTS,
+        'services/cutout-runner/package.json',
+        'services/cutout-runner/tsconfig.json',
+        'services/cutout-runner/src',
+      ],
+      exclude: NO_TESTS,
+    },
+    pins: [],
+    stage: { kind: 'app', workspace: 'services/cutout-runner' },
+    purpose: 'product',
+  },
+  {
     name: 'jupyterlab',
     base: 'base-python',
     inputs: { paths: [] },

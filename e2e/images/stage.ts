@@ -126,7 +126,13 @@ export async function stageNode(env: StageEnv, ctx: string): Promise<void> {
 }
 
 /** The workspace manifests `npm ci` needs to check the lock file. */
-const WORKSPACE_MANIFESTS = ['operator', 'services/anomaly', 'services/query-runner', 'e2e'];
+const WORKSPACE_MANIFESTS = [
+  'operator',
+  'services/anomaly',
+  'services/query-runner',
+  'services/cutout-runner',
+  'e2e',
+];
 
 /** Files of installed packages no program loads: type declarations, source maps, documentation (not licences). */
 const UNUSED_AT_RUNTIME = /\.(d\.[mc]?ts|map)$|^(?!licen[cs]e).*\.md$/i;

@@ -6,6 +6,8 @@
 {{- if (index .Values.controllers "notebooklab").enabled }}{{ $on = append $on "notebooklab" }}{{ end -}}
 {{- if (index .Values.controllers "notebookprofile").enabled }}{{ $on = append $on "notebookprofile" }}{{ end -}}
 {{- if (index .Values.controllers "anomalyservice").enabled }}{{ $on = append $on "anomalyservice" }}{{ end -}}
+{{- if (index .Values.controllers "imagecollection").enabled }}{{ $on = append $on "imagecollection" }}{{ end -}}
+{{- if (index .Values.controllers "cutoutjob").enabled }}{{ $on = append $on "cutoutjob" }}{{ end -}}
 --controllers={{ join "," $on }}
 {{- end }}
 
@@ -35,6 +37,20 @@
   value: {{ .statusInterval | quote }}
 - name: SKYPORT_ANOMALY_STATUS_URL_TEMPLATE
   value: {{ .statusUrlTemplate | quote }}
+{{- end }}
+{{- end }}
+{{- with (index .Values.controllers "imagecollection") }}
+{{- if .enabled }}
+- name: SKYPORT_INDEX_RUNNER_IMAGE
+  value: {{ .runnerImage | quote }}
+{{- end }}
+{{- end }}
+{{- with (index .Values.controllers "cutoutjob") }}
+{{- if .enabled }}
+- name: SKYPORT_CUTOUT_RUNNER_IMAGE
+  value: {{ .runnerImage | quote }}
+- name: SKYPORT_CUTOUT_POD_ANNOTATION_PREFIXES
+  value: {{ join "," .podAnnotationPrefixes | quote }}
 {{- end }}
 {{- end }}
 {{- end }}

@@ -8,9 +8,13 @@ import type { JSONSchemaProps, RuleWithCheck } from './schema.js';
 import type { AnomalyService } from './v1alpha1/anomalyservice.js';
 import {
   anomalyServiceDefinition,
+  cutoutJobDefinition,
+  imageCollectionDefinition,
   notebookLabDefinition,
   notebookProfileDefinition,
 } from './v1alpha1/crds.js';
+import type { CutoutJob } from './v1alpha1/cutoutjob.js';
+import type { ImageCollection } from './v1alpha1/imagecollection.js';
 import type { KindDefinition } from './v1alpha1/crds.js';
 import type { NotebookLab } from './v1alpha1/notebooklab.js';
 import type { NotebookProfile } from './v1alpha1/notebookprofile.js';
@@ -214,6 +218,11 @@ export const notebookProfileValidator: KindValidator<NotebookProfile> =
 /** Validator for AnomalyService objects. */
 export const anomalyServiceValidator: KindValidator<AnomalyService> =
   compile<AnomalyService>(anomalyServiceDefinition);
+/** Validator for ImageCollection objects. */
+export const imageCollectionValidator: KindValidator<ImageCollection> =
+  compile<ImageCollection>(imageCollectionDefinition);
+/** Validator for CutoutJob objects. */
+export const cutoutJobValidator: KindValidator<CutoutJob> = compile<CutoutJob>(cutoutJobDefinition);
 
 /** `spec.owner: Required value; spec.state: must be one of: "Running", "Stopped"` — for conditions and logs. */
 export function formatErrors(errors: readonly FieldError[]): string {

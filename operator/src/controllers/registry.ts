@@ -6,9 +6,17 @@ import { rbac as runtimeRbac } from '../runtime/rbac.js';
 import { notebookLab } from './notebooklab/index.js';
 import { notebookProfile } from './notebookprofile/index.js';
 import { anomalyService } from './anomalyservice/index.js';
+import { imageCollection } from './imagecollection/index.js';
+import { cutoutJob } from './cutoutjob/index.js';
 
 /** Every controller of the operator. A new kind adds its module (`controllers/<kind>/index.ts`) here only. */
-export const controllers: readonly ControllerModule[] = [notebookLab, notebookProfile, anomalyService];
+export const controllers: readonly ControllerModule[] = [
+  notebookLab,
+  notebookProfile,
+  anomalyService,
+  imageCollection,
+  cutoutJob,
+];
 checkModules(controllers);
 
 /** The rules one part of the operator needs, and where they come from (for error messages and comments). */

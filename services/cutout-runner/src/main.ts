@@ -1,14 +1,24 @@
 // The cutout runner's command line (what a CutoutJob shard's container runs):
 //   main.ts shard SPEC.json        run one shard (positions, tiles, output dir → FITS, PNG, manifest)
-//   main.ts index ROOT [OUT.json]  build a collection's tile index from its files' headers
+//   main.ts shard SPEC.json --index N   the same, `{index}` in positionsFile/outputDir replaced by N (an
+//                                  Indexed Job passes $(JOB_COMPLETION_INDEX))
+//   main.ts index ROOT [OUT.json] [--summary-file F]
+//                                  build a collection's tile index from its files' headers; F gets the compact
+//                                  footprint summary the operator reads (the pod's termination message)
+//   main.ts merge POSITIONS_DIR OUTPUT_DIR --shards N [--summary-file F]
+//                                  merge the shards' manifests (merge.ts); F gets the report
+//   main.ts clean DIR              delete a job's outputs (the CutoutJob's destruction)
 //   main.ts survey DIR [--tile-size N] [--tiles K]
 //                                  write the sample survey, its tiles.json and stars.csv
 // Errors in the spec name the field; exit code 2 for a bad spec, 1 for anything else.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomic } from './fits/write.js';
+import { mergeShards } from './merge.js';
 import { runShard, type Colour, type ShardSpec } from './runner.js';
+import { DES_LIMITS, type Limits } from './cutout/positions.js';
 import { generateSurvey } from './survey/generate.js';
 import { buildIndex, type TileIndex } from './survey/tile-index.js';
 
@@ -54,12 +64,30 @@ function colours(v: unknown): Colour[] | undefined {
   });
 }
 
-/** Reads a shard spec; relative paths are taken from the spec file's directory. */
-export function loadSpec(path: string): ShardSpec {
+function limits(v: unknown): Limits | undefined {
+  if (v === undefined) return undefined;
+  if (typeof v !== 'object' || v === null) throw new SpecError('limits: expected an object');
+  const o = v as Json;
+  const out: Record<string, number> = { ...DES_LIMITS };
+  for (const k of Object.keys(DES_LIMITS)) {
+    if (o[k] === undefined) continue;
+    if (typeof o[k] !== 'number' || !(o[k] > 0))
+      throw new SpecError(`limits.${k}: expected a positive number`);
+    out[k] = o[k];
+  }
+  return out as unknown as Limits;
+}
+
+/**
+ * Reads a shard spec; relative paths are taken from the spec file's directory. `shardIndex` replaces `{index}` in
+ * positionsFile and outputDir (one spec for every index of an Indexed Job).
+ */
+export function loadSpec(path: string, shardIndex?: number): ShardSpec {
   const base = resolve(path, '..');
   const at = (p: unknown, field: string): string => {
     if (typeof p !== 'string' || p === '') throw new SpecError(`${field}: expected a path`);
-    return isAbsolute(p) ? p : join(base, p);
+    const q = shardIndex === undefined ? p : p.replaceAll('{index}', String(shardIndex));
+    return isAbsolute(q) ? q : join(base, q);
   };
   const o = JSON.parse(readFileSync(path, 'utf8')) as Json;
   const root = at(o.root, 'root');
@@ -97,6 +125,7 @@ export function loadSpec(path: string): ShardSpec {
       multiTilePolicy: oneOf(o.multiTilePolicy, ['mosaic', 'best-tile', 'error'] as const, 'multiTilePolicy'),
     }),
     ...(o.colour !== undefined && { colour: colours(o.colour) }),
+    ...(o.limits !== undefined && { limits: limits(o.limits) }),
   } as ShardSpec;
   return spec;
 }
@@ -109,17 +138,69 @@ function flag(args: string[], name: string, fallback: number): number {
   return v;
 }
 
+function option(args: string[], name: string): string | undefined {
+  const i = args.indexOf(name);
+  return i < 0 ? undefined : args[i + 1];
+}
+
+/** Most bytes of a container's termination message the kubelet keeps. */
+export const TERMINATION_MESSAGE_MAX = 4096;
+
+/**
+ * The index summary the operator reads from the indexing pod's termination message: counts, bands, and every tile's
+ * footprint (`fp`: [tile, raMin, raMax, decMin, decMax], 1e-5° rounding widened outwards). Plain JSON when it fits
+ * in {@link TERMINATION_MESSAGE_MAX}, else `{"gz": base64 of the gzipped JSON}`, else without `fp` and with
+ * `fpOmitted: true` (the operator then shards by position instead of by tile).
+ */
+export function indexSummary(index: TileIndex, indexPath: string): string {
+  const down = (v: number): number => Math.floor(v * 1e5) / 1e5;
+  const up = (v: number): number => Math.ceil(v * 1e5) / 1e5;
+  const base = {
+    v: 1,
+    tiles: index.tiles.length,
+    bands: index.bands,
+    skipped: index.skipped.length,
+    indexPath,
+  };
+  const fp = index.tiles.map((t) => {
+    const f = t.footprint;
+    return [t.tile, down(f.raMin), up(f.raMax), down(f.decMin), up(f.decMax)];
+  });
+  const plain = JSON.stringify({ ...base, fp });
+  if (plain.length <= TERMINATION_MESSAGE_MAX) return plain;
+  const gz = JSON.stringify({ gz: gzipSync(plain).toString('base64') });
+  if (gz.length <= TERMINATION_MESSAGE_MAX) return gz;
+  return JSON.stringify({ ...base, fpOmitted: true });
+}
+
 export function main(args: string[]): number {
   const [cmd, arg, out] = args;
+  const summaryFile = option(args, '--summary-file');
   try {
     if (cmd === 'shard' && arg) {
-      const { summary } = runShard(loadSpec(arg));
+      const index = option(args, '--index');
+      if (index !== undefined && !/^\d+$/.test(index))
+        throw new SpecError('--index: expected a shard number');
+      const { summary } = runShard(loadSpec(arg, index === undefined ? undefined : Number(index)));
       console.log(JSON.stringify(summary));
+      return 0;
+    }
+    if (cmd === 'merge' && arg && out) {
+      const report = mergeShards({ positionsDir: arg, outputDir: out, shards: flag(args, '--shards', 1) });
+      if (summaryFile !== undefined) writeFileSync(summaryFile, JSON.stringify(report));
+      console.log(JSON.stringify(report));
+      return 0;
+    }
+    if (cmd === 'clean' && arg) {
+      rmSync(arg, { recursive: true, force: true });
+      console.log(`deleted ${arg}`);
       return 0;
     }
     if (cmd === 'index' && arg) {
       const index = buildIndex(arg);
-      writeFileAtomic(out ?? join(arg, 'tiles.json'), JSON.stringify(index, null, 1) + '\n');
+      const target = out !== undefined && !out.startsWith('--') ? out : join(arg, 'tiles.json');
+      writeFileAtomic(target, JSON.stringify(index, null, 1) + '\n');
+      if (summaryFile !== undefined) writeFileSync(summaryFile, indexSummary(index, target));
       console.log(
         `indexed ${index.tiles.length} tiles, bands ${index.bands.join('')}, skipped ${index.skipped.length}`,
       );
@@ -147,7 +228,8 @@ export function main(args: string[]): number {
       return 0;
     }
     console.error(
-      'usage: main.ts shard SPEC.json | index ROOT [OUT.json] | survey DIR [--tile-size N] [--tiles K]',
+      'usage: main.ts shard SPEC.json [--index N] | index ROOT [OUT.json] [--summary-file F] | ' +
+        'merge POSITIONS_DIR OUTPUT_DIR --shards N [--summary-file F] | clean DIR | survey DIR [--tile-size N] [--tiles K]',
     );
     return 2;
   } catch (e) {

@@ -7,11 +7,15 @@ import {
   ANOMALYSERVICE,
   CATEGORIES,
   crdName,
+  CUTOUTJOB,
   GROUP,
+  IMAGECOLLECTION,
   NOTEBOOKLAB,
   NOTEBOOKPROFILE,
   VERSION,
 } from './group.js';
+import { CUTOUTJOB_NAME_MAX, cutoutJobSpec, cutoutJobStatus } from './cutoutjob.js';
+import { imageCollectionSpec, imageCollectionStatus } from './imagecollection.js';
 import type { KindNames } from './group.js';
 import { NOTEBOOKLAB_NAME_MAX, notebookLabSpec, notebookLabStatus } from './notebooklab.js';
 import { notebookProfileSpec, notebookProfileStatus } from './notebookprofile.js';
@@ -196,11 +200,80 @@ export const anomalyServiceDefinition: KindDefinition = {
   ],
 };
 
+const age: PrinterColumn = {
+  name: 'Age',
+  type: 'date',
+  jsonPath: '.metadata.creationTimestamp',
+  description: 'Time since creation',
+};
+
+/** ImageCollection's CRD input. */
+export const imageCollectionDefinition: KindDefinition = {
+  names: IMAGECOLLECTION,
+  schema: rootSchema(
+    "ImageCollection is a survey's coadd tiles on a volume, indexed from their headers by an indexing Job, with the " +
+      'limits CutoutJobs on it obey and the volume they write to.',
+    imageCollectionSpec,
+    imageCollectionStatus,
+  ),
+  printerColumns: [
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'Indexing, Ready or Failed' },
+    { name: 'Tiles', type: 'integer', jsonPath: '.status.tiles', description: 'Tiles indexed' },
+    { name: 'Bands', type: 'string', jsonPath: '.status.bands', description: 'Bands found' },
+    age,
+    { name: 'Release', type: 'string', jsonPath: '.spec.release', description: 'Data release', priority: 1 },
+  ],
+};
+
+/** CutoutJob's CRD input. */
+export const cutoutJobDefinition: KindDefinition = {
+  names: CUTOUTJOB,
+  schema: rootSchema(
+    "CutoutJob is a scientist's bulk cutouts: FITS per band and colour PNGs at each position of a DES-style CSV, " +
+      'from an ImageCollection, run as one Indexed Job sharded by tile, with a manifest of one row per position.',
+    cutoutJobSpec,
+    cutoutJobStatus,
+    { maxLength: CUTOUTJOB_NAME_MAX, pattern: DNS1123_LABEL_PATTERN },
+  ),
+  printerColumns: [
+    { name: 'Owner', type: 'string', jsonPath: '.spec.owner', description: 'Owner of the job' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'UWS phase' },
+    { name: 'Positions', type: 'integer', jsonPath: '.status.counts.positions', description: 'Input rows' },
+    { name: 'Done', type: 'integer', jsonPath: '.status.counts.done', description: 'Rows finished' },
+    { name: 'Progress', type: 'integer', jsonPath: '.status.progress.percent', description: 'Percent done' },
+    age,
+    {
+      name: 'Collection',
+      type: 'string',
+      jsonPath: '.spec.imageCollection',
+      description: 'ImageCollection',
+      priority: 1,
+    },
+    { name: 'Shards', type: 'integer', jsonPath: '.status.shards', description: 'Shards', priority: 1 },
+    {
+      name: 'Failed',
+      type: 'integer',
+      jsonPath: '.status.counts.failed',
+      description: 'Rows failed',
+      priority: 1,
+    },
+    {
+      name: 'Unmatched',
+      type: 'integer',
+      jsonPath: '.status.counts.unmatched',
+      description: 'Rows outside the tiles',
+      priority: 1,
+    },
+  ],
+};
+
 /** Every kind, in the order the generator writes them. */
 export const definitions: readonly KindDefinition[] = [
   notebookLabDefinition,
   notebookProfileDefinition,
   anomalyServiceDefinition,
+  imageCollectionDefinition,
+  cutoutJobDefinition,
 ];
 
 /** `<plural>.<group>` of a definition: its CRD's object name. */

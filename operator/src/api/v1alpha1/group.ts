@@ -53,3 +53,23 @@ export const ANOMALYSERVICE = {
 export function crdName(names: KindNames): string {
   return `${names.plural}.${GROUP}`;
 }
+
+/** ImageCollection: a survey's coadd tiles, their index and limits (namespaced; admin-managed). */
+export const IMAGECOLLECTION = {
+  kind: 'ImageCollection',
+  listKind: 'ImageCollectionList',
+  plural: 'imagecollections',
+  singular: 'imagecollection',
+  shortNames: ['imgcol'],
+  scope: 'Namespaced',
+} as const satisfies KindNames;
+
+/** CutoutJob: a scientist's bulk FITS/PNG cutouts at a list of positions (namespaced). */
+export const CUTOUTJOB = {
+  kind: 'CutoutJob',
+  listKind: 'CutoutJobList',
+  plural: 'cutoutjobs',
+  singular: 'cutoutjob',
+  shortNames: ['cutout', 'cj'],
+  scope: 'Namespaced',
+} as const satisfies KindNames;

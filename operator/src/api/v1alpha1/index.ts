@@ -4,5 +4,7 @@ export * from './common.js';
 export * from './notebooklab.js';
 export * from './notebookprofile.js';
 export * from './anomalyservice.js';
+export * from './imagecollection.js';
+export * from './cutoutjob.js';
 export * from './crds.js';
 export * from './samples.js';

@@ -1,6 +1,15 @@
 // Valid example objects: the base of validator tests, e2e tests and docs. Each call returns a fresh copy.
 import type { AnomalyServiceSpecInput } from './anomalyservice.js';
-import { ANOMALYSERVICE, API_VERSION, NOTEBOOKLAB, NOTEBOOKPROFILE } from './group.js';
+import type { CutoutJobSpecInput } from './cutoutjob.js';
+import {
+  ANOMALYSERVICE,
+  API_VERSION,
+  CUTOUTJOB,
+  IMAGECOLLECTION,
+  NOTEBOOKLAB,
+  NOTEBOOKPROFILE,
+} from './group.js';
+import type { ImageCollectionSpecInput } from './imagecollection.js';
 import type { NotebookLabSpecInput } from './notebooklab.js';
 import type { NotebookProfileSpecInput } from './notebookprofile.js';
 
@@ -90,6 +99,47 @@ export function sampleAnomalyService(
       redis: { managed: { size: '20Gi' } },
       autoscaling: { minReplicas: 1, maxReplicas: 8, targetQueueDepthPerWorker: 5 },
       limits: { maxUploadBytes: 1073741824, maxCols: 512 },
+    },
+  };
+}
+
+/** An ImageCollection of the sample survey on two claims of namespace `namespace`. */
+export function sampleCollection(
+  name = 'des-sample',
+  namespace = 'des-cutouts',
+): Manifest<ImageCollectionSpecInput> {
+  return {
+    apiVersion: API_VERSION,
+    kind: IMAGECOLLECTION.kind,
+    metadata: { name, namespace },
+    spec: {
+      description: 'Sample survey: 4 bands × 9 TAN tiles around RA 0, Dec −30',
+      release: 'SAMPLE',
+      source: { persistentVolumeClaim: { claimName: 'des-tiles', path: 'coadd' } },
+      results: { persistentVolumeClaim: { claimName: 'des-cutouts' } },
+      limits: { maxPositions: 10_000 },
+    },
+  };
+}
+
+/** A CutoutJob of three inline positions on the sample collection. */
+export function sampleCutoutJob(
+  name = 'lens-candidates',
+  namespace = 'des-cutouts',
+  owner = 'alice',
+): Manifest<CutoutJobSpecInput> {
+  return {
+    apiVersion: API_VERSION,
+    kind: CUTOUTJOB.kind,
+    metadata: { name, namespace },
+    spec: {
+      owner,
+      imageCollection: 'des-sample',
+      positions: { inline: 'RA,DEC,ID\n0.01,-30.0,obj1\n359.99,-30.01,obj2\n0.02,-29.99,obj3\n' },
+      size: { xsize: 1, unit: 'arcmin' },
+      fits: { bands: ['g', 'r'], hdus: ['SCI', 'MSK'] },
+      colour: [{ method: 'lupton', bands: ['i', 'r', 'g'] }],
+      parallelism: { shards: 2 },
     },
   };
 }

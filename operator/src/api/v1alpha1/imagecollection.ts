@@ -1,0 +1,186 @@
+// ImageCollection (namespaced, admin): where a survey's coadd tiles are, where cutouts of them are written, the
+// limits every CutoutJob on it obeys, and (status) the tile index an indexing Job built from the files' headers.
+import { arr, bool, dateTime, def, enumOf, int, obj, req, str } from '../schema.js';
+import type { Field, Infer, InferInput } from '../schema.js';
+import type { KubeObject, ObjectMeta } from '../object.js';
+import { conditions, DNS1123_SUBDOMAIN_PATTERN, observedGeneration } from './common.js';
+import { API_VERSION, IMAGECOLLECTION } from './group.js';
+
+/** A floating-point number (JSON number; CEL double). */
+export function num(
+  description: string,
+  opts: { minimum?: number; maximum?: number } = {},
+): Field<number, number, 'optional'> {
+  return { schema: { type: 'number', description, ...opts }, presence: 'optional' };
+}
+
+/** Phases of an ImageCollection. */
+export const COLLECTION_PHASES = ['Indexing', 'Ready', 'Failed'] as const;
+
+/** A relative path inside a volume: no leading slash, no `..` segment. */
+export const SUBPATH_PATTERN = '^$|^([^/\\x00]+)(/[^/\\x00]+)*$';
+
+function claimPath(what: string) {
+  return obj(
+    {
+      claimName: req(
+        str(`Name of the PersistentVolumeClaim ${what}, in the collection's namespace.`, {
+          pattern: DNS1123_SUBDOMAIN_PATTERN,
+          maxLength: 253,
+        }),
+      ),
+      path: def(
+        str('Directory inside the volume (relative; empty for its root).', {
+          pattern: SUBPATH_PATTERN,
+          maxLength: 512,
+        }),
+        '',
+      ),
+    },
+    `A directory on a PersistentVolumeClaim ${what}.`,
+    {
+      rules: [
+        {
+          rule: "!self.path.split('/').exists(s, s == '..')",
+          message: 'path must not contain ".."',
+          fieldPath: '.path',
+          check: (s) => !s.path.split('/').includes('..'),
+        },
+      ],
+    },
+  );
+}
+
+const limits = obj(
+  {
+    maxPositions: def(
+      int('Most positions in one CutoutJob; rows beyond it are refused per row.', {
+        minimum: 1,
+        maximum: 1_000_000,
+      }),
+      100_000,
+    ),
+    minSizeArcmin: def(
+      num('Smallest angular side of a cutout, in arcmin (DES: 0.1).', { minimum: 0.001, maximum: 12 }),
+      0.1,
+    ),
+    maxSizeArcmin: def(
+      num('Largest angular side of a cutout, in arcmin (DES: 12).', { minimum: 0.001, maximum: 12 }),
+      12,
+    ),
+    maxSizePixels: def(
+      int('Largest side of a cutout sized in pixels.', { minimum: 1, maximum: 16384 }),
+      4096,
+    ),
+    maxConcurrentJobsPerOwner: def(
+      int('CutoutJobs of one owner executing at once on this collection; more wait as QUEUED.', {
+        minimum: 1,
+        maximum: 1000,
+      }),
+      4,
+    ),
+  },
+  'Limits every CutoutJob on this collection obeys.',
+  {
+    rules: [
+      {
+        rule: 'self.minSizeArcmin <= self.maxSizeArcmin',
+        message: 'minSizeArcmin must not exceed maxSizeArcmin',
+        // Defaults mirrored: ajv runs this rule before it fills in the properties' defaults.
+        check: (s: Partial<{ minSizeArcmin: number; maxSizeArcmin: number }>) =>
+          (s.minSizeArcmin ?? 0.1) <= (s.maxSizeArcmin ?? 12),
+      },
+    ],
+  },
+);
+
+/** Schema of ImageCollection.spec. */
+export const imageCollectionSpec = obj(
+  {
+    description: str('What the collection is, shown to users.', { maxLength: 1024 }),
+    release: str('Data release the tiles belong to, e.g. DR2 (recorded in cutout provenance).', {
+      maxLength: 63,
+    }),
+    source: req(
+      obj(
+        { persistentVolumeClaim: req(claimPath('holding the tiles (mounted read-only by cutout shards)')) },
+        'Where the tiles are. (S3-compatible buckets: later.)',
+      ),
+    ),
+    results: req(
+      obj(
+        { persistentVolumeClaim: req(claimPath('where CutoutJobs write their outputs')) },
+        'Where CutoutJobs on this collection write (each under cutoutjobs/<name>-<uid>/).',
+      ),
+    ),
+    limits: def(limits, {}),
+  },
+  'Desired state of the collection.',
+);
+
+const footprint = obj(
+  {
+    tile: req(str('Tile name (TILENAME card).', { maxLength: 128 })),
+    raMin: req(num('Lowest RA in degrees [0, 360).')),
+    raMax: req(num('Highest RA in degrees [0, 360); below raMin when the tile crosses RA 0.')),
+    decMin: req(num('Lowest Dec in degrees.')),
+    decMax: req(num('Highest Dec in degrees.')),
+  },
+  "One tile's footprint: RA/Dec bounds of its outer pixel edges.",
+);
+
+/** Schema of ImageCollection.status. */
+export const imageCollectionStatus = obj(
+  {
+    observedGeneration: observedGeneration(),
+    phase: enumOf(COLLECTION_PHASES, 'Indexing, Ready or Failed.'),
+    message: str('Human-readable summary of the phase.', { maxLength: 4096 }),
+    tiles: int('Tiles indexed.', { minimum: 0 }),
+    bands: arr(str('A band.', { maxLength: 16 }), 'Bands found in the tiles.', {
+      maxItems: 64,
+      listType: 'atomic',
+    }),
+    skipped: int('Files that could not be indexed (their reasons are in the index file).', { minimum: 0 }),
+    coverage: obj(
+      {
+        raMin: num('Lowest RA of any tile.'),
+        raMax: num('Highest RA of any tile (below raMin when the coverage crosses RA 0).'),
+        decMin: num('Lowest Dec of any tile.'),
+        decMax: num('Highest Dec of any tile.'),
+        crossRa0: bool('Whether the coverage crosses RA 0.'),
+      },
+      'Sky coverage: the union of the tile footprints as RA/Dec bounds.',
+    ),
+    indexPath: str('Where the tile index (tiles.json) is, relative to the source volume.', {
+      maxLength: 1024,
+    }),
+    indexedAt: dateTime('When the index was built.'),
+    indexJob: str('Name of the indexing Job of the current source.', { maxLength: 63 }),
+    footprints: arr(footprint, 'Every tile footprint (CutoutJobs shard positions by tile with them).', {
+      maxItems: 5000,
+      listType: 'atomic',
+    }),
+    conditions: conditions('Ready (indexed and usable) and Degraded (indexing failed, with the reason).'),
+  },
+  'Observed state of the collection.',
+);
+
+/** ImageCollection.spec (after apiserver defaulting). */
+export type ImageCollectionSpec = Infer<typeof imageCollectionSpec>;
+/** ImageCollection.spec as written. */
+export type ImageCollectionSpecInput = InferInput<typeof imageCollectionSpec>;
+/** ImageCollection.status. */
+export type ImageCollectionStatus = Infer<typeof imageCollectionStatus>;
+/** One tile footprint. */
+export type TileFootprint = Infer<typeof footprint>;
+/** Limits of a collection. */
+export type CollectionLimits = Infer<typeof limits>;
+
+/** An ImageCollection as read from the apiserver. */
+export interface ImageCollection extends KubeObject {
+  apiVersion: typeof API_VERSION;
+  kind: typeof IMAGECOLLECTION.kind;
+  metadata: ObjectMeta;
+  spec: ImageCollectionSpec;
+  status?: ImageCollectionStatus;
+}

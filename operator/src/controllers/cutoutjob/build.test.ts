@@ -1,0 +1,199 @@
+// Golden files of every child a CutoutJob makes, and the plan behind them: rows refused with the runner's reasons,
+// positions outside every footprint unmatched, the rest sharded by whole tiles.
+// Regenerate the golden files with UPDATE_GOLDEN=1 after an intended change, and review the diff.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { KubeObject } from '../../api/object.js';
+import { cutoutJobValidator, imageCollectionValidator } from '../../api/validate.js';
+import {
+  sampleCollection,
+  sampleCutoutJob,
+  type CutoutJob,
+  type ImageCollection,
+  type TileFootprint,
+} from '../../api/v1alpha1/index.js';
+import { indexJob } from '../imagecollection/build.js';
+import { cleanJob, mergeJob, positionsConfigMap, shardsJob } from './build.js';
+import { OUT_OF_FOOTPRINT, planShards, tileOf } from './plan.js';
+import { planRecord } from './status.js';
+
+function golden(dir: string, name: string, objs: readonly KubeObject[]): void {
+  const path = fileURLToPath(new URL(`../${dir}/__golden__/${name}.yaml`, import.meta.url));
+  const docs = objs.map((o) => stringify(o, { sortMapEntries: false })).join('---\n');
+  if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(path, docs);
+  expect(docs).toBe(readFileSync(path, 'utf8'));
+}
+
+/** 3 × 3 tiles of 0.1° around RA 0, Dec −30 (the middle column crosses RA 0). */
+const FOOTPRINTS: TileFootprint[] = [0, 1, 2].flatMap((ix) =>
+  [0, 1, 2].map((iy) => {
+    const ra0 = (360 + (ix - 1) * 0.1 - 0.05) % 360;
+    return {
+      tile: `T${ix}${iy}`,
+      raMin: ra0,
+      raMax: (ra0 + 0.1) % 360,
+      decMin: -30.15 + iy * 0.1,
+      decMax: -30.05 + iy * 0.1,
+    };
+  }),
+);
+
+export function collection(over: Partial<ImageCollection['status']> = {}): ImageCollection {
+  const r = imageCollectionValidator.validate({
+    ...sampleCollection(),
+    metadata: {
+      name: 'des-sample',
+      namespace: 'des-cutouts',
+      uid: 'c0ffee00-1111-2222-3333-444455556666',
+      generation: 1,
+    },
+  });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return {
+    ...r.value,
+    status: {
+      phase: 'Ready',
+      tiles: 9,
+      bands: ['g', 'r', 'i', 'z'],
+      indexPath: 'tiles.json',
+      footprints: FOOTPRINTS,
+      ...over,
+    },
+  };
+}
+
+export function cutout(
+  spec: Partial<CutoutJob['spec']> = {},
+  annotations?: Record<string, string>,
+): CutoutJob {
+  const s = sampleCutoutJob();
+  const r = cutoutJobValidator.validate({
+    ...s,
+    metadata: {
+      name: 'lens-candidates',
+      namespace: 'des-cutouts',
+      uid: 'abcdef12-3456-7890-abcd-ef1234567890',
+      generation: 1,
+      ...(annotations && { annotations }),
+    },
+    spec: { ...s.spec, ...spec },
+  });
+  if (!r.ok) throw new Error(JSON.stringify(r.errors));
+  return r.value;
+}
+
+const CSV = [
+  '\uFEFFRA,DEC,ID,XSIZE',
+  '0.01,-30.0,a,',
+  '359.99,-30.0,b,0.5',
+  '',
+  '0.11,-30.11,c,',
+  'x,-30,bad-ra,',
+  '10,10,far,',
+  '0.012,-29.99,"d, quoted",',
+  '0.02,-30.0,big,13',
+].join('\r\n');
+
+describe('planShards', () => {
+  it('settles bad rows and unmatched positions with the runner reasons and shards the rest by whole tiles', () => {
+    const plan = planShards({
+      csv: CSV,
+      spec: { size: { shape: 'box', xsize: 1, unit: 'arcmin' }, parallelism: { shards: 2 } },
+      limits: collection().spec.limits,
+      footprints: FOOTPRINTS,
+    });
+    expect(plan.positions).toBe(7);
+    expect(plan.settled).toEqual([
+      {
+        row: 4,
+        id: 'bad-ra',
+        ra: '',
+        dec: '',
+        status: 'failed',
+        reason: 'line 6: RA "x" is not in [0, 360]',
+      },
+      { row: 5, id: 'far', ra: 10, dec: 10, status: 'unmatched', reason: OUT_OF_FOOTPRINT },
+      {
+        row: 7,
+        id: 'big',
+        ra: '',
+        dec: '',
+        status: 'failed',
+        reason: 'line 9: XSIZE "13": outside 0.1–12 arcmin',
+      },
+    ]);
+    // a (0.01), b (359.99, across RA 0) and d are in T11; c in T20: two shards, each tile in one.
+    expect(plan.shards.map((s) => ({ rows: s.rows, tiles: s.tiles }))).toEqual([
+      { rows: [1, 2, 6], tiles: ['T11'] },
+      { rows: [3], tiles: ['T20'] },
+    ]);
+    expect(plan.shards[0]!.csv).toBe(
+      'RA,DEC,XSIZE,YSIZE,COLORS_FITS,ID\n0.01,-30,1,1,,a\n359.99,-30,0.5,1,,b\n0.012,-29.99,1,1,,"d, quoted"\n',
+    );
+  });
+
+  it('never makes more shards than tiles, and shards by input order without footprints', () => {
+    const spec = {
+      size: { shape: 'box' as const, xsize: 1, unit: 'arcmin' as const },
+      parallelism: { shards: 8 },
+    };
+    const limits = collection().spec.limits;
+    expect(planShards({ csv: CSV, spec, limits, footprints: FOOTPRINTS }).shards).toHaveLength(2);
+    const blind = planShards({
+      csv: CSV,
+      spec: { ...spec, parallelism: { shards: 2 } },
+      limits,
+      footprints: undefined,
+    });
+    expect(blind.shards.map((s) => s.rows)).toEqual([
+      [1, 2, 3],
+      [5, 6],
+    ]);
+    expect(blind.settled.map((r) => r.status)).toEqual(['failed', 'failed']);
+  });
+
+  it('picks the tile whose centre is nearest among those containing a position, across RA 0', () => {
+    expect(tileOf(FOOTPRINTS, 359.96, -30.1)).toBe('T10');
+    expect(tileOf(FOOTPRINTS, 0.049, -30.0)).toBe('T11');
+    expect(tileOf(FOOTPRINTS, 0.051, -30.0)).toBe('T21');
+    expect(tileOf(FOOTPRINTS, 0.2, -30.0)).toBeUndefined();
+  });
+});
+
+describe('golden files', () => {
+  const ctx = {
+    image: 'localhost/skyport/cutout-runner:dev',
+    podAnnotations: { 'e2e.skyport.io/complete-after': '1h' },
+  };
+  it('CutoutJob: positions ConfigMap, the Indexed Job of the shards, merge and clean-up', () => {
+    const c = collection();
+    const job = cutout();
+    const plan = planShards({ csv: CSV, spec: job.spec, limits: c.spec.limits, footprints: FOOTPRINTS });
+    const cm = positionsConfigMap(job, c, plan);
+    expect(planRecord(cm)).toEqual({ positions: 7, shardSizes: [3, 1], failed: 2, unmatched: 1 });
+    golden('cutoutjob', 'children', [
+      cm,
+      shardsJob(job, c, 2, ctx),
+      mergeJob(job, c, 2, ctx),
+      cleanJob(job, c, { image: ctx.image }),
+    ]);
+  });
+
+  it('an aborted job builds a suspended Job; executionDuration is the deadline', () => {
+    const job = cutout({ phase: 'ABORT', executionDuration: '90m' });
+    const spec = shardsJob(job, collection(), 3, ctx)['spec'] as Record<string, unknown>;
+    expect(spec).toMatchObject({
+      suspend: true,
+      activeDeadlineSeconds: 5400,
+      completions: 3,
+      parallelism: 3,
+      completionMode: 'Indexed',
+    });
+  });
+
+  it('ImageCollection: the indexing Job', () => {
+    golden('imagecollection', 'index-job', [indexJob(collection(), ctx.image)]);
+  });
+});

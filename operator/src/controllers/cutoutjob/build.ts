@@ -1,0 +1,200 @@
+// Pure builders of a CutoutJob's children (CONTRIBUTING.md §1: no I/O, no clock): the positions ConfigMap (the
+// shard spec, each shard's positions and input rows, the rows settled before sharding), the Indexed Job of the
+// shards, the merge Job and the clean-up Job. Names are fixed per job, so a restarted operator finds what it made.
+import type { KubeObject } from '../../api/object.js';
+import { parseDuration } from '../../api/units.js';
+import { sizeOf, type CutoutJob, type ImageCollection } from '../../api/v1alpha1/index.js';
+import { childMeta, childName } from '../../meta/index.js';
+import { runnerLimits, settledCsv, type Plan } from './plan.js';
+import { runnerJob, TERMINATION_LOG, type RunnerVolume } from './runner-pod.js';
+import { planAnnotations } from './status.js';
+
+/** Child components (the `app.kubernetes.io/component` label and the name suffix). */
+export const COMPONENT = {
+  positions: 'positions',
+  shards: 'shards',
+  merge: 'merge',
+  clean: 'clean',
+} as const;
+/** The finalizer that deletes a job's files before the CutoutJob goes. */
+export const RESULTS_FINALIZER = 'skyport.io/cutout-results';
+/** Retries of one shard (per index) before its rows are marked failed. */
+export const SHARD_RETRIES = 2;
+/** Largest ConfigMap the apiserver stores (bytes of data, roughly). */
+export const CONFIGMAP_MAX_BYTES = 1_000_000;
+
+const TILES = '/tiles';
+const RESULTS = '/results';
+const POSITIONS = '/positions';
+
+/** What the builders need besides the job. */
+export interface BuildContext {
+  readonly image: string;
+  /** Pod annotations copied from the job (prefixes an admin allowed). */
+  readonly podAnnotations?: Readonly<Record<string, string>>;
+}
+
+type Owner = Parameters<typeof childMeta>[0];
+
+function owner(job: CutoutJob): Owner {
+  return {
+    apiVersion: job.apiVersion,
+    kind: job.kind,
+    metadata: {
+      name: job.metadata.name ?? '',
+      ...(job.metadata.namespace !== undefined && { namespace: job.metadata.namespace }),
+      uid: job.metadata.uid ?? '',
+    },
+  };
+}
+
+function meta(job: CutoutJob, component: string, annotations?: Record<string, string>) {
+  const name = childName(job.metadata.name ?? '', component);
+  return { ...childMeta(owner(job), component, { name, ...(annotations && { annotations }) }), name };
+}
+
+/** The job's output directory, relative to the collection's results directory. */
+export function outputPath(job: CutoutJob): string {
+  return `cutoutjobs/${job.metadata.name ?? ''}-${(job.metadata.uid ?? '').slice(0, 8)}`;
+}
+
+/** The results path as seen from the results volume's root (status.outputPath). */
+export function resultsPath(job: CutoutJob, c: ImageCollection): string {
+  const base = c.spec.results.persistentVolumeClaim.path;
+  return base === '' ? outputPath(job) : `${base}/${outputPath(job)}`;
+}
+
+function volumes(
+  c: ImageCollection,
+  job: CutoutJob,
+  withTiles: boolean,
+  withPositions: boolean,
+): RunnerVolume[] {
+  const src = c.spec.source.persistentVolumeClaim;
+  const res = c.spec.results.persistentVolumeClaim;
+  const out: RunnerVolume[] = [];
+  if (withTiles)
+    out.push({
+      name: 'tiles',
+      mountPath: TILES,
+      readOnly: true,
+      subPath: src.path,
+      source: { persistentVolumeClaim: { claimName: src.claimName, readOnly: true } },
+    });
+  out.push({
+    name: 'results',
+    mountPath: RESULTS,
+    readOnly: false,
+    subPath: res.path,
+    source: { persistentVolumeClaim: { claimName: res.claimName } },
+  });
+  if (withPositions)
+    out.push({
+      name: 'positions',
+      mountPath: POSITIONS,
+      readOnly: true,
+      source: { configMap: { name: childName(job.metadata.name ?? '', COMPONENT.positions) } },
+    });
+  return out;
+}
+
+/** The runner's shard spec (services/cutout-runner README), one for every index. */
+export function shardSpec(job: CutoutJob, c: ImageCollection): Record<string, unknown> {
+  const s = job.spec;
+  const bands = s.fits.enabled ? (s.fits.bands ?? s.bands) : [];
+  const cut = s.bands === undefined ? {} : { bands: s.bands };
+  return {
+    root: TILES,
+    index: `${TILES}/${c.status?.indexPath ?? 'tiles.json'}`,
+    positionsFile: `${POSITIONS}/shard-{index}.csv`,
+    outputDir: `${RESULTS}/${outputPath(job)}/shard-{index}`,
+    size: { x: sizeOf(s).x, y: sizeOf(s).y, unit: sizeOf(s).unit },
+    ...(bands === undefined ? cut : { bands }),
+    hdus: s.fits.hdus,
+    edgePolicy: s.edgePolicy,
+    multiTilePolicy: s.multiTilePolicy,
+    ...(s.colour !== undefined && { colour: s.colour }),
+    limits: runnerLimits(c.spec.limits),
+  };
+}
+
+/** The positions ConfigMap: `spec.json`, `shard-<i>.csv`, `rows-<i>` and `rejected.csv`. Immutable once made. */
+export function positionsConfigMap(job: CutoutJob, c: ImageCollection, plan: Plan): KubeObject {
+  const data: Record<string, string> = {
+    'spec.json': JSON.stringify(shardSpec(job, c), null, 1) + '\n',
+    'rejected.csv': settledCsv(plan.settled),
+  };
+  plan.shards.forEach((sh, i) => {
+    data[`shard-${i}.csv`] = sh.csv;
+    data[`rows-${i}`] = sh.rows.join(',');
+  });
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(job, COMPONENT.positions, planAnnotations(plan)),
+    immutable: true,
+    data,
+  };
+}
+
+/** Bytes of a ConfigMap's data (what counts against the apiserver's limit). */
+export function configMapBytes(cm: KubeObject): number {
+  const data = (cm['data'] ?? {}) as Record<string, string>;
+  return Object.entries(data).reduce((n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(v), 0);
+}
+
+/**
+ * The shards: ONE Indexed Job, completions = parallelism = shards, each index reads `shard-<index>.csv`; an index
+ * is retried on its own (backoffLimitPerIndex) and a failed one does not stop the others (maxFailedIndexes).
+ * `suspend` stops every running shard (ABORT).
+ */
+export function shardsJob(job: CutoutJob, c: ImageCollection, shards: number, ctx: BuildContext): KubeObject {
+  const deadline = Math.max(1, Math.ceil(parseDuration(job.spec.executionDuration) / 1000));
+  return runnerJob({
+    meta: meta(job, COMPONENT.shards),
+    image: ctx.image,
+    args: ['shard', `${POSITIONS}/spec.json`, '--index', '$(JOB_COMPLETION_INDEX)'],
+    backoffLimit: null,
+    volumes: volumes(c, job, true, true),
+    ...(ctx.podAnnotations !== undefined && { podAnnotations: ctx.podAnnotations }),
+    job: {
+      completionMode: 'Indexed',
+      completions: shards,
+      parallelism: shards,
+      backoffLimitPerIndex: SHARD_RETRIES,
+      maxFailedIndexes: shards,
+      activeDeadlineSeconds: deadline,
+      suspend: job.spec.phase === 'ABORT',
+    },
+  });
+}
+
+/** The merge (the finishing step, ADR 0006): one pod, its report in the termination message. */
+export function mergeJob(job: CutoutJob, c: ImageCollection, shards: number, ctx: BuildContext): KubeObject {
+  return runnerJob({
+    meta: meta(job, COMPONENT.merge),
+    image: ctx.image,
+    args: [
+      'merge',
+      POSITIONS,
+      `${RESULTS}/${outputPath(job)}`,
+      '--shards',
+      String(shards),
+      '--summary-file',
+      TERMINATION_LOG,
+    ],
+    volumes: volumes(c, job, false, true),
+    ...(ctx.podAnnotations !== undefined && { podAnnotations: ctx.podAnnotations }),
+  });
+}
+
+/** Deletes the job's output directory (destruction, or the CutoutJob deleted). */
+export function cleanJob(job: CutoutJob, c: ImageCollection, ctx: BuildContext): KubeObject {
+  return runnerJob({
+    meta: meta(job, COMPONENT.clean),
+    image: ctx.image,
+    args: ['clean', `${RESULTS}/${outputPath(job)}`],
+    volumes: volumes(c, job, false, false),
+    ...(ctx.podAnnotations !== undefined && { podAnnotations: ctx.podAnnotations }),
+  });
+}

@@ -1,0 +1,269 @@
+// One CutoutJob reconcile, in order: deletion (files first), destruction time, finalizer, ABORT, waiting (PENDING,
+// collection not Ready, the owner's concurrent-job limit), plan → positions ConfigMap → the shards' Indexed Job →
+// the merge Job → COMPLETED with the merge's counts and results. Level-based: each step reads what exists.
+import type { KubeObject } from '../../api/object.js';
+import type { CutoutJob, CutoutJobStatus, ImageCollection } from '../../api/v1alpha1/index.js';
+import { IMAGECOLLECTION } from '../../api/v1alpha1/index.js';
+import { TerminalError } from '../../errors.js';
+import { childName } from '../../meta/index.js';
+import type { ReconcileContext, ReconcileResult, StatusWriter } from '../../runtime/index.js';
+import {
+  cleanJob,
+  COMPONENT,
+  CONFIGMAP_MAX_BYTES,
+  configMapBytes,
+  mergeJob,
+  positionsConfigMap,
+  RESULTS_FINALIZER,
+  resultsPath,
+  shardsJob,
+  type BuildContext,
+} from './build.js';
+import { planShards } from './plan.js';
+import { PositionsError } from './positions.js';
+import { jobOutcome, terminationMessage } from './runner-pod.js';
+import { isTerminal, parseMergeReport, planRecord, StatusBuilder } from './status.js';
+import type { CutoutStorage } from './storage.js';
+
+type Ctx = ReconcileContext<CutoutJob>;
+
+/** What a reconcile needs besides the context. */
+export interface CutoutDeps {
+  readonly storage: CutoutStorage;
+  readonly status: StatusWriter<CutoutJobStatus>;
+  /** Image and pod annotations for the Jobs. */
+  readonly build: (job: CutoutJob) => BuildContext;
+  readonly now: () => Date;
+}
+
+function child(ctx: Ctx, kind: string, job: CutoutJob, component: string): KubeObject | undefined {
+  const name = childName(job.metadata.name ?? '', component);
+  return ctx.owned<KubeObject>(kind).find((o) => o.metadata?.name === name);
+}
+
+function podsOf(ctx: Ctx, job: CutoutJob, component: string): KubeObject[] {
+  const name = childName(job.metadata.name ?? '', component);
+  return ctx
+    .indexed<KubeObject>('Pod', 'ownerUid', job.metadata.uid ?? '')
+    .filter(
+      (p) =>
+        p.metadata?.labels?.['batch.kubernetes.io/job-name'] === name ||
+        p.metadata?.labels?.['job-name'] === name,
+    );
+}
+
+/** The CSV of a job's positions (TerminalError when its source cannot be read). */
+async function positionsCsv(deps: CutoutDeps, job: CutoutJob): Promise<string> {
+  const p = job.spec.positions;
+  if (p.inline !== undefined) return p.inline;
+  if (p.configMapRef !== undefined) {
+    const cm = await deps.storage.configMap(job.metadata.namespace ?? '', p.configMapRef.name);
+    const text = (cm?.['data'] as Record<string, string> | undefined)?.[p.configMapRef.key];
+    if (text === undefined)
+      throw new TerminalError(
+        'PositionsNotFound',
+        `spec.positions.configMapRef: ConfigMap ${p.configMapRef.name} has no key ${p.configMapRef.key}`,
+      );
+    return text;
+  }
+  throw new TerminalError(
+    'QueryJobNotAvailable',
+    'spec.positions.fromQueryJob: reading a QueryJob result is not supported by this operator yet',
+  );
+}
+
+/** Deleting: the clean-up Job deletes the files, then the finalizer goes. */
+async function finalize(
+  ctx: Ctx,
+  deps: CutoutDeps,
+  job: CutoutJob,
+  c: ImageCollection | undefined,
+): Promise<ReconcileResult | undefined> {
+  if (!(job.metadata.finalizers ?? []).includes(RESULTS_FINALIZER)) return undefined;
+  // Nothing was ever written (never started) or nowhere to clean: release at once.
+  if (c === undefined || job.status?.startTime === undefined) {
+    await deps.storage.removeFinalizer(job);
+    return undefined;
+  }
+  const current = child(ctx, 'Job', job, COMPONENT.clean);
+  await deps.storage.createOnce(job.metadata.uid ?? '', cleanJob(job, c, deps.build(job)), current);
+  const out = jobOutcome(current);
+  if (!out.done) return undefined;
+  if (!out.ok) ctx.log.warn({ reason: out.reason }, 'Clean-up Job failed; releasing the CutoutJob anyway');
+  await deps.storage.removeFinalizer(job);
+  deps.status.forget(job.metadata.uid ?? '');
+  deps.storage.expected.forget(job.metadata.uid ?? '');
+  return undefined;
+}
+
+/** Jobs of the same owner on the same collection executing now (other than `job`). */
+function runningPeers(ctx: Ctx, job: CutoutJob): number {
+  return ctx
+    .cached<CutoutJob>('CutoutJob', job.metadata.namespace)
+    .filter(
+      (o) =>
+        o.metadata.uid !== job.metadata.uid &&
+        o.spec.owner === job.spec.owner &&
+        o.spec.imageCollection === job.spec.imageCollection &&
+        o.status?.phase === 'EXECUTING',
+    ).length;
+}
+
+/** The reconcile of one CutoutJob. */
+export async function reconcileCutout(ctx: Ctx, deps: CutoutDeps): Promise<ReconcileResult | undefined> {
+  if (ctx.object === undefined) return undefined;
+  let job = deps.status.fresh(ctx.object);
+  const now = deps.now();
+  const ns = job.metadata.namespace ?? '';
+  const c = ctx.get<ImageCollection>(IMAGECOLLECTION.kind, { namespace: ns, name: job.spec.imageCollection });
+  if (job.metadata.deletionTimestamp !== undefined) return finalize(ctx, deps, job, c);
+  let requeue: ReconcileResult | undefined;
+  if (job.spec.destruction !== undefined) {
+    const left = Date.parse(job.spec.destruction) - now.getTime();
+    if (left <= 0) {
+      await deps.storage.deleteJob(job);
+      return undefined;
+    }
+    requeue = { requeueAfterMs: left };
+  }
+  if (!(job.metadata.finalizers ?? []).includes(RESULTS_FINALIZER)) {
+    const updated = await deps.storage.addFinalizer(job);
+    if (updated === undefined) return undefined;
+    job = deps.status.fresh(updated);
+  }
+  if (isTerminal(job.status?.phase)) return requeue;
+  const sb = new StatusBuilder(job, now);
+  const shards = child(ctx, 'Job', job, COMPONENT.shards);
+  const cm = child(ctx, 'ConfigMap', job, COMPONENT.positions);
+  if (job.spec.phase === 'ABORT') {
+    const suspended = (shards?.['spec'] as { suspend?: boolean } | undefined)?.suspend === true;
+    if (shards !== undefined && !suspended) await deps.storage.suspend(ns, shards.metadata?.name ?? '');
+    await deps.status.write(
+      job,
+      sb.phase('ABORTED', 'Aborted', 'aborted by the owner (spec.phase ABORT): shards stopped'),
+    );
+    return requeue;
+  }
+  if (cm === undefined) {
+    const wait = waiting(ctx, job, c, sb);
+    if (wait !== undefined) {
+      await deps.status.write(job, wait);
+      return requeue;
+    }
+  }
+  if (c === undefined) return requeue; // (waiting() covered a missing collection before the plan existed)
+  return execute(ctx, deps, job, c, { sb, shards, cm, requeue });
+}
+
+function waiting(
+  ctx: Ctx,
+  job: CutoutJob,
+  c: ImageCollection | undefined,
+  sb: StatusBuilder,
+): CutoutJobStatus | undefined {
+  if (job.spec.phase === 'PENDING')
+    return sb.phase('PENDING', 'Held', 'held by the owner (spec.phase PENDING)');
+  if (c === undefined)
+    return sb.phase(
+      'QUEUED',
+      'CollectionNotFound',
+      `waiting for ImageCollection ${job.spec.imageCollection} to exist`,
+    );
+  if (c.status?.phase !== 'Ready')
+    return sb.phase(
+      'QUEUED',
+      'CollectionNotReady',
+      `waiting for ImageCollection ${job.spec.imageCollection} to be Ready (${c.status?.phase ?? 'not indexed yet'})`,
+    );
+  const limit = c.spec.limits.maxConcurrentJobsPerOwner;
+  if (runningPeers(ctx, job) >= limit)
+    return sb.phase(
+      'QUEUED',
+      'ConcurrencyLimit',
+      `${job.spec.owner} already has ${limit} CutoutJobs executing on ${job.spec.imageCollection}`,
+    );
+  return undefined;
+}
+
+async function execute(
+  ctx: Ctx,
+  deps: CutoutDeps,
+  job: CutoutJob,
+  c: ImageCollection,
+  s: {
+    sb: StatusBuilder;
+    shards: KubeObject | undefined;
+    cm: KubeObject | undefined;
+    requeue: ReconcileResult | undefined;
+  },
+): Promise<ReconcileResult | undefined> {
+  const uid = job.metadata.uid ?? '';
+  const out = resultsPath(job, c);
+  const bc = deps.build(job);
+  let record = planRecord(s.cm);
+  if (s.cm === undefined || record === undefined) {
+    let plan;
+    try {
+      plan = planShards({
+        csv: await positionsCsv(deps, job),
+        spec: job.spec,
+        limits: c.spec.limits,
+        footprints: c.status?.footprints,
+      });
+    } catch (e) {
+      if (e instanceof PositionsError)
+        throw new TerminalError('BadPositions', `spec.positions: ${e.message.replace(/^positions: /, '')}`);
+      throw e;
+    }
+    const desired = positionsConfigMap(job, c, plan);
+    if (configMapBytes(desired) > CONFIGMAP_MAX_BYTES)
+      throw new TerminalError(
+        'PositionsTooLarge',
+        `spec.positions: ${plan.positions} positions need more than ${CONFIGMAP_MAX_BYTES} bytes of ConfigMap; split the job`,
+      );
+    await deps.storage.createOnce(uid, desired, s.cm);
+    record = planRecord(desired);
+    if (record === undefined) throw new Error('plan annotations do not read back');
+    ctx.log.info(
+      { positions: plan.positions, shards: plan.shards.length, settled: plan.settled.length },
+      'Planned cutout shards',
+    );
+  }
+  const n = record.shardSizes.length;
+  if (n > 0) await deps.storage.createOnce(uid, shardsJob(job, c, n, bc), s.shards);
+  const shardsOut =
+    n > 0 ? jobOutcome(s.shards) : ({ done: true, ok: true, reason: 'NoShards', message: '' } as const);
+  if (!shardsOut.done) {
+    await deps.status.write(job, s.sb.executing(record, s.shards, false, out));
+    return s.requeue;
+  }
+  if (!shardsOut.ok && shardsOut.reason === 'DeadlineExceeded')
+    throw new TerminalError(
+      'DeadlineExceeded',
+      `shards ran longer than spec.executionDuration ${job.spec.executionDuration}`,
+    );
+  const merge = child(ctx, 'Job', job, COMPONENT.merge);
+  await deps.storage.createOnce(uid, mergeJob(job, c, n, bc), merge);
+  const mergeOut = jobOutcome(merge);
+  if (!mergeOut.done) {
+    await deps.status.write(job, s.sb.executing(record, s.shards, true, out));
+    return s.requeue;
+  }
+  if (!mergeOut.ok)
+    throw new TerminalError('MergeFailed', `merge Job failed: ${mergeOut.reason} ${mergeOut.message}`.trim());
+  const text = terminationMessage(podsOf(ctx, job, COMPONENT.merge));
+  const report = text === undefined ? undefined : parseMergeReport(text);
+  if (report === undefined) {
+    // The pod's status may lag the Job's: its change wakes this key again.
+    await deps.status.write(job, s.sb.executing(record, s.shards, true, out));
+    return s.requeue;
+  }
+  await deps.status.write(job, s.sb.completed(record, report, out));
+  return s.requeue;
+}
+
+/** A TerminalError's record: phase ERROR, Degraded with the error's code. */
+export async function recordError(deps: CutoutDeps, job: CutoutJob, err: TerminalError): Promise<void> {
+  const fresh = deps.status.fresh(job);
+  await deps.status.write(fresh, new StatusBuilder(fresh, deps.now()).phase('ERROR', err.code, err.message));
+}
