@@ -1,7 +1,9 @@
-// Public surface of skyport.io/v1alpha1: names, types and schemas of NotebookLab and NotebookProfile.
+// Public surface of skyport.io/v1alpha1: names, types and schemas of every kind.
 export * from './group.js';
 export * from './common.js';
 export * from './notebooklab.js';
 export * from './notebookprofile.js';
+export * from './catalog.js';
+export * from './queryjob.js';
 export * from './crds.js';
 export * from './samples.js';
