@@ -5,6 +5,7 @@
 {{- $on := list -}}
 {{- if (index .Values.controllers "notebooklab").enabled }}{{ $on = append $on "notebooklab" }}{{ end -}}
 {{- if (index .Values.controllers "notebookprofile").enabled }}{{ $on = append $on "notebookprofile" }}{{ end -}}
+{{- if (index .Values.controllers "queryjob").enabled }}{{ $on = append $on "queryjob" }}{{ end -}}
 --controllers={{ join "," $on }}
 {{- end }}
 
@@ -20,6 +21,12 @@
   value: {{ join "," .podAnnotationPrefixes | quote }}
 - name: SKYPORT_HOME_BIND_TIMEOUT
   value: {{ .homeBindTimeout | quote }}
+{{- end }}
+{{- end }}
+{{- with (index .Values.controllers "queryjob") }}
+{{- if .enabled }}
+- name: SKYPORT_QUERY_RUNNER_IMAGE
+  value: {{ .runnerImage | quote }}
 {{- end }}
 {{- end }}
 {{- end }}

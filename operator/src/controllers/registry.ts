@@ -5,9 +5,10 @@ import { checkModules, type ControllerModule } from '../runtime/index.js';
 import { rbac as runtimeRbac } from '../runtime/rbac.js';
 import { notebookLab } from './notebooklab/index.js';
 import { notebookProfile } from './notebookprofile/index.js';
+import { queryJob } from './queryjob/index.js';
 
 /** Every controller of the operator. A new kind adds its module (`controllers/<kind>/index.ts`) here only. */
-export const controllers: readonly ControllerModule[] = [notebookLab, notebookProfile];
+export const controllers: readonly ControllerModule[] = [notebookLab, notebookProfile, queryJob];
 checkModules(controllers);
 
 /** The rules one part of the operator needs, and where they come from (for error messages and comments). */
