@@ -1,6 +1,7 @@
 // Pure builders of a QueryJob's children (CONTRIBUTING.md §1): the batch/v1 Job running the query runner and the
 // Job that deletes the results at destruction. No I/O, no clock.
 import type { Catalog, QueryJob } from '../../api/v1alpha1/index.js';
+import { parseQuantity } from '../../api/units.js';
 import type { KubeObject } from '../../kube/index.js';
 import { childLabels, childMeta, childName } from '../../meta/index.js';
 
@@ -91,7 +92,7 @@ export function runnerSpec(qj: QueryJob, catalog: Catalog, plan: RunPlan): Recor
       stem: 'result',
       format: out.format,
       compression: out.compression,
-      ...(out.splitMaxBytes === undefined ? {} : { splitMaxBytes: Number(out.splitMaxBytes) }),
+      ...(out.splitMaxBytes === undefined ? {} : { splitMaxBytes: parseQuantity(out.splitMaxBytes) }),
     },
     maxRecords: plan.maxRecords,
     executionDurationSeconds: plan.executionDurationSeconds,
