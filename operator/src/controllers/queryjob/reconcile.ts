@@ -103,7 +103,7 @@ export class QueryJobReconciler {
       });
       return;
     }
-    const destruction = prev.destruction ?? destructionOf(qj, catalog);
+    const destruction = destructionOf(qj, catalog);
     const jobs = ctx.owned<KubeObject>('Job');
     const runner = jobs.find((j) => j.metadata?.name === runnerJobName(qj));
     const base: Status = { ...prev, destruction };
