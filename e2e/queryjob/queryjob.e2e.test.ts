@@ -28,8 +28,15 @@ async function submit(name: string, spec: Record<string, unknown>): Promise<void
   await applyObject(queryJob(ns(), name, catalog(), spec));
 }
 
+/** Starts an operator and waits until it serves /readyz (tsx start-up takes a minute on a loaded machine). */
 async function startOperator() {
-  return s.start({ args: ['--controllers=queryjob'] });
+  const op = await s.start({ args: ['--controllers=queryjob'] });
+  await eventually(async () => (await op.probe('/readyz')) === 200, {
+    timeoutMs: 180_000,
+    intervalMs: 500,
+    description: 'the operator is ready',
+  });
+  return op;
 }
 
 describe('QueryJob', () => {

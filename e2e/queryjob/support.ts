@@ -152,7 +152,7 @@ export function getQueryJob(ns: string, name: string): Promise<QueryJobObj> {
 }
 
 /** Waits until the QueryJob's status.phase is `phase`; returns it. */
-export function phaseOf(ns: string, name: string, phase: string, timeoutMs = 60_000): Promise<QueryJobObj> {
+export function phaseOf(ns: string, name: string, phase: string, timeoutMs = 120_000): Promise<QueryJobObj> {
   return eventually(
     async () => {
       const q = await getQueryJob(ns, name);
