@@ -267,6 +267,26 @@ describe('QueryJob', () => {
     expect(jobs.map((j) => j.metadata.uid)).toEqual([job?.metadata.uid]);
   });
 
+  it('checks a PENDING job refused for its query again once the query is fixed', async () => {
+    s.dumpOnFailure();
+    if (s.started.length === 0) await startOperator();
+    await submit('fixme', { query: 'SELECT pg_sleep(10)' });
+    await phaseOf(ns(), 'fixme', 'ERROR');
+    await kubectl([
+      'patch',
+      'queryjob',
+      'fixme',
+      '-n',
+      ns(),
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { query: GOOD } }),
+    ]);
+    const fixed = await phaseOf(ns(), 'fixme', 'PENDING');
+    expect(fixed.status?.error).toBeUndefined();
+    expect(fixed.status?.quote?.estimatedRows).toBeGreaterThan(0);
+  });
+
   it('the apiserver refuses malformed specs, naming the field', async () => {
     const refused = async (spec: Record<string, unknown>): Promise<string> => {
       const err = await applyObject(queryJob(ns(), 'bad', catalog(), spec)).then(

@@ -51,6 +51,20 @@ function sameStatus(prev: Status | undefined, next: Status): boolean {
   return JSON.stringify(prev ?? {}) === JSON.stringify(next);
 }
 
+/**
+ * A job refused at submit (no runner ever made) whose spec changed since: it is checked again. The CRD lets the
+ * query change only while spec.phase is PENDING, so this is a user fixing a query before running it.
+ */
+function refusedEarlier(qj: QueryJob, prev: Status): boolean {
+  const validated = prev.conditions?.find((c) => c.type === VALIDATED);
+  return (
+    prev.phase === 'ERROR' &&
+    prev.jobName === undefined &&
+    validated?.status === 'False' &&
+    validated.observedGeneration !== (qj.metadata.generation ?? 0)
+  );
+}
+
 /** The destruction time: spec.destruction, else creation + the catalog's retention. */
 export function destructionOf(qj: QueryJob, catalog: Catalog): string {
   if (qj.spec.destruction !== undefined) return qj.spec.destruction;
@@ -112,7 +126,7 @@ export class QueryJobReconciler {
     const later = {
       requeueAfterMs: Math.min(MAX_REQUEUE_MS, Date.parse(destruction) - now.getTime() + 1000),
     };
-    if (prev.phase !== undefined && FINAL.includes(prev.phase)) {
+    if (prev.phase !== undefined && FINAL.includes(prev.phase) && !refusedEarlier(qj, prev)) {
       await this.write(qj, base);
       return later;
     }
@@ -179,7 +193,7 @@ export class QueryJobReconciler {
         const creds = await this.storage.credentials(catalog, qj.metadata.namespace ?? 'default');
         const q = await quoteAndCheck(this.deps.quoter, catalog, creds, sql);
         plan = { sql, ...limits };
-        const { error: _e, ...rest } = base;
+        const { error: _e, endTime: _t, ...rest } = base;
         next = {
           ...rest,
           sql,
