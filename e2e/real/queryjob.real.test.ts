@@ -1,6 +1,6 @@
 // Tier "real": a QueryJob's runner pod really runs on the real node (containerd + runc + kubelet) against a real
 // PostgreSQL reached on the node bridge's host address, writes its result to the results volume, and reports its
-// files through the termination message; a runner killed mid-query is retried and writes the same bytes.
+// files through the termination message (the chart's operator, from its image, runs on the real node too); a runner killed mid-query is retried and writes the same bytes.
 // Skipped unless the cluster has the real node and `npm run images -- query-runner` has built the image.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -24,17 +24,18 @@ import { nodeDirs, REAL_NODE_NETWORK } from '../cluster/node/config.js';
 import { importImage } from '../cluster/node/node.js';
 import { nodeCacheDir } from '../cluster/paths.js';
 import { readIndex } from '../images/build.js';
-import { installChartOnce, startOperator, type OperatorProcess } from '../operator/support.js';
+import { installChartOnce } from '../operator/support.js';
 import { startPostgres, type ServiceHandle } from '../services/index.js';
 import { realNodeSkipReason } from './support.js';
 
 const execFileP = promisify(execFile);
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
 const runnerImage = readIndex()['query-runner'];
+const operatorImage = readIndex()['operator'];
 const skipReason =
   (await realNodeSkipReason(kubeconfig)) ??
-  (runnerImage === undefined || !existsSync(runnerImage.archive)
-    ? 'the query-runner image is not built (npm run images -- query-runner)'
+  ([runnerImage, operatorImage].some((i) => i === undefined || !existsSync(i.archive))
+    ? 'the query-runner and operator images are not built (npm run images -- query-runner operator)'
     : undefined);
 
 /** Rows of the sample: enough that a runner is still streaming a couple of seconds after it starts. */
@@ -60,7 +61,6 @@ describe.skipIf(skipReason !== undefined)(
     const run = uniqueName('qjreal');
     let ns = '';
     let db: ServiceHandle | undefined;
-    let op: OperatorProcess | undefined;
     let resultsDir = '';
     const database = run.replace(/-/g, '_');
     const k = (args: string[]) => kubectl(args, { kubeconfig });
@@ -68,7 +68,9 @@ describe.skipIf(skipReason !== undefined)(
     const get = (name: string) => kubectlJson<QJ>(['get', 'queryjob', name, '-n', ns], { kubeconfig });
 
     beforeAll(async () => {
+      // The chart's operator runs on the real node (kwok nodes are tainted while it runs), from the built image.
       await importImage(dirname(kubeconfig), runnerImage?.archive ?? '');
+      await importImage(dirname(kubeconfig), operatorImage?.archive ?? '');
       // PostgreSQL on loopback (the operator's quote) and on the bridge's host address (the pods), password-checked
       // for the pod subnet so the mounted Secret is what lets the runner in.
       db = await startPostgres({ listenAddresses: `127.0.0.1,${REAL_NODE_NETWORK.hostIP}` });
@@ -88,7 +90,7 @@ describe.skipIf(skipReason !== undefined)(
       await c.query(`GRANT SELECT ON des_sample TO ${READER.user}`);
       await c.end();
 
-      const opKubeconfig = await installChartOnce({ kubeconfig });
+      await installChartOnce({ kubeconfig });
       await k(['wait', '--for=condition=Established', '--timeout=60s', 'crd/queryjobs.skyport.io']);
       ns = await createNamespace('qjreal', { kubeconfig });
       await apply({
@@ -140,11 +142,9 @@ describe.skipIf(skipReason !== undefined)(
           limits: { maxConcurrentJobsPerUser: 2 },
         },
       });
-      op = await startOperator({ kubeconfig: opKubeconfig, args: ['--controllers=queryjob'] });
     });
 
     afterAll(async () => {
-      await op?.stop();
       if (ns) await deleteNamespace(ns, { kubeconfig });
       await k(['delete', 'catalog', run, '--ignore-not-found', '--wait=false']).catch(() => undefined);
       await k(['delete', 'pv', run, '--ignore-not-found', '--wait=false']).catch(() => undefined);
@@ -154,7 +154,12 @@ describe.skipIf(skipReason !== undefined)(
 
     function dumpOnFailure(): void {
       onTestFailed(async () => {
-        console.error(await dumpDiagnostics(ns, op === undefined ? [] : [op.logFile], { kubeconfig }));
+        console.error(await dumpDiagnostics(ns, [], { kubeconfig }));
+        console.error(
+          await k(['logs', '-n', 'skyport-system', 'deploy/skyport', '--tail=60']).catch((e: unknown) =>
+            String(e),
+          ),
+        );
         console.error(await k(['get', 'queryjobs', '-n', ns, '-o', 'yaml']).catch((e: unknown) => String(e)));
       });
     }
