@@ -144,6 +144,33 @@ describe.skipIf(missing.length > 0)(`images under runc${skipReason}`, () => {
   );
 
   it(
+    'query-runner: refuses a bad spec (exit 2) and a denied function (exit 1) as uid 1000; busybox rm for cleanup',
+    async () => {
+      const { bundle, image: img } = await image('query-runner');
+      expect(img.image.config.User).toBe('1000:1000');
+      const bad = await runContainer(bundle, img, { env: { SKYPORT_JOB_SPEC: '{"query":"SELECT 1"}' } });
+      expect(bad.code).toBe(2);
+      expect(bad.stdout).toContain('spec.output');
+      const spec = {
+        query: 'SELECT pg_sleep(3600)',
+        catalog: { name: 'desdr' },
+        connection: { host: '127.0.0.1', port: 1 },
+        output: { dir: '/tmp/out', format: 'csv' },
+        executionDurationSeconds: 10,
+      };
+      const denied = await runContainer(bundle, img, {
+        env: { SKYPORT_JOB_SPEC: JSON.stringify(spec), SKYPORT_TERMINATION_LOG: '/tmp/termination' },
+        tmpfs: ['/tmp'],
+      });
+      expect(denied.code).toBe(1);
+      expect(denied.stdout).toContain('"code":"QueryFunctionDenied"');
+      const rm = await runContainer(bundle, img, { command: ['rm', '-rf', '--', '/tmp/x'], tmpfs: ['/tmp'] });
+      expect(rm.code).toBe(0);
+    },
+    COLD,
+  );
+
+  it(
     'jupyterlab: runs as uid 1000 in /home/jovyan and answers /api with a read-only root',
     async () => {
       const { bundle, image: img } = await image('jupyterlab');

@@ -78,7 +78,17 @@ export const IMAGES: readonly ImageSpec[] = [
   {
     name: 'operator',
     base: 'node20',
-    inputs: { paths: [...MANIFESTS, 'operator/tsconfig.json', 'operator/src'], exclude: NO_TESTS },
+    // The operator validates queries with the query runner's validator (a workspace dependency).
+    inputs: {
+      paths: [
+        ...MANIFESTS,
+        'operator/tsconfig.json',
+        'operator/src',
+        'services/query-runner/tsconfig.json',
+        'services/query-runner/src',
+      ],
+      exclude: NO_TESTS,
+    },
     pins: [],
     stage: { kind: 'app', workspace: 'operator' },
     purpose: 'product',
@@ -108,6 +118,17 @@ export const IMAGES: readonly ImageSpec[] = [
     },
     pins: [],
     stage: { kind: 'app', workspace: 'services/cutout-runner' },
+    purpose: 'product',
+  },
+  {
+    name: 'query-runner',
+    base: 'node20',
+    inputs: {
+      paths: [...MANIFESTS, 'services/query-runner/tsconfig.json', 'services/query-runner/src'],
+      exclude: [...NO_TESTS, /^services\/query-runner\/src\/sample\//],
+    },
+    pins: [],
+    stage: { kind: 'app', workspace: 'services/query-runner' },
     purpose: 'product',
   },
   {

@@ -134,6 +134,17 @@ const WORKSPACE_MANIFESTS = [
   'e2e',
 ];
 
+/** The workspaces `workspace` lists among its dependencies (e.g. the operator: the query runner's validator). */
+export function workspaceDependencies(repoRoot: string, workspace: string): string[] {
+  const read = (w: string) =>
+    JSON.parse(readFileSync(join(repoRoot, w, 'package.json'), 'utf8')) as {
+      name?: string;
+      dependencies?: Record<string, string>;
+    };
+  const deps = Object.keys(read(workspace).dependencies ?? {});
+  return WORKSPACE_MANIFESTS.filter((w) => w !== workspace && deps.includes(read(w).name ?? ''));
+}
+
 /** Files of installed packages no program loads: type declarations, source maps, documentation (not licences). */
 const UNUSED_AT_RUNTIME = /\.(d\.[mc]?ts|map)$|^(?!licen[cs]e).*\.md$/i;
 
@@ -183,14 +194,17 @@ export async function stageApp(env: StageEnv, workspace: string, ctx: string): P
     ],
     { cwd: app, env: { ...process.env, NODE_ENV: 'production' } },
   );
+  // Workspaces it depends on stay (npm ci linked them into node_modules), compiled, beside it.
+  const kept = [workspace, ...workspaceDependencies(env.repoRoot, workspace)];
   for (const w of WORKSPACE_MANIFESTS)
-    if (w !== workspace) rmSync(join(app, w), { recursive: true, force: true });
+    if (!kept.includes(w)) rmSync(join(app, w), { recursive: true, force: true });
   rmSync(join(app, 'package-lock.json'));
   pruneNodeModules(join(app, 'node_modules'));
-  cpSync(join(env.repoRoot, workspace, 'dist', 'src'), join(app, workspace, 'dist', 'src'), {
-    recursive: true,
-    filter: keepCompiled,
-  });
+  for (const w of kept)
+    cpSync(join(env.repoRoot, w, 'dist', 'src'), join(app, w, 'dist', 'src'), {
+      recursive: true,
+      filter: keepCompiled,
+    });
 }
 
 /** pip flags selecting the wheels Debian bookworm's CPython 3.11 on x86_64 installs. */

@@ -219,6 +219,8 @@ export interface PostgresOptions {
   database?: string;
   /** Superuser name, trust-authenticated on loopback (default `skyport`). */
   user?: string;
+  /** listen_addresses (default `127.0.0.1`); the real tier adds the node bridge's host address for pods. */
+  listenAddresses?: string;
 }
 
 /** The newest /usr/lib/postgresql/<major>/bin holding initdb and postgres. */
@@ -284,7 +286,7 @@ export async function startPostgres(opts: PostgresOptions = {}): Promise<Service
     '-k',
     sock,
     '-c',
-    'listen_addresses=127.0.0.1',
+    `listen_addresses=${opts.listenAddresses ?? '127.0.0.1'}`,
     '-c',
     'fsync=off',
     '-c',

@@ -7,6 +7,7 @@
 {{- if (index .Values.controllers "notebookprofile").enabled }}{{ $on = append $on "notebookprofile" }}{{ end -}}
 {{- if (index .Values.controllers "anomalyservice").enabled }}{{ $on = append $on "anomalyservice" }}{{ end -}}
 {{- if (index .Values.controllers "imagecollection").enabled }}{{ $on = append $on "imagecollection" }}{{ end -}}
+{{- if (index .Values.controllers "queryjob").enabled }}{{ $on = append $on "queryjob" }}{{ end -}}
 {{- if (index .Values.controllers "cutoutjob").enabled }}{{ $on = append $on "cutoutjob" }}{{ end -}}
 --controllers={{ join "," $on }}
 {{- end }}
@@ -42,6 +43,12 @@
 {{- with (index .Values.controllers "imagecollection") }}
 {{- if .enabled }}
 - name: SKYPORT_INDEX_RUNNER_IMAGE
+  value: {{ .runnerImage | quote }}
+{{- end }}
+{{- end }}
+{{- with (index .Values.controllers "queryjob") }}
+{{- if .enabled }}
+- name: SKYPORT_QUERY_RUNNER_IMAGE
   value: {{ .runnerImage | quote }}
 {{- end }}
 {{- end }}

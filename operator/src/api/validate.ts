@@ -18,6 +18,9 @@ import type { ImageCollection } from './v1alpha1/imagecollection.js';
 import type { KindDefinition } from './v1alpha1/crds.js';
 import type { NotebookLab } from './v1alpha1/notebooklab.js';
 import type { NotebookProfile } from './v1alpha1/notebookprofile.js';
+import { catalogDefinition, queryJobDefinition } from './v1alpha1/crds.js';
+import type { Catalog } from './v1alpha1/catalog.js';
+import type { QueryJob } from './v1alpha1/queryjob.js';
 
 /** One problem with one field. `path` is dotted with indices, e.g. `spec.env[0].name`. */
 export interface FieldError {
@@ -223,6 +226,10 @@ export const imageCollectionValidator: KindValidator<ImageCollection> =
   compile<ImageCollection>(imageCollectionDefinition);
 /** Validator for CutoutJob objects. */
 export const cutoutJobValidator: KindValidator<CutoutJob> = compile<CutoutJob>(cutoutJobDefinition);
+/** Validator for Catalog objects. */
+export const catalogValidator: KindValidator<Catalog> = compile<Catalog>(catalogDefinition);
+/** Validator for QueryJob objects. */
+export const queryJobValidator: KindValidator<QueryJob> = compile<QueryJob>(queryJobDefinition);
 
 /** `spec.owner: Required value; spec.state: must be one of: "Running", "Stopped"` — for conditions and logs. */
 export function formatErrors(errors: readonly FieldError[]): string {

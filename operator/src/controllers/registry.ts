@@ -8,6 +8,7 @@ import { notebookProfile } from './notebookprofile/index.js';
 import { anomalyService } from './anomalyservice/index.js';
 import { imageCollection } from './imagecollection/index.js';
 import { cutoutJob } from './cutoutjob/index.js';
+import { queryJob } from './queryjob/index.js';
 
 /** Every controller of the operator. A new kind adds its module (`controllers/<kind>/index.ts`) here only. */
 export const controllers: readonly ControllerModule[] = [
@@ -15,6 +16,7 @@ export const controllers: readonly ControllerModule[] = [
   notebookProfile,
   anomalyService,
   imageCollection,
+  queryJob,
   cutoutJob,
 ];
 checkModules(controllers);

@@ -4,14 +4,28 @@
 // files and `<stem>.provenance.json`, or `<stem>.error.json` with {type, code, message}, and exits 0, 1
 // (fatal), 2 (invalid spec) or 75 (transient: retry). SIGTERM and SIGINT cancel the query and stop.
 
+import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { classify, exitCode, type RunError } from './errors.js';
-import { errorName, runJob } from './run.js';
+import type { ResultFile } from './output.js';
+import { errorName, manifestName, runJob } from './run.js';
+import { terminationMessage } from './termination.js';
 import { parseSpec, type JobSpec } from './spec.js';
 
 function line(o: object): void {
   process.stdout.write(JSON.stringify(o) + '\n');
+}
+
+function writeTermination(text: string): void {
+  const path = process.env['SKYPORT_TERMINATION_LOG'];
+  if (path === undefined || path === '') return;
+  try {
+    writeFileSync(path, text);
+  } catch (err) {
+    process.stderr.write(`Could not write the termination message: ${String(err)}\n`);
+  }
 }
 
 /** The spec's text from `--spec <file>` or SKYPORT_JOB_SPEC. */
@@ -29,6 +43,7 @@ function specText(argv: readonly string[]): string {
 
 function fail(e: RunError, spec: JobSpec | undefined): number {
   line({ event: 'error', ...e });
+  writeTermination(terminationMessage({ error: e }));
   if (spec !== undefined) {
     try {
       writeFileSync(join(spec.output.dir, errorName(spec.output.stem)), JSON.stringify(e, null, 2) + '\n');
@@ -37,6 +52,13 @@ function fail(e: RunError, spec: JobSpec | undefined): number {
     }
   }
   return exitCode(e);
+}
+
+/** A written file's size and sha256 (the provenance manifest, listed with the results). */
+async function describeFile(spec: JobSpec, name: string): Promise<ResultFile> {
+  const bytes = await readFile(join(spec.output.dir, name));
+  const sha256 = createHash('sha256').update(bytes).digest('hex');
+  return { name, mediaType: 'application/json', rows: 0, bytes: bytes.length, sha256 };
 }
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -52,7 +74,13 @@ async function main(argv: readonly string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
-    await runJob(spec, { emit: line, signal: stop.signal });
+    const manifest = await runJob(spec, { emit: line, signal: stop.signal });
+    writeTermination(
+      terminationMessage({
+        manifest,
+        manifestFile: await describeFile(spec, manifestName(spec.output.stem)),
+      }),
+    );
     return 0;
   } catch (err) {
     return fail(classify(err), spec);

@@ -5,7 +5,7 @@
 // the run. A stop request (SIGTERM, an ABORT) does the same.
 
 import { createHash } from 'node:crypto';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import pg from 'pg';
 import { readComments, withComments } from './comments.js';
@@ -79,7 +79,7 @@ async function connectionConfig(spec: JobSpec): Promise<pg.ClientConfig> {
     ...(c.database !== undefined && { database: c.database }),
     ...(c.user !== undefined && { user: c.user }),
     ...(password !== undefined && { password }),
-    application_name: 'skyport-query-runner',
+    application_name: c.applicationName ?? 'skyport-query-runner',
     connectionTimeoutMillis: 15_000,
     keepAlive: true,
   };
@@ -97,6 +97,8 @@ export async function runJob(spec: JobSpec, opts: RunOptions): Promise<Manifest>
   const now = opts.now ?? ((): Date => new Date());
   const startedAt = now();
   const { dir, stem } = spec.output;
+  // The operator gives each job its own directory on the results volume; the first attempt creates it.
+  await mkdir(dir, { recursive: true });
   // A killed attempt may have left .partial files; a failed one, an error file.
   await removePartials(dir, stem);
   await rm(join(dir, errorName(stem)), { force: true });

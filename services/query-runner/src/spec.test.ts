@@ -55,6 +55,16 @@ describe('parseSpec', () => {
     expect(problems([])).toEqual(['spec: must be a JSON object']);
     expect(problems({ ...GOOD, output: 'x' })).toContain('spec.output: must be an object');
   });
+
+  it('takes an applicationName of 1 to 63 printable ASCII characters', () => {
+    const name = 'skyport-qj-0f3c1a2b-1111-2222-3333-444455556666';
+    expect(parseSpec({ ...GOOD, connection: { applicationName: name } }).connection.applicationName).toBe(
+      name,
+    );
+    expect(problems({ ...GOOD, connection: { applicationName: 'x'.repeat(64) } })).toEqual([
+      'spec.connection.applicationName: must be 1 to 63 printable ASCII characters',
+    ]);
+  });
 });
 
 describe('classify', () => {

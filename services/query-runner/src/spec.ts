@@ -17,6 +17,11 @@ export interface JobSpec {
     readonly user?: string;
     /** A file holding the password (a mounted Secret); trailing newlines are dropped. */
     readonly passwordFile?: string;
+    /**
+     * PostgreSQL application_name (≤ 63 bytes), `skyport-query-runner` by default: the operator names each job's
+     * backend so that an ABORT can find it in pg_stat_activity.
+     */
+    readonly applicationName?: string;
   };
   readonly output: {
     readonly dir: string;
@@ -116,6 +121,7 @@ export function parseSpec(raw: unknown): JobSpec {
     'database',
     'user',
     'passwordFile',
+    'applicationName',
   ]);
   const connection = pick({
     host: c.string('host', false),
@@ -123,7 +129,10 @@ export function parseSpec(raw: unknown): JobSpec {
     database: c.string('database', false),
     user: c.string('user', false),
     passwordFile: c.string('passwordFile', false),
+    applicationName: c.string('applicationName', false),
   });
+  if (connection.applicationName !== undefined && !/^[\x20-\x7e]{1,63}$/.test(connection.applicationName))
+    problems.push('spec.connection.applicationName: must be 1 to 63 printable ASCII characters');
   const o = new Fields(top.object('output'), 'spec.output', problems, [
     'dir',
     'stem',

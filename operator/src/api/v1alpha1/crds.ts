@@ -19,6 +19,8 @@ import { imageCollectionSpec, imageCollectionStatus } from './imagecollection.js
 import type { KindNames } from './group.js';
 import { NOTEBOOKLAB_NAME_MAX, notebookLabSpec, notebookLabStatus } from './notebooklab.js';
 import { notebookProfileSpec, notebookProfileStatus } from './notebookprofile.js';
+import { CATALOG, catalogSpec, catalogStatus } from './catalog.js';
+import { QUERYJOB, QUERYJOB_NAME_MAX, queryJobSpec, queryJobStatus } from './queryjob.js';
 
 /** A column of `kubectl get`. */
 export interface PrinterColumn {
@@ -207,6 +209,67 @@ const age: PrinterColumn = {
   description: 'Time since creation',
 };
 
+/** Catalog's CRD input. */
+export const catalogDefinition: KindDefinition = {
+  names: CATALOG,
+  schema: rootSchema(
+    "Catalog is an administrator's PostgreSQL catalog for QueryJobs: the server and read-only role, the limits " +
+      'every query obeys, where results are written and how long they are kept.',
+    catalogSpec,
+    catalogStatus,
+  ),
+  printerColumns: [
+    { name: 'Host', type: 'string', jsonPath: '.spec.database.host', description: 'PostgreSQL host' },
+    { name: 'Database', type: 'string', jsonPath: '.spec.database.database', description: 'Database name' },
+    { name: 'Release', type: 'string', jsonPath: '.spec.release', description: 'Data release' },
+    {
+      name: 'Age',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation',
+    },
+  ],
+};
+
+/** QueryJob's CRD input. */
+export const queryJobDefinition: KindDefinition = {
+  names: QUERYJOB,
+  schema: rootSchema(
+    'QueryJob is one catalog query (UWS job): validated and quoted at submit, run by the query runner as a ' +
+      'batch/v1 Job when spec.phase is RUN, its result files listed in status until destruction.',
+    queryJobSpec,
+    queryJobStatus,
+    { maxLength: QUERYJOB_NAME_MAX, pattern: DNS1123_LABEL_PATTERN },
+  ),
+  printerColumns: [
+    { name: 'Owner', type: 'string', jsonPath: '.spec.owner', description: 'Owner of the job' },
+    { name: 'Catalog', type: 'string', jsonPath: '.spec.catalogRef.name', description: 'Catalog queried' },
+    { name: 'Phase', type: 'string', jsonPath: '.status.phase', description: 'UWS execution phase' },
+    { name: 'Rows', type: 'integer', jsonPath: '.status.rows', description: 'Rows in the result' },
+    {
+      name: 'Age',
+      type: 'date',
+      jsonPath: '.metadata.creationTimestamp',
+      description: 'Time since creation',
+    },
+    {
+      name: 'Format',
+      type: 'string',
+      jsonPath: '.spec.output.format',
+      description: 'Result format',
+      priority: 1,
+    },
+    {
+      name: 'Est-Rows',
+      type: 'integer',
+      jsonPath: '.status.quote.estimatedRows',
+      description: "The planner's row estimate",
+      priority: 1,
+    },
+    { name: 'Error', type: 'string', jsonPath: '.status.error.code', description: 'Error code', priority: 1 },
+  ],
+};
+
 /** ImageCollection's CRD input. */
 export const imageCollectionDefinition: KindDefinition = {
   names: IMAGECOLLECTION,
@@ -272,6 +335,8 @@ export const definitions: readonly KindDefinition[] = [
   notebookLabDefinition,
   notebookProfileDefinition,
   anomalyServiceDefinition,
+  catalogDefinition,
+  queryJobDefinition,
   imageCollectionDefinition,
   cutoutJobDefinition,
 ];

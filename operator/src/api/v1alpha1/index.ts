@@ -1,4 +1,4 @@
-// Public surface of skyport.io/v1alpha1: names, types and schemas of NotebookLab and NotebookProfile.
+// Public surface of skyport.io/v1alpha1: names, types and schemas of every kind.
 export * from './group.js';
 export * from './common.js';
 export * from './notebooklab.js';
@@ -6,5 +6,7 @@ export * from './notebookprofile.js';
 export * from './anomalyservice.js';
 export * from './imagecollection.js';
 export * from './cutoutjob.js';
+export * from './catalog.js';
+export * from './queryjob.js';
 export * from './crds.js';
 export * from './samples.js';

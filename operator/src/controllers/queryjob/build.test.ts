@@ -1,0 +1,104 @@
+// Golden-file tests of the pure QueryJob builders, plus the invariants the runner Job must hold.
+// Regenerate the golden files with UPDATE_GOLDEN=1 after an intended change, and review the diff.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { KubeObject } from '../../kube/index.js';
+import { applicationName, buildCleanupJob, buildRunnerJob, resultDir, runnerSpec } from './build.js';
+import { catalogFixture, queryJobFixture } from './fixtures.test-util.js';
+
+const RUNNER = { image: 'localhost/skyport/query-runner:dev', pullPolicy: 'IfNotPresent' } as const;
+const PLAN = { sql: queryJobFixture().spec.query, executionDurationSeconds: 600, maxRecords: 100000 };
+
+function golden(name: string, obj: KubeObject): void {
+  const path = fileURLToPath(new URL(`./__golden__/${name}.yaml`, import.meta.url));
+  const doc = stringify(obj, { sortMapEntries: false });
+  if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(path, doc);
+  expect(doc).toBe(readFileSync(path, 'utf8'));
+}
+
+type Pod = {
+  securityContext: Record<string, unknown>;
+  containers: {
+    env: { name: string; value?: string }[];
+    securityContext: Record<string, unknown>;
+    volumeMounts: { name: string; mountPath: string }[];
+  }[];
+  volumes: { name: string; persistentVolumeClaim?: { claimName: string } }[];
+};
+type JobSpec = {
+  backoffLimit: number;
+  activeDeadlineSeconds: number;
+  podFailurePolicy: { rules: { action: string; onExitCodes?: { values: number[] } }[] };
+  template: { spec: Pod };
+};
+
+describe('buildRunnerJob', () => {
+  it('golden: a CSV job of a DES-like catalog', () => {
+    golden('runner-job', buildRunnerJob(queryJobFixture(), catalogFixture(), PLAN, RUNNER));
+  });
+
+  it('golden: FITS, gzip, split into parts', () => {
+    const qj = queryJobFixture({ output: { format: 'fits', compression: 'gzip', splitMaxBytes: '1Gi' } });
+    golden('runner-job-fits', buildRunnerJob(qj, catalogFixture(), { ...PLAN, maxRecords: 5 }, RUNNER));
+  });
+
+  it('golden: the cleanup Job', () => {
+    golden('cleanup-job', buildCleanupJob(queryJobFixture(), catalogFixture(), RUNNER));
+  });
+
+  it('enforces executionDuration twice and retries only a transient failure', () => {
+    const job = buildRunnerJob(
+      queryJobFixture(),
+      catalogFixture(),
+      { ...PLAN, executionDurationSeconds: 90 },
+      RUNNER,
+    );
+    const spec = job['spec'] as JobSpec;
+    expect(spec.activeDeadlineSeconds).toBe(150);
+    expect(spec.backoffLimit).toBe(1);
+    expect(spec.podFailurePolicy.rules[0]).toMatchObject({
+      action: 'FailJob',
+      onExitCodes: { values: [1, 2] },
+    });
+    const env = spec.template.spec.containers[0]?.env ?? [];
+    const runner = JSON.parse(env.find((e) => e.name === 'SKYPORT_JOB_SPEC')?.value ?? '{}') as {
+      executionDurationSeconds: number;
+    };
+    expect(runner.executionDurationSeconds).toBe(90);
+  });
+
+  it('runs under Pod Security "restricted" and never carries the password in the spec', () => {
+    const job = buildRunnerJob(queryJobFixture(), catalogFixture(), PLAN, RUNNER);
+    const pod = (job['spec'] as JobSpec).template.spec;
+    expect(pod.securityContext).toMatchObject({
+      runAsNonRoot: true,
+      seccompProfile: { type: 'RuntimeDefault' },
+    });
+    expect(pod.containers[0]?.securityContext).toEqual({
+      allowPrivilegeEscalation: false,
+      readOnlyRootFilesystem: true,
+      capabilities: { drop: ['ALL'] },
+    });
+    expect(JSON.stringify(job)).not.toMatch(/password"\s*:\s*"[^/]/);
+    expect(pod.volumes.find((v) => v.name === 'results')?.persistentVolumeClaim?.claimName).toBe(
+      'query-results',
+    );
+    expect(job.metadata?.ownerReferences?.[0]).toMatchObject({
+      kind: 'QueryJob',
+      name: 'gold-sample',
+      controller: true,
+    });
+  });
+
+  it("gives each job its own directory and backend name from its UID, and passes the runner's spec checks", async () => {
+    const qj = queryJobFixture();
+    expect(resultDir(qj)).toBe('/results/gold-sample-0f3c1a2b-1111-2222-3333-444455556666');
+    expect(applicationName(qj).length).toBeLessThanOrEqual(63);
+    const { parseSpec } = await import('../../../../services/query-runner/src/spec.js');
+    expect(() => parseSpec(runnerSpec(qj, catalogFixture(), PLAN))).not.toThrow();
+    const fits = queryJobFixture({ output: { format: 'fits', compression: 'gzip', splitMaxBytes: '1Gi' } });
+    expect(parseSpec(runnerSpec(fits, catalogFixture(), PLAN)).output.splitMaxBytes).toBe(1024 ** 3);
+  });
+});
