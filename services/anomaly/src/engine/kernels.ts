@@ -1,5 +1,6 @@
 // Scoring kernels specialised per model shape. Dense forests wider than five columns are scored by the
-// WebAssembly SIMD kernel (./simd.ts, 2–10× the JS kernels at d = 10 … 100). For the rest, generating the
+// WebAssembly SIMD kernel (./simd.ts, 2–10× the JS kernels at d = 10 … 100), axis-parallel forests (e = 0)
+// by the WebAssembly axis kernel (./simd.ts, ~3× the generated JS kernel at d = 3 … 100). For the rest, generating the
 // kernel once per (d, k) with the dot product unrolled, the width a constant and a branch-free child select
 // measured ~45–60% faster for d = 10 in V8 (tree-major, 2k-row blocks). The plain loop kernels stay as the
 // fallback for very wide sparse models and as the tests' reference.
@@ -8,7 +9,7 @@
 // tree) and rows inside the block, so they are always in range.
 
 import type { Forest } from './model.js';
-import { blockedDot, usesBlockedDot, wasmDenseKernel } from './simd.js';
+import { blockedDot, usesBlockedDot, wasmAxisKernel, wasmDenseKernel } from './simd.js';
 
 /**
  * Adds the path length of every tree in [t0, t1) for rows [0, nb) of `x` (row-major, width d, already in
@@ -209,6 +210,7 @@ export function kernelFor(d: number, k: number): Kernel {
   let kern = cache.get(key);
   if (!kern) {
     if (blockedLayout(d, k)) kern = wasmDenseKernel(d, blockedLoopKernel(d)) ?? blockedLoopKernel(d);
+    else if (k === 1) kern = wasmAxisKernel(d, unrolledKernel(d, k)) ?? unrolledKernel(d, k);
     else if (k <= MAX_UNROLL) kern = unrolledKernel(d, k);
     else if (k === d) kern = denseLoopKernel(d);
     else kern = sparseLoopKernel(d, k);

@@ -25,6 +25,34 @@ describe('TreeRng', () => {
     expect(bulk.nextU32()).toBe(one.nextU32());
   });
 
+  it('draws nextInt as rejection of the top 2^32 mod n values and r mod n, computed exactly (BigInt reference)', () => {
+    const rng = new TreeRng(9, 4, SAMPLE_STREAM);
+    const ref = new TreeRng(9, 4, SAMPLE_STREAM);
+    const two32 = 2n ** 32n;
+    // Widths where r ≥ 2^31 is common, a division is inexact, and the rejection band is wide (n just above 2^31).
+    const widths = [
+      2,
+      3,
+      7,
+      255,
+      65537,
+      99_744,
+      1_000_003,
+      2 ** 31 - 1,
+      2 ** 31 + 1,
+      3_000_000_019,
+      2 ** 32 - 1,
+      2 ** 32,
+    ];
+    for (let i = 0; i < 4000; i++) {
+      const n = widths[i % widths.length]!;
+      const limit = two32 - (two32 % BigInt(n));
+      let r = BigInt(ref.nextU32());
+      while (r >= limit) r = BigInt(ref.nextU32());
+      expect(rng.nextInt(n)).toBe(Number(r % BigInt(n)));
+    }
+  });
+
   it('is a pure function of (seed, tree, stream)', () => {
     expect(take(new TreeRng(42, 7, SPLIT_STREAM), 50)).toEqual(take(new TreeRng(42, 7, SPLIT_STREAM), 50));
     const a = take(new TreeRng(42, 7, SPLIT_STREAM), 8);

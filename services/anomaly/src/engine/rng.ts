@@ -89,11 +89,14 @@ export class TreeRng {
   /** Uniform integer in [0, n) for 1 ≤ n ≤ 2^32, unbiased (Lemire-style rejection on the low range). */
   nextInt(n: number): number {
     if (n <= 1) return 0;
-    // Rejection threshold: discard the top (2^32 mod n) values so every residue is equally likely.
-    const limit = TWO_POW_32 - (TWO_POW_32 % n);
+    // Rejection threshold: discard the top (2^32 mod n) values so every residue is equally likely. The
+    // remainders are r − ⌊r / n⌋·n, not `%`: V8 computes `%` of values ≥ 2^31 by a call to fmod, and the
+    // quotient of two integers below 2^32 never rounds across an integer (its ulp is below 1/n), so the
+    // floor is exact and so is the remainder.
+    const limit = Math.floor(TWO_POW_32 / n) * n;
     for (;;) {
       const r = this.nextU32();
-      if (r < limit) return r % n;
+      if (r < limit) return r - Math.floor(r / n) * n;
     }
   }
 

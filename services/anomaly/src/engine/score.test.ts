@@ -126,6 +126,58 @@ describe('score', () => {
     });
   }
 
+  for (const d of [2, 3, 10, 100]) {
+    it(`scores e = 0 at d = ${d} in WebAssembly bit for bit as the JS axis kernel and the spec walk`, () => {
+      const data = plantedGaussian(2603, d, { seed: 40 + d });
+      const m = fit(data.x, { ntrees: 12, sampleSize: 128, extensionLevel: 0, seed: 9 });
+      // 2,603 rows: two trips through wasm memory, and a last 3 rows outside the four-row lockstep.
+      const a = new Float64Array(2603).fill(0.25);
+      const b = new Float64Array(2603).fill(0.25);
+      kernelFor(d, 1)(m.forest, data.x.data, 2603, a, 2, 11);
+      loopKernels.axis(d)(m.forest, data.x.data, 2603, b, 2, 11);
+      expect(Array.from(a)).toEqual(Array.from(b));
+      for (const r of [0, 3, 2047, 2048, 2600, 2602]) {
+        let sum = 0.25;
+        for (let t = 2; t < 11; t++)
+          sum += naivePath(m, data.x.data.subarray(r * d, r * d + d), m.forest.treeStart[t] ?? 0, 0);
+        expect(a[r]).toBe(sum);
+      }
+    });
+  }
+
+  it('scores e = 0 splits the axis form could not express (x·c < v) and d = 1 in WebAssembly as specified', () => {
+    // Tree 0 (d = 3): root splits on column 2 with slope −0.3 (kept as x·c < v), its right child on column 0
+    // with sign −1 (−x < −1, i.e. x > 1). Leaves 10, 20, 30.
+    const forest: Forest = {
+      k: 1,
+      treeStart: Int32Array.from([0, 5]),
+      right: Int32Array.from([2, -1, 4, -1, -1]),
+      value: Float64Array.from([0.3, 10, -1, 20, 30]),
+      index: Uint16Array.from([2, 0, 0, 0, 0]),
+      coef: Float64Array.from([-0.3, 0, -1, 0, 0]),
+    };
+    // Rows (x0, x1, x2): x2 = −2 → −0.3·−2 = 0.6 ≥ 0.3 → right; x0 = 2 → −2 < −1 → left (20).
+    const x = Float64Array.from([2, 0, -2, 0.5, 0, -2, 0, 0, 0, 2, 9, -0.5, 7, 7, Number.NaN]);
+    const acc = new Float64Array(5);
+    kernelFor(3, 1)(forest, x, 5, acc, 0, 1);
+    // Row 2: 0 < 0.3 → left (10). Row 3: −0.3·−0.5 = 0.15 < 0.3 → left. Row 4: NaN goes right, then −7 < −1 → 20.
+    expect(Array.from(acc)).toEqual([20, 30, 10, 10, 20]);
+    const ref = new Float64Array(5);
+    loopKernels.axis(3)(forest, x, 5, ref, 0, 1);
+    expect(Array.from(ref)).toEqual([20, 30, 10, 10, 20]);
+
+    const one = plantedGaussian(3000, 1, { seed: 5 });
+    const m = fit(one.x, { ntrees: 10, sampleSize: 64, extensionLevel: 0, seed: 2 });
+    const s = new Float64Array(3000);
+    kernelFor(1, 1)(m.forest, one.x.data, 3000, s, 0, 10);
+    for (const r of [0, 1, 2999]) {
+      let sum = 0;
+      for (let t = 0; t < 10; t++)
+        sum += naivePath(m, one.x.data.subarray(r, r + 1), m.forest.treeStart[t] ?? 0, 0);
+      expect(s[r]).toBe(sum);
+    }
+  });
+
   it('takes dense wide splits with the blocked sum, where it differs from the left-to-right sum', () => {
     // One split at 0.5 over d = 8 with terms 1e16, 1, −1e16: left to right the 1 is lost (0 < 0.5, left);
     // blocked, s0 + s2 = 0 and s1 = 1, so the point goes right. Leaves: 10 left, 20 right.

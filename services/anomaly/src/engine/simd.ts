@@ -190,3 +190,83 @@ export function wasmDenseKernel(
     }
   };
 }
+
+/** A forest in the axis kernel's layout (wasm/dense.wat `axis`): 24-byte node records and tree roots. */
+interface WasmAxisForest {
+  readonly axis: (...args: number[]) => void;
+  readonly f64: Float64Array;
+  readonly roots: number;
+  readonly x: number;
+  readonly acc: number;
+}
+
+const laidOutAxis = new WeakMap<Forest, WasmAxisForest>();
+
+/** Bytes of one node record in the axis layout: value f64, coef f64, column byte offset i32, right i32. */
+const AXIS_NODE = 24;
+
+/** Copies an e = 0 forest into a fresh instance's memory once (cached per forest, which is immutable). */
+function layoutAxis(f: Forest, d: number): WasmAxisForest | null {
+  const cached = laidOutAxis.get(f);
+  if (cached) return cached;
+  const nodes = f.right.length;
+  const trees = f.treeStart.length - 1;
+  const align = (n: number): number => Math.ceil(n / 16) * 16;
+  const roots = 0;
+  const base = align(4 * trees);
+  const x = align(base + AXIS_NODE * nodes);
+  const acc = align(x + 8 * WASM_ROWS * d);
+  const inst = denseInstance(acc + 8 * WASM_ROWS);
+  if (!inst) return null;
+  const buf = inst.buffer;
+  const rootView = new Int32Array(buf, roots, trees);
+  for (let t = 0; t < trees; t++) rootView[t] = base + AXIS_NODE * f.treeStart[t]!;
+  const rec64 = new Float64Array(buf, base, (AXIS_NODE / 8) * nodes);
+  const rec32 = new Int32Array(buf, base, (AXIS_NODE / 4) * nodes);
+  const { right, value, coef, index } = f;
+  for (let n = 0; n < nodes; n++) {
+    const rc = right[n]!;
+    rec64[3 * n] = value[n]!;
+    rec64[3 * n + 1] = coef[n]!;
+    rec32[6 * n + 4] = 8 * (index ? index[n]! : 0);
+    rec32[6 * n + 5] = rc < 0 ? -1 : base + AXIS_NODE * rc;
+  }
+  const w: WasmAxisForest = {
+    axis: inst.exports.axis as (...args: number[]) => void,
+    f64: new Float64Array(buf),
+    roots,
+    x,
+    acc,
+  };
+  laidOutAxis.set(f, w);
+  return w;
+}
+
+/**
+ * The wasm kernel for axis-parallel forests (k = 1) of width d, or null when wasm is unavailable. The same
+ * decisions (x·coef < value) and the same per-row sums in tree order as the JS kernels, so the same bits.
+ */
+export function wasmAxisKernel(
+  d: number,
+  fallback: (f: Forest, x: Float64Array, nb: number, acc: Float64Array, t0: number, t1: number) => void,
+): typeof fallback | null {
+  if (!denseModule()) return null;
+  return (f, x, nb, acc, t0, t1) => {
+    const w =
+      AXIS_NODE * f.right.length + 8 * WASM_ROWS * (d + 1) <= MAX_WASM_BYTES ? layoutAxis(f, d) : null;
+    if (!w) {
+      fallback(f, x, nb, acc, t0, t1);
+      return;
+    }
+    const { f64 } = w;
+    const x8 = w.x / 8;
+    const acc8 = w.acc / 8;
+    for (let r0 = 0; r0 < nb; r0 += WASM_ROWS) {
+      const rows = Math.min(WASM_ROWS, nb - r0);
+      f64.set(x.subarray(r0 * d, (r0 + rows) * d), x8);
+      f64.set(acc.subarray(r0, r0 + rows), acc8);
+      w.axis(w.roots, w.x, 8 * d, rows, w.acc, t0, t1);
+      acc.set(f64.subarray(acc8, acc8 + rows), r0);
+    }
+  };
+}

@@ -294,23 +294,58 @@ export class TreeBuilder {
     }
   }
 
-  /** Partitions idx[from, to) so points with x·n < p·n come first; returns the split position. */
+  /**
+   * Partitions idx[from, to) so points with x·n < p·n come first; returns the split position. Which rows go
+   * left is all that matters to the tree: the order within each side changes no box, split or leaf.
+   */
   private partition(from: number, to: number, pn: number): number {
     if (this.wasm) return this.wasm.partition(from, to, pn);
+    if (blockedLayout(this.d, this.k)) return this.partitionBlocked(from, to, pn);
     const { k, z, idx, kept, keptCoef, rs, cs } = this;
+    // Summation order (ascending kept axis, starting from 0) matches the scoring kernels exactly, so a
+    // training point follows the same path when it is scored. Up to three terms are unrolled with the
+    // offsets and coefficients in locals (missing terms read column 0 times 0, and x + 0 = x for the
+    // comparison: only the sign of a zero sum can differ, which `<` ignores).
+    if (k <= 3) {
+      const o0 = kept[0]! * cs;
+      const o1 = k > 1 ? kept[1]! * cs : o0;
+      const o2 = k > 2 ? kept[2]! * cs : o0;
+      const c0 = keptCoef[0]!;
+      const c1 = k > 1 ? keptCoef[1]! : 0;
+      const c2 = k > 2 ? keptCoef[2]! : 0;
+      // Branch-free (Lomuto): every row is swapped into place at `lo`, which advances when it goes left.
+      // Left or right is a coin flip a branch predictor cannot learn; the swap costs less than a miss.
+      let lo = from;
+      for (let i = from; i < to; i++) {
+        const r = idx[i]!;
+        const row = r * rs;
+        const dot = z[o0 + row]! * c0 + z[o1 + row]! * c1 + z[o2 + row]! * c2;
+        idx[i] = idx[lo]!;
+        idx[lo] = r;
+        lo += dot < pn ? 1 : 0;
+      }
+      return lo;
+    }
+    let lo = from;
+    for (let i = from; i < to; i++) {
+      const r = idx[i]!;
+      const row = r * rs;
+      let dot = 0;
+      for (let q = 0; q < k; q++) dot += z[kept[q]! * cs + row]! * keptCoef[q]!;
+      idx[i] = idx[lo]!;
+      idx[lo] = r;
+      lo += dot < pn ? 1 : 0;
+    }
+    return lo;
+  }
+
+  /** The JS form of the wasm partition for dense wide layouts (the blocked sum; kept[q] = q). */
+  private partitionBlocked(from: number, to: number, pn: number): number {
+    const { k, z, idx, keptCoef, rs, cs } = this;
     let i = from;
     let j = to - 1;
-    // Summation order (ascending kept axis, starting from 0) matches the scoring kernels exactly, so a
-    // training point follows the same path when it is scored.
-    const blocked = blockedLayout(this.d, k);
     while (i <= j) {
-      const row = idx[i]! * rs;
-      let dot = 0;
-      // Dense wide layouts score with the blocked order (kept[q] = q, so column q is at q·cs). This JS
-      // form runs only where the wasm scans are unavailable.
-      if (blocked) dot = blockedDot(z, row, cs, keptCoef, 0, k);
-      else for (let q = 0; q < k; q++) dot += z[kept[q]! * cs + row]! * keptCoef[q]!;
-      if (dot < pn) {
+      if (blockedDot(z, idx[i]! * rs, cs, keptCoef, 0, k) < pn) {
         i++;
       } else {
         const t = idx[i]!;

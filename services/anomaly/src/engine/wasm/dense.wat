@@ -207,4 +207,158 @@
     (i32.and
       (f64.eq (f64x2.extract_lane 0 (local.get $bad)) (f64.const 0))
       (f64.eq (f64x2.extract_lane 1 (local.get $bad)) (f64.const 0))))
+
+  ;; The axis-parallel scoring kernel (e = 0, k = 1). Nodes are 24-byte records laid out by simd.ts:
+  ;; value f64 @0 (threshold, or the leaf's depth + c(size)), coef f64 @8 (±1, or the slope where the axis form
+  ;; was not found), column byte offset i32 @16, right child i32 @20 as an absolute byte address (−1 = leaf);
+  ;; the left child is the next record. roots i32[ntrees] holds each tree's root address; x is row-major,
+  ;; rowBytes = 8·d. Go left iff x[col]·coef < value, the rule of the JS kernels (NaN goes right), so the
+  ;; scores are the same bits. Four rows walk a tree in lockstep (independent load chains overlap) until
+  ;; one reaches a leaf; each then finishes alone; the last nb mod 4 rows walk one at a time.
+  (func (export "axis")
+    (param $roots i32) (param $x i32) (param $rowBytes i32) (param $nb i32) (param $acc i32)
+    (param $t0 i32) (param $t1 i32)
+    (local $t i32) (local $root i32) (local $rootRight i32) (local $r i32) (local $p i32)
+    (local $x0 i32) (local $n0 i32) (local $rc0 i32) (local $x1 i32) (local $n1 i32) (local $rc1 i32) (local $x2 i32) (local $n2 i32) (local $rc2 i32) (local $x3 i32) (local $n3 i32) (local $rc3 i32)
+    (local.set $t (local.get $t0))
+    (block $treesDone
+      (loop $trees
+        (br_if $treesDone (i32.ge_u (local.get $t) (local.get $t1)))
+        (local.set $root (i32.load (i32.add (local.get $roots) (i32.shl (local.get $t) (i32.const 2)))))
+        (local.set $rootRight (i32.load offset=20 (local.get $root)))
+        (local.set $r (i32.const 0))
+        (block $quadsDone
+          (loop $quads
+            (br_if $quadsDone (i32.gt_s (i32.add (local.get $r) (i32.const 4)) (local.get $nb)))
+            (local.set $x0 (i32.add (local.get $x) (i32.mul (i32.add (local.get $r) (i32.const 0)) (local.get $rowBytes))))
+            (local.set $n0 (local.get $root))
+            (local.set $rc0 (local.get $rootRight))
+            (local.set $x1 (i32.add (local.get $x) (i32.mul (i32.add (local.get $r) (i32.const 1)) (local.get $rowBytes))))
+            (local.set $n1 (local.get $root))
+            (local.set $rc1 (local.get $rootRight))
+            (local.set $x2 (i32.add (local.get $x) (i32.mul (i32.add (local.get $r) (i32.const 2)) (local.get $rowBytes))))
+            (local.set $n2 (local.get $root))
+            (local.set $rc2 (local.get $rootRight))
+            (local.set $x3 (i32.add (local.get $x) (i32.mul (i32.add (local.get $r) (i32.const 3)) (local.get $rowBytes))))
+            (local.set $n3 (local.get $root))
+            (local.set $rc3 (local.get $rootRight))
+            (block $oneLeaf
+              (loop $lockstep
+                ;; Every rc ≥ 0 iff their bitwise or is ≥ 0.
+                (br_if $oneLeaf (i32.lt_s (i32.or (i32.or (i32.or (local.get $rc0) (local.get $rc1)) (local.get $rc2)) (local.get $rc3)) (i32.const 0)))
+                ;; lane 0: v = x[col]·coef, left iff v < value (the JS rule); left child n + 24, else rc.
+                (local.set $n0
+                  (select (i32.add (local.get $n0) (i32.const 24)) (local.get $rc0)
+                    (f64.lt
+                      (f64.mul (f64.load (i32.add (local.get $x0) (i32.load offset=16 (local.get $n0))))
+                               (f64.load offset=8 (local.get $n0)))
+                      (f64.load (local.get $n0)))))
+                (local.set $rc0 (i32.load offset=20 (local.get $n0)))
+                ;; lane 1: v = x[col]·coef, left iff v < value (the JS rule); left child n + 24, else rc.
+                (local.set $n1
+                  (select (i32.add (local.get $n1) (i32.const 24)) (local.get $rc1)
+                    (f64.lt
+                      (f64.mul (f64.load (i32.add (local.get $x1) (i32.load offset=16 (local.get $n1))))
+                               (f64.load offset=8 (local.get $n1)))
+                      (f64.load (local.get $n1)))))
+                (local.set $rc1 (i32.load offset=20 (local.get $n1)))
+                ;; lane 2: v = x[col]·coef, left iff v < value (the JS rule); left child n + 24, else rc.
+                (local.set $n2
+                  (select (i32.add (local.get $n2) (i32.const 24)) (local.get $rc2)
+                    (f64.lt
+                      (f64.mul (f64.load (i32.add (local.get $x2) (i32.load offset=16 (local.get $n2))))
+                               (f64.load offset=8 (local.get $n2)))
+                      (f64.load (local.get $n2)))))
+                (local.set $rc2 (i32.load offset=20 (local.get $n2)))
+                ;; lane 3: v = x[col]·coef, left iff v < value (the JS rule); left child n + 24, else rc.
+                (local.set $n3
+                  (select (i32.add (local.get $n3) (i32.const 24)) (local.get $rc3)
+                    (f64.lt
+                      (f64.mul (f64.load (i32.add (local.get $x3) (i32.load offset=16 (local.get $n3))))
+                               (f64.load offset=8 (local.get $n3)))
+                      (f64.load (local.get $n3)))))
+                (local.set $rc3 (i32.load offset=20 (local.get $n3)))
+                (br $lockstep)))
+            (block $done0
+              (loop $rest0
+                (br_if $done0 (i32.lt_s (local.get $rc0) (i32.const 0)))
+                ;; lane 0: v = x[col]·coef, left iff v < value (the JS rule); left child n + 24, else rc.
+                (local.set $n0
+                  (select (i32.add (local.get $n0) (i32.const 24)) (local.get $rc0)
+                    (f64.lt
+                      (f64.mul (f64.load (i32.add (local.get $x0) (i32.load offset=16 (local.get $n0))))
+                               (f64.load offset=8 (local.get $n0)))
+                      (f64.load (local.get $n0)))))
+                (local.set $rc0 (i32.load offset=20 (local.get $n0)))
+                (br $rest0)))
+            (local.set $p (i32.add (local.get $acc) (i32.shl (i32.add (local.get $r) (i32.const 0)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $n0))))
+            (block $done1
+              (loop $rest1
+                (br_if $done1 (i32.lt_s (local.get $rc1) (i32.const 0)))
+                ;; lane 1: v = x[col]·coef, left iff v < value (the JS rule); left child n + 24, else rc.
+                (local.set $n1
+                  (select (i32.add (local.get $n1) (i32.const 24)) (local.get $rc1)
+                    (f64.lt
+                      (f64.mul (f64.load (i32.add (local.get $x1) (i32.load offset=16 (local.get $n1))))
+                               (f64.load offset=8 (local.get $n1)))
+                      (f64.load (local.get $n1)))))
+                (local.set $rc1 (i32.load offset=20 (local.get $n1)))
+                (br $rest1)))
+            (local.set $p (i32.add (local.get $acc) (i32.shl (i32.add (local.get $r) (i32.const 1)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $n1))))
+            (block $done2
+              (loop $rest2
+                (br_if $done2 (i32.lt_s (local.get $rc2) (i32.const 0)))
+                ;; lane 2: v = x[col]·coef, left iff v < value (the JS rule); left child n + 24, else rc.
+                (local.set $n2
+                  (select (i32.add (local.get $n2) (i32.const 24)) (local.get $rc2)
+                    (f64.lt
+                      (f64.mul (f64.load (i32.add (local.get $x2) (i32.load offset=16 (local.get $n2))))
+                               (f64.load offset=8 (local.get $n2)))
+                      (f64.load (local.get $n2)))))
+                (local.set $rc2 (i32.load offset=20 (local.get $n2)))
+                (br $rest2)))
+            (local.set $p (i32.add (local.get $acc) (i32.shl (i32.add (local.get $r) (i32.const 2)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $n2))))
+            (block $done3
+              (loop $rest3
+                (br_if $done3 (i32.lt_s (local.get $rc3) (i32.const 0)))
+                ;; lane 3: v = x[col]·coef, left iff v < value (the JS rule); left child n + 24, else rc.
+                (local.set $n3
+                  (select (i32.add (local.get $n3) (i32.const 24)) (local.get $rc3)
+                    (f64.lt
+                      (f64.mul (f64.load (i32.add (local.get $x3) (i32.load offset=16 (local.get $n3))))
+                               (f64.load offset=8 (local.get $n3)))
+                      (f64.load (local.get $n3)))))
+                (local.set $rc3 (i32.load offset=20 (local.get $n3)))
+                (br $rest3)))
+            (local.set $p (i32.add (local.get $acc) (i32.shl (i32.add (local.get $r) (i32.const 3)) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $n3))))
+            (local.set $r (i32.add (local.get $r) (i32.const 4)))
+            (br $quads)))
+        (block $rowsDone
+          (loop $rows
+            (br_if $rowsDone (i32.ge_u (local.get $r) (local.get $nb)))
+            (local.set $x0 (i32.add (local.get $x) (i32.mul (local.get $r) (local.get $rowBytes))))
+            (local.set $n0 (local.get $root))
+            (local.set $rc0 (local.get $rootRight))
+            (block $leaf
+              (loop $walk
+                (br_if $leaf (i32.lt_s (local.get $rc0) (i32.const 0)))
+                ;; lane 0: v = x[col]·coef, left iff v < value (the JS rule); left child n + 24, else rc.
+                (local.set $n0
+                  (select (i32.add (local.get $n0) (i32.const 24)) (local.get $rc0)
+                    (f64.lt
+                      (f64.mul (f64.load (i32.add (local.get $x0) (i32.load offset=16 (local.get $n0))))
+                               (f64.load offset=8 (local.get $n0)))
+                      (f64.load (local.get $n0)))))
+                (local.set $rc0 (i32.load offset=20 (local.get $n0)))
+                (br $walk)))
+            (local.set $p (i32.add (local.get $acc) (i32.shl (local.get $r) (i32.const 3))))
+            (f64.store (local.get $p) (f64.add (f64.load (local.get $p)) (f64.load (local.get $n0))))
+            (local.set $r (i32.add (local.get $r) (i32.const 1)))
+            (br $rows)))
+        (local.set $t (i32.add (local.get $t) (i32.const 1)))
+        (br $trees))))
 )
