@@ -5,8 +5,8 @@
 // workers 1 → 3. Skipped unless the cluster has the real node (`npm run test:real`).
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { describe, expect, inject, it } from 'vitest';
-import { eventually, kubectl, kubectlJson, repoRoot, uniqueName } from '../cluster/index.js';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { eventually, helm, kubectl, kubectlJson, repoRoot, uniqueName } from '../cluster/index.js';
 import { importImage } from '../cluster/node/node.js';
 import { anomalyService, apply, condOf, getSvc } from '../anomalyservice/support.js';
 import { buildImages } from '../images/build.js';
@@ -64,6 +64,26 @@ function csv(m: Float64Array): string {
 }
 
 const run = uniqueName('asr');
+// The chart's own operator Deployment would wait on the real node for an image it cannot pull: install the chart
+// (CRDs, ServiceAccount, RBAC) with no replicas first, so operatorSuite finds it installed.
+beforeAll(async () => {
+  if (skipReason !== undefined) return;
+  const installed = await helm(['status', 'skyport', '-n', 'skyport-system']).then(
+    () => true,
+    () => false,
+  );
+  if (!installed)
+    await helm([
+      'install',
+      'skyport',
+      join(repoRoot, 'charts', 'skyport'),
+      '-n',
+      'skyport-system',
+      '--create-namespace',
+      '--set',
+      'replicaCount=0',
+    ]);
+});
 const suite = operatorSuite({
   namespace: 'anomaly-real',
   profiles: [],
