@@ -65,7 +65,7 @@ function csv(m: Float64Array): string {
 
 const run = uniqueName('asr');
 // The chart's own operator Deployment would wait on the real node for an image it cannot pull: install the chart
-// (CRDs, ServiceAccount, RBAC) with no replicas first, so operatorSuite finds it installed.
+// (CRDs, ServiceAccount, RBAC) without --wait first, so operatorSuite finds it installed.
 beforeAll(async () => {
   if (skipReason !== undefined) return;
   const installed = await helm(['status', 'skyport', '-n', 'skyport-system']).then(
@@ -80,8 +80,6 @@ beforeAll(async () => {
       '-n',
       'skyport-system',
       '--create-namespace',
-      '--set',
-      'replicaCount=0',
     ]);
 });
 const suite = operatorSuite({
