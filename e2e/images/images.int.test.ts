@@ -199,4 +199,34 @@ describe.skipIf(missing.length > 0)(`images under runc${skipReason}`, () => {
     },
     COLD,
   );
+  it(
+    'redis: redis-server as 999 on a read-only root writes its AOF to /data and answers redis-cli',
+    async () => {
+      const { bundle, image: img } = await image('redis');
+      expect(img.image.config.User).toBe('999:999');
+      expect(img.image.config.Entrypoint).toEqual(['redis-server']);
+      const script = [
+        'redis-server --port 6399 --dir /data --appendonly yes --save "" --daemonize no > /tmp/redis.log 2>&1 &',
+        'for i in $(seq 100); do redis-cli -p 6399 ping 2>/dev/null | grep -q PONG && break; sleep 0.1; done',
+        'id -u',
+        'redis-cli -p 6399 set k v42',
+        'redis-cli -p 6399 get k',
+        'redis-cli -p 6399 config get appendonly | tail -1',
+        'sleep 1.2; ls -R /data | grep -c "appendonly.aof" || true',
+        'touch /written 2>&1 || echo refused',
+        'redis-cli -p 6399 shutdown nosave || true',
+      ].join('\n');
+      const r = await runContainer(bundle, img, {
+        command: ['bash', '-c', script],
+        tmpfs: ['/tmp', '/data'],
+        timeoutMs: 60_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.slice(0, 4)).toEqual(['999', 'OK', 'v42', 'yes']);
+      expect(Number(lines[4])).toBeGreaterThan(0);
+      expect(lines.slice(5).join('\n')).toMatch(/Read-only file system[\s\S]*refused/);
+    },
+    COLD,
+  );
 });

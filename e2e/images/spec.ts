@@ -68,6 +68,13 @@ export const IMAGES: readonly ImageSpec[] = [
     purpose: 'base',
   },
   {
+    name: 'redis',
+    inputs: { paths: [] },
+    pins: ['DEBIAN_SUITE'],
+    stage: { kind: 'rootfs', recipe: { variant: 'minbase', packages: ['redis-server'] } },
+    purpose: 'test',
+  },
+  {
     name: 'node20',
     base: 'base-runtime',
     inputs: { paths: [] },
