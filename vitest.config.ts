@@ -14,7 +14,6 @@ export default defineConfig({
             'e2e/cluster/**/*.test.ts',
             'e2e/images/**/*.test.ts',
             'e2e/bench/**/*.test.ts',
-            'e2e/cutoutjob/**/*.test.ts',
           ],
           exclude: ['**/node_modules/**', '**/dist/**', '**/*.e2e.test.ts', '**/*.int.test.ts'],
         },

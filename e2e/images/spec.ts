@@ -85,7 +85,8 @@ export const IMAGES: readonly ImageSpec[] = [
   {
     name: 'operator',
     base: 'node20',
-    // The operator validates queries with the query runner's validator (a workspace dependency).
+    // The operator validates queries with the query runner's validator and parses cutout positions with the
+    // cutout runner's parser (workspace dependencies).
     inputs: {
       paths: [
         ...MANIFESTS,
@@ -93,6 +94,9 @@ export const IMAGES: readonly ImageSpec[] = [
         'operator/src',
         'services/query-runner/tsconfig.json',
         'services/query-runner/src',
+        'services/cutout-runner/package.json',
+        'services/cutout-runner/tsconfig.json',
+        'services/cutout-runner/src',
       ],
       exclude: NO_TESTS,
     },
