@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TerminalError, TransientError } from '../../operator/src/errors.js';
 import { EventRecorder, Kube, type KubeObject } from '../../operator/src/kube/index.js';
 import { setCondition, type Condition } from '../../operator/src/meta/index.js';
-import { createNamespace, deleteNamespace, kubectlJson } from '../cluster/index.js';
+import { createNamespace, deleteNamespace, eventually, kubectlJson } from '../cluster/index.js';
 import { WIDGET, adminKubeconfig, ensureWidgetCrd } from './support.js';
 
 interface Widget extends KubeObject {
@@ -222,5 +222,48 @@ describe('events', () => {
         'm',
       ),
     ).resolves.toBeUndefined();
+  });
+});
+
+describe('connections', () => {
+  it('answers requests while more watches are open than its request pool has sockets', async () => {
+    // Each watch has a connection of its own: with watches on the pool, 6 watches on a 4-socket pool left every
+    // request queued forever (the operator with six controllers and 24 sockets).
+    const small = Kube.fromConfig({ kubeconfig, maxSockets: 4 });
+    const seen: string[] = [];
+    const watches = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        small.watch(
+          'v1',
+          'ConfigMap',
+          { namespace: ns, timeoutSeconds: 60 },
+          (e) => {
+            if (e.type === 'ADDED' && e.object.metadata?.name === 'pool') seen.push('added');
+          },
+          () => undefined,
+        ),
+      ),
+    );
+    try {
+      const started = Date.now();
+      const cm = await small.apply({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'pool', namespace: ns },
+        data: { k: 'v' },
+      });
+      const got = await Promise.all(
+        Array.from({ length: 20 }, () =>
+          small.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: ns, name: 'pool' }),
+        ),
+      );
+      expect(got.map((g) => g?.metadata?.uid)).toEqual(Array(20).fill(cm.metadata?.uid));
+      expect(Date.now() - started).toBeLessThan(20_000);
+      // Every watch saw the object: they are live streams, not queued requests.
+      await eventually(() => seen.length === 6, { timeoutMs: 20_000, description: 'every watch saw it' });
+      expect(seen).toHaveLength(6);
+    } finally {
+      for (const w of watches) w.stop();
+    }
   });
 });

@@ -64,8 +64,11 @@ export async function runOperator(
     throw err;
   }
   const log = createLogger(config.logLevel);
-  // Enough sockets for every worker's writes plus the informers' long-lived watches.
-  const kube = Kube.fromConfig({ kubeconfig: config.kubeconfig, maxSockets: config.workers * 2 + 16 });
+  // A socket for every worker of every controller, plus the Lease, events and discovery; watches have their own.
+  const kube = Kube.fromConfig({
+    kubeconfig: config.kubeconfig,
+    maxSockets: config.workers * Math.max(1, selected.length) + 8,
+  });
   const manager = new Manager({ kube, config, log });
   for (const { module: m, settings } of selected)
     manager.add(m.controller({ kube, events: manager.events, log, settings }));

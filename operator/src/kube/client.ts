@@ -1,11 +1,12 @@
-// The only code that calls Kubernetes: raw JSON requests over client-node's transport and auth.
+// The only code that calls Kubernetes: raw JSON requests with client-node's auth over our own transport (http.ts).
 import {
   ApiException,
+  createConfiguration,
   HttpMethod,
   KubeConfig,
   KubernetesObjectApi,
   PatchStrategy,
-  Watch,
+  ServerConfiguration,
   type Configuration,
   type KubernetesObject,
   type RequestContext,
@@ -14,6 +15,7 @@ import {
 import type { KubeObject } from '../api/object.js';
 import { MANAGER } from '../meta/labels.js';
 import { isNotFound, mapKubeError } from './errors.js';
+import { nodeHttpLibrary, openWatch } from './http.js';
 import { shareKeepAliveAgents } from './keepalive.js';
 
 export type { KubeObject, ObjectMeta, OwnerReference, Json } from '../api/object.js';
@@ -59,7 +61,7 @@ export interface KubeOptions {
   kubeConfig?: KubeConfig;
   /** Field manager for server-side apply (default `skyport-operator`). */
   fieldManager?: string;
-  /** Sockets of the shared keep-alive agent per apiserver (default 64): enough for every worker's writes plus watches. */
+  /** Sockets of the shared keep-alive agent per apiserver (default 64) for requests; each watch has a connection of its own. */
   maxSockets?: number;
 }
 
@@ -76,7 +78,16 @@ class RawObjectApi extends KubernetesObjectApi {
   }
 
   static make(kc: KubeConfig): RawObjectApi {
-    const api = kc.makeApiClient(RawObjectApi);
+    // As kc.makeApiClient, with our transport instead of client-node's node-fetch one.
+    const cluster = kc.getCurrentCluster();
+    if (cluster === null) throw new Error('the kubeconfig has no current cluster');
+    const api = new RawObjectApi(
+      createConfiguration({
+        baseServer: new ServerConfiguration(cluster.server, {}),
+        authMethods: { default: kc },
+        httpApi: nodeHttpLibrary(),
+      }),
+    );
     api.setDefaultNamespace(kc);
     return api;
   }
@@ -171,13 +182,11 @@ export class Kube {
   readonly kc: KubeConfig;
   readonly fieldManager: string;
   private readonly api: RawObjectApi;
-  private readonly watcher: Watch;
 
   constructor(kc: KubeConfig, fieldManager = MANAGER) {
     this.kc = kc;
     this.fieldManager = fieldManager;
     this.api = RawObjectApi.make(kc);
-    this.watcher = new Watch(kc);
   }
 
   /** Builds a client from a kubeconfig path, an existing KubeConfig, in-cluster config or the defaults. */
@@ -436,31 +445,24 @@ export class Kube {
     onDone: (err: unknown) => void,
   ): Promise<WatchHandle> {
     const path = await this.api.pathFor(apiVersion, kind, opts.namespace);
-    const query: Record<string, string | number | boolean> = { allowWatchBookmarks: true };
-    if (opts.resourceVersion !== undefined) query.resourceVersion = opts.resourceVersion;
-    if (opts.timeoutSeconds !== undefined) query.timeoutSeconds = opts.timeoutSeconds;
-    if (opts.labelSelector !== undefined) query.labelSelector = opts.labelSelector;
-    if (opts.fieldSelector !== undefined) query.fieldSelector = opts.fieldSelector;
-    let stopped = false;
-    const controller = await this.watcher.watch(
-      path,
-      query,
-      (type: string, object: KubeObject) => {
-        if (stopped) return;
-        if (type === 'ERROR' || type === 'BOOKMARK') onEvent({ type, object });
-        else onEvent({ type: type as WatchEvent['type'], object: { ...object, apiVersion, kind } });
+    const url = new URL(this.server + path);
+    url.searchParams.set('watch', 'true');
+    url.searchParams.set('allowWatchBookmarks', 'true');
+    if (opts.resourceVersion !== undefined) url.searchParams.set('resourceVersion', opts.resourceVersion);
+    if (opts.timeoutSeconds !== undefined)
+      url.searchParams.set('timeoutSeconds', String(opts.timeoutSeconds));
+    if (opts.labelSelector !== undefined) url.searchParams.set('labelSelector', opts.labelSelector);
+    if (opts.fieldSelector !== undefined) url.searchParams.set('fieldSelector', opts.fieldSelector);
+    return openWatch(
+      this.kc,
+      url.toString(),
+      ({ type, object }) => {
+        const o = object as KubeObject;
+        if (type === 'ERROR' || type === 'BOOKMARK') onEvent({ type, object: o });
+        else onEvent({ type: type as WatchEvent['type'], object: { ...o, apiVersion, kind } });
       },
-      (err: unknown) => {
-        if (!stopped) onDone(err);
-        stopped = true;
-      },
+      onDone,
     );
-    return {
-      stop: () => {
-        stopped = true;
-        controller.abort();
-      },
-    };
   }
 }
 
