@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { QUERYJOB_FORMATS } from '../../api/v1alpha1/queryjob.js';
 import type { KubeObject } from '../../kube/index.js';
 import { applicationName, buildCleanupJob, buildRunnerJob, resultDir, runnerSpec } from './build.js';
 import { catalogFixture, queryJobFixture } from './fixtures.test-util.js';
@@ -100,5 +101,26 @@ describe('buildRunnerJob', () => {
     expect(() => parseSpec(runnerSpec(qj, catalogFixture(), PLAN))).not.toThrow();
     const fits = queryJobFixture({ output: { format: 'fits', compression: 'gzip', splitMaxBytes: '1Gi' } });
     expect(parseSpec(runnerSpec(fits, catalogFixture(), PLAN)).output.splitMaxBytes).toBe(1024 ** 3);
+  });
+
+  it('offers exactly the formats the runner writes, each with no compression', async () => {
+    const { parseSpec } = await import('../../../../services/query-runner/src/spec.js');
+    const { FORMATS } = await import('../../../../services/query-runner/src/formats/index.js');
+    expect([...QUERYJOB_FORMATS].sort()).toEqual([...FORMATS].sort());
+    for (const format of QUERYJOB_FORMATS) {
+      const qj = queryJobFixture({ output: { format, compression: 'none' } });
+      expect(parseSpec(runnerSpec(qj, catalogFixture(), PLAN)).output.format).toBe(format);
+      // gzip: the CRD admits it exactly where the runner writes it.
+      let admitted = true;
+      try {
+        queryJobFixture({ output: { format, compression: 'gzip' } });
+      } catch {
+        admitted = false;
+      }
+      const gz = runnerSpec(qj, catalogFixture(), PLAN);
+      gz['output'] = { ...(gz['output'] as Record<string, unknown>), compression: 'gzip' };
+      if (admitted) expect(parseSpec(gz).output.compression, format).toBe('gzip');
+      else expect(() => parseSpec(gz), format).toThrow(/gzip/);
+    }
   });
 });
