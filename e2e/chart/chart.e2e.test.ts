@@ -4,6 +4,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { controllers } from '../../operator/src/controllers/registry.js';
 import {
   createNamespace,
   deleteNamespace,
@@ -151,7 +152,9 @@ describe('chart offline', () => {
     const env = (c: Container) => Object.fromEntries(c.env.map((e) => [e.name, e.value]));
     const on = podSpec(await render(['--set', 'controllers.notebooklab.cullCheckInterval=5s']))
       .containers[0]!;
-    expect(on.args).toContain('--controllers=notebooklab,notebookprofile,anomalyservice');
+    const names = controllers.map((c) => c.name);
+    expect(names).toContain('notebooklab');
+    expect(on.args).toContain(`--controllers=${names.join(',')}`);
     expect(env(on)).toMatchObject({
       SKYPORT_CULL_CHECK_INTERVAL: '5s',
       SKYPORT_HOME_BIND_TIMEOUT: '60s',
@@ -164,21 +167,18 @@ describe('chart offline', () => {
     expect(env(prefixes)['SKYPORT_POD_ANNOTATION_PREFIXES']).toBe('a.io/,b.io/');
     const off = podSpec(await render(['--set', 'controllers.notebooklab.enabled=false'])).containers[0]!;
     expect(off.args.filter((a) => a.startsWith('--controllers'))).toEqual([
-      '--controllers=notebookprofile,anomalyservice',
+      `--controllers=${names.filter((n) => n !== 'notebooklab').join(',')}`,
     ]);
-    expect(
-      Object.keys(env(off)).filter((k) => k.startsWith('SKYPORT_') && !k.startsWith('SKYPORT_ANOMALY_')),
-    ).toEqual([]);
-    const none = podSpec(
-      await render([
-        '--set',
-        'controllers.notebooklab.enabled=false',
-        '--set',
-        'controllers.notebookprofile.enabled=false',
-        '--set',
-        'controllers.anomalyservice.enabled=false',
-      ]),
-    ).containers[0]!;
+    // The switched-off controller's settings are gone; the others' stay.
+    const labSettings = [
+      'SKYPORT_CULL_CHECK_INTERVAL',
+      'SKYPORT_HOME_BIND_TIMEOUT',
+      'SKYPORT_ACTIVITY_URL_TEMPLATE',
+    ];
+    expect(Object.keys(env(off)).filter((k) => labSettings.includes(k))).toEqual([]);
+    expect(Object.keys(env(off))).toContain('SKYPORT_INDEX_RUNNER_IMAGE');
+    const allOff = names.flatMap((n) => ['--set', `controllers.${n}.enabled=false`]);
+    const none = podSpec(await render(allOff)).containers[0]!;
     expect(none.args.filter((a) => a.startsWith('--controllers'))).toEqual(['--controllers=']);
     // A switched-off controller's RBAC is not granted; the runtime's (Events) always is.
     const granted = async (args: string[]) =>
@@ -187,18 +187,12 @@ describe('chart offline', () => {
       );
     const withoutLabs = await granted(['--set', 'controllers.notebooklab.enabled=false']);
     expect(withoutLabs).toContain('skyport.io/notebookprofiles/status');
-    expect(withoutLabs).not.toContain('/pods');
+    // Only labs use claims and StorageClasses; Pods stay (the Job-running controllers read them).
+    expect(withoutLabs).not.toContain('/persistentvolumeclaims');
+    expect(withoutLabs).not.toContain('storage.k8s.io/storageclasses');
+    expect(withoutLabs).toContain('/pods');
     expect(withoutLabs).not.toContain('skyport.io/notebooklabs');
-    expect(
-      await granted([
-        '--set',
-        'controllers.notebooklab.enabled=false',
-        '--set',
-        'controllers.notebookprofile.enabled=false',
-        '--set',
-        'controllers.anomalyservice.enabled=false',
-      ]),
-    ).toEqual(['/events', 'events.k8s.io/events']);
+    expect(await granted(allOff)).toEqual(['/events', 'events.k8s.io/events']);
     expect(await granted([])).toContain('/pods');
     expect(await helmError(['--set', 'controllers.notebooklab.cullCheckInterval=soon'])).toContain(
       "at '/controllers/notebooklab/cullCheckInterval'",
@@ -362,7 +356,10 @@ describe('chart on the local cluster', () => {
     // Not granted: cluster-wide writes outside the operator's business, other namespaces' Leases, profiles.
     expect(await canI('update', 'leases.coordination.k8s.io', ns)).toBe(true);
     expect(await canI('update', 'leases.coordination.k8s.io', 'kube-system')).toBe(false);
-    expect(await canI('get', 'configmaps')).toBe(false);
+    // ConfigMaps: CutoutJobs read and create them (position lists), never change or delete one.
+    expect(await canI('get', 'configmaps')).toBe(true);
+    expect(await canI('update', 'configmaps')).toBe(false);
+    expect(await canI('delete', 'configmaps')).toBe(false);
     expect(await canI('create', 'clusterrolebindings.rbac.authorization.k8s.io')).toBe(false);
     expect(await canI('delete', 'customresourcedefinitions.apiextensions.k8s.io')).toBe(false);
     expect(await canI('update', 'notebookprofiles.skyport.io')).toBe(false);
@@ -372,7 +369,7 @@ describe('chart on the local cluster', () => {
     expect(await canI('create', 'daemonsets.apps', labNs)).toBe(false);
   });
 
-  it('a token for the ServiceAccount lists NotebookLabs and patches their status, but cannot touch ConfigMaps', async () => {
+  it('a token for the ServiceAccount lists NotebookLabs and patches their status, but cannot delete ConfigMaps', async () => {
     const lab = {
       apiVersion: 'skyport.io/v1alpha1',
       kind: 'NotebookLab',
@@ -406,7 +403,9 @@ describe('chart on the local cluster', () => {
         (await kubectlJson<{ status?: { phase?: string } }>(['get', 'nblab', 'default', '-n', labNs])).status
           ?.phase === 'Pending',
     );
-    await expect(kubectl(['get', 'configmaps', '-n', labNs], asOperator)).rejects.toThrow(/forbidden/);
+    await expect(
+      kubectl(['delete', 'configmap', 'kube-root-ca.crt', '-n', labNs], asOperator),
+    ).rejects.toThrow(/forbidden/);
     await expect(kubectl(['delete', 'notebookprofile', profileName], asOperator)).rejects.toThrow(
       /forbidden/,
     );
