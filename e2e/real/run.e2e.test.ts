@@ -49,7 +49,14 @@ function startRun(viaShell: boolean): Run {
   };
   proc.stdout?.on('data', onData);
   proc.stderr?.on('data', onData);
-  const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+  let exitedWith: string | undefined;
+  const exited = new Promise<void>((r) =>
+    proc.once('exit', (code, signal) => {
+      exitedWith = signal ?? `code ${code}`;
+      for (const w of [...waiters]) w();
+      r();
+    }),
+  );
   return {
     proc,
     output: () => out,
@@ -65,6 +72,12 @@ function startRun(viaShell: boolean): Run {
           if (out.includes(text)) {
             clearTimeout(timer);
             ok();
+          } else if (exitedWith !== undefined) {
+            // It will never print it: fail now, not at the timeout.
+            clearTimeout(timer);
+            fail(
+              new Error(`run-local exited (${exitedWith}) before "${text}"; output:\n${out.slice(-3000)}`),
+            );
           }
         };
         waiters.push(check);

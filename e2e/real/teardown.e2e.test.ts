@@ -6,7 +6,6 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import { eventually, kubectl, nodeCacheDir, repoRoot, startCluster } from '../cluster/index.js';
 import { REAL_NODE_NETWORK } from '../cluster/node/config.js';
 import { linkExists } from '../cluster/node/host.js';
@@ -29,7 +28,8 @@ describe.skipIf(why !== undefined)(`real node tear-down${why ? ` (skipped: ${why
       // A NetworkPolicy makes the policy agent create ipsets, which tear-down must destroy too.
       await kubectl(['apply', '-f', '-'], {
         kubeconfig: c.kubeconfigPath,
-        input: stringify({
+        // JSON, not YAML: kubectl reads YAML 1.1, where a label value `y` is the boolean true.
+        input: JSON.stringify({
           apiVersion: 'networking.k8s.io/v1',
           kind: 'NetworkPolicy',
           metadata: { name: 'teardown', namespace: 'default' },

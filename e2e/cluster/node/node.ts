@@ -27,6 +27,7 @@ import {
 } from './config.js';
 import {
   bridgeOwner,
+  cleanUpIptables,
   linkExists,
   setUpNetwork,
   snapshotHost,
@@ -220,6 +221,11 @@ export function prepareRealNode(clusterDir: string, pki: string, kwokPodCidr: st
         `only one per machine: stop it with \`SKYPORT_RUN_DIR=${owner ?? '<dir>'} npm run cluster:down\``,
     );
   }
+  // No bridge, so no real node runs: chains of ours are what a node killed with its watchdog left (iptables -N
+  // would refuse them). Removed the way tear-down removes them.
+  const stale: string[] = [];
+  cleanUpIptables(stale);
+  for (const line of stale) process.stderr.write(`[node] stale state of an earlier real node: ${line}\n`);
   const d = nodeDirs(clusterDir);
   mkdirSync(d.root, { recursive: true });
   const snap = snapshotHost(net, REAL_NODE_CGROUP_ROOT, kwokPodCidr);
