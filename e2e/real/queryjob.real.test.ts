@@ -24,7 +24,7 @@ import { nodeDirs, REAL_NODE_NETWORK } from '../cluster/node/config.js';
 import { importImage } from '../cluster/node/node.js';
 import { nodeCacheDir } from '../cluster/paths.js';
 import { readIndex } from '../images/build.js';
-import { installChartOnce } from '../operator/support.js';
+import { deployOperator, undeployOperator, type DeployedOperator } from '../operator/deploy.js';
 import { startPostgres, type ServiceHandle } from '../services/index.js';
 import { realNodeSkipReason } from './support.js';
 
@@ -32,12 +32,7 @@ const execFileP = promisify(execFile);
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
 const runnerImage = readIndex()['query-runner'];
 const operatorImage = readIndex()['operator'];
-// Opt-in until the chart's operator Deployment is Ready on the real node: `helm install --wait` (installChartOnce)
-// timed out there on 2 Dec 2026, before any QueryJob ran (not yet diagnosed). SKYPORT_QUERYJOB_REAL=1 runs it.
 const skipReason =
-  (process.env['SKYPORT_QUERYJOB_REAL'] === '1'
-    ? undefined
-    : 'opt-in (SKYPORT_QUERYJOB_REAL=1): the chart install on the real node times out, see the comment above') ??
   (await realNodeSkipReason(kubeconfig)) ??
   ([runnerImage, operatorImage].some((i) => i === undefined || !existsSync(i.archive))
     ? 'the query-runner and operator images are not built (npm run images -- query-runner operator)'
@@ -67,6 +62,7 @@ describe.skipIf(skipReason !== undefined)(
     let ns = '';
     let db: ServiceHandle | undefined;
     let resultsDir = '';
+    let op: DeployedOperator | undefined;
     const database = run.replace(/-/g, '_');
     const k = (args: string[]) => kubectl(args, { kubeconfig });
     const apply = (obj: object) => kubectl(['apply', '-f', '-'], { kubeconfig, input: JSON.stringify(obj) });
@@ -75,7 +71,6 @@ describe.skipIf(skipReason !== undefined)(
     beforeAll(async () => {
       // The chart's operator runs on the real node (kwok nodes are tainted while it runs), from the built image.
       await importImage(dirname(kubeconfig), runnerImage?.archive ?? '');
-      await importImage(dirname(kubeconfig), operatorImage?.archive ?? '');
       // PostgreSQL on loopback (the operator's quote) and on the bridge's host address (the pods), password-checked
       // for the pod subnet so the mounted Secret is what lets the runner in.
       db = await startPostgres({ listenAddresses: `127.0.0.1,${REAL_NODE_NETWORK.hostIP}` });
@@ -95,7 +90,15 @@ describe.skipIf(skipReason !== undefined)(
       await c.query(`GRANT SELECT ON des_sample TO ${READER.user}`);
       await c.end();
 
-      await installChartOnce({ kubeconfig });
+      // The chart with the built operator image, in a release of this file's own (the chart's default image is a
+      // registry one the node cannot pull).
+      op = await deployOperator({
+        kubeconfig,
+        clusterDir: dirname(kubeconfig),
+        release: `${run}-op`,
+        namespace: `${run}-system`,
+        log: (m) => console.log(`[queryjob.real] ${m}`),
+      });
       await k(['wait', '--for=condition=Established', '--timeout=60s', 'crd/queryjobs.skyport.io']);
       ns = await createNamespace('qjreal', { kubeconfig });
       await apply({
@@ -151,6 +154,7 @@ describe.skipIf(skipReason !== undefined)(
 
     afterAll(async () => {
       if (ns) await deleteNamespace(ns, { kubeconfig });
+      if (op !== undefined) await undeployOperator(kubeconfig, op);
       await k(['delete', 'catalog', run, '--ignore-not-found', '--wait=false']).catch(() => undefined);
       await k(['delete', 'pv', run, '--ignore-not-found', '--wait=false']).catch(() => undefined);
       await db?.stop({ removeData: true });
@@ -161,8 +165,8 @@ describe.skipIf(skipReason !== undefined)(
       onTestFailed(async () => {
         console.error(await dumpDiagnostics(ns, [], { kubeconfig }));
         console.error(
-          await k(['logs', '-n', 'skyport-system', 'deploy/skyport', '--tail=60']).catch((e: unknown) =>
-            String(e),
+          await k(['logs', '-n', op?.namespace ?? '', `deploy/${op?.name ?? ''}`, '--tail=60']).catch(
+            (e: unknown) => String(e),
           ),
         );
         console.error(await k(['get', 'queryjobs', '-n', ns, '-o', 'yaml']).catch((e: unknown) => String(e)));
