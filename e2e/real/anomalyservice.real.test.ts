@@ -15,13 +15,7 @@ import { operatorSuite } from '../operator/suite.js';
 import { realNodeSkipReason } from './support.js';
 
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
-// Opt-in until it has passed once: written on 2 Dec 2026, never run to the end (the real-node lock and a 240 s
-// timeout cut every attempt short). SKYPORT_ANOMALY_REAL=1 runs it.
-const skipReason =
-  (process.env['SKYPORT_ANOMALY_REAL'] === '1'
-    ? undefined
-    : 'opt-in (SKYPORT_ANOMALY_REAL=1): not yet run to the end on the real node') ??
-  (await realNodeSkipReason(kubeconfig));
+const skipReason = await realNodeSkipReason(kubeconfig);
 
 /** The part of the anomaly engine (services/anomaly/src/engine) this test runs in-process. */
 interface ForestParams {
@@ -120,7 +114,15 @@ describe.skipIf(skipReason !== undefined)(
         timeoutMs: 120_000,
         description: 'operator ready',
       });
-      await apply(anomalyService(ns, 'real1'));
+      // Small requests: the real node has 2 CPUs, and 3 workers must fit beside Redis, the API and the labs' tests.
+      const small = { requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '1', memory: '512Mi' } };
+      await apply(
+        anomalyService(ns, 'real1', {
+          api: { replicas: 1, resources: small },
+          workers: { replicas: 1, threads: 2, resources: small },
+          redis: { managed: { size: '1Gi', resources: small } },
+        }),
+      );
       await eventually(
         async () => {
           const s = await getSvc(ns, 'real1');
