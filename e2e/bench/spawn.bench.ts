@@ -252,6 +252,7 @@ async function setUp(kubeconfig: string, clusterDir: string): Promise<Ctx> {
     await kubectl(['create', 'namespace', n], run).catch(() => undefined);
   const homeDir = mkdtempSync(join(tmpdir(), 'spawn-bench-homes-'));
   const names = [
+    'warmup',
     ...Array.from({ length: LABS }, (_, i) => `w${i}`),
     ...Array.from({ length: COLD }, (_, i) => `c${i}`),
   ];
