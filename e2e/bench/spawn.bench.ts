@@ -114,6 +114,8 @@ async function bare(venv: string, i: number): Promise<number> {
       `--ServerApp.base_url=${base}`,
       `--ServerApp.root_dir=${home}`,
       `--IdentityProvider.token=${TOKEN}`,
+      // The bench runs as root (the real node needs it); the lab containers run as uid 1000.
+      ...(process.getuid?.() === 0 ? ['--allow-root'] : []),
     ],
     { env: { ...process.env, HOME: home, JUPYTER_PLATFORM_DIRS: '1' }, stdio: 'ignore' },
   );
@@ -273,6 +275,20 @@ async function main(): Promise<void> {
   const ctx = await setUp(kubeconfig, clusterDir);
   const op = await startOperator({ kubeconfig, env: { SKYPORT_LOG_LEVEL: 'info' } });
   let hub: Hub | undefined;
+  let cleaned: Promise<void> | undefined;
+  const cleanUp = (): Promise<void> =>
+    (cleaned ??= (async () => {
+      await hub?.stop();
+      await op.stop();
+      if (handle) await handle.stop();
+      rmSync(ctx.homeDir, { recursive: true, force: true });
+    })());
+  // Ctrl-C or a SIGTERM mid-run: the same tear-down as the end (the cluster has no watchdog of its own here).
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => {
+      log(`${sig}: tearing down`);
+      void cleanUp().finally(() => process.exit(130));
+    });
   const s = {
     bare: { name: 'bare jupyter lab (process)', ms: [], failed: 0 } as Series,
     warm: { name: 'skyport NotebookLab, warm image', ms: [], failed: 0 } as Series,
@@ -323,10 +339,7 @@ async function main(): Promise<void> {
       }
     }
   } finally {
-    await hub?.stop();
-    await op.stop();
-    if (handle) await handle.stop();
-    rmSync(ctx.homeDir, { recursive: true, force: true });
+    await cleanUp();
   }
   const series = [s.bare, s.warm, s.cold, ...(hub ? [s.hubWarm, s.hubCold] : [])];
   console.log(`\n${table(series)}\n`);
