@@ -71,6 +71,7 @@ export function sendRaw(req: RawRequest): Promise<RawResponse> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      req.signal?.removeEventListener('abort', onAbort);
       request.destroy();
       reject(networkError(err, req.url));
     };
