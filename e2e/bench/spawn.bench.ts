@@ -7,7 +7,7 @@
 // Flags: --labs=N (warm samples of each, default 10), --cold=N (cold-image samples of skyport and the hub,
 // default 3), --skip-hub. SKYPORT_KUBECONFIG reuses a running cluster that has the real node.
 import { execFile, spawn } from 'node:child_process';
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -133,23 +133,6 @@ async function bare(venv: string, i: number): Promise<number> {
   }
 }
 
-/** Static homes for the labs (pre-provisioned like an admin's volumes), owned by the lab user. */
-function homes(ns: string, names: string[], dir: string): object[] {
-  return names.map((n) => ({
-    apiVersion: 'v1',
-    kind: 'PersistentVolume',
-    metadata: { name: `spawn-bench-${ns}-${n}` },
-    spec: {
-      capacity: { storage: '1Gi' },
-      accessModes: ['ReadWriteOnce'],
-      storageClassName: 'spawn-bench',
-      persistentVolumeReclaimPolicy: 'Delete',
-      claimRef: { namespace: ns, name: `${n}-home` },
-      hostPath: { path: join(dir, n), type: 'Directory' },
-    },
-  }));
-}
-
 const profile = (image: string): object => ({
   apiVersion: 'skyport.io/v1alpha1',
   kind: 'NotebookProfile',
@@ -158,7 +141,8 @@ const profile = (image: string): object => ({
     images: { aliases: [{ name: 'recommended', image }], pullPolicy: 'IfNotPresent' },
     sizes: [{ name: 'bench', requests: { cpu: '10m', memory: '64Mi' }, limits: { cpu: '2', memory: '1Gi' } }],
     defaultSize: 'bench',
-    home: { size: '1Gi', retainPolicy: 'Retain', storageClassName: 'spawn-bench' },
+    // The cluster's default StorageClass: each lab's home claim is provisioned at its first start, as the hub's are.
+    home: { size: '1Gi', retainPolicy: 'Retain' },
     culling: { enabled: false, idleTimeout: '24h', maxLifetime: '168h', warnBefore: '30m' },
     quota: { maxLabs: 1000 },
     network: { enabled: true, ingressNamespaces: ['skyport-proxy'] },
@@ -169,7 +153,6 @@ interface Ctx {
   kubeconfig: string;
   client: MiniClient;
   ns: string;
-  homeDir: string;
   image: { ref: string; archive: string };
   clusterDir: string;
 }
@@ -252,21 +235,11 @@ async function setUp(kubeconfig: string, clusterDir: string): Promise<Ctx> {
   const ns = 'spawn-bench';
   for (const n of [ns, 'skyport-system', 'spawn-bench-hub'])
     await kubectl(['create', 'namespace', n], run).catch(() => undefined);
-  const homeDir = mkdtempSync(join(tmpdir(), 'spawn-bench-homes-'));
-  const names = [
-    'warmup',
-    ...Array.from({ length: LABS }, (_, i) => `w${i}`),
-    ...Array.from({ length: COLD }, (_, i) => `c${i}`),
-  ];
-  for (const n of names) {
-    mkdirSync(join(homeDir, n));
-    chownSync(join(homeDir, n), 1000, 100);
-  }
   await kubectl(['apply', '-f', '-'], {
     ...run,
-    input: [...homes(ns, names, homeDir), profile(image.ref)].map((o) => stringify(o)).join('---\n'),
+    input: stringify(profile(image.ref)),
   });
-  return { kubeconfig, clusterDir, client: new MiniClient(kubeconfig, 4), ns, homeDir, image };
+  return { kubeconfig, clusterDir, client: new MiniClient(kubeconfig, 4), ns, image };
 }
 
 async function main(): Promise<void> {
@@ -281,7 +254,6 @@ async function main(): Promise<void> {
       await hub?.stop();
       await op.stop();
       if (handle) await handle.stop();
-      rmSync(ctx.homeDir, { recursive: true, force: true });
     })());
   // Ctrl-C or a SIGTERM mid-run: the same tear-down as the end (the cluster has no watchdog of its own here).
   for (const sig of ['SIGINT', 'SIGTERM'] as const)

@@ -64,3 +64,12 @@ c.KubeSpawner.cmd = [
     '--ServerApp.base_url="$JUPYTERHUB_SERVICE_PREFIX" --IdentityProvider.token="$SPAWN_BENCH_LAB_TOKEN"',
 ]
 c.KubeSpawner.environment = {"SPAWN_BENCH_LAB_TOKEN": env["SPAWN_BENCH_LAB_TOKEN"]}
+# zero-to-jupyterhub's default singleuser.storage (type: dynamic): a claim per user from the default StorageClass,
+# made by the spawner at the user's first start and mounted as the home, like a NotebookLab's home claim. The size
+# is the bench profile's (1Gi) instead of z2jh's 10Gi; the local provisioner ignores it.
+c.KubeSpawner.storage_pvc_ensure = True
+c.KubeSpawner.pvc_name_template = "claim-{user_server}"
+c.KubeSpawner.storage_capacity = "1Gi"
+c.KubeSpawner.storage_access_modes = ["ReadWriteOnce"]
+c.KubeSpawner.volumes = [{"name": "volume-{user_server}", "persistentVolumeClaim": {"claimName": "{pvc_name}"}}]
+c.KubeSpawner.volume_mounts = [{"mountPath": "/home/jovyan", "name": "volume-{user_server}"}]
