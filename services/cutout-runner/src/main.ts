@@ -102,12 +102,17 @@ export function loadSpec(path: string, shardIndex?: number): ShardSpec {
   let size: ShardSpec['size'];
   if (o.size !== undefined) {
     const s = o.size as Json;
-    if (typeof s.x !== 'number' || typeof s.y !== 'number')
-      throw new SpecError('size: expected {x, y, unit}');
+    const shape = oneOf(s.shape, ['box', 'circle'] as const, 'size.shape') ?? 'box';
+    // A circle has one diameter (x); y, when given, must repeat it.
+    const y = shape === 'circle' && s.y === undefined ? s.x : s.y;
+    if (typeof s.x !== 'number' || typeof y !== 'number')
+      throw new SpecError('size: expected {x, y, unit[, shape]}');
+    if (shape === 'circle' && y !== s.x) throw new SpecError('size.y: a circle has one diameter (x)');
     size = {
       x: s.x,
-      y: s.y,
+      y,
       unit: oneOf(s.unit, ['arcsec', 'arcmin', 'deg', 'pix'] as const, 'size.unit') ?? 'arcmin',
+      shape,
     };
   }
   const spec: ShardSpec = {

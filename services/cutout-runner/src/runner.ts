@@ -14,17 +14,21 @@ import { asinhRgb, DES_LUPTON, luptonRgb, rgbPng, type LuptonOptions } from './c
 import {
   cutPieces,
   planCutout,
+  rowSpans,
   type Cut,
   type EdgePolicy,
   type MultiTilePolicy,
+  type PixelSize,
   type Plan,
 } from './cutout/cut.js';
 import {
   DES_LIMITS,
   parsePositions,
+  radiusPixels,
   sidePixels,
   type Limits,
   type Position,
+  type Shape,
   type SizeUnit,
 } from './cutout/positions.js';
 import type { IndexedTile, TileIndex } from './survey/tile-index.js';
@@ -48,7 +52,8 @@ export interface ShardSpec {
   readonly root: string;
   readonly index: TileIndex;
   readonly outputDir: string;
-  readonly size?: { readonly x: number; readonly y: number; readonly unit: SizeUnit };
+  /** Default size; `shape: circle` makes x the diameter (y is then x) and blanks pixels outside it. */
+  readonly size?: { readonly x: number; readonly y: number; readonly unit: SizeUnit; readonly shape?: Shape };
   /** Bands written as FITS (default: every band of the collection). */
   readonly bands?: readonly string[];
   readonly hdus?: readonly string[];
@@ -224,7 +229,7 @@ function cutPosition(ctx: Context, pos: Position, plan: Plan): ManifestRow {
       coverage = Math.min(coverage, cut.coverage);
       if (hdu === 'SCI') sci.set(band, cut);
       if (!asFits) continue;
-      const parts = fitsParts.get(band) ?? [primaryFor(pos, plan, band)];
+      const parts = fitsParts.get(band) ?? [primaryFor(pos, plan, band, ctx.spec.size?.unit ?? 'arcmin')];
       parts.push(imageHduBytes(cut.header, cut.image, false));
       fitsParts.set(band, parts);
     }
@@ -265,7 +270,15 @@ function colourPng(c: Colour, sci: ReadonlyMap<string, Cut>): Buffer | undefined
     c.method === 'lupton'
       ? luptonRgb(r.image.data, g.image.data, b.image.data, { ...DES_LUPTON, ...definedOnly(c) })
       : asinhRgb([r.image.data, g.image.data, b.image.data], c.percentile?.[0], c.percentile?.[1]);
-  return rgbPng(rgb, r.image.width, r.image.height);
+  if (r.circle === undefined) return rgbPng(rgb, r.image.width, r.image.height);
+  // A circle: transparent and black outside it (black for viewers that ignore alpha).
+  const { width, height } = r.image;
+  const alpha = new Uint8Array(width * height);
+  const spans = rowSpans(width, height, r.circle);
+  for (let j = 0; j < height; j++)
+    alpha.fill(255, j * width + (spans[2 * j] ?? 0), j * width + (spans[2 * j + 1] ?? 0));
+  for (let i = 0; i < alpha.length; i++) if (alpha[i] === 0) rgb.fill(0, 3 * i, 3 * i + 3);
+  return rgbPng(rgb, width, height, alpha);
 }
 
 /** Removes temporary files a killed earlier run of this shard left behind (never finished outputs). */
@@ -291,9 +304,10 @@ export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summa
   const edge = spec.edgePolicy ?? 'pad';
   const colours = spec.colour ?? [];
   const cutBands = [...new Set([...fitsBands, ...colours.flatMap((c) => c.bands)])];
+  const shape = size.shape ?? 'box';
   const parsed = parsePositions(
     spec.positions,
-    { xsize: size.x, ysize: size.y, unit: size.unit },
+    { xsize: size.x, ysize: size.y, unit: size.unit, shape },
     spec.limits ?? DES_LIMITS,
   );
   const rows = new Map<number, ManifestRow>();
@@ -317,10 +331,7 @@ export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summa
       spec.index,
       pos.ra,
       pos.dec,
-      (t) => ({
-        nx: sidePixels(pos.xsize, size.unit, (t.pixelScale[0] ?? 0) / 3600),
-        ny: sidePixels(pos.ysize, size.unit, (t.pixelScale[1] ?? 0) / 3600),
-      }),
+      (t) => pixelSize(pos, size.unit, shape, t),
       spec.multiTilePolicy ?? 'mosaic',
       wcsCache,
     );
@@ -373,6 +384,20 @@ export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summa
   return { rows: ordered, summary };
 }
 
+/**
+ * A position's size in a tile's pixels. A circle's box is square, its side and radius from the mean of the
+ * two axes' pixel scales (survey pixels are square; the circle is not made an ellipse).
+ */
+function pixelSize(pos: Position, unit: SizeUnit, shape: Shape, t: IndexedTile): PixelSize {
+  const [sx = 0, sy = 0] = t.pixelScale;
+  if (shape === 'circle') {
+    const scale = Math.sqrt(sx * sy) / 3600;
+    const n = sidePixels(pos.xsize, unit, scale);
+    return { nx: n, ny: n, r: radiusPixels(pos.xsize, unit, scale) };
+  }
+  return { nx: sidePixels(pos.xsize, unit, sx / 3600), ny: sidePixels(pos.ysize, unit, sy / 3600) };
+}
+
 function definedOnly(c: Partial<LuptonOptions>): Partial<LuptonOptions> {
   return Object.fromEntries(
     Object.entries({ minimum: c.minimum, stretch: c.stretch, Q: c.Q }).filter(([, v]) => v !== undefined),
@@ -384,7 +409,15 @@ function base(pos: Position, status: Status, tile: string, coverage: number, rea
 }
 
 /** The cutout file's primary HDU: provenance only (the images are extensions). */
-function primaryFor(pos: Position, plan: Plan, band: string): Buffer {
+function primaryFor(pos: Position, plan: Plan, band: string, unit: SizeUnit): Buffer {
+  const circle =
+    plan.circle === undefined
+      ? []
+      : [
+          formatCard('CUTSHAPE', 'circle', 'pixels outside the circle are blank'),
+          formatCard('CUTDIAM', pos.xsize, 'requested diameter (CUTUNIT)'),
+          formatCard('CUTUNIT', unit, 'unit of CUTDIAM'),
+        ];
   const h = emptyPrimary([
     formatCard('RA_CUT', pos.ra, 'requested RA (deg)'),
     formatCard('DEC_CUT', pos.dec, 'requested Dec (deg)'),
@@ -392,6 +425,7 @@ function primaryFor(pos: Position, plan: Plan, band: string): Buffer {
     formatCard('BAND', band),
     formatCard('NTILES', plan.pieces.length, 'tiles the cutout was cut from'),
     formatCard('WCSPOLIC', 'crpix-shift', 'CRVAL/CD kept, CRPIX shifted'),
+    ...circle,
     formatCard('ORIGIN', 'skyport cutout-runner'),
   ]);
   return hduBytes(h, new Uint8Array(0));

@@ -90,7 +90,9 @@ const size = obj(
     shape: def(
       enumOf(
         ['box', 'circle'] as const,
-        'box: x × y sides; circle: a diameter of xsize (cut as its bounding box).',
+        "box: x × y sides; circle: a diameter of xsize (a row's XSIZE; YSIZE is not used), cut as its bounding " +
+          'square with every pixel whose centre lies farther than the radius from the position blank (NaN, BLANK in ' +
+          'integer HDUs such as MSK), coverage counted over the circle and PNGs transparent outside it.',
       ),
       'box',
     ),
@@ -129,7 +131,8 @@ const band = str('A band of the collection, e.g. g.', { pattern: '^[A-Za-z0-9]{1
 const positions = obj(
   {
     inline: str(
-      'DES-compatible CSV: a header line naming RA and DEC (degrees), optionally XSIZE, YSIZE (in size.unit), ' +
+      'DES-compatible CSV: a header line naming RA and DEC (degrees), optionally XSIZE, YSIZE (in size.unit; a ' +
+        "circle's diameter is XSIZE), " +
         'COLORS_FITS and ID. BOM, CRLF, quotes and blank lines are accepted; a bad row is reported, never fatal.',
       { maxLength: 262_144 },
     ),

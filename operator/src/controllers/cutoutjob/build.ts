@@ -108,7 +108,7 @@ export function shardSpec(job: CutoutJob, c: ImageCollection): Record<string, un
     index: `${TILES}/${c.status?.indexPath ?? 'tiles.json'}`,
     positionsFile: `${POSITIONS}/shard-{index}.csv`,
     outputDir: `${RESULTS}/${outputPath(job)}/shard-{index}`,
-    size: { x: sizeOf(s).x, y: sizeOf(s).y, unit: sizeOf(s).unit },
+    size: { x: sizeOf(s).x, y: sizeOf(s).y, unit: sizeOf(s).unit, shape: sizeOf(s).shape },
     ...(bands === undefined ? cut : { bands }),
     hdus: s.fits.hdus,
     edgePolicy: s.edgePolicy,

@@ -3,7 +3,8 @@
 // 0.1/asinh(0.1·Q), each band scaled by f(I)/I (0 where I ≤ 0) and clipped at 0, pixels whose largest
 // band exceeds 1 scaled down by it, then ×255 truncated to 8 bits. `asinh` stretches each band on its own
 // between two percentiles: y = asinh(x/a)/asinh(1/a) with a = 0.1 (astropy's AsinhStretch).
-// Rows are flipped for PNG: FITS row 0 is the bottom of the image, PNG row 0 the top.
+// Rows are flipped for PNG: FITS row 0 is the bottom of the image, PNG row 0 the top. A circle cutout's PNG
+// is RGBA: alpha 0 (and black) outside the circle, 255 inside.
 
 import { PNG } from 'pngjs';
 
@@ -89,14 +90,35 @@ export function asinhRgb(
   return out;
 }
 
-/** An 8-bit RGB PNG of interleaved RGB bytes in FITS row order (flipped so north-up images stay so). */
-export function rgbPng(rgb: Uint8Array, width: number, height: number): Buffer {
-  const png = new PNG({ width, height, colorType: 2, inputColorType: 2, inputHasAlpha: false });
-  const rowBytes = width * 3;
-  const data = Buffer.alloc(rowBytes * height);
+/**
+ * An 8-bit PNG of interleaved RGB bytes in FITS row order (flipped so north-up images stay so): RGB, or RGBA
+ * when `alpha` (one byte per pixel, FITS row order) is given — a circle cutout's outside is transparent.
+ */
+export function rgbPng(rgb: Uint8Array, width: number, height: number, alpha?: Uint8Array): Buffer {
+  const channels = alpha === undefined ? 3 : 4;
+  const colorType = alpha === undefined ? 2 : 6;
+  const png = new PNG({
+    width,
+    height,
+    colorType,
+    inputColorType: colorType,
+    inputHasAlpha: alpha !== undefined,
+  });
+  const data = Buffer.alloc(width * channels * height);
   for (let y = 0; y < height; y++) {
-    data.set(rgb.subarray((height - 1 - y) * rowBytes, (height - y) * rowBytes), y * rowBytes);
+    const src = (height - 1 - y) * width;
+    if (alpha === undefined) {
+      data.set(rgb.subarray(src * 3, (src + width) * 3), y * width * 3);
+      continue;
+    }
+    for (let x = 0; x < width; x++) {
+      const o = (y * width + x) * 4;
+      data[o] = rgb[(src + x) * 3] ?? 0;
+      data[o + 1] = rgb[(src + x) * 3 + 1] ?? 0;
+      data[o + 2] = rgb[(src + x) * 3 + 2] ?? 0;
+      data[o + 3] = alpha[src + x] ?? 0;
+    }
   }
   png.data = data;
-  return PNG.sync.write(png, { colorType: 2, inputColorType: 2, inputHasAlpha: false });
+  return PNG.sync.write(png, { colorType, inputColorType: colorType, inputHasAlpha: alpha !== undefined });
 }

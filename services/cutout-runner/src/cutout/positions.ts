@@ -4,6 +4,8 @@
 // comes back with its reason, for the manifest.
 
 export type SizeUnit = 'arcsec' | 'arcmin' | 'deg' | 'pix';
+/** A cutout's shape: an x × y box, or a circle of diameter x (cut as its bounding square). */
+export type Shape = 'box' | 'circle';
 
 export interface Limits {
   /** Smallest and largest angular side in arcmin (DES: 0.1 and 12). */
@@ -23,7 +25,7 @@ export interface Position {
   readonly id: string;
   readonly ra: number;
   readonly dec: number;
-  /** Sides in the job's unit (the row's XSIZE/YSIZE or the defaults). */
+  /** Sides in the job's unit (the row's XSIZE/YSIZE or the defaults); a circle's diameter is xsize = ysize. */
   readonly xsize: number;
   readonly ysize: number;
   /** Bands from COLORS_FITS (e.g. "gri"), or undefined for the job's. */
@@ -93,10 +95,13 @@ function number(text: string | undefined): number {
   return t === '' ? NaN : Number(t);
 }
 
-/** Parses positions; `defaults` are the job's sides (in `unit`) used when a row has no XSIZE/YSIZE. */
+/**
+ * Parses positions; `defaults` are the job's sides (in `unit`) used when a row has no XSIZE/YSIZE. For a
+ * circle (`shape`), XSIZE is the diameter and YSIZE is ignored (ysize = xsize).
+ */
 export function parsePositions(
   text: string,
-  defaults: { xsize: number; ysize: number; unit: SizeUnit },
+  defaults: { xsize: number; ysize: number; unit: SizeUnit; shape?: Shape },
   limits: Limits = DES_LIMITS,
 ): ParsedPositions {
   const records = csvRecords(text);
@@ -133,10 +138,13 @@ export function parsePositions(
       return fail(`DEC ${JSON.stringify(get('DEC'))} is not in [-90, 90]`);
     }
     const sides: number[] = [];
-    for (const [k, fallback] of [
-      ['XSIZE', defaults.xsize],
-      ['YSIZE', defaults.ysize],
-    ] as const) {
+    const circle = defaults.shape === 'circle';
+    for (const [k, fallback] of circle
+      ? ([['XSIZE', defaults.xsize]] as const)
+      : ([
+          ['XSIZE', defaults.xsize],
+          ['YSIZE', defaults.ysize],
+        ] as const)) {
       const raw = get(k);
       const v = raw === undefined || raw.trim() === '' ? fallback : number(raw);
       const bad = sizeProblem(v, defaults.unit, limits);
@@ -150,7 +158,7 @@ export function parsePositions(
       ra: ra === 360 ? 0 : ra,
       dec,
       xsize: sides[0] ?? defaults.xsize,
-      ysize: sides[1] ?? defaults.ysize,
+      ysize: circle ? (sides[0] ?? defaults.xsize) : (sides[1] ?? defaults.ysize),
       bands: colors === '' ? undefined : [...colors.replace(/[\s,;]/g, '')],
     });
   });
@@ -179,6 +187,12 @@ export function sidePixels(v: number, unit: SizeUnit, pixelScaleDeg: number): nu
   if (unit === 'pix') return v;
   const deg = (v * ARCMIN[unit]) / 60;
   return Math.max(1, roundHalfEven(deg / pixelScaleDeg));
+}
+
+/** A circle's radius in pixels: half the diameter over the pixel scale (not rounded). */
+export function radiusPixels(diameter: number, unit: SizeUnit, pixelScaleDeg: number): number {
+  if (unit === 'pix') return diameter / 2;
+  return (diameter * ARCMIN[unit]) / 60 / pixelScaleDeg / 2;
 }
 
 function roundHalfEven(x: number): number {

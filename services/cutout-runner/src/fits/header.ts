@@ -180,6 +180,11 @@ export class Header {
     else this.cards.splice(i + 1, 0, card);
   }
 
+  /** Appends a commentary card (HISTORY or COMMENT); text beyond one card is cut. */
+  addCommentary(key: 'HISTORY' | 'COMMENT', text: string): void {
+    this.cards.push(`${key.padEnd(8, ' ')}${ascii(text, key)}`.padEnd(CARD, ' ').slice(0, CARD));
+  }
+
   delete(key: string): void {
     const i = this.index(key);
     if (i >= 0) this.cards.splice(i, 1);
