@@ -15,7 +15,7 @@ import {
   type TileFootprint,
 } from '../../api/v1alpha1/index.js';
 import { indexJob } from '../imagecollection/build.js';
-import { cleanJob, mergeJob, positionsConfigMap, shardsJob } from './build.js';
+import { cleanJob, mergeJob, positionsConfigMap, shardSpec, shardsJob } from './build.js';
 import { OUT_OF_FOOTPRINT, planShards, tileOf } from './plan.js';
 import { planRecord } from './status.js';
 
@@ -191,6 +191,12 @@ describe('golden files', () => {
       parallelism: 3,
       completionMode: 'Indexed',
     });
+  });
+
+  it('a circle reaches the runner: size.shape circle, its diameter as x and y', () => {
+    const job = cutout({ size: { shape: 'circle', xsize: 30, unit: 'arcsec' } });
+    expect(shardSpec(job, collection())['size']).toEqual({ x: 30, y: 30, unit: 'arcsec', shape: 'circle' });
+    expect(shardSpec(cutout(), collection())['size']).toMatchObject({ shape: 'box' });
   });
 
   it('ImageCollection: the indexing Job', () => {
