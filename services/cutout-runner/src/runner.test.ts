@@ -2,7 +2,9 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { PNG } from 'pngjs';
 import { FitsFile } from './fits/read.js';
+import { TanWcs } from './wcs.js';
 import { main } from './main.js';
 import { desName, runShard, type ShardSpec } from './runner.js';
 import { generateSurvey, type Survey } from './survey/generate.js';
@@ -142,6 +144,104 @@ describe('runShard', () => {
   });
 });
 
+describe('circle cutouts', () => {
+  // 20″ at 0.263″/px: a 76 × 76 box (76.05 rounded), radius 38.02 px.
+  const R = 20 / 0.263 / 2;
+  it('square output, NaN outside the circle in SCI and WGT, coverage over the circle, RGBA PNG, cards', () => {
+    // The middle tile's centre, and the survey's outer edge: T00's pixel x −0.45 (its edge is at −0.5), so about half the circle is off.
+    const [mra, mdec] = tileWcs(index.tiles.find((t) => t.tile === 'T11')!).pixelToWorld(63.7, 64.2);
+    const [era, edec] = tileWcs(index.tiles.find((t) => t.tile === 'T00')!).pixelToWorld(-0.45, 64);
+    const { rows } = runShard({
+      ...spec('circle'),
+      positions: `RA,DEC,ID\n${mra},${mdec},middle\n${era},${edec},edge\n`,
+      size: { x: 20, y: 20, unit: 'arcsec', shape: 'circle' },
+    });
+    expect(rows.map((r) => [r.id, r.status])).toEqual([
+      ['middle', 'ok'],
+      ['edge', 'partial'],
+    ]);
+    expect(rows[0]!.coverage).toBe(1);
+    expect(Math.abs(rows[1]!.coverage - 0.5)).toBeLessThan(0.01);
+    for (const row of rows) {
+      const fits = row.files.filter((f) => f.endsWith('.fits'));
+      expect(fits).toHaveLength(2);
+      let inside: boolean[] = [];
+      for (const file of fits) {
+        const f = FitsFile.open(join(dir, 'circle', file));
+        const primary = f.hdus[0]!.header;
+        expect([primary.get('CUTSHAPE'), primary.get('CUTDIAM'), primary.get('CUTUNIT')]).toEqual([
+          'circle',
+          20,
+          'arcsec',
+        ]);
+        for (const hdu of ['SCI', 'WGT']) {
+          const img = f.readImage(hdu);
+          expect([img.width, img.height]).toEqual([76, 76]);
+          // The centre through the cutout's own WCS, not the runner's CUTCEN cards.
+          const [cx, cy] = TanWcs.fromHeader(img.header, file).worldToPixel(Number(row.ra), Number(row.dec));
+          expect(img.header.get('CUTCEN1') as number).toBeCloseTo(cx + 1, 8);
+          expect(img.header.get('CUTCEN2') as number).toBeCloseTo(cy + 1, 8);
+          expect(img.header.get('CUTRAD') as number).toBeCloseTo(R, 9);
+          inside = [];
+          let offTile = 0;
+          for (let j = 0; j < 76; j++) {
+            for (let i = 0; i < 76; i++) {
+              const inCircle = (i - cx) ** 2 + (j - cy) ** 2 <= R * R;
+              inside.push(inCircle);
+              const v = img.data[j * 76 + i]!;
+              if (!inCircle) expect(v, `${row.id} ${hdu} ${i},${j}`).toBeNaN();
+              else if (Number.isNaN(v)) offTile++;
+            }
+          }
+          const circlePixels = inside.filter(Boolean).length;
+          expect(1 - offTile / circlePixels).toBeCloseTo(row.coverage, 6);
+        }
+        f.close();
+      }
+      // The colour PNG: RGBA, transparent and black outside the circle, opaque inside (rows flipped).
+      const png = PNG.sync.read(
+        readFileSync(
+          join(
+            dir,
+            'circle',
+            row.files.find((f) => f.endsWith('.png'))!,
+          ),
+        ),
+      );
+      expect([png.width, png.height]).toEqual([76, 76]);
+      for (let y = 0; y < 76; y++) {
+        for (let x = 0; x < 76; x++) {
+          const o = (y * 76 + x) * 4;
+          const alpha = png.data[o + 3];
+          expect(alpha, `${row.id} png ${x},${y}`).toBe(inside[(75 - y) * 76 + x] ? 255 : 0);
+          if (alpha === 0) expect([png.data[o], png.data[o + 1], png.data[o + 2]]).toEqual([0, 0, 0]);
+        }
+      }
+    }
+  });
+
+  it('a box keeps its RGB PNG and no circle cards', () => {
+    const s = survey.stars[0]!;
+    const { rows } = runShard({ ...spec('box'), positions: `RA,DEC\n${s.ra},${s.dec}\n` });
+    const png = PNG.sync.read(
+      readFileSync(
+        join(
+          dir,
+          'box',
+          rows[0]!.files.find((f) => f.endsWith('.png'))!,
+        ),
+      ),
+    );
+    expect(png.alpha).toBe(false);
+    const f = FitsFile.open(join(dir, 'box', rows[0]!.files[0]!));
+    expect([f.hdus[0]!.header.has('CUTSHAPE'), f.readImage('SCI').header.has('CUTSHAPE')]).toEqual([
+      false,
+      false,
+    ]);
+    f.close();
+  });
+});
+
 describe('command line', () => {
   it('runs a shard from a spec file and refuses a bad spec naming the field', () => {
     writeFileSync(join(dir, 'pos.csv'), positions());
@@ -159,6 +259,17 @@ describe('command line', () => {
     const err = vi.spyOn(console, 'error').mockImplementation(() => undefined);
     expect(main(['shard', join(dir, 'bad.json')])).toBe(2);
     expect(err).toHaveBeenCalledWith('SpecError: edgePolicy: "wrap" is not one of pad, trim, error');
+    // A circle: y may be left out (it is the diameter x) but may not differ from it.
+    const circle = { ...good, outputDir: 'cli-circle', size: { x: 10, unit: 'arcsec', shape: 'circle' } };
+    writeFileSync(join(dir, 'circle.json'), JSON.stringify(circle));
+    expect(main(['shard', join(dir, 'circle.json')])).toBe(0);
+    const cut = readFileSync(join(dir, 'cli-circle', 'manifest.csv'), 'utf8').split('\r\n')[1]!;
+    const f = FitsFile.open(join(dir, 'cli-circle', cut.split(',')[6]!));
+    expect([f.readImage('SCI').width, f.hdus[0]!.header.get('CUTSHAPE')]).toEqual([38, 'circle']);
+    f.close();
+    writeFileSync(join(dir, 'oval.json'), JSON.stringify({ ...circle, size: { ...circle.size, y: 12 } }));
+    expect(main(['shard', join(dir, 'oval.json')])).toBe(2);
+    expect(err).toHaveBeenCalledWith('SpecError: size.y: a circle has one diameter (x)');
     err.mockRestore();
     expect(main(['nonsense'])).toBe(2);
   });

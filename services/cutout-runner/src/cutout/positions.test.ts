@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { csvRecords, DES_LIMITS, parsePositions, sidePixels } from './positions.js';
+import { csvRecords, DES_LIMITS, parsePositions, radiusPixels, sidePixels } from './positions.js';
 
 const D = { xsize: 1, ysize: 1, unit: 'arcmin' as const };
 
@@ -77,5 +77,18 @@ describe('positions CSV', () => {
       ['a', 'b\nc'],
       ['d', 'e'],
     ]);
+  });
+
+  it('a circle: XSIZE is the diameter, YSIZE is not used (nor checked); the radius is not rounded', () => {
+    const text = 'RA,DEC,XSIZE,YSIZE\n10,0,0.5,13\n11,0,,0.2\n12,0,0.05,\n';
+    const p = parsePositions(text, { ...D, shape: 'circle' });
+    expect(p.positions.map((x) => [x.row, x.xsize, x.ysize])).toEqual([
+      [1, 0.5, 0.5],
+      [2, 1, 1],
+    ]);
+    expect(p.errors.map((e) => e.reason)).toEqual(['line 4: XSIZE "0.05": outside 0.1–12 arcmin']);
+    // 30″ at 0.263″/px: 114.07 px across, radius 57.03 px; pixels: half the diameter.
+    expect(radiusPixels(30, 'arcsec', 0.263 / 3600)).toBeCloseTo(30 / 0.263 / 2, 12);
+    expect(radiusPixels(75, 'pix', 1)).toBe(37.5);
   });
 });
