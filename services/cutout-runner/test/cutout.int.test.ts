@@ -3,7 +3,9 @@
 // Cutout2D (mode partial, NaN / BLANK fill) on the same tile as astropy reads it: pixels bit for bit,
 // output shape exactly the requested one, CRVAL unchanged and CRPIX as astropy shifts it, the requested
 // RA/Dec at the cutout's centre pixel through astropy's WCS of our header (≤ 0.01 px), checksums valid.
-// Mosaics: every pixel a tile covers equals that tile's, and the covered pixels add up.
+// Mosaics: every pixel a tile covers equals that tile's, and the covered pixels add up. Circles: astropy's
+// geometry (its WCS of our header, its pixel scale) picks the pixels inside; those are Cutout2D's bits, the
+// rest NaN (BLANK, which astropy reads as NaN, in MSK), and COVERAGE is the circle's covered fraction.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -196,4 +198,102 @@ describe('cutouts match astropy Cutout2D', () => {
     const manifest = readFileSync(join(out, 'manifest.csv'), 'utf8').trimEnd().split('\r\n');
     expect(manifest).toHaveLength(rows.length + 1);
   });
+
+  it('circle, best-tile, pad: the square box, Cutout2D bits inside, NaN/BLANK outside, centre ≤ 0.01 px', () => {
+    const { csv, kinds } = positions();
+    const out = join(dir, 'circle');
+    const { rows, summary } = runShard({
+      positions: csv,
+      root: join(dir, 'tiles'),
+      index,
+      outputDir: out,
+      size: { x: 30, y: 30, unit: 'arcsec', shape: 'circle' },
+      hdus: ['SCI', 'MSK'],
+      multiTilePolicy: 'best-tile',
+    });
+    // 30″ at 0.263″/px: 114.07 → a 114 × 114 box, radius 57.03 px.
+    const n = 114;
+    expect(summary.counts.failed + summary.counts.unmatched).toBe(0);
+    const cases: Record<string, unknown>[] = [];
+    for (const r of rows) {
+      for (const file of r.files.filter((f) => f.endsWith('.fits'))) {
+        const t = index.tiles.find((x) => x.tile === r.tile)!;
+        const band = file.endsWith('_g.fits') ? 'g' : 'r';
+        for (const hdu of ['SCI', 'MSK']) {
+          cases.push({
+            tile: join(dir, 'tiles', t.files.find((f) => f.band === band)!.path),
+            hdu,
+            ra: r.ra,
+            dec: r.dec,
+            nx: n,
+            ny: n,
+            blank: -32768,
+            cutout: join(out, file),
+            cutout_hdu: hdu,
+            circle_deg: 30 / 3600,
+            row: r.row,
+          });
+        }
+      }
+    }
+    const got = astropy<CircleResult[]>(python, 'cutouts', { cases });
+    expect(got).toHaveLength(rows.length * 2 * 2);
+    let worstCentre = 0;
+    let worstCard = 0;
+    let rim = 0;
+    got.forEach((g, i) => {
+      const row = rows.find((r) => r.row === cases[i]!['row'])!;
+      const what = `${row.id} ${String(cases[i]!['cutout_hdu'])}`;
+      expect([g.shape, g.ref_shape], what).toEqual([
+        [n, n],
+        [n, n],
+      ]);
+      expect([g.equal, g.mismatches, g.checksum_ok], what).toEqual([true, 0, true]);
+      expect(g.outside_not_nan, what).toBe(0);
+      expect(g.cutshape, what).toBe('circle');
+      expect(g.cutrad, what).toBeCloseTo(g.radius, 8);
+      // The disc fills π/4 of its square; what the corners hold is blank.
+      expect(g.inside / (n * n), what).toBeCloseTo(Math.PI / 4, 2);
+      expect(row.coverage, what).toBeCloseTo(g.covered_inside / g.inside, 9);
+      worstCentre = Math.max(
+        worstCentre,
+        Math.abs(g.center[0] - g.ref_center[0]),
+        Math.abs(g.center[1] - g.ref_center[1]),
+      );
+      worstCard = Math.max(
+        worstCard,
+        Math.abs(g.cutcen[0] - g.center[0]),
+        Math.abs(g.cutcen[1] - g.center[1]),
+      );
+      rim += g.rim;
+    });
+    expect(worstCentre).toBeLessThan(0.01);
+    expect(worstCard).toBeLessThan(0.01);
+    // Outer positions lose part of the circle; stars well inside a tile keep all of it.
+    for (const r of rows.filter((x) => kinds.get(x.row) === 'outer')) expect(r.status, r.id).toBe('partial');
+    expect(rows.filter((r) => r.coverage === 1).length).toBeGreaterThan(0);
+    console.log(
+      `circle: ${got.length} HDUs, pixels inside equal Cutout2D's, outside blank; worst centre ` +
+        `${worstCentre.toExponential(2)} px, CUTCEN vs astropy ${worstCard.toExponential(2)} px, ${rim} rim pixels`,
+    );
+  });
 });
+
+interface CircleResult {
+  readonly shape: number[];
+  readonly ref_shape: number[];
+  readonly equal: boolean;
+  readonly mismatches: number;
+  readonly outside_not_nan: number;
+  readonly inside: number;
+  readonly outside: number;
+  readonly rim: number;
+  readonly covered_inside: number;
+  readonly radius: number;
+  readonly center: [number, number];
+  readonly ref_center: [number, number];
+  readonly cutcen: [number, number];
+  readonly cutrad: number;
+  readonly cutshape: string;
+  readonly checksum_ok: boolean;
+}

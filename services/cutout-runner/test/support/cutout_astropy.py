@@ -4,7 +4,9 @@ Usage: cutout_astropy.py COMMAND < request.json, COMMAND one of
   inspect          open files with astropy (checksums verified), describe every HDU and hash its data
   make-compressed  write tile-compressed images with astropy's own compressor for our reader to read
   wcs              world -> pixel and pixel -> world with astropy.wcs for a header's cards
-  cutouts          astropy Cutout2D on a tile beside our cutout file: shapes, pixels, WCS centre
+  cutouts          astropy Cutout2D on a tile beside our cutout file: shapes, pixels, WCS centre; with
+                   "circle_deg" (a diameter), only the pixels within the circle are compared and the rest
+                   must be blank (NaN, or BLANK read as NaN)
   lupton           astropy.visualization.make_lupton_rgb on three images
 Data hashes are sha256 of the array's big-endian bytes, so both sides hash the same representation.
 """
@@ -138,6 +140,9 @@ def cutouts(req):
             # astropy reads an integer image with a BLANK card as float32 with NaN for BLANK: compare so.
             ref_data = ref_data.astype(ours_data.dtype)
             ref_data[ref.data == fill] = np.nan
+        if "circle_deg" in case:
+            out.append(circle_check(case, ours_data, ref, ref_data, fill, (cx, cy), header, checksum_ok))
+            continue
         if case.get("mode", "exact") == "exact":
             equal, mismatches = bits_equal(ours_data, ref_data)
             covered = int(ours_data.size)
@@ -166,6 +171,43 @@ def cutouts(req):
             }
         )
     return out
+
+
+def circle_check(case, ours_data, ref, ref_data, fill, centre, header, checksum_ok):
+    """A circle cut: astropy's own geometry decides which pixels are inside (centre from astropy's WCS of our
+    header, radius from its pixel scale); inside must be Cutout2D's bits, outside NaN."""
+    cx, cy = (float(v) for v in centre)
+    sx, sy = ref.wcs.proj_plane_pixel_scales()
+    radius = case["circle_deg"] / 2 / float(np.sqrt(sx.to_value(u.deg) * sy.to_value(u.deg)))
+    yy, xx = np.mgrid[0 : ours_data.shape[0], 0 : ours_data.shape[1]]
+    dist = np.hypot(xx - cx, yy - cy)
+    # Pixels within 1e-6 px of the rim could fall either way on rounding: counted, judged by neither rule.
+    rim = np.abs(dist - radius) < 1e-6
+    inside = (dist <= radius) & ~rim
+    outside = (dist > radius) & ~rim
+    same_shape = ours_data.shape == ref_data.shape
+    equal, mismatches = bits_equal(ours_data[inside], ref_data[inside]) if same_shape else (False, -1)
+    filled = np.isnan(ref_data) if ref_data.dtype.kind == "f" else ref_data == fill
+    return {
+        "shape": list(ours_data.shape),
+        "ref_shape": list(ref.data.shape),
+        "equal": equal,
+        "mismatches": mismatches,
+        "outside_not_nan": int((~np.isnan(ours_data[outside])).sum()) if ours_data.dtype.kind == "f" else -1,
+        "inside": int(inside.sum()),
+        "outside": int(outside.sum()),
+        "rim": int(rim.sum()),
+        "covered_inside": int((inside & ~filled).sum()) if same_shape else -1,
+        "radius": radius,
+        "center": [cx, cy],
+        "ref_center": [float(v) for v in ref.input_position_cutout],
+        "cutcen": [header.get("CUTCEN1", -1) - 1, header.get("CUTCEN2", -1) - 1],
+        "cutrad": header.get("CUTRAD", -1),
+        "cutshape": header.get("CUTSHAPE", ""),
+        "checksum_ok": checksum_ok,
+        "dtype": f"{ours_data.dtype.kind}{ours_data.dtype.itemsize}",
+        "ref_dtype": f"{ref_data.dtype.kind}{ref_data.dtype.itemsize}",
+    }
 
 
 def lupton(req):
