@@ -220,6 +220,35 @@ describe('circle cutouts', () => {
     }
   });
 
+  it('a circle across an internal tile edge: mosaic fills it (ok, 2 tiles); multiTilePolicy error fails it', () => {
+    const [ra, dec] = tileWcs(index.tiles.find((t) => t.tile === 'T11')!).pixelToWorld(5.2, 70.6);
+    const run = (out: string, multiTilePolicy: 'mosaic' | 'error') =>
+      runShard({
+        ...spec(out),
+        positions: `RA,DEC\n${ra},${dec}\n`,
+        size: { x: 20, y: 20, unit: 'arcsec', shape: 'circle' },
+        colour: [],
+        multiTilePolicy,
+      }).rows[0]!;
+    const mosaic = run('circle-mosaic', 'mosaic');
+    expect([mosaic.status, mosaic.coverage, mosaic.reason]).toEqual(['ok', 1, '']);
+    const f = FitsFile.open(join(dir, 'circle-mosaic', mosaic.files[0]!));
+    expect(f.hdus[0]!.header.get('NTILES')).toBe(2);
+    const img = f.readImage('SCI');
+    f.close();
+    // Every pixel inside the circle holds data (from T11 or its neighbour), every other one NaN.
+    const [cx, cy] = TanWcs.fromHeader(img.header, 'mosaic').worldToPixel(ra, dec);
+    for (let k = 0; k < img.data.length; k++) {
+      const inCircle = ((k % 76) - cx) ** 2 + (Math.floor(k / 76) - cy) ** 2 <= R * R;
+      expect(Number.isNaN(img.data[k]!), `pixel ${k}`).toBe(!inCircle);
+    }
+    const refused = run('circle-error', 'error');
+    expect([refused.status, refused.reason]).toEqual([
+      'failed',
+      'multi-tile: the cutout crosses a tile edge (multiTilePolicy error)',
+    ]);
+  });
+
   it('a box keeps its RGB PNG and no circle cards', () => {
     const s = survey.stars[0]!;
     const { rows } = runShard({ ...spec('box'), positions: `RA,DEC\n${s.ra},${s.dec}\n` });
