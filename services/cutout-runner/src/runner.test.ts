@@ -249,6 +249,22 @@ describe('circle cutouts', () => {
     ]);
   });
 
+  it('a circle no pixel centre lies in fails its row with the reason', () => {
+    const w = tileWcs(index.tiles.find((t) => t.tile === 'T11')!);
+    const at = (x: number, y: number): string => w.pixelToWorld(x, y).join(',');
+    const { rows } = runShard({
+      ...spec('circle-tiny'),
+      positions: `RA,DEC\n${at(64.1, 64.2)}\n${at(64.4, 64.4)}\n`,
+      size: { x: 1, y: 1, unit: 'pix', shape: 'circle' },
+      colour: [],
+    });
+    // A 1-px circle (radius 0.5): 0.22 px from pixel (64, 64) holds it; 0.57 px from every pixel centre does not.
+    expect(rows.map((r) => [r.status, r.reason])).toEqual([
+      ['ok', ''],
+      ['failed', 'circle: no pixel centre lies within the radius'],
+    ]);
+  });
+
   it('a box keeps its RGB PNG and no circle cards', () => {
     const s = survey.stars[0]!;
     const { rows } = runShard({ ...spec('box'), positions: `RA,DEC\n${s.ra},${s.dec}\n` });

@@ -133,8 +133,8 @@ export function planCutout(
     if (w === undefined) wcsCache.set(t.tile, (w = tileWcs(t)));
     return w;
   };
-  type Holder = Candidate & { x: number; y: number; covered: number; nx: number; ny: number };
-  const holders: (Holder & { spans: Int32Array; circle: Circle | undefined })[] = [];
+  type Holder = Candidate & PixelSize & { x: number; y: number; covered: number; spans: Int32Array };
+  const holders: (Holder & { circle: Circle | undefined })[] = [];
   for (const tile of index.tiles) {
     if (!inFootprint(tile.footprint, ra, dec, 1 / 3600)) continue;
     const wcs = wcsOf(tile);
