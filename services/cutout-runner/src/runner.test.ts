@@ -6,7 +6,7 @@ import { PNG } from 'pngjs';
 import { FitsFile } from './fits/read.js';
 import { TanWcs } from './wcs.js';
 import { main } from './main.js';
-import { desName, runShard, type ShardSpec } from './runner.js';
+import { desName, runShard, type ManifestRow, type ShardSpec } from './runner.js';
 import { generateSurvey, type Survey } from './survey/generate.js';
 import { buildIndex, tileWcs, type TileIndex } from './survey/tile-index.js';
 
@@ -218,6 +218,33 @@ describe('circle cutouts', () => {
         }
       }
     }
+    // Inside the circle, Lupton colours are the 20″ box's at the same position (same square, same pixels).
+    const box = runShard({
+      ...spec('circle-box'),
+      positions: `RA,DEC\n${mra},${mdec}\n`,
+      size: { x: 20, y: 20, unit: 'arcsec' },
+    }).rows[0]!;
+    const read = (d: string, r: ManifestRow) =>
+      PNG.sync.read(
+        readFileSync(
+          join(
+            dir,
+            d,
+            r.files.find((f) => f.endsWith('.png'))!,
+          ),
+        ),
+      );
+    const [c, b] = [read('circle', rows[0]!), read('circle-box', box)];
+    let compared = 0;
+    for (let k = 0; k < 76 * 76; k++) {
+      if (c.data[4 * k + 3] === 0) continue;
+      // pngjs decodes both to RGBA; the box's alpha is 255 everywhere.
+      expect(Array.from(c.data.subarray(4 * k, 4 * k + 4)), `pixel ${k}`).toEqual(
+        Array.from(b.data.subarray(4 * k, 4 * k + 4)),
+      );
+      compared++;
+    }
+    expect(compared).toBeGreaterThan(0.75 * 76 * 76);
   });
 
   it('a circle across an internal tile edge: mosaic fills it (ok, 2 tiles); multiTilePolicy error fails it', () => {
