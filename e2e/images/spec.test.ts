@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { repoRoot } from '../cluster/paths.js';
 import { readImageVersions } from './build.js';
 import { numericUser, runtimeSpec, type ImageConfig } from './runc.js';
-import { IMAGES, imageRef, selectImages } from './spec.js';
+import { IMAGES, imageRef, MANIFESTS, selectImages } from './spec.js';
 
 describe('image specs', () => {
   it('selects an image with every base it needs, bases first', () => {
@@ -59,6 +59,19 @@ describe('image specs', () => {
     expect(lines.length).toBeGreaterThan(20);
     for (const l of lines) expect(l).toMatch(/^[a-z0-9-]+==[^\s]+ --hash=sha256:[0-9a-f]{64}$/);
     expect(lines.some((l) => l.startsWith('jupyterlab=='))).toBe(true);
+  });
+
+  it('makes every workspace manifest an input of every app image (npm ci checks them all)', () => {
+    const root = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { workspaces: string[] };
+    const manifests = root.workspaces.map((w) => `${w}/package.json`);
+    expect(manifests.filter((m) => !MANIFESTS.includes(m))).toEqual([]);
+    const apps = IMAGES.filter((s) => s.stage.kind === 'app');
+    expect(apps.map((s) => s.name)).toContain('cutout-runner');
+    for (const s of apps)
+      expect(
+        manifests.filter((m) => !s.inputs.paths.includes(m)),
+        s.name,
+      ).toEqual([]);
   });
 
   it('tags images under localhost/skyport', () => {

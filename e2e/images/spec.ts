@@ -34,14 +34,19 @@ export interface ImageSpec {
 
 const NO_TESTS: readonly RegExp[] = [/\.test\.ts$/, /(^|\/)(testdata|__snapshots__|golden)(\/|$)/];
 
-/** Every workspace manifest: `npm ci` checks them all against the lock file. */
-const MANIFESTS = [
+/**
+ * Every workspace manifest (the root package.json's `workspaces`): `npm ci` checks them all against the lock file,
+ * so a dependency change in any workspace changes every app image's key (spec.test.ts checks the list is whole).
+ */
+export const MANIFESTS = [
   'package.json',
   'package-lock.json',
   'tsconfig.base.json',
   'operator/package.json',
   'services/anomaly/package.json',
   'services/query-runner/package.json',
+  'services/tap/package.json',
+  'services/cutout-runner/package.json',
   'e2e/package.json',
 ];
 
@@ -94,7 +99,6 @@ export const IMAGES: readonly ImageSpec[] = [
         'operator/src',
         'services/query-runner/tsconfig.json',
         'services/query-runner/src',
-        'services/cutout-runner/package.json',
         'services/cutout-runner/tsconfig.json',
         'services/cutout-runner/src',
       ],
@@ -119,12 +123,7 @@ export const IMAGES: readonly ImageSpec[] = [
     name: 'cutout-runner',
     base: 'node20',
     inputs: {
-      paths: [
-        ...MANIFESTS,
-        'services/cutout-runner/package.json',
-        'services/cutout-runner/tsconfig.json',
-        'services/cutout-runner/src',
-      ],
+      paths: [...MANIFESTS, 'services/cutout-runner/tsconfig.json', 'services/cutout-runner/src'],
       exclude: NO_TESTS,
     },
     pins: [],
