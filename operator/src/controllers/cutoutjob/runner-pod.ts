@@ -49,6 +49,10 @@ export function runnerJob(o: RunnerJobOptions): KubeObject {
         metadata: podMeta,
         spec: {
           restartPolicy: 'Never',
+          // The runner works synchronously as node, which as PID 1 would ignore SIGTERM (no handler can run): with
+          // the sandbox as PID 1, a deleted pod (ABORT suspends the shards' Job) stops at once, not after the grace
+          // period (e2e/real/cutoutjob.real.test.ts).
+          shareProcessNamespace: true,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
           securityContext: {
