@@ -57,8 +57,9 @@ const GRID = new TanWcs(
 /** Cutout side (arcsec) and its pixels on the survey's grid. */
 const SIDE = 10;
 const SIDE_PX = sidePixels(SIDE, 'arcsec', SCALE);
-/** Positions of the jobs that must run long enough to be killed or aborted mid-run (two shards of seconds each). */
-const BIG = 3000;
+/** Positions of the job whose shard is killed mid-run (two shards of seconds each), and of the one aborted. */
+const BIG = 2000;
+const ABORTED = 6000;
 
 /** "RA,DEC" of the grid's 0-based pixel, 1e-7° (0.001 px) as written in the CSV. */
 function at(x: number, y: number): [number, number] {
@@ -108,10 +109,10 @@ function smallRows(): Row[] {
   return rows;
 }
 
-/** BIG positions, all well inside the survey (every one `ok`). */
-function bigCsv(): string {
+/** `n` positions, all well inside the survey (every one `ok`). */
+function bigCsv(n: number): string {
   const lines = ['RA,DEC'];
-  for (let i = 0; i < BIG; i++) lines.push(at(30 + ((i * 37) % 964), 30 + ((i * 53) % 964)).join(','));
+  for (let i = 0; i < n; i++) lines.push(at(30 + ((i * 37) % 964), 30 + ((i * 53) % 964)).join(','));
   return lines.join('\n') + '\n';
 }
 
@@ -283,16 +284,11 @@ describe.skipIf(skipReason !== undefined)(
     function dumpOnFailure(): void {
       onTestFailed(async () => {
         console.error(await dumpDiagnostics(ns, [], { kubeconfig }));
-        console.error(
-          await kubectl(['logs', '-n', op?.namespace ?? '', `deploy/${op?.name ?? ''}`, '--tail=60'], {
-            kubeconfig,
-          }).catch((e: unknown) => String(e)),
-        );
-        console.error(
-          await kubectl(['get', 'cutoutjobs,imagecollections,jobs', '-n', ns, '-o', 'yaml'], {
-            kubeconfig,
-          }).catch((e: unknown) => String(e)),
-        );
+        for (const args of [
+          ['logs', '-n', op?.namespace ?? '', `deploy/${op?.name ?? ''}`, '--tail=60'],
+          ['get', 'cutoutjobs,imagecollections,jobs', '-n', ns, '-o', 'yaml'],
+        ])
+          console.error(await kubectl(args, { kubeconfig }).catch((e: unknown) => String(e)));
       });
     }
 
@@ -307,8 +303,9 @@ describe.skipIf(skipReason !== undefined)(
       );
     }
 
-    async function submit(name: string, positions: string, spec: Record<string, unknown> = {}): Promise<Obj> {
-      await apply({
+    /** Creates a CutoutJob of alice's on the collection; resolves with it as created (its uid names its outputs). */
+    function submit(name: string, positions: string, spec: Record<string, unknown> = {}): Promise<Obj> {
+      const job = {
         apiVersion: 'skyport.io/v1alpha1',
         kind: 'CutoutJob',
         metadata: { name, namespace: ns },
@@ -320,12 +317,8 @@ describe.skipIf(skipReason !== undefined)(
           parallelism: { shards: 2 },
           ...spec,
         },
-      });
-      return eventually(async () => {
-        const o = await get('cutoutjob', name);
-        if (o.metadata.uid === '') throw new Error('no uid');
-        return o;
-      });
+      };
+      return kubectlJson<Obj>(['create', '-f', '-'], { kubeconfig, input: JSON.stringify(job) });
     }
 
     /** The host directory of a job's outputs (the operator's `cutoutjobs/<name>-<uid8>`). */
@@ -482,7 +475,7 @@ describe.skipIf(skipReason !== undefined)(
 
     it('a shard SIGKILLed mid-run is retried by its index: the merged manifest has every row once', async () => {
       dumpOnFailure();
-      const j = await submit('killed', bigCsv());
+      const j = await submit('killed', bigCsv(BIG));
       const shard0 = join(outputDir(j), 'shard-0');
       const containerId = await eventually(
         async () => {
@@ -544,7 +537,7 @@ describe.skipIf(skipReason !== undefined)(
 
     it('ABORT of a running job stops its shard pods and their processes', async () => {
       dumpOnFailure();
-      const j = await submit('aborted', bigCsv());
+      const j = await submit('aborted', bigCsv(ABORTED));
       const selector = 'batch.kubernetes.io/job-name=aborted-shards';
       const ids = await eventually(
         async () => {
@@ -558,6 +551,11 @@ describe.skipIf(skipReason !== undefined)(
         },
         { timeoutMs: 60_000, intervalMs: 100, description: 'both shards run' },
       );
+      await eventually(() => filesUnder(outputDir(j)).some((f) => f.endsWith('.fits')), {
+        timeoutMs: 30_000,
+        intervalMs: 20,
+        description: 'the shards write cutouts',
+      });
       const abortedAt = Date.now();
       await patchPhase('aborted', 'ABORT');
       const aborted = await phase('cutoutjob', 'aborted', 'ABORTED', 30_000);
