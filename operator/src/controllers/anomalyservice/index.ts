@@ -51,13 +51,19 @@ export const anomalyServiceSettings = {
     default: '',
     pattern: { regex: '^https?://', hint: 'must start with http:// or https://' },
     description:
-      'Where the operator reads GET /v1/status; placeholders `{namespace} {name} {service}`. Empty: `http://{service}.{namespace}.svc:8080/v1/status`.',
+      "Where the operator reads GET /v1/status; placeholders `{namespace} {name} {service} {clusterIP}` (`{clusterIP}`: the API Service's cluster IP, for an operator outside the cluster that reaches Service IPs but not cluster DNS). Empty: `http://{service}.{namespace}.svc:8080/v1/status`.",
   },
 } as const;
 
 /** Deployments and StatefulSets are cached without their spec: reconcile reads their hash and status counts. */
 function withoutSpec(o: KubeObject): KubeObject {
   return { ...metadataOnly(o), ...(o['status'] === undefined ? {} : { status: o['status'] }) };
+}
+
+/** Services are cached as metadata plus `spec.clusterIP`. */
+function withClusterIp(o: KubeObject): KubeObject {
+  const ip = (o['spec'] as { clusterIP?: string } | undefined)?.clusterIP;
+  return { ...metadataOnly(o), ...(ip === undefined ? {} : { spec: { clusterIP: ip } }) };
 }
 
 /** Builds the controller's options; the module uses the HTTP fetcher and the real clock. */
@@ -72,7 +78,8 @@ export function anomalyServiceController(
     owns: [
       { apiVersion: 'apps/v1', kind: 'Deployment', ...managed, transform: withoutSpec },
       { apiVersion: 'apps/v1', kind: 'StatefulSet', ...managed, transform: withoutSpec },
-      { apiVersion: 'v1', kind: 'Service', ...managed, transform: metadataOnly },
+      // Metadata and the cluster IP only: `{clusterIP}` in the status URL template reads it.
+      { apiVersion: 'v1', kind: 'Service', ...managed, transform: withClusterIp },
       // Whole: the generated tokens Secret's data is the operator's token for /v1/status.
       { apiVersion: 'v1', kind: 'Secret', ...managed },
       { apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', ...managed, transform: metadataOnly },

@@ -49,8 +49,10 @@ export function httpPoolStatusFetcher(timeoutMs = 5000): PoolStatusFetcher {
       throw new PoolStatusError(`GET ${url}: ${errorMessage(err)}`);
     }
     if (!res.ok) {
-      await res.body?.cancel();
-      throw new PoolStatusError(`GET ${url}: HTTP ${res.status}`);
+      // The start of the body says who answered and why (the API's JSON error, or another server's page).
+      const text = await res.text().catch(() => '');
+      const said = text.trim().replace(/\s+/g, ' ').slice(0, 200);
+      throw new PoolStatusError(`GET ${url}: HTTP ${res.status}${said === '' ? '' : `: ${said}`}`);
     }
     let body: unknown;
     try {

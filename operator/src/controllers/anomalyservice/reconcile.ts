@@ -30,17 +30,29 @@ export interface AnomalyServiceDeps {
 
 type Ctx = ReconcileContext<AnomalyService>;
 
-/** The status URL of a service: the template filled in, or the in-cluster API URL. */
-export function statusUrl(svc: AnomalyService, template: string): string {
+/**
+ * The status URL of a service: the template filled in, or the in-cluster API URL. `clusterIP` is the API Service's
+ * (undefined while it has none): a template naming `{clusterIP}` then has no URL yet (PoolStatusError).
+ */
+export function statusUrl(svc: AnomalyService, template: string, clusterIP?: string): string {
   if (template === '') return `${apiUrl(svc)}/v1/status`;
+  const service = anomalyNames(svc.metadata.name ?? '').api;
+  if (
+    template.includes('{clusterIP}') &&
+    (clusterIP === undefined || clusterIP === '' || clusterIP === 'None')
+  )
+    throw new PoolStatusError(`Service ${service} has no cluster IP yet`);
   const vars: Record<string, string> = {
     namespace: svc.metadata.namespace ?? 'default',
     name: svc.metadata.name ?? '',
-    service: anomalyNames(svc.metadata.name ?? '').api,
+    service,
+    clusterIP: clusterIP ?? '',
   };
-  return template.replace(/\{(namespace|name|service)\}/g, (_m, k: string) =>
-    encodeURIComponent(vars[k] ?? ''),
-  );
+  return template.replace(/\{(namespace|name|service|clusterIP)\}/g, (_m, k: string) => {
+    const v = vars[k] ?? '';
+    // An IPv6 address goes in brackets in a URL's host.
+    return k === 'clusterIP' && v.includes(':') ? `[${v}]` : encodeURIComponent(v);
+  });
 }
 
 function secretValue(secret: KubeObject | undefined, key: string): string | undefined {
@@ -150,7 +162,11 @@ export class AnomalyReconciler {
     let status: PoolStatus;
     try {
       const token = await this.token(ctx, svc, generatedTokens);
-      status = await this.deps.fetchStatus(statusUrl(svc, this.deps.statusUrlTemplate), token);
+      const api = ctx
+        .owned<KubeObject>('Service')
+        .find((o) => o.metadata?.name === anomalyNames(svc.metadata.name ?? '').api);
+      const ip = (api?.['spec'] as { clusterIP?: string } | undefined)?.clusterIP;
+      status = await this.deps.fetchStatus(statusUrl(svc, this.deps.statusUrlTemplate, ip), token);
     } catch (err) {
       if (!(err instanceof PoolStatusError)) throw err;
       await this.deps.events.warning(svc, 'StatusUnreachable', err.message);
