@@ -364,7 +364,7 @@ async function startClusterOnce(opts: ClusterOptions): Promise<ClusterHandle> {
   };
 
   try {
-    const nodeApiserverArgs = realNode ? prepareRealNode(dir, pki, POD_CIDR) : [];
+    const nodeApiserverArgs = realNode ? prepareRealNode(dir, pki, POD_CIDR, SERVICE_CIDR) : [];
     const etcd = start('etcd', join(bin, 'etcd'), [
       `--data-dir=${join(dir, 'etcd')}`,
       `--listen-client-urls=http://127.0.0.1:${etcdPort}`,

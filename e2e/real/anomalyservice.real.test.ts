@@ -2,7 +2,8 @@
 // (images built by `npm run images`' code and imported into its containerd), the operator in-process as in the
 // kwok e2e. Through the API's ClusterIP (kube-proxy's rules are in this host's netns) a dataset is uploaded,
 // fitted and scored, and the scores equal an in-process fit of the same data and seed; `kubectl scale` takes the
-// workers 1 → 3. Skipped unless the cluster has the real node (`npm run test:real`).
+// workers 1 → 3; a burst of score jobs scales the workers up to maxReplicas by queue depth and, once the queue is
+// empty, back down after the stabilisation window. Skipped unless the cluster has the real node (`npm run test:real`).
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
@@ -57,6 +58,21 @@ function dataset(): Float64Array {
   return out;
 }
 
+/** `rows` × 3 deterministic values with 4 decimals (a few MB of CSV). */
+function bigCsv(rows: number): string {
+  let a = 3;
+  const lines = ['f0,f1,f2'];
+  for (let r = 0; r < rows; r++) {
+    const v: string[] = [];
+    for (let c = 0; c < 3; c++) {
+      a = (Math.imul(a, 1103515245) + 12345) >>> 0;
+      v.push(((a / 4294967296) * 2 - 1).toFixed(4));
+    }
+    lines.push(v.join(','));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 function csv(m: Float64Array): string {
   const lines = [Array.from({ length: COLS }, (_, c) => `f${c}`).join(',')];
   for (let r = 0; r < ROWS; r++) lines.push(Array.from(m.subarray(r * COLS, (r + 1) * COLS)).join(','));
@@ -95,80 +111,124 @@ const suite = operatorSuite({
   },
 });
 
+let started: Promise<void> | undefined;
+/** The file's one operator (in-process, as in the kwok e2e), started by the first test that needs it. */
+function operator(): Promise<void> {
+  started ??= (async () => {
+    const op = await suite.start({
+      identity: `${run}-a`,
+      args: [`--lease-name=${run}`, '--controllers=anomalyservice', `--namespaces=${suite.ns()}`],
+      env: {
+        SKYPORT_ANOMALY_IMAGE: imageRef('anomaly'),
+        SKYPORT_ANOMALY_REDIS_IMAGE: imageRef('redis'),
+        SKYPORT_ANOMALY_STATUS_INTERVAL: '2s',
+        // This process runs on the host: it reaches Service IPs (kube-proxy's rules are in this netns) but not
+        // cluster DNS, so it reads /v1/status at the API Service's cluster IP.
+        SKYPORT_ANOMALY_STATUS_URL_TEMPLATE: 'http://{clusterIP}:8080/v1/status',
+      },
+    });
+    await eventually(async () => (await op.probe('/readyz')) === 200, {
+      timeoutMs: 120_000,
+      description: 'operator ready',
+    });
+  })();
+  return started;
+}
+
+/** Small requests: the real node has 2 CPUs, and 3 workers must fit beside Redis, the API and other tests' pods. */
+const SMALL = { requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '1', memory: '512Mi' } };
+
+/** A client of service `name`'s API through its ClusterIP, with the generated token. */
+async function apiClient(
+  ns: string,
+  name: string,
+): Promise<(path: string, init?: RequestInit) => Promise<Response>> {
+  const secret = await kubectlJson<{ data: Record<string, string> }>([
+    'get',
+    'secret',
+    `${name}-tokens`,
+    '-n',
+    ns,
+  ]);
+  const token =
+    Buffer.from(secret.data['TOKENS'] ?? '', 'base64')
+      .toString('utf8')
+      .split('=')[1] ?? '';
+  const ip = (
+    await kubectl(['get', 'svc', `${name}-api`, '-n', ns, '-o', 'jsonpath={.spec.clusterIP}'])
+  ).trim();
+  const port = (
+    await kubectl(['get', 'svc', `${name}-api`, '-n', ns, '-o', 'jsonpath={.spec.ports[0].port}'])
+  ).trim();
+  return (path, init = {}) =>
+    fetch(`http://${ip}:${port}${path}`, {
+      ...init,
+      headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` },
+    });
+}
+
+/** Waits until Redis, API and workers of `name` are Ready. */
+async function ready(ns: string, name: string): Promise<void> {
+  await eventually(
+    async () => {
+      const s = await getSvc(ns, name);
+      return ['RedisReady', 'ApiReady', 'WorkersReady'].every((t) => condOf(s, t)?.status === 'True');
+    },
+    { timeoutMs: 150_000, intervalMs: 1000, description: `${name}: Redis, API and workers ready` },
+  );
+}
+
+/** Uploads `body` (CSV) as a dataset, retrying until the API answers; its id. */
+async function upload(
+  call: Awaited<ReturnType<typeof apiClient>>,
+  body: string,
+): Promise<{ id: string; rows: number }> {
+  return eventually(
+    async () => {
+      const r = await call('/v1/datasets', { method: 'POST', headers: { 'content-type': 'text/csv' }, body });
+      return r.status === 201 ? ((await r.json()) as { id: string; rows: number }) : false;
+    },
+    { timeoutMs: 60_000, intervalMs: 1000, description: 'dataset uploaded through the Service' },
+  );
+}
+
+/** Polls job `id` until it ends; its view. */
+async function jobDone(
+  call: Awaited<ReturnType<typeof apiClient>>,
+  id: string,
+  timeoutMs = 90_000,
+): Promise<Record<string, unknown>> {
+  return eventually(
+    async () => {
+      const j = (await (await call(`/v1/jobs/${id}`)).json()) as Record<string, unknown>;
+      return j['phase'] === 'COMPLETED' || j['phase'] === 'ERROR' ? j : false;
+    },
+    { timeoutMs, intervalMs: 500, description: `job ${id} done by a worker container` },
+  );
+}
+
 describe.skipIf(skipReason !== undefined)(
   `AnomalyService on the real node${skipReason ? ` (skipped: ${skipReason})` : ''}`,
   () => {
     it('runs Redis, API and workers as real containers; fit and score equal the engine; scales 1 → 3', async () => {
       suite.dumpOnFailure();
       const ns = suite.ns();
-      const op = await suite.start({
-        identity: `${run}-a`,
-        args: [`--lease-name=${run}`, '--controllers=anomalyservice', `--namespaces=${ns}`],
-        env: {
-          SKYPORT_ANOMALY_IMAGE: imageRef('anomaly'),
-          SKYPORT_ANOMALY_REDIS_IMAGE: imageRef('redis'),
-          SKYPORT_ANOMALY_STATUS_INTERVAL: '2s',
-        },
-      });
-      await eventually(async () => (await op.probe('/readyz')) === 200, {
-        timeoutMs: 120_000,
-        description: 'operator ready',
-      });
-      // Small requests: the real node has 2 CPUs, and 3 workers must fit beside Redis, the API and the labs' tests.
-      const small = { requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '1', memory: '512Mi' } };
+      await operator();
       await apply(
         anomalyService(ns, 'real1', {
-          api: { replicas: 1, resources: small },
-          workers: { replicas: 1, threads: 2, resources: small },
-          redis: { managed: { size: '1Gi', resources: small } },
+          api: { replicas: 1, resources: SMALL },
+          workers: { replicas: 1, threads: 2, resources: SMALL },
+          redis: { managed: { size: '1Gi', resources: SMALL } },
         }),
       );
-      await eventually(
-        async () => {
-          const s = await getSvc(ns, 'real1');
-          return ['RedisReady', 'ApiReady', 'WorkersReady'].every((t) => condOf(s, t)?.status === 'True');
-        },
-        { timeoutMs: 150_000, intervalMs: 1000, description: 'Redis, API and workers ready' },
-      );
+      await ready(ns, 'real1');
       const pods = await kubectlJson<{ items: { spec: { nodeName?: string } }[] }>(['get', 'pods', '-n', ns]);
       expect(pods.items.length).toBeGreaterThanOrEqual(3);
       for (const p of pods.items) expect(p.spec.nodeName).toBe('skyport-node');
 
-      const secret = await kubectlJson<{ data: Record<string, string> }>([
-        'get',
-        'secret',
-        'real1-tokens',
-        '-n',
-        ns,
-      ]);
-      const token =
-        Buffer.from(secret.data['TOKENS'] ?? '', 'base64')
-          .toString('utf8')
-          .split('=')[1] ?? '';
-      const ip = (
-        await kubectl(['get', 'svc', 'real1-api', '-n', ns, '-o', 'jsonpath={.spec.clusterIP}'])
-      ).trim();
-      const port = (
-        await kubectl(['get', 'svc', 'real1-api', '-n', ns, '-o', 'jsonpath={.spec.ports[0].port}'])
-      ).trim();
-      const call = (path: string, init: RequestInit = {}): Promise<Response> =>
-        fetch(`http://${ip}:${port}${path}`, {
-          ...init,
-          headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` },
-        });
-
+      const call = await apiClient(ns, 'real1');
       const data = dataset();
-      const up = await eventually(
-        async () => {
-          const r = await call('/v1/datasets', {
-            method: 'POST',
-            headers: { 'content-type': 'text/csv' },
-            body: csv(data),
-          });
-          return r.status === 201 ? ((await r.json()) as { id: string; rows: number }) : false;
-        },
-        { timeoutMs: 60_000, intervalMs: 1000, description: 'dataset uploaded through the Service' },
-      );
+      const up = await upload(call, csv(data));
       expect(up.rows).toBe(ROWS);
       const fr = await call('/v1/models', {
         method: 'POST',
@@ -177,13 +237,7 @@ describe.skipIf(skipReason !== undefined)(
       });
       expect(fr.status).toBe(202);
       const jobId = ((await fr.json()) as { id: string }).id;
-      const job = await eventually(
-        async () => {
-          const j = (await (await call(`/v1/jobs/${jobId}`)).json()) as Record<string, unknown>;
-          return j['phase'] === 'COMPLETED' || j['phase'] === 'ERROR' ? j : false;
-        },
-        { timeoutMs: 90_000, intervalMs: 500, description: 'fit job done by a worker container' },
-      );
+      const job = await jobDone(call, jobId);
       expect(job['phase'], JSON.stringify(job)).toBe('COMPLETED');
       const modelId = (job['result'] as { modelId: string }).modelId;
       const rows = 40;
@@ -220,6 +274,113 @@ describe.skipIf(skipReason !== undefined)(
         },
         { timeoutMs: 120_000, intervalMs: 1000, description: '3 ready worker containers' },
       );
+      // The operator reads the pool status from the running API (no StatusUnreachable): the one model stored.
+      await eventually(
+        async () => {
+          const st = (await getSvc(ns, 'real1')).status as { modelsStored?: number } | undefined;
+          return st?.modelsStored === 1;
+        },
+        { timeoutMs: 60_000, intervalMs: 1000, description: 'status.modelsStored 1 from GET /v1/status' },
+      );
+      await kubectl(['delete', 'anomalyservice', 'real1', '-n', ns, '--wait=true', '--timeout=120s']);
+    });
+
+    it('autoscaling follows a real burst of score jobs up to max and back down after the window', async () => {
+      suite.dumpOnFailure();
+      const ns = suite.ns();
+      await operator();
+      await apply(
+        anomalyService(ns, 'auto1', {
+          api: { replicas: 1, resources: SMALL },
+          workers: { replicas: 1, threads: 1, resources: SMALL },
+          redis: { managed: { size: '1Gi', resources: SMALL } },
+          autoscaling: {
+            minReplicas: 1,
+            maxReplicas: 3,
+            targetQueueDepthPerWorker: 2,
+            scaleDownStabilizationSeconds: 10,
+          },
+        }),
+      );
+      await ready(ns, 'auto1');
+      const call = await apiClient(ns, 'auto1');
+      // 200,000 rows: 4 score tasks of 50,000 rows (the API's chunk) per score job.
+      const big = await upload(call, bigCsv(200_000));
+      expect(big.rows).toBe(200_000);
+      const fr = await call('/v1/models', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          datasetId: big.id,
+          params: { ntrees: 200, sampleSize: 256, extensionLevel: 2, seed: 5 },
+        }),
+      });
+      expect(fr.status).toBe(202);
+      const fit = await jobDone(call, ((await fr.json()) as { id: string }).id);
+      expect(fit['phase'], JSON.stringify(fit)).toBe('COMPLETED');
+      const modelId = (fit['result'] as { modelId: string }).modelId;
+
+      // The burst: 12 score jobs at once (48 tasks) against one single-threaded worker.
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const r = await call(`/v1/models/${modelId}/score-dataset`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ datasetId: big.id }),
+        });
+        expect(r.status).toBe(202);
+        ids.push(((await r.json()) as { id: string }).id);
+      }
+      type Scale = { reason: string; replicas: number; queueDepth: number };
+      const up = await eventually(
+        async () => {
+          const st = (await getSvc(ns, 'auto1')).status as { lastScale?: Scale } | undefined;
+          return st?.lastScale?.reason === 'ScaledUp' && st.lastScale.replicas === 3 ? st.lastScale : false;
+        },
+        { timeoutMs: 60_000, intervalMs: 500, description: 'scaled up to maxReplicas by the queue depth' },
+      );
+      expect(up.queueDepth).toBeGreaterThan(4); // ceil(depth / 2) > 2 workers
+      const workers = async (): Promise<{ spec: number; ready: number }> => {
+        const d = await kubectlJson<{ spec: { replicas: number }; status: { readyReplicas?: number } }>([
+          'get',
+          'deployment',
+          'auto1-workers',
+          '-n',
+          ns,
+        ]);
+        return { spec: d.spec.replicas, ready: d.status.readyReplicas ?? 0 };
+      };
+      expect((await workers()).spec).toBe(3);
+      for (const id of ids) {
+        const j = await jobDone(call, id, 180_000);
+        expect(j['phase'], JSON.stringify(j)).toBe('COMPLETED');
+      }
+      // Queue empty: held for the stabilisation window, then back to minReplicas.
+      const down = await eventually(
+        async () => {
+          const st = (await getSvc(ns, 'auto1')).status as { lastScale?: Scale } | undefined;
+          return st?.lastScale?.reason === 'ScaledDown' && st.lastScale.replicas === 1 ? st.lastScale : false;
+        },
+        { timeoutMs: 90_000, intervalMs: 1000, description: 'scaled back down to minReplicas' },
+      );
+      expect(down.queueDepth).toBe(0);
+      await eventually(async () => (await workers()).ready === 1 && (await workers()).spec === 1, {
+        timeoutMs: 60_000,
+        intervalMs: 1000,
+        description: 'one worker left',
+      });
+      const events = await kubectl([
+        'get',
+        'events',
+        '-n',
+        ns,
+        '--field-selector',
+        'involvedObject.name=auto1',
+        '-o',
+        'jsonpath={.items[*].reason}',
+      ]);
+      expect(events).toMatch(/ScaledUp/);
+      expect(events).toMatch(/ScaledDown/);
     });
   },
 );

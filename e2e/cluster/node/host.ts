@@ -101,16 +101,29 @@ export function linkExists(name: string): boolean {
 }
 
 /**
- * Creates the pod bridge with the host address, a blackhole route for kwok's virtual pod IPs, and FORWARD
- * chains (filter and mangle) that let traffic move between pods on the bridge but never between the bridge and
- * any other interface. The bridge's alias names the owning cluster directory (one real node per machine).
+ * Creates the pod bridge with the host address, a blackhole route for kwok's virtual pod IPs, the service CIDR
+ * routed onto the bridge, and FORWARD chains (filter and mangle) that let traffic move between pods on the bridge
+ * but never between the bridge and any other interface. The bridge's alias names the owning cluster directory (one
+ * real node per machine).
+ *
+ * The service route: a host process dialling a ClusterIP before kube-proxy has written that Service's rules used
+ * to follow the default route off the machine, where something answered (an empty HTTP 404 was seen), and a
+ * keep-alive pool then kept that connection for the Service's address. On the bridge such a packet reaches no one
+ * (the connection fails and is retried), and once kube-proxy's DNAT applies it goes to the pod as before. The
+ * route goes with the bridge.
  */
-export function setUpNetwork(net: NodeNetwork, ownerDir: string, blackhole: string): void {
+export function setUpNetwork(
+  net: NodeNetwork,
+  ownerDir: string,
+  blackhole: string,
+  serviceCidr: string,
+): void {
   run('ip', ['link', 'add', net.bridge, 'type', 'bridge']);
   run('ip', ['link', 'set', net.bridge, 'alias', `skyport:${ownerDir}`.slice(0, 255)]);
   run('ip', ['addr', 'add', `${net.hostIP}/${net.prefix}`, 'dev', net.bridge]);
   run('ip', ['link', 'set', net.bridge, 'up']);
   run('ip', ['route', 'replace', 'blackhole', blackhole]);
+  run('ip', ['route', 'replace', serviceCidr, 'dev', net.bridge, 'src', net.hostIP]);
   run('iptables', ['-w', '-N', FORWARD_CHAIN]);
   run('iptables', ['-w', '-A', FORWARD_CHAIN, '-i', net.bridge, '-o', net.bridge, '-j', 'ACCEPT']);
   run('iptables', ['-w', '-A', FORWARD_CHAIN, '-i', net.bridge, '-j', 'DROP']);

@@ -212,7 +212,12 @@ const snapshotFile = (clusterDir: string): string => join(nodeDirs(clusterDir).r
  * Before the control plane starts: refuses if another real node owns the bridge, records the host's state,
  * creates the bridge/route/FORWARD chain and issues the node's certificates. Returns the apiserver flags.
  */
-export function prepareRealNode(clusterDir: string, pki: string, kwokPodCidr: string): string[] {
+export function prepareRealNode(
+  clusterDir: string,
+  pki: string,
+  kwokPodCidr: string,
+  serviceCidr: string,
+): string[] {
   const net = REAL_NODE_NETWORK;
   if (linkExists(net.bridge)) {
     const owner = bridgeOwner(net.bridge);
@@ -230,7 +235,7 @@ export function prepareRealNode(clusterDir: string, pki: string, kwokPodCidr: st
   mkdirSync(d.root, { recursive: true });
   const snap = snapshotHost(net, REAL_NODE_CGROUP_ROOT, kwokPodCidr);
   writeFileSync(snapshotFile(clusterDir), JSON.stringify(snap, null, 2));
-  setUpNetwork(net, clusterDir, kwokPodCidr);
+  setUpNetwork(net, clusterDir, kwokPodCidr, serviceCidr);
   createCgroups(REAL_NODE_CGROUP_ROOT);
   issueLeaf(pki, {
     name: 'kubelet-client',
