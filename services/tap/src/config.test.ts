@@ -18,7 +18,18 @@ describe('loadConfig', () => {
       resultUrlSeconds: 900,
       maxConcurrentJobsPerUser: 2,
       db: {},
+      jobStore: 'memory',
     });
+    expect(c.namespace).toBeUndefined();
+  });
+
+  it('switches to the kubernetes job store', () => {
+    const c = loadConfig({ ...REQUIRED, TAP_JOB_STORE: 'kubernetes', TAP_NAMESPACE: 'tap-des' });
+    expect([c.jobStore, c.namespace]).toEqual(['kubernetes', 'tap-des']);
+    expect(() => loadConfig({ ...REQUIRED, TAP_JOB_STORE: 'etcd' })).toThrow(
+      /^TAP_JOB_STORE: expected memory/,
+    );
+    expect(() => loadConfig({ ...REQUIRED, TAP_NAMESPACE: 'Tap_Des' })).toThrow(/^TAP_NAMESPACE: /);
   });
 
   it('reads the database and limits', () => {

@@ -45,6 +45,13 @@ export interface TapConfig {
   readonly maxConcurrentJobsPerUser: number;
   /** Longest blocking WAIT a request may ask for (WAIT=-1 means this). */
   readonly maxWaitSeconds: number;
+  /**
+   * Where async jobs live: `memory` (InProcessJobStore: run in this process, forgotten on restart; tests and
+   * development) or `kubernetes` (KubernetesJobStore: each job a QueryJob in `namespace`, run by the operator).
+   */
+  readonly jobStore: 'memory' | 'kubernetes';
+  /** The QueryJobs' namespace (kubernetes store); the pod's own namespace when unset. */
+  readonly namespace?: string;
 }
 
 export class ConfigError extends Error {
@@ -73,6 +80,18 @@ function required(env: Env, name: string): string {
   const v = env[name];
   if (v === undefined || v.trim() === '') throw new ConfigError(name, 'is required');
   return v.trim();
+}
+
+/** TAP_JOB_STORE and TAP_NAMESPACE. */
+function jobStoreConfig(env: Env): Pick<TapConfig, 'jobStore' | 'namespace'> {
+  const jobStore = (env['TAP_JOB_STORE'] ?? 'memory').trim();
+  if (jobStore !== 'memory' && jobStore !== 'kubernetes')
+    throw new ConfigError('TAP_JOB_STORE', `expected memory or kubernetes, got ${JSON.stringify(jobStore)}`);
+  const namespace = env['TAP_NAMESPACE']?.trim();
+  if (namespace === undefined || namespace === '') return { jobStore };
+  if (!/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace) || namespace.length > 63)
+    throw new ConfigError('TAP_NAMESPACE', `'${namespace}' is not a namespace name`);
+  return { jobStore, namespace };
 }
 
 const IDENT = /^[a-z_][a-z0-9_]*$/;
@@ -136,6 +155,7 @@ export function loadConfig(env: Env): TapConfig {
     destructionHardSeconds,
     maxConcurrentJobsPerUser: int(env, 'TAP_MAX_CONCURRENT_JOBS_PER_USER', 2, 1, 1000),
     maxWaitSeconds: int(env, 'TAP_MAX_WAIT_SECONDS', 60, 0, 3600),
+    ...jobStoreConfig(env),
   };
 }
 

@@ -112,8 +112,9 @@ export class InProcessJobStore implements JobStore {
     }
   }
 
-  get(id: string): Promise<Job | undefined> {
-    return Promise.resolve(this.jobs.get(id)?.job);
+  get(id: string, owner?: string): Promise<Job | undefined> {
+    const job = this.jobs.get(id)?.job;
+    return Promise.resolve(owner === undefined || job?.owner === owner ? job : undefined);
   }
 
   list(owner: string, f: JobFilter): Promise<readonly Job[]> {
@@ -284,7 +285,7 @@ export class InProcessJobStore implements JobStore {
   }
 
   resultPath(job: Job, result: JobResult): string {
-    return join(this.opts.dir, job.id, result.file);
+    return join(this.opts.dir, job.resultDir ?? job.id, result.file);
   }
 
   async sweep(): Promise<number> {

@@ -1,8 +1,8 @@
 // Async TAP jobs behind one interface, so the UWS routes do not care where a job runs. Two
 // implementations are meant: InProcessJobStore (inprocess.ts: the query-runner's reader and writers in
 // this process, results on a local directory) and, later, a Kubernetes store in which every job IS a
-// QueryJob resource (README, "The Kubernetes seam"). Ownership is checked by the routes: a store returns
-// any job by id and the route compares its owner with the request's user.
+// QueryJob resource (kubernetes.ts). A user sees only their own jobs: the routes pass the request's user to
+// get() and list(), and another user's job is as unknown as a missing one (404).
 
 import type { Format } from '@skyport/query-runner/dist/src/formats/index.js';
 import type { Lang } from './params.js';
@@ -75,6 +75,8 @@ export interface Job {
   readonly results: readonly JobResult[];
   readonly error?: JobError;
   readonly overflow?: boolean;
+  /** The job's directory under the results root; the id when unset (the Kubernetes store: `<name>-<uid>`). */
+  readonly resultDir?: string;
 }
 
 export interface JobFilter {
@@ -100,7 +102,8 @@ export class JobStateError extends Error {
 /** Where async jobs live and run. Every method resolves once the change is recorded. */
 export interface JobStore {
   create(job: NewJob): Promise<Job>;
-  get(id: string): Promise<Job | undefined>;
+  /** The job; undefined when unknown or, with `owner`, when another user's (so the routes answer 404). */
+  get(id: string, owner?: string): Promise<Job | undefined>;
   /** The owner's jobs (never anyone else's), oldest first, ARCHIVED ones only when asked by phase. */
   list(owner: string, filter: JobFilter): Promise<readonly Job[]>;
   /** PHASE=RUN: PENDING → QUEUED (→ EXECUTING when a slot is free); other phases are left as they are. */

@@ -1,7 +1,7 @@
 // TAP /async as UWS 1.1: the job list (PHASE, AFTER, LAST), creation (303 to the job, PHASE=RUN starts
 // it), the job (blocking WAIT), its phase (RUN, ABORT), executionduration, destruction, parameters,
 // quote, owner, error, results (each a 303 to a freshly signed URL) and deletion (DELETE or ACTION=DELETE).
-// A job is visible to its owner only: another user's job is 403, an unknown id 404.
+// A job is visible to its owner only: another user's job is 404, as an unknown id.
 
 import type { Request, Response, Router } from 'express';
 import express from 'express';
@@ -86,12 +86,11 @@ export function asyncRoutes(d: AsyncDeps): Router {
   const asyncUrl = (req: Request): string => `${baseUrl(req, d.cfg.basePath)}/async`;
   const jobUrl = (req: Request, id: string): string => `${asyncUrl(req)}/${id}`;
 
-  /** The request's job: 404 when unknown, 403 when another user's. */
+  /** The request's job: 404 when unknown or another user's (whose job ids are not revealed). */
   async function ownJob(req: Request, res: Response): Promise<Job> {
     const id = String(req.params['id']);
-    const job = await d.store.get(id);
+    const job = await d.store.get(id, userOf(res));
     if (job === undefined) throw new HttpError(404, `no job ${id}`);
-    if (job.owner !== userOf(res)) throw new HttpError(403, `job ${id} belongs to another user`);
     return job;
   }
 

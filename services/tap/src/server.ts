@@ -9,13 +9,16 @@ import { createApp } from './app.js';
 import { readSigningKey, type TapConfig } from './config.js';
 import { createPool } from './db.js';
 import { InProcessJobStore } from './inprocess.js';
+import type { JobStore } from './jobs.js';
+import { inClusterAccess, KubeClient, type KubeAccess } from './kube.js';
+import { KubernetesJobStore } from './kubernetes.js';
 import { Signer, type Clock } from './signing.js';
 import { Users } from './users.js';
 
 export interface RunningTap {
   readonly server: Server;
   readonly port: number;
-  readonly store: InProcessJobStore;
+  readonly store: JobStore;
   close(): Promise<void>;
 }
 
@@ -24,22 +27,39 @@ export interface StartOptions {
   /** How often expired jobs are swept (ms); 60,000 by default, 0 = never (tests call store.sweep()). */
   readonly sweepIntervalMs?: number;
   readonly log?: (msg: string, err?: unknown) => void;
+  /** The apiserver of the kubernetes store; the pod's in-cluster access when unset. */
+  readonly kube?: KubeAccess & { namespace?: string };
 }
 
 export async function startTap(cfg: TapConfig, opts: StartOptions = {}): Promise<RunningTap> {
   const now = opts.now ?? Date.now;
   const users = Users.parse(readFileSync(cfg.tokensFile, 'utf8'), cfg.tokensFile);
   const signer = new Signer(readSigningKey(cfg.signingKeyFile), cfg.resultUrlSeconds, now);
-  await mkdir(cfg.resultsDir, { recursive: true });
   const pool = createPool(cfg.db);
-  const store = new InProcessJobStore({
-    dir: cfg.resultsDir,
-    db: cfg.db,
-    catalog: cfg.catalog,
-    pool,
-    maxConcurrentPerUser: cfg.maxConcurrentJobsPerUser,
-    now,
-  });
+  let store: JobStore;
+  if (cfg.jobStore === 'kubernetes') {
+    // The results claim is mounted read-only: the operator's runner Jobs write it, this process only reads.
+    const access = opts.kube ?? inClusterAccess(process.env);
+    const namespace = cfg.namespace ?? access.namespace;
+    if (namespace === undefined) throw new Error('TAP_NAMESPACE: no namespace for the QueryJobs');
+    store = new KubernetesJobStore({
+      client: new KubeClient(access),
+      namespace,
+      catalog: cfg.catalog.name,
+      dir: cfg.resultsDir,
+      now,
+    });
+  } else {
+    await mkdir(cfg.resultsDir, { recursive: true });
+    store = new InProcessJobStore({
+      dir: cfg.resultsDir,
+      db: cfg.db,
+      catalog: cfg.catalog,
+      pool,
+      maxConcurrentPerUser: cfg.maxConcurrentJobsPerUser,
+      now,
+    });
+  }
   const log = opts.log ?? ((msg: string, err?: unknown) => console.error(msg, err ?? ''));
   const app = createApp({
     cfg,

@@ -264,7 +264,7 @@ describe('the job list and the lifecycle', () => {
 });
 
 describe('users', () => {
-  it("cannot read, run, abort, delete or fetch the results of another user's job (403); unknown ids are 404", async () => {
+  it("cannot read, run, abort, delete or fetch the results of another user's job (404, as an unknown id)", async () => {
     const job = await create({ LANG: 'ADQL', QUERY: 'SELECT 7 AS seven', PHASE: 'RUN' });
     await waitFor(job);
     for (const path of [
@@ -278,10 +278,10 @@ describe('users', () => {
       '/owner',
     ]) {
       const res = await get(`${job}${path}`, 'bob');
-      expect([path, res.status]).toEqual([path, 403]);
+      expect([path, res.status]).toEqual([path, 404]);
     }
-    expect((await postForm(`${job}/phase`, { PHASE: 'ABORT' }, 'bob')).status).toBe(403);
-    expect((await postForm(job, { ACTION: 'DELETE' }, 'bob')).status).toBe(403);
+    expect((await postForm(`${job}/phase`, { PHASE: 'ABORT' }, 'bob')).status).toBe(404);
+    expect((await postForm(job, { ACTION: 'DELETE' }, 'bob')).status).toBe(404);
     expect((await get(job)).status).toBe(401);
     expect((await get(`${f.base}/async/000000000000000000000000`, 'alice')).status).toBe(404);
     expect(tag(await (await get(job, 'alice')).text(), 'phase')).toBe('COMPLETED');
