@@ -171,6 +171,50 @@ describe.skipIf(missing.length > 0)(`images under runc${skipReason}`, () => {
   );
 
   it(
+    'tap: serves VOSI as uid 1000 on a read-only root; the kubernetes store outside a pod fails naming why',
+    async () => {
+      const { bundle, image: img } = await image('tap');
+      expect(img.image.config.User).toBe('1000:1000');
+      expect(img.image.config.WorkingDir).toBe('/app/services/tap');
+      const env = {
+        HOST: '127.0.0.1',
+        TAP_TOKENS_FILE: '/tmp/tokens',
+        TAP_SIGNING_KEY_FILE: '/tmp/key',
+        TAP_RESULTS_DIR: '/tmp/results',
+      };
+      const script = [
+        'id -u',
+        'echo "alice alice-token-0123456789" > /tmp/tokens',
+        'echo kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk > /tmp/key',
+        'node dist/src/main.js &',
+        'for i in $(seq 120); do wget -qO- http://127.0.0.1:8080/tap/capabilities 2>/dev/null && exit 0; sleep 0.5; done',
+        'exit 1',
+      ].join('\n');
+      const r = await runContainer(bundle, img, {
+        command: ['sh', '-c', script],
+        env,
+        tmpfs: ['/tmp'],
+        timeoutMs: 120_000,
+      });
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout.split('\n')[0]).toBe('1000');
+      expect(r.stdout).toContain('standardID="ivo://ivoa.net/std/TAP"');
+      const k8s = await runContainer(bundle, img, {
+        env: { ...env, TAP_JOB_STORE: 'kubernetes' },
+        tmpfs: ['/tmp'],
+        command: [
+          'sh',
+          '-c',
+          'echo "alice alice-token-0123456789" > /tmp/tokens && echo kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk > /tmp/key && exec node dist/src/main.js',
+        ],
+      });
+      expect(k8s.code).not.toBe(0);
+      expect(k8s.stderr).toContain('KUBERNETES_SERVICE_HOST is not set');
+    },
+    COLD,
+  );
+
+  it(
     'jupyterlab: runs as uid 1000 in /home/jovyan and answers /api with a read-only root',
     async () => {
       const { bundle, image: img } = await image('jupyterlab');

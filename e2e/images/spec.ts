@@ -142,6 +142,24 @@ export const IMAGES: readonly ImageSpec[] = [
     purpose: 'product',
   },
   {
+    name: 'tap',
+    base: 'node20',
+    // The TAP service imports the query runner's translator, validator, reader and writers (a workspace dependency).
+    inputs: {
+      paths: [
+        ...MANIFESTS,
+        'services/tap/tsconfig.json',
+        'services/tap/src',
+        'services/query-runner/tsconfig.json',
+        'services/query-runner/src',
+      ],
+      exclude: [...NO_TESTS, /^services\/query-runner\/src\/sample\//],
+    },
+    pins: [],
+    stage: { kind: 'app', workspace: 'services/tap' },
+    purpose: 'product',
+  },
+  {
     name: 'jupyterlab',
     base: 'base-python',
     inputs: { paths: [] },

@@ -131,6 +131,7 @@ const WORKSPACE_MANIFESTS = [
   'services/anomaly',
   'services/query-runner',
   'services/cutout-runner',
+  'services/tap',
   'e2e',
 ];
 
