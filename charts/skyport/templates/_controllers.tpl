@@ -8,6 +8,7 @@
 {{- if (index .Values.controllers "anomalyservice").enabled }}{{ $on = append $on "anomalyservice" }}{{ end -}}
 {{- if (index .Values.controllers "imagecollection").enabled }}{{ $on = append $on "imagecollection" }}{{ end -}}
 {{- if (index .Values.controllers "queryjob").enabled }}{{ $on = append $on "queryjob" }}{{ end -}}
+{{- if (index .Values.controllers "catalog").enabled }}{{ $on = append $on "catalog" }}{{ end -}}
 {{- if (index .Values.controllers "cutoutjob").enabled }}{{ $on = append $on "cutoutjob" }}{{ end -}}
 --controllers={{ join "," $on }}
 {{- end }}
@@ -50,6 +51,12 @@
 {{- if .enabled }}
 - name: SKYPORT_QUERY_RUNNER_IMAGE
   value: {{ .runnerImage | quote }}
+{{- end }}
+{{- end }}
+{{- with (index .Values.controllers "catalog") }}
+{{- if .enabled }}
+- name: SKYPORT_TAP_IMAGE
+  value: {{ .tapImage | quote }}
 {{- end }}
 {{- end }}
 {{- with (index .Values.controllers "cutoutjob") }}

@@ -9,6 +9,7 @@ import { anomalyService } from './anomalyservice/index.js';
 import { imageCollection } from './imagecollection/index.js';
 import { cutoutJob } from './cutoutjob/index.js';
 import { queryJob } from './queryjob/index.js';
+import { catalog } from './catalog/index.js';
 
 /** Every controller of the operator. A new kind adds its module (`controllers/<kind>/index.ts`) here only. */
 export const controllers: readonly ControllerModule[] = [
@@ -17,6 +18,7 @@ export const controllers: readonly ControllerModule[] = [
   anomalyService,
   imageCollection,
   queryJob,
+  catalog,
   cutoutJob,
 ];
 checkModules(controllers);

@@ -1,15 +1,17 @@
 // Catalog (cluster-scoped, docs/adr/0008-catalog-scope.md): an admin's PostgreSQL catalog that QueryJobs in any
 // namespace name — its connection and read-only role, the limits every query obeys, where results go, retention.
-import { arr, def, duration, int, obj, req, str, withRules } from '../schema.js';
+import { arr, bool, def, duration, enumOf, int, obj, req, str, withRules } from '../schema.js';
 import type { KubeObject, ObjectMeta } from '../object.js';
 import type { Infer, InferInput } from '../schema.js';
 import { parseDuration } from '../units.js';
 import {
   boundedQuantity,
   conditions,
+  DNS1123_LABEL_PATTERN,
   DNS1123_SUBDOMAIN_PATTERN,
   LABEL_VALUE_PATTERN,
   observedGeneration,
+  resourceAmounts,
 } from './common.js';
 import type { KindNames } from './group.js';
 import { API_VERSION } from './group.js';
@@ -153,6 +155,43 @@ const retention = obj(
   'Result retention.',
 );
 
+/** Where a catalog's TAP service runs, and how (docs/adr/0009-catalog-tap-service.md). */
+const tap = obj(
+  {
+    enabled: def(bool('Run the TAP service; false removes it and keeps this block.'), true),
+    namespace: req(
+      str(
+        "Namespace of the TAP Deployment, its Service and its async jobs (QueryJobs). The catalog's credentials " +
+          'Secret, its results claim and the TAP Secret (secretName) must exist there.',
+        { pattern: DNS1123_LABEL_PATTERN, maxLength: 63 },
+      ),
+    ),
+    secretName: req(
+      str(
+        'Secret in that namespace with `tokens` (one `user token` a line: who a bearer token is) and `signing-key` ' +
+          '(at least 32 bytes: the HMAC key of result URLs, shared by the replicas).',
+        { pattern: DNS1123_SUBDOMAIN_PATTERN, maxLength: 253 },
+      ),
+    ),
+    replicas: def(
+      int('TAP Pods (the job state lives in QueryJobs, so any replica serves any job).', {
+        minimum: 0,
+        maximum: 16,
+      }),
+      1,
+    ),
+    resources: obj(
+      { requests: resourceAmounts, limits: resourceAmounts },
+      'CPU and memory of the TAP container (defaults: requests 100m/128Mi, limits 1/512Mi).',
+    ),
+    serviceType: def(
+      enumOf(['ClusterIP', 'NodePort', 'LoadBalancer'] as const, 'Type of the TAP Service.'),
+      'ClusterIP',
+    ),
+  },
+  "The catalog's IVOA TAP service (services/tap): sync queries and async jobs, each async job a QueryJob. Unset: none.",
+);
+
 /** Schema of Catalog.spec. */
 export const catalogSpec = obj(
   {
@@ -176,6 +215,7 @@ export const catalogSpec = obj(
     limits: def(limits, {}),
     results: req(results),
     retention: def(retention, {}),
+    tap,
   },
   'A PostgreSQL catalog QueryJobs run against.',
 );
@@ -184,7 +224,20 @@ export const catalogSpec = obj(
 export const catalogStatus = obj(
   {
     observedGeneration: observedGeneration(),
-    conditions: conditions('Ready is True when QueryJobs can use the catalog.'),
+    conditions: conditions('TapReady is True when the TAP service has a ready Pod.'),
+    tap: obj(
+      {
+        url: str('In-cluster URL of the TAP service (its base: /sync, /async, /capabilities below it).', {
+          maxLength: 512,
+        }),
+        namespace: str('Namespace of the TAP service.', { maxLength: 63 }),
+        replicas: int('TAP Pods asked for.', { minimum: 0 }),
+        readyReplicas: int('TAP Pods ready (their /availability answers: the database is reachable).', {
+          minimum: 0,
+        }),
+      },
+      'The TAP service, while spec.tap is enabled.',
+    ),
   },
   'Observed state of the catalog.',
 );
