@@ -4,11 +4,9 @@
 // by hand, as the QueryJob controller would, and checks what UWS shows of it — through the store and through the
 // TAP app in-process (its /async routes, owner isolation, the signed result URL over the results directory).
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../services/tap/src/config.js';
 import type { KubeAccess } from '../../services/tap/src/kube.js';
 import { KubeClient } from '../../services/tap/src/kube.js';
 import {
@@ -17,9 +15,9 @@ import {
   KubernetesJobStore,
   OWNER_LABEL,
 } from '../../services/tap/src/kubernetes.js';
-import { startTap, type RunningTap } from '../../services/tap/src/server.js';
-import { kubectl, kubectlJson, serviceAccountToken, ToolError } from '../cluster/index.js';
+import { kubectl, kubectlJson, ToolError } from '../cluster/index.js';
 import { operatorSuite } from '../operator/suite.js';
+import { auth, startKubeTap, tapAccess, type TapHandle, type TapUser } from './support.js';
 
 const s = operatorSuite({ namespace: 'tap', profiles: [] });
 const T0 = Date.parse('2026-12-03T10:00:00.000Z');
@@ -30,7 +28,6 @@ const PARAMS = {
   format: 'csv',
   maxrec: 50,
 } as const;
-const TOKENS = { alice: 'alice-token-0123456789abcdef', bob: 'bob-token-0123456789abcdef0' };
 
 interface QJ {
   metadata: {
@@ -45,8 +42,8 @@ interface QJ {
 
 let access: KubeAccess;
 let store: KubernetesJobStore;
+let handle: TapHandle;
 let dir: string;
-let tap: RunningTap;
 let base: string;
 
 const getQJ = (name: string): Promise<QJ> => kubectlJson<QJ>(['get', 'queryjob', name, '-n', s.ns()]);
@@ -82,70 +79,22 @@ const newJob = (owner: string, runId?: string) =>
   });
 
 beforeAll(async () => {
-  const ns = s.ns();
-  // The Role the TAP Deployment's ServiceAccount gets (docs/adr/0009-catalog-tap-service.md).
-  await kubectl(['apply', '-n', ns, '-f', '-'], {
-    input: JSON.stringify({
-      apiVersion: 'v1',
-      kind: 'List',
-      items: [
-        { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'tap' } },
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'Role',
-          metadata: { name: 'tap' },
-          rules: [
-            {
-              apiGroups: ['skyport.io'],
-              resources: ['queryjobs'],
-              verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
-            },
-          ],
-        },
-        {
-          apiVersion: 'rbac.authorization.k8s.io/v1',
-          kind: 'RoleBinding',
-          metadata: { name: 'tap' },
-          roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'tap' },
-          subjects: [{ kind: 'ServiceAccount', name: 'tap', namespace: ns }],
-        },
-      ],
-    }),
-  });
-  const token = await serviceAccountToken(ns, 'tap');
-  const kc = readFileSync(process.env['SKYPORT_KUBECONFIG'] ?? '', 'utf8');
-  const server = /server:\s*(\S+)/.exec(kc)?.[1];
-  const caData = /certificate-authority-data:\s*(\S+)/.exec(kc)?.[1];
-  if (server === undefined || caData === undefined) throw new Error('no server or CA in the kubeconfig');
-  access = { server, token: () => token, ca: Buffer.from(caData, 'base64').toString('utf8') };
-  dir = mkdtempSync(join(tmpdir(), 'skyport-tap-e2e-'));
+  access = await tapAccess(s.ns());
+  handle = await startKubeTap(s.ns(), 'des', access, { now: () => clock.now });
+  dir = handle.dir;
+  base = handle.base;
   store = new KubernetesJobStore({
     client: new KubeClient(access),
-    namespace: ns,
+    namespace: s.ns(),
     catalog: 'des',
     dir: join(dir, 'results'),
     now: () => clock.now,
   });
-  writeFileSync(join(dir, 'tokens'), `alice ${TOKENS.alice}\nbob ${TOKENS.bob}\n`);
-  writeFileSync(join(dir, 'key'), 'k'.repeat(48));
-  const cfg = loadConfig({
-    HOST: '127.0.0.1',
-    PORT: '0',
-    TAP_TOKENS_FILE: join(dir, 'tokens'),
-    TAP_SIGNING_KEY_FILE: join(dir, 'key'),
-    TAP_RESULTS_DIR: join(dir, 'results'),
-    TAP_CATALOG_NAME: 'des',
-    TAP_JOB_STORE: 'kubernetes',
-    TAP_NAMESPACE: ns,
-  });
-  tap = await startTap(cfg, { now: () => clock.now, sweepIntervalMs: 0, log: () => undefined, kube: access });
-  base = `http://127.0.0.1:${tap.port}/tap`;
 });
 
 afterAll(async () => {
   await store?.close();
-  await tap?.close();
-  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  await handle?.close();
 });
 
 describe('KubernetesJobStore', () => {
@@ -346,8 +295,7 @@ describe('KubernetesJobStore', () => {
 });
 
 describe('the TAP app on the Kubernetes store', () => {
-  const auth = (u: keyof typeof TOKENS) => ({ authorization: `Bearer ${TOKENS[u]}` });
-  const post = (url: string, form: Record<string, string>, u: keyof typeof TOKENS) =>
+  const post = (url: string, form: Record<string, string>, u: TapUser) =>
     fetch(url, { method: 'POST', body: new URLSearchParams(form), headers: auth(u), redirect: 'manual' });
 
   it('creates, runs, lists and serves the result file of a QueryJob; bob sees none of it', async () => {

@@ -276,12 +276,9 @@ export class KubernetesJobStore implements JobStore {
     const q = await this.must(id);
     if (q.spec.phase !== 'PENDING' || (q.status?.phase !== undefined && q.status.phase !== 'PENDING'))
       return toJob(q);
-    return toJob(
-      await this.patch(id, {
-        metadata: { resourceVersion: q.metadata.resourceVersion },
-        spec: { phase: 'RUN' },
-      }),
-    );
+    // No resourceVersion guard: the operator writes the status (quote) meanwhile, and the only spec change that
+    // may race, ABORT, is final — the CRD's rule refuses RUN after it (422 → JobStateError).
+    return toJob(await this.patch(id, { spec: { phase: 'RUN' } }));
   }
 
   async abort(id: string): Promise<Job> {
@@ -313,13 +310,25 @@ export class KubernetesJobStore implements JobStore {
     }
   }
 
-  /** Spec changes allowed only while the job is PENDING (the resourceVersion guards a concurrent RUN). */
+  /**
+   * Spec changes allowed only while the job is PENDING. The resourceVersion guards a concurrent RUN; a conflict
+   * with anything else (the operator's status writes) is retried on a fresh read.
+   */
   private async whilePending(id: string, what: string, spec: Partial<QueryJobObject['spec']>): Promise<Job> {
-    const q = await this.must(id);
-    const phase = phaseOf(q);
-    if (phase !== 'PENDING' || q.spec.phase !== 'PENDING')
-      throw new JobStateError(`${what} of job ${id} can change only while PENDING (it is ${phase})`);
-    return toJob(await this.patch(id, { metadata: { resourceVersion: q.metadata.resourceVersion }, spec }));
+    for (let attempt = 1; ; attempt++) {
+      const q = await this.must(id);
+      const phase = phaseOf(q);
+      if (phase !== 'PENDING' || q.spec.phase !== 'PENDING')
+        throw new JobStateError(`${what} of job ${id} can change only while PENDING (it is ${phase})`);
+      try {
+        return toJob(
+          await this.patch(id, { metadata: { resourceVersion: q.metadata.resourceVersion }, spec }),
+        );
+      } catch (err) {
+        if (!(err instanceof JobStateError && /changed meanwhile/.test(err.message)) || attempt >= 5)
+          throw err;
+      }
+    }
   }
 
   setExecutionDuration(id: string, s: number): Promise<Job> {
