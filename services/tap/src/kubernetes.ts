@@ -133,7 +133,11 @@ export function toJob(q: QueryJobObject): Job {
   const creationTime = new Date(created ?? 0);
   const maxrec = q.spec.maxRecords ?? st.maxRecords ?? 0;
   const plan = st.quote;
-  const rows = plan === undefined ? undefined : Math.min(plan.estimatedRows, st.maxRecords ?? maxrec);
+  // At most the rows asked for and the rows the catalog allows (status.maxRecords, the operator's).
+  const rows =
+    plan === undefined
+      ? undefined
+      : Math.min(plan.estimatedRows, maxrec || Infinity, st.maxRecords ?? Infinity);
   const destruction = st.destruction ?? q.spec.destruction;
   return {
     id: q.metadata.name,
