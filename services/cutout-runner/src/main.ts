@@ -7,6 +7,9 @@
 //                                  footprint summary the operator reads (the pod's termination message)
 //   main.ts merge POSITIONS_DIR OUTPUT_DIR --shards N [--summary-file F]
 //                                  merge the shards' manifests (merge.ts); F gets the report
+//   main.ts plan SPEC_JSON [--summary-file F]
+//                                  plan a QueryJob's result into shard files (plan.ts); F gets the plan's counts,
+//                                  or {"error": {code, field, message}} when the result is unusable (exit 2)
 //   main.ts clean DIR              delete a job's outputs (the CutoutJob's destruction)
 //   main.ts survey DIR [--tile-size N] [--tiles K]
 //                                  write the sample survey, its tiles.json and stars.csv
@@ -17,8 +20,10 @@ import { gzipSync } from 'node:zlib';
 import { isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomic } from './fits/write.js';
 import { mergeShards } from './merge.js';
+import { footprintsOf, runPlan, type PlanSpec } from './plan.js';
 import { runShard, type Colour, type ShardSpec } from './runner.js';
 import { DES_LIMITS, type Limits } from './cutout/positions.js';
+import { ResultError } from './cutout/result.js';
 import { generateSurvey } from './survey/generate.js';
 import { buildIndex, type TileIndex } from './survey/tile-index.js';
 
@@ -158,8 +163,6 @@ export const TERMINATION_MESSAGE_MAX = 4096;
  * `fpOmitted: true` (the operator then shards by position instead of by tile).
  */
 export function indexSummary(index: TileIndex, indexPath: string): string {
-  const down = (v: number): number => Math.floor(v * 1e5) / 1e5;
-  const up = (v: number): number => Math.ceil(v * 1e5) / 1e5;
   const base = {
     v: 1,
     tiles: index.tiles.length,
@@ -167,15 +170,88 @@ export function indexSummary(index: TileIndex, indexPath: string): string {
     skipped: index.skipped.length,
     indexPath,
   };
-  const fp = index.tiles.map((t) => {
-    const f = t.footprint;
-    return [t.tile, down(f.raMin), up(f.raMax), down(f.decMin), up(f.decMax)];
-  });
+  const fp = footprintsOf(index).map((f) => [f.tile, f.raMin, f.raMax, f.decMin, f.decMax]);
   const plain = JSON.stringify({ ...base, fp });
   if (plain.length <= TERMINATION_MESSAGE_MAX) return plain;
   const gz = JSON.stringify({ gz: gzipSync(plain).toString('base64') });
   if (gz.length <= TERMINATION_MESSAGE_MAX) return gz;
   return JSON.stringify({ ...base, fpOmitted: true });
+}
+
+function num(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new SpecError(`${field}: expected a number`);
+  return v;
+}
+
+function text(v: unknown, field: string): string {
+  if (typeof v !== 'string' || v === '') throw new SpecError(`${field}: expected a non-empty string`);
+  return v;
+}
+
+/** Reads the `plan` command's spec (JSON text), naming the field at fault. */
+export function loadPlanSpec(json: string): PlanSpec {
+  let o: Json;
+  try {
+    o = JSON.parse(json) as Json;
+  } catch (e) {
+    throw new SpecError(`plan spec: not JSON (${e instanceof Error ? e.message : String(e)})`);
+  }
+  if (typeof o !== 'object' || o === null) throw new SpecError('plan spec: expected an object');
+  const inputs = strings(o.inputs, 'inputs');
+  if (inputs === undefined || inputs.length === 0) throw new SpecError('inputs: expected a list of files');
+  const c = (o.columns ?? {}) as Json;
+  const s = (o.size ?? {}) as Json;
+  const shards = num(o.shards, 'shards');
+  if (!Number.isInteger(shards) || shards < 1) throw new SpecError('shards: expected a positive integer');
+  return {
+    inputs,
+    columns: {
+      raColumn: text(c.raColumn, 'columns.raColumn'),
+      decColumn: text(c.decColumn, 'columns.decColumn'),
+      ...(c.idColumn !== undefined && { idColumn: text(c.idColumn, 'columns.idColumn') }),
+    },
+    index: text(o.index, 'index'),
+    size: {
+      x: num(s.x, 'size.x'),
+      y: num(s.y, 'size.y'),
+      unit: oneOf(s.unit, ['arcsec', 'arcmin', 'deg', 'pix'] as const, 'size.unit') ?? 'arcmin',
+    },
+    shards,
+    limits: limits(o.limits) ?? DES_LIMITS,
+    outputDir: text(o.outputDir, 'outputDir'),
+  };
+}
+
+/** The `plan` command's error report, cut to fit a termination message. */
+export function planErrorReport(e: ResultError | SpecError): string {
+  const error = { code: e.code, ...(e instanceof ResultError && { field: e.field }), message: e.message };
+  const full = JSON.stringify({ error });
+  if (Buffer.byteLength(full) <= TERMINATION_MESSAGE_MAX) return full;
+  // The longest prefix whose JSON (escapes, multi-byte characters) fits, found by bisection.
+  const cut = (k: number): string =>
+    JSON.stringify({ error: { ...error, message: `${e.message.slice(0, k)}…` } });
+  let lo = 0;
+  let hi = e.message.length;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (Buffer.byteLength(cut(mid)) <= TERMINATION_MESSAGE_MAX) lo = mid;
+    else hi = mid - 1;
+  }
+  return cut(lo);
+}
+
+function plan(arg: string, summaryFile: string | undefined): number {
+  try {
+    const report = runPlan(loadPlanSpec(arg), (p) => JSON.parse(readFileSync(p, 'utf8')) as TileIndex);
+    if (summaryFile !== undefined) writeFileSync(summaryFile, JSON.stringify(report));
+    console.log(JSON.stringify(report));
+    return 0;
+  } catch (e) {
+    if (!(e instanceof ResultError || e instanceof SpecError)) throw e;
+    if (summaryFile !== undefined) writeFileSync(summaryFile, planErrorReport(e));
+    console.error(`${e.name}: ${e.message}`);
+    return 2;
+  }
 }
 
 export function main(args: string[]): number {
@@ -196,6 +272,7 @@ export function main(args: string[]): number {
       console.log(JSON.stringify(report));
       return 0;
     }
+    if (cmd === 'plan' && arg) return plan(arg, summaryFile);
     if (cmd === 'clean' && arg) {
       rmSync(arg, { recursive: true, force: true });
       console.log(`deleted ${arg}`);
@@ -234,7 +311,8 @@ export function main(args: string[]): number {
     }
     console.error(
       'usage: main.ts shard SPEC.json [--index N] | index ROOT [OUT.json] [--summary-file F] | ' +
-        'merge POSITIONS_DIR OUTPUT_DIR --shards N [--summary-file F] | clean DIR | survey DIR [--tile-size N] [--tiles K]',
+        'merge POSITIONS_DIR OUTPUT_DIR --shards N [--summary-file F] | plan SPEC_JSON [--summary-file F] | ' +
+        'clean DIR | survey DIR [--tile-size N] [--tiles K]',
     );
     return 2;
   } catch (e) {

@@ -5,7 +5,7 @@ import type { KubeObject } from '../../api/object.js';
 import { parseDuration } from '../../api/units.js';
 import { sizeOf, type CutoutJob, type ImageCollection } from '../../api/v1alpha1/index.js';
 import { childMeta, childName } from '../../meta/index.js';
-import { runnerLimits, settledCsv, type Plan } from './plan.js';
+import { planRecordOf, runnerLimits, settledCsv, type Plan } from './plan.js';
 import { runnerJob, TERMINATION_LOG, type RunnerVolume } from './runner-pod.js';
 import { planAnnotations } from './status.js';
 
@@ -131,7 +131,7 @@ export function positionsConfigMap(job: CutoutJob, c: ImageCollection, plan: Pla
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: meta(job, COMPONENT.positions, planAnnotations(plan)),
+    metadata: meta(job, COMPONENT.positions, planAnnotations(planRecordOf(plan))),
     immutable: true,
     data,
   };

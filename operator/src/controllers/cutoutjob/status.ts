@@ -3,7 +3,7 @@
 import type { KubeObject } from '../../api/object.js';
 import type { CutoutJob, CutoutJobStatus, CutoutPhase } from '../../api/v1alpha1/index.js';
 import { CONDITION, rfc3339, setCondition } from '../../meta/index.js';
-import type { Plan } from './plan.js';
+import type { PlanRecord } from './plan.js';
 import { parseIndexes, type JobStatusView } from './runner-pod.js';
 
 /** Annotations of the positions ConfigMap recording the plan (read back instead of re-planning). */
@@ -14,21 +14,15 @@ export const PLAN_ANNOTATIONS = {
   unmatched: 'skyport.io/settled-unmatched',
 } as const;
 
-/** What the plan decided, as recorded on the ConfigMap. */
-export interface PlanRecord {
-  readonly positions: number;
-  readonly shardSizes: readonly number[];
-  readonly failed: number;
-  readonly unmatched: number;
-}
+export type { PlanRecord };
 
-/** The annotations recording `plan`. */
-export function planAnnotations(plan: Plan): Record<string, string> {
+/** The annotations recording a plan's counts (made by the operator, or reported by the runner's plan Job). */
+export function planAnnotations(plan: PlanRecord): Record<string, string> {
   return {
     [PLAN_ANNOTATIONS.positions]: String(plan.positions),
-    [PLAN_ANNOTATIONS.shardSizes]: plan.shards.map((s) => s.rows.length).join(','),
-    [PLAN_ANNOTATIONS.failed]: String(plan.settled.filter((r) => r.status === 'failed').length),
-    [PLAN_ANNOTATIONS.unmatched]: String(plan.settled.filter((r) => r.status === 'unmatched').length),
+    [PLAN_ANNOTATIONS.shardSizes]: plan.shardSizes.join(','),
+    [PLAN_ANNOTATIONS.failed]: String(plan.failed),
+    [PLAN_ANNOTATIONS.unmatched]: String(plan.unmatched),
   };
 }
 

@@ -45,8 +45,8 @@ export interface ParsedPositions {
   readonly ignoredColumns: readonly string[];
 }
 
-/** Splits CSV text into records of fields (RFC 4180 quoting; CRLF, LF or CR line ends). */
-export function csvRecords(text: string): { fields: string[]; line: number }[] {
+/** Splits CSV text into records of fields (RFC 4180 quoting; CRLF, LF or CR line ends); `delimiter` for TSV. */
+export function csvRecords(text: string, delimiter: ',' | '\t' = ','): { fields: string[]; line: number }[] {
   const src = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
   const out: { fields: string[]; line: number }[] = [];
   let fields: string[] = [];
@@ -74,7 +74,7 @@ export function csvRecords(text: string): { fields: string[]; line: number }[] {
     } else if (c === '"' && field.trim() === '') {
       field = '';
       quoted = true;
-    } else if (c === ',') {
+    } else if (c === delimiter) {
       fields.push(field);
       field = '';
     } else if (c === '\r' || c === '\n') {
@@ -95,6 +95,16 @@ function number(text: string | undefined): number {
   return t === '' ? NaN : Number(t);
 }
 
+/** One record of a table: its fields and where it is, for the reasons (`line N`, or `where` when set). */
+export interface TableRecord {
+  readonly fields: readonly string[];
+  readonly line: number;
+  /** Where the record is, instead of `line N` (e.g. `result_000002.csv line 7`). */
+  readonly where?: string;
+  /** Why the record is unusable whatever its fields say (e.g. a field count that does not match its header). */
+  readonly error?: string;
+}
+
 /**
  * Parses positions; `defaults` are the job's sides (in `unit`) used when a row has no XSIZE/YSIZE. For a
  * circle (`shape`), XSIZE is the diameter and YSIZE is ignored (ysize = xsize).
@@ -104,7 +114,15 @@ export function parsePositions(
   defaults: { xsize: number; ysize: number; unit: SizeUnit; shape?: Shape },
   limits: Limits = DES_LIMITS,
 ): ParsedPositions {
-  const records = csvRecords(text);
+  return parseRecords(csvRecords(text), defaults, limits);
+}
+
+/** {@link parsePositions} of records already split: the header first, then one record per data row. */
+export function parseRecords(
+  records: readonly TableRecord[],
+  defaults: { xsize: number; ysize: number; unit: SizeUnit; shape?: Shape },
+  limits: Limits = DES_LIMITS,
+): ParsedPositions {
   const header = records[0];
   if (header === undefined) throw new PositionsError('positions: no header line (expected RA,DEC,…)');
   const names = header.fields.map((f) => f.trim().toUpperCase());
@@ -124,9 +142,10 @@ export function parsePositions(
     const get = (n: string): string | undefined => (col(n) >= 0 ? rec.fields[col(n)] : undefined);
     const id = (get('ID') ?? '').trim();
     const fail = (reason: string): void => {
-      errors.push({ row, id, reason: `line ${rec.line}: ${reason}` });
+      errors.push({ row, id, reason: `${rec.where ?? `line ${rec.line}`}: ${reason}` });
     };
     if (row > limits.maxPositions) return fail(`more than ${limits.maxPositions} positions in one job`);
+    if (rec.error !== undefined) return fail(rec.error);
     if (rec.fields.length !== names.length) {
       return fail(`${rec.fields.length} fields, the header has ${names.length}`);
     }

@@ -1,0 +1,152 @@
+// The `plan` step of a CutoutJob fed by a QueryJob: a gzipped query result planned with the collection's index
+// into the files the shards and the merge read — the same plan the operator makes for the same positions inline —
+// then run through the shards and the merge (one manifest row per result row); the command's reports and errors.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSpec, main, planErrorReport, TERMINATION_MESSAGE_MAX } from './main.js';
+import { mergeShards, parseManifest } from './merge.js';
+import { planPositions } from './cutout/plan.js';
+import { DES_LIMITS } from './cutout/positions.js';
+import { ResultError } from './cutout/result.js';
+import { footprintsOf, runPlan, type PlanSpec } from './plan.js';
+import { runShard } from './runner.js';
+import { generateSurvey, type Survey } from './survey/generate.js';
+import { buildIndex, type TileIndex } from './survey/tile-index.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'skyport-plan-'));
+let survey: Survey;
+let index: TileIndex;
+const indexPath = (): string => join(dir, 'tiles', 'tiles.json');
+beforeAll(() => {
+  survey = generateSurvey({ dir: join(dir, 'tiles'), tileSize: 128, bands: ['g', 'r'], starsPerTile: 1 });
+  index = buildIndex(join(dir, 'tiles'));
+  writeFileSync(indexPath(), JSON.stringify(index));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A query result as the query runner writes it (lower-case names, CRLF, NULL empty), rows: stars, NaN, far. */
+function result(): string {
+  const rows = survey.stars.map((s) => `${s.id},${s.ra},${s.dec},21.5`);
+  return ['coadd_object_id,ra,dec,mag_auto', ...rows, 'nan-row,NaN,-30,1', 'far,20,20,1', ''].join('\r\n');
+}
+
+function spec(name: string, over: Partial<PlanSpec> = {}): PlanSpec {
+  const q = join(dir, name, 'query');
+  mkdirSync(q, { recursive: true });
+  writeFileSync(join(q, 'result.csv.gz'), gzipSync(result()));
+  return {
+    inputs: [join(q, 'result.csv.gz')],
+    columns: { raColumn: 'RA', decColumn: 'DEC', idColumn: 'COADD_OBJECT_ID' },
+    index: indexPath(),
+    size: { x: 0.2, y: 0.2, unit: 'arcmin' },
+    shards: 3,
+    limits: DES_LIMITS,
+    outputDir: join(dir, name, 'out', 'plan'),
+    ...over,
+  };
+}
+
+const readIndex = (p: string): TileIndex => JSON.parse(readFileSync(p, 'utf8')) as TileIndex;
+
+describe('runPlan', () => {
+  it('plans a gzipped result as the operator plans the same positions inline, into the shard files', () => {
+    const s = spec('same');
+    const report = runPlan(s, readIndex);
+    const n = survey.stars.length;
+    expect(report).toMatchObject({ v: 1, positions: n + 2, failed: 1, unmatched: 1 });
+    expect(report.shardSizes.reduce((a, b) => a + b, 0)).toBe(n);
+    // The operator's plan of the same positions written as inline CSV, with the footprints of the index report.
+    const inline = planPositions({
+      csv: [
+        'RA,DEC,ID',
+        ...survey.stars.map((t) => `${t.ra},${t.dec},${t.id}`),
+        'NaN,-30,nan-row',
+        '20,20,far',
+      ].join('\n'),
+      size: s.size,
+      shards: s.shards,
+      limits: s.limits,
+      footprints: footprintsOf(index),
+    });
+    inline.shards.forEach((sh, i) => {
+      expect(readFileSync(join(s.outputDir, `shard-${i}.csv`), 'utf8')).toBe(sh.csv);
+      expect(readFileSync(join(s.outputDir, `rows-${i}`), 'utf8')).toBe(sh.rows.join(','));
+    });
+    expect(report.shardSizes).toEqual(inline.shards.map((sh) => sh.rows.length));
+    const rejected = parseManifest(readFileSync(join(s.outputDir, 'rejected.csv'), 'utf8'));
+    expect(rejected.map((r) => [r.row, r.id, r.status, r.reason])).toEqual([
+      [n + 1, 'nan-row', 'failed', `line ${n + 2}: RA "NaN" is not in [0, 360]`],
+      [n + 2, 'far', 'unmatched', 'out-of-footprint: no tile contains the position'],
+    ]);
+    expect(JSON.parse(readFileSync(join(s.outputDir, 'plan.json'), 'utf8'))).toEqual(report);
+  });
+
+  it('feeds the shards and the merge: one manifest row per result row, the IDs echoed, same bytes when rerun', () => {
+    const s = spec('chain');
+    const report = runPlan(s, readIndex);
+    const out = join(dir, 'chain', 'out');
+    const specFile = join(dir, 'chain', 'spec.json');
+    writeFileSync(
+      specFile,
+      JSON.stringify({
+        root: join(dir, 'tiles'),
+        index: indexPath(),
+        positionsFile: join(s.outputDir, 'shard-{index}.csv'),
+        outputDir: join(out, 'shard-{index}'),
+        size: s.size,
+      }),
+    );
+    report.shardSizes.forEach((_, i) => runShard(loadSpec(specFile, i)));
+    const merged = mergeShards({
+      positionsDir: s.outputDir,
+      outputDir: out,
+      shards: report.shardSizes.length,
+    });
+    expect(merged.positions).toBe(report.positions);
+    const rows = parseManifest(readFileSync(join(out, 'manifest.csv'), 'utf8'));
+    expect(rows.map((r) => r.id)).toEqual([...survey.stars.map((t) => t.id), 'nan-row', 'far']);
+    expect(merged.counts.ok + merged.counts.partial).toBe(survey.stars.length);
+    const before = readFileSync(join(s.outputDir, 'shard-0.csv'));
+    runPlan(s, readIndex);
+    expect(readFileSync(join(s.outputDir, 'shard-0.csv'))).toEqual(before);
+  });
+});
+
+describe('plan command', () => {
+  it('writes the plan report to --summary-file', () => {
+    const s = spec('cli');
+    const f = join(dir, 'cli', 'report.json');
+    expect(main(['plan', JSON.stringify(s), '--summary-file', f])).toBe(0);
+    expect(JSON.parse(readFileSync(f, 'utf8'))).toMatchObject({ v: 1, positions: survey.stars.length + 2 });
+  });
+
+  it('exits 2 with the error report naming the field when a column is missing or the spec is bad', () => {
+    const s = spec('bad', { columns: { raColumn: 'ra_deg', decColumn: 'DEC' } });
+    const f = join(dir, 'bad', 'report.json');
+    expect(main(['plan', JSON.stringify(s), '--summary-file', f])).toBe(2);
+    expect(JSON.parse(readFileSync(f, 'utf8'))).toEqual({
+      error: {
+        code: 'BadPositions',
+        field: 'raColumn',
+        message:
+          'raColumn: column "ra_deg" not in the result; it has "coadd_object_id", "ra", "dec", "mag_auto"',
+      },
+    });
+    expect(main(['plan', JSON.stringify({ ...s, shards: 0 }), '--summary-file', f])).toBe(2);
+    expect(JSON.parse(readFileSync(f, 'utf8'))).toEqual({
+      error: { code: 'BadSpec', message: 'shards: expected a positive integer' },
+    });
+  });
+
+  it('cuts an error report to fit a termination message', () => {
+    const long = new ResultError('raColumn', `column "x" not in the result; it has ${'"é", '.repeat(2000)}`);
+    const r = planErrorReport(long);
+    expect(Buffer.byteLength(r)).toBeLessThanOrEqual(TERMINATION_MESSAGE_MAX);
+    expect((JSON.parse(r) as { error: { message: string } }).error.message).toMatch(
+      /^raColumn: column "x".*…$/,
+    );
+  });
+});
