@@ -20,7 +20,7 @@ import { conditions, DNS1123_SUBDOMAIN_PATTERN, LABEL_VALUE_PATTERN, observedGen
 import { API_VERSION, CUTOUTJOB } from './group.js';
 import { num } from './imagecollection.js';
 
-/** Longest CutoutJob name: its Jobs are `<name>-shards`/`-merge`/`-clean` and their pods add `-<index>-<5>`. */
+/** Longest CutoutJob name: its Jobs are `<name>-plan`/`-shards`/`-merge`/`-clean` and their pods add `-<index>-<5>`. */
 export const CUTOUTJOB_NAME_MAX = 40;
 
 /** Size units (DESaccess: arcmin only). */
@@ -154,16 +154,39 @@ const positions = obj(
     fromQueryJob: obj(
       {
         name: req(
-          str("Name of a COMPLETED QueryJob in the job's namespace.", {
-            pattern: DNS1123_SUBDOMAIN_PATTERN,
-            maxLength: 253,
-          }),
+          str(
+            "Name of a QueryJob in the job's namespace: the job is QUEUED until it is COMPLETED and ends ERROR " +
+              'when it ends otherwise. Its result must be csv or tsv (gzipped or not).',
+            {
+              pattern: DNS1123_SUBDOMAIN_PATTERN,
+              maxLength: 253,
+            },
+          ),
         ),
-        raColumn: def(str('Column holding RA in degrees.', { maxLength: 128 }), 'RA'),
-        decColumn: def(str('Column holding Dec in degrees.', { maxLength: 128 }), 'DEC'),
-        idColumn: str('Column echoed as the cutout ID, e.g. COADD_OBJECT_ID.', { maxLength: 128 }),
+        raColumn: def(
+          str(
+            'Column holding RA in degrees: its exact name, else the one column matching it ignoring case.',
+            {
+              maxLength: 128,
+            },
+          ),
+          'RA',
+        ),
+        decColumn: def(
+          str(
+            'Column holding Dec in degrees: its exact name, else the one column matching it ignoring case.',
+            {
+              maxLength: 128,
+            },
+          ),
+          'DEC',
+        ),
+        idColumn: str('Column echoed as the cutout ID, e.g. COADD_OBJECT_ID (no ID when unset).', {
+          maxLength: 128,
+        }),
       },
-      "Positions from a finished QueryJob's result (RA/DEC/ID columns).",
+      "Positions from a QueryJob's result (its RA/DEC/ID columns), read and planned by the job's plan Job; a row " +
+        'whose RA or Dec is empty, NaN or out of range is reported in the manifest, never fatal.',
     ),
   },
   'Where the positions come from: exactly one of inline, configMapRef and fromQueryJob.',

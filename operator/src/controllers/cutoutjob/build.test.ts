@@ -6,82 +6,25 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import type { KubeObject } from '../../api/object.js';
-import { cutoutJobValidator, imageCollectionValidator } from '../../api/validate.js';
-import {
-  sampleCollection,
-  sampleCutoutJob,
-  type CutoutJob,
-  type ImageCollection,
-  type TileFootprint,
-} from '../../api/v1alpha1/index.js';
 import { indexJob } from '../imagecollection/build.js';
-import { cleanJob, mergeJob, positionsConfigMap, shardSpec, shardsJob } from './build.js';
+import {
+  cleanJob,
+  mergeJob,
+  planJob,
+  plannedConfigMap,
+  positionsConfigMap,
+  shardSpec,
+  shardsJob,
+} from './build.js';
 import { OUT_OF_FOOTPRINT, planShards, tileOf } from './plan.js';
 import { planRecord } from './status.js';
+import { collection, cutout, FOOTPRINTS } from './fixtures.test-util.js';
 
 function golden(dir: string, name: string, objs: readonly KubeObject[]): void {
   const path = fileURLToPath(new URL(`../${dir}/__golden__/${name}.yaml`, import.meta.url));
   const docs = objs.map((o) => stringify(o, { sortMapEntries: false })).join('---\n');
   if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(path, docs);
   expect(docs).toBe(readFileSync(path, 'utf8'));
-}
-
-/** 3 × 3 tiles of 0.1° around RA 0, Dec −30 (the middle column crosses RA 0). */
-const FOOTPRINTS: TileFootprint[] = [0, 1, 2].flatMap((ix) =>
-  [0, 1, 2].map((iy) => {
-    const ra0 = (360 + (ix - 1) * 0.1 - 0.05) % 360;
-    return {
-      tile: `T${ix}${iy}`,
-      raMin: ra0,
-      raMax: (ra0 + 0.1) % 360,
-      decMin: -30.15 + iy * 0.1,
-      decMax: -30.05 + iy * 0.1,
-    };
-  }),
-);
-
-export function collection(over: Partial<ImageCollection['status']> = {}): ImageCollection {
-  const r = imageCollectionValidator.validate({
-    ...sampleCollection(),
-    metadata: {
-      name: 'des-sample',
-      namespace: 'des-cutouts',
-      uid: 'c0ffee00-1111-2222-3333-444455556666',
-      generation: 1,
-    },
-  });
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return {
-    ...r.value,
-    status: {
-      phase: 'Ready',
-      tiles: 9,
-      bands: ['g', 'r', 'i', 'z'],
-      indexPath: 'tiles.json',
-      footprints: FOOTPRINTS,
-      ...over,
-    },
-  };
-}
-
-export function cutout(
-  spec: Partial<CutoutJob['spec']> = {},
-  annotations?: Record<string, string>,
-): CutoutJob {
-  const s = sampleCutoutJob();
-  const r = cutoutJobValidator.validate({
-    ...s,
-    metadata: {
-      name: 'lens-candidates',
-      namespace: 'des-cutouts',
-      uid: 'abcdef12-3456-7890-abcd-ef1234567890',
-      generation: 1,
-      ...(annotations && { annotations }),
-    },
-    spec: { ...s.spec, ...spec },
-  });
-  if (!r.ok) throw new Error(JSON.stringify(r.errors));
-  return r.value;
 }
 
 const CSV = [
@@ -179,6 +122,42 @@ describe('golden files', () => {
       mergeJob(job, c, 2, ctx),
       cleanJob(job, c, { image: ctx.image }),
     ]);
+  });
+
+  it('CutoutJob from a QueryJob: the plan Job, the positions ConfigMap of its report, shards and merge', () => {
+    const c = collection();
+    const job = cutout({
+      positions: {
+        fromQueryJob: { name: 'gold-sample', raColumn: 'ra', decColumn: 'dec', idColumn: 'coadd_object_id' },
+      },
+      parallelism: { shards: 4 },
+    });
+    const q = {
+      claimName: 'query-results',
+      dir: 'gold-sample-0f3c1a2b-1111-2222-3333-444455556666',
+      files: ['result.csv.gz'],
+    };
+    const record = { positions: 12, shardSizes: [4, 3, 2], failed: 2, unmatched: 1 };
+    const cm = plannedConfigMap(job, c, record);
+    expect(planRecord(cm)).toEqual(record);
+    const plan = planJob(job, c, q, ctx);
+    const args = (
+      (plan['spec'] as { template: { spec: { containers: { args: string[] }[] } } }).template.spec
+        .containers[0]?.args ?? []
+    ).slice();
+    expect(JSON.parse(args[1] ?? '')).toEqual({
+      inputs: ['/query/result.csv.gz'],
+      columns: { raColumn: 'ra', decColumn: 'dec', idColumn: 'coadd_object_id' },
+      index: '/tiles/tiles.json',
+      size: { x: 1, y: 1, unit: 'arcmin' },
+      shards: 4,
+      limits: { minArcmin: 0.1, maxArcmin: 12, maxPixels: 4096, maxPositions: 10000 },
+      outputDir: '/results/cutoutjobs/lens-candidates-abcdef12/plan',
+    });
+    expect(JSON.parse((cm['data'] as Record<string, string>)['spec.json'] ?? '')).toMatchObject({
+      positionsFile: '/results/cutoutjobs/lens-candidates-abcdef12/plan/shard-{index}.csv',
+    });
+    golden('cutoutjob', 'from-query', [plan, cm, shardsJob(job, c, 3, ctx), mergeJob(job, c, 3, ctx)]);
   });
 
   it('an aborted job builds a suspended Job; executionDuration is the deadline', () => {

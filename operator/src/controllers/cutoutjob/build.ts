@@ -1,17 +1,21 @@
 // Pure builders of a CutoutJob's children (CONTRIBUTING.md §1: no I/O, no clock): the positions ConfigMap (the
-// shard spec, each shard's positions and input rows, the rows settled before sharding), the Indexed Job of the
-// shards, the merge Job and the clean-up Job. Names are fixed per job, so a restarted operator finds what it made.
+// shard spec, each shard's positions and input rows, the rows settled before sharding — or, for positions from a
+// QueryJob, the shard spec and the plan Job's counts, the plan's files being on the results volume), the plan Job,
+// the Indexed Job of the shards, the merge Job and the clean-up Job. Names are fixed per job, so a restarted
+// operator finds what it made.
 import type { KubeObject } from '../../api/object.js';
 import { parseDuration } from '../../api/units.js';
 import { sizeOf, type CutoutJob, type ImageCollection } from '../../api/v1alpha1/index.js';
 import { childMeta, childName } from '../../meta/index.js';
-import { planRecordOf, runnerLimits, settledCsv, type Plan } from './plan.js';
+import { planRecordOf, runnerLimits, settledCsv, type Plan, type PlanRecord } from './plan.js';
+import type { QueryResult } from './query.js';
 import { runnerJob, TERMINATION_LOG, type RunnerVolume } from './runner-pod.js';
 import { planAnnotations } from './status.js';
 
 /** Child components (the `app.kubernetes.io/component` label and the name suffix). */
 export const COMPONENT = {
   positions: 'positions',
+  plan: 'plan',
   shards: 'shards',
   merge: 'merge',
   clean: 'clean',
@@ -26,6 +30,9 @@ export const CONFIGMAP_MAX_BYTES = 1_000_000;
 const TILES = '/tiles';
 const RESULTS = '/results';
 const POSITIONS = '/positions';
+const QUERY = '/query';
+/** The runner's exit code for an unusable input (services/cutout-runner/src/main.ts): not retried. */
+export const RUNNER_BAD_INPUT = 2;
 
 /** What the builders need besides the job. */
 export interface BuildContext {
@@ -56,6 +63,16 @@ function meta(job: CutoutJob, component: string, annotations?: Record<string, st
 /** The job's output directory, relative to the collection's results directory. */
 export function outputPath(job: CutoutJob): string {
   return `cutoutjobs/${job.metadata.name ?? ''}-${(job.metadata.uid ?? '').slice(0, 8)}`;
+}
+
+/** Whether a job's positions come from a QueryJob (planned by the plan Job, its files on the results volume). */
+export function fromQuery(job: CutoutJob): boolean {
+  return job.spec.positions.fromQueryJob !== undefined;
+}
+
+/** Where the plan's files are, as mounted in the runner pods: the positions ConfigMap, or `plan/` of the outputs. */
+export function planDir(job: CutoutJob): string {
+  return fromQuery(job) ? `${RESULTS}/${outputPath(job)}/plan` : POSITIONS;
 }
 
 /** The results path as seen from the results volume's root (status.outputPath). */
@@ -106,7 +123,7 @@ export function shardSpec(job: CutoutJob, c: ImageCollection): Record<string, un
   return {
     root: TILES,
     index: `${TILES}/${c.status?.indexPath ?? 'tiles.json'}`,
-    positionsFile: `${POSITIONS}/shard-{index}.csv`,
+    positionsFile: `${planDir(job)}/shard-{index}.csv`,
     outputDir: `${RESULTS}/${outputPath(job)}/shard-{index}`,
     size: { x: sizeOf(s).x, y: sizeOf(s).y, unit: sizeOf(s).unit, shape: sizeOf(s).shape },
     ...(bands === undefined ? cut : { bands }),
@@ -135,6 +152,73 @@ export function positionsConfigMap(job: CutoutJob, c: ImageCollection, plan: Pla
     immutable: true,
     data,
   };
+}
+
+/**
+ * The positions ConfigMap of a job planned by its plan Job: only `spec.json` (the shards read their positions from
+ * the plan's files), the plan Job's counts in the annotations. Immutable once made: a restart never re-plans.
+ */
+export function plannedConfigMap(job: CutoutJob, c: ImageCollection, record: PlanRecord): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(job, COMPONENT.positions, planAnnotations(record)),
+    immutable: true,
+    data: { 'spec.json': JSON.stringify(shardSpec(job, c), null, 1) + '\n' },
+  };
+}
+
+/** The `plan` command's spec (services/cutout-runner/src/plan.ts `PlanSpec`) for a job's QueryJob result. */
+export function planSpec(job: CutoutJob, c: ImageCollection, q: QueryResult): Record<string, unknown> {
+  const from = job.spec.positions.fromQueryJob;
+  const size = sizeOf(job.spec);
+  return {
+    inputs: q.files.map((f) => `${QUERY}/${f}`),
+    columns: {
+      raColumn: from?.raColumn ?? 'RA',
+      decColumn: from?.decColumn ?? 'DEC',
+      ...(from?.idColumn !== undefined && { idColumn: from.idColumn }),
+    },
+    index: `${TILES}/${c.status?.indexPath ?? 'tiles.json'}`,
+    size: { x: size.x, y: size.y, unit: size.unit },
+    shards: job.spec.parallelism.shards,
+    limits: runnerLimits(c.spec.limits),
+    outputDir: planDir(job),
+  };
+}
+
+/**
+ * The plan Job: reads the QueryJob's result (its directory of the Catalog's results claim, read-only) and the
+ * collection's tile index, writes the plan's files into the job's outputs and reports the counts in its
+ * termination message. An unusable result (exit 2) fails the Job at once; anything else is retried twice.
+ */
+export function planJob(job: CutoutJob, c: ImageCollection, q: QueryResult, ctx: BuildContext): KubeObject {
+  const deadline = Math.max(1, Math.ceil(parseDuration(job.spec.executionDuration) / 1000));
+  const query: RunnerVolume = {
+    name: 'query',
+    mountPath: QUERY,
+    readOnly: true,
+    subPath: q.dir,
+    source: { persistentVolumeClaim: { claimName: q.claimName, readOnly: true } },
+  };
+  return runnerJob({
+    meta: meta(job, COMPONENT.plan),
+    image: ctx.image,
+    args: ['plan', JSON.stringify(planSpec(job, c, q)), '--summary-file', TERMINATION_LOG],
+    volumes: [...volumes(c, job, true, false), query],
+    ...(ctx.podAnnotations !== undefined && { podAnnotations: ctx.podAnnotations }),
+    job: {
+      activeDeadlineSeconds: deadline,
+      podFailurePolicy: {
+        rules: [
+          {
+            action: 'FailJob',
+            onExitCodes: { containerName: 'runner', operator: 'In', values: [RUNNER_BAD_INPUT] },
+          },
+        ],
+      },
+    },
+  });
 }
 
 /** Bytes of a ConfigMap's data (what counts against the apiserver's limit). */
@@ -176,7 +260,7 @@ export function mergeJob(job: CutoutJob, c: ImageCollection, shards: number, ctx
     image: ctx.image,
     args: [
       'merge',
-      POSITIONS,
+      planDir(job),
       `${RESULTS}/${outputPath(job)}`,
       '--shards',
       String(shards),

@@ -1,8 +1,16 @@
-// The CutoutJob controller module: positions planned and sharded by tile into one Indexed Job, the shards' manifests
-// merged by a merge Job, status counts and progress, ABORT, destruction. Registered in ../registry.ts.
+// The CutoutJob controller module: positions planned (by the operator, or by a plan Job for a QueryJob's result)
+// and sharded by tile into one Indexed Job, the shards' manifests merged by a merge Job, status counts and progress,
+// ABORT, destruction. Registered in ../registry.ts.
 import type { KubeObject } from '../../api/object.js';
-import type { CutoutJob, CutoutJobStatus } from '../../api/v1alpha1/index.js';
-import { API_VERSION, CUTOUTJOB, cutoutJobDefinition, IMAGECOLLECTION } from '../../api/v1alpha1/index.js';
+import type { Catalog, CutoutJob, CutoutJobStatus, QueryJob } from '../../api/v1alpha1/index.js';
+import {
+  API_VERSION,
+  CATALOG,
+  CUTOUTJOB,
+  cutoutJobDefinition,
+  IMAGECOLLECTION,
+  QUERYJOB,
+} from '../../api/v1alpha1/index.js';
 import { LABELS, managedSelector } from '../../meta/index.js';
 import {
   defineController,
@@ -20,13 +28,51 @@ import { runnerPodForCache } from './runner-pod.js';
 import { sameCutoutStatus } from './status.js';
 import { CutoutStorage } from './storage.js';
 
-/** CutoutJobs by `<namespace>/<imageCollection>` (a collection's change wakes its jobs). */
-const byCollection = {
+/**
+ * CutoutJobs by `<namespace>/<imageCollection>` (a collection's change wakes its jobs) and by
+ * `<namespace>/<queryJob>` (a QueryJob's change wakes the jobs fed by it).
+ */
+const cutoutIndexers = {
   collection: (o: KubeObject): readonly string[] => {
     const j = o as CutoutJob;
     return [`${j.metadata.namespace ?? ''}/${j.spec.imageCollection}`];
   },
+  queryJob: (o: KubeObject): readonly string[] => {
+    const q = (o as CutoutJob).spec.positions.fromQueryJob;
+    return q === undefined ? [] : [`${o.metadata?.namespace ?? ''}/${q.name}`];
+  },
 };
+
+/** What the cache keeps of a QueryJob: its catalog, phase, error and result files (not its query or SQL). */
+function queryJobForCache(o: KubeObject): KubeObject {
+  const q = o as QueryJob;
+  const { managedFields: _m, annotations: _a, ...meta } = q.metadata;
+  const st = q.status;
+  return {
+    apiVersion: q.apiVersion,
+    kind: q.kind,
+    metadata: meta,
+    spec: { catalogRef: q.spec.catalogRef },
+    status: {
+      ...(st?.phase !== undefined && { phase: st.phase }),
+      ...(st?.rows !== undefined && { rows: st.rows }),
+      ...(st?.error !== undefined && { error: st.error }),
+      ...(st?.results !== undefined && { results: st.results }),
+    },
+  };
+}
+
+/** What the cache keeps of a Catalog: its results claim. */
+function catalogForCache(o: KubeObject): KubeObject {
+  const c = o as Catalog;
+  const { managedFields: _m, annotations: _a, ...meta } = c.metadata;
+  return { apiVersion: c.apiVersion, kind: c.kind, metadata: meta, spec: { results: c.spec.results } };
+}
+
+const keyOfJob = (j: CutoutJob): ObjectKey => ({
+  namespace: j.metadata.namespace ?? '',
+  name: j.metadata.name ?? '',
+});
 
 function annotationsFor(job: CutoutJob, prefixes: readonly string[]): Record<string, string> {
   return Object.fromEntries(
@@ -65,7 +111,7 @@ export const cutoutJob = defineController({
     const managed = { labelSelector: managedSelector(CUTOUTJOB.kind) };
     return {
       name: 'cutoutjob',
-      for: { apiVersion: API_VERSION, kind: CUTOUTJOB.kind, indexers: byCollection },
+      for: { apiVersion: API_VERSION, kind: CUTOUTJOB.kind, indexers: cutoutIndexers },
       owns: [
         { apiVersion: 'batch/v1', kind: 'Job', ...managed },
         // Only the plan's annotations are read back; the positions themselves stay out of the cache.
@@ -93,13 +139,47 @@ export const cutoutJob = defineController({
                 'collection',
                 `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`,
               )
-              .map((j) => ({ namespace: j.metadata.namespace ?? '', name: j.metadata.name ?? '' })),
+              .map(keyOfJob),
+        },
+        // positions.fromQueryJob: the QueryJob finishing (or failing) wakes the jobs it feeds.
+        {
+          apiVersion: API_VERSION,
+          kind: QUERYJOB.kind,
+          transform: queryJobForCache,
+          indexers: { catalog: (o) => [(o as QueryJob).spec.catalogRef.name] },
+          map: (o, cache): ObjectKey[] =>
+            cache
+              .indexed<CutoutJob>(
+                CUTOUTJOB.kind,
+                'queryJob',
+                `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`,
+              )
+              .map(keyOfJob),
+        },
+        // A QueryJob's Catalog (cluster-scoped) names the claim its result is on: a Catalog (re)created wakes the
+        // jobs fed by its QueryJobs.
+        {
+          apiVersion: API_VERSION,
+          kind: CATALOG.kind,
+          clusterScoped: true,
+          transform: catalogForCache,
+          map: (o, cache): ObjectKey[] =>
+            cache
+              .indexed<QueryJob>(QUERYJOB.kind, 'catalog', o.metadata?.name ?? '')
+              .flatMap((q) =>
+                cache.indexed<CutoutJob>(
+                  CUTOUTJOB.kind,
+                  'queryJob',
+                  `${q.metadata.namespace ?? ''}/${q.metadata.name ?? ''}`,
+                ),
+              )
+              .map(keyOfJob),
         },
         // A job that ends frees a slot of its owner's concurrency limit: wake the owner's queued jobs.
         {
           apiVersion: API_VERSION,
           kind: CUTOUTJOB.kind,
-          indexers: byCollection,
+          indexers: cutoutIndexers,
           map: (o, cache): ObjectKey[] => {
             const j = o as CutoutJob;
             if (j.status?.phase === 'EXECUTING') return [];
@@ -110,7 +190,7 @@ export const cutoutJob = defineController({
                 `${j.metadata.namespace ?? ''}/${j.spec.imageCollection}`,
               )
               .filter((p) => p.status?.phase === 'QUEUED' && p.spec.owner === j.spec.owner)
-              .map((p) => ({ namespace: p.metadata.namespace ?? '', name: p.metadata.name ?? '' }));
+              .map(keyOfJob);
           },
         },
       ],

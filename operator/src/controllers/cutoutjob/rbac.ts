@@ -2,7 +2,8 @@
 import type { V1PolicyRule } from '@kubernetes/client-node';
 
 /**
- * CutoutJobs are read, patched (finalizer) and deleted (destruction), status through /status; collections are read;
+ * CutoutJobs are read, patched (finalizer) and deleted (destruction), status through /status; collections, QueryJobs
+ * and Catalogs (positions from a QueryJob's result) are read;
  * the positions ConfigMap and the Jobs are created (never updated) and the shards' Job patched to suspend it (ABORT);
  * a user's positions ConfigMap is read; pods are read for the merge's report.
  */
@@ -15,6 +16,7 @@ export const rbac: V1PolicyRule[] = [
   { apiGroups: ['skyport.io'], resources: ['cutoutjobs/status'], verbs: ['get', 'patch', 'update'] },
   { apiGroups: ['skyport.io'], resources: ['cutoutjobs/finalizers'], verbs: ['update'] },
   { apiGroups: ['skyport.io'], resources: ['imagecollections'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['skyport.io'], resources: ['queryjobs', 'catalogs'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create'] },
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },

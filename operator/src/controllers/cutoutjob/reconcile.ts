@@ -1,9 +1,16 @@
 // One CutoutJob reconcile, in order: deletion (files first), destruction time, finalizer, ABORT, waiting (PENDING,
-// collection not Ready, the owner's concurrent-job limit), plan → positions ConfigMap → the shards' Indexed Job →
-// the merge Job → COMPLETED with the merge's counts and results. Level-based: each step reads what exists.
+// collection not Ready, the QueryJob not finished, the owner's concurrent-job limit), plan (here, or by the plan
+// Job for a QueryJob's result) → positions ConfigMap → the shards' Indexed Job → the merge Job → COMPLETED with
+// the merge's counts and results. Level-based: each step reads what exists.
 import type { KubeObject } from '../../api/object.js';
-import type { CutoutJob, CutoutJobStatus, ImageCollection } from '../../api/v1alpha1/index.js';
-import { IMAGECOLLECTION } from '../../api/v1alpha1/index.js';
+import type {
+  Catalog,
+  CutoutJob,
+  CutoutJobStatus,
+  ImageCollection,
+  QueryJob,
+} from '../../api/v1alpha1/index.js';
+import { CATALOG, IMAGECOLLECTION, QUERYJOB } from '../../api/v1alpha1/index.js';
 import { TerminalError } from '../../errors.js';
 import { childName } from '../../meta/index.js';
 import type { ReconcileContext, ReconcileResult, StatusWriter } from '../../runtime/index.js';
@@ -12,17 +19,28 @@ import {
   COMPONENT,
   CONFIGMAP_MAX_BYTES,
   configMapBytes,
+  fromQuery,
   mergeJob,
+  planJob,
+  plannedConfigMap,
   positionsConfigMap,
   RESULTS_FINALIZER,
   resultsPath,
   shardsJob,
   type BuildContext,
 } from './build.js';
-import { planShards } from './plan.js';
+import { planShards, type PlanRecord } from './plan.js';
 import { PositionsError } from './positions.js';
+import { isWait, queryResult, type QueryResult, type QueryWait } from './query.js';
 import { jobOutcome, terminationMessage } from './runner-pod.js';
-import { isTerminal, parseMergeReport, planRecord, StatusBuilder } from './status.js';
+import {
+  isTerminal,
+  parseMergeReport,
+  parsePlanError,
+  parsePlanReport,
+  planRecord,
+  StatusBuilder,
+} from './status.js';
 import type { CutoutStorage } from './storage.js';
 
 type Ctx = ReconcileContext<CutoutJob>;
@@ -52,24 +70,27 @@ function podsOf(ctx: Ctx, job: CutoutJob, component: string): KubeObject[] {
     );
 }
 
-/** The CSV of a job's positions (TerminalError when its source cannot be read). */
+/** The CSV of a job's inline or ConfigMap positions (TerminalError when the ConfigMap has no such key). */
 async function positionsCsv(deps: CutoutDeps, job: CutoutJob): Promise<string> {
   const p = job.spec.positions;
-  if (p.inline !== undefined) return p.inline;
-  if (p.configMapRef !== undefined) {
-    const cm = await deps.storage.configMap(job.metadata.namespace ?? '', p.configMapRef.name);
-    const text = (cm?.['data'] as Record<string, string> | undefined)?.[p.configMapRef.key];
-    if (text === undefined)
-      throw new TerminalError(
-        'PositionsNotFound',
-        `spec.positions.configMapRef: ConfigMap ${p.configMapRef.name} has no key ${p.configMapRef.key}`,
-      );
-    return text;
-  }
-  throw new TerminalError(
-    'QueryJobNotAvailable',
-    'spec.positions.fromQueryJob: reading a QueryJob result is not supported by this operator yet',
-  );
+  if (p.configMapRef === undefined) return p.inline ?? '';
+  const cm = await deps.storage.configMap(job.metadata.namespace ?? '', p.configMapRef.name);
+  const text = (cm?.['data'] as Record<string, string> | undefined)?.[p.configMapRef.key];
+  if (text === undefined)
+    throw new TerminalError(
+      'PositionsNotFound',
+      `spec.positions.configMapRef: ConfigMap ${p.configMapRef.name} has no key ${p.configMapRef.key}`,
+    );
+  return text;
+}
+
+/** The QueryJob a job's positions come from, and where its result is (or why to wait). */
+function queryOf(ctx: Ctx, job: CutoutJob): QueryResult | QueryWait {
+  const name = job.spec.positions.fromQueryJob?.name ?? '';
+  const qj = ctx.get<QueryJob>(QUERYJOB.kind, { namespace: job.metadata.namespace ?? '', name });
+  const catalog =
+    qj === undefined ? undefined : ctx.get<Catalog>(CATALOG.kind, { name: qj.spec.catalogRef.name });
+  return queryResult(job, qj, catalog);
 }
 
 /** Deleting: the clean-up Job deletes the files, then the finalizer goes. */
@@ -134,17 +155,21 @@ export async function reconcileCutout(ctx: Ctx, deps: CutoutDeps): Promise<Recon
   if (isTerminal(job.status?.phase)) return requeue;
   const sb = new StatusBuilder(job, now);
   const shards = child(ctx, 'Job', job, COMPONENT.shards);
+  const plan = child(ctx, 'Job', job, COMPONENT.plan);
   const cm = child(ctx, 'ConfigMap', job, COMPONENT.positions);
   if (job.spec.phase === 'ABORT') {
-    const suspended = (shards?.['spec'] as { suspend?: boolean } | undefined)?.suspend === true;
-    if (shards !== undefined && !suspended) await deps.storage.suspend(ns, shards.metadata?.name ?? '');
+    for (const j of [plan, shards]) {
+      const suspended = (j?.['spec'] as { suspend?: boolean } | undefined)?.suspend === true;
+      if (j !== undefined && !suspended) await deps.storage.suspend(ns, j.metadata?.name ?? '');
+    }
     await deps.status.write(
       job,
       sb.phase('ABORTED', 'Aborted', 'aborted by the owner (spec.phase ABORT): shards stopped'),
     );
     return requeue;
   }
-  if (cm === undefined) {
+  // Once the plan Job exists the job has started: it no longer waits (and the QueryJob is no longer needed).
+  if (cm === undefined && plan === undefined) {
     const wait = waiting(ctx, job, c, sb);
     if (wait !== undefined) {
       await deps.status.write(job, wait);
@@ -152,7 +177,7 @@ export async function reconcileCutout(ctx: Ctx, deps: CutoutDeps): Promise<Recon
     }
   }
   if (c === undefined) return requeue; // (waiting() covered a missing collection before the plan existed)
-  return execute(ctx, deps, job, c, { sb, shards, cm, requeue });
+  return execute(ctx, deps, job, c, { sb, shards, plan, cm, requeue });
 }
 
 function waiting(
@@ -175,6 +200,10 @@ function waiting(
       'CollectionNotReady',
       `waiting for ImageCollection ${job.spec.imageCollection} to be Ready (${c.status?.phase ?? 'not indexed yet'})`,
     );
+  if (fromQuery(job)) {
+    const q = queryOf(ctx, job); // throws TerminalError when the QueryJob ended without a readable result
+    if (isWait(q)) return sb.phase('QUEUED', q.reason, q.message);
+  }
   const limit = c.spec.limits.maxConcurrentJobsPerOwner;
   if (runningPeers(ctx, job) >= limit)
     return sb.phase(
@@ -185,22 +214,92 @@ function waiting(
   return undefined;
 }
 
+interface Children {
+  sb: StatusBuilder;
+  shards: KubeObject | undefined;
+  plan: KubeObject | undefined;
+  cm: KubeObject | undefined;
+  requeue: ReconcileResult | undefined;
+}
+
+/** The plan Job's error report → ERROR naming the field (the runner's `field: …` message under fromQueryJob). */
+function planFailure(ctx: Ctx, job: CutoutJob, out: { reason: string; message: string }): TerminalError {
+  if (out.reason === 'DeadlineExceeded')
+    return new TerminalError(
+      'DeadlineExceeded',
+      `planning ran longer than spec.executionDuration ${job.spec.executionDuration}`,
+    );
+  const text = terminationMessage(podsOf(ctx, job, COMPONENT.plan), 'Failed');
+  const err = text === undefined ? undefined : parsePlanError(text);
+  if (err?.code === 'BadPositions') {
+    const name = job.spec.positions.fromQueryJob?.name ?? '';
+    const message = err.message.startsWith('files: ')
+      ? `spec.positions.fromQueryJob: QueryJob ${name}'s result: ${err.message.slice('files: '.length)}`
+      : `spec.positions.fromQueryJob.${err.message}`;
+    return new TerminalError('BadPositions', message);
+  }
+  const why = err?.message ?? `${out.reason} ${out.message}`.trim();
+  return new TerminalError('PlanFailed', `plan Job failed: ${why}`);
+}
+
+/**
+ * Positions from a QueryJob: the plan Job (created once) plans its result; its report becomes the positions
+ * ConfigMap. Undefined while it runs.
+ */
+async function planFromQuery(
+  ctx: Ctx,
+  deps: CutoutDeps,
+  job: CutoutJob,
+  c: ImageCollection,
+  s: Children,
+): Promise<PlanRecord | undefined> {
+  const uid = job.metadata.uid ?? '';
+  const out = resultsPath(job, c);
+  const name = job.spec.positions.fromQueryJob?.name ?? '';
+  if (s.plan === undefined) {
+    const q = queryOf(ctx, job);
+    if (isWait(q)) {
+      await deps.status.write(job, s.sb.phase('QUEUED', q.reason, q.message));
+      return undefined;
+    }
+    if (await deps.storage.createOnce(uid, planJob(job, c, q, deps.build(job)), undefined))
+      ctx.log.info({ queryJob: name, files: q.files.length }, 'Created plan Job');
+    const rows = q.rows === undefined ? '' : ` (${q.rows} rows)`;
+    await deps.status.write(job, s.sb.planning(`planning the result of QueryJob ${name}${rows}`, out));
+    return undefined;
+  }
+  const outcome = jobOutcome(s.plan);
+  if (outcome.done && !outcome.ok) throw planFailure(ctx, job, outcome);
+  const text = outcome.done ? terminationMessage(podsOf(ctx, job, COMPONENT.plan)) : undefined;
+  const record = text === undefined ? undefined : parsePlanReport(text);
+  if (record === undefined) {
+    // Still planning, or the pod's status lags the Job's: its change wakes this key again.
+    await deps.status.write(job, s.sb.planning(`planning the result of QueryJob ${name}`, out));
+    return undefined;
+  }
+  await deps.storage.createOnce(uid, plannedConfigMap(job, c, record), s.cm);
+  ctx.log.info(
+    { positions: record.positions, shards: record.shardSizes.length, queryJob: name },
+    'Planned cutout shards',
+  );
+  return record;
+}
+
 async function execute(
   ctx: Ctx,
   deps: CutoutDeps,
   job: CutoutJob,
   c: ImageCollection,
-  s: {
-    sb: StatusBuilder;
-    shards: KubeObject | undefined;
-    cm: KubeObject | undefined;
-    requeue: ReconcileResult | undefined;
-  },
+  s: Children,
 ): Promise<ReconcileResult | undefined> {
   const uid = job.metadata.uid ?? '';
   const out = resultsPath(job, c);
   const bc = deps.build(job);
   let record = planRecord(s.cm);
+  if ((s.cm === undefined || record === undefined) && fromQuery(job)) {
+    record = await planFromQuery(ctx, deps, job, c, s);
+    if (record === undefined) return s.requeue;
+  }
   if (s.cm === undefined || record === undefined) {
     let plan;
     try {

@@ -128,8 +128,14 @@ export function parseIndexes(text: string | undefined): number[] {
   return out;
 }
 
-/** The termination message of a Job's succeeded pod (the runner's report), if the kubelet recorded one. */
-export function terminationMessage(pods: readonly KubeObject[]): string | undefined {
+/**
+ * The termination message of a Job's succeeded pod (the runner's report) — or of a failed one, `phase: 'Failed'`
+ * (the runner's error report) — if the kubelet recorded one.
+ */
+export function terminationMessage(
+  pods: readonly KubeObject[],
+  phase: 'Succeeded' | 'Failed' = 'Succeeded',
+): string | undefined {
   for (const p of pods) {
     const status = p['status'] as
       | {
@@ -137,7 +143,7 @@ export function terminationMessage(pods: readonly KubeObject[]): string | undefi
           containerStatuses?: { state?: { terminated?: { exitCode?: number; message?: string } } }[];
         }
       | undefined;
-    if (status?.phase !== 'Succeeded') continue;
+    if (status?.phase !== phase) continue;
     const msg = status.containerStatuses?.[0]?.state?.terminated?.message;
     if (msg !== undefined && msg.trim() !== '') return msg;
   }

@@ -66,6 +66,33 @@ export function parseMergeReport(text: string): MergeReport | undefined {
   }
 }
 
+/** Parses the plan pod's report (services/cutout-runner/src/plan.ts `PlanReport`); undefined when it is not one. */
+export function parsePlanReport(text: string): PlanRecord | undefined {
+  let o: { v?: unknown; positions?: unknown; shardSizes?: unknown; failed?: unknown; unmatched?: unknown };
+  try {
+    o = JSON.parse(text) as typeof o;
+  } catch {
+    return undefined;
+  }
+  const count = (n: unknown): n is number => Number.isInteger(n) && (n as number) >= 0;
+  const sizes: unknown[] = Array.isArray(o.shardSizes) ? (o.shardSizes as unknown[]) : [];
+  if (o.v !== 1 || !Array.isArray(o.shardSizes) || !sizes.every(count)) return undefined;
+  if (!count(o.positions) || !count(o.failed) || !count(o.unmatched)) return undefined;
+  return { positions: o.positions, shardSizes: sizes, failed: o.failed, unmatched: o.unmatched };
+}
+
+/** The plan pod's error report (`{"error": {code, field?, message}}`); undefined when it is not one. */
+export function parsePlanError(text: string): { code: string; message: string } | undefined {
+  try {
+    const e = (JSON.parse(text) as { error?: { code?: unknown; message?: unknown } }).error;
+    return typeof e?.code === 'string' && typeof e.message === 'string'
+      ? { code: e.code, message: e.message }
+      : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 const TERMINAL: readonly CutoutPhase[] = ['COMPLETED', 'ERROR', 'ABORTED'];
 
 /** Whether a phase is final (nothing more runs). */
@@ -118,6 +145,14 @@ export class StatusBuilder {
       );
     const end = isTerminal(phase) ? { endTime: prev.endTime ?? rfc3339(this.now) } : {};
     return { ...prev, ...this.gen, phase, message, conditions, ...end, ...extra };
+  }
+
+  /** EXECUTING while the plan Job reads the QueryJob's result (nothing counted yet). */
+  planning(message: string, outputPath: string): CutoutJobStatus {
+    return this.phase('EXECUTING', 'Planning', message, {
+      startTime: this.job.status?.startTime ?? rfc3339(this.now),
+      outputPath,
+    });
   }
 
   /** EXECUTING: progress from the Indexed Job's finished indexes. */

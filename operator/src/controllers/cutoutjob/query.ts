@@ -1,0 +1,79 @@
+// Pure: what a CutoutJob fed by `spec.positions.fromQueryJob` may do with its QueryJob — wait (not there, not
+// finished, its Catalog gone), end ERROR (the QueryJob failed, was aborted or archived; a result format the planner
+// cannot read), or plan from the result's files on the Catalog's results claim. Decided before any Job exists.
+import type { Catalog, CutoutJob, QueryJob } from '../../api/v1alpha1/index.js';
+import { TerminalError } from '../../errors.js';
+import { resultDelimiter } from '@skyport/cutout-runner/result';
+
+/** Where a finished QueryJob's result is: its directory on the Catalog's results claim and its data files. */
+export interface QueryResult {
+  readonly claimName: string;
+  /** The QueryJob's directory, relative to the claim's root (`<name>-<uid>`, as the query runner writes it). */
+  readonly dir: string;
+  /** The result's files in order (the provenance manifest left out). */
+  readonly files: readonly string[];
+  /** The QueryJob's result rows, when it said. */
+  readonly rows?: number;
+}
+
+/** Why the job waits for its QueryJob. */
+export interface QueryWait {
+  readonly reason: 'QueryJobNotFound' | 'QueryJobNotFinished' | 'CatalogNotFound';
+  readonly message: string;
+}
+
+const FIELD = 'spec.positions.fromQueryJob';
+const PROVENANCE = '.provenance.json';
+
+/**
+ * The QueryJob's result, or why to wait. Throws TerminalError `QueryJobNotAvailable` when the QueryJob ended
+ * without a result (ERROR, ABORTED, ARCHIVED, no file) and `UnsupportedResultFormat` when a file is not CSV or TSV.
+ */
+export function queryResult(
+  job: CutoutJob,
+  qj: QueryJob | undefined,
+  catalog: Catalog | undefined,
+): QueryResult | QueryWait {
+  const name = job.spec.positions.fromQueryJob?.name ?? '';
+  if (qj === undefined)
+    return { reason: 'QueryJobNotFound', message: `waiting for QueryJob ${name} to exist` };
+  const phase = qj.status?.phase;
+  if (phase === 'ERROR' || phase === 'ABORTED' || phase === 'ARCHIVED') {
+    const why = qj.status?.error === undefined ? '' : `: ${qj.status.error.code}: ${qj.status.error.message}`;
+    const gone = phase === 'ARCHIVED' ? ' (its results were deleted)' : '';
+    throw new TerminalError('QueryJobNotAvailable', `${FIELD}: QueryJob ${name} is ${phase}${gone}${why}`);
+  }
+  if (phase !== 'COMPLETED')
+    return {
+      reason: 'QueryJobNotFinished',
+      message: `waiting for QueryJob ${name} to complete (${phase ?? 'not started'})`,
+    };
+  const ref = qj.spec.catalogRef.name;
+  if (catalog === undefined)
+    return {
+      reason: 'CatalogNotFound',
+      message: `waiting for Catalog ${ref} of QueryJob ${name} (its results claim) to exist`,
+    };
+  const data = (qj.status?.results ?? []).filter((r) => !r.name.endsWith(PROVENANCE));
+  if (data.length === 0)
+    throw new TerminalError('QueryJobNotAvailable', `${FIELD}: QueryJob ${name} lists no result file`);
+  const bad = data.find((r) => resultDelimiter(r.name) === undefined);
+  if (bad !== undefined)
+    throw new TerminalError(
+      'UnsupportedResultFormat',
+      `${FIELD}: QueryJob ${name}'s result ${bad.name} is ${bad.format}; positions are read from csv or tsv ` +
+        'results (gzipped or not): run the query with spec.output.format csv',
+    );
+  const rows = qj.status?.rows;
+  return {
+    claimName: catalog.spec.results.claimName,
+    dir: `${qj.metadata.name ?? ''}-${qj.metadata.uid ?? ''}`,
+    files: data.map((r) => r.name),
+    ...(rows !== undefined && { rows }),
+  };
+}
+
+/** Whether `queryResult` said to wait. */
+export function isWait(r: QueryResult | QueryWait): r is QueryWait {
+  return 'reason' in r;
+}
