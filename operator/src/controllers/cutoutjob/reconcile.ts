@@ -295,12 +295,12 @@ async function execute(
   const uid = job.metadata.uid ?? '';
   const out = resultsPath(job, c);
   const bc = deps.build(job);
-  let record = planRecord(s.cm);
-  if ((s.cm === undefined || record === undefined) && fromQuery(job)) {
+  let record = planRecord(s.cm); // undefined while there is no ConfigMap
+  if (record === undefined && fromQuery(job)) {
     record = await planFromQuery(ctx, deps, job, c, s);
     if (record === undefined) return s.requeue;
   }
-  if (s.cm === undefined || record === undefined) {
+  if (record === undefined) {
     let plan;
     try {
       plan = planShards({
