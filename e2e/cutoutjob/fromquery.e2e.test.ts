@@ -347,12 +347,16 @@ describe('CutoutJob from a QueryJob', () => {
 
   it('ends ERROR before any Job for a result it cannot read, and for a column the plan Job did not find', async () => {
     suite.dumpOnFailure();
-    await apply(queryJob('fits'));
-    await patchStatus('queryjob', 'fits', completed('result.fits', 'application/fits', 3));
-    await apply(cutout('unreadable', { name: 'fits' }));
+    await apply(queryJob('vot'));
+    await patchStatus(
+      'queryjob',
+      'vot',
+      completed('result.vot', 'application/x-votable+xml;serialization=TABLEDATA', 3),
+    );
+    await apply(cutout('unreadable', { name: 'vot' }));
     const u = await waitFor('cutoutjob', 'unreadable', 'ERROR', (o) => o.status?.phase === 'ERROR');
     expect(reason(u)).toBe('UnsupportedResultFormat');
-    expect(u.status?.message).toContain("QueryJob fits's result result.fits is application/fits");
+    expect(u.status?.message).toContain("QueryJob vot's result result.vot is application/x-votable+xml");
     expect(await list('jobs', 'app.kubernetes.io/instance=unreadable')).toEqual([]);
 
     await apply(queryJob('csv'));

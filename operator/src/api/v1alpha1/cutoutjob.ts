@@ -156,7 +156,7 @@ const positions = obj(
         name: req(
           str(
             "Name of a QueryJob in the job's namespace: the job is QUEUED until it is COMPLETED and ends ERROR " +
-              'when it ends otherwise. Its result must be csv or tsv (gzipped or not).',
+              'when it ends otherwise. Its result must be csv, tsv or fits (gzipped or not).',
             {
               pattern: DNS1123_SUBDOMAIN_PATTERN,
               maxLength: 253,

@@ -77,15 +77,22 @@ describe('queryResult', () => {
     const fits = qj({
       phase: 'COMPLETED',
       results: [
-        { name: 'result.fits', format: 'application/fits', rows: 3, bytes: 5760, sha256: SHA },
+        {
+          name: 'result.vot',
+          format: 'application/x-votable+xml;serialization=TABLEDATA',
+          rows: 3,
+          bytes: 5760,
+          sha256: SHA,
+        },
         { name: 'result.provenance.json', format: 'application/json', bytes: 10, sha256: SHA },
       ],
     });
     const e = terminal(() => queryResult(job, fits, catalogFixture()));
     expect(e.code).toBe('UnsupportedResultFormat');
     expect(e.message).toBe(
-      "spec.positions.fromQueryJob: QueryJob gold-sample's result result.fits is application/fits; positions are " +
-        'read from csv or tsv results (gzipped or not): run the query with spec.output.format csv',
+      "spec.positions.fromQueryJob: QueryJob gold-sample's result result.vot is " +
+        'application/x-votable+xml;serialization=TABLEDATA; positions are read from csv, tsv or fits (gzipped or ' +
+        'not) results: run the query with spec.output.format csv or fits',
     );
   });
 

@@ -3,7 +3,7 @@
 // cannot read), or plan from the result's files on the Catalog's results claim. Decided before any Job exists.
 import type { Catalog, CutoutJob, QueryJob } from '../../api/v1alpha1/index.js';
 import { TerminalError } from '../../errors.js';
-import { resultDelimiter } from '@skyport/cutout-runner/result';
+import { READABLE, resultFormat } from '@skyport/cutout-runner/result';
 
 /** Where a finished QueryJob's result is: its directory on the Catalog's results claim and its data files. */
 export interface QueryResult {
@@ -27,7 +27,7 @@ const PROVENANCE = '.provenance.json';
 
 /**
  * The QueryJob's result, or why to wait. Throws TerminalError `QueryJobNotAvailable` when the QueryJob ended
- * without a result (ERROR, ABORTED, ARCHIVED, no file) and `UnsupportedResultFormat` when a file is not CSV or TSV.
+ * without a result (ERROR, ABORTED, ARCHIVED, no file) and `UnsupportedResultFormat` when a file is not CSV, TSV or FITS.
  */
 export function queryResult(
   job: CutoutJob,
@@ -57,12 +57,12 @@ export function queryResult(
   const data = (qj.status?.results ?? []).filter((r) => !r.name.endsWith(PROVENANCE));
   if (data.length === 0)
     throw new TerminalError('QueryJobNotAvailable', `${FIELD}: QueryJob ${name} lists no result file`);
-  const bad = data.find((r) => resultDelimiter(r.name) === undefined);
+  const bad = data.find((r) => resultFormat(r.name) === undefined);
   if (bad !== undefined)
     throw new TerminalError(
       'UnsupportedResultFormat',
-      `${FIELD}: QueryJob ${name}'s result ${bad.name} is ${bad.format}; positions are read from csv or tsv ` +
-        'results (gzipped or not): run the query with spec.output.format csv',
+      `${FIELD}: QueryJob ${name}'s result ${bad.name} is ${bad.format}; positions are read from ${READABLE} ` +
+        'results: run the query with spec.output.format csv or fits',
     );
   const rows = qj.status?.rows;
   return {
