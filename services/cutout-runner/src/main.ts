@@ -215,6 +215,7 @@ export function loadPlanSpec(json: string): PlanSpec {
       x: num(s.x, 'size.x'),
       y: num(s.y, 'size.y'),
       unit: oneOf(s.unit, ['arcsec', 'arcmin', 'deg', 'pix'] as const, 'size.unit') ?? 'arcmin',
+      shape: oneOf(s.shape, ['box', 'circle'] as const, 'size.shape') ?? 'box',
     },
     shards,
     limits: limits(o.limits) ?? DES_LIMITS,

@@ -139,6 +139,11 @@ describe('plan command', () => {
     expect(JSON.parse(readFileSync(f, 'utf8'))).toEqual({
       error: { code: 'BadSpec', message: 'shards: expected a positive integer' },
     });
+    const oval = { ...s, size: { ...s.size, shape: 'oval' } };
+    expect(main(['plan', JSON.stringify(oval), '--summary-file', f])).toBe(2);
+    expect(JSON.parse(readFileSync(f, 'utf8'))).toEqual({
+      error: { code: 'BadSpec', message: 'size.shape: "oval" is not one of box, circle' },
+    });
   });
 
   it('cuts an error report to fit a termination message', () => {

@@ -16,7 +16,7 @@ import {
   type PlanRecord,
   type TileFootprint,
 } from './cutout/plan.js';
-import type { Limits, SizeUnit } from './cutout/positions.js';
+import type { Limits, Shape, SizeUnit } from './cutout/positions.js';
 import { readResult, type ColumnMap } from './cutout/result.js';
 import type { TileIndex } from './survey/tile-index.js';
 
@@ -27,7 +27,7 @@ export interface PlanSpec {
   readonly columns: ColumnMap;
   /** The collection's tile index (its footprints decide the shards). */
   readonly index: string;
-  readonly size: { readonly x: number; readonly y: number; readonly unit: SizeUnit };
+  readonly size: { readonly x: number; readonly y: number; readonly unit: SizeUnit; readonly shape?: Shape };
   readonly shards: number;
   readonly limits: Limits;
   /** Where the plan's files go (created if need be). */

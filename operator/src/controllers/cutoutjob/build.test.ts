@@ -97,6 +97,29 @@ describe('planShards', () => {
     expect(blind.settled.map((r) => r.status)).toEqual(['failed', 'failed']);
   });
 
+  it('plans a circle as the runner cuts it: XSIZE is the diameter, a YSIZE is not read', () => {
+    const csv = 'RA,DEC,ID,XSIZE,YSIZE\n0.01,-30,a,0.5,13\n0.01,-30,b,13,0.5\n';
+    const limits = collection().spec.limits;
+    const size = { xsize: 1, unit: 'arcmin' as const };
+    const circle = planShards({
+      csv,
+      spec: { size: { shape: 'circle', ...size }, parallelism: { shards: 1 } },
+      limits,
+      footprints: FOOTPRINTS,
+    });
+    expect(circle.shards[0]?.csv).toBe('RA,DEC,XSIZE,YSIZE,COLORS_FITS,ID\n0.01,-30,0.5,0.5,,a\n');
+    expect(circle.settled.map((r) => [r.id, r.reason])).toEqual([
+      ['b', 'line 3: XSIZE "13": outside 0.1–12 arcmin'],
+    ]);
+    const box = planShards({
+      csv,
+      spec: { size: { shape: 'box', ...size }, parallelism: { shards: 1 } },
+      limits,
+      footprints: FOOTPRINTS,
+    });
+    expect(box.settled.map((r) => r.id)).toEqual(['a', 'b']);
+  });
+
   it('picks the tile whose centre is nearest among those containing a position, across RA 0', () => {
     expect(tileOf(FOOTPRINTS, 359.96, -30.1)).toBe('T10');
     expect(tileOf(FOOTPRINTS, 0.049, -30.0)).toBe('T11');
@@ -149,7 +172,7 @@ describe('golden files', () => {
       inputs: ['/query/result.csv.gz'],
       columns: { raColumn: 'ra', decColumn: 'dec', idColumn: 'coadd_object_id' },
       index: '/tiles/tiles.json',
-      size: { x: 1, y: 1, unit: 'arcmin' },
+      size: { x: 1, y: 1, unit: 'arcmin', shape: 'box' },
       shards: 4,
       limits: { minArcmin: 0.1, maxArcmin: 12, maxPixels: 4096, maxPositions: 10000 },
       outputDir: '/results/cutoutjobs/lens-candidates-abcdef12/plan',

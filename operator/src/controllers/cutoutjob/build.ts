@@ -180,7 +180,7 @@ export function planSpec(job: CutoutJob, c: ImageCollection, q: QueryResult): Re
       ...(from?.idColumn !== undefined && { idColumn: from.idColumn }),
     },
     index: `${TILES}/${c.status?.indexPath ?? 'tiles.json'}`,
-    size: { x: size.x, y: size.y, unit: size.unit },
+    size: { x: size.x, y: size.y, unit: size.unit, shape: size.shape },
     shards: job.spec.parallelism.shards,
     limits: runnerLimits(c.spec.limits),
     outputDir: planDir(job),

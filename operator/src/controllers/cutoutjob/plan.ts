@@ -36,7 +36,7 @@ export function planShards(input: PlanShardsInput): Plan {
   const size = sizeOf(input.spec);
   return planPositions({
     csv: input.csv,
-    size: { x: size.x, y: size.y, unit: size.unit },
+    size: { x: size.x, y: size.y, unit: size.unit, shape: size.shape },
     shards: input.spec.parallelism.shards,
     limits: runnerLimits(input.limits),
     footprints: input.footprints,

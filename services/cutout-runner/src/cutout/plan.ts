@@ -7,6 +7,7 @@ import {
   parseRecords,
   type Limits,
   type Position,
+  type Shape,
   type SizeUnit,
   type TableRecord,
 } from './positions.js';
@@ -137,8 +138,8 @@ function pack(groups: readonly { tiles: string[]; positions: Position[] }[], sha
 export interface PlanInput {
   /** Positions in the runner's CSV format (a header naming RA and DEC), or as records (header first). */
   readonly csv: string | readonly TableRecord[];
-  /** The job's default cutout sides. */
-  readonly size: { readonly x: number; readonly y: number; readonly unit: SizeUnit };
+  /** The job's default cutout sides (a circle: x is the diameter, a row's YSIZE is not read). */
+  readonly size: { readonly x: number; readonly y: number; readonly unit: SizeUnit; readonly shape?: Shape };
   /** Most shards (`spec.parallelism.shards`). */
   readonly shards: number;
   readonly limits: Limits;
@@ -151,7 +152,12 @@ export interface PlanInput {
  * header); a bad row is settled with its reason, like the runner does.
  */
 export function planPositions(input: PlanInput): Plan {
-  const defaults = { xsize: input.size.x, ysize: input.size.y, unit: input.size.unit };
+  const defaults = {
+    xsize: input.size.x,
+    ysize: input.size.y,
+    unit: input.size.unit,
+    ...(input.size.shape !== undefined && { shape: input.size.shape }),
+  };
   const parsed =
     typeof input.csv === 'string'
       ? parsePositions(input.csv, defaults, input.limits)
