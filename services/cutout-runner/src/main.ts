@@ -9,7 +9,8 @@
 //                                  merge the shards' manifests (merge.ts); F gets the report
 //   main.ts plan SPEC_JSON [--summary-file F]
 //                                  plan a QueryJob's result into shard files (plan.ts); F gets the plan's counts,
-//                                  or {"error": {code, field, message}} when the result is unusable (exit 2)
+//                                  or {"error": {code, field, message}} when the result is unusable (exit 2) or
+//                                  {"error": {code: PlanFailed, message}} on any other failure (exit 1)
 //   main.ts clean DIR              delete a job's outputs (the CutoutJob's destruction)
 //   main.ts survey DIR [--tile-size N] [--tiles K]
 //                                  write the sample survey, its tiles.json and stars.csv
@@ -223,8 +224,13 @@ export function loadPlanSpec(json: string): PlanSpec {
   };
 }
 
+/** An error of the plan step that a retry may not fix (an unreadable file, a full volume): exit 1, retried. */
+class PlanFailed extends Error {
+  readonly code = 'PlanFailed';
+}
+
 /** The `plan` command's error report, cut to fit a termination message. */
-export function planErrorReport(e: ResultError | SpecError): string {
+export function planErrorReport(e: ResultError | SpecError | PlanFailed): string {
   const error = { code: e.code, ...(e instanceof ResultError && { field: e.field }), message: e.message };
   const full = JSON.stringify({ error });
   if (Buffer.byteLength(full) <= TERMINATION_MESSAGE_MAX) return full;
@@ -248,10 +254,12 @@ function plan(arg: string, summaryFile: string | undefined): number {
     console.log(JSON.stringify(report));
     return 0;
   } catch (e) {
-    if (!(e instanceof ResultError || e instanceof SpecError)) throw e;
-    if (summaryFile !== undefined) writeFileSync(summaryFile, planErrorReport(e));
-    console.error(`${e.name}: ${e.message}`);
-    return 2;
+    const bad = e instanceof ResultError || e instanceof SpecError;
+    // Anything else (a file gone, an I/O error) is reported too, so the operator can say why; exit 1 retries.
+    const err = bad ? e : new PlanFailed(e instanceof Error ? e.message : String(e));
+    if (summaryFile !== undefined) writeFileSync(summaryFile, planErrorReport(err));
+    console.error(`${e instanceof Error ? e.name : 'Error'}: ${err.message}`);
+    return bad ? 2 : 1;
   }
 }
 

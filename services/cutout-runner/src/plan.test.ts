@@ -146,6 +146,15 @@ describe('plan command', () => {
     });
   });
 
+  it('exits 1 with a PlanFailed report when a file cannot be read (retried by the Job)', () => {
+    const s = spec('gone', { inputs: [join(dir, 'gone', 'query', 'missing.csv')] });
+    const f = join(dir, 'gone', 'report.json');
+    expect(main(['plan', JSON.stringify(s), '--summary-file', f])).toBe(1);
+    const report = JSON.parse(readFileSync(f, 'utf8')) as { error: { code: string; message: string } };
+    expect(report.error.code).toBe('PlanFailed');
+    expect(report.error.message).toMatch(/^ENOENT: no such file or directory, open '.*missing\.csv'$/);
+  });
+
   it('cuts an error report to fit a termination message', () => {
     const long = new ResultError('raColumn', `column "x" not in the result; it has ${'"é", '.repeat(2000)}`);
     const r = planErrorReport(long);
