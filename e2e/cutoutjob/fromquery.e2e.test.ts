@@ -371,4 +371,23 @@ describe('CutoutJob from a QueryJob', () => {
     // Exit 2 is not retried (podFailurePolicy): one pod.
     expect(await list('pods', 'batch.kubernetes.io/job-name=misnamed-plan')).toHaveLength(1);
   });
+
+  it('ABORT while planning suspends the plan Job and ends ABORTED', async () => {
+    suite.dumpOnFailure();
+    await apply(cutout('stopped', { name: 'csv' }));
+    await runningPods('stopped-plan', 1);
+    await kubectl([
+      'patch',
+      'cutoutjob',
+      'stopped',
+      '-n',
+      suite.ns(),
+      '--type=merge',
+      '-p',
+      '{"spec":{"phase":"ABORT"}}',
+    ]);
+    await waitFor('cutoutjob', 'stopped', 'ABORTED', (o) => o.status?.phase === 'ABORTED');
+    expect((await get('job', 'stopped-plan')).spec?.['suspend']).toBe(true);
+    expect(await list('configmaps', 'app.kubernetes.io/instance=stopped')).toEqual([]);
+  });
 });

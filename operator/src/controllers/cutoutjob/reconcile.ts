@@ -158,9 +158,11 @@ export async function reconcileCutout(ctx: Ctx, deps: CutoutDeps): Promise<Recon
   const plan = child(ctx, 'Job', job, COMPONENT.plan);
   const cm = child(ctx, 'ConfigMap', job, COMPONENT.positions);
   if (job.spec.phase === 'ABORT') {
+    // A finished Job has nothing left to stop.
     for (const j of [plan, shards]) {
       const suspended = (j?.['spec'] as { suspend?: boolean } | undefined)?.suspend === true;
-      if (j !== undefined && !suspended) await deps.storage.suspend(ns, j.metadata?.name ?? '');
+      if (j !== undefined && !suspended && !jobOutcome(j).done)
+        await deps.storage.suspend(ns, j.metadata?.name ?? '');
     }
     await deps.status.write(
       job,
@@ -263,9 +265,8 @@ async function planFromQuery(
       return undefined;
     }
     if (await deps.storage.createOnce(uid, planJob(job, c, q, deps.build(job)), undefined))
-      ctx.log.info({ queryJob: name, files: q.files.length }, 'Created plan Job');
-    const rows = q.rows === undefined ? '' : ` (${q.rows} rows)`;
-    await deps.status.write(job, s.sb.planning(`planning the result of QueryJob ${name}${rows}`, out));
+      ctx.log.info({ queryJob: name, files: q.files.length, rows: q.rows }, 'Created plan Job');
+    await deps.status.write(job, s.sb.planning(`planning the result of QueryJob ${name}`, out));
     return undefined;
   }
   const outcome = jobOutcome(s.plan);
