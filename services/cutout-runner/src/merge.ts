@@ -88,14 +88,15 @@ export function mergeShards(spec: MergeSpec): MergeReport {
   let files = 0;
   let bytes = 0;
   const rejected = join(spec.positionsDir, 'rejected.csv');
-  if (existsSync(rejected)) rows.push(...parseManifest(readFileSync(rejected, 'utf8')));
+  // Row by row: a spread of a large list would overflow the call stack.
+  if (existsSync(rejected)) for (const r of parseManifest(readFileSync(rejected, 'utf8'))) rows.push(r);
   for (let i = 0; i < spec.shards; i++) {
     const map = rowMap(spec, i);
     const dir = join(spec.outputDir, `shard-${i}`);
     const manifest = join(dir, 'manifest.csv');
     if (!existsSync(manifest)) {
       missingShards.push(i);
-      rows.push(...lostShard(spec, i, map));
+      for (const r of lostShard(spec, i, map)) rows.push(r);
       continue;
     }
     for (const r of parseManifest(readFileSync(manifest, 'utf8'))) {

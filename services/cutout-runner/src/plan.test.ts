@@ -115,6 +115,22 @@ describe('runPlan', () => {
   });
 });
 
+describe('planPositions at scale', () => {
+  it('plans 150,000 positions in one tile (a group larger than a call stack holds as arguments)', () => {
+    const n = 150_000;
+    const rows = Array.from({ length: n }, (_, i) => `${(i % 100) * 1e-4},-30,${i}`);
+    const plan = planPositions({
+      csv: ['RA,DEC,ID', ...rows].join('\n'),
+      size: { x: 10, y: 10, unit: 'arcsec' },
+      shards: 4,
+      limits: { ...DES_LIMITS, maxPositions: n },
+      footprints: [{ tile: 'T', raMin: 359.9, raMax: 0.1, decMin: -30.1, decMax: -29.9 }],
+    });
+    expect(plan.shards.map((s) => s.rows.length)).toEqual([n]);
+    expect(plan.shards[0]?.rows[n - 1]).toBe(n);
+  });
+});
+
 describe('plan command', () => {
   it('writes the plan report to --summary-file', () => {
     const s = spec('cli');

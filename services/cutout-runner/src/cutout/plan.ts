@@ -125,8 +125,9 @@ function pack(groups: readonly { tiles: string[]; positions: Position[] }[], sha
     for (const b of bins)
       if (target === undefined || b.positions.length < target.positions.length) target = b;
     if (target === undefined) break;
-    target.tiles.push(...g.tiles);
-    target.positions.push(...g.positions);
+    // One by one: a spread of a large group would overflow the call stack.
+    for (const t of g.tiles) target.tiles.push(t);
+    for (const p of g.positions) target.positions.push(p);
   }
   return bins.map((b) => {
     const positions = [...b.positions].sort((x, y) => x.row - y.row);
@@ -193,7 +194,9 @@ export function planPositions(input: PlanInput): Plan {
         });
         continue;
       }
-      byTile.set(tile, [...(byTile.get(tile) ?? []), p]);
+      const group = byTile.get(tile);
+      if (group === undefined) byTile.set(tile, [p]);
+      else group.push(p);
     }
     groups = [...byTile].map(([tile, positions]) => ({ tiles: [tile], positions }));
   }
