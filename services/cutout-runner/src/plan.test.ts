@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSpec, main, planErrorReport, TERMINATION_MESSAGE_MAX } from './main.js';
 import { mergeShards, parseManifest } from './merge.js';
-import { planPositions } from './cutout/plan.js';
+import { planPositions, tileOf, type TileFootprint } from './cutout/plan.js';
 import { DES_LIMITS } from './cutout/positions.js';
 import { ResultError } from './cutout/result.js';
 import { footprintsOf, runPlan, type PlanSpec } from './plan.js';
@@ -128,6 +128,50 @@ describe('planPositions at scale', () => {
     });
     expect(plan.shards.map((s) => s.rows.length)).toEqual([n]);
     expect(plan.shards[0]?.rows[n - 1]).toBe(n);
+  });
+});
+
+describe('planPositions by tile', () => {
+  it('puts every position with the tile tileOf picks among all footprints (Dec buckets lose none)', () => {
+    // 40 × 30 tiles of 0.75° × 0.7°, RA across 0, Dec edges on and off whole degrees; overlaps of 0.05°.
+    const footprints: TileFootprint[] = [];
+    for (let i = 0; i < 40; i++)
+      for (let j = 0; j < 30; j++) {
+        const raMin = (360 - 15 + i * 0.75) % 360;
+        footprints.push({
+          tile: `T${i}_${j}`,
+          raMin,
+          raMax: (raMin + 0.8) % 360,
+          decMin: -40 + j * 0.7,
+          decMax: -40 + j * 0.7 + 0.75,
+        });
+      }
+    let seed = 7;
+    const rand = (): number => ((seed = (seed * 16807) % 2147483647) - 1) / 2147483646;
+    const pos = Array.from({ length: 5000 }, (_, i) =>
+      i % 10 === 0
+        ? { ra: (360 - 15 + rand() * 30) % 360, dec: -40 + Math.floor(rand() * 21) } // on a whole degree
+        : { ra: (360 - 15 + rand() * 30) % 360, dec: -40 + rand() * 21 },
+    );
+    const plan = planPositions({
+      csv: ['RA,DEC', ...pos.map((p) => `${p.ra},${p.dec}`)].join('\n'),
+      size: { x: 10, y: 10, unit: 'arcsec' },
+      shards: footprints.length, // one tile per shard: a shard's tiles name the tile of each of its rows
+      limits: DES_LIMITS,
+      footprints,
+    });
+    const shardOf = new Map<number, readonly string[]>();
+    for (const sh of plan.shards) for (const r of sh.rows) shardOf.set(r, sh.tiles);
+    let placed = 0;
+    pos.forEach((p, i) => {
+      const tile = tileOf(footprints, p.ra, p.dec);
+      if (tile === undefined) expect(shardOf.has(i + 1)).toBe(false);
+      else {
+        expect(shardOf.get(i + 1)).toEqual([tile]);
+        placed++;
+      }
+    });
+    expect(placed).toBeGreaterThan(4000);
   });
 });
 

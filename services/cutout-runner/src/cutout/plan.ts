@@ -100,6 +100,21 @@ export function tileOf(footprints: readonly TileFootprint[], ra: number, dec: nu
   return best?.tile;
 }
 
+/**
+ * The footprints by whole degree of Dec they overlap: a footprint containing a position overlaps the position's
+ * degree, so {@link tileOf} over that bucket decides as over all of them, without scanning every tile per position.
+ */
+function byDecDegree(footprints: readonly TileFootprint[]): Map<number, TileFootprint[]> {
+  const out = new Map<number, TileFootprint[]>();
+  for (const f of footprints)
+    for (let d = Math.floor(f.decMin); d <= Math.floor(f.decMax); d++) {
+      const bucket = out.get(d);
+      if (bucket === undefined) out.set(d, [f]);
+      else bucket.push(f);
+    }
+  return out;
+}
+
 function csvField(v: string): string {
   return /[",\r\n]/.test(v) ? `"${v.replaceAll('"', '""')}"` : v;
 }
@@ -181,8 +196,9 @@ export function planPositions(input: PlanInput): Plan {
     })).filter((g) => g.positions.length > 0);
   } else {
     const byTile = new Map<string, Position[]>();
+    const buckets = byDecDegree(input.footprints);
     for (const p of parsed.positions) {
-      const tile = tileOf(input.footprints, p.ra, p.dec);
+      const tile = tileOf(buckets.get(Math.floor(p.dec)) ?? [], p.ra, p.dec);
       if (tile === undefined) {
         settled.push({
           row: p.row,
