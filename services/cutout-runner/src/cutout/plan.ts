@@ -107,7 +107,8 @@ export function tileOf(footprints: readonly TileFootprint[], ra: number, dec: nu
 function byDecDegree(footprints: readonly TileFootprint[]): Map<number, TileFootprint[]> {
   const out = new Map<number, TileFootprint[]>();
   for (const f of footprints)
-    for (let d = Math.floor(f.decMin); d <= Math.floor(f.decMax); d++) {
+    // Positions have Dec in [-90, 90]: degrees beyond hold none (and bound the loop).
+    for (let d = Math.max(-90, Math.floor(f.decMin)); d <= Math.min(90, Math.floor(f.decMax)); d++) {
       const bucket = out.get(d);
       if (bucket === undefined) out.set(d, [f]);
       else bucket.push(f);
