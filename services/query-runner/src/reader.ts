@@ -2,8 +2,11 @@
 // rows through a server-side cursor (pg-cursor: a portal fetched `batchRows` at a time), so the runner
 // holds one batch at a time however large the result. Columns come from PostgreSQL's row description.
 
+import { connect } from 'node:net';
 import pg from 'pg';
+import { to as copyTo } from 'pg-copy-streams';
 import Cursor from 'pg-cursor';
+import { BinaryTupleDecoder, describe } from './copy.js';
 import {
   FormatError,
   type Column,
@@ -139,13 +142,22 @@ function checkOptions(opts: QueryOptions): void {
     throw bad('maxRecords', 'a non-negative integer', m);
 }
 
+/** Rows per batch when the options name none: small enough that a batch's values stay a few MB. */
+export const DEFAULT_BATCH_ROWS = 4096;
+
 /**
  * Opens `opts.sql` on `client` (which it owns until the batches end: BEGIN READ ONLY … COMMIT, or
- * ROLLBACK on error). The first fetch happens here so the columns are known before any byte is written.
+ * ROLLBACK on error). The first batch is read here, so the columns are known and a query the server
+ * refuses fails here, before any byte is written.
+ *
+ * A query without bind parameters that describes as rows is read through `COPY (…) TO STDOUT (FORMAT
+ * binary)` (`copy.ts`); anything else — bind parameters, a statement returning no rows (which the server
+ * then refuses, e.g. 25006 in the read-only transaction), a text COPY cannot wrap (a trailing `;`) —
+ * through the server-side cursor.
  */
 export async function openQuery(client: pg.Client, opts: QueryOptions): Promise<QueryStream> {
   checkOptions(opts);
-  const batchRows = opts.batchRows ?? 10_000;
+  const batchRows = opts.batchRows ?? DEFAULT_BATCH_ROWS;
   const max = opts.maxRecords ?? Infinity;
   // READ ONLY: even a query that slipped past validation cannot write (SQLSTATE 25006).
   await client.query('BEGIN TRANSACTION READ ONLY');
@@ -153,6 +165,14 @@ export async function openQuery(client: pg.Client, opts: QueryOptions): Promise<
   try {
     // SET cannot take a bind parameter; the value is an integer (checkOptions).
     await client.query(`SET LOCAL statement_timeout = ${opts.statementTimeoutMs}`);
+    if (opts.params === undefined) {
+      const fields = await describe(client, opts.sql);
+      if (fields !== null) {
+        const columns = fields.map(columnOf);
+        const copied = await openCopy(client, opts.sql, columns, batchRows, max);
+        if (copied !== undefined) return { ...copied, sources: sourcesOf(fields) };
+      }
+    }
     cursor = client.query(
       new Cursor<Value[]>(opts.sql, opts.params ? [...opts.params] : undefined, {
         rowMode: 'array',
@@ -161,10 +181,10 @@ export async function openQuery(client: pg.Client, opts: QueryOptions): Promise<
     );
     const first = await read(cursor, Math.min(batchRows, max === Infinity ? batchRows : max + 1));
     const columns = first.fields.map(columnOf);
-    const sources = first.fields.map((f) =>
-      f.tableID > 0 && f.columnID > 0 ? { table: f.tableID, column: f.columnID } : undefined,
-    );
-    return { ...stream(client, cursor, columns, first.rows, batchRows, max), sources };
+    return {
+      ...stream(client, cursor, columns, first.rows, batchRows, max),
+      sources: sourcesOf(first.fields),
+    };
   } catch (err) {
     await cursor?.close().catch(() => undefined);
     await client.query('ROLLBACK').catch(() => undefined);
@@ -172,11 +192,124 @@ export async function openQuery(client: pg.Client, opts: QueryOptions): Promise<
   }
 }
 
-function stream(
+function sourcesOf(fields: readonly pg.FieldDef[]): (ColumnSource | undefined)[] {
+  return fields.map((f) =>
+    f.tableID > 0 && f.columnID > 0 ? { table: f.tableID, column: f.columnID } : undefined,
+  );
+}
+
+/**
+ * Starts `COPY (sql) TO STDOUT (FORMAT binary)` — with maxRecords, of `SELECT * FROM (sql) LIMIT max + 1`
+ * (the extra row is the overflow flag) — and reads the first batch. Undefined when COPY cannot wrap the
+ * text (a syntax error only the wrapping made: the statement described fine): the caller falls back to
+ * the cursor, the transaction rolled back to before the attempt.
+ */
+async function openCopy(
   client: pg.Client,
-  cursor: Cursor<Value[]>,
+  sql: string,
   columns: readonly Column[],
-  firstRows: Value[][],
+  batchRows: number,
+  max: number,
+): Promise<Omit<QueryStream, 'sources'> | undefined> {
+  // Newlines around the text: a trailing line comment must not swallow the closing parenthesis.
+  const query =
+    max === Infinity ? `\n${sql}\n` : `SELECT * FROM (\n${sql}\n) AS skyport_query LIMIT ${max + 1}`;
+  await client.query('SAVEPOINT skyport_copy');
+  const copy = client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`));
+  const decoder = new BinaryTupleDecoder(columns.map((c) => c.type));
+  const chunks = copy[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let finished = false;
+  /** Up to `limit` rows: fewer only at the end of the stream. */
+  const next = async (limit: number): Promise<Row[]> => {
+    const rows: Row[] = [];
+    for (;;) {
+      decoder.take(rows, limit - rows.length);
+      if (rows.length >= limit || decoder.done) break;
+      const c = await chunks.next();
+      if (c.done === true) throw new Error('binary COPY: the stream ended without its trailer');
+      decoder.push(c.value);
+    }
+    if (decoder.done && !finished) {
+      // Drain to the stream's end: CopyDone, or the error the server sent after the last row.
+      while ((await chunks.next()).done !== true);
+      finished = true;
+    }
+    return rows;
+  };
+  /** Ends the reading early: the server streams until the COPY ends, so cancel it and read up to the error. */
+  const stop = async (): Promise<void> => {
+    if (finished) return;
+    finished = true;
+    await cancelRequest(client);
+    try {
+      while ((await chunks.next()).done !== true);
+    } catch {
+      // 57014, the cancel (or the error that stopped the stream already).
+    }
+  };
+  /** After the last row wanted: with maxRecords the LIMIT ends the stream one row later, so read to its end. */
+  const finish = async (): Promise<void> => {
+    if (finished) return;
+    const rest: Row[] = [];
+    while (!decoder.done) {
+      const before = rest.length;
+      await next(1).then((r) => rest.push(...r));
+      if (rest.length === before) break;
+    }
+  };
+  let first: Row[];
+  try {
+    first = await next(Math.min(batchRows, max + 1));
+  } catch (err) {
+    if (err instanceof pg.DatabaseError && err.code === '42601') {
+      await client.query('ROLLBACK TO SAVEPOINT skyport_copy');
+      return undefined;
+    }
+    await stop();
+    throw err;
+  }
+  return source(client, columns, first, next, finish, stop, batchRows, max);
+}
+
+/** The backend's cancel key (pg keeps it from BackendKeyData). */
+interface CancelKey {
+  readonly processID: number;
+  readonly secretKey: number;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Sends a CancelRequest for `client`'s backend on a new connection and waits for the server to close it. */
+function cancelRequest(client: pg.Client): Promise<void> {
+  const k = client as unknown as CancelKey;
+  return new Promise((resolve) => {
+    const path = k.host.startsWith('/') ? `${k.host}/.s.PGSQL.${k.port}` : undefined;
+    const socket = path !== undefined ? connect(path) : connect(k.port, k.host);
+    socket.once('connect', () => {
+      const msg = Buffer.alloc(16);
+      msg.writeInt32BE(16, 0);
+      msg.writeInt32BE(80877102, 4);
+      msg.writeInt32BE(k.processID, 8);
+      msg.writeInt32BE(k.secretKey, 12);
+      socket.end(msg);
+    });
+    socket.once('error', () => resolve());
+    socket.once('close', () => resolve());
+    socket.setTimeout(5000, () => socket.destroy());
+  });
+}
+
+/**
+ * The batches of a query being read: `next(n)` gives up to n rows (fewer only at the end), `stop()` ends
+ * the reading early. Exactly `batchRows` rows a batch but the last: a rerun splits the rows alike.
+ */
+function source(
+  client: pg.Client,
+  columns: readonly Column[],
+  firstRows: Row[],
+  next: (n: number) => Promise<Row[]>,
+  finish: () => Promise<void>,
+  stop: () => Promise<void>,
   batchRows: number,
   max: number,
 ): Omit<QueryStream, 'sources'> {
@@ -186,7 +319,7 @@ function stream(
   const rollback = async (): Promise<void> => {
     if (ended) return;
     ended = true;
-    await cursor.close().catch(() => undefined);
+    await stop().catch(() => undefined);
     await client.query('ROLLBACK').catch(() => undefined);
   };
   async function* batches(): AsyncGenerator<readonly Row[]> {
@@ -201,10 +334,10 @@ function stream(
         }
         if (rows.length > 0) yield rows;
         sent += rows.length;
-        if (overflow || rows.length === 0) break;
-        rows = (await read(cursor, Math.min(batchRows, max - sent + 1))).rows;
+        if (overflow || rows.length < batchRows) break;
+        rows = await next(Math.min(batchRows, max - sent + 1));
       }
-      await cursor.close();
+      await finish();
       await client.query('COMMIT');
       ended = true;
     } catch (err) {
@@ -221,4 +354,17 @@ function stream(
     // A generator never started does not run its finally: close() ends the transaction itself.
     close: rollback,
   };
+}
+
+function stream(
+  client: pg.Client,
+  cursor: Cursor<Value[]>,
+  columns: readonly Column[],
+  firstRows: Value[][],
+  batchRows: number,
+  max: number,
+): Omit<QueryStream, 'sources'> {
+  const next = async (n: number): Promise<Row[]> => (await read(cursor, n)).rows;
+  const close = (): Promise<void> => cursor.close();
+  return source(client, columns, firstRows, next, close, close, batchRows, max);
 }
