@@ -5,21 +5,22 @@
 import {
   checkColumns,
   checkRowLength,
-  formatText,
+  textFormatter,
   type Column,
   type Patch,
   type ResultStatus,
   type ResultWriter,
   type Row,
   TYPES,
+  type Value,
 } from './types.js';
 
 /** Streaming CSV (`,`) or TSV (tab) writer. */
 export class DelimitedWriter implements ResultWriter {
   readonly mediaType: string;
   private readonly special: RegExp;
-  /** Per column: whether it holds text (the only values that may need quoting). */
-  private readonly text: readonly boolean[];
+  /** Per column: its value's text, quoted when needed (only text can be empty or hold a special character). */
+  private readonly cells: readonly ((v: Value, row: number) => string)[];
   private count = 0;
 
   constructor(
@@ -29,7 +30,10 @@ export class DelimitedWriter implements ResultWriter {
     checkColumns(columns);
     this.mediaType = delimiter === ',' ? 'text/csv; header=present' : 'text/tab-separated-values';
     this.special = delimiter === ',' ? /[",\r\n]/ : /["\t\r\n]/;
-    this.text = columns.map((c) => TYPES[c.type].kind === 'text');
+    this.cells = columns.map((c) => {
+      const f = textFormatter(c);
+      return TYPES[c.type].kind === 'text' ? (v, row) => this.quote(f(v, row)) : f;
+    });
   }
 
   begin(): Uint8Array {
@@ -38,18 +42,18 @@ export class DelimitedWriter implements ResultWriter {
 
   rows(batch: readonly Row[]): Uint8Array {
     let out = '';
+    const n = this.columns.length;
+    const cells = this.cells;
+    const d = this.delimiter;
     for (const r of batch) {
       const row = ++this.count;
       checkRowLength(r, this.columns, row);
-      const fields: string[] = [];
-      this.columns.forEach((col, i) => {
+      for (let i = 0; i < n; i++) {
         const v = r[i] ?? null;
-        // Only text can be empty or hold a delimiter, quote, CR or LF: numbers and booleans never need quoting.
-        if (v === null) fields.push('');
-        else if (this.text[i] === true) fields.push(this.quote(formatText(v, col, row)));
-        else fields.push(formatText(v, col, row));
-      });
-      out += fields.join(this.delimiter) + '\r\n';
+        if (i > 0) out += d;
+        if (v !== null) out += (cells[i] as (v: Value, row: number) => string)(v, row);
+      }
+      out += '\r\n';
     }
     return Buffer.from(out, 'utf8');
   }

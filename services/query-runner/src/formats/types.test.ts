@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkColumns, formatFloat, sentinelInt, type Column } from './types.js';
+import { checkColumns, float4Exact, formatFloat, sentinelInt, type Column } from './types.js';
 
 describe('checkColumns', () => {
   it('refuses two columns with one name (readers key columns by name), naming both', () => {
@@ -57,6 +57,32 @@ describe('formatFloat (float4) over random bit patterns, subnormals included', (
         expect(Math.fround(Number(shorter)) === x, `${s} vs ${shorter}`).toBe(false);
       }
     }
+  });
+});
+
+describe('formatFloat (float4) fast path', () => {
+  it("gives toPrecision's text for catalog-like values, decimals of few digits and their neighbours", () => {
+    const bits = new Uint32Array(1);
+    const f32 = new Float32Array(bits.buffer);
+    const xs: number[] = [];
+    let seed = 777;
+    const rnd = (): number => (seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0) / 2 ** 32;
+    // Magnitudes, errors, positions and spread_model-like values over the fast path's range (1e-14 … 1e15).
+    for (let i = 0; i < 100_000; i++) xs.push(Math.fround(10 ** (rnd() * 29 - 14) * (rnd() < 0.5 ? -1 : 1)));
+    // Short decimals (ties and near-ties of toPrecision) and the float32s either side of them.
+    for (let e = -14; e <= 14; e++)
+      for (let m = 1; m < 2000; m += 7) {
+        const x = Math.fround(m * 10 ** e);
+        f32[0] = x;
+        const b = bits[0] ?? 0;
+        for (const d of [-1, 0, 1]) {
+          bits[0] = b + d;
+          xs.push(f32[0] ?? 0);
+        }
+        xs.push(Math.fround((m + 0.5) * 10 ** e));
+      }
+    for (const x of xs)
+      if (Number.isFinite(x) && x !== 0) expect(formatFloat(x, 'float4')).toBe(float4Exact(x));
   });
 });
 

@@ -239,6 +239,63 @@ export function formatFloat(x: number, type: PgType): string {
   if (x === -Infinity) return '-Infinity';
   if (Object.is(x, -0)) return '-0';
   if (type !== 'float4') return String(x);
+  return float4Text(x);
+}
+
+/** Exact powers of ten as doubles (10^0 … 10^22). */
+const POW10 = Array.from({ length: 23 }, (_, i) => Number(`1e${i}`));
+
+/**
+ * The shortest decimal that reads back to the float32 `x` (finite, not -0), as JavaScript writes it:
+ * toPrecision(p) for the least p from 6 whose text rounds back to `x`, without toPrecision's slow
+ * exact conversion. For p digits and k = p - 1 - ⌊log10 |x|⌋ (|x| in [1e-14, 1e15), so |k| ≤ 22 and 10^|k| is an exact double),
+ * t = |x|·10^k (or |x| / 10^-k) is the correctly rounded double of the exact product — within 2^-53
+ * of it relative, 10^-7 absolute as t < 10^9 — so Math.round(t) is toPrecision's digit string M unless t
+ * lies within 10^-6 of a half-integer (a possible tie) or t is near the ends of [10^(p-1), 10^p) (the
+ * exponent may be off by one): those rare values take the exact path. M / 10^k is then the double nearest
+ * the decimal, which is what Number(toPrecision(p)) reads, and its text is that decimal's (decimalText).
+ */
+function float4Text(x: number): string {
+  const a = Math.abs(x);
+  if (a >= 1e-14 && a < 1e15) {
+    const e = Math.floor(Math.log10(a));
+    for (let p = 6; p < 10; p++) {
+      const k = p - 1 - e;
+      const t = k >= 0 ? a * (POW10[k] as number) : a / (POW10[-k] as number);
+      const lo = POW10[p - 1] as number;
+      if (!(t >= lo * 1.000001 && t < lo * 9.99999) || Math.abs((t % 1) - 0.5) < 1e-6) break;
+      const m = Math.round(t);
+      const v = k >= 0 ? m / (POW10[k] as number) : m * (POW10[-k] as number);
+      if (Math.fround(v) === a) return x < 0 ? '-' + decimalText(m, k) : decimalText(m, k);
+    }
+  }
+  return float4Exact(x);
+}
+
+/**
+ * m·10^-k (m a positive integer below 2^53) as JavaScript's String() writes the double nearest it when
+ * that decimal is the double's shortest (Number::toString: fixed notation for decimal exponents -6 … 21,
+ * else d.ddde±n), without V8's slower general conversion.
+ */
+function decimalText(m: number, k: number): string {
+  while (m % 10 === 0) {
+    m /= 10;
+    k--;
+  }
+  const digits = String(m);
+  const len = digits.length;
+  /** Where the decimal point goes, counted from the first digit. */
+  const n = len - k;
+  if (len <= n && n <= 21) return digits + '0'.repeat(n - len);
+  if (0 < n && n <= 21) return digits.slice(0, n) + '.' + digits.slice(n);
+  if (-6 < n && n <= 0) return '0.' + '0'.repeat(-n) + digits;
+  const exp = n - 1;
+  const mant = len === 1 ? digits : digits[0] + '.' + digits.slice(1);
+  return mant + (exp < 0 ? 'e-' + String(-exp) : 'e+' + String(exp));
+}
+
+/** float4Text by toPrecision: exact for every float32 (the reference the fast path is tested against). */
+export function float4Exact(x: number): string {
   // A float32 is within 2^-24 (relative) of any decimal that reads back to it, less than half a unit in
   // the 6th significant digit: so when the shortest such decimal has ≤ 6 digits, rounding to 6 gives it
   // (String(Number()) drops the trailing zeros), and the search can start at 6.
@@ -277,6 +334,39 @@ export function formatText(v: Value, col: Column, row: number): string {
       return textValue(v, col, row);
   }
 }
+
+/**
+ * formatText for one column, as a function made once per column: the common case (the value of the type
+ * the reader hands over, in range) takes no BigInt conversion and no type switch; anything else goes
+ * through formatText, which converts or refuses it naming row and column.
+ */
+export function textFormatter(col: Column): (v: Value, row: number) => string {
+  const slow = (v: Value, row: number): string => formatText(v, col, row);
+  switch (col.type) {
+    case 'int2':
+    case 'int4': {
+      const lo = col.type === 'int2' ? -32768 : -2147483648;
+      const hi = -lo - 1;
+      return (v, row) =>
+        typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? String(v) : slow(v, row);
+    }
+    case 'int8':
+      return (v, row) =>
+        typeof v === 'bigint' && v >= INT8_MIN && v <= INT8_MAX ? v.toString() : slow(v, row);
+    case 'float4':
+      return (v, row) => (typeof v === 'number' ? formatFloat(Math.fround(v), 'float4') : slow(v, row));
+    case 'float8':
+      return (v, row) => (typeof v === 'number' ? formatFloat(v, 'float8') : slow(v, row));
+    case 'bool':
+      return (v, row) => (v === true ? 'true' : v === false ? 'false' : slow(v, row));
+    case 'text':
+    case 'varchar':
+      return (v, row) => (typeof v === 'string' ? v : slow(v, row));
+  }
+}
+
+const INT8_MIN = -(2n ** 63n);
+const INT8_MAX = 2n ** 63n - 1n;
 
 /** Checks a row has one value per column; `row` is its 1-based number in the whole result. */
 export function checkRowLength(r: Row, columns: readonly Column[], row: number): void {
