@@ -23,7 +23,6 @@ interface DescribeConnection {
 export function describe(client: pg.Client, sql: string): Promise<Field[] | null> {
   return new Promise((resolve, reject) => {
     let fields: Field[] | null = null;
-    let error: Error | undefined;
     const submittable = {
       submit(connection: DescribeConnection): void {
         connection.parse({ text: sql, types: [] });
@@ -33,12 +32,12 @@ export function describe(client: pg.Client, sql: string): Promise<Field[] | null
       handleRowDescription(msg: { fields: Field[] }): void {
         fields = msg.fields;
       },
+      // After an error the client drops its active query: ReadyForQuery reaches this object only on success.
       handleError(err: Error): void {
-        error = err;
+        reject(err);
       },
       handleReadyForQuery(): void {
-        if (error !== undefined) reject(error);
-        else resolve(fields);
+        resolve(fields);
       },
       // The client calls these for other messages of the protocol; a Describe gets none of them.
       handleDataRow(): void {},

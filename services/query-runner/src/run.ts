@@ -11,6 +11,7 @@ import pg from 'pg';
 import { readComments, withComments } from './comments.js';
 import { StopError } from './errors.js';
 import type { Row } from './formats/index.js';
+import { collectGarbage } from './heap.js';
 import { removePartials, writeResult, type ResultFile, PARTIAL } from './output.js';
 import { openQuery } from './reader.js';
 import type { JobSpec } from './spec.js';
@@ -202,15 +203,20 @@ export async function runJob(spec: JobSpec, opts: RunOptions): Promise<Manifest>
   }
 }
 
+/** Batches between full garbage collections (heap.ts): about 32,000 rows at the default batch size. */
+const GC_BATCHES = 8;
+
 /** The batches, refusing to go on once the run is stopped (the backend may be idle between fetches). */
 async function* guarded(
   batches: AsyncIterable<readonly Row[]>,
   stopped: () => StopError | undefined,
 ): AsyncGenerator<readonly Row[]> {
+  let n = 0;
   for await (const b of batches) {
     const s = stopped();
     if (s !== undefined) throw s;
     yield b;
+    if (++n % GC_BATCHES === 0) collectGarbage();
   }
 }
 

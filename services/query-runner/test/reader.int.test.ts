@@ -137,6 +137,54 @@ describe('openQuery', () => {
     ]);
   });
 
+  it('reads a query through binary COPY in batches of exactly batchRows; a trailing comment or ; still runs', async () => {
+    for (const tail of [' -- a comment', ';', '']) {
+      const q = await openQuery(client, {
+        sql: `SELECT g::int4 AS g, (g * 0.5)::float8 AS x FROM generate_series(1, 10) g${tail}`,
+        statementTimeoutMs: 10_000,
+        batchRows: 4,
+      });
+      const sizes: number[] = [];
+      const rows: Row[] = [];
+      for await (const b of q.batches) {
+        sizes.push(b.length);
+        rows.push(...b);
+      }
+      expect({ tail, sizes }).toEqual({ tail, sizes: [4, 4, 2] });
+      expect(rows.at(-1)).toEqual([10, 5]);
+    }
+  });
+
+  it('a consumer that stops early cancels the COPY: the connection is free at once, out of the transaction', async () => {
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    try {
+      const t0 = Date.now();
+      // generate_series in the select list streams its rows (in FROM it would materialize them first).
+      const q = await openQuery(client, {
+        sql: 'SELECT g::int8 AS g, md5(g::text) AS h FROM (SELECT generate_series(1, 100000000) AS g) s',
+        statementTimeoutMs: 600_000,
+        batchRows: 1000,
+      });
+      const pid = (client as unknown as { processID: number }).processID;
+      for await (const b of q.batches) {
+        expect(b.length).toBe(1000);
+        const seen = await admin.query<{ query: string }>(
+          'SELECT query FROM pg_stat_activity WHERE pid = $1',
+          [pid],
+        );
+        expect(seen.rows[0]?.query).toMatch(/^COPY \(/);
+        break;
+      }
+      expect(Date.now() - t0).toBeLessThan(10_000);
+      expect((await client.query('SHOW transaction_read_only')).rows).toEqual([
+        { transaction_read_only: 'off' },
+      ]);
+    } finally {
+      await admin.end();
+    }
+  });
+
   it('refuses bad options naming them, before talking to the server', async () => {
     const sql = 'SELECT 1::int4 AS x';
     await expect(openQuery(client, { sql, statementTimeoutMs: NaN })).rejects.toThrow(

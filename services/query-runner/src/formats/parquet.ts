@@ -56,8 +56,36 @@ function schemaElement(c: Column): SchemaElement {
   }
 }
 
+type ParquetValue = number | bigint | boolean | string | null;
+
+/**
+ * parquetValue for one column, made once: the value of the type the reader hands over, in range, passes
+ * as it is (no BigInt round trip for int2/int4); anything else goes through parquetValue's checks.
+ */
+function parquetCell(col: Column): (v: Value, row: number) => ParquetValue {
+  const slow = (v: Value, row: number): ParquetValue => parquetValue(v, col, row);
+  switch (col.type) {
+    case 'int2':
+    case 'int4': {
+      const lo = col.type === 'int2' ? -32768 : -2147483648;
+      const hi = -lo - 1;
+      return (v, row) =>
+        typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? v : slow(v, row);
+    }
+    case 'int8':
+      return (v, row) =>
+        typeof v === 'bigint' && v >= -(2n ** 63n) && v <= 2n ** 63n - 1n ? v : slow(v, row);
+    case 'float8':
+      return (v, row) => (typeof v === 'number' ? v : slow(v, row));
+    case 'float4':
+      return (v, row) => (typeof v === 'number' && Math.fround(v) === v ? v : slow(v, row));
+    default:
+      return slow;
+  }
+}
+
 /** The value as hyparquet-writer takes it for the column's physical type (checked, naming row/column). */
-function parquetValue(v: Value, col: Column, row: number): number | bigint | boolean | string | null {
+function parquetValue(v: Value, col: Column, row: number): ParquetValue {
   if (v === null) return null;
   switch (TYPES[col.type].kind) {
     case 'int': {
@@ -93,7 +121,8 @@ export class ParquetResultWriter implements ResultWriter {
   private readonly out = new ByteWriter();
   private readonly writer: ParquetWriter;
   private readonly kv: KeyValue[];
-  private pending: (number | bigint | boolean | string | null)[][];
+  private pending: ParquetValue[][];
+  private readonly cells: readonly ((v: Value, row: number) => ParquetValue)[];
   private count = 0;
 
   constructor(
@@ -106,6 +135,7 @@ export class ParquetResultWriter implements ResultWriter {
       throw new RangeError(`rowGroupRows: must be a positive integer, got ${n}`);
     this.rowGroupRows = n;
     this.pending = columns.map(() => []);
+    this.cells = columns.map(parquetCell);
     // The footer references this array: the query status is filled in at end().
     this.kv = [{ key: 'skyport.columns', value: columnsMetadata(columns) }];
     this.writer = new ParquetWriter({
@@ -124,7 +154,12 @@ export class ParquetResultWriter implements ResultWriter {
     for (const r of batch) {
       const row = ++this.count;
       checkRowLength(r, this.columns, row);
-      this.columns.forEach((col, i) => this.pending[i]?.push(parquetValue(r[i] ?? null, col, row)));
+      for (let i = 0; i < this.cells.length; i++) {
+        const v = r[i] ?? null;
+        (this.pending[i] as ParquetValue[]).push(
+          v === null ? null : (this.cells[i] as (v: Value, row: number) => ParquetValue)(v, row),
+        );
+      }
       if ((this.pending[0]?.length ?? 0) >= this.rowGroupRows) this.flush();
     }
     return this.drain();
