@@ -1,6 +1,8 @@
 // The query reader: runs one SELECT in a READ ONLY transaction with a statement_timeout and streams its
-// rows through a server-side cursor (pg-cursor: a portal fetched `batchRows` at a time), so the runner
-// holds one batch at a time however large the result. Columns come from PostgreSQL's row description.
+// rows in batches, so the runner holds one batch at a time however large the result. A query without bind
+// parameters is described first (its columns, nothing executed) and read through `COPY (…) TO STDOUT
+// (FORMAT binary)`, decoded straight into values (copy.ts); anything else through a server-side cursor
+// (pg-cursor: a portal fetched `batchRows` at a time). Columns come from PostgreSQL's row description.
 
 import { connect } from 'node:net';
 import pg from 'pg';
@@ -20,12 +22,12 @@ import {
 export interface QueryOptions {
   readonly sql: string;
   readonly params?: readonly unknown[];
-  /** Rows per cursor fetch (the memory bound): 10,000 by default. */
+  /** Rows per batch (the memory bound): DEFAULT_BATCH_ROWS (4,096) by default. */
   readonly batchRows?: number;
   /**
-   * PostgreSQL's statement_timeout for the transaction, in ms. With a cursor it bounds each fetch, not
-   * the whole query (the extended protocol restarts the timer per Execute); the whole-query limit is
-   * the runner's deadline (and the Job's activeDeadlineSeconds).
+   * PostgreSQL's statement_timeout for the transaction, in ms. Through COPY it bounds the whole query (one
+   * statement); through the cursor each fetch (the extended protocol restarts the timer per Execute). The
+   * runner's deadline bounds the whole run either way.
    */
   readonly statementTimeoutMs: number;
   /** Stop after this many rows; status().overflow then says whether more were available. */

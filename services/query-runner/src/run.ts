@@ -1,6 +1,6 @@
-// One run of a QueryJob: validate the query, connect, stream it through a server-side cursor into the
-// result files, and write the provenance manifest. executionDuration is enforced twice: as PostgreSQL's
-// statement_timeout (per fetch) and as this run's own deadline over the whole run, which cancels the
+// One run of a QueryJob: validate the query, connect, stream it through the reader (binary COPY, or a
+// server-side cursor) into the result files, and write the provenance manifest. executionDuration is
+// enforced twice: as PostgreSQL's statement_timeout (the whole COPY, or each cursor fetch) and as this run's own deadline over the whole run, which cancels the
 // backend (pg_cancel_backend from a second connection) and closes the connection, so no query outlives
 // the run. A stop request (SIGTERM, an ABORT) does the same.
 
@@ -13,7 +13,7 @@ import { StopError } from './errors.js';
 import type { Row } from './formats/index.js';
 import { collectGarbage } from './heap.js';
 import { removePartials, writeResult, type ResultFile, PARTIAL } from './output.js';
-import { openQuery } from './reader.js';
+import { openQuery, QueryError } from './reader.js';
 import type { JobSpec } from './spec.js';
 import { validateQuery } from './validate.js';
 import { RUNNER_VERSION } from './version.js';
@@ -194,6 +194,18 @@ export async function runJob(spec: JobSpec, opts: RunOptions): Promise<Manifest>
     }
   } catch (err) {
     // A cancel by the deadline surfaces as the server's 57014 (or a broken read): report the deadline.
+    // statement_timeout (= executionDuration, over the whole COPY) may fire before the run's own timer.
+    const elapsed = now().getTime() - startedAt.getTime();
+    if (
+      stopped === undefined &&
+      err instanceof QueryError &&
+      err.code === '57014' &&
+      elapsed >= spec.executionDurationSeconds * 1000
+    )
+      throw new StopError(
+        'ExecutionDurationExceeded',
+        `the run exceeded executionDuration (${spec.executionDurationSeconds} s)`,
+      );
     throw stopped ?? err;
   } finally {
     clearTimeout(deadline);
@@ -220,7 +232,7 @@ async function* guarded(
   }
 }
 
-/** Column comments, read on a second connection: the first holds the open cursor. */
+/** Column comments, read on a second connection: the first is busy with the query. */
 async function commentsOf(
   config: pg.ClientConfig,
   sources: Parameters<typeof readComments>[1],
