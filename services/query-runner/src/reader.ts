@@ -227,7 +227,13 @@ async function openCopy(
     for (;;) {
       decoder.take(rows, limit - rows.length);
       if (rows.length >= limit || decoder.done) break;
-      const c = await chunks.next();
+      let c: IteratorResult<Buffer>;
+      try {
+        c = await chunks.next();
+      } catch (err) {
+        finished = true; // the server's error ended the COPY: nothing to cancel
+        throw err;
+      }
       if (c.done === true) throw new Error('binary COPY: the stream ended without its trailer');
       decoder.push(c.value);
     }
