@@ -5,22 +5,12 @@
 //   --out: where the result CSVs go (default: <os tmpdir>/skyport-bench-nab); --set overrides a
 //   DetectorOptions field (e.g. --set shingle=10); --only scores a subset (then the score is not NAB's).
 
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { gunzipSync } from 'node:zlib';
 import { DEFAULT_DETECTOR, StreamDetector, type DetectorOptions } from '../src/stream/detector.js';
-import {
-  NAB_PROFILES,
-  parseNabTimestamp,
-  scoreDetector,
-  type NabProfile,
-  type NabSeries,
-  type NabWindow,
-} from '../src/stream/nab-scorer.js';
-
-const NAB_DIR = fileURLToPath(new URL('./data/nab', import.meta.url));
+import { NAB_PROFILES, scoreDetector, type NabProfile } from '../src/stream/nab-scorer.js';
+import { loadCorpus, NAB_DIR, type Series } from './nab-corpus.js';
 const DETECTOR_NAME = 'skyportEif';
 
 function arg(name: string): string | undefined {
@@ -38,47 +28,6 @@ function overrides(): Partial<DetectorOptions> {
     }
     out[k] = Number(v);
   });
-  return out;
-}
-
-interface Series extends NabSeries {
-  readonly values: Float64Array;
-  readonly text: string[];
-}
-
-function loadCorpus(only: string | undefined): Series[] {
-  const windows = JSON.parse(readFileSync(join(NAB_DIR, 'labels/combined_windows.json'), 'utf8')) as Record<
-    string,
-    [string, string][]
-  >;
-  const out: Series[] = [];
-  for (const category of readdirSync(join(NAB_DIR, 'data')).sort()) {
-    for (const file of readdirSync(join(NAB_DIR, 'data', category)).sort()) {
-      const name = `${category}/${file.replace(/\.gz$/, '')}`;
-      if (only && !name.includes(only)) continue;
-      const lines = gunzipSync(readFileSync(join(NAB_DIR, 'data', category, file)))
-        .toString('utf8')
-        .trim()
-        .split('\n')
-        .slice(1);
-      const timestamps = new Float64Array(lines.length);
-      const values = new Float64Array(lines.length);
-      const text: string[] = [];
-      lines.forEach((line, i) => {
-        const [t = '', v = ''] = line.split(',');
-        timestamps[i] = parseNabTimestamp(t);
-        values[i] = Number(v);
-        if (!Number.isFinite(timestamps[i]) || !Number.isFinite(values[i])) {
-          throw new Error(`${name}: row ${i + 2} is not "timestamp,value": ${line}`);
-        }
-        text.push(line.trim());
-      });
-      const w = windows[name];
-      if (!w) throw new Error(`${name}: no entry in labels/combined_windows.json`);
-      const parsed = w.map(([a, b]) => [parseNabTimestamp(a), parseNabTimestamp(b)] as NabWindow);
-      out.push({ name, timestamps, values, text, windows: parsed });
-    }
-  }
   return out;
 }
 
@@ -105,7 +54,7 @@ const records = corpus.reduce((a, s) => a + s.values.length, 0);
 
 const cpu0 = process.cpuUsage();
 const wall0 = performance.now();
-const scores = corpus.map((s) => new StreamDetector(options).pushMany(s.values).score);
+const scores = corpus.map((s) => new StreamDetector(options).pushMany(s.values, s.timestamps).score);
 const cpu = process.cpuUsage(cpu0);
 const wall = performance.now() - wall0;
 const cpuSeconds = (cpu.user + cpu.system) / 1e6;

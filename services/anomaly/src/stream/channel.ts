@@ -77,7 +77,7 @@ export class StreamChannel {
   }
 
   private feed(time: number, value: number, summary: WindowSummary | undefined): ChannelEvent {
-    const { score } = this.detector.push(value);
+    const { score } = this.detector.push(value, time);
     const alerts: RuleAlert[] = [];
     for (const t of this.thresholds) {
       const a = t.push(time, score);

@@ -1,9 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
   DetectorError,
+  featureCount,
   LikelihoodScorer,
   normalTail,
   normalTailDecades,
+  Refractory,
   SlidingRange,
   StreamDetector,
 } from './detector.js';
@@ -76,17 +78,57 @@ describe('StreamDetector', () => {
   it('scores 1 for a value beyond the recent range by more than rangeMargin of it, once per new range', () => {
     const x = series(800);
     x[700] = 13.5 + 0.1 * 6.3; // the sine spans ~6.3; 10 % above the max
-    const on = new StreamDetector({ ...small, rangeMargin: 0.05 }).pushMany(x).score;
-    const off = new StreamDetector({ ...small, rangeMargin: -1 }).pushMany(x).score;
+    const noRefractory = { ...small, refractory: 0 };
+    const on = new StreamDetector({ ...noRefractory, rangeMargin: 0.05 }).pushMany(x).score;
+    const off = new StreamDetector({ ...noRefractory, rangeMargin: -1 }).pushMany(x).score;
     expect(on[700]).toBe(1);
     expect(off[700]).toBeLessThan(1);
     // Everything else is the likelihood step alone.
     expect(on.filter((s, i) => s !== off[i]!).length).toBe(1);
   });
 
+  it('starts the refractory period on a range-rule score too: the next `refractory` scores are damped', () => {
+    const x = series(800);
+    x[700] = 13.5 + 0.1 * 6.3;
+    const opts = { ...small, rangeMargin: 0.05, refractory: 20, refractoryLevel: 0.9 };
+    const damped = new StreamDetector({ ...opts, refractoryDamping: 0 }).pushMany(x).score;
+    const free = new StreamDetector({ ...opts, refractory: 0 }).pushMany(x).score;
+    expect(damped[700]).toBe(1);
+    expect(Array.from(damped.subarray(701, 721)).every((s) => s === 0)).toBe(true);
+    expect(free.subarray(701, 721).some((s) => s > 0)).toBe(true);
+    expect(damped.subarray(721, 800)).toEqual(free.subarray(721, 800));
+  });
+
+  it('with differences and the time of day in the features, is the same pushed one by one and never looks ahead', () => {
+    const opts = { ...small, shingle: 3, diffs: 3, dayPhase: 1 };
+    expect(featureCount(opts)).toBe(8);
+    const x = series(900);
+    const t = Float64Array.from(x, (_, i) => Date.UTC(2026, 0, 1) + i * 300_000);
+    const many = new StreamDetector(opts).pushMany(x, t);
+    const one = new StreamDetector(opts);
+    const single = Array.from(x, (v, i) => one.push(v, t[i]));
+    expect(Float64Array.from(single, (o) => o.score)).toEqual(many.score);
+    expect(Float64Array.from(single, (o) => o.raw)).toEqual(many.raw);
+    const changed = Float64Array.from(x);
+    for (let i = 600; i < 900; i++) changed[i] = changed[i]! * 5 + 100;
+    const other = new StreamDetector(opts).pushMany(changed, t);
+    expect(other.score.subarray(0, 600)).toEqual(many.score.subarray(0, 600));
+    expect(other.raw.subarray(600)).not.toEqual(many.raw.subarray(600));
+    // The times reach the features: shifting them by half a day changes the raw scores.
+    const shifted = new StreamDetector(opts).pushMany(
+      x,
+      t.map((v) => v + 43_200_000),
+    );
+    expect(shifted.raw).not.toEqual(many.raw);
+  });
+
   it('refuses bad options and non-finite values, naming them', () => {
-    expect(() => new StreamDetector({ shingle: 0 })).toThrow(
-      new DetectorError('shingle must be an integer ≥ 1, got 0'),
+    expect(() => new StreamDetector({ shingle: -1 })).toThrow(
+      new DetectorError('shingle must be an integer ≥ 0, got -1'),
+    );
+    expect(() => new StreamDetector({ shingle: 0 })).toThrow(/shingle \+ diffs \+ 2 · dayPhase must be ≥ 1/);
+    expect(() => new StreamDetector({ dayPhase: 1 }).pushMany([1, 2])).toThrow(
+      /dayPhase needs one time per value/,
     );
     expect(() => new StreamDetector({ warmup: 2000, history: 1000 })).toThrow(
       /warmup \(2000\) must be ≤ history/,
@@ -121,32 +163,35 @@ describe('LikelihoodScorer and normalTail', () => {
   });
 
   it('is 0 until 100 raw scores are known, then high for a raw score far above their spread', () => {
-    const l = new LikelihoodScorer({
-      shortWindow: 1,
-      longWindow: 500,
-      decades: 10,
-      refractory: 0,
-      refractoryLevel: 1,
-      refractoryDamping: 1,
-    });
+    const l = new LikelihoodScorer({ shortWindow: 1, longWindow: 500, decades: 10 });
     const out = Array.from({ length: 300 }, (_, i) => l.push(0.4 + 0.01 * Math.sin(i)));
     expect(out.slice(0, 100).every((s) => s === 0)).toBe(true);
     expect(Math.max(...out.slice(100))).toBeLessThan(0.2);
     expect(l.push(0.7)).toBe(1);
   });
 
-  it('damps the values of the refractory period after a high score', () => {
-    const l = new LikelihoodScorer({
-      shortWindow: 1,
-      longWindow: 500,
-      decades: 10,
-      refractory: 3,
-      refractoryLevel: 0.5,
-      refractoryDamping: 0.25,
-    });
-    for (let i = 0; i < 200; i++) l.push(0.4 + 0.01 * Math.sin(i));
-    expect(l.push(0.7)).toBe(1);
-    expect([l.push(0.7), l.push(0.7), l.push(0.7)]).toEqual([0.25, 0.25, 0.25]);
-    expect(l.push(0.7)).toBeGreaterThan(0.25);
+  it('compares the mean of the last shortWindow raw scores: one high raw score moves it less', () => {
+    const one = new LikelihoodScorer({ shortWindow: 1, longWindow: 500, decades: 10 });
+    const ten = new LikelihoodScorer({ shortWindow: 10, longWindow: 500, decades: 10 });
+    for (let i = 0; i < 300; i++) {
+      const r = 0.4 + 0.01 * Math.sin(i);
+      one.push(r);
+      ten.push(r);
+    }
+    const a = one.push(0.45);
+    const b = ten.push(0.45);
+    expect(a).toBeGreaterThan(0.3);
+    expect(b).toBeLessThan(a / 2);
+    // A sustained rise reaches it too.
+    let last = 0;
+    for (let i = 0; i < 9; i++) last = ten.push(0.45);
+    expect(last).toBeGreaterThan(a / 2);
+  });
+
+  it('Refractory damps the scores after one reaches the level, and the period does not extend itself', () => {
+    const r = new Refractory({ refractory: 3, refractoryLevel: 0.5, refractoryDamping: 0.25 });
+    expect([r.push(0.2), r.push(0.7)]).toEqual([0.2, 0.7]);
+    expect([r.push(0.8), r.push(0.8), r.push(0.8)]).toEqual([0.2, 0.2, 0.2]);
+    expect([r.push(0.4), r.push(0.6), r.push(0.6)]).toEqual([0.4, 0.6, 0.15]);
   });
 });

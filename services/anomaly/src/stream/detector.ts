@@ -8,8 +8,12 @@ import { fit, score, type Model } from '../engine/index.js';
 
 /** Detector settings; every field has a default ({@link DEFAULT_DETECTOR}). */
 export interface DetectorOptions {
-  /** Values per shingle: the feature vector of value t is (x[t − shingle + 1], …, x[t]). */
+  /** Values per shingle: the feature vector of value t starts (x[t − shingle + 1], …, x[t]). */
   readonly shingle: number;
+  /** First differences appended to it: (x[t − diffs + 1] − x[t − diffs], …, x[t] − x[t − 1]). */
+  readonly diffs: number;
+  /** 1: the time of day (cos and sin of its phase) ends the feature vector; needs times. 0: absent. */
+  readonly dayPhase: number;
   /** Shingles the forest is fitted on: the most recent ones before the refit. */
   readonly history: number;
   /** Values between refits. */
@@ -27,7 +31,10 @@ export interface DetectorOptions {
   readonly longWindow: number;
   /** Decades of the normal tail mapped onto [0, 1]: score = min(1, −log10 Q(z) / decades). */
   readonly decades: number;
-  /** Values after a score ≥ `refractoryLevel` whose scores are multiplied by `refractoryDamping`. */
+  /**
+   * Values after a final score ≥ `refractoryLevel` (likelihood or range rule) whose scores are multiplied
+   * by `refractoryDamping`; the level is meant to be the one alerts fire at.
+   */
   readonly refractory: number;
   readonly refractoryLevel: number;
   readonly refractoryDamping: number;
@@ -42,6 +49,8 @@ export interface DetectorOptions {
 /** The settings ADR 0007 chose from bench:nab runs (55.1 standard at 67k records per CPU-second). */
 export const DEFAULT_DETECTOR: DetectorOptions = {
   shingle: 8,
+  diffs: 0,
+  dayPhase: 0,
   history: 1000,
   refitEvery: 500,
   warmup: 150,
@@ -49,12 +58,12 @@ export const DEFAULT_DETECTOR: DetectorOptions = {
   sampleSize: 128,
   extensionLevel: 7,
   seed: 1,
-  shortWindow: 1,
+  shortWindow: 10,
   longWindow: 1000,
   decades: 10,
   refractory: 100,
-  refractoryLevel: 0.5,
-  refractoryDamping: 0.5,
+  refractoryLevel: 0.9,
+  refractoryDamping: 0,
   rangeMargin: 0.05,
   rangeWindow: 1000,
 };
@@ -74,7 +83,8 @@ export class DetectorError extends Error {
 
 function checkOptions(o: DetectorOptions): void {
   const ints: [keyof DetectorOptions, number][] = [
-    ['shingle', 1],
+    ['shingle', 0],
+    ['diffs', 0],
     ['history', 2],
     ['refitEvery', 1],
     ['warmup', 2],
@@ -90,6 +100,9 @@ function checkOptions(o: DetectorOptions): void {
     if (!Number.isInteger(v) || v < min)
       throw new DetectorError(`${k} must be an integer ≥ ${min}, got ${v}`);
   }
+  if (o.dayPhase !== 0 && o.dayPhase !== 1)
+    throw new DetectorError(`dayPhase must be 0 or 1, got ${o.dayPhase}`);
+  if (featureCount(o) < 1) throw new DetectorError('shingle + diffs + 2 · dayPhase must be ≥ 1');
   if (o.warmup > o.history) throw new DetectorError(`warmup (${o.warmup}) must be ≤ history (${o.history})`);
   if (!(o.decades > 0) || !Number.isFinite(o.decades))
     throw new DetectorError(`decades must be > 0, got ${o.decades}`);
@@ -99,6 +112,13 @@ function checkOptions(o: DetectorOptions): void {
     throw new DetectorError(`refractoryDamping must be in [0, 1], got ${o.refractoryDamping}`);
   }
 }
+
+/** Length of a detector's feature vector. */
+export function featureCount(o: Pick<DetectorOptions, 'shingle' | 'diffs' | 'dayPhase'>): number {
+  return o.shingle + o.diffs + 2 * o.dayPhase;
+}
+
+const DAY_MS = 86_400_000;
 
 function erfcParts(z: number): { poly: number; x2: number } {
   const x = Math.abs(z) / Math.SQRT2;
@@ -156,25 +176,19 @@ class Ring {
 }
 
 /**
- * The post-processing of raw isolation scores: the anomaly likelihood of the short-term mean raw score
- * against the mean and spread of the long history, as −log10 of the normal upper tail over `decades`,
- * then damped for `refractory` values after it reaches `refractoryLevel`.
+ * The anomaly likelihood of raw isolation scores: how far the mean of the last `shortWindow` raw scores
+ * lies above the mean of the last `longWindow` (in their standard deviations), as −log10 of the normal
+ * upper tail over `decades`, capped at 1.
  */
 export class LikelihoodScorer {
   private readonly short: Ring;
   private readonly long: Ring;
-  private refractoryLeft = 0;
-  constructor(
-    private readonly o: Pick<
-      DetectorOptions,
-      'shortWindow' | 'longWindow' | 'decades' | 'refractory' | 'refractoryLevel' | 'refractoryDamping'
-    >,
-  ) {
+  constructor(private readonly o: Pick<DetectorOptions, 'shortWindow' | 'longWindow' | 'decades'>) {
     this.short = new Ring(o.shortWindow);
     this.long = new Ring(o.longWindow);
   }
 
-  /** The final score of the next raw score, in [0, 1]. */
+  /** The likelihood score of the next raw score, in [0, 1]; 0 until 100 raw scores are known. */
   push(raw: number): number {
     this.short.push(raw);
     const mu = this.long.mean();
@@ -183,14 +197,27 @@ export class LikelihoodScorer {
     this.long.push(raw);
     if (!enough) return 0;
     const z = (this.short.mean() - mu) / sigma;
-    let s = Math.min(1, normalTailDecades(z) / this.o.decades);
-    if (this.refractoryLeft > 0) {
-      this.refractoryLeft--;
-      s *= this.o.refractoryDamping;
-    } else if (s >= this.o.refractoryLevel) {
-      this.refractoryLeft = this.o.refractory;
+    return Math.min(1, normalTailDecades(z) / this.o.decades);
+  }
+}
+
+/**
+ * The refractory period on the final score: once a score reaches `refractoryLevel` (the level alerts
+ * fire at), the next `refractory` scores are multiplied by `refractoryDamping`, so one excursion gives one
+ * alert, not a run of them. A score in the period does not start a new one.
+ */
+export class Refractory {
+  private left = 0;
+  constructor(
+    private readonly o: Pick<DetectorOptions, 'refractory' | 'refractoryLevel' | 'refractoryDamping'>,
+  ) {}
+  push(score: number): number {
+    if (this.left > 0) {
+      this.left--;
+      return score * this.o.refractoryDamping;
     }
-    return s;
+    if (score >= this.o.refractoryLevel) this.left = this.o.refractory;
+    return score;
   }
 }
 
@@ -251,23 +278,29 @@ export class SlidingRange {
  */
 export class StreamDetector {
   readonly options: DetectorOptions;
-  private readonly recent: Float64Array; // the last `shingle` values, ring
+  private readonly recent: Float64Array; // the last `span` values, ring
+  private readonly span: number; // values a feature vector reads: max(shingle, diffs + 1)
+  private readonly dims: number;
   private seen = 0;
   private readonly hist: Float64Array; // `history` shingles, ring, row-major
   private histCount = 0;
   private histNext = 0;
   private model: Model | undefined;
   private sinceFit = 0;
-  private readonly post: LikelihoodScorer;
+  private readonly likelihood: LikelihoodScorer;
+  private readonly refractory: Refractory;
   private readonly range: SlidingRange;
 
   constructor(options: Partial<DetectorOptions> = {}) {
     this.options = { ...DEFAULT_DETECTOR, ...options };
     checkOptions(this.options);
-    const { shingle, history } = this.options;
-    this.recent = new Float64Array(shingle);
-    this.hist = new Float64Array(history * shingle);
-    this.post = new LikelihoodScorer(this.options);
+    const { shingle, diffs, history } = this.options;
+    this.span = Math.max(shingle, diffs > 0 ? diffs + 1 : 0, 1);
+    this.dims = featureCount(this.options);
+    this.recent = new Float64Array(this.span);
+    this.hist = new Float64Array(history * this.dims);
+    this.likelihood = new LikelihoodScorer(this.options);
+    this.refractory = new Refractory(this.options);
     this.range = new SlidingRange(this.options.rangeWindow);
   }
 
@@ -276,18 +309,24 @@ export class StreamDetector {
     return this.seen;
   }
 
-  /** Scores one value. */
-  push(value: number): DetectorOutput {
-    const out = this.pushMany(Float64Array.of(value));
+  /** Scores one value; `time` (ms since the epoch) is needed when the features hold the time of day. */
+  push(value: number, time?: number): DetectorOutput {
+    const out = this.pushMany(Float64Array.of(value), time === undefined ? undefined : Float64Array.of(time));
     return { score: out.score[0]!, raw: out.raw[0]! };
   }
 
-  /** Scores values in order, as if pushed one by one. Throws on a non-finite value, naming its index. */
-  pushMany(values: ArrayLike<number>): { score: Float64Array; raw: Float64Array } {
+  /**
+   * Scores values in order, as if pushed one by one; `times` (ms since the epoch, one per value) is needed
+   * when the features hold the time of day. Throws on a non-finite value or time, naming its index.
+   */
+  pushMany(values: ArrayLike<number>, times?: ArrayLike<number>): { score: Float64Array; raw: Float64Array } {
     const n = values.length;
+    if (this.options.dayPhase && (!times || times.length !== n)) {
+      throw new DetectorError(`dayPhase needs one time per value (${n} values, ${times?.length ?? 0} times)`);
+    }
     const scoreOut = new Float64Array(n);
     const rawOut = new Float64Array(n);
-    const d = this.options.shingle;
+    const d = this.dims;
     let i = 0;
     while (i < n) {
       // Values up to the next refit share one forest: shingle them, score them in one call.
@@ -298,11 +337,10 @@ export class StreamDetector {
       for (let j = i; j < end; j++) {
         const v = values[j]!;
         if (!Number.isFinite(v)) throw new DetectorError(`value ${j} is not a finite number`);
-        this.recent[this.seen % d] = v;
+        this.recent[this.seen % this.span] = v;
         this.seen++;
-        if (this.seen >= d) {
-          const row = block.subarray((j - i) * d, (j - i + 1) * d);
-          for (let k = 0; k < d; k++) row[k] = this.recent[(this.seen - d + k) % d]!;
+        if (this.seen >= this.span) {
+          this.features(block.subarray((j - i) * d, (j - i + 1) * d), times?.[j]);
           ready[j - i] = 1;
         }
       }
@@ -310,13 +348,31 @@ export class StreamDetector {
       for (let j = i; j < end; j++) {
         const r = raw && ready[j - i] ? raw[j - i]! : 0;
         rawOut[j] = r;
-        scoreOut[j] = this.model ? Math.max(this.post.push(r), this.beyondRange(values[j]!)) : 0;
+        scoreOut[j] = this.model
+          ? this.refractory.push(Math.max(this.likelihood.push(r), this.beyondRange(values[j]!)))
+          : 0;
         this.range.push(values[j]!);
         if (ready[j - i]) this.remember(block.subarray((j - i) * d, (j - i + 1) * d));
       }
       i = end;
     }
     return { score: scoreOut, raw: rawOut };
+  }
+
+  /** Writes the feature vector of the latest value into `row`. */
+  private features(row: Float64Array, time: number | undefined): void {
+    const { shingle, diffs, dayPhase } = this.options;
+    const L = this.span;
+    const at = (q: number): number => this.recent[(this.seen - q) % L]!; // q = 1: the latest value
+    let k = 0;
+    for (let q = shingle; q >= 1; q--) row[k++] = at(q);
+    for (let q = diffs; q >= 1; q--) row[k++] = at(q) - at(q + 1);
+    if (dayPhase) {
+      if (time === undefined || !Number.isFinite(time)) throw new DetectorError(`time ${time} is not finite`);
+      const phase = (2 * Math.PI * (((time % DAY_MS) + DAY_MS) % DAY_MS)) / DAY_MS;
+      row[k] = Math.cos(phase);
+      row[k + 1] = Math.sin(phase);
+    }
   }
 
   /** 1 when the range rule fires for `v` (judged against the values before it), else 0. */
@@ -329,7 +385,7 @@ export class StreamDetector {
   }
 
   private remember(shingle: Float64Array): void {
-    const d = this.options.shingle;
+    const d = this.dims;
     this.hist.set(shingle, this.histNext * d);
     this.histNext = (this.histNext + 1) % this.options.history;
     this.histCount = Math.min(this.histCount + 1, this.options.history);
@@ -339,7 +395,8 @@ export class StreamDetector {
   }
 
   private refit(): void {
-    const { shingle: d, history } = this.options;
+    const { history } = this.options;
+    const d = this.dims;
     const rows = this.histCount;
     // Oldest first, so the forest (a pure function of data and seed) does not depend on the ring's phase.
     const data = new Float64Array(rows * d);
