@@ -188,6 +188,22 @@ describe('LikelihoodScorer and normalTail', () => {
     expect(last).toBeGreaterThan(a / 2);
   });
 
+  it('after calibrate, compares against the means of shortWindow consecutive training scores', () => {
+    // Training scores alternate 0.3 / 0.5: their means over 2 are all 0.4 (spread 0, floored at 1e−3).
+    const train = Array.from({ length: 200 }, (_, i) => (i % 2 ? 0.5 : 0.3));
+    const two = new LikelihoodScorer({ shortWindow: 2, longWindow: 500, decades: 10 });
+    two.calibrate(train);
+    two.push(0.3);
+    expect(two.push(0.5)).toBeCloseTo(-Math.log10(0.5) / 10, 6); // mean 0.4: z = 0
+    expect(two.push(0.6)).toBe(1); // mean 0.55: 150 spreads above
+    // Over single scores the spread is 0.1: the same raw scores are ordinary; and no 100-score wait.
+    const one = new LikelihoodScorer({ shortWindow: 1, longWindow: 500, decades: 10 });
+    one.calibrate(train);
+    expect(one.push(0.5)).toBeLessThan(0.1);
+    expect(one.push(0.6)).toBeLessThan(0.2);
+    expect(one.push(1.2)).toBe(1); // 8 spreads above
+  });
+
   it('Refractory damps the scores after one reaches the level, and the period does not extend itself', () => {
     const r = new Refractory({ refractory: 3, refractoryLevel: 0.5, refractoryDamping: 0.25 });
     expect([r.push(0.2), r.push(0.7)]).toEqual([0.2, 0.7]);

@@ -27,8 +27,14 @@ export interface DetectorOptions {
   readonly seed: number;
   /** Raw scores averaged for the short-term level the likelihood step compares. */
   readonly shortWindow: number;
-  /** Raw scores the likelihood step's mean and spread are taken over. */
+  /** Raw scores the likelihood step's mean and spread are taken over (when `calibrate` is 0). */
   readonly longWindow: number;
+  /**
+   * 1: the likelihood step's mean and spread are those of the forest's own scores of its training
+   * shingles (means of `shortWindow` consecutive ones), taken at each refit; 0: those of the last
+   * `longWindow` raw scores.
+   */
+  readonly calibrate: number;
   /** Decades of the normal tail mapped onto [0, 1]: score = min(1, −log10 Q(z) / decades). */
   readonly decades: number;
   /**
@@ -60,9 +66,10 @@ export const DEFAULT_DETECTOR: DetectorOptions = {
   seed: 1,
   shortWindow: 10,
   longWindow: 1000,
+  calibrate: 1,
   decades: 10,
   refractory: 100,
-  refractoryLevel: 0.9,
+  refractoryLevel: 0.6,
   refractoryDamping: 0,
   rangeMargin: 0.05,
   rangeWindow: 1000,
@@ -100,6 +107,8 @@ function checkOptions(o: DetectorOptions): void {
     if (!Number.isInteger(v) || v < min)
       throw new DetectorError(`${k} must be an integer ≥ ${min}, got ${v}`);
   }
+  if (o.calibrate !== 0 && o.calibrate !== 1)
+    throw new DetectorError(`calibrate must be 0 or 1, got ${o.calibrate}`);
   if (o.dayPhase !== 0 && o.dayPhase !== 1)
     throw new DetectorError(`dayPhase must be 0 or 1, got ${o.dayPhase}`);
   if (featureCount(o) < 1) throw new DetectorError('shingle + diffs + 2 · dayPhase must be ≥ 1');
@@ -177,26 +186,50 @@ class Ring {
 
 /**
  * The anomaly likelihood of raw isolation scores: how far the mean of the last `shortWindow` raw scores
- * lies above the mean of the last `longWindow` (in their standard deviations), as −log10 of the normal
- * upper tail over `decades`, capped at 1.
+ * lies above a baseline mean (in the baseline's standard deviations), as −log10 of the normal upper tail
+ * over `decades`, capped at 1. The baseline is the one last given to {@link LikelihoodScorer.calibrate}
+ * or, before any, the mean and spread of the last `longWindow` raw scores (0 until 100 are known).
  */
 export class LikelihoodScorer {
   private readonly short: Ring;
   private readonly long: Ring;
+  private baseline: { mean: number; std: number } | undefined;
   constructor(private readonly o: Pick<DetectorOptions, 'shortWindow' | 'longWindow' | 'decades'>) {
     this.short = new Ring(o.shortWindow);
     this.long = new Ring(o.longWindow);
   }
 
-  /** The likelihood score of the next raw score, in [0, 1]; 0 until 100 raw scores are known. */
+  /**
+   * Fixes the baseline from the raw scores a new forest gives its own training rows (in time order): the
+   * mean and spread of their means over `shortWindow` consecutive rows, the quantity `push` compares.
+   */
+  calibrate(trainingScores: ArrayLike<number>): void {
+    const w = Math.min(this.o.shortWindow, trainingScores.length);
+    const means = new Ring(Math.max(1, trainingScores.length - w + 1));
+    let sum = 0;
+    for (let i = 0; i < trainingScores.length; i++) {
+      sum += trainingScores[i]!;
+      if (i >= w) sum -= trainingScores[i - w]!;
+      if (i >= w - 1) means.push(sum / w);
+    }
+    this.baseline = { mean: means.mean(), std: means.std() };
+  }
+
+  /** The likelihood score of the next raw score, in [0, 1]. */
   push(raw: number): number {
     this.short.push(raw);
-    const mu = this.long.mean();
-    const sigma = Math.max(this.long.std(), 1e-3);
-    const enough = this.long.count >= Math.min(100, this.o.longWindow);
-    this.long.push(raw);
-    if (!enough) return 0;
-    const z = (this.short.mean() - mu) / sigma;
+    let mu: number;
+    let sd: number;
+    if (this.baseline) {
+      ({ mean: mu, std: sd } = this.baseline);
+    } else {
+      mu = this.long.mean();
+      sd = this.long.std();
+      const enough = this.long.count >= Math.min(100, this.o.longWindow);
+      this.long.push(raw);
+      if (!enough) return 0;
+    }
+    const z = (this.short.mean() - mu) / Math.max(sd, 1e-3);
     return Math.min(1, normalTailDecades(z) / this.o.decades);
   }
 }
@@ -403,7 +436,7 @@ export class StreamDetector {
     const start = rows < history ? 0 : this.histNext;
     for (let r = 0; r < rows; r++)
       data.set(this.hist.subarray(((start + r) % history) * d, (((start + r) % history) + 1) * d), r * d);
-    this.model = fit(
+    const model = fit(
       { data, rows, cols: d },
       {
         ntrees: this.options.ntrees,
@@ -413,6 +446,8 @@ export class StreamDetector {
         standardize: true,
       },
     );
+    if (this.options.calibrate) this.likelihood.calibrate(score(model, { data, rows, cols: d }));
+    this.model = model;
     this.sinceFit = 0;
   }
 }
