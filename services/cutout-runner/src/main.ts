@@ -14,6 +14,7 @@
 //   main.ts clean DIR              delete a job's outputs (the CutoutJob's destruction)
 //   main.ts survey DIR [--tile-size N] [--tiles K]
 //                                  write the sample survey, its tiles.json and stars.csv
+//   main.ts serve                  the collection's results server (serve/; configured by CUTOUT_SERVE_* variables)
 // Errors in the spec name the field; exit code 2 for a bad spec, 1 for anything else.
 
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -25,6 +26,7 @@ import { footprintsOf, runPlan, type PlanSpec } from './plan.js';
 import { runShard, type Colour, type ShardSpec } from './runner.js';
 import { DES_LIMITS, type Limits } from './cutout/positions.js';
 import { ResultError } from './cutout/result.js';
+import { startServe } from './serve/config.js';
 import { generateSurvey } from './survey/generate.js';
 import { buildIndex, type TileIndex } from './survey/tile-index.js';
 
@@ -321,7 +323,7 @@ export function main(args: string[]): number {
     console.error(
       'usage: main.ts shard SPEC.json [--index N] | index ROOT [OUT.json] [--summary-file F] | ' +
         'merge POSITIONS_DIR OUTPUT_DIR --shards N [--summary-file F] | plan SPEC_JSON [--summary-file F] | ' +
-        'clean DIR | survey DIR [--tile-size N] [--tiles K]',
+        'clean DIR | survey DIR [--tile-size N] [--tiles K] | serve',
     );
     return 2;
   } catch (e) {
@@ -330,6 +332,22 @@ export function main(args: string[]): number {
   }
 }
 
+/** `serve`: runs until SIGTERM or SIGINT, then stops accepting and ends. */
+function serve(): void {
+  startServe(process.env).then(
+    (s) => {
+      const stop = (): void => void s.close().then(() => process.exit(0));
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    },
+    (e: unknown) => {
+      console.error(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+      process.exit(2);
+    },
+  );
+}
+
 if (process.argv[1] !== undefined && import.meta.url === `file://${resolve(process.argv[1])}`) {
-  process.exitCode = main(process.argv.slice(2));
+  if (process.argv[2] === 'serve') serve();
+  else process.exitCode = main(process.argv.slice(2));
 }
