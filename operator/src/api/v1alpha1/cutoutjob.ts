@@ -366,6 +366,11 @@ export const cutoutJobStatus = obj(
     ),
     outputPath: str('Directory of the outputs, relative to the results volume.', { maxLength: 1024 }),
     results: arr(result, 'Result files with their SHA-256.', { maxItems: 16, listType: 'atomic' }),
+    resultsUrl: str(
+      "Where the owner lists the result files with signed download URLs (the collection's results server; " +
+        'GET with a bearer token). Set once COMPLETED, when the collection serves results.',
+      { maxLength: 1024 },
+    ),
     conditions: conditions('Ready (COMPLETED), Degraded (a job-level fault, with its reason).'),
   },
   'Observed state of the cutout job.',

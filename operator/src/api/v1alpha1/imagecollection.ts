@@ -109,8 +109,32 @@ export const imageCollectionSpec = obj(
     ),
     results: req(
       obj(
-        { persistentVolumeClaim: req(claimPath('where CutoutJobs write their outputs')) },
-        'Where CutoutJobs on this collection write (each under cutoutjobs/<name>-<uid>/).',
+        {
+          persistentVolumeClaim: req(claimPath('where CutoutJobs write their outputs')),
+          serve: obj(
+            {
+              enabled: def(bool('Run the results server; false removes it and keeps this block.'), true),
+              replicas: def(
+                int('Results server Pods (stateless: any replica serves any job).', {
+                  minimum: 0,
+                  maximum: 16,
+                }),
+                1,
+              ),
+              secretName: req(
+                str(
+                  "Secret in the collection's namespace with `tokens` (one `user token` a line: who a bearer token " +
+                    "is, the TAP Secret's format) and `signing-key` (at least 32 bytes: the HMAC key of file URLs, " +
+                    'shared by the replicas).',
+                  { pattern: DNS1123_SUBDOMAIN_PATTERN, maxLength: 253 },
+                ),
+              ),
+            },
+            "The results server (the cutout runner's `serve`): each CutoutJob's owner, and only the owner, lists " +
+              'its result files and downloads them by short-lived signed URLs. Unset: files are only on the claim.',
+          ),
+        },
+        'Where CutoutJobs on this collection write (each under cutoutjobs/<name>-<uid>/), and how they are served.',
       ),
     ),
     limits: def(limits, {}),
@@ -160,6 +184,17 @@ export const imageCollectionStatus = obj(
       maxItems: 5000,
       listType: 'atomic',
     }),
+    results: obj(
+      {
+        url: str(
+          'In-cluster URL of the results server (GET <url>/cutoutjobs/<name> with a bearer token lists a job).',
+          { maxLength: 512 },
+        ),
+        replicas: int('Results server Pods asked for.', { minimum: 0 }),
+        readyReplicas: int('Results server Pods ready.', { minimum: 0 }),
+      },
+      'The results server, while spec.results.serve is enabled.',
+    ),
     conditions: conditions('Ready (indexed and usable) and Degraded (indexing failed, with the reason).'),
   },
   'Observed state of the collection.',

@@ -29,6 +29,7 @@ import {
   shardsJob,
   type BuildContext,
 } from './build.js';
+import { cutoutResultsUrl } from '../imagecollection/serve.js';
 import { planShards, type PlanRecord } from './plan.js';
 import { PositionsError } from './positions.js';
 import { isWait, queryResult, type QueryResult, type QueryWait } from './query.js';
@@ -40,6 +41,7 @@ import {
   parsePlanReport,
   planRecord,
   StatusBuilder,
+  withResultsUrl,
 } from './status.js';
 import type { CutoutStorage } from './storage.js';
 
@@ -152,7 +154,11 @@ export async function reconcileCutout(ctx: Ctx, deps: CutoutDeps): Promise<Recon
     if (updated === undefined) return undefined;
     job = deps.status.fresh(updated);
   }
-  if (isTerminal(job.status?.phase)) return requeue;
+  if (isTerminal(job.status?.phase)) {
+    const next = withResultsUrl(job.status, cutoutResultsUrl(c, job.metadata.name ?? ''));
+    if (next !== undefined) await deps.status.write(job, next);
+    return requeue;
+  }
   const sb = new StatusBuilder(job, now);
   const shards = child(ctx, 'Job', job, COMPONENT.shards);
   const plan = child(ctx, 'Job', job, COMPONENT.plan);
@@ -358,7 +364,10 @@ async function execute(
     await deps.status.write(job, s.sb.executing(record, s.shards, true, out));
     return s.requeue;
   }
-  await deps.status.write(job, s.sb.completed(record, report, out));
+  await deps.status.write(
+    job,
+    s.sb.completed(record, report, out, cutoutResultsUrl(c, job.metadata.name ?? '')),
+  );
   return s.requeue;
 }
 

@@ -191,8 +191,16 @@ export class StatusBuilder {
     });
   }
 
-  /** COMPLETED: the merge's counts, bytes and results (paths from the results volume's root). */
-  completed(plan: PlanRecord, report: MergeReport, outputPath: string): CutoutJobStatus {
+  /**
+   * COMPLETED: the merge's counts, bytes and results (paths from the results volume's root), and `resultsUrl` when
+   * the collection serves results.
+   */
+  completed(
+    plan: PlanRecord,
+    report: MergeReport,
+    outputPath: string,
+    resultsUrl: string | undefined,
+  ): CutoutJobStatus {
     const c = report.counts;
     const lost =
       report.missingShards.length > 0
@@ -213,8 +221,22 @@ export class StatusBuilder {
         size: r.size,
         sha256: r.sha256,
       })),
+      ...(resultsUrl !== undefined && { resultsUrl }),
     });
   }
+}
+
+/**
+ * A COMPLETED job's status with `resultsUrl` as its collection says now (set, changed or removed as serving is
+ * enabled, moved or disabled); other phases never carry one.
+ */
+export function withResultsUrl(
+  status: CutoutJobStatus | undefined,
+  url: string | undefined,
+): CutoutJobStatus | undefined {
+  if (status === undefined || status.phase !== 'COMPLETED' || status.resultsUrl === url) return undefined;
+  const { resultsUrl: _old, ...rest } = status;
+  return url === undefined ? rest : { ...rest, resultsUrl: url };
 }
 
 /** Whether two statuses say the same (transition times aside). */

@@ -1,5 +1,7 @@
 // The ImageCollection controller module: an indexing Job per source (the cutout runner's `index` mode), its report
-// (the pod's termination message) into status: tiles, bands, coverage, footprints. Registered in ../registry.ts.
+// (the pod's termination message) into status: tiles, bands, coverage, footprints; and, with spec.results.serve, the
+// results server (the runner's `serve`: Deployment, Service, ServiceAccount, Role, RoleBinding) and status.results.
+// Registered in ../registry.ts.
 import type { KubeObject } from '../../api/object.js';
 import type { ImageCollection, ImageCollectionStatus } from '../../api/v1alpha1/index.js';
 import { API_VERSION, IMAGECOLLECTION, imageCollectionDefinition } from '../../api/v1alpha1/index.js';
@@ -16,6 +18,7 @@ import {
 import { runnerPodForCache } from '../cutoutjob/runner-pod.js';
 import { indexJob, indexJobName } from './build.js';
 import { rbac } from './rbac.js';
+import { reconcileResultsServer, resultsStatus } from './results.js';
 import { collectionStatus, sameCollectionStatus } from './status.js';
 
 /** The cutout runner image setting (each controller has its own variable; the default is the same). */
@@ -39,7 +42,8 @@ export const podsByOwner = {
 /** ImageCollection: a survey's tiles, indexed from their headers by a Job. */
 export const imageCollection = defineController({
   name: 'imagecollection',
-  description: 'ImageCollections: survey tiles indexed by an indexing Job, for CutoutJobs.',
+  description:
+    'ImageCollections: survey tiles indexed by an indexing Job, for CutoutJobs; a results server of their files.',
   crds: [imageCollectionDefinition],
   rbac,
   settings: { runnerImage: runnerImageSetting('SKYPORT_INDEX_RUNNER_IMAGE') },
@@ -50,7 +54,14 @@ export const imageCollection = defineController({
     return {
       name: 'imagecollection',
       for: { apiVersion: API_VERSION, kind: IMAGECOLLECTION.kind },
-      owns: [{ apiVersion: 'batch/v1', kind: 'Job', ...managed }],
+      owns: [
+        { apiVersion: 'batch/v1', kind: 'Job', ...managed },
+        { apiVersion: 'apps/v1', kind: 'Deployment', ...managed },
+        { apiVersion: 'v1', kind: 'Service', ...managed },
+        { apiVersion: 'v1', kind: 'ServiceAccount', ...managed },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', ...managed },
+        { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', ...managed },
+      ],
       watches: [
         {
           apiVersion: 'v1',
@@ -110,7 +121,12 @@ export const imageCollection = defineController({
               p.metadata?.labels?.['job-name'] === name ||
               p.metadata?.labels?.['batch.kubernetes.io/job-name'] === name,
           );
-        await status.write(c, collectionStatus(c, name, job, pods, new Date()));
+        const deployment = await reconcileResultsServer(ctx, kube, c, settings.runnerImage);
+        const results = resultsStatus(c, deployment);
+        await status.write(c, {
+          ...collectionStatus(c, name, job, pods, new Date()),
+          ...(results !== undefined && { results }),
+        });
       },
     };
   },
