@@ -132,6 +132,16 @@ function runningPeers(ctx: Ctx, job: CutoutJob): number {
     ).length;
 }
 
+/** A finished job's resultsUrl follows its collection's results server (enabled, disabled, gone). */
+async function syncResultsUrl(
+  deps: CutoutDeps,
+  job: CutoutJob,
+  c: ImageCollection | undefined,
+): Promise<void> {
+  const next = withResultsUrl(job.status, cutoutResultsUrl(c, job.metadata.name ?? ''));
+  if (next !== undefined) await deps.status.write(job, next);
+}
+
 /** The reconcile of one CutoutJob. */
 export async function reconcileCutout(ctx: Ctx, deps: CutoutDeps): Promise<ReconcileResult | undefined> {
   if (ctx.object === undefined) return undefined;
@@ -155,8 +165,7 @@ export async function reconcileCutout(ctx: Ctx, deps: CutoutDeps): Promise<Recon
     job = deps.status.fresh(updated);
   }
   if (isTerminal(job.status?.phase)) {
-    const next = withResultsUrl(job.status, cutoutResultsUrl(c, job.metadata.name ?? ''));
-    if (next !== undefined) await deps.status.write(job, next);
+    await syncResultsUrl(deps, job, c);
     return requeue;
   }
   const sb = new StatusBuilder(job, now);
