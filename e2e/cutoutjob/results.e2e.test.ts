@@ -27,6 +27,8 @@ const suite = operatorSuite({
   namespace: 'cutout-results',
   profiles: [],
   setUp: async (ns) => {
+    // The apiserver's PodSecurity admission refuses any pod of this namespace that is not "restricted".
+    await kubectl(['label', 'namespace', ns, 'pod-security.kubernetes.io/enforce=restricted']);
     for (const claim of ['des-tiles', 'des-cutouts'])
       await apply({
         apiVersion: 'v1',
@@ -200,7 +202,8 @@ describe('ImageCollection spec.results.serve', () => {
     expect((await get('rolebinding', 'des-results')).subjects).toEqual([
       { kind: 'ServiceAccount', name: 'des-results', namespace: suite.ns() },
     ]);
-    // The Deployment controller makes the pod and kwok runs it: the collection reports it ready.
+    // The Deployment controller makes the pod (admitted as "restricted") and kwok runs it: the collection reports
+    // it ready.
     await waitFor(
       'imagecollection',
       'des',
