@@ -1,9 +1,9 @@
 // The results server's environment: defaults, and errors that name the variable.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readSigningKey, serveConfig } from './config.js';
+import { readSigningKey, reloadingUsers, serveConfig } from './config.js';
 
 const BASE = {
   CUTOUT_SERVE_RESULTS_DIR: '/results',
@@ -42,6 +42,33 @@ describe('serveConfig', () => {
       writeFileSync(join(dir, 'ok'), 'x'.repeat(32) + '\n');
       expect(() => readSigningKey(join(dir, 'short'))).toThrow(/31 bytes; at least 32/);
       expect(readSigningKey(join(dir, 'ok')).length).toBe(32);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('reloadingUsers', () => {
+  it('re-reads a changed tokens file after the check interval, and keeps the last good one on a bad edit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cutout-serve-tokens-'));
+    const file = join(dir, 'tokens');
+    const touch = (s: number) => utimesSync(file, s, s);
+    try {
+      let now = 0;
+      writeFileSync(file, 'alice alice-token-0123456789\n');
+      touch(1000);
+      const users = reloadingUsers(file, 10_000, () => now);
+      expect(users().fromToken('alice-token-0123456789')).toBe('alice');
+      writeFileSync(file, 'alice alice-token-0123456789\nbob bob-token-0123456789ab\n');
+      touch(2000);
+      now = 9_999;
+      expect(users().fromToken('bob-token-0123456789ab')).toBeUndefined();
+      now = 10_000;
+      expect(users().fromToken('bob-token-0123456789ab')).toBe('bob');
+      writeFileSync(file, 'bob short\n');
+      touch(3000);
+      now = 20_000;
+      expect(users().fromToken('bob-token-0123456789ab')).toBe('bob');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -1,7 +1,7 @@
 // The results server's configuration from its environment (the operator's Deployment sets it; see the README,
 // "Results server"), and the start-up that reads the mounted Secret and picks the apiserver access.
 
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import type http from 'node:http';
 import { inClusterAccess, KubeJobLookup, type KubeAccess } from './jobs.js';
 import { createResultsServer } from './server.js';
@@ -84,12 +84,37 @@ export function readSigningKey(path: string): Buffer {
   return key;
 }
 
+/**
+ * The tokens file's users, re-read when its modification time changes (checked at most every `checkMs`): a user
+ * the admin adds to the Secret can sign in once the kubelet has updated the mounted file, without a restart. A file
+ * that no longer parses keeps the last good users (and says why on stderr).
+ */
+export function reloadingUsers(path: string, checkMs = 10_000, now: () => number = Date.now): () => Users {
+  let users = Users.parse(readFileSync(path, 'utf8'), path);
+  let mtime = statSync(path).mtimeMs;
+  let checked = now();
+  return () => {
+    if (now() - checked < checkMs) return users;
+    checked = now();
+    try {
+      const m = statSync(path).mtimeMs;
+      if (m !== mtime) {
+        users = Users.parse(readFileSync(path, 'utf8'), path);
+        mtime = m;
+      }
+    } catch (e) {
+      console.error(`Kept the previous tokens: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    return users;
+  };
+}
+
 /** Starts the server; resolves once it listens, with its port. */
 export async function startServe(
   env: Env,
 ): Promise<{ server: http.Server; port: number; close: () => Promise<void> }> {
   const cfg = serveConfig(env);
-  const users = Users.parse(readFileSync(cfg.tokensFile, 'utf8'), cfg.tokensFile);
+  const users = reloadingUsers(cfg.tokensFile);
   const signer = new Signer(readSigningKey(cfg.signingKeyFile), cfg.urlSeconds);
   let access: KubeAccess;
   let namespace: string;

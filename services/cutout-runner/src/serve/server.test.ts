@@ -204,6 +204,31 @@ describe('results server', () => {
     expect((await get(`/cutoutjobs/cuts?limit=${PAGE_MAX + 1}`, ALICE)).status).toBe(400);
   });
 
+  it('answers 503 when the CutoutJob cannot be read (the apiserver down), naming no job', async () => {
+    const errors: string[] = [];
+    const down = createResultsServer({
+      root,
+      collection: 'des',
+      users: () => Users.parse(`alice ${ALICE}\n`),
+      signer: new Signer(Buffer.from('k'.repeat(32)), 600, () => now),
+      jobs: { get: () => Promise.reject(new Error('connect ECONNREFUSED')) },
+      onError: (m) => errors.push(m),
+    });
+    await new Promise<void>((r) => down.listen(0, '127.0.0.1', r));
+    try {
+      const a = down.address();
+      const port = typeof a === 'object' && a !== null ? a.port : 0;
+      const res = await fetch(`http://127.0.0.1:${port}/cutoutjobs/cuts`, {
+        headers: { Authorization: `Bearer ${ALICE}` },
+      });
+      expect(res.status).toBe(503);
+      expect(((await res.json()) as { code: string }).code).toBe('Unavailable');
+      expect(errors).toEqual(['looking up CutoutJob cuts: connect ECONNREFUSED']);
+    } finally {
+      await new Promise<void>((r) => down.close(() => r()));
+    }
+  });
+
   it('answers 404 for a signed URL of a file that is gone', async () => {
     const signer = new Signer(Buffer.from('k'.repeat(32)), 600, () => now);
     const s = signer.sign('cuts-0123abcd/gone.fits');

@@ -20,7 +20,8 @@ export interface ResultsServerOptions {
   readonly root: string;
   /** The ImageCollection served: a job on another collection is not found here. */
   readonly collection: string;
-  readonly users: Users;
+  /** Who a token is; a function is asked on every request (the tokens file re-read when it changes). */
+  readonly users: Users | (() => Users);
   readonly signer: Signer;
   readonly jobs: JobLookup;
   /** Base of the URLs handed out (e.g. an ingress); `http://<Host header>` when unset. */
@@ -130,9 +131,16 @@ export function createResultsServer(o: ResultsServerOptions): http.Server {
   const jobsRoot = join(o.root, 'cutoutjobs');
 
   async function list(req: http.IncomingMessage, name: string, q: URLSearchParams) {
-    const user = o.users.fromHeader(req.headers.authorization);
+    const users = typeof o.users === 'function' ? o.users() : o.users;
+    const user = users.fromHeader(req.headers.authorization);
     if (user === undefined) throw new HttpError(401, 'Unauthenticated', 'a valid bearer token is required');
-    const job = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) ? await o.jobs.get(name) : undefined;
+    let job: JobView | undefined;
+    try {
+      job = /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name) ? await o.jobs.get(name) : undefined;
+    } catch (e) {
+      o.onError?.(`looking up CutoutJob ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new HttpError(503, 'Unavailable', 'the CutoutJob cannot be read now; try again');
+    }
     // Another user's job answers as a missing one: its existence is not disclosed.
     if (job === undefined || job.owner !== user || job.imageCollection !== o.collection)
       throw new HttpError(404, 'NotFound', `no CutoutJob ${name} of yours on collection ${o.collection}`);
