@@ -1,15 +1,17 @@
 // An ImageCollection's results server (spec.results.serve) on the real local control plane: the operator makes its
 // Deployment, Service, ServiceAccount, Role and RoleBinding owned by the collection under restricted Pod Security,
 // reports status.results.url, gives a COMPLETED CutoutJob its resultsUrl (the test plays the kubelet for the runner
-// pods, as cutoutjob.e2e.test.ts), and the server itself — run on the host, with a token of the ServiceAccount the
-// operator made — reads the job's owner through the apiserver with only the Role the operator granted.
+// pods, as cutoutjob.e2e.test.ts), and the server itself — `main.ts serve` run as a process on the host, with a token
+// of the ServiceAccount the operator made — reads the job's owner through the apiserver with only the Role the
+// operator granted.
 import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServe } from '../../services/cutout-runner/src/serve/config.js';
 import {
   eventually,
   kubectl,
@@ -115,6 +117,45 @@ function runningPods(job: string, n: number): Promise<Obj[]> {
     },
     { timeoutMs: 60_000, description: `${n} running pods of ${job}` },
   );
+}
+
+/**
+ * Runs `main.ts serve` (through tsx) as its own process with `env`; resolves once it listens, with its port and a
+ * stop that sends SIGTERM and resolves with the exit code.
+ */
+async function startServeProcess(
+  env: Record<string, string>,
+): Promise<{ port: number; stop: () => Promise<number | string> }> {
+  const proc = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(repoRoot, 'services/cutout-runner/src/main.ts'), 'serve'],
+    { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const killOnExit = (): void => void proc.kill('SIGKILL');
+  process.once('exit', killOnExit);
+  const exited = new Promise<number | string>((resolve) =>
+    proc.on('exit', (code, signal) => {
+      process.removeListener('exit', killOnExit);
+      resolve(code ?? signal ?? 'unknown');
+    }),
+  );
+  let stderr = '';
+  proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const port = await new Promise<number>((resolve, reject) => {
+    const lines = createInterface({ input: proc.stdout });
+    lines.on('line', (line) => {
+      const m = /"port":(\d+)/.exec(line);
+      if (m?.[1] !== undefined) resolve(Number(m[1]));
+    });
+    void exited.then((code) => reject(new Error(`serve exited ${code} before listening: ${stderr}`)));
+  });
+  return {
+    port,
+    stop: () => {
+      proc.kill('SIGTERM');
+      return exited;
+    },
+  };
 }
 
 const serve = (enabled = true) => ({
@@ -273,8 +314,9 @@ describe('ImageCollection spec.results.serve', () => {
     const caData = /certificate-authority-data:\s*(\S+)/.exec(kc)?.[1];
     if (server === undefined || caData === undefined) throw new Error('no server or CA in the kubeconfig');
     writeFileSync(join(work, 'ca.crt'), Buffer.from(caData, 'base64'));
-    const s = await startServe({
+    const s = await startServeProcess({
       CUTOUT_SERVE_PORT: '0',
+      CUTOUT_SERVE_HOST: '127.0.0.1',
       CUTOUT_SERVE_RESULTS_DIR: results,
       CUTOUT_SERVE_COLLECTION: 'des',
       CUTOUT_SERVE_TOKENS_FILE: join(work, 'tokens'),
@@ -322,7 +364,8 @@ describe('ImageCollection spec.results.serve', () => {
           ).trim(),
         ).toBe('no');
     } finally {
-      await s.close();
+      // SIGTERM: it stops accepting and exits 0.
+      expect(await s.stop()).toBe(0);
     }
   });
 

@@ -14,6 +14,8 @@ export class ServeConfigError extends Error {
 
 export interface ServeConfig {
   readonly port: number;
+  /** Address to listen on; every interface when unset (a pod's). */
+  readonly host?: string;
   readonly resultsDir: string;
   readonly collection: string;
   readonly tokensFile: string;
@@ -53,6 +55,7 @@ const opt = (env: Env, name: string): string | undefined =>
 /** Reads the CUTOUT_SERVE_* variables; an error names the variable. */
 export function serveConfig(env: Env): ServeConfig {
   const publicUrl = opt(env, 'CUTOUT_SERVE_PUBLIC_URL');
+  const host = opt(env, 'CUTOUT_SERVE_HOST');
   const namespace = opt(env, 'CUTOUT_SERVE_NAMESPACE');
   const apiServer = opt(env, 'CUTOUT_SERVE_APISERVER');
   const apiTokenFile = opt(env, 'CUTOUT_SERVE_APISERVER_TOKEN_FILE');
@@ -63,6 +66,7 @@ export function serveConfig(env: Env): ServeConfig {
     );
   return {
     port: int(env, 'CUTOUT_SERVE_PORT', 8080, 0, 65535),
+    ...(host !== undefined && { host }),
     resultsDir: need(env, 'CUTOUT_SERVE_RESULTS_DIR'),
     collection: need(env, 'CUTOUT_SERVE_COLLECTION'),
     tokensFile: need(env, 'CUTOUT_SERVE_TOKENS_FILE'),
@@ -143,7 +147,8 @@ export async function startServe(
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen(cfg.port, resolve);
+    if (cfg.host === undefined) server.listen(cfg.port, resolve);
+    else server.listen(cfg.port, cfg.host, resolve);
   });
   const addr = server.address();
   const port = typeof addr === 'object' && addr !== null ? addr.port : cfg.port;
