@@ -89,7 +89,7 @@ export function safeRelativePath(encoded: string): string {
 const encodePath = (p: string): string => p.split('/').map(encodeURIComponent).join('/');
 
 /** Every regular file under `dir` (relative, `/`-separated, sorted), leaving out temporaries (`.tmp-*`). */
-async function walk(dir: string, prefix = ''): Promise<{ name: string; bytes: number }[]> {
+async function walk(dir: string, prefix = ''): Promise<string[]> {
   let entries;
   try {
     entries = await readdir(join(dir, prefix), { withFileTypes: true });
@@ -97,15 +97,15 @@ async function walk(dir: string, prefix = ''): Promise<{ name: string; bytes: nu
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw e;
   }
-  const out: { name: string; bytes: number }[] = [];
+  const out: string[] = [];
   for (const e of entries) {
     if (e.name.startsWith('.tmp-')) continue;
     const rel = prefix === '' ? e.name : `${prefix}/${e.name}`;
     // Symbolic links are neither listed nor followed.
     if (e.isDirectory()) out.push(...(await walk(dir, rel)));
-    else if (e.isFile()) out.push({ name: rel, bytes: (await lstat(join(dir, rel))).size });
+    else if (e.isFile()) out.push(rel);
   }
-  return out.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  return out.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 function intParam(q: URLSearchParams, name: string, fallback: number, max: number): number {
@@ -154,22 +154,30 @@ export function createResultsServer(o: ResultsServerOptions): http.Server {
     }
     const all = await walk(join(jobsRoot, dir));
     // The job's own results (manifest, summary) first, then the cutouts.
-    all.sort((a, b) => Number(sums.has(b.name)) - Number(sums.has(a.name)));
+    all.sort((a, b) => Number(sums.has(b)) - Number(sums.has(a)));
     const base = o.publicUrl ?? `http://${req.headers.host ?? 'localhost'}`;
     let expires = 0;
-    const files = all.slice(offset, offset + limit).map((f) => {
-      const path = `${dir}/${f.name}`;
+    const files = [];
+    // Only the page's files are stat'ed: a listing of 40,000 cutouts costs one directory walk.
+    for (const name of all.slice(offset, offset + limit)) {
+      let bytes: number;
+      try {
+        bytes = (await lstat(join(jobsRoot, dir, name))).size;
+      } catch {
+        continue; // deleted since the walk (the job's clean-up)
+      }
+      const path = `${dir}/${name}`;
       const s = o.signer.sign(path);
       expires = s.expires;
-      const sha256 = sums.get(f.name);
-      return {
-        name: f.name,
-        bytes: f.bytes,
+      const sha256 = sums.get(name);
+      files.push({
+        name,
+        bytes,
         ...(sha256 !== undefined && { sha256 }),
-        contentType: contentType(f.name),
+        contentType: contentType(name),
         url: `${base}/files/${encodePath(path)}?expires=${s.expires}&sig=${s.sig}`,
-      };
-    });
+      });
+    }
     const next = offset + limit < all.length ? offset + limit : undefined;
     return {
       name: job.name,
@@ -208,7 +216,8 @@ export function createResultsServer(o: ResultsServerOptions): http.Server {
     res.writeHead(200, {
       'Content-Type': contentType(rel),
       'Content-Length': st.size,
-      'Content-Disposition': `attachment; filename="${posix.basename(rel).replace(/["\\]/g, '_')}"`,
+      // PNGs open in the browser; everything else downloads under its own name.
+      'Content-Disposition': `${rel.endsWith('.png') ? 'inline' : 'attachment'}; filename="${posix.basename(rel).replace(/["\\]/g, '_')}"`,
       'Cache-Control': 'private, no-store',
     });
     if (req.method === 'HEAD') return void res.end();
