@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { eventually, kubectl, kubectlJson, repoRoot, ToolError } from '../cluster/index.js';
+import { eventually, kubectl, repoRoot, ToolError } from '../cluster/index.js';
 import { operatorSuite } from '../operator/suite.js';
+import { cutoutKit } from './support.js';
 
 const suite = operatorSuite({
   namespace: 'cutout',
@@ -24,98 +25,12 @@ const suite = operatorSuite({
   },
 });
 const HOLD = { 'e2e.skyport.io/complete-after': '1h' };
+const { apply, get, list, waitFor, endPod, runningPods } = cutoutKit(() => suite.ns());
 const start = () =>
   suite.start({
     args: ['--controllers=imagecollection,cutoutjob'],
     env: { SKYPORT_CUTOUT_POD_ANNOTATION_PREFIXES: 'e2e.skyport.io/' },
   });
-
-interface Obj {
-  metadata: {
-    name: string;
-    uid: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  spec?: Record<string, unknown>;
-  data?: Record<string, string>;
-  status?: Record<string, unknown> & {
-    phase?: string;
-    message?: string;
-    conditions?: { type: string; status: string; reason: string }[];
-    containerStatuses?: Record<string, unknown>[];
-  };
-}
-
-async function apply(obj: unknown): Promise<void> {
-  await kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(obj) });
-}
-const get = (kind: string, name: string) =>
-  kubectlJson<Obj>(['get', kind, name, '-n', suite.ns(), '-o', 'json']);
-const list = async (kind: string, selector: string) =>
-  (await kubectlJson<{ items: Obj[] }>(['get', kind, '-n', suite.ns(), '-l', selector, '-o', 'json'])).items;
-
-function waitFor(kind: string, name: string, what: string, check: (o: Obj) => boolean, timeoutMs = 60_000) {
-  return eventually(
-    async () => {
-      const o = await get(kind, name);
-      if (!check(o)) throw new Error(`${kind}/${name} not ${what}: ${JSON.stringify(o.status)}`);
-      return o;
-    },
-    { timeoutMs, description: `${kind}/${name} ${what}` },
-  );
-}
-
-/** Ends a pod as the kubelet would: Succeeded (or Failed), the container terminated with `message`. */
-async function endPod(pod: Obj, message: string, exitCode = 0): Promise<void> {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const cs = (pod.status?.containerStatuses ?? []).map((c) => ({
-    ...c,
-    ready: false,
-    started: false,
-    state: {
-      terminated: {
-        exitCode,
-        reason: exitCode === 0 ? 'Completed' : 'Error',
-        message,
-        startedAt: now,
-        finishedAt: now,
-      },
-    },
-  }));
-  const patch = {
-    status: {
-      phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-      containerStatuses: cs,
-      conditions: [{ type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: now }],
-    },
-  };
-  await kubectl([
-    'patch',
-    'pod',
-    pod.metadata.name,
-    '-n',
-    suite.ns(),
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify(patch),
-  ]);
-}
-
-/** Running pods of a Job (waits until there are `n`). */
-function runningPods(job: string, n: number): Promise<Obj[]> {
-  return eventually(
-    async () => {
-      const pods = (await list('pods', `batch.kubernetes.io/job-name=${job}`)).filter(
-        (p) => p.status?.phase === 'Running',
-      );
-      if (pods.length < n) throw new Error(`${pods.length} running pods of ${job}, want ${n}`);
-      return pods;
-    },
-    { timeoutMs: 60_000, description: `${n} running pods of ${job}` },
-  );
-}
 
 let indexReport = '';
 let survey = '';

@@ -10,8 +10,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, kubectl, kubectlJson, repoRoot } from '../cluster/index.js';
+import { eventually, kubectl, repoRoot } from '../cluster/index.js';
 import { operatorSuite } from '../operator/suite.js';
+import { cutoutKit, type Obj } from './support.js';
 
 const catalog = `e2e-cutout-${process.pid}`;
 const suite = operatorSuite({
@@ -33,99 +34,19 @@ const suite = operatorSuite({
   },
 });
 const HOLD = { 'e2e.skyport.io/complete-after': '1h' };
+const { apply, get, list, waitFor, patchStatus, endPod, runningPods } = cutoutKit(() => suite.ns());
 const start = () =>
   suite.start({
     args: ['--controllers=imagecollection,cutoutjob'],
     env: { SKYPORT_CUTOUT_POD_ANNOTATION_PREFIXES: 'e2e.skyport.io/' },
   });
 
-interface Obj {
-  metadata: { name: string; uid: string; annotations?: Record<string, string> };
-  spec?: Record<string, unknown>;
-  data?: Record<string, string>;
-  status?: Record<string, unknown> & {
-    phase?: string;
-    message?: string;
-    conditions?: { type: string; status: string; reason: string; message: string }[];
-    containerStatuses?: Record<string, unknown>[];
-  };
-}
-
 interface PodSpec {
   containers: { args: string[]; volumeMounts: Record<string, unknown>[] }[];
   volumes: Record<string, unknown>[];
 }
 
-async function apply(obj: unknown): Promise<void> {
-  await kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(obj) });
-}
-const get = (kind: string, name: string) =>
-  kubectlJson<Obj>(['get', kind, name, '-n', suite.ns(), '-o', 'json']);
-const list = async (kind: string, selector: string) =>
-  (await kubectlJson<{ items: Obj[] }>(['get', kind, '-n', suite.ns(), '-l', selector, '-o', 'json'])).items;
 const reason = (o: Obj) => o.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
-
-function waitFor(kind: string, name: string, what: string, check: (o: Obj) => boolean, timeoutMs = 60_000) {
-  return eventually(
-    async () => {
-      const o = await get(kind, name);
-      if (!check(o)) throw new Error(`${kind}/${name} not ${what}: ${JSON.stringify(o.status)}`);
-      return o;
-    },
-    { timeoutMs, description: `${kind}/${name} ${what}` },
-  );
-}
-
-async function patchStatus(kind: string, name: string, status: Record<string, unknown>): Promise<void> {
-  await kubectl([
-    'patch',
-    kind,
-    name,
-    '-n',
-    suite.ns(),
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({ status }),
-  ]);
-}
-
-/** Ends a pod as the kubelet would: Succeeded (or Failed), the container terminated with `message`. */
-async function endPod(pod: Obj, message: string, exitCode = 0): Promise<void> {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const cs = (pod.status?.containerStatuses ?? []).map((c) => ({
-    ...c,
-    ready: false,
-    started: false,
-    state: {
-      terminated: {
-        exitCode,
-        reason: exitCode === 0 ? 'Completed' : 'Error',
-        message,
-        startedAt: now,
-        finishedAt: now,
-      },
-    },
-  }));
-  await patchStatus('pod', pod.metadata.name, {
-    phase: exitCode === 0 ? 'Succeeded' : 'Failed',
-    containerStatuses: cs,
-    conditions: [{ type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: now }],
-  });
-}
-
-function runningPods(job: string, n: number): Promise<Obj[]> {
-  return eventually(
-    async () => {
-      const pods = (await list('pods', `batch.kubernetes.io/job-name=${job}`)).filter(
-        (p) => p.status?.phase === 'Running',
-      );
-      if (pods.length < n) throw new Error(`${pods.length} running pods of ${job}, want ${n}`);
-      return pods;
-    },
-    { timeoutMs: 60_000, description: `${n} running pods of ${job}` },
-  );
-}
 
 const SHA = 'b'.repeat(64);
 function queryJob(name: string): Record<string, unknown> {

@@ -12,15 +12,9 @@ import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  eventually,
-  kubectl,
-  kubectlJson,
-  repoRoot,
-  serviceAccountToken,
-  ToolError,
-} from '../cluster/index.js';
+import { eventually, kubectl, repoRoot, serviceAccountToken, ToolError } from '../cluster/index.js';
 import { operatorSuite } from '../operator/suite.js';
+import { cutoutKit } from './support.js';
 
 const TOKENS = { alice: 'alice-token-0123456789abcdef', bob: 'bob-token-0123456789abcdef0' } as const;
 const KEY = 'k'.repeat(40);
@@ -52,72 +46,7 @@ const suite = operatorSuite({
   },
 });
 const HOLD = { 'e2e.skyport.io/complete-after': '1h' };
-
-interface Obj {
-  metadata: {
-    name: string;
-    uid: string;
-    ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
-  };
-  spec?: Record<string, unknown>;
-  rules?: unknown;
-  subjects?: unknown;
-  status?: Record<string, unknown> & { phase?: string; containerStatuses?: Record<string, unknown>[] };
-}
-
-async function apply(obj: unknown): Promise<void> {
-  await kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(obj) });
-}
-const get = (kind: string, name: string) =>
-  kubectlJson<Obj>(['get', kind, name, '-n', suite.ns(), '-o', 'json']);
-const list = async (kind: string, selector: string) =>
-  (await kubectlJson<{ items: Obj[] }>(['get', kind, '-n', suite.ns(), '-l', selector, '-o', 'json'])).items;
-
-function waitFor(kind: string, name: string, what: string, check: (o: Obj) => boolean, timeoutMs = 60_000) {
-  return eventually(
-    async () => {
-      const o = await get(kind, name);
-      if (!check(o)) throw new Error(`${kind}/${name} not ${what}: ${JSON.stringify(o.status)}`);
-      return o;
-    },
-    { timeoutMs, description: `${kind}/${name} ${what}` },
-  );
-}
-
-/** Ends a pod as the kubelet would: Succeeded, the container terminated with `message`. */
-async function endPod(pod: Obj, message: string): Promise<void> {
-  const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-  const cs = (pod.status?.containerStatuses ?? []).map((c) => ({
-    ...c,
-    ready: false,
-    started: false,
-    state: { terminated: { exitCode: 0, reason: 'Completed', message, startedAt: now, finishedAt: now } },
-  }));
-  await kubectl([
-    'patch',
-    'pod',
-    pod.metadata.name,
-    '-n',
-    suite.ns(),
-    '--subresource=status',
-    '--type=merge',
-    '-p',
-    JSON.stringify({ status: { phase: 'Succeeded', containerStatuses: cs } }),
-  ]);
-}
-
-function runningPods(job: string, n: number): Promise<Obj[]> {
-  return eventually(
-    async () => {
-      const pods = (await list('pods', `batch.kubernetes.io/job-name=${job}`)).filter(
-        (p) => p.status?.phase === 'Running',
-      );
-      if (pods.length < n) throw new Error(`${pods.length} running pods of ${job}, want ${n}`);
-      return pods;
-    },
-    { timeoutMs: 60_000, description: `${n} running pods of ${job}` },
-  );
-}
+const { apply, get, list, waitFor, endPod, runningPods } = cutoutKit(() => suite.ns());
 
 /**
  * Runs `main.ts serve` (through tsx) as its own process with `env`; resolves once it listens, with its port and a

@@ -1,0 +1,104 @@
+// What the CutoutJob e2e files share: the object shape they read, kubectl shorthands in the suite's namespace, and
+// playing the kubelet on kwok (a runner pod ends with a termination message, as the real runner's would).
+import { eventually, kubectl, kubectlJson } from '../cluster/index.js';
+
+/** An object as these tests read it (fields each file looks at; the rest stays unknown). */
+export interface Obj {
+  metadata: {
+    name: string;
+    uid: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    ownerReferences?: { kind: string; name: string; uid: string; controller?: boolean }[];
+  };
+  spec?: Record<string, unknown>;
+  data?: Record<string, string>;
+  rules?: unknown;
+  subjects?: unknown;
+  status?: Record<string, unknown> & {
+    phase?: string;
+    message?: string;
+    conditions?: { type: string; status: string; reason: string; message: string }[];
+    containerStatuses?: Record<string, unknown>[];
+  };
+}
+
+/** kubectl shorthands in the namespace `ns()` names (the suite's, known once its beforeAll ran). */
+export function cutoutKit(ns: () => string) {
+  const apply = async (obj: unknown): Promise<void> => {
+    await kubectl(['apply', '--server-side', '-f', '-'], { input: JSON.stringify(obj) });
+  };
+  const get = (kind: string, name: string): Promise<Obj> =>
+    kubectlJson<Obj>(['get', kind, name, '-n', ns(), '-o', 'json']);
+  const list = async (kind: string, selector: string): Promise<Obj[]> =>
+    (await kubectlJson<{ items: Obj[] }>(['get', kind, '-n', ns(), '-l', selector, '-o', 'json'])).items;
+
+  const waitFor = (
+    kind: string,
+    name: string,
+    what: string,
+    check: (o: Obj) => boolean,
+    timeoutMs = 60_000,
+  ) =>
+    eventually(
+      async () => {
+        const o = await get(kind, name);
+        if (!check(o)) throw new Error(`${kind}/${name} not ${what}: ${JSON.stringify(o.status)}`);
+        return o;
+      },
+      { timeoutMs, description: `${kind}/${name} ${what}` },
+    );
+
+  const patchStatus = async (kind: string, name: string, status: Record<string, unknown>): Promise<void> => {
+    await kubectl([
+      'patch',
+      kind,
+      name,
+      '-n',
+      ns(),
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify({ status }),
+    ]);
+  };
+
+  /** Ends a pod as the kubelet would: Succeeded (or Failed), the container terminated with `message`. */
+  const endPod = async (pod: Obj, message: string, exitCode = 0): Promise<void> => {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const cs = (pod.status?.containerStatuses ?? []).map((c) => ({
+      ...c,
+      ready: false,
+      started: false,
+      state: {
+        terminated: {
+          exitCode,
+          reason: exitCode === 0 ? 'Completed' : 'Error',
+          message,
+          startedAt: now,
+          finishedAt: now,
+        },
+      },
+    }));
+    await patchStatus('pod', pod.metadata.name, {
+      phase: exitCode === 0 ? 'Succeeded' : 'Failed',
+      containerStatuses: cs,
+      conditions: [{ type: 'Ready', status: 'False', reason: 'PodCompleted', lastTransitionTime: now }],
+    });
+  };
+
+  /** Running pods of a Job (waits until there are `n`). */
+  const runningPods = (job: string, n: number): Promise<Obj[]> =>
+    eventually(
+      async () => {
+        const pods = (await list('pods', `batch.kubernetes.io/job-name=${job}`)).filter(
+          (p) => p.status?.phase === 'Running',
+        );
+        if (pods.length < n) throw new Error(`${pods.length} running pods of ${job}, want ${n}`);
+        return pods;
+      },
+      { timeoutMs: 60_000, description: `${n} running pods of ${job}` },
+    );
+
+  return { apply, get, list, waitFor, patchStatus, endPod, runningPods };
+}
