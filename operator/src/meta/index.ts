@@ -3,3 +3,4 @@ export * from './labels.js';
 export * from './naming.js';
 export * from './conditions.js';
 export * from './child.js';
+export * from './identity.js';

@@ -4,7 +4,7 @@
 import type { Catalog } from '../../api/v1alpha1/index.js';
 import { parseDuration } from '../../api/units.js';
 import type { KubeObject } from '../../kube/index.js';
-import { childLabels, childMeta, childName, LABELS } from '../../meta/index.js';
+import { childLabels, childMeta, childName, LABELS, workloadIdentity } from '../../meta/index.js';
 import { withHash } from '../../runtime/index.js';
 
 /** The `app.kubernetes.io/component` of the TAP children. */
@@ -211,26 +211,11 @@ export function buildTap(catalog: Catalog, settings: TapSettings): TapChildren |
       },
     },
   };
+  const identity = workloadIdentity(meta, name, t.namespace, TAP_ROLE_RULES);
   return {
-    serviceAccount: withHash({
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: meta,
-      automountServiceAccountToken: false,
-    }),
-    role: withHash({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: meta,
-      rules: TAP_ROLE_RULES,
-    }),
-    roleBinding: withHash({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: meta,
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-      subjects: [{ kind: 'ServiceAccount', name, namespace: t.namespace }],
-    }),
+    serviceAccount: withHash(identity.serviceAccount),
+    role: withHash(identity.role),
+    roleBinding: withHash(identity.roleBinding),
     deployment: withHash(deployment),
     service: withHash({
       apiVersion: 'v1',

@@ -4,7 +4,7 @@
 // No I/O, no clock.
 import type { ImageCollection } from '../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../kube/index.js';
-import { childLabels, childMeta, childName, LABELS } from '../../meta/index.js';
+import { childLabels, childMeta, childName, LABELS, workloadIdentity } from '../../meta/index.js';
 import { withHash } from '../../runtime/index.js';
 import { RUNNER_UID } from '../cutoutjob/runner-pod.js';
 
@@ -144,26 +144,11 @@ export function buildResultsServer(c: ImageCollection, image: string): ResultsCh
       },
     },
   };
+  const identity = workloadIdentity(meta, name, namespace, RESULTS_ROLE_RULES);
   return {
-    serviceAccount: withHash({
-      apiVersion: 'v1',
-      kind: 'ServiceAccount',
-      metadata: meta,
-      automountServiceAccountToken: false,
-    }),
-    role: withHash({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'Role',
-      metadata: meta,
-      rules: RESULTS_ROLE_RULES,
-    }),
-    roleBinding: withHash({
-      apiVersion: 'rbac.authorization.k8s.io/v1',
-      kind: 'RoleBinding',
-      metadata: meta,
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
-      subjects: [{ kind: 'ServiceAccount', name, namespace }],
-    }),
+    serviceAccount: withHash(identity.serviceAccount),
+    role: withHash(identity.role),
+    roleBinding: withHash(identity.roleBinding),
     deployment: withHash(deployment),
     service: withHash({
       apiVersion: 'v1',
