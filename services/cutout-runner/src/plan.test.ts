@@ -8,7 +8,7 @@ import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSpec, main, planErrorReport, TERMINATION_MESSAGE_MAX } from './main.js';
 import { mergeShards, parseManifest } from './merge.js';
-import { planPositions, tileOf, type TileFootprint } from './cutout/plan.js';
+import { MIN_SPLIT, planPositions, tileOf, type TileFootprint } from './cutout/plan.js';
 import { DES_LIMITS } from './cutout/positions.js';
 import { ResultError } from './cutout/result.js';
 import { footprintsOf, runPlan, type PlanSpec } from './plan.js';
@@ -126,8 +126,49 @@ describe('planPositions at scale', () => {
       limits: { ...DES_LIMITS, maxPositions: n },
       footprints: [{ tile: 'T', raMin: 359.9, raMax: 0.1, decMin: -30.1, decMax: -29.9 }],
     });
-    expect(plan.shards.map((s) => s.rows.length)).toEqual([n]);
-    expect(plan.shards[0]?.rows[n - 1]).toBe(n);
+    // One tile's positions split over the 4 shards (each reads the tile), in input order, none lost or repeated.
+    expect(plan.shards.map((s) => s.rows.length)).toEqual([n / 4, n / 4, n / 4, n / 4]);
+    expect(plan.shards.map((s) => s.tiles)).toEqual([['T'], ['T'], ['T'], ['T']]);
+    const all = plan.shards.flatMap((s) => s.rows);
+    expect(new Set(all).size).toBe(n);
+    for (const s of plan.shards) expect(s.rows).toEqual([...s.rows].sort((a, b) => a - b));
+  });
+});
+
+describe('planPositions: balanced shards', () => {
+  const grid = (tiles: number, per: number): { csv: string; footprints: TileFootprint[] } => {
+    const footprints: TileFootprint[] = [];
+    const rows: string[] = [];
+    for (let t = 0; t < tiles; t++) {
+      footprints.push({ tile: `T${t}`, raMin: t, raMax: t + 1, decMin: -1, decMax: 1 });
+      for (let i = 0; i < per; i++) rows.push(`${t + 0.5},${(i / per - 0.5).toFixed(6)}`);
+    }
+    return { csv: ['RA,DEC', ...rows].join('\n'), footprints };
+  };
+  const plan = (tiles: number, per: number, shards: number) => {
+    const g = grid(tiles, per);
+    return planPositions({
+      csv: g.csv,
+      size: { x: 10, y: 10, unit: 'arcsec' },
+      shards,
+      limits: { ...DES_LIMITS, maxPositions: tiles * per },
+      footprints: g.footprints,
+    });
+  };
+
+  it('splits a tile so 9 equal tiles on 2 shards are even (whole tiles made them 5 : 4)', () => {
+    const p = plan(9, 1000, 2);
+    expect(p.shards.map((s) => s.rows.length)).toEqual([4500, 4500]);
+    // One tile is read by both shards; every other tile by one.
+    const reads = p.shards.flatMap((s) => s.tiles);
+    expect(reads.length).toBe(10);
+    expect(new Set(reads).size).toBe(9);
+  });
+
+  it(`keeps whole tiles when a split would move fewer than ${MIN_SPLIT} positions`, () => {
+    const p = plan(3, 100, 2);
+    expect(p.shards.map((s) => s.rows.length).sort()).toEqual([100, 200]);
+    expect(p.shards.flatMap((s) => s.tiles).length).toBe(3);
   });
 });
 

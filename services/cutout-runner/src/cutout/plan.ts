@@ -129,26 +129,52 @@ function shardCsv(positions: readonly Position[]): string {
   return ['RA,DEC,XSIZE,YSIZE,COLORS_FITS,ID', ...lines].join('\n') + '\n';
 }
 
-/** Groups → shards: largest group first onto the least-loaded shard; positions in input order in each shard. */
+/**
+ * Groups → shards: largest group first onto the least-loaded shard, each shard filled to at most ⌈positions /
+ * shards⌉; a group that would pass that share by at least {@link MIN_SPLIT} positions is split and its rest goes on to the
+ * next least-loaded shard (its tile is then read by two shards, at most shards − 1 extra tile reads in all). Whole tiles alone put 9 equal tiles on 2
+ * shards at 5 : 4, so two shards ran at most 90 % as fast as the ideal (bench:cutout measured 81 %). Positions in
+ * input order in each shard; no empty shard.
+ */
+/** Fewest positions a split sends to another shard (a tile decode costs about as much as this many cutouts). */
+export const MIN_SPLIT = 256;
+
 function pack(groups: readonly { tiles: string[]; positions: Position[] }[], shards: number): Shard[] {
-  const n = Math.max(0, Math.min(shards, groups.length));
+  const total = groups.reduce((n, g) => n + g.positions.length, 0);
+  const n = Math.max(0, Math.min(shards, total));
+  const share = n === 0 ? 0 : Math.ceil(total / n);
   const bins = Array.from({ length: n }, () => ({ tiles: [] as string[], positions: [] as Position[] }));
   const order = [...groups].sort(
     (a, b) => b.positions.length - a.positions.length || (a.tiles[0] ?? '').localeCompare(b.tiles[0] ?? ''),
   );
   for (const g of order) {
-    let target = bins[0];
-    for (const b of bins)
-      if (target === undefined || b.positions.length < target.positions.length) target = b;
-    if (target === undefined) break;
-    // One by one: a spread of a large group would overflow the call stack.
-    for (const t of g.tiles) target.tiles.push(t);
-    for (const p of g.positions) target.positions.push(p);
+    let from = 0;
+    while (from < g.positions.length) {
+      let target = bins[0];
+      for (const b of bins)
+        if (target === undefined || b.positions.length < target.positions.length) target = b;
+      if (target === undefined) break;
+      // While positions are left the least-loaded shard is below its share (n shares hold at least total). A rest
+      // smaller than MIN_SPLIT stays with it: cutting so few costs less than reading their tile a second time.
+      const left = g.positions.length - from;
+      const room = Math.max(1, share - target.positions.length);
+      const take = left - room < MIN_SPLIT ? left : room;
+      for (const t of g.tiles) target.tiles.push(t);
+      // One by one: a spread of a large group would overflow the call stack.
+      for (let i = from; i < from + take; i++) target.positions.push(g.positions[i]!);
+      from += take;
+    }
   }
-  return bins.map((b) => {
-    const positions = [...b.positions].sort((x, y) => x.row - y.row);
-    return { csv: shardCsv(positions), rows: positions.map((p) => p.row), tiles: [...b.tiles].sort() };
-  });
+  return bins
+    .filter((b) => b.positions.length > 0)
+    .map((b) => {
+      const positions = [...b.positions].sort((x, y) => x.row - y.row);
+      return {
+        csv: shardCsv(positions),
+        rows: positions.map((p) => p.row),
+        tiles: [...new Set(b.tiles)].sort(),
+      };
+    });
 }
 
 /** Inputs of {@link planPositions}. */
