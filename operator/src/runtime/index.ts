@@ -17,3 +17,4 @@ export * from './expectations.js';
 export * from './transforms.js';
 export * from './predicates.js';
 export * from './status.js';
+export * from './served.js';

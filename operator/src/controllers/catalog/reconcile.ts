@@ -6,23 +6,12 @@ import type { Catalog, CatalogStatus } from '../../api/v1alpha1/index.js';
 import type { Kube, KubeObject } from '../../kube/index.js';
 import { setCondition } from '../../meta/index.js';
 import {
-  specHashOf,
   StatusWriter,
+  syncServedChildren,
   type ReconcileContext,
   type ReconcileResult,
 } from '../../runtime/index.js';
-import { buildTap, tapUrl, type TapChildren, type TapSettings } from './build.js';
-
-/** Kinds of the TAP children, in apply order. */
-export const TAP_KINDS = ['ServiceAccount', 'Role', 'RoleBinding', 'Deployment', 'Service'] as const;
-
-const API_VERSIONS: Record<(typeof TAP_KINDS)[number], string> = {
-  ServiceAccount: 'v1',
-  Role: 'rbac.authorization.k8s.io/v1',
-  RoleBinding: 'rbac.authorization.k8s.io/v1',
-  Deployment: 'apps/v1',
-  Service: 'v1',
-};
+import { buildTap, tapUrl, type TapSettings } from './build.js';
 
 export interface CatalogTapDeps {
   kube: Kube;
@@ -31,15 +20,6 @@ export interface CatalogTapDeps {
 }
 
 type Ctx = ReconcileContext<Catalog>;
-
-const ordered = (c: TapChildren): KubeObject[] => [
-  c.serviceAccount,
-  c.role,
-  c.roleBinding,
-  c.deployment,
-  c.service,
-];
-const where = (o: KubeObject): string => `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
 
 function sameStatus(a: CatalogStatus | undefined, b: CatalogStatus): boolean {
   return JSON.stringify(a ?? {}) === JSON.stringify(b);
@@ -114,37 +94,7 @@ export class CatalogTapReconciler {
     if (cached === undefined || cached.metadata.deletionTimestamp !== undefined) return undefined;
     const catalog = this.status.fresh(cached);
     const desired = buildTap(catalog, this.deps.settings);
-    const wanted = new Set(
-      (desired === undefined ? [] : ordered(desired)).map((o) => `${o.kind}:${where(o)}`),
-    );
-
-    // Stale children first: a Service left in the old namespace must not outlive a move.
-    for (const kind of TAP_KINDS)
-      for (const o of ctx.owned(kind))
-        if (!wanted.has(`${kind}:${where(o)}`)) {
-          await this.deps.kube.delete(
-            {
-              apiVersion: API_VERSIONS[kind],
-              kind,
-              namespace: o.metadata?.namespace ?? '',
-              name: o.metadata?.name ?? '',
-            },
-            { ...(o.metadata?.uid === undefined ? {} : { uid: o.metadata.uid }) },
-          );
-          ctx.log.info({ kind, object: where(o) }, 'Deleted TAP child');
-        }
-
-    let deployment: KubeObject | undefined;
-    for (const d of desired === undefined ? [] : ordered(desired)) {
-      const current = ctx.owned(d.kind ?? '').find((o) => where(o) === where(d));
-      if (d.kind === 'Deployment') deployment = current;
-      if (current !== undefined && specHashOf(current) === specHashOf(d)) continue;
-      await this.deps.kube.apply(d);
-      ctx.log.info(
-        { kind: d.kind, object: where(d) },
-        current === undefined ? 'Created TAP child' : 'Updated TAP child',
-      );
-    }
+    const deployment = await syncServedChildren(ctx, this.deps.kube, desired, 'TAP');
     const next = catalogTapStatus(catalog, deployment, new Date(this.now()));
     await this.status.write(catalog, next);
     return undefined;
