@@ -4,24 +4,9 @@
 // of an integer column, an undefined logical, empty text) as an empty cell. Float NULLs are NaN in FITS and read
 // "NaN": either way the planner settles the row as failed with its reason.
 
-import { BLOCK, FitsError, Header } from '../fits/header.js';
+import { BLOCK, FitsError, Header, TFORM_BYTES } from '../fits/header.js';
 
-/** Bytes per element of each TFORM type code. */
-const WIDTH: Record<string, number> = {
-  L: 1,
-  X: 1,
-  B: 1,
-  I: 2,
-  J: 4,
-  K: 8,
-  A: 1,
-  E: 4,
-  D: 8,
-  C: 8,
-  M: 16,
-  P: 8,
-  Q: 16,
-};
+const WIDTH = TFORM_BYTES;
 
 interface FitsColumn {
   readonly name: string;

@@ -5,7 +5,7 @@
 // quantized with SUBTRACTIVE_DITHER_1.
 
 import { gunzipSync, inflateSync } from 'node:zlib';
-import { FitsError, Header } from './header.js';
+import { FitsError, Header, TFORM_BYTES } from './header.js';
 import {
   allocPixels,
   bitpixOf,
@@ -44,21 +44,7 @@ interface Column {
   readonly heapType: string;
 }
 
-const SIZES: Record<string, number> = {
-  L: 1,
-  X: 1,
-  B: 1,
-  I: 2,
-  J: 4,
-  K: 8,
-  A: 1,
-  E: 4,
-  D: 8,
-  C: 8,
-  M: 16,
-  P: 8,
-  Q: 16,
-};
+const SIZES = TFORM_BYTES;
 
 function columns(h: Header, where: string): Map<string, Column> {
   const out = new Map<string, Column>();

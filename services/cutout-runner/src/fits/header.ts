@@ -200,3 +200,20 @@ export class Header {
     return Buffer.from(text.padEnd(Math.ceil(text.length / BLOCK) * BLOCK, ' '), 'latin1');
   }
 }
+
+/** Bytes per element of each BINTABLE TFORM type code (P and Q: the array descriptor in the row). */
+export const TFORM_BYTES: Readonly<Record<string, number>> = {
+  L: 1,
+  X: 1,
+  B: 1,
+  I: 2,
+  J: 4,
+  K: 8,
+  A: 1,
+  E: 4,
+  D: 8,
+  C: 8,
+  M: 16,
+  P: 8,
+  Q: 16,
+};
