@@ -1,5 +1,6 @@
 // The identity a workload the operator deploys runs as: its own ServiceAccount, a Role with exactly the rules it
-// needs in its namespace, and the RoleBinding between them, all three under one name and metadata.
+// needs in its namespace, and the RoleBinding between them, all three under one name and metadata; and the pod-level
+// securityContext of the restricted Pod Security Standard every skyport pod runs with.
 import type { KubeObject, ObjectMeta } from '../api/object.js';
 
 /** A policy rule of a Role (rbac.authorization.k8s.io/v1). */
@@ -34,5 +35,16 @@ export function workloadIdentity(
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
       subjects: [{ kind: 'ServiceAccount', name, namespace }],
     },
+  };
+}
+
+/** Pod-level securityContext of the restricted Pod Security Standard, running as `uid` (group and fsGroup too). */
+export function restrictedPodSecurity(uid: number): Record<string, unknown> {
+  return {
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: uid,
+    fsGroup: uid,
+    seccompProfile: { type: 'RuntimeDefault' },
   };
 }

@@ -4,7 +4,7 @@
 import type { AnomalyService } from '../../api/v1alpha1/index.js';
 import { ANOMALY_LIMIT_SETTINGS, ANOMALY_WORKER_THREADS } from '../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../kube/index.js';
-import { childLabels, childMeta } from '../../meta/index.js';
+import { childLabels, childMeta, restrictedPodSecurity } from '../../meta/index.js';
 import {
   ANOMALY_UID,
   API_PORT,
@@ -14,7 +14,6 @@ import {
   containerResources,
   DEFAULT_TENANT,
   owner,
-  podSecurity,
   podSelector,
   TOKENS_KEY,
   tokensRef,
@@ -83,7 +82,7 @@ export function buildApiDeployment(svc: AnomalyService, ctx: BuildContext): Kube
   const names = anomalyNames(svc.metadata.name ?? '');
   return deployment(svc, COMPONENT.api, names.api, svc.spec.api.replicas, {
     automountServiceAccountToken: false,
-    securityContext: podSecurity(ANOMALY_UID),
+    securityContext: restrictedPodSecurity(ANOMALY_UID),
     containers: [
       {
         name: 'api',
@@ -109,7 +108,7 @@ export function buildWorkerDeployment(svc: AnomalyService, ctx: BuildContext): K
   const threads = svc.spec.workers.threads;
   return deployment(svc, COMPONENT.workers, names.workers, svc.spec.workers.replicas, {
     automountServiceAccountToken: false,
-    securityContext: podSecurity(ANOMALY_UID),
+    securityContext: restrictedPodSecurity(ANOMALY_UID),
     // The worker drains for SHUTDOWN_GRACE_MS on SIGTERM and exits 5 s later at the latest (worker-main.ts).
     terminationGracePeriodSeconds: WORKER_DRAIN_MS / 1000 + 10,
     containers: [

@@ -85,17 +85,6 @@ export function tokensRef(svc: AnomalyService): { name: string; key: string } {
   );
 }
 
-/** Pod-level security of the restricted Pod Security Standard. */
-export function podSecurity(uid: number): Record<string, unknown> {
-  return {
-    runAsNonRoot: true,
-    runAsUser: uid,
-    runAsGroup: uid,
-    fsGroup: uid,
-    seccompProfile: { type: 'RuntimeDefault' },
-  };
-}
-
 /** Container-level security of the restricted Pod Security Standard, with a read-only root. */
 export const CONTAINER_SECURITY = {
   runAsNonRoot: true,

@@ -3,14 +3,13 @@
 import type { AnomalyService } from '../../api/v1alpha1/index.js';
 import { parseQuantity } from '../../api/units.js';
 import type { KubeObject } from '../../kube/index.js';
-import { childLabels, childMeta } from '../../meta/index.js';
+import { childLabels, childMeta, restrictedPodSecurity } from '../../meta/index.js';
 import {
   anomalyNames,
   COMPONENT,
   CONTAINER_SECURITY,
   containerResources,
   owner,
-  podSecurity,
   podSelector,
   type BuildContext,
 } from './names.js';
@@ -84,7 +83,7 @@ export function buildRedis(
         metadata: { labels: childLabels(owner(svc), COMPONENT.redis) },
         spec: {
           automountServiceAccountToken: false,
-          securityContext: podSecurity(REDIS_UID),
+          securityContext: restrictedPodSecurity(REDIS_UID),
           containers: [
             {
               name: 'redis',

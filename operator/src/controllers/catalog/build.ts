@@ -4,7 +4,14 @@
 import type { Catalog } from '../../api/v1alpha1/index.js';
 import { parseDuration } from '../../api/units.js';
 import type { KubeObject } from '../../kube/index.js';
-import { childLabels, childMeta, childName, LABELS, workloadIdentity } from '../../meta/index.js';
+import {
+  childLabels,
+  childMeta,
+  childName,
+  LABELS,
+  restrictedPodSecurity,
+  workloadIdentity,
+} from '../../meta/index.js';
 import { withHash } from '../../runtime/index.js';
 
 /** The `app.kubernetes.io/component` of the TAP children. */
@@ -154,13 +161,7 @@ export function buildTap(catalog: Catalog, settings: TapSettings): TapChildren |
           serviceAccountName: name,
           // The TAP process talks to the apiserver (QueryJobs) with this ServiceAccount's token.
           automountServiceAccountToken: true,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: TAP_UID,
-            runAsGroup: TAP_UID,
-            fsGroup: TAP_UID,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: restrictedPodSecurity(TAP_UID),
           containers: [
             {
               name: TAP_COMPONENT,

@@ -2,7 +2,7 @@
 // one container of the cutout-runner image under the restricted Pod Security Standard, whose last word — the
 // termination message (/dev/termination-log) — is how a step reports back to the operator.
 import type { KubeObject } from '../../api/object.js';
-import type { ChildMeta } from '../../meta/index.js';
+import { restrictedPodSecurity, type ChildMeta } from '../../meta/index.js';
 
 /** The user the cutout-runner image runs as (images/cutout-runner/Dockerfile). */
 export const RUNNER_UID = 65532;
@@ -55,13 +55,7 @@ export function runnerJob(o: RunnerJobOptions): KubeObject {
           shareProcessNamespace: true,
           automountServiceAccountToken: false,
           enableServiceLinks: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: RUNNER_UID,
-            runAsGroup: RUNNER_UID,
-            fsGroup: RUNNER_UID,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: restrictedPodSecurity(RUNNER_UID),
           containers: [
             {
               name: 'runner',

@@ -4,7 +4,14 @@
 // No I/O, no clock.
 import type { ImageCollection } from '../../api/v1alpha1/index.js';
 import type { KubeObject } from '../../kube/index.js';
-import { childLabels, childMeta, childName, LABELS, workloadIdentity } from '../../meta/index.js';
+import {
+  childLabels,
+  childMeta,
+  childName,
+  LABELS,
+  restrictedPodSecurity,
+  workloadIdentity,
+} from '../../meta/index.js';
 import { withHash } from '../../runtime/index.js';
 import { RUNNER_UID } from '../cutoutjob/runner-pod.js';
 
@@ -93,13 +100,7 @@ export function buildResultsServer(c: ImageCollection, image: string): ResultsCh
           // The server reads CutoutJobs (their owner and uid) with this ServiceAccount's token.
           automountServiceAccountToken: true,
           enableServiceLinks: false,
-          securityContext: {
-            runAsNonRoot: true,
-            runAsUser: RUNNER_UID,
-            runAsGroup: RUNNER_UID,
-            fsGroup: RUNNER_UID,
-            seccompProfile: { type: 'RuntimeDefault' },
-          },
+          securityContext: restrictedPodSecurity(RUNNER_UID),
           containers: [
             {
               name: 'server',
