@@ -1,6 +1,7 @@
 // Reconcile kit: the children of a served workload (ServiceAccount, Role, RoleBinding, Deployment, Service) kept as
 // built — stale ones (another name or namespace, or serving turned off) deleted first, changed ones applied in
 // order — for any controller that deploys one (a Catalog's TAP service, a collection's results server).
+import type { V1PolicyRule } from '@kubernetes/client-node';
 import type { Kube, KubeObject } from '../kube/index.js';
 import type { ReconcileContext } from './controller.js';
 import { specHashOf } from './expectations.js';
@@ -16,6 +17,25 @@ export interface ServedChildren {
 
 /** The kinds of {@link ServedChildren}, in apply order (the identity before the pods that run as it). */
 export const SERVED_KINDS = ['ServiceAccount', 'Role', 'RoleBinding', 'Deployment', 'Service'] as const;
+
+/** The rules {@link syncServedChildren} needs on those kinds: a controller using it adds them to its own. */
+export const SERVED_RBAC: V1PolicyRule[] = [
+  {
+    apiGroups: [''],
+    resources: ['services', 'serviceaccounts'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
+  },
+  {
+    apiGroups: ['apps'],
+    resources: ['deployments'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
+  },
+  {
+    apiGroups: ['rbac.authorization.k8s.io'],
+    resources: ['roles', 'rolebindings'],
+    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
+  },
+];
 
 const API_VERSIONS: Record<(typeof SERVED_KINDS)[number], string> = {
   ServiceAccount: 'v1',

@@ -1,5 +1,6 @@
 // The RBAC the Catalog controller needs; the chart's ClusterRole is generated from this list (no wildcards).
 import type { V1PolicyRule } from '@kubernetes/client-node';
+import { SERVED_RBAC } from '../../runtime/index.js';
 
 /**
  * Catalogs are read and their status written; `finalizers` lets the TAP children's ownerReferences set
@@ -16,19 +17,6 @@ export const rbac: V1PolicyRule[] = [
     resources: ['queryjobs'],
     verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
   },
-  {
-    apiGroups: [''],
-    resources: ['services', 'serviceaccounts'],
-    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
-  },
-  {
-    apiGroups: ['apps'],
-    resources: ['deployments'],
-    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
-  },
-  {
-    apiGroups: ['rbac.authorization.k8s.io'],
-    resources: ['roles', 'rolebindings'],
-    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
-  },
+  // The served workload's children (runtime/served.ts).
+  ...SERVED_RBAC,
 ];

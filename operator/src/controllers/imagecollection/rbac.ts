@@ -1,5 +1,6 @@
 // The RBAC the ImageCollection controller needs (the chart's ClusterRole is generated from it).
 import type { V1PolicyRule } from '@kubernetes/client-node';
+import { SERVED_RBAC } from '../../runtime/index.js';
 
 /**
  * Collections are read and their status written; indexing Jobs are created and old ones deleted; pods are read for
@@ -14,19 +15,6 @@ export const rbac: V1PolicyRule[] = [
   // The results server's children (serve.ts). The operator holds what the server's Role grants on CutoutJobs
   // (get, list): the apiserver lets only a holder create such a Role (no `escalate`).
   { apiGroups: ['skyport.io'], resources: ['cutoutjobs'], verbs: ['get', 'list'] },
-  {
-    apiGroups: [''],
-    resources: ['services', 'serviceaccounts'],
-    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
-  },
-  {
-    apiGroups: ['apps'],
-    resources: ['deployments'],
-    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
-  },
-  {
-    apiGroups: ['rbac.authorization.k8s.io'],
-    resources: ['roles', 'rolebindings'],
-    verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'],
-  },
+  // The served workload's children (runtime/served.ts).
+  ...SERVED_RBAC,
 ];
