@@ -5,8 +5,11 @@
 // per input row, in order), every FITS through astropy (checksums, shape, WCS centre against astropy's Cutout2D of
 // the source tile) and the sha256 of the results in status. A shard SIGKILLed mid-run is retried by its index and the
 // merged manifest neither loses nor repeats a row; ABORT stops running shards; deleting a CutoutJob deletes its files.
+// The collection's results server (spec.results.serve: the runner image's `serve`) runs as a real pod too: a completed
+// job's status.resultsUrl, asked through the Service's ClusterIP, lists the job to its owner with signed URLs that
+// download the volume's bytes (manifest and summary with the sha256 in status); another user 404, no token 401.
 // Skipped unless the cluster has the real node and `npm run images -- cutout-runner operator` has built the images.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -18,7 +21,6 @@ import type { ManifestRow, Status } from '../../services/cutout-runner/src/runne
 import { generateSurvey } from '../../services/cutout-runner/src/survey/generate.js';
 import type { TileIndex } from '../../services/cutout-runner/src/survey/tile-index.js';
 import { TanWcs } from '../../services/cutout-runner/src/wcs.js';
-import { astropyPython } from '../../services/cutout-runner/test/support/astropy.js';
 import {
   createNamespace,
   deleteNamespace,
@@ -28,10 +30,12 @@ import {
   kubectlJson,
   uniqueName,
 } from '../cluster/index.js';
-import { nodeDirs } from '../cluster/node/config.js';
+import { nodeDirs, REAL_NODE_NAME } from '../cluster/node/config.js';
 import { builtImage, importBuiltImages } from '../cluster/node/node.js';
 import { nodeCacheDir } from '../cluster/paths.js';
 import { deployOperator, undeployOperator, type DeployedOperator } from '../operator/deploy.js';
+import { astropyChecker } from './cutout-astropy.js';
+import { expectServedToOwnerOnly, resultsServerSecret, TOKENS } from './cutout-results.js';
 import { realNodeSkipReason } from './support.js';
 
 const execFileP = promisify(execFile);
@@ -123,9 +127,11 @@ interface Obj {
 }
 interface PodView {
   metadata: { name: string; labels?: Record<string, string> };
+  spec?: { nodeName?: string };
   status?: {
     phase?: string;
     containerStatuses?: {
+      ready?: boolean;
       containerID?: string;
       state?: { running?: unknown; terminated?: { exitCode?: number } };
     }[];
@@ -149,49 +155,6 @@ function filesUnder(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => join(e.parentPath, e.name).slice(dir.length + 1));
-}
-
-/** What e2e/real/cutout_fits.py says of one cutout. */
-interface Checked {
-  path: string;
-  hdus: {
-    name: string;
-    shape: [number, number];
-    nan: number;
-    pixel: [number, number];
-    reference: [number, number];
-    same: boolean | null;
-  }[];
-}
-
-/**
- * Starts cutout_fits.py in the cutout runner's astropy venv (scripts/compat-venv.sh, cached) so astropy is imported
- * while the job runs: `check` sends the request and resolves with the answer; `close` ends a process never asked.
- */
-function astropyChecker(): {
-  check: (request: readonly { path: string; tile: string; ra: number; dec: number }[]) => Promise<Checked[]>;
-  close: () => void;
-} {
-  let answer: Promise<Checked[]> | undefined;
-  const child = spawn(astropyPython(), [join(import.meta.dirname, 'cutout_fits.py')]);
-  let stdout = '';
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
-  return {
-    check: (request) => {
-      child.stdin?.end(JSON.stringify(request));
-      answer ??= exited.then((code) => {
-        if (code !== 0) throw new Error(`cutout_fits.py exited ${code}: ${stderr}`);
-        return JSON.parse(stdout) as Checked[];
-      });
-      return answer;
-    },
-    close: () => {
-      if (answer === undefined) child.kill();
-    },
-  };
 }
 
 describe.skipIf(skipReason !== undefined)(
@@ -252,6 +215,7 @@ describe.skipIf(skipReason !== undefined)(
           metadata: { name: claim, namespace: ns },
           spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
         });
+      await apply(resultsServerSecret(ns, 'des-results-server'));
       tilesDir = await hostDirOf('des-tiles');
       resultsDir = await hostDirOf('des-cutouts');
       // The survey on the source volume, owned by the runner's user (the indexing Job writes tiles.json beside it).
@@ -356,7 +320,10 @@ describe.skipIf(skipReason !== undefined)(
         metadata: { name: 'des', namespace: ns },
         spec: {
           source: { persistentVolumeClaim: { claimName: 'des-tiles', path: 'coadd' } },
-          results: { persistentVolumeClaim: { claimName: 'des-cutouts' } },
+          results: {
+            persistentVolumeClaim: { claimName: 'des-cutouts' },
+            serve: { secretName: 'des-results-server' },
+          },
           limits: { maxConcurrentJobsPerOwner: 3 },
         },
       });
@@ -473,6 +440,35 @@ describe.skipIf(skipReason !== undefined)(
       expect(compared).toBe((want('ok') - 2) * BANDS.length * 2);
       log(`astropy checked ${checked.length} FITS, worst WCS centre offset ${worst.toExponential(2)} px`);
       expectResultsMatch(done);
+    });
+
+    it("the results server pod serves the job's resultsUrl to its owner: signed URLs, sha256; 404 for bob, 401 without a token", async () => {
+      dumpOnFailure();
+      const [server, ...more] = await eventually(
+        async () => {
+          const ps = await pods('app.kubernetes.io/component=results');
+          if (!ps.some((p) => p.status?.containerStatuses?.[0]?.ready === true))
+            throw new Error('no results server pod Ready');
+          return ps;
+        },
+        { timeoutMs: 90_000, intervalMs: 500, description: 'the results server Ready' },
+      );
+      expect(more).toEqual([]);
+      expect(server?.spec?.nodeName).toBe(REAL_NODE_NAME);
+      const collection = await get('imagecollection', 'des');
+      expect(collection.status?.['results']).toMatchObject({ url: `http://des-results.${ns}.svc:8080` });
+      const j = await get('cutoutjob', 'small');
+      const n = await expectServedToOwnerOnly({
+        kubeconfig,
+        namespace: ns,
+        service: 'des-results',
+        job: j,
+        dir: outputDir(j),
+        files: filesUnder(outputDir(j)),
+        owner: { user: 'alice', token: TOKENS.alice },
+        other: { token: TOKENS.bob },
+      });
+      log(`Results server: ${n} files downloaded by signed URL, each equal to the volume's`);
     });
 
     it('a shard SIGKILLed mid-run is retried by its index: the merged manifest has every row once', async () => {
