@@ -64,6 +64,8 @@ interface PyvoEvent {
   status?: number;
   error?: string;
   id?: string;
+  /** Wall clock, seconds. */
+  t: number;
 }
 interface QJ {
   metadata: { name: string; uid: string };
@@ -72,6 +74,8 @@ interface QJ {
     phase?: string;
     rows?: number;
     attempts?: number;
+    startTime?: string;
+    endTime?: string;
     results?: { name: string; sha256: string }[];
   };
 }
@@ -425,7 +429,7 @@ describe.skipIf(skipReason !== undefined)(
       expect(old, 'one TAP pod').toBeDefined();
       // A count over a self-join: one row, seconds of runner time on the real node.
       const sql =
-        'SELECT count(*) AS n FROM des_sample a, des_sample b WHERE a.coadd_object_id % 10 = 0 AND a.ra < b.ra';
+        'SELECT count(*) AS n FROM des_sample a, des_sample b WHERE a.coadd_object_id % 20 = 0 AND a.ra < b.ra';
       const p = pyvo(python, base, TOKENS.alice, 'async', 'PG-SQL', sql);
       const id = await eventually(() => p.events.find((e) => e.event === 'job')?.id ?? false, {
         timeoutMs: 60_000,
@@ -471,6 +475,7 @@ describe.skipIf(skipReason !== undefined)(
         '--force',
         '--wait=false',
       ]);
+      const killedAt = Date.now();
       log(`Killed TAP pod ${old?.metadata.name ?? ''} while pyvo waited on ${id}`);
       // The database's own count, while the TAP pod comes back.
       const want = dbRows(sql);
@@ -481,7 +486,9 @@ describe.skipIf(skipReason !== undefined)(
         },
         { timeoutMs: 120_000, intervalMs: 500, description: 'a new TAP pod Ready' },
       );
-      log(`New TAP pod ${fresh.metadata.name} Ready`);
+      log(
+        `New TAP pod ${fresh.metadata.name} Ready ${((Date.now() - killedAt) / 1000).toFixed(1)} s after the kill`,
+      );
       const out = await p.done;
       log(`pyvo's job ${id} ended ${out.phase ?? ''}`);
       // What pyvo saw: the WAIT in flight failed with a connection error, and a later request succeeded.
@@ -490,11 +497,33 @@ describe.skipIf(skipReason !== undefined)(
       expect(ended?.error, 'the WAIT in flight failed when the pod died').toMatch(
         /ConnectionError|ChunkedEncoding/,
       );
+      const after = p.events.filter((e) => e.event === 'end' && e.t * 1000 > killedAt);
+      log(
+        'pyvo after the kill: ' +
+          p.events
+            .filter((e) => e.t * 1000 > killedAt - 2000)
+            .map(
+              (e) =>
+                `${(e.t - killedAt / 1000).toFixed(1)} ${e.event} ${e.method ?? ''} WAIT=${e.wait ?? ''} ${e.status ?? e.error ?? ''}`,
+            )
+            .join('; '),
+      );
+      const since = (t: number | undefined) =>
+        t === undefined ? '-' : `${(t - killedAt / 1000).toFixed(1)} s`;
+      log(
+        `pyvo: the WAIT in flight ended ${since(ended?.t)} after the kill; ${after.filter((e) => e.error).length} failed ` +
+          `requests, the first answer ${since(after.find((e) => e.status !== undefined)?.t)} after it`,
+      );
       expect(out.phase).toBe('COMPLETED');
       expect(out.rows).toEqual(await want);
       // Once: one QueryJob for the id, one attempt, one runner pod.
       const qj = await getQJ(id);
       expect(qj.status).toMatchObject({ phase: 'COMPLETED', rows: 1, attempts: 1 });
+      const ms = (iso?: string) => (iso === undefined ? NaN : Date.parse(iso));
+      log(
+        `QueryJob ${id}: runner Job ${((ms(qj.status?.endTime) - ms(qj.status?.startTime)) / 1000).toFixed(0)} s, ` +
+          `ended ${((ms(qj.status?.endTime) - killedAt) / 1000).toFixed(0)} s after the kill`,
+      );
       expect((await runnerPods(qj)).map((x) => x.status?.phase)).toEqual(['Succeeded']);
       expect(fresh.spec.nodeName).toBe(REAL_NODE_NAME);
     });

@@ -7,12 +7,13 @@ usage: tap_pyvo.py BASE_URL TOKEN sync|async LANG QUERY
 
 Every row is printed as a list of its values (integers as text, so 64-bit ids stay exact; floats as floats), with the
 column names. Every HTTP request pyvo makes is logged on stderr as it starts and as it ends (`start` / `end` with the
-status or the exception's class), so the test can tell when a blocking WAIT is in flight and what became of it; the
+status or the exception's class, `t` the wall clock in seconds), so the test can tell when a blocking WAIT is in flight and what became of it; the
 async job's id is printed on stderr (`job <id>`) as soon as it exists.
 """
 
 import json
 import sys
+import time
 
 import numpy as np
 import pyvo
@@ -22,7 +23,7 @@ base, token, mode, lang, query = sys.argv[1:6]
 
 
 def log(**kw):
-    print(json.dumps(kw), file=sys.stderr, flush=True)
+    print(json.dumps({**kw, "t": time.time()}), file=sys.stderr, flush=True)
 
 
 class LoggingSession(requests.Session):
