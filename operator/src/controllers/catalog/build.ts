@@ -170,7 +170,9 @@ export function buildTap(catalog: Catalog, settings: TapSettings): TapChildren |
               ports: [{ name: 'http', containerPort: TAP_PORT, protocol: 'TCP' }],
               env: tapEnv(catalog, t.namespace),
               resources: resources(catalog),
-              readinessProbe: { ...probe('/availability'), periodSeconds: 10, timeoutSeconds: 5 },
+              // Every 2 s: the kubelet's first probe, right at container start, finds nothing listening yet, and the
+              // next one is a period later — 10 s kept a replaced pod out of its Service for ~12 s on the real node.
+              readinessProbe: { ...probe('/availability'), periodSeconds: 2, timeoutSeconds: 5 },
               livenessProbe: {
                 ...probe('/capabilities'),
                 initialDelaySeconds: 10,
