@@ -90,13 +90,16 @@ export const IMAGES: readonly ImageSpec[] = [
   {
     name: 'operator',
     base: 'node20',
-    // The operator validates queries with the query runner's validator and parses cutout positions with the
-    // cutout runner's parser (workspace dependencies).
+    // The operator validates queries with the query runner's validator, parses cutout positions with the
+    // cutout runner's parser and sends job notifications with the anomaly service's webhook transport and SSRF
+    // refusal list (workspace dependencies).
     inputs: {
       paths: [
         ...MANIFESTS,
         'operator/tsconfig.json',
         'operator/src',
+        'services/anomaly/tsconfig.json',
+        'services/anomaly/src',
         'services/query-runner/tsconfig.json',
         'services/query-runner/src',
         'services/cutout-runner/tsconfig.json',

@@ -1,14 +1,16 @@
 // Threshold-crossing notifications: an alert stream (Redis Streams) drives webhooks; pub/sub drives live SSE.
 
-import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { BlockList, isIP } from 'node:net';
+import { isIP } from 'node:net';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Counter } from 'prom-client';
 import type { Keys } from '../store/keys.js';
 import { HttpError } from './errors.js';
-import { guardedLookup, postJson } from './webhook-http.js';
+import { forbiddenAddress, guardedLookup, hostMatches, postJson, signature } from './webhook-http.js';
+
+export { forbiddenAddress, signature };
 
 /** One point whose score crossed its model's threshold. */
 export interface Alert {
@@ -34,11 +36,6 @@ export interface Webhook {
 /** A webhook as stored: with the secret that signs its deliveries (shown to the client once). */
 export interface StoredWebhook extends Webhook {
   readonly secret: string;
-}
-
-/** `sha256=<hex HMAC of the body>`, sent as X-Skyport-Signature so receivers can verify an alert. */
-export function signature(secret: string, body: string): string {
-  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 
 // History bound: the alert stream is a log for webhook delivery, not storage; ~100k entries is days of alerts.
@@ -71,40 +68,12 @@ export function checkWebhookUrl(raw: string, allowed: readonly string[]): URL {
     });
   }
   const host = url.hostname.toLowerCase();
-  const ok =
-    allowed.length === 0 ||
-    allowed.some((p) =>
-      p.startsWith('*.') ? host.endsWith(p.slice(1)) && host.length > p.length - 1 : host === p,
-    );
-  if (!ok)
+  if (allowed.length > 0 && !hostMatches(host, allowed))
     throw new HttpError(400, 'WebhookHostNotAllowed', `url: host ${host} is not on the webhook allow-list`, {
       field: '/url',
       host,
     });
   return url;
-}
-
-/**
- * Addresses a webhook may not reach unless WEBHOOK_ALLOWED_HOSTS names its host: link-local (the instance
- * metadata service of OpenStack and the clouds, 169.254.169.254, which hands out credentials), AWS's IPv6
- * metadata address fd00:ec2::254 (in the private fd00::/8, so not link-local), and unspecified addresses.
- * The IPv4 ranges are refused in every IPv6 spelling that reaches them: IPv4-mapped (::ffff:0:0/96, which
- * BlockList matches against the IPv4 rules itself), IPv4-compatible (::/96) and NAT64 (64:ff9b::/96, RFC 6052).
- */
-const FORBIDDEN = new BlockList();
-FORBIDDEN.addSubnet('169.254.0.0', 16, 'ipv4');
-FORBIDDEN.addSubnet('0.0.0.0', 8, 'ipv4');
-FORBIDDEN.addSubnet('fe80::', 10, 'ipv6');
-FORBIDDEN.addAddress('::', 'ipv6');
-FORBIDDEN.addAddress('fd00:ec2::254', 'ipv6');
-FORBIDDEN.addSubnet('::169.254.0.0', 112, 'ipv6');
-FORBIDDEN.addSubnet('64:ff9b::169.254.0.0', 112, 'ipv6');
-// Not ::0.0.0.0/104 as well: it holds ::1, the loopback address, which webhooks may reach like 127.0.0.1.
-FORBIDDEN.addSubnet('64:ff9b::0.0.0.0', 104, 'ipv6');
-
-/** True for an address no webhook may reach without an allow-list entry. */
-export function forbiddenAddress(ip: string): boolean {
-  return FORBIDDEN.check(ip, isIP(ip) === 6 ? 'ipv6' : 'ipv4');
 }
 
 const WEBHOOK_LOOKUP = guardedLookup(forbiddenAddress);
@@ -117,7 +86,7 @@ export type Lookup = (host: string) => Promise<string[]>;
 const systemLookup: Lookup = async (host) => (await dnsLookup(host, { all: true })).map((a) => a.address);
 
 /**
- * With no allow-list, refuses a webhook whose host is, or resolves to, a {@link FORBIDDEN} address (server-side
+ * With no allow-list, refuses a webhook whose host is, or resolves to, a {@link forbiddenAddress} address (server-side
  * request forgery against the metadata service). A name that does not resolve passes: delivery will fail and retry.
  * Checked at registration; at delivery literals are checked again and names on the address each connection
  * resolves ({@link guardedLookup}), so a name that re-resolves in between cannot slip through.

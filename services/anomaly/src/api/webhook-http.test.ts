@@ -3,8 +3,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { forbiddenAddress } from './alerts.js';
-import { guardedLookup, postJson, type Resolve } from './webhook-http.js';
+import {
+  forbiddenAddress,
+  guardedLookup,
+  hostMatches,
+  loopbackAddress,
+  postJson,
+  type Resolve,
+} from './webhook-http.js';
 
 let server: Server;
 let port = 0;
@@ -85,5 +91,32 @@ describe('postJson with guardedLookup', () => {
     expect(await postJson(new URL(`http://127.0.0.1:${port}/moved`), '{}', {}, { timeoutMs: 5000 })).toBe(
       302,
     );
+  });
+});
+
+describe('loopbackAddress', () => {
+  it.each([
+    '127.0.0.1',
+    '127.255.0.9',
+    '::1',
+    '::ffff:127.0.0.1',
+    '::ffff:7f00:1',
+    '::127.0.0.1',
+    '64:ff9b::7f00:1',
+  ])('is true for %s', (ip) => expect(loopbackAddress(ip)).toBe(true));
+  it.each(['10.0.0.1', '128.0.0.1', '::2', '169.254.169.254', '2001:db8::1'])('is false for %s', (ip) =>
+    expect(loopbackAddress(ip)).toBe(false),
+  );
+});
+
+describe('hostMatches', () => {
+  it('matches a host exactly or below a *. suffix, never the bare suffix or a look-alike', () => {
+    const allowed = ['hooks.example.org', '*.svc.cluster.local'];
+    expect(hostMatches('HOOKS.example.org', allowed)).toBe(true);
+    expect(hostMatches('portal.ns.svc.cluster.local', allowed)).toBe(true);
+    expect(hostMatches('svc.cluster.local', allowed)).toBe(false);
+    expect(hostMatches('evilsvc.cluster.local', allowed)).toBe(false);
+    expect(hostMatches('hooks.example.org.evil', allowed)).toBe(false);
+    expect(hostMatches('anything', [])).toBe(false);
   });
 });
