@@ -129,6 +129,23 @@ describe('QueryJob and Catalog: the apiserver and ajv refuse the same fields', (
       message: /spec\.executionDuration: Invalid value: "2 days"/,
       path: 'spec.executionDuration',
     },
+    ...(
+      [
+        ['ftp scheme', 'ftp://hooks.example.org/x', /must be an absolute http or https URL/],
+        ['not a URL', 'hooks.example.org/x', /must be an absolute http or https URL/],
+        ['credentials', 'https://user:pw@hooks.example.org/x', /must not carry credentials/],
+        ['instance metadata', 'http://169.254.169.254/latest', /link-local \(instance metadata\)/],
+        ['IPv6 link-local', 'https://[fe80::1]/x', /link-local \(instance metadata\)/],
+        ['unspecified', 'https://0.0.0.0/x', /link-local \(instance metadata\) or unspecified/],
+        ['AWS IPv6 metadata', 'http://[fd00:ec2::254]/x', /link-local \(instance metadata\)/],
+        ['IPv4-mapped metadata', 'http://[::ffff:169.254.169.254]/x', /must not be an IPv4-mapped address/],
+      ] as const
+    ).map(([title, url, message]) => ({
+      title: `notify webhook: ${title}`,
+      mutate: (o: Obj) => (o.spec.notify = { webhook: { url } }),
+      message: new RegExp(`spec\\.notify\\.webhook\\.url: Invalid value: .*${message.source}`),
+      path: 'spec.notify.webhook.url',
+    })),
     {
       title: 'name too long for the Job name',
       mutate: (o) => (o.metadata.name = 'x'.repeat(53)),
@@ -144,6 +161,19 @@ describe('QueryJob and Catalog: the apiserver and ajv refuse the same fields', (
       expect(ajvPaths(queryJobValidator, obj)).toContain(c.path);
     });
   }
+
+  it('QueryJob: a public https webhook, and a loopback one (the operator decides on loopback), are accepted', async () => {
+    for (const url of ['https://hooks.example.org/skyport?x=1', 'http://127.0.0.1:8080/hook']) {
+      const obj = queryJob(uniqueName('hook'));
+      obj.spec.notify = { webhook: { url, secretRef: { name: 'hook-key' } } };
+      await kubectl(['create', '-f', '-'], { input: JSON.stringify(obj) });
+      expect(ajvPaths(queryJobValidator, obj)).toEqual([]);
+      const stored = await kubectlJson<Obj>(['get', 'queryjob', obj.metadata.name as string, '-n', ns]);
+      expect(stored.spec.notify).toEqual({
+        webhook: { url, secretRef: { name: 'hook-key', key: 'secret' } },
+      });
+    }
+  });
 
   const catCases: { title: string; mutate: (o: Obj) => void; message: RegExp; path: string }[] = [
     {

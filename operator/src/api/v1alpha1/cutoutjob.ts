@@ -19,6 +19,7 @@ import type { KubeObject, ObjectMeta } from '../object.js';
 import { conditions, DNS1123_SUBDOMAIN_PATTERN, LABEL_VALUE_PATTERN, observedGeneration } from './common.js';
 import { API_VERSION, CUTOUTJOB } from './group.js';
 import { num } from './imagecollection.js';
+import { notification, notify } from './notify.js';
 
 /** Longest CutoutJob name: its Jobs are `<name>-plan`/`-shards`/`-merge`/`-clean` and their pods add `-<index>-<5>`. */
 export const CUTOUTJOB_NAME_MAX = 40;
@@ -315,6 +316,7 @@ export const cutoutJobSpec = obj(
     executionDuration: def(duration("Longest the shards may run (the Job's activeDeadlineSeconds)."), '1h'),
     destruction: dateTime('When the results are deleted (files, then the CutoutJob).'),
     phase: def(enumOf(CUTOUT_DESIRED, 'PENDING: hold; RUN: execute; ABORT: stop the shards.'), 'RUN'),
+    notify,
   },
   'Desired state of the cutout job.',
 );
@@ -372,6 +374,7 @@ export const cutoutJobStatus = obj(
       { maxLength: 1024 },
     ),
     conditions: conditions('Ready (COMPLETED), Degraded (a job-level fault, with its reason).'),
+    notification,
   },
   'Observed state of the cutout job.',
 );

@@ -1,6 +1,7 @@
 // Public surface of skyport.io/v1alpha1: names, types and schemas of every kind.
 export * from './group.js';
 export * from './common.js';
+export * from './notify.js';
 export * from './notebooklab.js';
 export * from './notebookprofile.js';
 export * from './anomalyservice.js';

@@ -18,6 +18,7 @@ import type { KubeObject, ObjectMeta } from '../object.js';
 import type { Infer, InferInput } from '../schema.js';
 import { conditions, DNS1123_SUBDOMAIN_PATTERN, LABEL_VALUE_PATTERN, observedGeneration } from './common.js';
 import type { KindNames } from './group.js';
+import { notification, notify } from './notify.js';
 import { API_VERSION } from './group.js';
 
 /** QueryJob: one catalog query, run asynchronously by the query runner (namespaced). */
@@ -132,6 +133,7 @@ export const queryJobSpec = obj(
     destruction: dateTime(
       'When the results are deleted and the record becomes ARCHIVED; creation + the catalog retention when unset.',
     ),
+    notify,
   },
   'The query, its catalog, its output and its UWS phase.',
   {
@@ -211,6 +213,7 @@ export const queryJobStatus = obj(
     overflow: bool('Whether the result was cut at maxRecords (TAP QUERY_STATUS OVERFLOW).'),
     results: arr(result, 'Result files, then the provenance manifest.', { maxItems: 1024 }),
     error,
+    notification,
   },
   'Observed state of the query job.',
 );
