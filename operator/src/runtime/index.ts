@@ -18,3 +18,4 @@ export * from './transforms.js';
 export * from './predicates.js';
 export * from './status.js';
 export * from './served.js';
+export * from './notify.js';
