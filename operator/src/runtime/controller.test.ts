@@ -445,6 +445,30 @@ describe('Controller watches', () => {
     await Promise.all(infs().map((i) => i.stop()));
   });
 
+  it('an onTerminal that returns requeueAfterMs is not parked: the key comes back after exactly that delay', async () => {
+    const runs: number[] = [];
+    const t = setup(
+      () => {
+        runs.push(t.clock.now());
+        // The first run fails terminally; the next finds the recorded end state and has nothing left to do.
+        return runs.length === 1
+          ? Promise.reject(new TerminalError('MergeFailed', 'merge Job failed'))
+          : Promise.resolve();
+      },
+      () => Promise.resolve({ requeueAfterMs: 250 }),
+    );
+    await t.c.start();
+    await t.clock.advance(0);
+    expect(runs).toHaveLength(1);
+    await t.clock.advance(249);
+    expect(runs).toHaveLength(1);
+    await t.clock.advance(1);
+    expect(runs.map((r) => r - (runs[0] ?? 0))).toEqual([0, 250]);
+    await t.clock.advance(60_000);
+    expect(runs).toHaveLength(2);
+    await t.stop();
+  });
+
   it('without onTerminal, records a TerminalError as Degraded with its code on the primary', async () => {
     const labs = new Source([lab(1, '1')]);
     const { informers, byKind } = sharedInformers(() => labs);

@@ -94,8 +94,11 @@ export interface ControllerOptions<T extends KubeObject> {
    * Called when reconcile throws a TerminalError: record it. Without it the runtime records `Degraded=True` and
    * `Ready=False` with `reason = err.code` on the primary's status (`recordDegraded`). The key is then parked: not retried until the primary's generation, labels or annotations change, or an
    * event of a `watches` source maps to it (what it depends on changed, e.g. its profile was fixed).
+   * Returning a ReconcileResult with `requeueAfterMs` or `requeue` instead says the record is a final state the
+   * reconcile itself handles (a job's ERROR whose end notification is still to be sent): the key is not parked but
+   * re-added as the result says.
    */
-  onTerminal?: (ctx: ReconcileContext<T>, err: TerminalError) => Promise<void>;
+  onTerminal?: (ctx: ReconcileContext<T>, err: TerminalError) => Promise<ReconcileResult | void>;
   /** Filters primary update events; default: every change is enqueued. */
   updatePredicate?: (obj: T, old: T) => boolean;
   /** Concurrent reconciles (default: the manager's `workers`). */
@@ -410,13 +413,23 @@ export class Controller<T extends KubeObject = KubeObject> {
         { code: err.code, err: err.message },
         'Reconcile failed terminally, not retrying until the spec changes',
       );
+      let after: ReconcileResult | void = undefined;
       try {
-        if (this.opts.onTerminal !== undefined) await this.opts.onTerminal(ctx, err);
+        if (this.opts.onTerminal !== undefined) after = await this.opts.onTerminal(ctx, err);
         else if (this.kube !== undefined && ctx.object !== undefined)
           await recordDegraded(this.kube, ctx.object, err);
       } catch (hookErr) {
         // Recording the failure failed (e.g. a conflict on /status): retry the whole key later.
         ctx.log.warn({ err: errorMessage(hookErr) }, 'Failed to record terminal error, retrying');
+        this.queue.addRateLimited(k);
+        return;
+      }
+      if (after?.requeueAfterMs !== undefined && after.requeueAfterMs > 0) {
+        this.queue.forget(k);
+        this.queue.addAfter(k, after.requeueAfterMs);
+        return;
+      }
+      if (after?.requeue === true) {
         this.queue.addRateLimited(k);
         return;
       }
