@@ -51,6 +51,14 @@
 {{- if .enabled }}
 - name: SKYPORT_QUERY_RUNNER_IMAGE
   value: {{ .runnerImage | quote }}
+- name: SKYPORT_QUERYJOB_NOTIFY_ALLOWED_HOSTS
+  value: {{ join "," .notifyAllowedHosts | quote }}
+- name: SKYPORT_QUERYJOB_NOTIFY_ATTEMPTS
+  value: {{ .notifyAttempts | quote }}
+- name: SKYPORT_QUERYJOB_NOTIFY_BACKOFF
+  value: {{ .notifyBackoff | quote }}
+- name: SKYPORT_QUERYJOB_NOTIFY_MAX_BACKOFF
+  value: {{ .notifyMaxBackoff | quote }}
 {{- end }}
 {{- end }}
 {{- with (index .Values.controllers "catalog") }}
@@ -65,6 +73,14 @@
   value: {{ .runnerImage | quote }}
 - name: SKYPORT_CUTOUT_POD_ANNOTATION_PREFIXES
   value: {{ join "," .podAnnotationPrefixes | quote }}
+- name: SKYPORT_CUTOUTJOB_NOTIFY_ALLOWED_HOSTS
+  value: {{ join "," .notifyAllowedHosts | quote }}
+- name: SKYPORT_CUTOUTJOB_NOTIFY_ATTEMPTS
+  value: {{ .notifyAttempts | quote }}
+- name: SKYPORT_CUTOUTJOB_NOTIFY_BACKOFF
+  value: {{ .notifyBackoff | quote }}
+- name: SKYPORT_CUTOUTJOB_NOTIFY_MAX_BACKOFF
+  value: {{ .notifyMaxBackoff | quote }}
 {{- end }}
 {{- end }}
 {{- end }}

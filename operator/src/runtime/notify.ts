@@ -11,6 +11,7 @@ import {
   signature,
   type Resolve,
 } from '@skyport/anomaly/webhook';
+import type { V1PolicyRule } from '@kubernetes/client-node';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Notification, Notify } from '../api/v1alpha1/notify.js';
 import type { Kube, KubeObject } from '../kube/client.js';
@@ -23,6 +24,9 @@ import type { SettingsOf } from './settings.js';
 export const NOTIFY_PHASES: readonly string[] = ['COMPLETED', 'ERROR', 'ABORTED'];
 /** The field a refused destination is reported at. */
 export const NOTIFY_URL_FIELD = 'spec.notify.webhook.url';
+
+/** The rules a {@link Notifier} needs (the signing key's Secret, in the job's namespace); add them to the kind's. */
+export const NOTIFY_RBAC: V1PolicyRule[] = [{ apiGroups: [''], resources: ['secrets'], verbs: ['get'] }];
 
 /** The admin's rules for notifications (controllers.<kind>.notify* settings). */
 export interface NotifyPolicy {
@@ -217,6 +221,16 @@ export function afterAttempt(
   if (result.ok) return { ...base, delivered: true };
   const gaveUp = result.final === true || attempts >= policy.attempts;
   return { ...base, delivered: false, lastError: result.error.slice(0, 1024), ...(gaveUp && { gaveUp }) };
+}
+
+/** The sooner of two reconcile results (a job's own requeue and its notification's). */
+export function sooner(
+  a: ReconcileResult | undefined | void,
+  b: ReconcileResult | undefined | void,
+): ReconcileResult | undefined {
+  const ms = [a?.requeueAfterMs, b?.requeueAfterMs].filter((x): x is number => x !== undefined && x > 0);
+  if (ms.length > 0) return { requeueAfterMs: Math.min(...ms) };
+  return a?.requeue === true || b?.requeue === true ? { requeue: true } : undefined;
 }
 
 /** The settings every job kind with spec.notify declares; `prefix` makes the env names unique per controller. */

@@ -17,6 +17,9 @@ import {
   generationOrMetadataChanged,
   keyFromLabel,
   metadataOnly,
+  Notifier,
+  notifyPolicy,
+  notifySettings,
   StatusWriter,
   type ControllerOptions,
   type ObjectKey,
@@ -95,14 +98,16 @@ export const cutoutJob = defineController({
       reservedPrefix: 'skyport.io/',
       description: 'CutoutJob annotation prefixes copied onto its runner pods (mesh or scrape annotations).',
     },
+    ...notifySettings('SKYPORT_CUTOUTJOB'),
   },
-  controller: ({ kube, settings }): ControllerOptions<CutoutJob> => {
+  controller: ({ kube, events, settings }): ControllerOptions<CutoutJob> => {
     const storage = new CutoutStorage(kube);
     const status = new StatusWriter<CutoutJobStatus>({ kube, same: sameCutoutStatus });
     const deps = {
       storage,
       status,
       now: () => new Date(),
+      notifier: new Notifier({ kube, events, policy: notifyPolicy(settings) }),
       build: (job: CutoutJob) => ({
         image: settings.runnerImage,
         podAnnotations: annotationsFor(job, settings.podAnnotationPrefixes),
@@ -196,9 +201,8 @@ export const cutoutJob = defineController({
       ],
       updatePredicate: generationOrMetadataChanged,
       reconcile: (ctx) => reconcileCutout(ctx, deps),
-      onTerminal: async (ctx, err) => {
-        if (ctx.object !== undefined) await recordError(deps, ctx.object, err);
-      },
+      onTerminal: async (ctx, err) =>
+        ctx.object === undefined ? undefined : recordError(deps, ctx.object, err),
     };
   },
 });

@@ -1,11 +1,13 @@
 // The RBAC the CutoutJob controller needs (the chart's ClusterRole is generated from it).
 import type { V1PolicyRule } from '@kubernetes/client-node';
+import { NOTIFY_RBAC } from '../../runtime/index.js';
 
 /**
  * CutoutJobs are read, patched (finalizer) and deleted (destruction), status through /status; collections, QueryJobs
  * and Catalogs (positions from a QueryJob's result) are read;
  * the positions ConfigMap and the Jobs are created (never updated) and the shards' Job patched to suspend it (ABORT);
- * a user's positions ConfigMap is read; pods are read for the merge's report.
+ * a user's positions ConfigMap is read; pods are read for the merge's report; spec.notify's signing Secret is read
+ * (NOTIFY_RBAC).
  */
 export const rbac: V1PolicyRule[] = [
   {
@@ -20,4 +22,5 @@ export const rbac: V1PolicyRule[] = [
   { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'list', 'watch', 'create'] },
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'patch'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
+  ...NOTIFY_RBAC,
 ];

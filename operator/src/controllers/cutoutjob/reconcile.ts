@@ -13,7 +13,8 @@ import type {
 import { CATALOG, IMAGECOLLECTION, QUERYJOB } from '../../api/v1alpha1/index.js';
 import { TerminalError } from '../../errors.js';
 import { childName } from '../../meta/index.js';
-import type { ReconcileContext, ReconcileResult, StatusWriter } from '../../runtime/index.js';
+import { sooner } from '../../runtime/index.js';
+import type { Notifier, ReconcileContext, ReconcileResult, StatusWriter } from '../../runtime/index.js';
 import {
   cleanJob,
   COMPONENT,
@@ -30,6 +31,7 @@ import {
   type BuildContext,
 } from './build.js';
 import { cutoutResultsUrl } from '../imagecollection/serve.js';
+import { cutoutJobFacts } from './notify.js';
 import { planShards, type PlanRecord } from './plan.js';
 import { PositionsError } from './positions.js';
 import { isWait, queryResult, type QueryResult, type QueryWait } from './query.js';
@@ -54,6 +56,8 @@ export interface CutoutDeps {
   /** Image and pod annotations for the Jobs. */
   readonly build: (job: CutoutJob) => BuildContext;
   readonly now: () => Date;
+  /** Sends the end notification of jobs with spec.notify (none: never sent). */
+  readonly notifier?: Notifier;
 }
 
 function child(ctx: Ctx, kind: string, job: CutoutJob, component: string): KubeObject | undefined {
@@ -142,8 +146,23 @@ async function syncResultsUrl(
   if (next !== undefined) await deps.status.write(job, next);
 }
 
-/** The reconcile of one CutoutJob. */
+/** The reconcile of one CutoutJob: its step, then the end notification of the status the step left. */
 export async function reconcileCutout(ctx: Ctx, deps: CutoutDeps): Promise<ReconcileResult | undefined> {
+  const res = await step(ctx, deps);
+  return sooner(res, await notify(ctx, deps));
+}
+
+/** spec.notify once the job has ended (not while it is being deleted). */
+export async function notify(ctx: Ctx, deps: CutoutDeps): Promise<ReconcileResult | undefined> {
+  if (ctx.object === undefined || deps.notifier === undefined) return undefined;
+  const job = deps.status.fresh(ctx.object);
+  if (job.metadata.deletionTimestamp !== undefined || job.spec.notify === undefined) return undefined;
+  return deps.notifier.sync(job, cutoutJobFacts(job), (notification) =>
+    deps.status.write(job, { ...(job.status ?? {}), notification }),
+  );
+}
+
+async function step(ctx: Ctx, deps: CutoutDeps): Promise<ReconcileResult | undefined> {
   if (ctx.object === undefined) return undefined;
   let job = deps.status.fresh(ctx.object);
   const now = deps.now();
@@ -380,8 +399,16 @@ async function execute(
   return s.requeue;
 }
 
-/** A TerminalError's record: phase ERROR, Degraded with the error's code. */
-export async function recordError(deps: CutoutDeps, job: CutoutJob, err: TerminalError): Promise<void> {
+/**
+ * A TerminalError's record: phase ERROR, Degraded with the error's code. With spec.notify the key comes back at
+ * once (not parked): the next reconcile finds ERROR and sends the notification.
+ */
+export async function recordError(
+  deps: CutoutDeps,
+  job: CutoutJob,
+  err: TerminalError,
+): Promise<ReconcileResult | undefined> {
   const fresh = deps.status.fresh(job);
   await deps.status.write(fresh, new StatusBuilder(fresh, deps.now()).phase('ERROR', err.code, err.message));
+  return job.spec.notify !== undefined && deps.notifier !== undefined ? { requeueAfterMs: 1 } : undefined;
 }

@@ -15,6 +15,9 @@ import {
   generationOrMetadataChanged,
   keyFromLabel,
   keyOf,
+  Notifier,
+  notifyPolicy,
+  notifySettings,
 } from '../../runtime/index.js';
 import type { ControllerOptions } from '../../runtime/index.js';
 import type { KubeObject } from '../../kube/index.js';
@@ -31,6 +34,7 @@ export const queryJobSettings = {
     description:
       'Image of the query runner (images/query-runner) that runs each QueryJob and deletes its results.',
   },
+  ...notifySettings('SKYPORT_QUERYJOB'),
 } as const;
 
 const isQueryJob = (o: KubeObject): o is QueryJob => o.kind === QUERYJOB.kind;
@@ -42,12 +46,13 @@ export const queryJob = defineController({
   crds: [catalogDefinition, queryJobDefinition],
   rbac,
   settings: queryJobSettings,
-  controller: ({ kube, settings }): ControllerOptions<QueryJob> => {
+  controller: ({ kube, events, settings }): ControllerOptions<QueryJob> => {
     const r = new QueryJobReconciler({
       kube,
       runner: { image: settings.runnerImage, pullPolicy: 'IfNotPresent' },
       quoter: pgQuoter,
       canceller: pgCanceller,
+      notifier: new Notifier({ kube, events, policy: notifyPolicy(settings) }),
     });
     const managed = { labelSelector: managedSelector(QUERYJOB.kind) };
     return {

@@ -1,10 +1,12 @@
 // The RBAC the QueryJob controller needs; the chart's ClusterRole is generated from this list (no wildcards).
 import type { V1PolicyRule } from '@kubernetes/client-node';
+import { NOTIFY_RBAC } from '../../runtime/index.js';
 
 /**
  * QueryJobs are read from informers and their status written through `/status`; `finalizers` lets the runner Job's
  * ownerReference set blockOwnerDeletion; Catalogs are read-only. Jobs are created and deleted (never updated), their
- * Pods read for the runner's termination message, and the catalog's Secret read for the EXPLAIN quote and ABORT.
+ * Pods read for the runner's termination message, and the catalog's Secret read for the EXPLAIN quote and ABORT
+ * (and spec.notify's signing Secret: NOTIFY_RBAC).
  */
 export const rbac: V1PolicyRule[] = [
   { apiGroups: ['skyport.io'], resources: ['queryjobs'], verbs: ['get', 'list', 'watch'] },
@@ -14,4 +16,5 @@ export const rbac: V1PolicyRule[] = [
   { apiGroups: ['batch'], resources: ['jobs'], verbs: ['get', 'list', 'watch', 'create', 'delete'] },
   { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: [''], resources: ['secrets'], verbs: ['get'] },
+  ...NOTIFY_RBAC,
 ];

@@ -5,7 +5,8 @@ import type { Catalog, QueryJob, QueryJobPhase, QueryJobStatus } from '../../api
 import { parseDuration } from '../../api/units.js';
 import type { Kube, KubeObject } from '../../kube/index.js';
 import { LABELS, rfc3339, setCondition } from '../../meta/index.js';
-import { Expectations, StatusWriter, withHash } from '../../runtime/index.js';
+import { Expectations, sooner, StatusWriter, withHash } from '../../runtime/index.js';
+import type { Notifier } from '../../runtime/index.js';
 import type { ReconcileContext, ReconcileResult } from '../../runtime/index.js';
 import {
   applicationName,
@@ -18,6 +19,7 @@ import {
   type RunPlan,
 } from './build.js';
 import { quoteAndCheck, type Canceller, type Quoter } from './database.js';
+import { queryJobFacts } from './notify.js';
 import { jobOutcome } from './outcome.js';
 import { JOB_SLOTS, QueryJobStorage } from './storage.js';
 import { checkedSql, resolveLimits, SubmitError } from './submit.js';
@@ -28,6 +30,8 @@ export interface QueryJobDeps {
   runner: RunnerSettings;
   quoter: Quoter;
   canceller: Canceller;
+  /** Sends the end notification of jobs with spec.notify (none: never sent). */
+  notifier?: Notifier;
   /** Wall clock (tests pass a fixed one). */
   now?: () => Date;
 }
@@ -85,6 +89,19 @@ export class QueryJobReconciler {
   }
 
   async reconcile(ctx: Ctx): Promise<ReconcileResult | void> {
+    const res = await this.step(ctx);
+    const notifier = this.deps.notifier;
+    if (ctx.object === undefined || notifier === undefined) return res;
+    // After the step: the status it wrote (an end phase reached just now) is announced in the same reconcile.
+    const qj = this.status.fresh(ctx.object);
+    if (qj.metadata.deletionTimestamp !== undefined || qj.spec.notify === undefined) return res;
+    const next = await notifier.sync(qj, queryJobFacts(qj), (notification) =>
+      this.write(qj, { ...(qj.status ?? {}), notification }),
+    );
+    return sooner(res, next);
+  }
+
+  private async step(ctx: Ctx): Promise<ReconcileResult | void> {
     if (ctx.object === undefined) return;
     const qj = this.status.fresh(ctx.object);
     const uid = qj.metadata.uid ?? '';
