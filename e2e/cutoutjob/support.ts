@@ -1,6 +1,11 @@
 // What the CutoutJob e2e files share: the object shape they read, kubectl shorthands in the suite's namespace, and
-// playing the kubelet on kwok (a runner pod ends with a termination message, as the real runner's would).
-import { eventually, kubectl, kubectlJson } from '../cluster/index.js';
+// playing the kubelet on kwok (a runner pod ends with a termination message, as the real runner's would), and the
+// sample survey's index report.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { eventually, kubectl, kubectlJson, repoRoot } from '../cluster/index.js';
 
 /** An object as these tests read it (fields each file looks at; the rest stays unknown). */
 export interface Obj {
@@ -101,4 +106,26 @@ export function cutoutKit(ns: () => string) {
     );
 
   return { apply, get, list, waitFor, patchStatus, endPod, runningPods };
+}
+
+/**
+ * The index report the cutout runner writes for the small sample survey (3 × 3 tiles of 256 px, bands g r i around
+ * RA 0, Dec −30): the termination message a test gives an ImageCollection's indexing pod to make it Ready.
+ */
+export async function sampleIndexReport(): Promise<string> {
+  const survey = mkdtempSync(join(tmpdir(), 'skyport-e2e-survey-'));
+  try {
+    const src = (p: string) => pathToFileURL(join(repoRoot, 'services/cutout-runner/src', p)).href;
+    const gen = (await import(src('survey/generate.ts'))) as {
+      generateSurvey: (o: Record<string, unknown>) => unknown;
+    };
+    const idx = (await import(src('survey/tile-index.ts'))) as { buildIndex: (dir: string) => unknown };
+    const main = (await import(src('main.ts'))) as {
+      indexSummary: (index: unknown, path: string) => string;
+    };
+    gen.generateSurvey({ dir: survey, tileSize: 256, bands: ['g', 'r', 'i'], starsPerTile: 1 });
+    return main.indexSummary(idx.buildIndex(survey), '/tiles/tiles.json');
+  } finally {
+    rmSync(survey, { recursive: true, force: true });
+  }
 }
