@@ -5,20 +5,27 @@ import {
   LikelihoodScorer,
   normalTail,
   normalTailDecades,
+  RangeRule,
   Refractory,
+  RollingMean,
   SlidingRange,
   StreamDetector,
 } from './detector.js';
 
-/** A noisy daily-ish sine (period 50) with a seeded generator; deterministic. */
-function series(n: number, seed = 7): Float64Array {
+/** A seeded uniform generator on [0, 1) (mulberry32); deterministic. */
+function uniform(seed: number): () => number {
   let a = seed >>> 0;
-  const rnd = (): number => {
+  return (): number => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = Math.imul(a ^ (a >>> 15), a | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** A noisy daily-ish sine (period 50) with a seeded generator; deterministic. */
+function series(n: number, seed = 7): Float64Array {
+  const rnd = uniform(seed);
   return Float64Array.from(
     { length: n },
     (_, i) => 10 + 3 * Math.sin((2 * Math.PI * i) / 50) + 0.3 * (rnd() - 0.5),
@@ -99,6 +106,41 @@ describe('StreamDetector', () => {
     expect(damped.subarray(721, 800)).toEqual(free.subarray(721, 800));
   });
 
+  // The mean rule alone: no refractory period, and a likelihood that cannot come near 1.
+  const rulesOnly = { ...small, refractory: 0, decades: 1000 };
+
+  it('mean rule: scores 1 when the mean of the last meanWindow values leaves the range of past means, though every value stays inside the values’ range', () => {
+    const rnd = uniform(1);
+    const x = Float64Array.from({ length: 2200 }, () => 9 + 2 * rnd()); // noise on [9, 11)
+    for (let i = 2000; i < 2100; i++) x[i] = 10.5 + 0.5 * rnd(); // the level moves up inside [9, 11)
+    const on = new StreamDetector({ ...rulesOnly, meanWindow: 12 }).pushMany(x).score;
+    const off = new StreamDetector({ ...rulesOnly, meanWindow: 0 }).pushMany(x).score;
+    // No value leaves [9, 11): without the mean rule nothing comes near 1.
+    expect(Math.max(...off)).toBeLessThan(0.1);
+    // With it, the shift is caught within one window of means (12 values) of its start.
+    const first = on.findIndex((s, i) => i >= 2000 && s === 1);
+    expect(first).toBeGreaterThanOrEqual(2000);
+    expect(first).toBeLessThan(2012);
+    // Scores differ only where the mean rule fired (1 instead of the likelihood's score).
+    on.forEach((s, i) => expect(s === off[i] || s === 1).toBe(true));
+  });
+
+  it('mean rule: stays silent on a periodic series and on a spike inside the range (scores identical to meanWindow 0)', () => {
+    // The noisy sine: its means of 12 move inside their own range; the noise is ±0.15 against a margin
+    // of 5 % of a ~5.4 range of means.
+    const x = series(2000);
+    x[1512] = 12.9; // a spike to near the sine's top at a trough: one value moves the mean of 12 by ~0.5
+    const opts = { ...rulesOnly, rangeMargin: 0.05 };
+    const on = new StreamDetector({ ...opts, meanWindow: 12 }).pushMany(x).score;
+    const off = new StreamDetector({ ...opts, meanWindow: 0 }).pushMany(x).score;
+    expect(on).toEqual(off);
+    // A noise-free square wave whose period (7) does not divide 12: the means take a few values, all seen in
+    // the first period, bit for bit (they are summed oldest first), so the rule never fires.
+    const square = Float64Array.from({ length: 1500 }, (_, i) => (i % 7 < 3 ? 1.1 : 0.3));
+    const sq = new StreamDetector({ ...opts, meanWindow: 12 }).pushMany(square).score;
+    expect(sq.some((s) => s === 1)).toBe(false);
+  });
+
   it('with differences and the time of day in the features, is the same pushed one by one and never looks ahead', () => {
     const opts = { ...small, shingle: 3, diffs: 3, dayPhase: 1 };
     expect(featureCount(opts)).toBe(8);
@@ -133,6 +175,7 @@ describe('StreamDetector', () => {
     expect(() => new StreamDetector({ warmup: 2000, history: 1000 })).toThrow(
       /warmup \(2000\) must be ≤ history/,
     );
+    expect(() => new StreamDetector({ meanWindow: 1.5 })).toThrow(/meanWindow must be an integer ≥ 0/);
     expect(() => new StreamDetector().pushMany([1, 2, Infinity])).toThrow(/value 2 is not a finite number/);
   });
 });
@@ -148,6 +191,38 @@ describe('SlidingRange', () => {
         expect([r.min, r.max, r.count]).toEqual([Math.min(...w), Math.max(...w), w.length]);
       }
     }
+  });
+});
+
+describe('RollingMean and RangeRule', () => {
+  it('RollingMean is the mean of the last `size` values (NaN before), periodic for periodic input', () => {
+    const m = new RollingMean(5);
+    const xs = series(400, 5);
+    xs.forEach((v, i) => {
+      const got = m.push(v);
+      if (i < 4) expect(got).toBeNaN();
+      else expect(got).toBeCloseTo(xs.subarray(i - 4, i + 1).reduce((a, b) => a + b, 0) / 5, 12);
+    });
+    const p = new RollingMean(12);
+    const wave = [0.1, 0.7, 0.3, 1e6 + 0.2, 0.9, 0.6, 0.4]; // period 7, values of very different size
+    const out = Array.from({ length: 12 + 7 * 20 }, (_, i) => p.push(wave[i % 7]!));
+    for (let i = 11; i + 7 < out.length; i++) expect(out[i + 7]).toBe(out[i]); // bit for bit
+  });
+
+  it('RangeRule judges a value against the previous window only, after 50 values, by the margin', () => {
+    const r = new RangeRule(0.1, 100);
+    for (let i = 0; i < 49; i++) expect(r.judge(i % 2 === 0 ? 0 : 10, true)).toBe(0);
+    expect(r.judge(100, true)).toBe(0); // the 50th value: too few before it
+    const q = new RangeRule(0.1, 100);
+    for (let i = 0; i < 60; i++) q.judge(i % 2 === 0 ? 0 : 10, true);
+    expect(q.judge(10.9, true)).toBe(0); // within 10 % of the range 0…10; it joins it
+    expect(q.judge(11.9, true)).toBe(0); // within 10 % of 0…10.9
+    expect(q.judge(13.2, true)).toBe(1); // beyond 11.9 + 1.19
+    expect(q.judge(14, true)).toBe(0); // 13.2 is now in the range
+    expect(q.judge(-5, false)).toBe(0); // no verdict asked; the value still joins the range
+    expect(q.judge(-6.5, true)).toBe(0); // within 10 % of −5…14
+    expect(q.judge(-9, true)).toBe(1);
+    expect(new RangeRule(-1, 100).judge(1e9, true)).toBe(0);
   });
 });
 
