@@ -1,4 +1,4 @@
-// The NAB corpus carried in data/nab, loaded for bench:nab and its experiment runner (nab-lab.ts).
+// The NAB corpus carried in data/nab, loaded for bench:nab.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
