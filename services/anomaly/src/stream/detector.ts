@@ -63,7 +63,7 @@ export interface DetectorOptions {
 
 /**
  * The settings ADR 0007 chose from bench:nab runs (67.5 standard, the mean over refit seeds 1–3;
- * ~110k records per CPU-second).
+ * ~100k records per CPU-second on a busy machine).
  */
 export const DEFAULT_DETECTOR: DetectorOptions = {
   shingle: 8,
