@@ -36,4 +36,7 @@ log "building the local control plane (cached in ${SKYPORT_CACHE:-$HOME/.cache/s
 # kube-router (NetworkPolicy agent) and their Debian packages.
 bash e2e/cluster/build.sh
 
+log "building the S3-compatible test server (versitygw; cached in ${SKYPORT_CACHE:-$HOME/.cache/skyport})"
+bash e2e/services/s3/build.sh >/dev/null
+
 log "set-up done in $(( $(date +%s) - start )) s"
