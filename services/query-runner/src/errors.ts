@@ -5,6 +5,7 @@
 import { FormatError } from './formats/index.js';
 import { QuoteError } from './quote.js';
 import { QueryError } from './reader.js';
+import { S3Error } from './s3/client.js';
 import { SpecError } from './spec.js';
 import { QueryValidationError } from './validate.js';
 
@@ -55,6 +56,14 @@ export function classify(err: unknown): RunError {
   if (err instanceof SpecError) return { type: 'fatal', code: 'InvalidSpec', message: err.message };
   if (err instanceof QueryValidationError || err instanceof QuoteError || err instanceof FormatError)
     return { type: 'fatal', code: err.code, message: err.message };
+  if (err instanceof S3Error) {
+    if (err.transient) return { type: 'transient', code: 'StorageUnavailable', message: err.message };
+    return {
+      type: 'fatal',
+      code: err.status === 403 ? 'StorageAccessDenied' : 'StorageFailed',
+      message: err.message,
+    };
+  }
   if (err instanceof QueryError) {
     const message = `${err.message} (SQLSTATE ${err.code})`;
     if (transientState(err.code)) return { type: 'transient', code: 'DatabaseUnavailable', message };

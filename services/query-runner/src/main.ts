@@ -3,6 +3,8 @@
 // SKYPORT_JOB_SPEC). Prints JSON lines on stdout (started, progress, completed or error), writes the result
 // files and `<stem>.provenance.json`, or `<stem>.error.json` with {type, code, message}, and exits 0, 1
 // (fatal), 2 (invalid spec) or 75 (transient: retry). SIGTERM and SIGINT cancel the query and stop.
+// With output.s3 the finished files are then published to the bucket (publish.ts); `--delete` removes the
+// job's objects (output.s3.prefix) instead of running the query: the destruction Job.
 
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -10,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { classify, exitCode, type RunError } from './errors.js';
 import type { ResultFile } from './output.js';
+import { credentialsFromEnv, publish, s3Client } from './publish.js';
 import { errorName, manifestName, runJob } from './run.js';
 import { terminationMessage } from './termination.js';
 import { parseSpec, type JobSpec } from './spec.js';
@@ -61,6 +64,21 @@ async function describeFile(spec: JobSpec, name: string): Promise<ResultFile> {
   return { name, mediaType: 'application/json', rows: 0, bytes: bytes.length, sha256 };
 }
 
+/** Destruction of an S3 result: every object and unfinished upload under the job's prefix. */
+async function deleteResults(spec: JobSpec): Promise<number> {
+  const s3 = spec.output.s3;
+  try {
+    if (s3 === undefined) throw new Error('--delete needs output.s3 (a results claim is cleaned by rm)');
+    const n = await s3Client(s3, credentialsFromEnv()).deletePrefix(s3.prefix);
+    line({ event: 'deleted', bucket: s3.bucket, prefix: s3.prefix, objects: n });
+    return 0;
+  } catch (err) {
+    const e = classify(err);
+    line({ event: 'error', ...e });
+    return exitCode(e);
+  }
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let spec: JobSpec;
   try {
@@ -69,18 +87,22 @@ async function main(argv: readonly string[]): Promise<number> {
     const e = classify(err);
     return fail(e.code === 'InternalError' ? { ...e, code: 'InvalidSpec' } : e, undefined);
   }
+  if (argv.includes('--delete')) return deleteResults(spec);
   const stop = new AbortController();
   const onSignal = (): void => stop.abort();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
   try {
+    const s3 = spec.output.s3;
+    // Checked before the query runs: a missing key must not cost a whole query.
+    const client = s3 === undefined ? undefined : s3Client(s3, credentialsFromEnv());
     const manifest = await runJob(spec, { emit: line, signal: stop.signal });
-    writeTermination(
-      terminationMessage({
-        manifest,
-        manifestFile: await describeFile(spec, manifestName(spec.output.stem)),
-      }),
-    );
+    const manifestFile = await describeFile(spec, manifestName(spec.output.stem));
+    if (s3 !== undefined && client !== undefined) {
+      await publish(client, s3.prefix, spec.output.dir, manifest.files, manifestFile);
+      line({ event: 'published', bucket: s3.bucket, prefix: s3.prefix, objects: manifest.files.length + 1 });
+    }
+    writeTermination(terminationMessage({ manifest, manifestFile }));
     return 0;
   } catch (err) {
     return fail(classify(err), spec);

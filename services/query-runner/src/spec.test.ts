@@ -56,6 +56,32 @@ describe('parseSpec', () => {
     expect(problems({ ...GOOD, output: 'x' })).toContain('spec.output: must be an object');
   });
 
+  it('takes output.s3 with defaults (region us-east-1, virtual-host style) and checks endpoint and prefix', () => {
+    const s3 = { endpoint: 'http://127.0.0.1:7070/', bucket: 'b', prefix: 'r/ns/qj/uid/' };
+    expect(parseSpec({ ...GOOD, output: { ...GOOD.output, s3 } }).output.s3).toEqual({
+      endpoint: 'http://127.0.0.1:7070',
+      bucket: 'b',
+      region: 'us-east-1',
+      forcePathStyle: false,
+      prefix: 'r/ns/qj/uid/',
+    });
+    expect(
+      problems({
+        ...GOOD,
+        output: {
+          ...GOOD.output,
+          s3: { endpoint: 'ftp://x/y', prefix: 'r//x', forcePathStyle: 'yes', secretAccessKey: 'k' },
+        },
+      }),
+    ).toEqual([
+      'spec.output.s3.secretAccessKey: unknown field',
+      "spec.output.s3.endpoint: 'ftp://x/y' must be http(s)://host[:port] with no path",
+      'spec.output.s3.bucket: required',
+      "spec.output.s3.prefix: 'r//x' must end in '/' and have no empty segment",
+      'spec.output.s3.forcePathStyle: must be true or false',
+    ]);
+  });
+
   it('takes an applicationName of 1 to 63 printable ASCII characters', () => {
     const name = 'skyport-qj-0f3c1a2b-1111-2222-3333-444455556666';
     expect(parseSpec({ ...GOOD, connection: { applicationName: name } }).connection.applicationName).toBe(

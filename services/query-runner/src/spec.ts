@@ -29,12 +29,27 @@ export interface JobSpec {
     readonly format: Format;
     readonly compression: 'none' | 'gzip';
     readonly splitMaxBytes?: number;
+    /**
+     * Publish the finished files to this bucket under `prefix` (the manifest last); `dir` is then only scratch.
+     * The keys come from AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY (a Secret, never in the spec).
+     */
+    readonly s3?: S3Output;
   };
   readonly maxRecords?: number;
   /** The whole run's deadline, and PostgreSQL's statement_timeout. */
   readonly executionDurationSeconds: number;
   /** Rows per cursor fetch: 10,000 by default. */
   readonly batchRows?: number;
+}
+
+/** Where results are published in an S3-compatible bucket. */
+export interface S3Output {
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly region: string;
+  readonly forcePathStyle: boolean;
+  /** The job's key prefix, ending in `/` (`<catalog prefix>/<namespace>/<queryjob>/<uid>/`). */
+  readonly prefix: string;
 }
 
 /** A spec that cannot run: every problem, each as `path: reason`. */
@@ -64,6 +79,10 @@ class Fields {
     return undefined;
   }
 
+  has(key: string): boolean {
+    return this.o[key] !== undefined;
+  }
+
   string(key: string, required: boolean): string | undefined {
     const v = this.o[key];
     if (v === undefined) return required ? this.bad(key, 'required') : undefined;
@@ -76,6 +95,13 @@ class Fields {
     if (v === undefined) return required ? this.bad(key, 'required') : undefined;
     if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min)
       return this.bad(key, `must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  bool(key: string): boolean | undefined {
+    const v = this.o[key];
+    if (v === undefined) return undefined;
+    if (typeof v !== 'boolean') return this.bad(key, 'must be true or false');
     return v;
   }
 
@@ -139,6 +165,7 @@ export function parseSpec(raw: unknown): JobSpec {
     'format',
     'compression',
     'splitMaxBytes',
+    's3',
   ]);
   const dir = o.string('dir', true);
   const stem = o.string('stem', false) ?? 'result';
@@ -158,6 +185,7 @@ export function parseSpec(raw: unknown): JobSpec {
       problems.push(`spec.output.${(err as Error).message}`);
     }
   }
+  const s3 = o.has('s3') ? parseS3(o.object('s3'), problems) : undefined;
   const maxRecords = top.int('maxRecords', 0, false);
   const executionDurationSeconds = top.int('executionDurationSeconds', 1, true);
   const batchRows = top.int('batchRows', 1, false);
@@ -172,9 +200,34 @@ export function parseSpec(raw: unknown): JobSpec {
       format: format as Format,
       compression: compression as 'none' | 'gzip',
       splitMaxBytes,
+      s3,
     }),
     maxRecords,
     executionDurationSeconds: executionDurationSeconds ?? 0,
     batchRows,
   });
+}
+
+function parseS3(raw: Obj, problems: string[]): S3Output {
+  const f = new Fields(raw, 'spec.output.s3', problems, [
+    'endpoint',
+    'bucket',
+    'region',
+    'forcePathStyle',
+    'prefix',
+  ]);
+  const endpoint = f.string('endpoint', true) ?? '';
+  if (endpoint !== '' && !/^https?:\/\/[^/?#]+\/?$/.test(endpoint))
+    problems.push(`spec.output.s3.endpoint: '${endpoint}' must be http(s)://host[:port] with no path`);
+  const bucket = f.string('bucket', true) ?? '';
+  const prefix = f.string('prefix', true) ?? '';
+  if (prefix !== '' && (!prefix.endsWith('/') || prefix.startsWith('/') || prefix.includes('//')))
+    problems.push(`spec.output.s3.prefix: '${prefix}' must end in '/' and have no empty segment`);
+  return {
+    endpoint: endpoint.replace(/\/$/, ''),
+    bucket,
+    region: f.string('region', false) ?? 'us-east-1',
+    forcePathStyle: f.bool('forcePathStyle') ?? false,
+    prefix,
+  };
 }
