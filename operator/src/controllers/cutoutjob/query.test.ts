@@ -119,6 +119,25 @@ describe('queryResult', () => {
       rows: 12,
     });
   });
+
+  it('ends ERROR when the Catalog keeps results in a bucket (not read by the planner yet)', () => {
+    const done = qj({
+      phase: 'COMPLETED',
+      results: [{ name: 'result.csv', format: 'text/csv; header=present', rows: 1, bytes: 9, sha256: SHA }],
+    });
+    const s3 = catalogFixture({
+      results: {
+        s3: {
+          endpoint: 'https://s3.example.org',
+          bucket: 'des-results',
+          credentialsSecretRef: { name: 's3' },
+        },
+      },
+    });
+    const e = terminal(() => queryResult(job, done, s3));
+    expect(e.code).toBe('UnsupportedResultStorage');
+    expect(e.message).toContain('Catalog desdr spec.results.s3');
+  });
 });
 
 describe('plan reports', () => {

@@ -1,6 +1,6 @@
 // Pure: what a CutoutJob fed by `spec.positions.fromQueryJob` may do with its QueryJob — wait (not there, not
 // finished, its Catalog gone), end ERROR (the QueryJob failed, was aborted or archived; a result format the planner
-// cannot read), or plan from the result's files on the Catalog's results claim. Decided before any Job exists.
+// cannot read; results in a bucket), or plan from the result's files on the Catalog's results claim. Decided before any Job exists.
 import type { Catalog, CutoutJob, QueryJob } from '../../api/v1alpha1/index.js';
 import { TerminalError } from '../../errors.js';
 import { READABLE, resultFormat } from '@skyport/cutout-runner/result';
@@ -64,9 +64,17 @@ export function queryResult(
       `${FIELD}: QueryJob ${name}'s result ${bad.name} is ${bad.format}; positions are read from ${READABLE} ` +
         'results: run the query with spec.output.format csv or fits',
     );
+  const claimName = catalog.spec.results.claimName;
+  // The cutout runner reads positions from a volume; results in a bucket are not read yet (ADR 0012).
+  if (claimName === undefined)
+    throw new TerminalError(
+      'UnsupportedResultStorage',
+      `${FIELD}: QueryJob ${name}'s results are in an S3 bucket (Catalog ${ref} spec.results.s3); positions are ` +
+        'read only from a Catalog whose results are on a claim',
+    );
   const rows = qj.status?.rows;
   return {
-    claimName: catalog.spec.results.claimName,
+    claimName,
     dir: `${qj.metadata.name ?? ''}-${qj.metadata.uid ?? ''}`,
     files: data.map((r) => r.name),
     ...(rows !== undefined && { rows }),

@@ -6,10 +6,27 @@ import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { QUERYJOB_FORMATS } from '../../api/v1alpha1/queryjob.js';
 import type { KubeObject } from '../../kube/index.js';
-import { applicationName, buildCleanupJob, buildRunnerJob, resultDir, runnerSpec } from './build.js';
+import {
+  applicationName,
+  buildCleanupJob,
+  buildRunnerJob,
+  resultDir,
+  runnerSpec,
+  s3Prefix,
+} from './build.js';
 import { catalogFixture, queryJobFixture } from './fixtures.test-util.js';
 
 const RUNNER = { image: 'localhost/skyport/query-runner:dev', pullPolicy: 'IfNotPresent' } as const;
+const S3_CATALOG = catalogFixture({
+  results: {
+    s3: {
+      endpoint: 'https://s3.example.org',
+      bucket: 'des-results',
+      forcePathStyle: true,
+      credentialsSecretRef: { name: 'des-results-s3' },
+    },
+  },
+});
 const PLAN = { sql: queryJobFixture().spec.query, executionDurationSeconds: 600, maxRecords: 100000 };
 
 function golden(name: string, obj: KubeObject): void {
@@ -47,6 +64,61 @@ describe('buildRunnerJob', () => {
 
   it('golden: the cleanup Job', () => {
     golden('cleanup-job', buildCleanupJob(queryJobFixture(), catalogFixture(), RUNNER));
+  });
+
+  it('golden: results in an S3 bucket (scratch emptyDir, keys by secretKeyRef) and its cleanup Job', () => {
+    golden('runner-job-s3', buildRunnerJob(queryJobFixture(), S3_CATALOG, PLAN, RUNNER));
+    golden('cleanup-job-s3', buildCleanupJob(queryJobFixture(), S3_CATALOG, RUNNER));
+  });
+
+  it('with S3: the runner spec names the bucket and the job prefix, and no key is in any pod spec', async () => {
+    // The operator never imports a service; the test checks the two agree (as below).
+    const { parseSpec } = await import('../../../../services/query-runner/src/spec.js');
+    const qj = queryJobFixture();
+    const prefix = 'skyport-results/user-jsmith/gold-sample/0f3c1a2b-1111-2222-3333-444455556666/';
+    expect(s3Prefix(qj, S3_CATALOG)).toBe(prefix);
+    expect(parseSpec(runnerSpec(qj, S3_CATALOG, PLAN)).output.s3).toEqual({
+      endpoint: 'https://s3.example.org',
+      bucket: 'des-results',
+      region: 'us-east-1',
+      forcePathStyle: true,
+      prefix,
+    });
+    const root = catalogFixture({
+      results: {
+        s3: {
+          endpoint: 'https://s3.example.org',
+          bucket: 'bkt',
+          prefix: '',
+          credentialsSecretRef: { name: 's' },
+        },
+      },
+    });
+    expect(s3Prefix(qj, root)).toBe('user-jsmith/gold-sample/0f3c1a2b-1111-2222-3333-444455556666/');
+    for (const job of [
+      buildRunnerJob(qj, S3_CATALOG, PLAN, RUNNER),
+      buildCleanupJob(qj, S3_CATALOG, RUNNER),
+    ]) {
+      const pod = (job['spec'] as JobSpec).template.spec;
+      const env = pod.containers[0]?.env ?? [];
+      expect(env.filter((e) => e.name.startsWith('AWS_'))).toEqual([
+        {
+          name: 'AWS_ACCESS_KEY_ID',
+          valueFrom: { secretKeyRef: { name: 'des-results-s3', key: 'AWS_ACCESS_KEY_ID' } },
+        },
+        {
+          name: 'AWS_SECRET_ACCESS_KEY',
+          valueFrom: { secretKeyRef: { name: 'des-results-s3', key: 'AWS_SECRET_ACCESS_KEY' } },
+        },
+      ]);
+      expect(JSON.stringify(pod)).not.toContain('persistentVolumeClaim');
+    }
+    const vols = (buildRunnerJob(qj, S3_CATALOG, PLAN, RUNNER)['spec'] as JobSpec).template.spec.volumes;
+    // Twice the catalog's default maxResultBytes (10Gi).
+    expect(vols.find((v) => v.name === 'results')).toEqual({
+      name: 'results',
+      emptyDir: { sizeLimit: String(20 * 1024 ** 3) },
+    });
   });
 
   it('enforces executionDuration twice and retries only a transient failure', () => {

@@ -1,5 +1,7 @@
 // Pure builders of a QueryJob's children (CONTRIBUTING.md §1): the batch/v1 Job running the query runner and the
-// Job that deletes the results at destruction. No I/O, no clock.
+// Job that deletes the results at destruction. No I/O, no clock. Results go to the Catalog's claim, or with
+// spec.results.s3 to a bucket: the runner writes to an emptyDir scratch and publishes from there, the cleanup Job
+// runs the runner's `--delete`, and the key pair reaches both only by secretKeyRef (docs/adr/0012-s3-results.md).
 import type { Catalog, QueryJob } from '../../api/v1alpha1/index.js';
 import { parseQuantity } from '../../api/units.js';
 import type { KubeObject } from '../../kube/index.js';
@@ -53,6 +55,42 @@ export function resultDir(qj: QueryJob): string {
   return `${RESULTS_MOUNT}/${qj.metadata.name ?? ''}-${qj.metadata.uid ?? ''}`;
 }
 
+/**
+ * The job's key prefix in the Catalog's bucket: `<prefix>/<namespace>/<queryjob>/<uid>/` (the UID, as on a claim,
+ * so a re-created namesake never shares the objects of one being destroyed).
+ */
+export function s3Prefix(qj: QueryJob, catalog: Catalog): string {
+  const p = catalog.spec.results.s3?.prefix ?? '';
+  const ns = qj.metadata.namespace ?? 'default';
+  return `${p === '' ? '' : p + '/'}${ns}/${qj.metadata.name ?? ''}/${qj.metadata.uid ?? ''}/`;
+}
+
+/** The runner's output.s3, or undefined when results go to a claim. */
+function s3Output(qj: QueryJob, catalog: Catalog): Record<string, unknown> | undefined {
+  const s3 = catalog.spec.results.s3;
+  if (s3 === undefined) return undefined;
+  return {
+    endpoint: s3.endpoint,
+    bucket: s3.bucket,
+    region: s3.region,
+    forcePathStyle: s3.forcePathStyle,
+    prefix: s3Prefix(qj, catalog),
+  };
+}
+
+/** AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY from the Catalog's Secret (none for a claim). */
+function s3Env(catalog: Catalog): Record<string, unknown>[] {
+  const ref = catalog.spec.results.s3?.credentialsSecretRef;
+  if (ref === undefined) return [];
+  return [
+    { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: ref.name, key: ref.accessKeyIdKey } } },
+    {
+      name: 'AWS_SECRET_ACCESS_KEY',
+      valueFrom: { secretKeyRef: { name: ref.name, key: ref.secretAccessKeyKey } },
+    },
+  ];
+}
+
 /** The PostgreSQL application_name of the job's backend (≤ 63 bytes), which ABORT looks for. */
 export function applicationName(qj: QueryJob): string {
   return `skyport-qj-${qj.metadata.uid ?? ''}`.slice(0, 63);
@@ -93,6 +131,7 @@ export function runnerSpec(qj: QueryJob, catalog: Catalog, plan: RunPlan): Recor
       format: out.format,
       compression: out.compression,
       ...(out.splitMaxBytes === undefined ? {} : { splitMaxBytes: parseQuantity(out.splitMaxBytes) }),
+      ...(s3Output(qj, catalog) === undefined ? {} : { s3: s3Output(qj, catalog) }),
     },
     maxRecords: plan.maxRecords,
     executionDurationSeconds: plan.executionDurationSeconds,
@@ -113,8 +152,15 @@ const CONTAINER_SECURITY = {
   capabilities: { drop: ['ALL'] },
 };
 
+/**
+ * The results volume: the Catalog's claim, or with S3 a scratch emptyDir the finished files are published from, as
+ * large as twice maxResultBytes (a gzip result is briefly on disk twice: raw and compressed).
+ */
 function resultsVolume(catalog: Catalog) {
-  return { name: 'results', persistentVolumeClaim: { claimName: catalog.spec.results.claimName } };
+  const claimName = catalog.spec.results.claimName;
+  if (claimName !== undefined) return { name: 'results', persistentVolumeClaim: { claimName } };
+  const bytes = 2 * parseQuantity(catalog.spec.limits.maxResultBytes);
+  return { name: 'results', emptyDir: { sizeLimit: String(bytes) } };
 }
 
 /**
@@ -169,6 +215,7 @@ export function buildRunnerJob(
                   name: 'PGUSER',
                   valueFrom: { secretKeyRef: { name: cred.secretName, key: cred.usernameKey } },
                 },
+                ...s3Env(catalog),
               ],
               terminationMessagePath: '/dev/termination-log',
               terminationMessagePolicy: 'File',
@@ -202,8 +249,14 @@ export function buildRunnerJob(
   };
 }
 
-/** The Job deleting the job's result directory at destruction (busybox `rm` of the runner image). */
+/**
+ * The Job deleting the job's results at destruction: busybox `rm` of its directory on the claim (runner image), or
+ * the runner's `--delete` of its key prefix in the bucket.
+ */
 export function buildCleanupJob(qj: QueryJob, catalog: Catalog, settings: RunnerSettings): KubeObject {
+  const s3 = catalog.spec.results.s3 !== undefined;
+  // --delete reads output.s3 from a job spec like the runner's; its query is never run, so a stand-in will do.
+  const spec = runnerSpec(qj, catalog, { sql: 'SELECT 1', executionDurationSeconds: 60, maxRecords: 0 });
   return {
     apiVersion: 'batch/v1',
     kind: 'Job',
@@ -223,16 +276,21 @@ export function buildCleanupJob(qj: QueryJob, catalog: Catalog, settings: Runner
               name: 'cleanup',
               image: settings.image,
               imagePullPolicy: settings.pullPolicy,
-              command: ['rm', '-rf', '--', resultDir(qj)],
+              ...(s3
+                ? {
+                    command: ['node', 'dist/src/main.js', '--delete'],
+                    env: [{ name: 'SKYPORT_JOB_SPEC', value: JSON.stringify(spec) }, ...s3Env(catalog)],
+                  }
+                : { command: ['rm', '-rf', '--', resultDir(qj)] }),
               resources: {
                 requests: { cpu: '50m', memory: '32Mi' },
-                limits: { cpu: '500m', memory: '64Mi' },
+                limits: { cpu: '500m', memory: s3 ? '128Mi' : '64Mi' },
               },
               securityContext: CONTAINER_SECURITY,
-              volumeMounts: [{ name: 'results', mountPath: RESULTS_MOUNT }],
+              ...(s3 ? {} : { volumeMounts: [{ name: 'results', mountPath: RESULTS_MOUNT }] }),
             },
           ],
-          volumes: [resultsVolume(catalog)],
+          ...(s3 ? {} : { volumes: [resultsVolume(catalog)] }),
         },
       },
     },
