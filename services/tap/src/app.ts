@@ -18,6 +18,7 @@ import {
   toSql,
 } from './params.js';
 import { asyncRoutes } from './routes-async.js';
+import type { S3Results } from './s3results.js';
 import type { Signer } from './signing.js';
 import { runSync } from './sync.js';
 import type { Users } from './users.js';
@@ -30,6 +31,8 @@ export interface AppDeps {
   readonly store: JobStore;
   readonly users: Users;
   readonly signer: Signer;
+  /** Presigned result URLs when the Catalog's results are in a bucket (s3results.ts). */
+  readonly s3?: S3Results;
   readonly now: () => number;
   /** Called with errors answered 5xx (the logger). */
   readonly onError?: (err: unknown, req: Request) => void;
@@ -74,7 +77,18 @@ export function createApp(d: AppDeps): express.Express {
   base.get('/sync', auth, sync);
   base.post('/sync', auth, form, sync);
 
-  base.use('/async', auth, form, asyncRoutes({ cfg: d.cfg, store: d.store, signer: d.signer, now: d.now }));
+  base.use(
+    '/async',
+    auth,
+    form,
+    asyncRoutes({
+      cfg: d.cfg,
+      store: d.store,
+      signer: d.signer,
+      now: d.now,
+      ...(d.s3 !== undefined && { s3: d.s3 }),
+    }),
+  );
 
   // Result files: no token, a signature instead (signing.ts).
   base.get('/files/:id/:file', async (req, res) => {
@@ -83,6 +97,8 @@ export function createApp(d: AppDeps): express.Express {
     const q = req.query as Record<string, string | undefined>;
     const why = d.signer.check(`${id}/${file}`, q['expires'], q['sig']);
     if (why !== undefined) throw new HttpError(403, why);
+    // Results in a bucket are never served from here (their links are presigned S3 URLs).
+    if (d.s3 !== undefined) throw new HttpError(404, `no result file ${id}/${file}: results are in a bucket`);
     const job = await d.store.get(id);
     const result = job?.results.find((r) => r.file === file);
     if (job === undefined || result === undefined) throw new HttpError(404, `no result file ${id}/${file}`);

@@ -32,6 +32,36 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...REQUIRED, TAP_NAMESPACE: 'Tap_Des' })).toThrow(/^TAP_NAMESPACE: /);
   });
 
+  it('takes the results bucket (kubernetes store only), needing no results directory', () => {
+    const S3 = {
+      TAP_TOKENS_FILE: 't',
+      TAP_SIGNING_KEY_FILE: 'k',
+      TAP_JOB_STORE: 'kubernetes',
+      TAP_RESULTS_S3_ENDPOINT: 'http://127.0.0.1:7070/',
+      TAP_RESULTS_S3_BUCKET: 'des-results',
+    };
+    expect(loadConfig(S3).resultsS3).toEqual({
+      endpoint: 'http://127.0.0.1:7070',
+      bucket: 'des-results',
+      region: 'us-east-1',
+      forcePathStyle: false,
+      prefix: '',
+    });
+    expect(loadConfig(REQUIRED).resultsS3).toBeUndefined();
+    expect(() => loadConfig({ ...S3, TAP_JOB_STORE: 'memory' })).toThrow(
+      /^TAP_RESULTS_S3_BUCKET: .*kubernetes/,
+    );
+    expect(() => loadConfig({ ...S3, TAP_RESULTS_S3_ENDPOINT: 'http://h/p' })).toThrow(
+      /^TAP_RESULTS_S3_ENDPOINT: /,
+    );
+    expect(() => loadConfig({ ...S3, TAP_RESULTS_S3_FORCE_PATH_STYLE: 'yes' })).toThrow(
+      /^TAP_RESULTS_S3_FORCE_PATH_STYLE: /,
+    );
+    expect(() => loadConfig({ ...S3, TAP_RESULTS_S3_PREFIX: 'r/' })).toThrow(/^TAP_RESULTS_S3_PREFIX: /);
+    const { TAP_RESULTS_S3_ENDPOINT: _e, ...noEndpoint } = S3;
+    expect(() => loadConfig(noEndpoint)).toThrow(/^TAP_RESULTS_S3_ENDPOINT: is required/);
+  });
+
   it('reads the database and limits', () => {
     const c = loadConfig({
       ...REQUIRED,

@@ -1,6 +1,7 @@
 // The TAP service's environment, validated once at start-up so a typo fails fast naming the variable.
 
 import { readFileSync } from 'node:fs';
+import type { S3ResultsConfig } from './s3results.js';
 
 /** How the service reaches the catalog's PostgreSQL (a read-only role). Unset fields: libpq's PG* env. */
 export interface DbConfig {
@@ -28,8 +29,13 @@ export interface TapConfig {
   readonly signingKeyFile: string;
   /** How long a signed result URL stays valid. */
   readonly resultUrlSeconds: number;
-  /** Directory of async results, one subdirectory per job. */
+  /** Directory of async results, one subdirectory per job (unused for results in a bucket). */
   readonly resultsDir: string;
+  /**
+   * The Catalog's bucket (TAP_RESULTS_S3_*; the kubernetes store only): result links are then presigned GETs of
+   * the objects, signed with AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY.
+   */
+  readonly resultsS3?: S3ResultsConfig;
   /** MAXREC when the request gives none, and the most a request may ask for (sync and async). */
   readonly maxrecDefault: number;
   readonly maxrecHard: number;
@@ -94,6 +100,37 @@ function jobStoreConfig(env: Env): Pick<TapConfig, 'jobStore' | 'namespace'> {
   return { jobStore, namespace };
 }
 
+/** TAP_RESULTS_S3_{ENDPOINT,BUCKET,REGION,FORCE_PATH_STYLE,PREFIX}; undefined when no bucket is named. */
+function s3Config(env: Env): S3ResultsConfig | undefined {
+  const bucket = env['TAP_RESULTS_S3_BUCKET']?.trim();
+  if (bucket === undefined || bucket === '') return undefined;
+  const endpoint = required(env, 'TAP_RESULTS_S3_ENDPOINT').replace(/\/$/, '');
+  if (!/^https?:\/\/[^/?#\s]+$/.test(endpoint))
+    throw new ConfigError(
+      'TAP_RESULTS_S3_ENDPOINT',
+      `expected http(s)://host[:port], got ${JSON.stringify(endpoint)}`,
+    );
+  const fps = (env['TAP_RESULTS_S3_FORCE_PATH_STYLE'] ?? 'false').trim();
+  if (fps !== 'true' && fps !== 'false')
+    throw new ConfigError(
+      'TAP_RESULTS_S3_FORCE_PATH_STYLE',
+      `expected true or false, got ${JSON.stringify(fps)}`,
+    );
+  const prefix = (env['TAP_RESULTS_S3_PREFIX'] ?? '').trim();
+  if (prefix.startsWith('/') || prefix.endsWith('/'))
+    throw new ConfigError(
+      'TAP_RESULTS_S3_PREFIX',
+      `must not start or end with '/', got ${JSON.stringify(prefix)}`,
+    );
+  return {
+    endpoint,
+    bucket,
+    region: (env['TAP_RESULTS_S3_REGION'] ?? '').trim() || 'us-east-1',
+    forcePathStyle: fps === 'true',
+    prefix,
+  };
+}
+
 const IDENT = /^[a-z_][a-z0-9_]*$/;
 
 /** Reads the configuration from `env` (process.env in main.ts). */
@@ -113,6 +150,10 @@ export function loadConfig(env: Env): TapConfig {
   const destructionHardSeconds = int(env, 'TAP_DESTRUCTION_HARD_SECONDS', 30 * 86400, 60, 3650 * 86400);
   const port = env['PGPORT'] === undefined ? undefined : int(env, 'PGPORT', 5432, 1, 65535);
   const release = env['TAP_CATALOG_RELEASE'];
+  const resultsS3 = s3Config(env);
+  const store = jobStoreConfig(env);
+  if (resultsS3 !== undefined && store.jobStore !== 'kubernetes')
+    throw new ConfigError('TAP_RESULTS_S3_BUCKET', 'results in a bucket need TAP_JOB_STORE=kubernetes');
   const db: DbConfig = {
     ...(env['PGHOST'] !== undefined && { host: env['PGHOST'] }),
     ...(port !== undefined && { port }),
@@ -133,7 +174,9 @@ export function loadConfig(env: Env): TapConfig {
     tokensFile: required(env, 'TAP_TOKENS_FILE'),
     signingKeyFile: required(env, 'TAP_SIGNING_KEY_FILE'),
     resultUrlSeconds: int(env, 'TAP_RESULT_URL_SECONDS', 900, 1, 86400),
-    resultsDir: required(env, 'TAP_RESULTS_DIR'),
+    // With a bucket the runner Jobs publish the results; no directory is read.
+    resultsDir: resultsS3 === undefined ? required(env, 'TAP_RESULTS_DIR') : (env['TAP_RESULTS_DIR'] ?? ''),
+    ...(resultsS3 !== undefined && { resultsS3 }),
     maxrecDefault: int(env, 'TAP_MAXREC_DEFAULT', Math.min(100_000, maxrecHard), 0, maxrecHard),
     maxrecHard,
     syncTimeoutSeconds: int(env, 'TAP_SYNC_TIMEOUT_SECONDS', 60, 1, 3600),
@@ -155,7 +198,7 @@ export function loadConfig(env: Env): TapConfig {
     destructionHardSeconds,
     maxConcurrentJobsPerUser: int(env, 'TAP_MAX_CONCURRENT_JOBS_PER_USER', 2, 1, 1000),
     maxWaitSeconds: int(env, 'TAP_MAX_WAIT_SECONDS', 60, 0, 3600),
-    ...jobStoreConfig(env),
+    ...store,
   };
 }
 

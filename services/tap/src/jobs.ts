@@ -77,6 +77,8 @@ export interface Job {
   readonly overflow?: boolean;
   /** The job's directory under the results root; the id when unset (the Kubernetes store: `<name>-<uid>`). */
   readonly resultDir?: string;
+  /** The job's folder of objects in the Catalog's bucket (the Kubernetes store: `<namespace>/<name>/<uid>`). */
+  readonly objectDir?: string;
 }
 
 export interface JobFilter {

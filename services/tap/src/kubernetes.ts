@@ -164,6 +164,10 @@ export function toJob(q: QueryJobObject): Job {
     ...(st.error !== undefined && { error: st.error }),
     ...(st.overflow !== undefined && { overflow: st.overflow }),
     ...(q.metadata.uid !== undefined && { resultDir: `${q.metadata.name}-${q.metadata.uid}` }),
+    ...(q.metadata.uid !== undefined &&
+      q.metadata.namespace !== undefined && {
+        objectDir: `${q.metadata.namespace}/${q.metadata.name}/${q.metadata.uid}`,
+      }),
   };
 }
 

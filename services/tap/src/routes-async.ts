@@ -19,6 +19,7 @@ import {
   parseQuery,
   type Params,
 } from './params.js';
+import type { S3Results } from './s3results.js';
 import type { Signer } from './signing.js';
 import { jobListXml, jobXml, parameterList } from './uws.js';
 import { XML_DECL, el, votableError } from './xml.js';
@@ -28,6 +29,8 @@ export interface AsyncDeps {
   readonly store: JobStore;
   readonly signer: Signer;
   readonly now: () => number;
+  /** Results in a bucket: links are presigned GETs of the objects instead of this service's signed URLs. */
+  readonly s3?: S3Results;
 }
 
 const params = (req: Request): Params => collectParams(req.query, req.body);
@@ -252,6 +255,12 @@ export function asyncRoutes(d: AsyncDeps): Router {
         404,
         `job ${job.id} has no result '${String(req.params['rid'])}' (phase ${job.phase})`,
       );
+    if (d.s3 !== undefined) {
+      const url = d.s3.url(job, result.file);
+      if (url === undefined) throw new HttpError(404, `job ${job.id} has no object in the results bucket`);
+      res.redirect(303, url);
+      return;
+    }
     const path = `${job.id}/${result.file}`;
     const { expires, sig } = d.signer.sign(path);
     res.redirect(303, `${baseUrl(req, d.cfg.basePath)}/files/${path}?expires=${expires}&sig=${sig}`);

@@ -6,12 +6,13 @@ import { mkdir } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createApp } from './app.js';
-import { readSigningKey, type TapConfig } from './config.js';
+import { ConfigError, readSigningKey, type TapConfig } from './config.js';
 import { createPool } from './db.js';
 import { InProcessJobStore } from './inprocess.js';
 import type { JobStore } from './jobs.js';
 import { inClusterAccess, KubeClient, type KubeAccess } from './kube.js';
 import { KubernetesJobStore } from './kubernetes.js';
+import { S3Results } from './s3results.js';
 import { Signer, type Clock } from './signing.js';
 import { Users } from './users.js';
 
@@ -31,11 +32,27 @@ export interface StartOptions {
   readonly kube?: KubeAccess & { namespace?: string };
 }
 
+/** The key pair that signs result URLs (the Catalog's Secret by secretKeyRef); refused at start when missing. */
+function s3Credentials(env: NodeJS.ProcessEnv): { accessKeyId: string; secretAccessKey: string } {
+  const accessKeyId = env['AWS_ACCESS_KEY_ID'] ?? '';
+  const secretAccessKey = env['AWS_SECRET_ACCESS_KEY'] ?? '';
+  if (accessKeyId === '' || secretAccessKey === '')
+    throw new ConfigError(
+      'AWS_ACCESS_KEY_ID',
+      'and AWS_SECRET_ACCESS_KEY are required with TAP_RESULTS_S3_BUCKET',
+    );
+  return { accessKeyId, secretAccessKey };
+}
+
 export async function startTap(cfg: TapConfig, opts: StartOptions = {}): Promise<RunningTap> {
   const now = opts.now ?? Date.now;
   const users = Users.parse(readFileSync(cfg.tokensFile, 'utf8'), cfg.tokensFile);
   const signer = new Signer(readSigningKey(cfg.signingKeyFile), cfg.resultUrlSeconds, now);
   const pool = createPool(cfg.db);
+  const s3 =
+    cfg.resultsS3 === undefined
+      ? undefined
+      : new S3Results(cfg.resultsS3, s3Credentials(process.env), cfg.resultUrlSeconds, now);
   let store: JobStore;
   if (cfg.jobStore === 'kubernetes') {
     // The results claim is mounted read-only: the operator's runner Jobs write it, this process only reads.
@@ -68,6 +85,7 @@ export async function startTap(cfg: TapConfig, opts: StartOptions = {}): Promise
     users,
     signer,
     now,
+    ...(s3 !== undefined && { s3 }),
     onError: (err, req) => log(`${req.method} ${req.path} failed`, err),
   });
   const server = app.listen(cfg.port, cfg.host);

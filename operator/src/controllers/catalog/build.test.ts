@@ -141,6 +141,64 @@ describe('buildTap', () => {
     });
   });
 
+  it('with results in a bucket: no claim, TAP_RESULTS_S3_* and the key pair by secretKeyRef; the TAP service takes it', async () => {
+    const d = buildTap(
+      catalogFixture({
+        results: {
+          s3: {
+            endpoint: 'https://s3.example.org/',
+            bucket: 'des-results',
+            prefix: 'y6/results',
+            forcePathStyle: true,
+            credentialsSecretRef: {
+              name: 'des-results-s3',
+              accessKeyIdKey: 'id',
+              secretAccessKeyKey: 'secret',
+            },
+          },
+        },
+      }),
+      SETTINGS,
+    )?.deployment;
+    if (d === undefined) throw new Error('no Deployment');
+    const pod = podOf(d);
+    expect(pod.volumes.map((v) => v.name)).not.toContain('results');
+    expect(pod.containers[0]?.volumeMounts.map((m) => m.name)).not.toContain('results');
+    const env = envOf(d);
+    expect(env).toMatchObject({
+      TAP_RESULTS_S3_ENDPOINT: 'https://s3.example.org',
+      TAP_RESULTS_S3_BUCKET: 'des-results',
+      TAP_RESULTS_S3_REGION: 'us-east-1',
+      TAP_RESULTS_S3_FORCE_PATH_STYLE: 'true',
+      TAP_RESULTS_S3_PREFIX: 'y6/results',
+    });
+    expect(env['TAP_RESULTS_DIR']).toBeUndefined();
+    expect(pod.containers[0]?.env.filter((e) => e.name.startsWith('AWS_'))).toEqual([
+      { name: 'AWS_ACCESS_KEY_ID', valueFrom: { secretKeyRef: { name: 'des-results-s3', key: 'id' } } },
+      {
+        name: 'AWS_SECRET_ACCESS_KEY',
+        valueFrom: { secretKeyRef: { name: 'des-results-s3', key: 'secret' } },
+      },
+    ]);
+    // The operator never imports a service; the test checks the TAP service reads what the operator writes.
+    // (A computed specifier: the TAP service is no part of the operator's TypeScript project.)
+    const tapConfig = '../../../../services/tap/src/config.js';
+    const { loadConfig } = (await import(tapConfig)) as {
+      loadConfig: (env: Record<string, string>) => { resultsS3?: unknown };
+    };
+    const plain = Object.fromEntries(
+      Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined),
+    );
+    const cfg = loadConfig({ ...plain, TAP_TOKENS_FILE: 't', TAP_SIGNING_KEY_FILE: 'k' });
+    expect(cfg.resultsS3).toEqual({
+      endpoint: 'https://s3.example.org',
+      bucket: 'des-results',
+      region: 'us-east-1',
+      forcePathStyle: true,
+      prefix: 'y6/results',
+    });
+  });
+
   it('takes replicas, resources and the Service type from spec.tap', () => {
     const c = buildTap(
       catalogFixture({

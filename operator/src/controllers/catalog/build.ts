@@ -105,7 +105,7 @@ function tapEnv(catalog: Catalog, namespace: string): Record<string, unknown>[] 
     ['PGPASSWORD_FILE', `${TAP_MOUNTS.catalog}/password`],
     ['TAP_TOKENS_FILE', `${TAP_MOUNTS.tap}/${TAP_SECRET_KEYS.tokens}`],
     ['TAP_SIGNING_KEY_FILE', `${TAP_MOUNTS.tap}/${TAP_SECRET_KEYS.signingKey}`],
-    ['TAP_RESULTS_DIR', TAP_MOUNTS.results],
+    ...resultsEnv(catalog),
     ['TAP_MAXREC_HARD', String(maxrecHard)],
     ['TAP_MAXREC_DEFAULT', String(Math.min(TAP_MAXREC_DEFAULT, maxrecHard))],
     ['TAP_EXECUTION_DURATION_HARD', String(durationHard)],
@@ -116,12 +116,39 @@ function tapEnv(catalog: Catalog, namespace: string): Record<string, unknown>[] 
     ['TAP_DESTRUCTION_DEFAULT_SECONDS', String(destruction)],
     ['TAP_DESTRUCTION_HARD_SECONDS', String(Math.max(destruction, TAP_DESTRUCTION_HARD_SECONDS))],
   ];
+  const s3 = catalog.spec.results.s3?.credentialsSecretRef;
   return [
     ...env.map(([name, value]) => ({ name, value })),
     {
       name: 'PGUSER',
       valueFrom: { secretKeyRef: { name: db.credentials.secretName, key: db.credentials.usernameKey } },
     },
+    // The key pair signs presigned result URLs; by reference only, never in the pod spec.
+    ...(s3 === undefined
+      ? []
+      : [
+          {
+            name: 'AWS_ACCESS_KEY_ID',
+            valueFrom: { secretKeyRef: { name: s3.name, key: s3.accessKeyIdKey } },
+          },
+          {
+            name: 'AWS_SECRET_ACCESS_KEY',
+            valueFrom: { secretKeyRef: { name: s3.name, key: s3.secretAccessKeyKey } },
+          },
+        ]),
+  ];
+}
+
+/** Where the TAP service finds results: the mounted claim, or the bucket (TAP_RESULTS_S3_*). */
+function resultsEnv(catalog: Catalog): [string, string][] {
+  const s3 = catalog.spec.results.s3;
+  if (s3 === undefined) return [['TAP_RESULTS_DIR', TAP_MOUNTS.results]];
+  return [
+    ['TAP_RESULTS_S3_ENDPOINT', s3.endpoint.replace(/\/$/, '')],
+    ['TAP_RESULTS_S3_BUCKET', s3.bucket],
+    ['TAP_RESULTS_S3_REGION', s3.region],
+    ['TAP_RESULTS_S3_FORCE_PATH_STYLE', String(s3.forcePathStyle)],
+    ['TAP_RESULTS_S3_PREFIX', s3.prefix],
   ];
 }
 
@@ -147,6 +174,7 @@ export function buildTap(catalog: Catalog, settings: TapSettings): TapChildren |
   const meta = { ...childMeta(o, TAP_COMPONENT, { name }), namespace: t.namespace };
   const selector = { [LABELS.ownerUid]: o.metadata.uid, [LABELS.component]: TAP_COMPONENT };
   const cred = catalog.spec.database.credentials;
+  const claim = catalog.spec.results.claimName;
   const probe = (path: string) => ({ httpGet: { path: `${TAP_BASE_PATH}${path}`, port: 'http' } });
   const deployment: KubeObject = {
     apiVersion: 'apps/v1',
@@ -185,7 +213,9 @@ export function buildTap(catalog: Catalog, settings: TapSettings): TapChildren |
                 capabilities: { drop: ['ALL'] },
               },
               volumeMounts: [
-                { name: 'results', mountPath: TAP_MOUNTS.results, readOnly: true },
+                ...(claim === undefined
+                  ? []
+                  : [{ name: 'results', mountPath: TAP_MOUNTS.results, readOnly: true }]),
                 { name: 'catalog', mountPath: TAP_MOUNTS.catalog, readOnly: true },
                 { name: 'tap', mountPath: TAP_MOUNTS.tap, readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
@@ -193,10 +223,9 @@ export function buildTap(catalog: Catalog, settings: TapSettings): TapChildren |
             },
           ],
           volumes: [
-            {
-              name: 'results',
-              persistentVolumeClaim: { claimName: catalog.spec.results.claimName, readOnly: true },
-            },
+            ...(claim === undefined
+              ? []
+              : [{ name: 'results', persistentVolumeClaim: { claimName: claim, readOnly: true } }]),
             {
               name: 'catalog',
               secret: { secretName: cred.secretName, items: [{ key: cred.passwordKey, path: 'password' }] },
