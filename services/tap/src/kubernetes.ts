@@ -163,11 +163,17 @@ export function toJob(q: QueryJobObject): Job {
     results: resultsOf(q),
     ...(st.error !== undefined && { error: st.error }),
     ...(st.overflow !== undefined && { overflow: st.overflow }),
-    ...(q.metadata.uid !== undefined && { resultDir: `${q.metadata.name}-${q.metadata.uid}` }),
-    ...(q.metadata.uid !== undefined &&
-      q.metadata.namespace !== undefined && {
-        objectDir: `${q.metadata.namespace}/${q.metadata.name}/${q.metadata.uid}`,
-      }),
+    ...dirsOf(q),
+  };
+}
+
+/** Where a QueryJob's results are: its directory on the claim and its folder in the bucket (both need the UID). */
+function dirsOf(q: QueryJobObject): Pick<Job, 'resultDir' | 'objectDir'> {
+  const { name, namespace, uid } = q.metadata;
+  if (uid === undefined) return {};
+  return {
+    resultDir: `${name}-${uid}`,
+    ...(namespace !== undefined && { objectDir: `${namespace}/${name}/${uid}` }),
   };
 }
 
