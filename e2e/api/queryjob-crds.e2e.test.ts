@@ -195,6 +195,53 @@ describe('QueryJob and Catalog: the apiserver and ajv refuse the same fields', (
       message: /spec\.database\.host: Required value/,
       path: 'spec.database.host',
     },
+    {
+      title: 'both a results claim and a bucket',
+      mutate: (o) =>
+        (o.spec.results = {
+          claimName: 'query-results',
+          s3: {
+            endpoint: 'https://s3.example.org',
+            bucket: 'des-results',
+            credentialsSecretRef: { name: 's3' },
+          },
+        }),
+      message: /spec\.results: Invalid value: .*exactly one of claimName and s3 must be set/,
+      path: 'spec.results',
+    },
+    {
+      title: 'neither a results claim nor a bucket',
+      mutate: (o) => (o.spec.results = {}),
+      message: /spec\.results: Invalid value: .*exactly one of claimName and s3 must be set/,
+      path: 'spec.results',
+    },
+    {
+      title: 'a bucket prefix with a .. segment',
+      mutate: (o) =>
+        (o.spec.results = {
+          s3: {
+            endpoint: 'https://s3.example.org',
+            bucket: 'des-results',
+            prefix: 'a/../b',
+            credentialsSecretRef: { name: 's3' },
+          },
+        }),
+      message: /spec\.results\.s3\.prefix: Invalid value: .*must not contain/,
+      path: 'spec.results.s3.prefix',
+    },
+    {
+      title: 'a bucket endpoint with a path',
+      mutate: (o) =>
+        (o.spec.results = {
+          s3: {
+            endpoint: 'https://s3.example.org/des',
+            bucket: 'des-results',
+            credentialsSecretRef: { name: 's3' },
+          },
+        }),
+      message: /spec\.results\.s3\.endpoint: Invalid value/,
+      path: 'spec.results.s3.endpoint',
+    },
   ];
   for (const c of catCases) {
     it(`Catalog: ${c.title}`, async () => {

@@ -55,8 +55,11 @@ interface PodObj {
   status?: { phase?: string };
 }
 
-/** Registers the file's hooks: operator suite, PostgreSQL and sample, Catalog, Secret. */
-export function queryJobSuite(prefix: string) {
+/**
+ * Registers the file's hooks: operator suite, PostgreSQL and sample, Catalog, Secret. `results` replaces the
+ * Catalog's spec.results (a claim no pod ever mounts by default).
+ */
+export function queryJobSuite(prefix: string, opts: { results?: Record<string, unknown> } = {}) {
   const catalog = uniqueName(`${prefix}-cat`);
   const database = uniqueName('qj').replace(/-/g, '_');
   let db: ServiceHandle | undefined;
@@ -114,7 +117,7 @@ export function queryJobSuite(prefix: string) {
         tables: ['public.des_sample'],
         // No such claim exists in the test namespace: the runner pods are never scheduled, so kwok leaves them
         // alone and the test sets their status as the kubelet would.
-        results: { claimName: 'query-results' },
+        results: opts.results ?? { claimName: 'query-results' },
         limits: { maxEstimatedRows: 1_000_000, maxExecutionDuration: '1h', maxConcurrentJobsPerUser: 1 },
       },
     });
