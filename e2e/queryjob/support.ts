@@ -57,9 +57,12 @@ interface PodObj {
 
 /**
  * Registers the file's hooks: operator suite, PostgreSQL and sample, Catalog, Secret. `results` replaces the
- * Catalog's spec.results (a claim no pod ever mounts by default).
+ * Catalog's spec.results (a claim no pod ever mounts by default); a function is called when the Catalog is made.
  */
-export function queryJobSuite(prefix: string, opts: { results?: Record<string, unknown> } = {}) {
+export function queryJobSuite(
+  prefix: string,
+  opts: { results?: Record<string, unknown> | (() => Record<string, unknown>) } = {},
+) {
   const catalog = uniqueName(`${prefix}-cat`);
   const database = uniqueName('qj').replace(/-/g, '_');
   let db: ServiceHandle | undefined;
@@ -117,7 +120,9 @@ export function queryJobSuite(prefix: string, opts: { results?: Record<string, u
         tables: ['public.des_sample'],
         // No such claim exists in the test namespace: the runner pods are never scheduled, so kwok leaves them
         // alone and the test sets their status as the kubelet would.
-        results: opts.results ?? { claimName: 'query-results' },
+        results: (typeof opts.results === 'function' ? opts.results() : opts.results) ?? {
+          claimName: 'query-results',
+        },
         limits: { maxEstimatedRows: 1_000_000, maxExecutionDuration: '1h', maxConcurrentJobsPerUser: 1 },
       },
     });
