@@ -3,7 +3,7 @@
 # POSIX folder), from the pinned wrapper module go/{go.mod,go.sum} through the Go module proxy, into a cache
 # folder keyed by the SHA-256 of those two files: a changed pin builds anew, an unchanged one is a no-op.
 # Cold: about 5 min on 2 cores; warm: instant. Prints the binary's path on stdout (last line).
-# docs/adr/0012-s3-results.md says why this server.
+# docs/adr/0013-s3-results.md says why this server.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 CACHE=${SKYPORT_CACHE:-$HOME/.cache/skyport}

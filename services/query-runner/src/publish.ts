@@ -1,4 +1,4 @@
-// Results in an S3-compatible bucket (docs/adr/0012-s3-results.md): the files the writer finished on local scratch,
+// Results in an S3-compatible bucket (docs/adr/0013-s3-results.md): the files the writer finished on local scratch,
 // each uploaded under the job's prefix (a multipart upload in bounded memory, aborted on failure, so a crash leaves
 // no half object), the provenance manifest last, so a listed manifest means every result object is complete. A
 // retry uploads the same bytes to the same keys. `--delete` removes the prefix at destruction.

@@ -1,4 +1,4 @@
-// Result URLs when the Catalog keeps results in an S3-compatible bucket (docs/adr/0012-s3-results.md): the
+// Result URLs when the Catalog keeps results in an S3-compatible bucket (docs/adr/0013-s3-results.md): the
 // result's owner is redirected to a SigV4 presigned GET of the object the query runner published, valid for the
 // same short lifetime as this service's own signed URLs; the bucket serves the bytes. The key layout is the
 // operator's (controllers/queryjob/build.ts s3Prefix): `<prefix>/<namespace>/<queryjob>/<uid>/<file>`.

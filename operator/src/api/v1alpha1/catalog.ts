@@ -186,7 +186,7 @@ const s3 = obj(
       false,
     ),
   },
-  'An S3-compatible bucket results are written to (docs/adr/0012-s3-results.md).',
+  'An S3-compatible bucket results are written to (docs/adr/0013-s3-results.md).',
   {
     rules: [
       {

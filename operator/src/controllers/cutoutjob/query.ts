@@ -65,7 +65,7 @@ export function queryResult(
         'results: run the query with spec.output.format csv or fits',
     );
   const claimName = catalog.spec.results.claimName;
-  // The cutout runner reads positions from a volume; results in a bucket are not read yet (ADR 0012).
+  // The cutout runner reads positions from a volume; results in a bucket are not read yet (ADR 0013).
   if (claimName === undefined)
     throw new TerminalError(
       'UnsupportedResultStorage',

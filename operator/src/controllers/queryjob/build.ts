@@ -1,7 +1,7 @@
 // Pure builders of a QueryJob's children (CONTRIBUTING.md §1): the batch/v1 Job running the query runner and the
 // Job that deletes the results at destruction. No I/O, no clock. Results go to the Catalog's claim, or with
 // spec.results.s3 to a bucket: the runner writes to an emptyDir scratch and publishes from there, the cleanup Job
-// runs the runner's `--delete`, and the key pair reaches both only by secretKeyRef (docs/adr/0012-s3-results.md).
+// runs the runner's `--delete`, and the key pair reaches both only by secretKeyRef (docs/adr/0013-s3-results.md).
 import type { Catalog, QueryJob } from '../../api/v1alpha1/index.js';
 import { parseQuantity } from '../../api/units.js';
 import type { KubeObject } from '../../kube/index.js';

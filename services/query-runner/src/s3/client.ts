@@ -1,6 +1,6 @@
 // A small typed S3 client over fetch and sigv4.ts: the calls result storage needs (PUT, multipart upload in
 // bounded memory, ranged GET, HEAD, DELETE, list, presigned GET) against AWS S3 or any S3-compatible server
-// (path-style addressing for those without per-bucket host names). docs/adr/0012-s3-results.md.
+// (path-style addressing for those without per-bucket host names). docs/adr/0013-s3-results.md.
 
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';

@@ -1,5 +1,5 @@
 // AWS Signature Version 4 for S3 (header-signed requests and presigned URLs), written from AWS's published
-// algorithm and tested against its documented examples (sigv4.test.ts; docs/adr/0012-s3-results.md says why
+// algorithm and tested against its documented examples (sigv4.test.ts; docs/adr/0013-s3-results.md says why
 // not a package). Pure: the clock is a parameter.
 
 import { createHash, createHmac } from 'node:crypto';

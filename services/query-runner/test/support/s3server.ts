@@ -1,6 +1,6 @@
 // Starts a real S3-compatible server for integration tests: Versity's S3 gateway (versitygw, Apache-2.0) built by
 // e2e/services/s3/build.sh from pinned sources (cached under ~/.cache/skyport), serving a temp folder on a free
-// loopback port with fresh keys and one bucket; stopped by its PID. docs/adr/0012-s3-results.md.
+// loopback port with fresh keys and one bucket; stopped by its PID. docs/adr/0013-s3-results.md.
 
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
