@@ -134,15 +134,18 @@ export async function writeResult(
   }
 }
 
-/** Compresses (gzip), hashes and renames every part into place. */
-async function complete(
-  done: readonly { n: number; rows: number }[],
+/**
+ * Compresses (gzip), hashes and renames every part into place: the parts `done` were written uncompressed as
+ * `partName({...opts, compression: 'none'}, n) + PARTIAL` (n 0 when not split).
+ */
+export async function complete(
+  done: readonly { n: number; rows: number; sha256?: string }[],
   split: boolean,
   mediaType: string,
   opts: OutputOptions,
 ): Promise<ResultSummary> {
   const staged: { tmp: string; file: ResultFile }[] = [];
-  for (const { n, rows } of done) {
+  for (const { n, rows, sha256: known } of done) {
     const k = split ? n : 0;
     const raw = join(opts.dir, partName({ ...opts, compression: 'none' }, k) + PARTIAL);
     const name = partName(opts, k);
@@ -154,7 +157,9 @@ async function complete(
       await unlink(raw);
     }
     const bytes = (await stat(tmp)).size;
-    staged.push({ tmp, file: { name: basename(name), mediaType, rows, bytes, sha256: await sha256(tmp) } });
+    // A hash taken while the part was written holds for the uncompressed file only.
+    const hash = known !== undefined && tmp === raw ? known : await sha256(tmp);
+    staged.push({ tmp, file: { name: basename(name), mediaType, rows, bytes, sha256: hash } });
   }
   // Renamed last, all together: a crash before this line leaves only .partial files.
   for (const { tmp, file } of staged) await rename(tmp, join(opts.dir, file.name));

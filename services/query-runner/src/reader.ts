@@ -101,7 +101,8 @@ function parser(oid: number): (text: string) => Value {
   }
 }
 
-function columnOf(f: pg.FieldDef, i: number): Column {
+/** A result column from its row-description field; a type the writers cannot take is a FormatError naming it. */
+export function columnOf(f: pg.FieldDef, i: number): Column {
   const type = OID_TYPES.get(f.dataTypeID);
   if (type === undefined) {
     throw new FormatError(
@@ -125,14 +126,14 @@ function read(cursor: Cursor<Value[]>, n: number): Promise<{ rows: Value[][]; fi
 }
 
 /** A server error becomes a QueryError with its SQLSTATE; anything else (a FormatError) passes as is. */
-function wrap(err: unknown): Error {
+export function wrap(err: unknown): Error {
   if (err instanceof pg.DatabaseError)
     return new QueryError(err.code ?? 'XX000', err.message, { cause: err });
   return err instanceof Error ? err : new Error(String(err));
 }
 
 /** Refuses options PostgreSQL or the cursor would take wrongly, naming the option. */
-function checkOptions(opts: QueryOptions): void {
+export function checkOptions(opts: QueryOptions): void {
   const bad = (field: string, must: string, v: number): RangeError =>
     new RangeError(`${field}: must be ${must}, got ${v}`);
   const t = opts.statementTimeoutMs;
@@ -194,7 +195,7 @@ export async function openQuery(client: pg.Client, opts: QueryOptions): Promise<
   }
 }
 
-function sourcesOf(fields: readonly pg.FieldDef[]): (ColumnSource | undefined)[] {
+export function sourcesOf(fields: readonly pg.FieldDef[]): (ColumnSource | undefined)[] {
   return fields.map((f) =>
     f.tableID > 0 && f.columnID > 0 ? { table: f.tableID, column: f.columnID } : undefined,
   );
@@ -288,7 +289,7 @@ interface CancelKey {
 }
 
 /** Sends a CancelRequest for `client`'s backend on a new connection and waits for the server to close it. */
-function cancelRequest(client: pg.Client): Promise<void> {
+export function cancelRequest(client: pg.Client): Promise<void> {
   const k = client as unknown as CancelKey;
   return new Promise((resolve) => {
     const path = k.host.startsWith('/') ? `${k.host}/.s.PGSQL.${k.port}` : undefined;

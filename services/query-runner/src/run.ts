@@ -10,9 +10,11 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { readComments, withComments } from './comments.js';
 import { StopError } from './errors.js';
-import type { Row } from './formats/index.js';
+import { openCsvCopy } from './csv-copy.js';
+import { writeCsvResult } from './csv-output.js';
+import type { Column, Row } from './formats/index.js';
 import { collectGarbage } from './heap.js';
-import { removePartials, writeResult, type ResultFile, PARTIAL } from './output.js';
+import { removePartials, writeResult, type ResultFile, type ResultSummary, PARTIAL } from './output.js';
 import { openQuery, QueryError } from './reader.js';
 import type { JobSpec } from './spec.js';
 import { validateQuery } from './validate.js';
@@ -138,60 +140,41 @@ export async function runJob(spec: JobSpec, opts: RunOptions): Promise<Manifest>
     const serverVersion = info.rows[0]?.v ?? '';
     if (stopped !== undefined) throw stopped;
     opts.emit({ event: 'started', backendPid: pid ?? 0, serverVersion });
-    const q = await openQuery(client, {
-      sql: spec.query,
-      statementTimeoutMs: spec.executionDurationSeconds * 1000,
-      ...(spec.batchRows !== undefined && { batchRows: spec.batchRows }),
-      ...(spec.maxRecords !== undefined && { maxRecords: spec.maxRecords }),
+    const interval = opts.progressIntervalMs ?? 1000;
+    let last = -Infinity;
+    const onProgress = (p: { rows: number; bytes: number }): void => {
+      const t = now().getTime();
+      if (t - last < interval) return;
+      last = t;
+      opts.emit({ event: 'progress', ...p });
+    };
+    const { columns, summary, overflow } = await stream(spec, client, config, () => stopped, onProgress);
+    const manifest: Manifest = {
+      query: spec.query,
+      querySha256: createHash('sha256').update(spec.query).digest('hex'),
+      catalog: spec.catalog,
+      server: { version: serverVersion },
+      format: spec.output.format,
+      compression: spec.output.compression,
+      maxRecords: spec.maxRecords ?? null,
+      rows: summary.rows,
+      overflow,
+      bytes: summary.bytes,
+      files: summary.files,
+      columns: columns.map(({ width: _w, ...c }) => c),
+      startedAt: startedAt.toISOString(),
+      finishedAt: now().toISOString(),
+      runner: { name: '@skyport/query-runner', version: RUNNER_VERSION },
+    };
+    await writeJson(dir, manifestName(stem), manifest);
+    opts.emit({
+      event: 'completed',
+      rows: summary.rows,
+      bytes: summary.bytes,
+      overflow,
+      maxRssBytes: process.resourceUsage().maxRSS * 1024,
     });
-    try {
-      const columns = withComments(q.columns, q.sources, await commentsOf(config, q.sources));
-      const interval = opts.progressIntervalMs ?? 1000;
-      let last = -Infinity;
-      const summary = await writeResult(
-        columns,
-        guarded(q.batches, () => stopped),
-        () => q.status(),
-        {
-          ...spec.output,
-          onProgress: (p) => {
-            const t = now().getTime();
-            if (t - last < interval) return;
-            last = t;
-            opts.emit({ event: 'progress', ...p });
-          },
-        },
-      );
-      const overflow = q.status().overflow;
-      const manifest: Manifest = {
-        query: spec.query,
-        querySha256: createHash('sha256').update(spec.query).digest('hex'),
-        catalog: spec.catalog,
-        server: { version: serverVersion },
-        format: spec.output.format,
-        compression: spec.output.compression,
-        maxRecords: spec.maxRecords ?? null,
-        rows: summary.rows,
-        overflow,
-        bytes: summary.bytes,
-        files: summary.files,
-        columns: columns.map(({ width: _w, ...c }) => c),
-        startedAt: startedAt.toISOString(),
-        finishedAt: now().toISOString(),
-        runner: { name: '@skyport/query-runner', version: RUNNER_VERSION },
-      };
-      await writeJson(dir, manifestName(stem), manifest);
-      opts.emit({
-        event: 'completed',
-        rows: summary.rows,
-        bytes: summary.bytes,
-        overflow,
-        maxRssBytes: process.resourceUsage().maxRSS * 1024,
-      });
-      return manifest;
-    } finally {
-      await q.close();
-    }
+    return manifest;
   } catch (err) {
     // A cancel by the deadline surfaces as the server's 57014 (or a broken read): report the deadline.
     // statement_timeout (= executionDuration, over the whole COPY) may fire before the run's own timer.
@@ -212,6 +195,66 @@ export async function runJob(spec: JobSpec, opts: RunOptions): Promise<Manifest>
     opts.signal?.removeEventListener('abort', onAbort);
     // Closing the connection ends the backend even when it sat idle in the transaction.
     await client.end().catch(() => undefined);
+  }
+}
+
+/** What streaming the query into the result files gave. */
+interface Streamed {
+  readonly columns: readonly Column[];
+  readonly summary: ResultSummary;
+  readonly overflow: boolean;
+}
+
+/**
+ * Streams the query into the result files: CSV and TSV as PostgreSQL's own COPY text (csv-copy.ts,
+ * csv-output.ts), every other format — and a query COPY cannot take — through the reader's rows and a writer.
+ */
+async function stream(
+  spec: JobSpec,
+  client: pg.Client,
+  config: pg.ClientConfig,
+  stopped: () => StopError | undefined,
+  onProgress: (p: { rows: number; bytes: number }) => void,
+): Promise<Streamed> {
+  const format = spec.output.format;
+  const limits = {
+    statementTimeoutMs: spec.executionDurationSeconds * 1000,
+    ...(spec.maxRecords !== undefined && { maxRecords: spec.maxRecords }),
+  };
+  if (format === 'csv' || format === 'tsv') {
+    const c = await openCsvCopy(client, {
+      sql: spec.query,
+      ...limits,
+      delimiter: format === 'csv' ? ',' : '\t',
+    });
+    if (c !== undefined) {
+      try {
+        const columns = withComments(c.columns, c.sources, await commentsOf(config, c.sources));
+        const check = (): void => {
+          const s = stopped();
+          if (s !== undefined) throw s;
+        };
+        const out = await writeCsvResult(c.chunks, { ...spec.output, format, ...limits, onProgress }, check);
+        return { columns, ...out };
+      } finally {
+        await c.close();
+      }
+    }
+  }
+  const q = await openQuery(client, {
+    sql: spec.query,
+    ...limits,
+    ...(spec.batchRows !== undefined && { batchRows: spec.batchRows }),
+  });
+  try {
+    const columns = withComments(q.columns, q.sources, await commentsOf(config, q.sources));
+    const summary = await writeResult(columns, guarded(q.batches, stopped), () => q.status(), {
+      ...spec.output,
+      onProgress,
+    });
+    return { columns, summary, overflow: q.status().overflow };
+  } finally {
+    await q.close();
   }
 }
 

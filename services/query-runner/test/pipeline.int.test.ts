@@ -1,6 +1,7 @@
 // The whole path a result takes: a real PostgreSQL table with every supported type and NULLs, read by
 // the streaming reader, written in every format, read back by astropy and compared with the rows the
-// database returns to a plain query.
+// database returns to a plain query. CSV and TSV also through the runner's fast path: PostgreSQL's own COPY
+// text (csv-copy.ts) written by csv-output.ts.
 
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,8 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWriter, writeToFile, type Row, type Value } from '../src/formats/index.js';
+import { openCsvCopy } from '../src/csv-copy.js';
+import { writeCsvResult } from '../src/csv-output.js';
 import { openQuery } from '../src/reader.js';
 import { astropyPython, readWithAstropy } from './support/astropy.js';
 import { compare } from './support/astropy-rules.js';
@@ -88,6 +91,37 @@ describe('PostgreSQL → reader → writer → astropy', () => {
         } finally {
           await q.close();
         }
+      } finally {
+        await client.end();
+      }
+    });
+  }
+});
+
+describe('PostgreSQL COPY text → csv-output → astropy', () => {
+  for (const format of ['csv', 'tsv'] as const) {
+    it(`${format}: astropy shows the database's rows, as through the writer`, async () => {
+      const sql = 'SELECT * FROM objects ORDER BY ctid';
+      const client = new pg.Client({ connectionString: server.url });
+      await client.connect();
+      try {
+        const expected = await databaseRows(client, sql);
+        const c = await openCsvCopy(client, {
+          sql,
+          statementTimeoutMs: 10_000,
+          delimiter: format === 'csv' ? ',' : '\t',
+        });
+        if (c === undefined) throw new Error('COPY refused the query');
+        const out = mkdtempSync(join(dir, 'copy-'));
+        try {
+          const r = await writeCsvResult(c.chunks, { format, dir: out, stem: 'objects' });
+          expect(r.summary.rows).toBe(expected.length);
+        } finally {
+          await c.close();
+        }
+        const got = readWithAstropy(python, format, join(out, `objects.${format}`));
+        expect(got.columns.map((col) => col.name)).toEqual(c.columns.map((col) => col.name));
+        compare(got, c.columns, expected, format);
       } finally {
         await client.end();
       }
