@@ -12,8 +12,9 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { classify, exitCode, type RunError } from './errors.js';
 import type { ResultFile } from './output.js';
+import { inClusterAccess, ProgressReporter, statusPatcher } from './progress.js';
 import { credentialsFromEnv, publish, s3Client } from './publish.js';
-import { errorName, manifestName, runJob } from './run.js';
+import { errorName, manifestName, runJob, type RunEvent } from './run.js';
 import { terminationMessage } from './termination.js';
 import { parseSpec, type JobSpec } from './spec.js';
 
@@ -79,6 +80,22 @@ async function deleteResults(spec: JobSpec): Promise<number> {
   }
 }
 
+/** The status.progress reporter when the spec names a QueryJob and the run is in a pod with a token. */
+function progressReporter(spec: JobSpec): ProgressReporter | undefined {
+  const target = spec.progress;
+  if (target === undefined) return undefined;
+  const access = inClusterAccess();
+  if (access === undefined) {
+    process.stderr.write(
+      'progress: no in-cluster ServiceAccount token; the query goes on without live progress\n',
+    );
+    return undefined;
+  }
+  return new ProgressReporter(statusPatcher(access, target), {
+    intervalMs: (target.intervalSeconds ?? 5) * 1000,
+  });
+}
+
 async function main(argv: readonly string[]): Promise<number> {
   let spec: JobSpec;
   try {
@@ -92,11 +109,17 @@ async function main(argv: readonly string[]): Promise<number> {
   const onSignal = (): void => stop.abort();
   process.once('SIGTERM', onSignal);
   process.once('SIGINT', onSignal);
+  const reporter = progressReporter(spec);
+  const emit = (e: RunEvent): void => {
+    line(e);
+    if (e.event === 'progress') reporter?.report(e);
+  };
   try {
     const s3 = spec.output.s3;
     // Checked before the query runs: a missing key must not cost a whole query.
     const client = s3 === undefined ? undefined : s3Client(s3, credentialsFromEnv());
-    const manifest = await runJob(spec, { emit: line, signal: stop.signal });
+    const manifest = await runJob(spec, { emit, signal: stop.signal });
+    await reporter?.flush({ rows: manifest.rows, bytes: manifest.bytes });
     const manifestFile = await describeFile(spec, manifestName(spec.output.stem));
     if (s3 !== undefined && client !== undefined) {
       await publish(client, s3.prefix, spec.output.dir, manifest.files, manifestFile);

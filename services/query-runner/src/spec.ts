@@ -4,6 +4,7 @@
 
 import { FORMATS, isFormat, type Format } from './formats/index.js';
 import { checkOutput } from './output.js';
+import type { ProgressTarget } from './progress.js';
 
 export interface JobSpec {
   readonly query: string;
@@ -40,6 +41,11 @@ export interface JobSpec {
   readonly executionDurationSeconds: number;
   /** Rows per cursor fetch: 10,000 by default. */
   readonly batchRows?: number;
+  /**
+   * The QueryJob whose `status.progress` the run patches while it runs (progress.ts), with the pod's
+   * ServiceAccount token; absent outside Kubernetes.
+   */
+  readonly progress?: ProgressTarget;
 }
 
 /** Where results are published in an S3-compatible bucket. */
@@ -137,6 +143,7 @@ export function parseSpec(raw: unknown): JobSpec {
     'maxRecords',
     'executionDurationSeconds',
     'batchRows',
+    'progress',
   ]);
   const query = top.string('query', true);
   const cat = new Fields(top.object('catalog'), 'spec.catalog', problems, ['name', 'release']);
@@ -189,6 +196,7 @@ export function parseSpec(raw: unknown): JobSpec {
   const maxRecords = top.int('maxRecords', 0, false);
   const executionDurationSeconds = top.int('executionDurationSeconds', 1, true);
   const batchRows = top.int('batchRows', 1, false);
+  const progress = raw['progress'] === undefined ? undefined : progressTarget(top, problems);
   if (problems.length > 0) throw new SpecError(problems);
   return pick({
     query: query ?? '',
@@ -205,6 +213,7 @@ export function parseSpec(raw: unknown): JobSpec {
     maxRecords,
     executionDurationSeconds: executionDurationSeconds ?? 0,
     batchRows,
+    progress,
   });
 }
 
@@ -230,4 +239,20 @@ function parseS3(raw: Obj, problems: string[]): S3Output {
     forcePathStyle: f.bool('forcePathStyle') ?? false,
     prefix,
   };
+}
+
+/** spec.progress: the QueryJob's namespace and name (DNS labels / subdomains), the interval. */
+function progressTarget(top: Fields, problems: string[]): ProgressTarget {
+  const p = new Fields(top.object('progress'), 'spec.progress', problems, [
+    'namespace',
+    'name',
+    'intervalSeconds',
+  ]);
+  const namespace = p.string('namespace', true) ?? '';
+  const name = p.string('name', true) ?? '';
+  if (namespace !== '' && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(namespace))
+    problems.push(`spec.progress.namespace: '${namespace}' is not a namespace name`);
+  if (name !== '' && !/^[a-z0-9]([-.a-z0-9]*[a-z0-9])?$/.test(name))
+    problems.push(`spec.progress.name: '${name}' is not a resource name`);
+  return pick({ namespace, name, intervalSeconds: p.int('intervalSeconds', 1, false) });
 }

@@ -194,6 +194,20 @@ const error = obj(
   'Why the job ended in ERROR (UWS errorSummary).',
 );
 
+const progress = obj(
+  {
+    rows: req(int('Rows written so far.', { minimum: 0, format: 'int64' })),
+    bytes: req(
+      int('Bytes written so far: uncompressed while running, the result files at the end.', {
+        minimum: 0,
+        format: 'int64',
+      }),
+    ),
+    updatedAt: req(dateTime('When the runner reported these figures.')),
+  },
+  'Live progress, written by the runner itself every few seconds while it runs (the last report stays).',
+);
+
 /** Schema of QueryJob.status. */
 export const queryJobStatus = obj(
   {
@@ -212,6 +226,7 @@ export const queryJobStatus = obj(
     rows: int('Rows in the result.', { minimum: 0, format: 'int64' }),
     overflow: bool('Whether the result was cut at maxRecords (TAP QUERY_STATUS OVERFLOW).'),
     results: arr(result, 'Result files, then the provenance manifest.', { maxItems: 1024 }),
+    progress,
     error,
     notification,
   },

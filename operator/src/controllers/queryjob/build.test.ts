@@ -9,6 +9,7 @@ import type { KubeObject } from '../../kube/index.js';
 import {
   applicationName,
   buildCleanupJob,
+  buildRunnerIdentity,
   buildRunnerJob,
   resultDir,
   runnerSpec,
@@ -60,6 +61,39 @@ describe('buildRunnerJob', () => {
   it('golden: FITS, gzip, split into parts', () => {
     const qj = queryJobFixture({ output: { format: 'fits', compression: 'gzip', splitMaxBytes: '1Gi' } });
     golden('runner-job-fits', buildRunnerJob(qj, catalogFixture(), { ...PLAN, maxRecords: 5 }, RUNNER));
+  });
+
+  it("golden: the runner's ServiceAccount, Role and RoleBinding", () => {
+    const [sa, role, binding] = buildRunnerIdentity(queryJobFixture());
+    golden('runner-identity', { apiVersion: 'v1', kind: 'List', items: [sa, role, binding] });
+  });
+
+  it("lets the runner patch its own QueryJob's status and nothing else, as the pod's ServiceAccount", () => {
+    const qj = queryJobFixture();
+    const [sa, role, binding] = buildRunnerIdentity(qj) as [KubeObject, KubeObject, KubeObject];
+    expect(role['rules']).toEqual([
+      {
+        apiGroups: ['skyport.io'],
+        resources: ['queryjobs/status'],
+        resourceNames: [qj.metadata.name],
+        verbs: ['get', 'patch'],
+      },
+    ]);
+    expect(binding['subjects']).toEqual([
+      { kind: 'ServiceAccount', name: sa.metadata?.name, namespace: qj.metadata.namespace },
+    ]);
+    expect(binding['roleRef']).toMatchObject({ kind: 'Role', name: role.metadata?.name });
+    const pod = (
+      buildRunnerJob(qj, catalogFixture(), PLAN, RUNNER)['spec'] as {
+        template: { spec: Record<string, unknown> };
+      }
+    ).template.spec;
+    expect(pod['serviceAccountName']).toBe(sa.metadata?.name);
+    expect(runnerSpec(qj, catalogFixture(), PLAN)['progress']).toEqual({
+      namespace: qj.metadata.namespace,
+      name: qj.metadata.name,
+    });
+    for (const o of [sa, role, binding]) expect(o.metadata?.ownerReferences?.[0]?.uid).toBe(qj.metadata.uid);
   });
 
   it('golden: the cleanup Job', () => {

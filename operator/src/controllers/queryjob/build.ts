@@ -45,6 +45,11 @@ export function runnerJobName(qj: QueryJob): string {
   return childName(qj.metadata.name ?? '', 'run');
 }
 
+/** The runner's ServiceAccount, Role and RoleBinding name: `<queryjob>-run`, as its Job. */
+export function runnerIdentityName(qj: QueryJob): string {
+  return runnerJobName(qj);
+}
+
 /** The cleanup Job's name: `<queryjob>-cleanup`. */
 export function cleanupJobName(qj: QueryJob): string {
   return childName(qj.metadata.name ?? '', 'cleanup');
@@ -135,7 +140,42 @@ export function runnerSpec(qj: QueryJob, catalog: Catalog, plan: RunPlan): Recor
     },
     maxRecords: plan.maxRecords,
     executionDurationSeconds: plan.executionDurationSeconds,
+    // The runner patches this QueryJob's status.progress with its ServiceAccount (buildRunnerIdentity).
+    progress: { namespace: qj.metadata.namespace ?? 'default', name: qj.metadata.name ?? '' },
   };
+}
+
+/**
+ * The runner pod's identity: a ServiceAccount bound to a Role that allows `get` and `patch` of `queryjobs/status`
+ * for this QueryJob's name only — the runner writes its live progress there and can touch nothing else (not
+ * another job's status, not the spec). Owned by the QueryJob, so they go with it.
+ */
+export function buildRunnerIdentity(qj: QueryJob): KubeObject[] {
+  const name = runnerIdentityName(qj);
+  const meta = () => childMeta(owner(qj), COMPONENT.runner, { name });
+  return [
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: meta(), automountServiceAccountToken: false },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: meta(),
+      rules: [
+        {
+          apiGroups: ['skyport.io'],
+          resources: ['queryjobs/status'],
+          resourceNames: [qj.metadata.name ?? ''],
+          verbs: ['get', 'patch'],
+        },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: meta(),
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+      subjects: [{ kind: 'ServiceAccount', name, namespace: qj.metadata.namespace ?? 'default' }],
+    },
+  ];
 }
 
 /** Pod Security "restricted": non-root, no privilege escalation, ALL capabilities dropped, RuntimeDefault seccomp. */
@@ -200,7 +240,9 @@ export function buildRunnerJob(
         metadata: { labels },
         spec: {
           restartPolicy: 'Never',
-          automountServiceAccountToken: false,
+          // The token lets the runner patch its QueryJob's status.progress, and nothing else (buildRunnerIdentity).
+          serviceAccountName: runnerIdentityName(qj),
+          automountServiceAccountToken: true,
           enableServiceLinks: false,
           securityContext: POD_SECURITY,
           containers: [

@@ -11,6 +11,7 @@ import type { ReconcileContext, ReconcileResult } from '../../runtime/index.js';
 import {
   applicationName,
   buildCleanupJob,
+  buildRunnerIdentity,
   buildRunnerJob,
   cleanupJobName,
   COMPONENT,
@@ -51,8 +52,14 @@ function finished(job: KubeObject): boolean {
   return (conds ?? []).some((c) => (c.type === 'Complete' || c.type === 'Failed') && c.status === 'True');
 }
 
+/** A status without `progress`: the runner's field (its own field manager), which the operator never writes. */
+function withoutProgress(s: Status | undefined): Status {
+  const { progress: _p, ...rest } = s ?? {};
+  return rest;
+}
+
 function sameStatus(prev: Status | undefined, next: Status): boolean {
-  return JSON.stringify(prev ?? {}) === JSON.stringify(next);
+  return JSON.stringify(withoutProgress(prev)) === JSON.stringify(withoutProgress(next));
 }
 
 /**
@@ -266,6 +273,8 @@ export class QueryJobReconciler {
       await this.write(qj, { ...next, phase: 'QUEUED' });
       return later;
     }
+    // The pod's identity before the Job whose pod runs as it.
+    await this.storage.applyRunnerIdentity(buildRunnerIdentity(qj));
     const job = withHash(buildRunnerJob(qj, catalog, plan, this.deps.runner));
     const run = { awaitingCache: false };
     await this.storage.createJob(qj.metadata.uid ?? '', 'RunnerJob', job, undefined, run);
@@ -365,7 +374,14 @@ export class QueryJobReconciler {
       ).length;
   }
 
+  /**
+   * Writes the status (server-side apply) without `progress`: the runner patches that field while it runs, and an
+   * apply carrying a copy read earlier would put old figures back and take the field over.
+   */
   private async write(qj: QueryJob, next: Status): Promise<void> {
-    await this.status.write(qj, { ...next, observedGeneration: qj.metadata.generation ?? 0 });
+    await this.status.write(qj, {
+      ...withoutProgress(next),
+      observedGeneration: qj.metadata.generation ?? 0,
+    });
   }
 }

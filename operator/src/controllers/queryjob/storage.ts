@@ -46,6 +46,14 @@ export class QueryJobStorage {
     return true;
   }
 
+  /**
+   * Applies the runner's ServiceAccount, Role and RoleBinding (server-side apply: the same objects again are a
+   * no-op), before its Job is created.
+   */
+  async applyRunnerIdentity(objects: readonly KubeObject[]): Promise<void> {
+    for (const o of objects) await this.kube.apply(o);
+  }
+
   /** Deletes a Job and (background propagation) its pods: the runner gets SIGTERM and cancels its query. */
   async deleteJob(job: KubeObject): Promise<void> {
     if (job.metadata?.deletionTimestamp !== undefined) return;
