@@ -6,8 +6,12 @@
 // (`skyport.columns`, JSON), with `skyport.query_status` (OK | OVERFLOW): the footer is written last, so
 // the overflow flag is known by then.
 
-import type { KeyValue, SchemaElement } from 'hyparquet';
-import { ByteWriter, ParquetWriter } from 'hyparquet-writer';
+import type { ColumnChunk, CompressionCodec, KeyValue, RowGroup, SchemaElement } from 'hyparquet';
+import { ByteWriter } from 'hyparquet-writer';
+import { writeColumn } from 'hyparquet-writer/src/column.js';
+import { writeMetadata } from 'hyparquet-writer/src/metadata.js';
+import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
+import { FixedColumn, TextColumn, writeChunk, type FixedType, type GatheredColumn } from './parquet-pages.js';
 import {
   boolValue,
   checkColumns,
@@ -114,15 +118,50 @@ function columnsMetadata(columns: readonly Column[]): string {
   );
 }
 
+/** The physical type of a column written by parquet-pages.ts, or undefined (bool: hyparquet-writer's path). */
+function pageType(c: Column): FixedType | 'BYTE_ARRAY' | undefined {
+  switch (c.type) {
+    case 'int2':
+    case 'int4':
+      return 'INT32';
+    case 'int8':
+      return 'INT64';
+    case 'float4':
+      return 'FLOAT';
+    case 'float8':
+      return 'DOUBLE';
+    case 'text':
+    case 'varchar':
+      return 'BYTE_ARRAY';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * Page compression per column: SNAPPY, but none for floats — their mantissas do not compress (snappy measured
+ * 1.000 on catalog-like float32 and float64 pages), so compressing them costs time for nothing.
+ */
+function codecOf(c: Column): CompressionCodec {
+  return c.type === 'float4' || c.type === 'float8' ? 'UNCOMPRESSED' : 'SNAPPY';
+}
+
+const MAGIC = 0x31524150; // "PAR1"
+
+/** One column of the row group being gathered: typed arrays (fixed-width), or values for hyparquet-writer. */
+type Gathered = { readonly fixed: GatheredColumn } | { readonly fixed?: undefined; values: ParquetValue[] };
+
 /** Streaming Parquet writer: bytes come out a row group at a time, the footer at end(). */
 export class ParquetResultWriter implements ResultWriter {
   readonly mediaType = 'application/vnd.apache.parquet';
   private readonly rowGroupRows: number;
   private readonly out = new ByteWriter();
-  private readonly writer: ParquetWriter;
-  private readonly kv: KeyValue[];
-  private pending: ParquetValue[][];
+  private readonly schema: SchemaElement[];
+  private readonly paths: SchemaElement[][];
+  private readonly gathered: Gathered[];
+  private readonly rowGroups: RowGroup[] = [];
   private readonly cells: readonly ((v: Value, row: number) => ParquetValue)[];
+  private pendingRows = 0;
   private count = 0;
 
   constructor(
@@ -134,16 +173,16 @@ export class ParquetResultWriter implements ResultWriter {
     if (!(Number.isSafeInteger(n) && n > 0))
       throw new RangeError(`rowGroupRows: must be a positive integer, got ${n}`);
     this.rowGroupRows = n;
-    this.pending = columns.map(() => []);
     this.cells = columns.map(parquetCell);
-    // The footer references this array: the query status is filled in at end().
-    this.kv = [{ key: 'skyport.columns', value: columnsMetadata(columns) }];
-    this.writer = new ParquetWriter({
-      writer: this.out,
-      schema: [{ name: 'root', num_children: columns.length }, ...columns.map(schemaElement)],
-      kvMetadata: this.kv,
-      createdBy: CREATED_BY,
+    this.schema = [{ name: 'root', num_children: columns.length }, ...columns.map(schemaElement)];
+    const root = this.schema[0] as SchemaElement;
+    this.paths = this.schema.slice(1).map((e) => [root, e]);
+    this.gathered = columns.map((c) => {
+      const t = pageType(c);
+      if (t === undefined) return { values: [] };
+      return { fixed: t === 'BYTE_ARRAY' ? new TextColumn(n) : new FixedColumn(t, n) };
     });
+    this.out.appendUint32(MAGIC);
   }
 
   begin(): Uint8Array {
@@ -151,24 +190,41 @@ export class ParquetResultWriter implements ResultWriter {
   }
 
   rows(batch: readonly Row[]): Uint8Array {
+    const n = this.columns.length;
+    const cells = this.cells;
+    const gathered = this.gathered;
     for (const r of batch) {
       const row = ++this.count;
       checkRowLength(r, this.columns, row);
-      for (let i = 0; i < this.cells.length; i++) {
+      for (let i = 0; i < n; i++) {
         const v = r[i] ?? null;
-        (this.pending[i] as ParquetValue[]).push(
-          v === null ? null : (this.cells[i] as (v: Value, row: number) => ParquetValue)(v, row),
-        );
+        const g = gathered[i] as Gathered;
+        const x = v === null ? null : (cells[i] as (v: Value, row: number) => ParquetValue)(v, row);
+        if (g.fixed instanceof FixedColumn) g.fixed.push(x as number | bigint | null);
+        else if (g.fixed !== undefined) g.fixed.push(x as string | null);
+        else g.values.push(x);
       }
-      if ((this.pending[0]?.length ?? 0) >= this.rowGroupRows) this.flush();
+      if (++this.pendingRows >= this.rowGroupRows) this.flush();
     }
     return this.drain();
   }
 
   end(status: ResultStatus): Uint8Array {
     this.flush();
-    this.kv.push({ key: 'skyport.query_status', value: status.overflow ? 'OVERFLOW' : 'OK' });
-    void this.writer.finish();
+    const kv: KeyValue[] = [
+      { key: 'skyport.columns', value: columnsMetadata(this.columns) },
+      { key: 'skyport.query_status', value: status.overflow ? 'OVERFLOW' : 'OK' },
+    ];
+    writeMetadata(this.out, {
+      version: 2,
+      created_by: CREATED_BY,
+      schema: this.schema,
+      num_rows: BigInt(this.count),
+      row_groups: this.rowGroups,
+      key_value_metadata: kv,
+      metadata_length: 0,
+    });
+    this.out.appendUint32(MAGIC);
     return this.drain();
   }
 
@@ -178,12 +234,50 @@ export class ParquetResultWriter implements ResultWriter {
 
   /** Writes the gathered rows as one row group (none when empty). */
   private flush(): void {
-    const rows = this.pending[0]?.length ?? 0;
+    const rows = this.pendingRows;
     if (rows === 0) return;
-    const columnData = this.columns.map((c, i) => ({ name: c.name, data: this.pending[i] ?? [] }));
-    // ByteWriter has no flush(): write() completes synchronously.
-    void this.writer.write({ columnData, rowGroupSize: rows });
-    this.pending = this.columns.map(() => []);
+    const start = this.out.offset;
+    const chunks: ColumnChunk[] = this.columns.map((c, i) => {
+      const g = this.gathered[i] as Gathered;
+      if (g.fixed !== undefined) {
+        const chunk = writeChunk(this.out, c.name, g.fixed, codecOf(c));
+        g.fixed.reset();
+        return chunk;
+      }
+      const path = this.paths[i] as SchemaElement[];
+      const element = path[1] as SchemaElement;
+      const chunk = writeColumn({
+        writer: this.out,
+        column: {
+          columnName: c.name,
+          element,
+          schemaPath: path,
+          codec: codecOf(c),
+          compressors: { SNAPPY: snappyCompress },
+          stats: true,
+          pageSize: 1 << 20,
+          columnIndex: false,
+          offsetIndex: false,
+        },
+        pageData: {
+          values: g.values,
+          definitionLevels: g.values.map((v) => (v === null ? 0 : 1)),
+          repetitionLevels: [],
+          maxDefinitionLevel: 1,
+        },
+      }).chunk;
+      g.values = [];
+      return chunk;
+    });
+    let total = 0n;
+    for (const c of chunks) total += c.meta_data?.total_uncompressed_size ?? 0n;
+    this.rowGroups.push({
+      columns: chunks,
+      total_byte_size: total,
+      num_rows: BigInt(rows),
+      total_compressed_size: BigInt(this.out.offset - start),
+    });
+    this.pendingRows = 0;
   }
 
   /** The bytes written since the last drain; the buffer is reused (offsets stay absolute). */
