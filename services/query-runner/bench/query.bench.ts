@@ -8,7 +8,7 @@
 //   npm run bench:query [-- --rows 1000000]
 
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -22,6 +22,8 @@ const ROOT = join(HERE, '..', '..', '..');
 const { values } = parseArgs({ options: { rows: { type: 'string', default: '1000000' } } });
 const ROWS = Number(values.rows);
 const QUERY = 'SELECT * FROM des_sample';
+/** As images/query-runner/Dockerfile runs the runner. */
+const RUNNER_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 function psqlBin(): string {
   const root = '/usr/lib/postgresql';
@@ -50,9 +52,14 @@ async function runner(url: URL, dir: string, format: string): Promise<RunnerResu
   const file = join(dir, `spec-${format}.json`);
   writeFileSync(file, JSON.stringify(spec));
   const t0 = performance.now();
-  const child = spawn(process.execPath, [join(HERE, '..', 'dist', 'src', 'main.js'), '--spec', file], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
+  // The node flags of the image's command (images/query-runner/Dockerfile).
+  const child = spawn(
+    process.execPath,
+    [...RUNNER_NODE_FLAGS, join(HERE, '..', 'dist', 'src', 'main.js'), '--spec', file],
+    {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  );
   let out = '';
   child.stdout.on('data', (d: Buffer) => (out += d.toString('utf8')));
   const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
@@ -118,7 +125,8 @@ async function main(): Promise<void> {
     const results: Record<string, RunnerResult> = {};
     for (const f of ['csv', 'parquet', 'fits']) results[f] = await runner(url, dir, f);
 
-    console.log(`\n${ROWS.toLocaleString('en-US')} rows, ${QUERY}`);
+    const load = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+    console.log(`\n${ROWS.toLocaleString('en-US')} rows, ${QUERY} (load average at the end: ${load})`);
     console.log(`psql \\copy CSV: ${copy.toFixed(2)} s, ${rate(ROWS, copy)}`);
     console.log(`pandas read_sql: ${pd.read_s.toFixed(2)} s (then each write)`);
     let peak = 0;
