@@ -82,6 +82,18 @@ describe('parseSpec', () => {
     ]);
   });
 
+  it('takes the QueryJob to report progress to, naming each bad field', () => {
+    const target = { namespace: 'user-jsmith', name: 'gold-sample', intervalSeconds: 2 };
+    expect(parseSpec({ ...GOOD, progress: target }).progress).toEqual(target);
+    expect(parseSpec(GOOD).progress).toBeUndefined();
+    expect(problems({ ...GOOD, progress: { namespace: 'Bad_NS', intervalSeconds: 0, extra: 1 } })).toEqual([
+      'spec.progress.extra: unknown field',
+      'spec.progress.name: required',
+      "spec.progress.namespace: 'Bad_NS' is not a namespace name",
+      'spec.progress.intervalSeconds: must be an integer ≥ 1, got 0',
+    ]);
+  });
+
   it('takes an applicationName of 1 to 63 printable ASCII characters', () => {
     const name = 'skyport-qj-0f3c1a2b-1111-2222-3333-444455556666';
     expect(parseSpec({ ...GOOD, connection: { applicationName: name } }).connection.applicationName).toBe(
