@@ -9,7 +9,7 @@
 import pg from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { describe } from './copy.js';
-import { checkColumns, type Column } from './formats/index.js';
+import { checkColumns, type Column } from './formats/types.js';
 import {
   cancelRequest,
   checkOptions,

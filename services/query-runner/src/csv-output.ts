@@ -17,7 +17,7 @@ import {
   removePartials,
   type OutputOptions,
   type ResultSummary,
-} from './output.js';
+} from './files.js';
 import { RecordScanner } from './records.js';
 
 const CRLF = Buffer.from('\r\n');

@@ -2,7 +2,7 @@
 // retried (the connection dropped, the server restarted, a serialization failure), `fatal` when it will
 // fail again (the query is refused, lacks a permission, or ran out of time). The exit code follows.
 
-import { FormatError } from './formats/index.js';
+import { FormatError } from './formats/types.js';
 import { QuoteError } from './quote.js';
 import { QueryError } from './reader.js';
 import { S3Error } from './s3/client.js';

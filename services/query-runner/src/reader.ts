@@ -16,7 +16,7 @@ import {
   type ResultStatus,
   type Row,
   type Value,
-} from './formats/index.js';
+} from './formats/types.js';
 
 /** What to run and how much of it. */
 export interface QueryOptions {

@@ -14,7 +14,7 @@ import { openCsvCopy } from './csv-copy.js';
 import { writeCsvResult } from './csv-output.js';
 import type { Column, Row } from './formats/index.js';
 import { collectGarbage } from './heap.js';
-import { removePartials, writeResult, type ResultFile, type ResultSummary, PARTIAL } from './output.js';
+import { removePartials, type ResultFile, type ResultSummary, PARTIAL } from './files.js';
 import { openQuery, QueryError } from './reader.js';
 import type { JobSpec } from './spec.js';
 import { validateQuery } from './validate.js';
@@ -248,6 +248,8 @@ async function stream(
   });
   try {
     const columns = withComments(q.columns, q.sources, await commentsOf(config, q.sources));
+    // Loaded here, not at start: the writers' libraries (Parquet, HDF5) are not needed by the CSV/TSV path.
+    const { writeResult } = await import('./output.js');
     const summary = await writeResult(columns, guarded(q.batches, stopped), () => q.status(), {
       ...spec.output,
       onProgress,

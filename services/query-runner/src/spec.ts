@@ -2,8 +2,8 @@
 // or the SKYPORT_JOB_SPEC environment variable). parseSpec checks it whole and names every bad field by
 // its path; the connection's password never appears in it (a Secret mounted as a file, or PGPASSWORD).
 
-import { FORMATS, isFormat, type Format } from './formats/index.js';
-import { checkOutput } from './output.js';
+import { FORMATS, isFormat, type Format } from './formats/info.js';
+import { checkOutput } from './files.js';
 import type { ProgressTarget } from './progress.js';
 
 export interface JobSpec {

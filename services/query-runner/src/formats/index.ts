@@ -6,46 +6,14 @@ import { FitsWriter } from './fits.js';
 import { Hdf5Writer } from './hdf5.js';
 import { JsonWriter } from './json.js';
 import { ParquetResultWriter } from './parquet.js';
+import { FORMATS } from './info.js';
 import { FormatError, type AnyWriter, type Column } from './types.js';
 import { VotableWriter } from './votable.js';
 
 export * from './types.js';
 export { writeToFile, type WriteSummary } from './sink.js';
 
-/** Formats this module writes. */
-export const FORMATS = [
-  'csv',
-  'tsv',
-  'json',
-  'fits',
-  'votable',
-  'votable-binary2',
-  'parquet',
-  'hdf5',
-] as const;
-export type Format = (typeof FORMATS)[number];
-
-interface FormatInfo {
-  /** File name extension, before `.gz`. */
-  readonly extension: string;
-  /** Whether `compression: gzip` applies (Parquet and HDF5 compress inside the file). */
-  readonly gzip: boolean;
-}
-
-export const FORMAT_INFO: Readonly<Record<Format, FormatInfo>> = {
-  csv: { extension: '.csv', gzip: true },
-  tsv: { extension: '.tsv', gzip: true },
-  json: { extension: '.json', gzip: true },
-  fits: { extension: '.fits', gzip: true },
-  votable: { extension: '.vot', gzip: true },
-  'votable-binary2': { extension: '.vot', gzip: true },
-  parquet: { extension: '.parquet', gzip: false },
-  hdf5: { extension: '.h5', gzip: false },
-};
-
-export function isFormat(s: string): s is Format {
-  return (FORMATS as readonly string[]).includes(s);
-}
+export * from './info.js';
 
 /** A fresh writer for `format`; throws a FormatError for an unknown name or unusable columns. */
 export function createWriter(format: string, columns: readonly Column[]): AnyWriter {
