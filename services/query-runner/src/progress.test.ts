@@ -23,10 +23,10 @@ function recorder(code = 200): Recorder {
     release: (): void => {
       for (const p of r.pending.splice(0)) p();
     },
-    fn: ((body: unknown) => {
+    fn: (body: unknown) => {
       r.bodies.push(body);
       return r.hold ? new Promise<number>((res) => r.pending.push(() => res(code))) : Promise.resolve(code);
-    }) as PatchFn,
+    },
   };
   return r;
 }
