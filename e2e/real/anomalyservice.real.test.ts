@@ -207,6 +207,112 @@ async function jobDone(
   );
 }
 
+type Api = Awaited<ReturnType<typeof apiClient>>;
+
+/** real1 once the first test has scaled it to 3 workers; the next three tests go on with it. */
+let real1: { ns: string; call: Api } | undefined;
+/** The dataset and the 12-partition model of the "all three workers" test, used by the two after it. */
+let big: { data: Float64Array; datasetId: string; modelId: string; scores?: Float64Array } | undefined;
+
+function need<T>(v: T | undefined, what: string): T {
+  if (v === undefined) throw new Error(`${what} is missing: an earlier test of this file failed`);
+  return v;
+}
+
+/** 100,000 rows: two stored chunks of the API's 50,000 (its CHUNK_ROWS default). */
+const BIG_ROWS = 100_000;
+/** 1,000 trees with hyperplane splits: a 50,000-row score task takes seconds in a 1-CPU worker container. */
+const BIG_PARAMS: ForestParams = { ntrees: 1000, sampleSize: 256, extensionLevel: 2, seed: 23 };
+const FIT_PARTITIONS = 12;
+
+/** The values of a headed CSV, row-major, as the API reads them. */
+function parseCsv(text: string): Float64Array {
+  const lines = text.trimEnd().split('\n').slice(1);
+  const out = new Float64Array(lines.length * COLS);
+  let i = 0;
+  for (const line of lines) for (const v of line.split(',')) out[i++] = Number(v);
+  return out;
+}
+
+/** Worker Pods of `name` not being deleted, by name. */
+async function workerPods(ns: string, name: string): Promise<string[]> {
+  const pods = await kubectlJson<{
+    items: { metadata: { name: string; deletionTimestamp?: string } }[];
+  }>([
+    'get',
+    'pods',
+    '-n',
+    ns,
+    '-l',
+    `app.kubernetes.io/instance=${name},app.kubernetes.io/component=workers`,
+  ]);
+  return pods.items.filter((p) => p.metadata.deletionTimestamp === undefined).map((p) => p.metadata.name);
+}
+
+interface TaskLog {
+  kind: string;
+  finished: boolean;
+}
+/** The tasks of job `jobId` each worker Pod of `name` has started (and finished), from its log (worker-main's pino lines). */
+async function tasksByPod(
+  ns: string,
+  name: string,
+  jobId: string,
+): Promise<Map<string, Map<string, TaskLog>>> {
+  const out = new Map<string, Map<string, TaskLog>>();
+  for (const pod of await workerPods(ns, name)) {
+    const tasks = new Map<string, TaskLog>();
+    out.set(pod, tasks);
+    // A Pod still starting has no log yet.
+    const text = await kubectl(['logs', pod, '-n', ns]).catch(() => '');
+    for (const line of text.split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const l = JSON.parse(line) as { msg?: string; job?: string; task?: string; kind?: string };
+      if (l.job !== jobId || l.task === undefined || l.kind === undefined) continue;
+      if (l.msg === 'Started task' && !tasks.has(l.task))
+        tasks.set(l.task, { kind: l.kind, finished: false });
+      if (l.msg === 'Finished task') tasks.set(l.task, { kind: l.kind, finished: true });
+    }
+  }
+  return out;
+}
+
+/** Starts a score job of stored dataset `datasetId` against `modelId`; its id. */
+async function submitScore(call: Api, modelId: string, datasetId: string): Promise<string> {
+  const r = await call(`/v1/models/${modelId}/score-dataset`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ datasetId }),
+  });
+  expect(r.status).toBe(202);
+  return ((await r.json()) as { id: string }).id;
+}
+
+/** The scores of completed score job `id` (float64, one per row). */
+async function scoresOf(call: Api, id: string): Promise<Float64Array> {
+  const r = await call(`/v1/jobs/${id}/results?format=binary`);
+  expect(r.status).toBe(200);
+  return new Float64Array(await r.arrayBuffer());
+}
+
+/** Every 7th score of `remote` against the in-process engine's fit of the same data and parameters. */
+function expectEngineScores(remote: Float64Array, data: Float64Array): void {
+  expect(remote.length).toBe(BIG_ROWS);
+  const idx = Array.from({ length: Math.ceil(BIG_ROWS / 7) }, (_, k) => k * 7);
+  const sample = new Float64Array(idx.length * COLS);
+  idx.forEach((r, k) => sample.set(data.subarray(r * COLS, (r + 1) * COLS), k * COLS));
+  const model = engine.fit({ data, rows: BIG_ROWS, cols: COLS }, BIG_PARAMS);
+  const local = engine.score(model, { data: sample, rows: idx.length, cols: COLS });
+  expect(idx.map((r) => remote[r])).toEqual(Array.from(local));
+}
+
+/** GET /v1/status of the pool. */
+async function poolStatus(call: Api): Promise<{ queueDepth: number; tasksRunning: number; workers: number }> {
+  const r = await call('/v1/status');
+  if (r.status !== 200) throw new Error(`GET /v1/status answered ${r.status}`);
+  return (await r.json()) as { queueDepth: number; tasksRunning: number; workers: number };
+}
+
 describe.skipIf(skipReason !== undefined)(
   `AnomalyService on the real node${skipReason ? ` (skipped: ${skipReason})` : ''}`,
   () => {
@@ -282,7 +388,128 @@ describe.skipIf(skipReason !== undefined)(
         },
         { timeoutMs: 60_000, intervalMs: 1000, description: 'status.modelsStored 1 from GET /v1/status' },
       );
-      await kubectl(['delete', 'anomalyservice', 'real1', '-n', ns, '--wait=true', '--timeout=120s']);
+      // The next three tests go on with these three workers (the last one deletes real1).
+      real1 = { ns, call };
+    });
+
+    it('all three workers take tasks of one 12-task fit job', async () => {
+      suite.dumpOnFailure();
+      const { ns, call } = need(real1, 'real1 with 3 workers');
+      const text = bigCsv(BIG_ROWS);
+      const up = await upload(call, text);
+      expect(up.rows).toBe(BIG_ROWS);
+      const fr = await call('/v1/models', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        // An explicit threshold: no scoring of the training data in the fan-in task.
+        body: JSON.stringify({
+          datasetId: up.id,
+          params: BIG_PARAMS,
+          partitions: FIT_PARTITIONS,
+          threshold: 0.6,
+        }),
+      });
+      expect(fr.status).toBe(202);
+      const fitId = ((await fr.json()) as { id: string }).id;
+      const fit = await jobDone(call, fitId, 120_000);
+      expect(fit['phase'], JSON.stringify(fit)).toBe('COMPLETED');
+      const byPod = await tasksByPod(ns, 'real1', fitId);
+      expect(byPod.size).toBe(3);
+      const blocks = new Set<string>();
+      for (const [pod, tasks] of byPod) {
+        const mine = [...tasks].filter(([, t]) => t.kind === 'fit-block' && t.finished).map(([id]) => id);
+        expect(mine.length, `${pod} finished no tree block of ${fitId}`).toBeGreaterThan(0);
+        for (const id of mine) blocks.add(id);
+      }
+      expect(blocks.size).toBe(FIT_PARTITIONS);
+      big = {
+        data: parseCsv(text),
+        datasetId: up.id,
+        modelId: (fit['result'] as { modelId: string }).modelId,
+      };
+    });
+
+    it('a worker Pod deleted mid-task: another worker takes the task over; the job completes with the engine scores', async () => {
+      suite.dumpOnFailure();
+      const { ns, call } = need(real1, 'real1 with 3 workers');
+      const b = need(big, 'the 100,000-row dataset and its model');
+      const id = await submitScore(call, b.modelId, b.datasetId);
+      // A Pod that has started one of the two chunk tasks and not finished it yet.
+      const victim = await eventually(
+        async () => {
+          for (const [pod, tasks] of await tasksByPod(ns, 'real1', id))
+            for (const [task, t] of tasks) if (t.kind === 'score-chunk' && !t.finished) return { pod, task };
+          return false;
+        },
+        { timeoutMs: 60_000, intervalMs: 200, description: `a worker running a score task of ${id}` },
+      );
+      await kubectl(['delete', 'pod', victim.pod, '-n', ns, '--grace-period=0', '--force']);
+      const job = await jobDone(call, id, 180_000);
+      expect(job['phase'], JSON.stringify(job)).toBe('COMPLETED');
+      // Its lock expired and another worker ran the task again: the deleted Pod had not finished it.
+      const after = await tasksByPod(ns, 'real1', id);
+      expect(after.has(victim.pod)).toBe(false);
+      const takers = [...after].filter(([, tasks]) => tasks.get(victim.task)?.finished === true);
+      expect(takers.length, `${victim.task} finished by ${takers.map(([p]) => p).join(', ')}`).toBe(1);
+      const scores = await scoresOf(call, id);
+      expectEngineScores(scores, b.data);
+      b.scores = scores;
+    });
+
+    it('Redis Pod deleted: its AOF brings back a queued job, its dataset, model and tasks; the job completes', async () => {
+      suite.dumpOnFailure();
+      const { ns, call } = need(real1, 'real1 with 3 workers');
+      try {
+        const b = need(big, 'the 100,000-row dataset and its model');
+        const want = need(b.scores, 'the scores of the previous test');
+        // No workers: the job stays queued across the restart.
+        await kubectl(['scale', 'anomalyservice/real1', '-n', ns, '--replicas=0']);
+        await eventually(async () => (await workerPods(ns, 'real1')).length === 0, {
+          timeoutMs: 90_000,
+          intervalMs: 1000,
+          description: 'no worker Pods',
+        });
+        const id = await submitScore(call, b.modelId, b.datasetId);
+        const before = await poolStatus(call);
+        expect(before.queueDepth).toBeGreaterThanOrEqual(2); // the job's two chunk tasks
+        const uidOf = async (kind: string, n: string): Promise<string> =>
+          (await kubectl(['get', kind, n, '-n', ns, '-o', 'jsonpath={.metadata.uid}'])).trim();
+        const pvc = await uidOf('pvc', 'data-real1-redis-0');
+        const pod = await uidOf('pod', 'real1-redis-0');
+        // A plain delete: Redis gets SIGTERM and fsyncs its AOF (RDB snapshots are off: the AOF is all it has).
+        await kubectl(['delete', 'pod', 'real1-redis-0', '-n', ns, '--wait=true', '--timeout=60s']);
+        await eventually(
+          async () => {
+            const p = await kubectlJson<{
+              metadata: { uid: string };
+              status: { conditions?: { type: string; status: string }[] };
+            }>(['get', 'pod', 'real1-redis-0', '-n', ns]);
+            return (
+              p.metadata.uid !== pod &&
+              p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
+            );
+          },
+          { timeoutMs: 120_000, intervalMs: 1000, description: 'a new Redis Pod ready' },
+        );
+        expect(await uidOf('pvc', 'data-real1-redis-0')).toBe(pvc);
+        // The broker's waiting tasks, read through the API once it has reconnected.
+        const back = await eventually(async () => poolStatus(call), {
+          timeoutMs: 90_000,
+          intervalMs: 1000,
+          description: 'GET /v1/status after the Redis restart',
+        });
+        expect(back.queueDepth).toBe(before.queueDepth);
+        const rec = (await (await call(`/v1/jobs/${id}`)).json()) as { phase: string };
+        expect(rec.phase).toBe('QUEUED');
+        expect((await call(`/v1/datasets/${b.datasetId}`)).status).toBe(200);
+        expect((await call(`/v1/models/${b.modelId}`)).status).toBe(200);
+        await kubectl(['scale', 'anomalyservice/real1', '-n', ns, '--replicas=1']);
+        const job = await jobDone(call, id, 150_000);
+        expect(job['phase'], JSON.stringify(job)).toBe('COMPLETED');
+        expect(Array.from(await scoresOf(call, id))).toEqual(Array.from(want));
+      } finally {
+        await kubectl(['delete', 'anomalyservice', 'real1', '-n', ns, '--wait=true', '--timeout=120s']);
+      }
     });
 
     it('autoscaling follows a real burst of score jobs up to max and back down after the window', async () => {
