@@ -2,17 +2,32 @@
 // (images built by `npm run images`' code and imported into its containerd), the operator in-process as in the
 // kwok e2e. Through the API's ClusterIP (kube-proxy's rules are in this host's netns) a dataset is uploaded,
 // fitted and scored, and the scores equal an in-process fit of the same data and seed; `kubectl scale` takes the
-// workers 1 → 3; a burst of score jobs scales the workers up to maxReplicas by queue depth and, once the queue is
-// empty, back down after the stabilisation window. Skipped unless the cluster has the real node (`npm run test:real`).
+// workers 1 → 3, and all three take tasks of one fit job; a worker Pod deleted mid-task has its task taken over
+// by another and the job's scores equal the engine's; a Redis Pod deleted comes back from the AOF on its PVC with a
+// queued job, its data and its waiting tasks, and the job completes; a burst of score jobs scales the workers up to
+// maxReplicas by queue depth and, once the queue is empty, back down after the stabilisation window. Skipped unless
+// the cluster has the real node (`npm run test:real`).
 import { dirname, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { eventually, helm, kubectl, kubectlJson, repoRoot, uniqueName } from '../cluster/index.js';
 import { importImage } from '../cluster/node/node.js';
-import { anomalyService, apply, condOf, getSvc } from '../anomalyservice/support.js';
+import { anomalyService, apply, getSvc } from '../anomalyservice/support.js';
 import { buildImages } from '../images/build.js';
 import { imageRef } from '../images/spec.js';
 import { operatorSuite } from '../operator/suite.js';
+import {
+  apiClient,
+  jobDone,
+  poolStatus,
+  ready,
+  scoresOf,
+  submitScore,
+  tasksByPod,
+  upload,
+  workerPods,
+  type Api,
+} from './anomaly-api.js';
 import { realNodeSkipReason } from './support.js';
 
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
@@ -138,77 +153,6 @@ function operator(): Promise<void> {
 /** Small requests: the real node has 2 CPUs, and 3 workers must fit beside Redis, the API and other tests' pods. */
 const SMALL = { requests: { cpu: '50m', memory: '96Mi' }, limits: { cpu: '1', memory: '512Mi' } };
 
-/** A client of service `name`'s API through its ClusterIP, with the generated token. */
-async function apiClient(
-  ns: string,
-  name: string,
-): Promise<(path: string, init?: RequestInit) => Promise<Response>> {
-  const secret = await kubectlJson<{ data: Record<string, string> }>([
-    'get',
-    'secret',
-    `${name}-tokens`,
-    '-n',
-    ns,
-  ]);
-  const token =
-    Buffer.from(secret.data['TOKENS'] ?? '', 'base64')
-      .toString('utf8')
-      .split('=')[1] ?? '';
-  const ip = (
-    await kubectl(['get', 'svc', `${name}-api`, '-n', ns, '-o', 'jsonpath={.spec.clusterIP}'])
-  ).trim();
-  const port = (
-    await kubectl(['get', 'svc', `${name}-api`, '-n', ns, '-o', 'jsonpath={.spec.ports[0].port}'])
-  ).trim();
-  return (path, init = {}) =>
-    fetch(`http://${ip}:${port}${path}`, {
-      ...init,
-      headers: { ...(init.headers as Record<string, string>), authorization: `Bearer ${token}` },
-    });
-}
-
-/** Waits until Redis, API and workers of `name` are Ready. */
-async function ready(ns: string, name: string): Promise<void> {
-  await eventually(
-    async () => {
-      const s = await getSvc(ns, name);
-      return ['RedisReady', 'ApiReady', 'WorkersReady'].every((t) => condOf(s, t)?.status === 'True');
-    },
-    { timeoutMs: 150_000, intervalMs: 1000, description: `${name}: Redis, API and workers ready` },
-  );
-}
-
-/** Uploads `body` (CSV) as a dataset, retrying until the API answers; its id. */
-async function upload(
-  call: Awaited<ReturnType<typeof apiClient>>,
-  body: string,
-): Promise<{ id: string; rows: number }> {
-  return eventually(
-    async () => {
-      const r = await call('/v1/datasets', { method: 'POST', headers: { 'content-type': 'text/csv' }, body });
-      return r.status === 201 ? ((await r.json()) as { id: string; rows: number }) : false;
-    },
-    { timeoutMs: 60_000, intervalMs: 1000, description: 'dataset uploaded through the Service' },
-  );
-}
-
-/** Polls job `id` until it ends; its view. */
-async function jobDone(
-  call: Awaited<ReturnType<typeof apiClient>>,
-  id: string,
-  timeoutMs = 90_000,
-): Promise<Record<string, unknown>> {
-  return eventually(
-    async () => {
-      const j = (await (await call(`/v1/jobs/${id}`)).json()) as Record<string, unknown>;
-      return j['phase'] === 'COMPLETED' || j['phase'] === 'ERROR' ? j : false;
-    },
-    { timeoutMs, intervalMs: 500, description: `job ${id} done by a worker container` },
-  );
-}
-
-type Api = Awaited<ReturnType<typeof apiClient>>;
-
 /** real1 once the first test has scaled it to 3 workers; the next three tests go on with it. */
 let real1: { ns: string; call: Api } | undefined;
 /** The dataset and the 12-partition model of the "all three workers" test, used by the two after it. */
@@ -234,67 +178,6 @@ function parseCsv(text: string): Float64Array {
   return out;
 }
 
-/** Worker Pods of `name` not being deleted, by name. */
-async function workerPods(ns: string, name: string): Promise<string[]> {
-  const pods = await kubectlJson<{
-    items: { metadata: { name: string; deletionTimestamp?: string } }[];
-  }>([
-    'get',
-    'pods',
-    '-n',
-    ns,
-    '-l',
-    `app.kubernetes.io/instance=${name},app.kubernetes.io/component=workers`,
-  ]);
-  return pods.items.filter((p) => p.metadata.deletionTimestamp === undefined).map((p) => p.metadata.name);
-}
-
-interface TaskLog {
-  kind: string;
-  finished: boolean;
-}
-/** The tasks of job `jobId` each worker Pod of `name` has started (and finished), from its log (worker-main's pino lines). */
-async function tasksByPod(
-  ns: string,
-  name: string,
-  jobId: string,
-): Promise<Map<string, Map<string, TaskLog>>> {
-  const out = new Map<string, Map<string, TaskLog>>();
-  for (const pod of await workerPods(ns, name)) {
-    const tasks = new Map<string, TaskLog>();
-    out.set(pod, tasks);
-    // A Pod still starting has no log yet.
-    const text = await kubectl(['logs', pod, '-n', ns]).catch(() => '');
-    for (const line of text.split('\n')) {
-      if (!line.startsWith('{')) continue;
-      const l = JSON.parse(line) as { msg?: string; job?: string; task?: string; kind?: string };
-      if (l.job !== jobId || l.task === undefined || l.kind === undefined) continue;
-      if (l.msg === 'Started task' && !tasks.has(l.task))
-        tasks.set(l.task, { kind: l.kind, finished: false });
-      if (l.msg === 'Finished task') tasks.set(l.task, { kind: l.kind, finished: true });
-    }
-  }
-  return out;
-}
-
-/** Starts a score job of stored dataset `datasetId` against `modelId`; its id. */
-async function submitScore(call: Api, modelId: string, datasetId: string): Promise<string> {
-  const r = await call(`/v1/models/${modelId}/score-dataset`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ datasetId }),
-  });
-  expect(r.status).toBe(202);
-  return ((await r.json()) as { id: string }).id;
-}
-
-/** The scores of completed score job `id` (float64, one per row). */
-async function scoresOf(call: Api, id: string): Promise<Float64Array> {
-  const r = await call(`/v1/jobs/${id}/results?format=binary`);
-  expect(r.status).toBe(200);
-  return new Float64Array(await r.arrayBuffer());
-}
-
 /** Every 7th score of `remote` against the in-process engine's fit of the same data and parameters. */
 function expectEngineScores(remote: Float64Array, data: Float64Array): void {
   expect(remote.length).toBe(BIG_ROWS);
@@ -304,13 +187,6 @@ function expectEngineScores(remote: Float64Array, data: Float64Array): void {
   const model = engine.fit({ data, rows: BIG_ROWS, cols: COLS }, BIG_PARAMS);
   const local = engine.score(model, { data: sample, rows: idx.length, cols: COLS });
   expect(idx.map((r) => remote[r])).toEqual(Array.from(local));
-}
-
-/** GET /v1/status of the pool. */
-async function poolStatus(call: Api): Promise<{ queueDepth: number; tasksRunning: number; workers: number }> {
-  const r = await call('/v1/status');
-  if (r.status !== 200) throw new Error(`GET /v1/status answered ${r.status}`);
-  return (await r.json()) as { queueDepth: number; tasksRunning: number; workers: number };
 }
 
 describe.skipIf(skipReason !== undefined)(
