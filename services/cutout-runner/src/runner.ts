@@ -87,6 +87,8 @@ export interface Summary {
   readonly tilesRead: number;
   /** The process's peak resident set so far (MiB). */
   readonly peakRssMiB: number;
+  /** CPU time of this process over `timingsMs.total` (user and system), to tell work from waiting for a core. */
+  readonly cpuMs: { readonly user: number; readonly system: number };
   readonly timingsMs: {
     readonly total: number;
     readonly plan: number;
@@ -297,6 +299,7 @@ function removeStaleTemporaries(dir: string): number {
 /** Runs one shard; returns the manifest rows (in input order) and the summary it wrote. */
 export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summary } {
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   removeStaleTemporaries(spec.outputDir);
   const size = spec.size ?? { x: 1, y: 1, unit: 'arcmin' as const };
   const fitsBands = spec.bands ?? spec.index.bands;
@@ -362,6 +365,7 @@ export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summa
   for (const r of ordered) counts[r.status]++;
   mkdirSync(spec.outputDir, { recursive: true });
   writeFileAtomic(join(spec.outputDir, 'manifest.csv'), manifestCsv(ordered));
+  const cpu = process.cpuUsage(cpu0);
   const summary: Summary = {
     positions: ordered.length,
     counts,
@@ -369,6 +373,7 @@ export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summa
     bytes,
     tilesRead: cache.reads,
     peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    cpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) },
     timingsMs: {
       total: Math.round(performance.now() - t0),
       plan: Math.round(tPlan - t0),
