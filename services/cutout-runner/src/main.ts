@@ -22,7 +22,7 @@ import { gzipSync } from 'node:zlib';
 import { isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomic } from './fits/write.js';
 import { mergeShards } from './merge.js';
-import { footprintsOf, runPlan, type PlanSpec } from './plan.js';
+import { footprintsOf, runPlan, type IdsSpec, type PlanSpec } from './plan.js';
 import { runShard, type Colour, type ShardSpec } from './runner.js';
 import { DES_LIMITS, type Limits } from './cutout/positions.js';
 import { ResultError } from './cutout/result.js';
@@ -223,6 +223,19 @@ export function loadPlanSpec(json: string): PlanSpec {
     shards,
     limits: limits(o.limits) ?? DES_LIMITS,
     outputDir: text(o.outputDir, 'outputDir'),
+    ...(o.ids !== undefined && { ids: idsSpec(o.ids) }),
+  };
+}
+
+function idsSpec(v: unknown): IdsSpec {
+  if (typeof v !== 'object' || v === null) throw new SpecError('ids: expected an object');
+  const o = v as Json;
+  const queried = num(o.queried, 'ids.queried');
+  if (!Number.isInteger(queried) || queried < 0) throw new SpecError('ids.queried: expected a whole number');
+  return {
+    positionsFile: text(o.positionsFile, 'ids.positionsFile'),
+    queried,
+    where: text(o.where, 'ids.where'),
   };
 }
 

@@ -12,6 +12,7 @@ import { MIN_SPLIT, planPositions, tileOf, type TileFootprint } from './cutout/p
 import { DES_LIMITS } from './cutout/positions.js';
 import { ResultError } from './cutout/result.js';
 import { footprintsOf, runPlan, type PlanSpec } from './plan.js';
+import { FitsFile } from './fits/read.js';
 import { runShard } from './runner.js';
 import { generateSurvey, type Survey } from './survey/generate.js';
 import { buildIndex, type TileIndex } from './survey/tile-index.js';
@@ -112,6 +113,77 @@ describe('runPlan', () => {
     const before = readFileSync(join(s.outputDir, 'shard-0.csv'));
     runPlan(s, readIndex);
     expect(readFileSync(join(s.outputDir, 'shard-0.csv'))).toEqual(before);
+  });
+});
+
+describe('runPlan: positions by COADD_OBJECT_ID', () => {
+  it("maps the job's rows through the lookup's result, then shards and merge cut each row at its object", () => {
+    const stars = survey.stars.slice(0, 3);
+    const q = join(dir, 'ids', 'query');
+    mkdirSync(q, { recursive: true });
+    // The lookup's result as the QueryJob the operator writes returns it (cutoutjob/ids.ts aliases).
+    const found = stars.map((t, i) => `${1000 + i},${t.ra},${t.dec}`);
+    writeFileSync(join(q, 'result.csv'), ['coadd_object_id,ra,dec', ...found, ''].join('\r\n'));
+    const positions = join(dir, 'ids', 'positions.csv');
+    writeFileSync(
+      positions,
+      ['COADD_OBJECT_ID,XSIZE,YSIZE', '1001,0.3,0.1', '77,,', '1000,,', 'star,,', '1001,,', '1002,,'].join(
+        '\n',
+      ),
+    );
+    const s = spec('ids', {
+      inputs: [join(q, 'result.csv')],
+      columns: { raColumn: 'ra', decColumn: 'dec', idColumn: 'coadd_object_id' },
+      ids: { positionsFile: positions, queried: 3, where: 'Catalog des table "objects"' },
+    });
+    const report = runPlan(s, readIndex);
+    expect(report).toMatchObject({ positions: 6, failed: 1, unmatched: 1 });
+    const out = join(dir, 'ids', 'out');
+    const specFile = join(dir, 'ids', 'spec.json');
+    writeFileSync(
+      specFile,
+      JSON.stringify({
+        root: join(dir, 'tiles'),
+        index: indexPath(),
+        positionsFile: join(s.outputDir, 'shard-{index}.csv'),
+        outputDir: join(out, 'shard-{index}'),
+        size: s.size,
+        bands: ['g'],
+      }),
+    );
+    report.shardSizes.forEach((_, i) => runShard(loadSpec(specFile, i)));
+    mergeShards({ positionsDir: s.outputDir, outputDir: out, shards: report.shardSizes.length });
+    const rows = parseManifest(readFileSync(join(out, 'manifest.csv'), 'utf8'));
+    // (cut: ok, or partial where a star's box passes the survey's edge)
+    const cut = (st: string): string => (st === 'ok' || st === 'partial' ? 'cut' : st);
+    expect(rows.map((r) => [r.row, r.id, cut(r.status)])).toEqual([
+      [1, '1001', 'cut'],
+      [2, '77', 'unmatched'],
+      [3, '1000', 'cut'],
+      [4, 'star', 'failed'],
+      [5, '1001', 'cut'],
+      [6, '1002', 'cut'],
+    ]);
+    expect(rows[1]?.reason).toBe(
+      'not-in-catalogue: COADD_OBJECT_ID 77 is not in Catalog des table "objects"',
+    );
+    // Each row at its object's position, with its own size: row 1 is 0.3′ × 0.1′, its duplicate (row 5) 0.2′ square.
+    expect([rows[0]?.ra, rows[0]?.dec]).toEqual([stars[1]?.ra, stars[1]?.dec]);
+    const naxis = (file: string): number[] => {
+      const h = FitsFile.open(join(out, file));
+      try {
+        const hdu = h.hdus[1];
+        return [hdu?.header.number('NAXIS1') ?? 0, hdu?.header.number('NAXIS2') ?? 0];
+      } finally {
+        h.close();
+      }
+    };
+    const [f1] = rows[0]?.files ?? [];
+    const [f5] = rows[4]?.files ?? [];
+    expect(f1).not.toBe(f5);
+    const scale = index.tiles[0]!.pixelScale[0] / 60; // arcmin per pixel
+    expect(naxis(f1 ?? '')).toEqual([Math.round(0.3 / scale), Math.round(0.1 / scale)]);
+    expect(naxis(f5 ?? '')).toEqual([Math.round(0.2 / scale), Math.round(0.2 / scale)]);
   });
 });
 

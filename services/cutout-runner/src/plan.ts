@@ -4,9 +4,10 @@
 // the files the shards and the merge read — `shard-<i>.csv`, `rows-<i>`, `rejected.csv` — plus `plan.json`, the
 // plan's counts, which are also the step's report (the pod's termination message, well under 4 KB: at most 64
 // shard sizes). Files are written atomically and the plan is a pure function of its inputs, so a retried pod
-// writes the same bytes.
+// writes the same bytes. Positions by object ID (cutout/ids.ts): the result is the ID lookup's answer, and `ids`
+// names the job's own positions, each row mapped back to its object by ID.
 
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from './fits/write.js';
 import {
@@ -16,7 +17,8 @@ import {
   type PlanRecord,
   type TileFootprint,
 } from './cutout/plan.js';
-import type { Limits, Shape, SizeUnit } from './cutout/positions.js';
+import { foundObjects, idRecords, parseIdPositions } from './cutout/ids.js';
+import type { Limits, Shape, SizeUnit, TableRecord } from './cutout/positions.js';
 import { readResult, type ColumnMap } from './cutout/result.js';
 import type { TileIndex } from './survey/tile-index.js';
 
@@ -32,6 +34,30 @@ export interface PlanSpec {
   readonly limits: Limits;
   /** Where the plan's files go (created if need be). */
   readonly outputDir: string;
+  /** Positions by object ID: `inputs` is the ID lookup's result (`columns` its RA, Dec and ID), these the rows. */
+  readonly ids?: IdsSpec;
+}
+
+/** The job's ID positions and what was looked up (cutout/ids.ts `IdLookup`). */
+export interface IdsSpec {
+  /** The job's positions CSV (`COADD_OBJECT_ID[,XSIZE,YSIZE,COLORS_FITS]`). */
+  readonly positionsFile: string;
+  /** How many of its distinct IDs (the first ones) the lookup asked for. */
+  readonly queried: number;
+  /** Where they were looked up, for the reasons. */
+  readonly where: string;
+}
+
+/** The planner's records: the result's rows, or for ID positions the job's rows mapped through the result. */
+function planRecords(spec: PlanSpec): readonly TableRecord[] {
+  const result = readResult(spec.inputs, spec.columns);
+  if (spec.ids === undefined) return result;
+  const parsed = parseIdPositions(readFileSync(spec.ids.positionsFile, 'utf8'), spec.limits);
+  return idRecords(parsed, {
+    found: foundObjects(result),
+    queried: spec.ids.queried,
+    where: spec.ids.where,
+  });
 }
 
 /** The plan's report: its counts, versioned. */
@@ -58,7 +84,7 @@ export function footprintsOf(index: TileIndex): TileFootprint[] {
 
 /** Plans a result into `spec.outputDir`; returns the report. Throws `ResultError` when the result is unusable. */
 export function runPlan(spec: PlanSpec, readIndex: (path: string) => TileIndex): PlanReport {
-  const records = readResult(spec.inputs, spec.columns);
+  const records = planRecords(spec);
   const plan = planPositions({
     csv: records,
     size: spec.size,

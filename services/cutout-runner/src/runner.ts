@@ -320,7 +320,7 @@ export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summa
       id: e.id,
       ra: '',
       dec: '',
-      status: 'failed',
+      status: e.status ?? 'failed',
       tile: '',
       files: [],
       coverage: 0,

@@ -210,7 +210,7 @@ export function planPositions(input: PlanInput): Plan {
     id: e.id,
     ra: '',
     dec: '',
-    status: 'failed',
+    status: e.status ?? 'failed',
     reason: e.reason,
   }));
   let groups: { tiles: string[]; positions: Position[] }[];

@@ -36,6 +36,8 @@ export interface RowError {
   readonly row: number;
   readonly id: string;
   readonly reason: string;
+  /** `unmatched`: the row is fine but names nothing to cut (an object ID the catalogue lacks); else failed. */
+  readonly status?: 'unmatched';
 }
 
 export interface ParsedPositions {
@@ -103,6 +105,8 @@ export interface TableRecord {
   readonly where?: string;
   /** Why the record is unusable whatever its fields say (e.g. a field count that does not match its header). */
   readonly error?: string;
+  /** Why the record has no position though nothing is wrong with it (settled `unmatched`, e.g. an unknown ID). */
+  readonly unmatched?: string;
 }
 
 /**
@@ -128,7 +132,10 @@ export function parseRecords(
   const names = header.fields.map((f) => f.trim().toUpperCase());
   const col = (n: string): number => names.indexOf(n);
   if (col('COADD_OBJECT_ID') >= 0 && col('RA') < 0) {
-    throw new PositionsError('positions: COADD_OBJECT_ID lookup needs a catalogue; give RA,DEC columns');
+    throw new PositionsError(
+      "positions: COADD_OBJECT_ID positions are looked up in the collection's object catalogue (cutout/ids.ts) " +
+        'before they are cut; give RA,DEC columns here',
+    );
   }
   if (col('RA') < 0 || col('DEC') < 0) {
     throw new PositionsError(
@@ -146,6 +153,10 @@ export function parseRecords(
     };
     if (row > limits.maxPositions) return fail(`more than ${limits.maxPositions} positions in one job`);
     if (rec.error !== undefined) return fail(rec.error);
+    if (rec.unmatched !== undefined) {
+      errors.push({ row, id, reason: rec.unmatched, status: 'unmatched' });
+      return;
+    }
     if (rec.fields.length !== names.length) {
       return fail(`${rec.fields.length} fields, the header has ${names.length}`);
     }
