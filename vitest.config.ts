@@ -25,6 +25,7 @@ export default defineConfig({
             'services/*/test/**/*.int.test.ts',
             'operator/test/**/*.int.test.ts',
             'e2e/images/**/*.int.test.ts',
+            'e2e/cutoutjob/**/*.int.test.ts',
           ],
           testTimeout: 120_000,
           hookTimeout: 120_000,

@@ -94,6 +94,40 @@ const limits = obj(
   },
 );
 
+/** A SQL identifier as the catalogue spells it (used quoted, so exactly as written). */
+export const SQL_IDENTIFIER_PATTERN = '^[^\\x00.]{1,63}$';
+
+function identifier(description: string) {
+  return str(
+    `${description} Quoted as written: case-sensitive (PostgreSQL folds unquoted names to lower case).`,
+    {
+      pattern: SQL_IDENTIFIER_PATTERN,
+      maxLength: 63,
+    },
+  );
+}
+
+const objects = obj(
+  {
+    catalogRef: req(
+      obj(
+        { name: req(str('Name of the Catalog.', { pattern: DNS1123_SUBDOMAIN_PATTERN, maxLength: 253 })) },
+        "The Catalog (cluster-scoped) holding the collection's objects; its results claim must exist in the job's namespace.",
+      ),
+    ),
+    schema: identifier('Schema of the table; the database search path when unset.'),
+    table: req(identifier('Table (or view) with one row per object.')),
+    idColumn: def(
+      identifier('Column of the object IDs (64-bit integers), e.g. coadd_object_id.'),
+      'coadd_object_id',
+    ),
+    raColumn: def(identifier('Column of RA in degrees.'), 'ra'),
+    decColumn: def(identifier('Column of Dec in degrees.'), 'dec'),
+  },
+  "The catalogue table that knows the collection's objects. A CutoutJob whose positions name objects by " +
+    "COADD_OBJECT_ID only has them looked up there, by one QueryJob of the job's owner that the operator writes.",
+);
+
 /** Schema of ImageCollection.spec. */
 export const imageCollectionSpec = obj(
   {
@@ -138,6 +172,7 @@ export const imageCollectionSpec = obj(
       ),
     ),
     limits: def(limits, {}),
+    objects,
   },
   'Desired state of the collection.',
 );
@@ -210,6 +245,8 @@ export type ImageCollectionStatus = Infer<typeof imageCollectionStatus>;
 export type TileFootprint = Infer<typeof footprint>;
 /** Limits of a collection. */
 export type CollectionLimits = Infer<typeof limits>;
+/** Where a collection's objects are looked up by ID. */
+export type CollectionObjects = Infer<typeof objects>;
 
 /** An ImageCollection as read from the apiserver. */
 export interface ImageCollection extends KubeObject {

@@ -87,6 +87,9 @@ const output = obj(
   },
 );
 
+/** Longest query text a QueryJob takes (characters). */
+export const QUERYJOB_QUERY_MAX = 100_000;
+
 /** Schema of QueryJob.spec. */
 export const queryJobSpec = obj(
   {
@@ -113,7 +116,7 @@ export const queryJobSpec = obj(
       enumOf(['SQL', 'ADQL'] as const, 'SQL (PostgreSQL) or ADQL (a subset, translated to SQL at submit).'),
       'SQL',
     ),
-    query: req(str('One SELECT statement.', { minLength: 1, maxLength: 100_000 })),
+    query: req(str('One SELECT statement.', { minLength: 1, maxLength: QUERYJOB_QUERY_MAX })),
     phase: def(
       enumOf(
         QUERYJOB_ACTIONS,

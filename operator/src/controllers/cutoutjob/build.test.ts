@@ -9,8 +9,11 @@ import type { KubeObject } from '../../api/object.js';
 import { indexJob } from '../imagecollection/build.js';
 import {
   cleanJob,
+  idsConfigMap,
+  idsQueryJob,
   mergeJob,
   planJob,
+  plannedByJob,
   plannedConfigMap,
   positionsConfigMap,
   shardSpec,
@@ -181,6 +184,64 @@ describe('golden files', () => {
       positionsFile: '/results/cutoutjobs/lens-candidates-abcdef12/plan/shard-{index}.csv',
     });
     golden('cutoutjob', 'from-query', [plan, cm, shardsJob(job, c, 3, ctx), mergeJob(job, c, 3, ctx)]);
+  });
+
+  it('CutoutJob by COADD_OBJECT_ID: the positions snapshot, the lookup QueryJob, the plan Job mapping rows back', () => {
+    const objects = {
+      catalogRef: { name: 'des-y6' },
+      schema: 'y6',
+      table: 'gold',
+      idColumn: 'coadd_object_id',
+      raColumn: 'ra',
+      decColumn: 'dec',
+    };
+    const base = collection();
+    const c = { ...base, spec: { ...base.spec, objects } };
+    const text = 'COADD_OBJECT_ID,XSIZE\n1001,0.5\n1002,\n';
+    const job = cutout({ positions: { inline: text }, parallelism: { shards: 2 } });
+    const snapshot = idsConfigMap(job, text, 2);
+    const lookup = idsQueryJob(job, objects, 'SELECT 1');
+    expect(lookup['spec']).toEqual({
+      owner: job.spec.owner,
+      runId: 'cutoutjob/lens-candidates',
+      catalogRef: { name: 'des-y6' },
+      language: 'SQL',
+      query: 'SELECT 1',
+      phase: 'RUN',
+      output: { format: 'csv', compression: 'none' },
+    });
+    expect(lookup.metadata?.ownerReferences).toMatchObject([{ kind: 'CutoutJob', uid: job.metadata.uid }]);
+    const q = {
+      claimName: 'query-results',
+      dir: `lens-candidates-ids-${'0'.repeat(8)}`,
+      files: ['result.csv'],
+    };
+    const plan = planJob(job, c, q, ctx, { queried: 2, objects });
+    const pod = (
+      plan['spec'] as {
+        template: { spec: { containers: { args: string[]; volumeMounts: unknown[] }[]; volumes: unknown[] } };
+      }
+    ).template.spec;
+    expect(JSON.parse(pod.containers[0]?.args[1] ?? '')).toMatchObject({
+      inputs: ['/query/result.csv'],
+      columns: { raColumn: 'ra', decColumn: 'dec', idColumn: 'coadd_object_id' },
+      ids: { positionsFile: '/ids/positions.csv', queried: 2, where: 'Catalog des-y6 table "y6"."gold"' },
+      outputDir: '/results/cutoutjobs/lens-candidates-abcdef12/plan',
+    });
+    expect(pod.volumes).toContainEqual({ name: 'ids', configMap: { name: 'lens-candidates-ids' } });
+    const cm = plannedConfigMap(job, c, { positions: 2, shardSizes: [1, 1], failed: 0, unmatched: 0 });
+    expect(plannedByJob(job, cm)).toBe(true);
+    expect(
+      plannedByJob(
+        job,
+        positionsConfigMap(
+          job,
+          c,
+          planShards({ csv: 'RA,DEC\n0,-30', spec: job.spec, limits: c.spec.limits, footprints: FOOTPRINTS }),
+        ),
+      ),
+    ).toBe(false);
+    golden('cutoutjob', 'ids', [snapshot, lookup, plan, cm, mergeJob(job, c, 2, ctx, true)]);
   });
 
   it('an aborted job builds a suspended Job; executionDuration is the deadline', () => {

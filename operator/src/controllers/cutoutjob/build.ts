@@ -1,13 +1,22 @@
 // Pure builders of a CutoutJob's children (CONTRIBUTING.md §1: no I/O, no clock): the positions ConfigMap (the
 // shard spec, each shard's positions and input rows, the rows settled before sharding — or, for positions from a
 // QueryJob, the shard spec and the plan Job's counts, the plan's files being on the results volume), the plan Job,
-// the Indexed Job of the shards, the merge Job and the clean-up Job. Names are fixed per job, so a restarted
-// operator finds what it made.
+// the Indexed Job of the shards, the merge Job and the clean-up Job; for positions by COADD_OBJECT_ID, the snapshot
+// of the positions (`<name>-ids` ConfigMap) and the QueryJob looking their IDs up. Names are fixed per job, so a
+// restarted operator finds what it made.
 import type { KubeObject } from '../../api/object.js';
 import { parseDuration } from '../../api/units.js';
-import { sizeOf, type CutoutJob, type ImageCollection } from '../../api/v1alpha1/index.js';
+import {
+  API_VERSION,
+  QUERYJOB,
+  sizeOf,
+  type CollectionObjects,
+  type CutoutJob,
+  type ImageCollection,
+} from '../../api/v1alpha1/index.js';
 import { childMeta, childName } from '../../meta/index.js';
 import { planRecordOf, runnerLimits, settledCsv, type Plan, type PlanRecord } from './plan.js';
+import { ID_RESULT_COLUMNS, lookupWhere } from './ids.js';
 import type { QueryResult } from './query.js';
 import { runnerJob, TERMINATION_LOG, type RunnerVolume } from './runner-pod.js';
 import { planAnnotations } from './status.js';
@@ -15,6 +24,7 @@ import { planAnnotations } from './status.js';
 /** Child components (the `app.kubernetes.io/component` label and the name suffix). */
 export const COMPONENT = {
   positions: 'positions',
+  ids: 'ids',
   plan: 'plan',
   shards: 'shards',
   merge: 'merge',
@@ -31,6 +41,13 @@ const TILES = '/tiles';
 const RESULTS = '/results';
 const POSITIONS = '/positions';
 const QUERY = '/query';
+const IDS = '/ids';
+/** The ID positions' file in the `<name>-ids` ConfigMap. */
+export const IDS_KEY = 'positions.csv';
+/** On the `<name>-ids` ConfigMap: how many distinct IDs its QueryJob looks up. */
+export const IDS_QUERIED_ANNOTATION = 'skyport.io/ids-queried';
+/** On the positions ConfigMap: `plan-job` when the plan's files are on the results volume (a plan Job made them). */
+export const PLANNED_BY_ANNOTATION = 'skyport.io/planned-by';
 /** The runner's exit code for an unusable input (services/cutout-runner/src/main.ts): not retried. */
 export const RUNNER_BAD_INPUT = 2;
 
@@ -70,9 +87,17 @@ export function fromQuery(job: CutoutJob): boolean {
   return job.spec.positions.fromQueryJob !== undefined;
 }
 
-/** Where the plan's files are, as mounted in the runner pods: the positions ConfigMap, or `plan/` of the outputs. */
-export function planDir(job: CutoutJob): string {
-  return fromQuery(job) ? `${RESULTS}/${outputPath(job)}/plan` : POSITIONS;
+/**
+ * Where the plan's files are, as mounted in the runner pods: the positions ConfigMap, or `plan/` of the outputs when
+ * a plan Job made them (`byJob`: positions from a QueryJob, or by COADD_OBJECT_ID).
+ */
+export function planDir(job: CutoutJob, byJob = fromQuery(job)): string {
+  return byJob ? `${RESULTS}/${outputPath(job)}/plan` : POSITIONS;
+}
+
+/** Whether a job's plan was made by its plan Job (its files on the results volume), from the positions ConfigMap. */
+export function plannedByJob(job: CutoutJob, positions: KubeObject | undefined): boolean {
+  return fromQuery(job) || positions?.metadata?.annotations?.[PLANNED_BY_ANNOTATION] === 'plan-job';
 }
 
 /** The results path as seen from the results volume's root (status.outputPath). */
@@ -116,14 +141,18 @@ function volumes(
 }
 
 /** The runner's shard spec (services/cutout-runner README), one for every index. */
-export function shardSpec(job: CutoutJob, c: ImageCollection): Record<string, unknown> {
+export function shardSpec(
+  job: CutoutJob,
+  c: ImageCollection,
+  byJob = fromQuery(job),
+): Record<string, unknown> {
   const s = job.spec;
   const bands = s.fits.enabled ? (s.fits.bands ?? s.bands) : [];
   const cut = s.bands === undefined ? {} : { bands: s.bands };
   return {
     root: TILES,
     index: `${TILES}/${c.status?.indexPath ?? 'tiles.json'}`,
-    positionsFile: `${planDir(job)}/shard-{index}.csv`,
+    positionsFile: `${planDir(job, byJob)}/shard-{index}.csv`,
     outputDir: `${RESULTS}/${outputPath(job)}/shard-{index}`,
     size: { x: sizeOf(s).x, y: sizeOf(s).y, unit: sizeOf(s).unit, shape: sizeOf(s).shape },
     ...(bands === undefined ? cut : { bands }),
@@ -162,28 +191,85 @@ export function plannedConfigMap(job: CutoutJob, c: ImageCollection, record: Pla
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: meta(job, COMPONENT.positions, planAnnotations(record)),
+    metadata: meta(job, COMPONENT.positions, {
+      ...planAnnotations(record),
+      [PLANNED_BY_ANNOTATION]: 'plan-job',
+    }),
     immutable: true,
-    data: { 'spec.json': JSON.stringify(shardSpec(job, c), null, 1) + '\n' },
+    data: { 'spec.json': JSON.stringify(shardSpec(job, c, true), null, 1) + '\n' },
   };
 }
 
+/**
+ * The snapshot of a job's ID positions (`COADD_OBJECT_ID[,XSIZE,…]`, as given inline or in the user's ConfigMap),
+ * which the plan Job maps through the lookup's result; `queried` distinct IDs are looked up. Immutable: the user's
+ * ConfigMap may change, the plan must not.
+ */
+export function idsConfigMap(job: CutoutJob, text: string, queried: number): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: meta(job, COMPONENT.ids, { [IDS_QUERIED_ANNOTATION]: String(queried) }),
+    immutable: true,
+    data: { [IDS_KEY]: text },
+  };
+}
+
+/**
+ * The QueryJob looking a job's IDs up in the collection's object catalogue (`sql` from ids.ts): the job's owner's,
+ * owned by the CutoutJob (deleted with it), run at once, its result a CSV the plan Job reads.
+ */
+export function idsQueryJob(job: CutoutJob, objects: CollectionObjects, sql: string): KubeObject {
+  return {
+    apiVersion: API_VERSION,
+    kind: QUERYJOB.kind,
+    metadata: meta(job, COMPONENT.ids),
+    spec: {
+      owner: job.spec.owner,
+      runId: `cutoutjob/${job.metadata.name ?? ''}`,
+      catalogRef: { name: objects.catalogRef.name },
+      language: 'SQL',
+      query: sql,
+      phase: 'RUN',
+      output: { format: 'csv', compression: 'none' },
+    },
+  };
+}
+
+/** What the plan Job of ID positions is told besides the lookup's result: how many IDs were looked up, where. */
+export interface IdsPlan {
+  readonly queried: number;
+  readonly objects: CollectionObjects;
+}
+
 /** The `plan` command's spec (services/cutout-runner/src/plan.ts `PlanSpec`) for a job's QueryJob result. */
-export function planSpec(job: CutoutJob, c: ImageCollection, q: QueryResult): Record<string, unknown> {
+export function planSpec(
+  job: CutoutJob,
+  c: ImageCollection,
+  q: QueryResult,
+  ids?: IdsPlan,
+): Record<string, unknown> {
   const from = job.spec.positions.fromQueryJob;
   const size = sizeOf(job.spec);
+  const columns =
+    ids !== undefined
+      ? ID_RESULT_COLUMNS
+      : {
+          raColumn: from?.raColumn ?? 'RA',
+          decColumn: from?.decColumn ?? 'DEC',
+          ...(from?.idColumn !== undefined && { idColumn: from.idColumn }),
+        };
   return {
     inputs: q.files.map((f) => `${QUERY}/${f}`),
-    columns: {
-      raColumn: from?.raColumn ?? 'RA',
-      decColumn: from?.decColumn ?? 'DEC',
-      ...(from?.idColumn !== undefined && { idColumn: from.idColumn }),
-    },
+    columns,
     index: `${TILES}/${c.status?.indexPath ?? 'tiles.json'}`,
     size: { x: size.x, y: size.y, unit: size.unit, shape: size.shape },
     shards: job.spec.parallelism.shards,
     limits: runnerLimits(c.spec.limits),
-    outputDir: planDir(job),
+    outputDir: planDir(job, true),
+    ...(ids !== undefined && {
+      ids: { positionsFile: `${IDS}/${IDS_KEY}`, queried: ids.queried, where: lookupWhere(ids.objects) },
+    }),
   };
 }
 
@@ -192,7 +278,13 @@ export function planSpec(job: CutoutJob, c: ImageCollection, q: QueryResult): Re
  * collection's tile index, writes the plan's files into the job's outputs and reports the counts in its
  * termination message. An unusable result (exit 2) fails the Job at once; anything else is retried twice.
  */
-export function planJob(job: CutoutJob, c: ImageCollection, q: QueryResult, ctx: BuildContext): KubeObject {
+export function planJob(
+  job: CutoutJob,
+  c: ImageCollection,
+  q: QueryResult,
+  ctx: BuildContext,
+  ids?: IdsPlan,
+): KubeObject {
   const deadline = Math.max(1, Math.ceil(parseDuration(job.spec.executionDuration) / 1000));
   const query: RunnerVolume = {
     name: 'query',
@@ -204,8 +296,21 @@ export function planJob(job: CutoutJob, c: ImageCollection, q: QueryResult, ctx:
   return runnerJob({
     meta: meta(job, COMPONENT.plan),
     image: ctx.image,
-    args: ['plan', JSON.stringify(planSpec(job, c, q)), '--summary-file', TERMINATION_LOG],
-    volumes: [...volumes(c, job, true, false), query],
+    args: ['plan', JSON.stringify(planSpec(job, c, q, ids)), '--summary-file', TERMINATION_LOG],
+    volumes: [
+      ...volumes(c, job, true, false),
+      query,
+      ...(ids === undefined
+        ? []
+        : [
+            {
+              name: 'ids',
+              mountPath: IDS,
+              readOnly: true,
+              source: { configMap: { name: childName(job.metadata.name ?? '', COMPONENT.ids) } },
+            },
+          ]),
+    ],
     ...(ctx.podAnnotations !== undefined && { podAnnotations: ctx.podAnnotations }),
     job: {
       activeDeadlineSeconds: deadline,
@@ -254,13 +359,19 @@ export function shardsJob(job: CutoutJob, c: ImageCollection, shards: number, ct
 }
 
 /** The merge (the finishing step, ADR 0006): one pod, its report in the termination message. */
-export function mergeJob(job: CutoutJob, c: ImageCollection, shards: number, ctx: BuildContext): KubeObject {
+export function mergeJob(
+  job: CutoutJob,
+  c: ImageCollection,
+  shards: number,
+  ctx: BuildContext,
+  byJob = fromQuery(job),
+): KubeObject {
   return runnerJob({
     meta: meta(job, COMPONENT.merge),
     image: ctx.image,
     args: [
       'merge',
-      planDir(job),
+      planDir(job, byJob),
       `${RESULTS}/${outputPath(job)}`,
       '--shards',
       String(shards),

@@ -21,6 +21,7 @@ import {
   notifyPolicy,
   notifySettings,
   StatusWriter,
+  type CacheReader,
   type ControllerOptions,
   type ObjectKey,
 } from '../../runtime/index.js';
@@ -70,6 +71,18 @@ function catalogForCache(o: KubeObject): KubeObject {
   const c = o as Catalog;
   const { managedFields: _m, annotations: _a, ...meta } = c.metadata;
   return { apiVersion: c.apiVersion, kind: c.kind, metadata: meta, spec: { results: c.spec.results } };
+}
+
+/** The CutoutJobs a QueryJob feeds: by `fromQueryJob`, and the one that owns it (its ID lookup). */
+function jobsFedBy(q: KubeObject, cache: CacheReader): ObjectKey[] {
+  const ns = q.metadata?.namespace ?? '';
+  const owner = (q.metadata?.ownerReferences ?? [])
+    .filter((r) => r.kind === CUTOUTJOB.kind && r.controller === true)
+    .map((r) => ({ namespace: ns, name: r.name }));
+  return [
+    ...cache.indexed<CutoutJob>(CUTOUTJOB.kind, 'queryJob', `${ns}/${q.metadata?.name ?? ''}`).map(keyOfJob),
+    ...owner,
+  ];
 }
 
 const keyOfJob = (j: CutoutJob): ObjectKey => ({
@@ -146,20 +159,13 @@ export const cutoutJob = defineController({
               )
               .map(keyOfJob),
         },
-        // positions.fromQueryJob: the QueryJob finishing (or failing) wakes the jobs it feeds.
+        // positions.fromQueryJob, and a job's own ID lookup: the QueryJob finishing (or failing) wakes the jobs it feeds.
         {
           apiVersion: API_VERSION,
           kind: QUERYJOB.kind,
           transform: queryJobForCache,
           indexers: { catalog: (o) => [(o as QueryJob).spec.catalogRef.name] },
-          map: (o, cache): ObjectKey[] =>
-            cache
-              .indexed<CutoutJob>(
-                CUTOUTJOB.kind,
-                'queryJob',
-                `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`,
-              )
-              .map(keyOfJob),
+          map: (o, cache): ObjectKey[] => jobsFedBy(o, cache),
         },
         // A QueryJob's Catalog (cluster-scoped) names the claim its result is on: a Catalog (re)created wakes the
         // jobs fed by its QueryJobs.
@@ -171,14 +177,7 @@ export const cutoutJob = defineController({
           map: (o, cache): ObjectKey[] =>
             cache
               .indexed<QueryJob>(QUERYJOB.kind, 'catalog', o.metadata?.name ?? '')
-              .flatMap((q) =>
-                cache.indexed<CutoutJob>(
-                  CUTOUTJOB.kind,
-                  'queryJob',
-                  `${q.metadata.namespace ?? ''}/${q.metadata.name ?? ''}`,
-                ),
-              )
-              .map(keyOfJob),
+              .flatMap((q) => jobsFedBy(q, cache)),
         },
         // A job that ends frees a slot of its owner's concurrency limit: wake the owner's queued jobs.
         {

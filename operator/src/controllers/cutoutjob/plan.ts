@@ -8,6 +8,7 @@ import {
   type TileFootprint,
 } from '../../api/v1alpha1/index.js';
 import { planPositions, type Plan } from '@skyport/cutout-runner/plan';
+import type { TableRecord } from '@skyport/cutout-runner/positions';
 import type { Limits } from './positions.js';
 
 export * from '@skyport/cutout-runner/plan';
@@ -24,7 +25,8 @@ export function runnerLimits(l: CollectionLimits): Limits {
 
 /** Inputs of {@link planShards}, in the CRD's terms. */
 export interface PlanShardsInput {
-  readonly csv: string;
+  /** Positions CSV, or the planner's records (ID positions mapped through their lookup). */
+  readonly csv: string | readonly TableRecord[];
   readonly spec: Pick<CutoutJobSpec, 'size' | 'parallelism'>;
   readonly limits: CollectionLimits;
   /** The collection's footprints; undefined when its index was too large to pass on (shard by input order). */

@@ -25,6 +25,12 @@ export interface QueryWait {
 const FIELD = 'spec.positions.fromQueryJob';
 const PROVENANCE = '.provenance.json';
 
+/** Which QueryJob, and the field errors name: `spec.positions.fromQueryJob`'s, or the ID lookup's own. */
+export interface QueryRef {
+  readonly name: string;
+  readonly field: string;
+}
+
 /**
  * The QueryJob's result, or why to wait. Throws TerminalError `QueryJobNotAvailable` when the QueryJob ended
  * without a result (ERROR, ABORTED, ARCHIVED, no file) and `UnsupportedResultFormat` when a file is not CSV, TSV or FITS.
@@ -33,35 +39,36 @@ export function queryResult(
   job: CutoutJob,
   qj: QueryJob | undefined,
   catalog: Catalog | undefined,
+  ref: QueryRef = { name: job.spec.positions.fromQueryJob?.name ?? '', field: FIELD },
 ): QueryResult | QueryWait {
-  const name = job.spec.positions.fromQueryJob?.name ?? '';
+  const { name, field } = ref;
   if (qj === undefined)
     return { reason: 'QueryJobNotFound', message: `waiting for QueryJob ${name} to exist` };
   const phase = qj.status?.phase;
   if (phase === 'ERROR' || phase === 'ABORTED' || phase === 'ARCHIVED') {
     const why = qj.status?.error === undefined ? '' : `: ${qj.status.error.code}: ${qj.status.error.message}`;
     const gone = phase === 'ARCHIVED' ? ' (its results were deleted)' : '';
-    throw new TerminalError('QueryJobNotAvailable', `${FIELD}: QueryJob ${name} is ${phase}${gone}${why}`);
+    throw new TerminalError('QueryJobNotAvailable', `${field}: QueryJob ${name} is ${phase}${gone}${why}`);
   }
   if (phase !== 'COMPLETED')
     return {
       reason: 'QueryJobNotFinished',
       message: `waiting for QueryJob ${name} to complete (${phase ?? 'not started'})`,
     };
-  const ref = qj.spec.catalogRef.name;
+  const catalogName = qj.spec.catalogRef.name;
   if (catalog === undefined)
     return {
       reason: 'CatalogNotFound',
-      message: `waiting for Catalog ${ref} of QueryJob ${name} (its results claim) to exist`,
+      message: `waiting for Catalog ${catalogName} of QueryJob ${name} (its results claim) to exist`,
     };
   const data = (qj.status?.results ?? []).filter((r) => !r.name.endsWith(PROVENANCE));
   if (data.length === 0)
-    throw new TerminalError('QueryJobNotAvailable', `${FIELD}: QueryJob ${name} lists no result file`);
+    throw new TerminalError('QueryJobNotAvailable', `${field}: QueryJob ${name} lists no result file`);
   const bad = data.find((r) => resultFormat(r.name) === undefined);
   if (bad !== undefined)
     throw new TerminalError(
       'UnsupportedResultFormat',
-      `${FIELD}: QueryJob ${name}'s result ${bad.name} is ${bad.format}; positions are read from ${READABLE} ` +
+      `${field}: QueryJob ${name}'s result ${bad.name} is ${bad.format}; positions are read from ${READABLE} ` +
         'results: run the query with spec.output.format csv or fits',
     );
   const claimName = catalog.spec.results.claimName;

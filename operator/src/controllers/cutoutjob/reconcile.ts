@@ -1,7 +1,8 @@
 // One CutoutJob reconcile, in order: deletion (files first), destruction time, finalizer, ABORT, waiting (PENDING,
 // collection not Ready, the QueryJob not finished, the owner's concurrent-job limit), plan (here, or by the plan
 // Job for a QueryJob's result) → positions ConfigMap → the shards' Indexed Job → the merge Job → COMPLETED with
-// the merge's counts and results. Level-based: each step reads what exists.
+// the merge's counts and results. Positions by COADD_OBJECT_ID: their snapshot and the QueryJob looking the IDs up
+// first, then the plan Job as for a QueryJob's result. Level-based: each step reads what exists.
 import type { KubeObject } from '../../api/object.js';
 import type {
   Catalog,
@@ -21,18 +22,26 @@ import {
   CONFIGMAP_MAX_BYTES,
   configMapBytes,
   fromQuery,
+  IDS_KEY,
+  IDS_QUERIED_ANNOTATION,
+  idsConfigMap,
+  idsQueryJob,
   mergeJob,
   planJob,
+  plannedByJob,
   plannedConfigMap,
   positionsConfigMap,
   RESULTS_FINALIZER,
   resultsPath,
   shardsJob,
   type BuildContext,
+  type IdsPlan,
 } from './build.js';
+import { idRecords, isIdPositions, parseIdPositions } from '@skyport/cutout-runner/ids';
+import { idQuery, lookupWhere } from './ids.js';
 import { cutoutResultsUrl } from '../imagecollection/serve.js';
 import { cutoutJobFacts } from './notify.js';
-import { planShards, type PlanRecord } from './plan.js';
+import { planShards, runnerLimits, type PlanRecord } from './plan.js';
 import { PositionsError } from './positions.js';
 import { isWait, queryResult, type QueryResult, type QueryWait } from './query.js';
 import { jobOutcome, terminationMessage } from './runner-pod.js';
@@ -191,21 +200,18 @@ async function step(ctx: Ctx, deps: CutoutDeps): Promise<ReconcileResult | undef
   const shards = child(ctx, 'Job', job, COMPONENT.shards);
   const plan = child(ctx, 'Job', job, COMPONENT.plan);
   const cm = child(ctx, 'ConfigMap', job, COMPONENT.positions);
+  const ids = child(ctx, 'ConfigMap', job, COMPONENT.ids);
   if (job.spec.phase === 'ABORT') {
-    // A finished Job has nothing left to stop.
-    for (const j of [plan, shards]) {
-      const suspended = (j?.['spec'] as { suspend?: boolean } | undefined)?.suspend === true;
-      if (j !== undefined && !suspended && !jobOutcome(j).done)
-        await deps.storage.suspend(ns, j.metadata?.name ?? '');
-    }
+    await stopAll(ctx, deps, job, [plan, shards]);
     await deps.status.write(
       job,
       sb.phase('ABORTED', 'Aborted', 'aborted by the owner (spec.phase ABORT): shards stopped'),
     );
     return requeue;
   }
-  // Once the plan Job exists the job has started: it no longer waits (and the QueryJob is no longer needed).
-  if (cm === undefined && plan === undefined) {
+  // Once the plan Job (or the ID lookup) exists the job has started: it no longer waits (and the QueryJob is no longer
+  // needed).
+  if (cm === undefined && plan === undefined && ids === undefined) {
     const wait = waiting(ctx, job, c, sb);
     if (wait !== undefined) {
       await deps.status.write(job, wait);
@@ -214,6 +220,29 @@ async function step(ctx: Ctx, deps: CutoutDeps): Promise<ReconcileResult | undef
   }
   if (c === undefined) return requeue; // (waiting() covered a missing collection before the plan existed)
   return execute(ctx, deps, job, c, { sb, shards, plan, cm, requeue });
+}
+
+/** ABORT: suspends the plan and shards' Jobs that still run and aborts an ID lookup that has not finished. */
+async function stopAll(
+  ctx: Ctx,
+  deps: CutoutDeps,
+  job: CutoutJob,
+  jobs: readonly (KubeObject | undefined)[],
+): Promise<void> {
+  const ns = job.metadata.namespace ?? '';
+  // A finished Job has nothing left to stop.
+  for (const j of jobs) {
+    const suspended = (j?.['spec'] as { suspend?: boolean } | undefined)?.suspend === true;
+    if (j !== undefined && !suspended && !jobOutcome(j).done)
+      await deps.storage.suspend(ns, j.metadata?.name ?? '');
+  }
+  const lookup = ctx.get<QueryJob>(QUERYJOB.kind, {
+    namespace: ns,
+    name: childName(job.metadata.name ?? '', COMPONENT.ids),
+  });
+  const phase = lookup?.status?.phase ?? '';
+  if (lookup !== undefined && !['COMPLETED', 'ERROR', 'ABORTED', 'ARCHIVED'].includes(phase))
+    await deps.storage.abortQuery(ns, lookup.metadata.name ?? '');
 }
 
 function waiting(
@@ -303,18 +332,152 @@ async function planFromQuery(
     await deps.status.write(job, s.sb.planning(`planning the result of QueryJob ${name}`, out));
     return undefined;
   }
-  const outcome = jobOutcome(s.plan);
+  return planJobReport(ctx, deps, job, c, s, s.plan, `planning the result of QueryJob ${name}`);
+}
+
+/** The plan Job's report once it has ended (the positions ConfigMap made from it), or undefined while it runs. */
+async function planJobReport(
+  ctx: Ctx,
+  deps: CutoutDeps,
+  job: CutoutJob,
+  c: ImageCollection,
+  s: Children,
+  planned: KubeObject,
+  planning: string,
+): Promise<PlanRecord | undefined> {
+  const uid = job.metadata.uid ?? '';
+  const out = resultsPath(job, c);
+  const outcome = jobOutcome(planned);
   if (outcome.done && !outcome.ok) throw planFailure(ctx, job, outcome);
   const text = outcome.done ? terminationMessage(podsOf(ctx, job, COMPONENT.plan)) : undefined;
   const record = text === undefined ? undefined : parsePlanReport(text);
   if (record === undefined) {
     // Still planning, or the pod's status lags the Job's: its change wakes this key again.
-    await deps.status.write(job, s.sb.planning(`planning the result of QueryJob ${name}`, out));
+    await deps.status.write(job, s.sb.planning(planning, out));
     return undefined;
   }
   await deps.storage.createOnce(uid, plannedConfigMap(job, c, record), s.cm);
   ctx.log.info(
-    { positions: record.positions, shards: record.shardSizes.length, queryJob: name },
+    { positions: record.positions, shards: record.shardSizes.length, planJob: planned.metadata?.name },
+    'Planned cutout shards',
+  );
+  return record;
+}
+
+const IDS_FIELD = 'spec.positions (COADD_OBJECT_ID lookup)';
+
+/**
+ * Positions by COADD_OBJECT_ID (ADR 0012): the snapshot of the positions (`<name>-ids`), then ONE QueryJob looking
+ * the IDs up in the collection's object catalogue, then the plan Job mapping each row through its result (as for
+ * fromQueryJob). Each step is created once by a fixed name, so a restart between them makes no second one. No
+ * usable ID at all: planned here, every row settled. Undefined while a step runs.
+ */
+async function planFromIds(
+  ctx: Ctx,
+  deps: CutoutDeps,
+  job: CutoutJob,
+  c: ImageCollection,
+  s: Children,
+  csv: string | undefined,
+): Promise<PlanRecord | undefined> {
+  const uid = job.metadata.uid ?? '';
+  const ns = job.metadata.namespace ?? '';
+  const out = resultsPath(job, c);
+  const objects = c.spec.objects;
+  if (s.plan !== undefined) return planJobReport(ctx, deps, job, c, s, s.plan, 'planning the IDs found');
+  if (objects === undefined)
+    throw new TerminalError(
+      'BadPositions',
+      `spec.positions: COADD_OBJECT_ID positions are looked up in the collection's object catalogue, and ` +
+        `ImageCollection ${c.metadata.name ?? ''} names none (spec.objects); give RA,DEC columns`,
+    );
+  const qjName = childName(job.metadata.name ?? '', COMPONENT.ids);
+  const qj = ctx.get<QueryJob>(QUERYJOB.kind, { namespace: ns, name: qjName });
+  const snapshot = child(ctx, 'ConfigMap', job, COMPONENT.ids);
+  if (snapshot === undefined || qj === undefined) {
+    const text = csv ?? (await snapshotText(deps, ns, childName(job.metadata.name ?? '', COMPONENT.ids)));
+    const parsed = parseIdPositions(text, runnerLimits(c.spec.limits));
+    const { sql, queried } = idQuery(objects, parsed.ids);
+    if (queried === 0)
+      return planHere(
+        ctx,
+        deps,
+        job,
+        c,
+        s,
+        idRecords(parsed, { found: new Map(), queried, where: lookupWhere(objects) }),
+      );
+    await deps.storage.createOnce(uid, idsConfigMap(job, text, queried), snapshot);
+    if (await deps.storage.createOnce(uid, idsQueryJob(job, objects, sql), qj))
+      ctx.log.info({ ids: queried, queryJob: qjName }, 'Created QueryJob looking up COADD_OBJECT_IDs');
+    await deps.status.write(
+      job,
+      s.sb.planning(
+        `looking up ${queried} COADD_OBJECT_IDs in ${lookupWhere(objects)} (QueryJob ${qjName})`,
+        out,
+      ),
+    );
+    return undefined;
+  }
+  const catalog = ctx.get<Catalog>(CATALOG.kind, { name: qj.spec.catalogRef.name });
+  const q = queryResult(job, qj, catalog, { name: qjName, field: IDS_FIELD });
+  if (isWait(q)) {
+    const phase = qj.status?.phase ?? 'not started';
+    await deps.status.write(
+      job,
+      s.sb.planning(
+        `looking up COADD_OBJECT_IDs in ${lookupWhere(objects)}: QueryJob ${qjName} is ${phase}`,
+        out,
+      ),
+    );
+    return undefined;
+  }
+  const ids: IdsPlan = {
+    queried: Number(snapshot.metadata?.annotations?.[IDS_QUERIED_ANNOTATION] ?? 0),
+    objects,
+  };
+  if (await deps.storage.createOnce(uid, planJob(job, c, q, deps.build(job), ids), undefined))
+    ctx.log.info({ queryJob: qjName, rows: q.rows }, 'Created plan Job');
+  await deps.status.write(job, s.sb.planning('planning the IDs found', out));
+  return undefined;
+}
+
+/** The text of a job's ID positions snapshot (read when the QueryJob is still to be made after a restart). */
+async function snapshotText(deps: CutoutDeps, ns: string, name: string): Promise<string> {
+  const cm = await deps.storage.configMap(ns, name);
+  const text = (cm?.['data'] as Record<string, string> | undefined)?.[IDS_KEY];
+  if (text === undefined) throw new Error(`ConfigMap ${name} has no ${IDS_KEY}`);
+  return text;
+}
+
+/** Plans positions in the operator and writes the positions ConfigMap (inline, ConfigMap or settled ID rows). */
+async function planHere(
+  ctx: Ctx,
+  deps: CutoutDeps,
+  job: CutoutJob,
+  c: ImageCollection,
+  s: Children,
+  csv: Parameters<typeof planShards>[0]['csv'],
+): Promise<PlanRecord> {
+  let plan;
+  try {
+    plan = planShards({ csv, spec: job.spec, limits: c.spec.limits, footprints: c.status?.footprints });
+  } catch (e) {
+    if (e instanceof PositionsError)
+      throw new TerminalError('BadPositions', `spec.positions: ${e.message.replace(/^positions: /, '')}`);
+    throw e;
+  }
+  const desired = positionsConfigMap(job, c, plan);
+  if (configMapBytes(desired) > CONFIGMAP_MAX_BYTES)
+    throw new TerminalError(
+      'PositionsTooLarge',
+      `spec.positions: ${plan.positions} positions need more than ${CONFIGMAP_MAX_BYTES} bytes of ConfigMap; split the job`,
+    );
+  await deps.storage.createOnce(job.metadata.uid ?? '', desired, s.cm);
+  const record = planRecord(desired);
+  if (record === undefined) throw new Error('plan annotations do not read back');
+  ctx.log.info(
+    { positions: plan.positions, shards: plan.shards.length, settled: plan.settled.length },
     'Planned cutout shards',
   );
   return record;
@@ -336,33 +499,16 @@ async function execute(
     if (record === undefined) return s.requeue;
   }
   if (record === undefined) {
-    let plan;
-    try {
-      plan = planShards({
-        csv: await positionsCsv(deps, job),
-        spec: job.spec,
-        limits: c.spec.limits,
-        footprints: c.status?.footprints,
-      });
-    } catch (e) {
-      if (e instanceof PositionsError)
-        throw new TerminalError('BadPositions', `spec.positions: ${e.message.replace(/^positions: /, '')}`);
-      throw e;
-    }
-    const desired = positionsConfigMap(job, c, plan);
-    if (configMapBytes(desired) > CONFIGMAP_MAX_BYTES)
-      throw new TerminalError(
-        'PositionsTooLarge',
-        `spec.positions: ${plan.positions} positions need more than ${CONFIGMAP_MAX_BYTES} bytes of ConfigMap; split the job`,
-      );
-    await deps.storage.createOnce(uid, desired, s.cm);
-    record = planRecord(desired);
-    if (record === undefined) throw new Error('plan annotations do not read back');
-    ctx.log.info(
-      { positions: plan.positions, shards: plan.shards.length, settled: plan.settled.length },
-      'Planned cutout shards',
-    );
+    // Once the ID lookup has begun its children say so; before, the positions' header does.
+    const begun = s.plan !== undefined || child(ctx, 'ConfigMap', job, COMPONENT.ids) !== undefined;
+    const csv = begun ? undefined : await positionsCsv(deps, job);
+    record =
+      csv !== undefined && !isIdPositions(csv)
+        ? await planHere(ctx, deps, job, c, s, csv)
+        : await planFromIds(ctx, deps, job, c, s, csv);
+    if (record === undefined) return s.requeue;
   }
+  const byJob = plannedByJob(job, s.cm) || s.plan !== undefined;
   const n = record.shardSizes.length;
   if (n > 0) await deps.storage.createOnce(uid, shardsJob(job, c, n, bc), s.shards);
   const shardsOut =
@@ -377,7 +523,7 @@ async function execute(
       `shards ran longer than spec.executionDuration ${job.spec.executionDuration}`,
     );
   const merge = child(ctx, 'Job', job, COMPONENT.merge);
-  await deps.storage.createOnce(uid, mergeJob(job, c, n, bc), merge);
+  await deps.storage.createOnce(uid, mergeJob(job, c, n, bc, byJob), merge);
   const mergeOut = jobOutcome(merge);
   if (!mergeOut.done) {
     await deps.status.write(job, s.sb.executing(record, s.shards, true, out));

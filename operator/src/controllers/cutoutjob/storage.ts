@@ -2,7 +2,7 @@
 // (status goes through the runtime's StatusWriter). Children are created once and never updated: a running
 // Indexed Job and the positions it reads must not change under it.
 import type { KubeObject } from '../../api/object.js';
-import { API_VERSION, CUTOUTJOB, type CutoutJob } from '../../api/v1alpha1/index.js';
+import { API_VERSION, CUTOUTJOB, QUERYJOB, type CutoutJob } from '../../api/v1alpha1/index.js';
 import { TransientError } from '../../errors.js';
 import type { Kube } from '../../kube/index.js';
 import { Expectations } from '../../runtime/index.js';
@@ -11,7 +11,7 @@ import { RESULTS_FINALIZER } from './build.js';
 /** The writes of the CutoutJob controller. */
 export class CutoutStorage {
   /** ConfigMaps and Jobs this process created that the cache has not shown yet. */
-  readonly expected = new Expectations({ createOnly: ['ConfigMap', 'Job'] });
+  readonly expected = new Expectations({ createOnly: ['ConfigMap', 'Job', 'QueryJob'] });
 
   constructor(private readonly kube: Kube) {}
 
@@ -36,6 +36,14 @@ export class CutoutStorage {
     await this.kube.mergePatch(
       { apiVersion: 'batch/v1', kind: 'Job', namespace, name },
       { spec: { suspend: true } },
+    );
+  }
+
+  /** Aborts the QueryJob looking a job's IDs up (its spec.phase ABORT; the query controller stops it). */
+  async abortQuery(namespace: string, name: string): Promise<void> {
+    await this.kube.mergePatch(
+      { apiVersion: API_VERSION, kind: QUERYJOB.kind, namespace, name },
+      { spec: { phase: 'ABORT' } },
     );
   }
 
