@@ -1,0 +1,300 @@
+// A CutoutJob whose positions name objects by COADD_OBJECT_ID only, on the real local control plane: the operator
+// snapshots the positions, creates ONE QueryJob looking the IDs up in the collection's object catalogue
+// (spec.objects), then a plan Job that maps every row back through the lookup's result, and the shards. Operator
+// restarts between the steps make no second QueryJob or plan Job. As in fromquery.e2e.test.ts no query controller
+// runs here: the test writes the QueryJob's status as the query controller would (e2e/cutoutjob/ids.int.test.ts runs
+// the same SQL on a real PostgreSQL), and plays the kubelet for the runner pods, ending the plan pod with the report
+// the runner's own `runPlan` makes of the same positions and lookup result over a sample survey's index.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually, kubectl, repoRoot } from '../cluster/index.js';
+import { operatorSuite } from '../operator/suite.js';
+import { cutoutKit, type Obj } from './support.js';
+
+const catalog = `e2e-ids-${process.pid}`;
+const suite = operatorSuite({
+  namespace: 'cutout-ids',
+  profiles: [],
+  setUp: async (ns) => {
+    for (const claim of ['des-tiles', 'des-cutouts', 'query-results'])
+      await apply({
+        apiVersion: 'v1',
+        kind: 'PersistentVolumeClaim',
+        metadata: { name: claim, namespace: ns },
+        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+      });
+  },
+  tearDown: async () => {
+    await kubectl(['delete', 'catalog', catalog, '--ignore-not-found', '--wait=false']).catch(
+      () => undefined,
+    );
+  },
+});
+const HOLD = { 'e2e.skyport.io/complete-after': '1h' };
+const { apply, get, list, waitFor, patchStatus, endPod, runningPods } = cutoutKit(() => suite.ns());
+const start = () =>
+  suite.start({
+    args: ['--controllers=imagecollection,cutoutjob'],
+    env: { SKYPORT_CUTOUT_POD_ANNOTATION_PREFIXES: 'e2e.skyport.io/' },
+  });
+/** Kills the operator running now (as a crash would). */
+const crash = async (): Promise<void> => {
+  const op = suite.started[suite.started.length - 1];
+  await op!.stop('SIGKILL');
+};
+
+interface PodSpec {
+  containers: { args: string[]; volumeMounts: Record<string, unknown>[] }[];
+  volumes: Record<string, unknown>[];
+}
+const reason = (o: Obj) => o.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+const SHA = 'c'.repeat(64);
+
+function cutout(name: string, inline: string): Record<string, unknown> {
+  return {
+    apiVersion: 'skyport.io/v1alpha1',
+    kind: 'CutoutJob',
+    metadata: { name, namespace: suite.ns(), annotations: HOLD },
+    spec: {
+      owner: 'alice',
+      imageCollection: 'des',
+      positions: { inline },
+      size: { xsize: 10, unit: 'arcsec' },
+      parallelism: { shards: 2 },
+    },
+  };
+}
+
+let indexReport = '';
+let planReport = '';
+let positions = '';
+let stars = 0;
+let work = '';
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'skyport-e2e-ids-'));
+  const mod = async <T>(path: string) => (await import(pathToFileURL(join(repoRoot, path)).href)) as T;
+  const gen = await mod<{
+    generateSurvey: (o: { dir: string; tileSize: number; bands: string[]; starsPerTile: number }) => {
+      stars: { id: string; ra: number; dec: number }[];
+    };
+  }>('services/cutout-runner/src/survey/generate.ts');
+  const idx = await mod<{ buildIndex: (dir: string) => unknown }>(
+    'services/cutout-runner/src/survey/tile-index.ts',
+  );
+  const main = await mod<{ indexSummary: (index: unknown, path: string) => string }>(
+    'services/cutout-runner/src/main.ts',
+  );
+  const plan = await mod<{
+    runPlan: (spec: Record<string, unknown>, readIndex: () => unknown) => unknown;
+  }>('services/cutout-runner/src/plan.ts');
+  const s = gen.generateSurvey({
+    dir: join(work, 'tiles'),
+    tileSize: 256,
+    bands: ['g', 'r', 'i'],
+    starsPerTile: 1,
+  });
+  stars = s.stars.length;
+  const index = idx.buildIndex(join(work, 'tiles'));
+  indexReport = main.indexSummary(index, '/tiles/tiles.json');
+  // The user's rows: every star by its ID (the first with its own size), an unknown ID, a duplicate, a non-ID.
+  const ids = s.stars.map((_, i) => 1_000_000_000 + i);
+  positions = [
+    'COADD_OBJECT_ID,XSIZE',
+    `${ids[0]},20`,
+    ...ids.slice(1).map((id) => `${id},`),
+    '77,',
+    `${ids[1]},`,
+    'not-an-id,',
+    '',
+  ].join('\r\n');
+  // The lookup's result as the query runner writes the QueryJob's CSV (the operator's SQL's column names).
+  mkdirSync(join(work, 'query'));
+  writeFileSync(
+    join(work, 'query', 'result.csv'),
+    ['coadd_object_id,ra,dec', ...s.stars.map((t, i) => `${ids[i]},${t.ra},${t.dec}`), ''].join('\r\n'),
+  );
+  writeFileSync(join(work, 'positions.csv'), positions);
+  planReport = JSON.stringify(
+    plan.runPlan(
+      {
+        inputs: [join(work, 'query', 'result.csv')],
+        columns: { raColumn: 'ra', decColumn: 'dec', idColumn: 'coadd_object_id' },
+        index: 'unused',
+        size: { x: 10, y: 10, unit: 'arcsec' },
+        shards: 2,
+        limits: { minArcmin: 0.1, maxArcmin: 12, maxPixels: 4096, maxPositions: 100000 },
+        outputDir: join(work, 'plan'),
+        ids: { positionsFile: join(work, 'positions.csv'), queried: stars + 1, where: 'the catalogue' },
+      },
+      () => index,
+    ),
+  );
+  await start();
+  await apply({
+    apiVersion: 'skyport.io/v1alpha1',
+    kind: 'Catalog',
+    metadata: { name: catalog },
+    spec: {
+      release: 'Y6A2',
+      database: { host: '127.0.0.1', database: 'des', credentials: { secretName: 'des-reader' } },
+      results: { claimName: 'query-results' },
+    },
+  });
+  await apply({
+    apiVersion: 'skyport.io/v1alpha1',
+    kind: 'ImageCollection',
+    metadata: { name: 'des', namespace: suite.ns() },
+    spec: {
+      source: { persistentVolumeClaim: { claimName: 'des-tiles', path: 'coadd' } },
+      results: { persistentVolumeClaim: { claimName: 'des-cutouts' } },
+      objects: { catalogRef: { name: catalog }, schema: 'y6', table: 'Gold' },
+    },
+  });
+  const c = await waitFor('imagecollection', 'des', 'Failed', (o) => o.status?.phase === 'Failed');
+  const [p] = await list('pods', `batch.kubernetes.io/job-name=${String(c.status?.['indexJob'])}`);
+  await endPod(p!, indexReport);
+  await waitFor('imagecollection', 'des', 'Ready', (o) => o.status?.phase === 'Ready');
+}, 180_000);
+afterAll(() => rmSync(work, { recursive: true, force: true }));
+
+describe('CutoutJob by COADD_OBJECT_ID', () => {
+  it('looks the IDs up in ONE QueryJob and plans in ONE plan Job across restarts, rows mapped back by ID', async () => {
+    suite.dumpOnFailure();
+    await apply(cutout('byid', positions));
+    const qj = await eventually(() => get('queryjob', 'byid-ids'), {
+      timeoutMs: 60_000,
+      description: 'the lookup QueryJob',
+    });
+    const ids = Array.from({ length: stars }, (_, i) => 1_000_000_000 + i);
+    expect(qj.spec).toMatchObject({
+      owner: 'alice',
+      catalogRef: { name: catalog },
+      language: 'SQL',
+      phase: 'RUN',
+      output: { format: 'csv' },
+      query:
+        'SELECT "coadd_object_id" AS coadd_object_id, "ra" AS ra, "dec" AS dec FROM "y6"."Gold" ' +
+        `WHERE "coadd_object_id" = ANY('{${[...ids, 77].join(',')}}'::bigint[])`,
+    });
+    const job = await get('cutoutjob', 'byid');
+    expect(qj.metadata.ownerReferences).toMatchObject([
+      { kind: 'CutoutJob', name: 'byid', uid: job.metadata.uid, controller: true },
+    ]);
+    const snapshot = await get('configmap', 'byid-ids');
+    expect(snapshot.data?.['positions.csv']).toBe(positions);
+    let j = await waitFor('cutoutjob', 'byid', 'looking up', (o) => reason(o) === 'Planning');
+    expect(j.status?.phase).toBe('EXECUTING');
+    expect(j.status?.message).toContain(`COADD_OBJECT_IDs in Catalog ${catalog} table "y6"."Gold"`);
+
+    // A restart while the lookup runs: the same QueryJob, no second one.
+    await crash();
+    await start();
+    await patchStatus('queryjob', 'byid-ids', { phase: 'EXECUTING' });
+    await waitFor('cutoutjob', 'byid', 'waiting for the lookup', (o) =>
+      (o.status?.message ?? '').endsWith('QueryJob byid-ids is EXECUTING'),
+    );
+    expect((await list('queryjobs', 'app.kubernetes.io/instance=byid')).map((o) => o.metadata.uid)).toEqual([
+      qj.metadata.uid,
+    ]);
+    expect(await list('jobs', 'app.kubernetes.io/instance=byid')).toEqual([]);
+
+    await patchStatus('queryjob', 'byid-ids', {
+      phase: 'COMPLETED',
+      rows: stars,
+      results: [
+        { name: 'result.csv', format: 'text/csv; header=present', rows: stars, bytes: 999, sha256: SHA },
+        { name: 'result.provenance.json', format: 'application/json', rows: 0, bytes: 10, sha256: SHA },
+      ],
+    });
+    const planJob = await eventually(() => get('job', 'byid-plan'), { description: 'the plan Job' });
+    const pod = (planJob.spec?.['template'] as { spec: PodSpec }).spec;
+    const out = `/results/cutoutjobs/byid-${job.metadata.uid.slice(0, 8)}`;
+    expect(JSON.parse(pod.containers[0]!.args[1]!)).toMatchObject({
+      inputs: ['/query/result.csv'],
+      columns: { raColumn: 'ra', decColumn: 'dec', idColumn: 'coadd_object_id' },
+      ids: { positionsFile: '/ids/positions.csv', queried: stars + 1 },
+      outputDir: `${out}/plan`,
+    });
+    expect(pod.containers[0]!.volumeMounts).toContainEqual({
+      name: 'query',
+      mountPath: '/query',
+      readOnly: true,
+      subPath: `byid-ids-${qj.metadata.uid}`,
+    });
+    expect(pod.volumes).toContainEqual({
+      name: 'ids',
+      configMap: expect.objectContaining({ name: 'byid-ids' }) as unknown,
+    });
+    const [planPod] = await runningPods('byid-plan', 1);
+
+    // A restart between the plan and the shards: the plan ends while no operator runs.
+    await crash();
+    await endPod(planPod!, planReport);
+    await start();
+    const report = JSON.parse(planReport) as { positions: number; shardSizes: number[] };
+    const cm = await eventually(() => get('configmap', 'byid-positions'), {
+      timeoutMs: 60_000,
+      description: 'the positions ConfigMap',
+    });
+    expect(cm.metadata.annotations).toMatchObject({
+      'skyport.io/positions': String(stars + 3),
+      'skyport.io/shard-sizes': report.shardSizes.join(','),
+      'skyport.io/settled-failed': '1',
+      'skyport.io/settled-unmatched': '1',
+      'skyport.io/planned-by': 'plan-job',
+    });
+    expect(report.shardSizes.reduce((a, b) => a + b, 0)).toBe(stars + 1); // the duplicate cut twice
+    const shards = await eventually(() => get('job', 'byid-shards'), { description: 'the shards Job' });
+    expect(shards.spec).toMatchObject({ completions: report.shardSizes.length });
+    j = await waitFor('cutoutjob', 'byid', 'cutting', (o) => reason(o) === 'Cutting');
+    expect(j.status?.['counts']).toMatchObject({ positions: stars + 3, failed: 1, unmatched: 1 });
+    expect((await list('jobs', 'app.kubernetes.io/component=plan')).map((x) => x.metadata.uid)).toEqual([
+      planJob.metadata.uid,
+    ]);
+    expect((await list('queryjobs', 'app.kubernetes.io/instance=byid')).map((o) => o.metadata.uid)).toEqual([
+      qj.metadata.uid,
+    ]);
+
+    for (const p of await runningPods('byid-shards', report.shardSizes.length)) await endPod(p, '{}');
+    const [merge] = await runningPods('byid-merge', 1);
+    expect((merge!.spec as unknown as PodSpec).containers[0]!.args.slice(0, 3)).toEqual([
+      'merge',
+      `${out}/plan`,
+      out,
+    ]);
+  });
+
+  it('ends ERROR when the lookup fails, and ABORT aborts a lookup still running', async () => {
+    suite.dumpOnFailure();
+    await apply(cutout('sad', 'COADD_OBJECT_ID\n1\n'));
+    await eventually(() => get('queryjob', 'sad-ids'), { description: 'the lookup QueryJob' });
+    await patchStatus('queryjob', 'sad-ids', {
+      phase: 'ERROR',
+      error: { type: 'fatal', code: 'QueryFailed', message: 'relation "y6.Gold" does not exist' },
+    });
+    const e = await waitFor('cutoutjob', 'sad', 'ERROR', (o) => o.status?.phase === 'ERROR');
+    expect(reason(e)).toBe('QueryJobNotAvailable');
+    expect(e.status?.message).toBe(
+      'spec.positions (COADD_OBJECT_ID lookup): QueryJob sad-ids is ERROR: QueryFailed: relation "y6.Gold" does not exist',
+    );
+    expect(await list('jobs', 'app.kubernetes.io/instance=sad')).toEqual([]);
+
+    await apply(cutout('stopped', 'COADD_OBJECT_ID\n2\n'));
+    await eventually(() => get('queryjob', 'stopped-ids'), { description: 'the lookup QueryJob' });
+    await kubectl([
+      'patch',
+      'cutoutjob',
+      'stopped',
+      '-n',
+      suite.ns(),
+      '--type=merge',
+      '-p',
+      '{"spec":{"phase":"ABORT"}}',
+    ]);
+    await waitFor('cutoutjob', 'stopped', 'ABORTED', (o) => o.status?.phase === 'ABORTED');
+    await waitFor('queryjob', 'stopped-ids', 'aborted', (o) => o.spec?.['phase'] === 'ABORT');
+  });
+});
