@@ -134,7 +134,9 @@ const positions = obj(
     inline: str(
       'DES-compatible CSV: a header line naming RA and DEC (degrees), optionally XSIZE, YSIZE (in size.unit; a ' +
         "circle's diameter is XSIZE), " +
-        'COLORS_FITS and ID. BOM, CRLF, quotes and blank lines are accepted; a bad row is reported, never fatal.',
+        'COLORS_FITS and ID. BOM, CRLF, quotes and blank lines are accepted; a bad row is reported, never fatal. ' +
+        "Or COADD_OBJECT_ID instead of RA and DEC: the IDs are looked up in the collection's spec.objects table " +
+        '(an ID it lacks is an unmatched row).',
       { maxLength: 262_144 },
     ),
     configMapRef: obj(
