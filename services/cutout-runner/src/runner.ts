@@ -7,7 +7,7 @@
 import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatCard } from './fits/header.js';
-import { emptyPrimary, hduBytes, imageHduBytes, type Image } from './fits/image.js';
+import { emptyPrimary, hduBytes, imageHduParts, type Image } from './fits/image.js';
 import { FitsFile } from './fits/read.js';
 import { writeFileAtomic } from './fits/write.js';
 import { asinhRgb, DES_LUPTON, luptonRgb, rgbPng, type LuptonOptions } from './colour/lupton.js';
@@ -207,7 +207,7 @@ function cutPosition(ctx: Context, pos: Position, plan: Plan): ManifestRow {
   ctx.used.add(`${dirName}/${name}`);
   const problems: string[] = [];
   const sci = new Map<string, Cut>();
-  const fitsParts = new Map<string, Buffer[]>();
+  const fitsParts = new Map<string, Uint8Array[]>();
   let coverage = 1;
   let refused = false;
   for (const band of ctx.cutBands) {
@@ -231,8 +231,10 @@ function cutPosition(ctx: Context, pos: Position, plan: Plan): ManifestRow {
       coverage = Math.min(coverage, cut.coverage);
       if (hdu === 'SCI') sci.set(band, cut);
       if (!asFits) continue;
-      const parts = fitsParts.get(band) ?? [primaryFor(pos, plan, band, ctx.spec.size?.unit ?? 'arcmin')];
-      parts.push(imageHduBytes(cut.header, cut.image, false));
+      const parts: Uint8Array[] = fitsParts.get(band) ?? [
+        primaryFor(pos, plan, band, ctx.spec.size?.unit ?? 'arcmin'),
+      ];
+      parts.push(...imageHduParts(cut.header, cut.image, false));
       fitsParts.set(band, parts);
     }
   }
@@ -244,16 +246,17 @@ function cutPosition(ctx: Context, pos: Position, plan: Plan): ManifestRow {
   const tw = performance.now();
   mkdirSync(join(ctx.spec.outputDir, dirName), { recursive: true });
   const out: string[] = [];
-  const put = (rel: string, buf: Buffer): void => {
-    writeFileAtomic(join(ctx.spec.outputDir, rel), buf);
+  const put = (rel: string, bufs: readonly Uint8Array[]): void => {
+    // A FITS file's HDUs written one after the other: its bytes are not copied into one buffer first.
+    writeFileAtomic(join(ctx.spec.outputDir, rel), bufs);
     out.push(rel);
-    ctx.bytes += buf.length;
+    ctx.bytes += bufs.reduce((n, b) => n + b.length, 0);
   };
-  for (const [band, parts] of fitsParts) put(`${dirName}/${name}_${band}.fits`, Buffer.concat(parts));
+  for (const [band, parts] of fitsParts) put(`${dirName}/${name}_${band}.fits`, parts);
   for (const c of ctx.colours) {
     const png = colourPng(c, sci);
     if (png === undefined) problems.push(`colour ${c.bands.join('')}: a band is missing`);
-    else put(`${dirName}/${name}_${c.bands.join('')}_${c.method}.png`, png);
+    else put(`${dirName}/${name}_${c.bands.join('')}_${c.method}.png`, [png]);
   }
   ctx.writeMs += performance.now() - tw;
   ctx.files += out.length;

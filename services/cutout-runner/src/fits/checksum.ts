@@ -2,15 +2,27 @@
 // data blocks as big-endian words, CHECKSUM the 16-character ASCII encoding of the complement of the
 // whole HDU's sum, chosen so that the HDU (header with CHECKSUM filled in, plus data) sums to -0.
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
 /** Ones' complement sum of `bytes` (a multiple of 4 long) as big-endian 32-bit words, added to `sum`. */
 export function onesSum(bytes: Uint8Array, sum = 0): number {
   if (bytes.length % 4 !== 0) throw new RangeError('checksum input must be a multiple of 4 bytes');
   // Two 16-bit halves accumulate separately (exact below 2^37 words); carries fold at the end.
   let hi = sum >>> 16;
   let lo = sum & 0xffff;
-  for (let i = 0; i < bytes.length; i += 4) {
-    hi += ((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0);
-    lo += ((bytes[i + 2] ?? 0) << 8) | (bytes[i + 3] ?? 0);
+  if (LITTLE_ENDIAN && bytes.byteOffset % 4 === 0) {
+    // One 32-bit load per word (the hot path: every cutout's data); its bytes are b0 | b1 << 8 | b2 << 16 | b3 << 24.
+    const words = new Uint32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4);
+    for (let i = 0; i < words.length; i++) {
+      const v = words[i] ?? 0;
+      hi += ((v & 0xff) << 8) | ((v >>> 8) & 0xff);
+      lo += ((v >>> 8) & 0xff00) | (v >>> 24);
+    }
+  } else {
+    for (let i = 0; i < bytes.length; i += 4) {
+      hi += ((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0);
+      lo += ((bytes[i + 2] ?? 0) << 8) | (bytes[i + 3] ?? 0);
+    }
   }
   ({ hi, lo } = fold(hi, lo));
   return ((hi << 16) | lo) >>> 0;

@@ -55,6 +55,30 @@ describe('header cards', () => {
 });
 
 describe('checksums', () => {
+  it('sum words loaded whole exactly as byte by byte, at any offset', () => {
+    const bytes = new Uint8Array(4 * 5000 + 8);
+    let seed = 7;
+    for (let i = 0; i < bytes.length; i++)
+      bytes[i] = (seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24;
+    const byByte = (b: Uint8Array, sum = 0): number => {
+      let hi = sum >>> 16;
+      let lo = sum & 0xffff;
+      for (let i = 0; i < b.length; i += 4) {
+        hi += ((b[i] ?? 0) << 8) | (b[i + 1] ?? 0);
+        lo += ((b[i + 2] ?? 0) << 8) | (b[i + 3] ?? 0);
+      }
+      while (hi > 0xffff || lo > 0xffff)
+        [hi, lo] = [(hi & 0xffff) + (lo >>> 16), (lo & 0xffff) + (hi >>> 16)];
+      return ((hi << 16) | lo) >>> 0;
+    };
+    for (const offset of [0, 1, 2, 4]) {
+      const view = bytes.subarray(offset, offset + 4 * 5000);
+      expect(onesSum(view)).toBe(byByte(view));
+      expect(onesSum(view, 0xfffe1234)).toBe(byByte(view, 0xfffe1234));
+    }
+    expect(onesSum(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0, 0, 0, 1]))).toBe(1);
+  });
+
   it('a written HDU sums to -0 and DATASUM is the data sum', () => {
     const data = Buffer.alloc(2880);
     for (let i = 0; i < data.length; i++) data[i] = (i * 7919) & 0xff;
