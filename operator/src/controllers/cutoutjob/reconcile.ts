@@ -367,7 +367,7 @@ async function planJobReport(
 const IDS_FIELD = 'spec.positions (COADD_OBJECT_ID lookup)';
 
 /**
- * Positions by COADD_OBJECT_ID (ADR 0012): the snapshot of the positions (`<name>-ids`), then ONE QueryJob looking
+ * Positions by COADD_OBJECT_ID (ADR 0015): the snapshot of the positions (`<name>-ids`), then ONE QueryJob looking
  * the IDs up in the collection's object catalogue, then the plan Job mapping each row through its result (as for
  * fromQueryJob). Each step is created once by a fixed name, so a restart between them makes no second one. No
  * usable ID at all: planned here, every row settled. Undefined while a step runs.
