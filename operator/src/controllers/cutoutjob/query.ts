@@ -76,7 +76,7 @@ export function queryResult(
   if (claimName === undefined)
     throw new TerminalError(
       'UnsupportedResultStorage',
-      `${FIELD}: QueryJob ${name}'s results are in an S3 bucket (Catalog ${ref} spec.results.s3); positions are ` +
+      `${field}: QueryJob ${name}'s results are in an S3 bucket (Catalog ${catalogName} spec.results.s3); positions are ` +
         'read only from a Catalog whose results are on a claim',
     );
   const rows = qj.status?.rows;
