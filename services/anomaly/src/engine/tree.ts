@@ -9,6 +9,7 @@ import { axisThreshold } from './axis.js';
 import { cFactor } from './cn.js';
 import { denseScans, type DenseScans } from './build-scans.js';
 import { blockedLayout } from './kernels.js';
+import { NARROW_MAX_D, narrowScans, type NarrowScans } from './narrow-scans.js';
 import { blockedDot } from './simd.js';
 import type { TreeRng } from './rng.js';
 
@@ -29,7 +30,8 @@ export interface TreeArrays {
 
 /**
  * Where the builder keeps its sample: value (row r, column c) at z[r·rowStride + c·colStride]. Column-major
- * (colStride ψ) for the JS scans; row-major padded rows (rowStride dp) for the wasm scans of dense forests.
+ * (colStride ψ) for the JS scans (the narrow builder's first buffer is this too); row-major padded rows
+ * (rowStride dp) for the wasm scans of dense forests.
  */
 export interface SampleLayout {
   readonly z: Float64Array;
@@ -70,6 +72,8 @@ export class TreeBuilder {
    * sample's standardisation, which the gather calls.
    */
   readonly wasm: DenseScans | null;
+  /** The moved-sample scans of narrow forests (d ≤ NARROW_MAX_D, left-to-right sums); null otherwise. */
+  private readonly narrow: NarrowScans | null;
   private rng: TreeRng | null = null;
 
   /**
@@ -77,7 +81,8 @@ export class TreeBuilder {
    * @param extensionLevel e in 0..d−1; each internal node keeps e + 1 non-zero slope coordinates
    * @param heightLimit depth at which nodes become leaves
    * @param psi subsample size, the largest possible leaf size
-   * @param wasmScans false forces the JS scans (the tests compare both; the trees are identical)
+   * @param fastScans false forces the JS scans over the row index (the tests compare them with the wasm
+   *   scans of dense forests and the moved-sample scans of narrow ones; the trees are identical)
    */
   constructor(
     d: number,
@@ -85,7 +90,7 @@ export class TreeBuilder {
     heightLimit: number,
     psi: number,
     compat: 'exact' | 'reference',
-    wasmScans = true,
+    fastScans = true,
   ) {
     this.d = d;
     this.k = extensionLevel + 1;
@@ -102,10 +107,16 @@ export class TreeBuilder {
     this.draws = new Float64Array(d + 1);
     for (let n = 0; n <= psi; n++) this.cTable[n] = cFactor(n, compat);
     this.psi = psi;
-    this.wasm = wasmScans && blockedLayout(d, this.k) ? denseScans(d, psi) : null;
+    this.wasm = fastScans && blockedLayout(d, this.k) ? denseScans(d, psi) : null;
+    this.narrow =
+      fastScans && !blockedLayout(d, this.k) && d <= NARROW_MAX_D ? narrowScans(d, this.k, psi) : null;
     if (this.wasm) {
       this.sample = { z: this.wasm.z, rowStride: this.wasm.dp, colStride: 1 };
       this.idx = this.wasm.idx;
+    } else if (this.narrow) {
+      // The JS layout (column-major); the builder moves rows, so idx is unused.
+      this.sample = { z: this.narrow.buffers[0], rowStride: 1, colStride: psi };
+      this.idx = new Int32Array(0);
     } else {
       this.sample = { z: new Float64Array(psi * d), rowStride: 1, colStride: psi };
       this.idx = new Int32Array(psi);
@@ -141,7 +152,7 @@ export class TreeBuilder {
    */
   build(rng: TreeRng): TreeArrays {
     const psi = this.psi;
-    for (let i = 0; i < psi; i++) this.idx[i] = i;
+    if (!this.narrow) for (let i = 0; i < psi; i++) this.idx[i] = i;
     this.rng = rng;
     this.count = 0;
     this.node(0, psi, 0);
@@ -170,8 +181,8 @@ export class TreeBuilder {
       if (this.index) for (let j = 0; j < k; j++) this.index[co + j] = 0;
       return id;
     }
-    const pn = this.drawSplit(from, to, co);
-    const mid = this.partition(from, to, pn);
+    const pn = this.drawSplit(from, to, co, depth);
+    const mid = this.partition(from, to, pn, depth);
     this.value[id] = pn;
     this.node(from, mid, depth + 1);
     const r = this.node(mid, to, depth + 1);
@@ -184,7 +195,7 @@ export class TreeBuilder {
    * coordinate, as the reference draws p for every axis), d normals, then the kept axes. p_c = min_c + u_c ·
    * (max_c − min_c) is only needed, so the bounding box is only computed, on the e + 1 kept axes.
    */
-  private drawSplit(from: number, to: number, co: number): number {
+  private drawSplit(from: number, to: number, co: number, depth: number): number {
     const { d, k, p, nv, perm, kept } = this;
     // The rng is set for the duration of build(); node() is only reachable from there.
     const rng = this.rng as TreeRng;
@@ -212,6 +223,9 @@ export class TreeBuilder {
       this.wasm.bbox(from, to);
       lo = this.wasm.lo;
       hi = this.wasm.hi;
+    } else if (this.narrow) {
+      const [b0, b1] = this.narrow.buffers;
+      this.narrow.box(depth & 1 ? b1 : b0, from, to, kept, lo, hi);
     } else {
       this.boundingBox(from, to);
     }
@@ -298,8 +312,13 @@ export class TreeBuilder {
    * Partitions idx[from, to) so points with x·n < p·n come first; returns the split position. Which rows go
    * left is all that matters to the tree: the order within each side changes no box, split or leaf.
    */
-  private partition(from: number, to: number, pn: number): number {
+  private partition(from: number, to: number, pn: number, depth: number): number {
     if (this.wasm) return this.wasm.partition(from, to, pn);
+    if (this.narrow) {
+      const [b0, b1] = this.narrow.buffers;
+      const odd = (depth & 1) === 1;
+      return this.narrow.partition(odd ? b1 : b0, odd ? b0 : b1, from, to, pn, this.kept, this.keptCoef);
+    }
     if (blockedLayout(this.d, this.k)) return this.partitionBlocked(from, to, pn);
     const { k, z, idx, kept, keptCoef, rs, cs } = this;
     // Summation order (ascending kept axis, starting from 0) matches the scoring kernels exactly, so a
