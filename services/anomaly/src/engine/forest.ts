@@ -49,11 +49,13 @@ export function drawSample(
   variant: 'auto' | 'dense' | 'sparse' = 'auto',
   table?: SampleTable,
 ): void {
+  // out[j] holds step j's draw until step j overwrites it with the row drawn (read first, never again).
+  rng.fillShuffleDraws(out, n, psi);
   if (variant === 'dense' || (variant === 'auto' && n <= 4 * psi)) {
     const a = new Int32Array(n);
     for (let i = 0; i < n; i++) a[i] = i;
     for (let j = 0; j < psi; j++) {
-      const r = j + rng.nextInt(n - j);
+      const r = out[j]!; // j ≤ r < n
       const v = a[r] ?? r;
       a[r] = a[j] ?? j;
       a[j] = v;
@@ -66,7 +68,7 @@ export function drawSample(
   const { low, keys, vals, used, mask } = t;
   let nUsed = 0;
   for (let j = 0; j < psi; j++) {
-    const r = j + rng.nextInt(n - j);
+    const r = out[j]!; // j ≤ r < n
     const lj = low[j]!; // j < ψ
     const atJ = lj >= 0 ? lj : j;
     if (r < psi) {

@@ -53,6 +53,24 @@ describe('TreeRng', () => {
     }
   });
 
+  it('fills shuffle draws j + nextInt(n − j) exactly as one-at-a-time calls, the stream left in step', () => {
+    // n = count makes the last width 1 (no draw); 1.5e9 rejects 30% of draws, 2^31 − 1 divides inexactly.
+    for (const [n, count] of [
+      [5, 5],
+      [256, 256],
+      [100_000, 256],
+      [1_500_000_001, 300],
+      [2 ** 31 - 1, 300],
+    ] as const) {
+      const bulk = new TreeRng(11, n % 1000, SAMPLE_STREAM);
+      const one = new TreeRng(11, n % 1000, SAMPLE_STREAM);
+      const out = new Int32Array(count);
+      bulk.fillShuffleDraws(out, n, count);
+      for (let j = 0; j < count; j++) expect(out[j], `n ${n}, j ${j}`).toBe(j + one.nextInt(n - j));
+      expect(bulk.nextU32()).toBe(one.nextU32());
+    }
+  });
+
   it('is a pure function of (seed, tree, stream)', () => {
     expect(take(new TreeRng(42, 7, SPLIT_STREAM), 50)).toEqual(take(new TreeRng(42, 7, SPLIT_STREAM), 50));
     const a = take(new TreeRng(42, 7, SPLIT_STREAM), 8);

@@ -101,6 +101,46 @@ export class TreeRng {
   }
 
   /**
+   * Fills out[j] = j + nextInt(n − j) for j < count ≤ n ≤ 2^31 (the draws of a partial Fisher–Yates shuffle
+   * of n items; row numbers, so they fit the Int32Array), bit for bit the same stream as one-at-a-time calls, with the state in locals. One division per draw:
+   * r is below nextInt's limit ⌊2^32/n⌋·n exactly when ⌊r/n⌋ < ⌊2^32/n⌋, i.e. (⌊r/n⌋ + 1)·n ≤ 2^32 (both
+   * sides exact integers below 2^33), so the limit itself is never computed.
+   */
+  fillShuffleDraws(out: Int32Array, n: number, count: number): void {
+    let s0 = this.s0;
+    let s1 = this.s1;
+    let s2 = this.s2;
+    let s3 = this.s3;
+    for (let j = 0; j < count; j++) {
+      const w = n - j;
+      if (w <= 1) {
+        out[j] = j; // nextInt(1) is 0 and draws nothing
+        continue;
+      }
+      for (;;) {
+        const m = Math.imul(s1, 5);
+        const r = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
+        const t = s1 << 9;
+        const n2 = s2 ^ s0;
+        const n3 = s3 ^ s1;
+        s1 = s1 ^ n2;
+        s0 = s0 ^ n3;
+        s2 = n2 ^ t;
+        s3 = (n3 << 11) | (n3 >>> 21);
+        const q = Math.floor(r / w);
+        if ((q + 1) * w <= TWO_POW_32) {
+          out[j] = j + (r - q * w);
+          break;
+        }
+      }
+    }
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
+  }
+
+  /**
    * Fills out[0, n) with the next n {@link nextDouble} values, bit for bit the same stream. The tree
    * builder draws d of them per node; keeping the state in locals for the loop (instead of four field
    * reads and writes per draw) roughly halved the draw cost.
