@@ -4,7 +4,16 @@
 // Skipped unless the cluster has the real node and `npm run images -- query-runner` has built the image.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import {
+  appendFileSync,
+  chownSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -248,20 +257,32 @@ describe.skipIf(skipReason !== undefined)(
         },
         { timeoutMs: 120_000, intervalMs: 200, description: 'the runner container runs' },
       );
-      // Let it connect and start streaming, then kill it as an OOM or a lost node would.
-      await eventually(async () => (await get('killed')).status?.phase === 'EXECUTING', { intervalMs: 200 });
-      await new Promise((r) => setTimeout(r, 1500));
-      await execFileP(join(nodeCacheDir(), 'bin', 'ctr'), [
-        '--address',
-        nodeDirs(dirname(kubeconfig)).containerdSocket,
-        '-n',
-        'k8s.io',
-        'tasks',
-        'kill',
-        '--signal',
-        'SIGKILL',
-        containerId,
-      ]);
+      // Catch it streaming: its result's `.partial` file has bytes. The CSV path (PostgreSQL formats, the runner
+      // moves bytes) writes 300k rows in about a second, so freeze the container at once (cgroup freezer), check
+      // it is still mid-stream, then kill it as an OOM or a lost node would; the kill lands when it is thawed.
+      const dir = join(resultsDir, `killed-${q.metadata.uid}`);
+      const streaming = (): boolean =>
+        existsSync(dir) &&
+        readdirSync(dir).some((f) => f.endsWith('.partial') && statSync(join(dir, f)).size > 0);
+      const ctr = (...args: string[]) =>
+        execFileP(join(nodeCacheDir(), 'bin', 'ctr'), [
+          '--address',
+          nodeDirs(dirname(kubeconfig)).containerdSocket,
+          '-n',
+          'k8s.io',
+          'tasks',
+          ...args,
+        ]);
+      await eventually(() => Promise.resolve(streaming()), {
+        timeoutMs: 120_000,
+        intervalMs: 10,
+        description: 'bytes written',
+      });
+      await ctr('pause', containerId);
+      expect(existsSync(join(dir, 'result.csv')), 'the run ended before the freeze').toBe(false);
+      expect(streaming()).toBe(true);
+      await ctr('kill', '--signal', 'SIGKILL', containerId);
+      await ctr('resume', containerId).catch(() => undefined); // gone already when the kill landed at once
       const done = await completed('killed');
       expect(done.status?.attempts, 'the kill happened before the run ended').toBe(2);
       expect(done.status?.rows).toBe(ROWS);
