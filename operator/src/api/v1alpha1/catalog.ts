@@ -239,6 +239,30 @@ const retention = obj(
   'Result retention.',
 );
 
+/** Limits of quick QueryJobs (`spec.mode: quick`), which the TAP service runs in its own process. */
+export const QUICK_DEFAULTS = { maxRecords: 100_000, maxExecutionDuration: '1m' } as const;
+
+const quick = obj(
+  {
+    maxRecords: def(
+      int(
+        'Most rows a quick QueryJob may ask for; its maxRecords when it sets none. A quick job asking for more ' +
+          'ends in ERROR (QuickJobTooBig): run it async.',
+        { minimum: 1, format: 'int64' },
+      ),
+      QUICK_DEFAULTS.maxRecords,
+    ),
+    maxExecutionDuration: def(
+      duration(
+        'Longest executionDuration of a quick QueryJob (its statement_timeout); the default when it sets none. ' +
+          'A quick job asking for more ends in ERROR (QuickJobTooBig).',
+      ),
+      QUICK_DEFAULTS.maxExecutionDuration,
+    ),
+  },
+  "Quick QueryJobs run by this TAP service (docs/adr/0009-catalog-tap-service.md); the catalog's limits apply too.",
+);
+
 /** Where a catalog's TAP service runs, and how (docs/adr/0009-catalog-tap-service.md). */
 const tap = obj(
   {
@@ -272,6 +296,7 @@ const tap = obj(
       enumOf(['ClusterIP', 'NodePort', 'LoadBalancer'] as const, 'Type of the TAP Service.'),
       'ClusterIP',
     ),
+    quick: def(quick, {}),
   },
   "The catalog's IVOA TAP service (services/tap): sync queries and async jobs, each async job a QueryJob. Unset: none.",
 );

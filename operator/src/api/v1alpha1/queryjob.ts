@@ -48,6 +48,8 @@ export const QUERYJOB_PHASES = [
 ] as const;
 /** A status phase. */
 export type QueryJobPhase = (typeof QUERYJOB_PHASES)[number];
+/** How a QueryJob runs: a runner Job (async) or in its catalog's TAP service, no pod (quick). */
+export const QUERYJOB_MODES = ['async', 'quick'] as const;
 /** Result formats (the query runner's writers). */
 export const QUERYJOB_FORMATS = [
   'csv',
@@ -117,6 +119,18 @@ export const queryJobSpec = obj(
       'SQL',
     ),
     query: req(str('One SELECT statement.', { minLength: 1, maxLength: QUERYJOB_QUERY_MAX })),
+    mode: def(
+      immutable(
+        enumOf(
+          QUERYJOB_MODES,
+          "async: a batch/v1 Job of the query runner. quick: run at once in the catalog's TAP service process with " +
+            'no pod (LIMIT maxRecords + 1 pushed into the SQL; the job must be in the TAP namespace and within the ' +
+            "catalog's spec.tap.quick limits). Results land as for async.",
+        ),
+        'mode is immutable',
+      ),
+      'async',
+    ),
     phase: def(
       enumOf(
         QUERYJOB_ACTIONS,

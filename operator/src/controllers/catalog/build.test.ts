@@ -90,7 +90,7 @@ describe('buildTap', () => {
     expect(JSON.stringify(c.role['rules'])).not.toMatch(/secrets|\*/);
   });
 
-  it('runs restricted, mounts the results claim read-only, probes /availability and /capabilities', () => {
+  it('runs restricted, mounts the results claim read-write (quick jobs write it), probes /availability and /capabilities', () => {
     const d = buildTap(catalogFixture(), SETTINGS)?.deployment;
     if (d === undefined) throw new Error('no Deployment');
     const pod = podOf(d);
@@ -108,12 +108,10 @@ describe('buildTap', () => {
     expect(pod.serviceAccountName).toBe('desdr-tap');
     expect(pod.volumes.find((v) => v.name === 'results')?.persistentVolumeClaim).toEqual({
       claimName: 'query-results',
-      readOnly: true,
     });
-    expect(pod.containers[0]?.volumeMounts.find((m) => m.name === 'results')).toMatchObject({
-      mountPath: '/results',
-      readOnly: true,
-    });
+    const results = pod.containers[0]?.volumeMounts.find((m) => m.name === 'results');
+    expect(results?.mountPath).toBe('/results');
+    expect(results?.readOnly).toBeUndefined();
     expect(pod.containers[0]?.readinessProbe.httpGet.path).toBe('/tap/availability');
     expect(pod.containers[0]?.livenessProbe.httpGet.path).toBe('/tap/capabilities');
   });

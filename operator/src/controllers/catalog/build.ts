@@ -27,13 +27,17 @@ export const TAP_MOUNTS = {
 } as const;
 /** Keys of the TAP Secret (spec.tap.secretName). */
 export const TAP_SECRET_KEYS = { tokens: 'tokens', signingKey: 'signing-key' } as const;
-/** What a TAP ServiceAccount may do: QueryJobs of its namespace, nothing else. */
+/**
+ * What a TAP ServiceAccount may do: QueryJobs of its namespace, nothing else — their status too, which it writes for
+ * the quick jobs it runs (services/tap/src/quick.ts).
+ */
 export const TAP_ROLE_RULES = [
   {
     apiGroups: ['skyport.io'],
     resources: ['queryjobs'],
     verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
   },
+  { apiGroups: ['skyport.io'], resources: ['queryjobs/status'], verbs: ['get', 'patch'] },
 ];
 /** The TAP service's row and time limits the service itself caps at (services/tap/src/config.ts). */
 const TAP_MAXREC_CAP = 1_000_000_000;
@@ -163,7 +167,7 @@ function resources(catalog: Catalog): Record<string, unknown> {
 /**
  * The catalog's TAP children, or undefined when `spec.tap` is unset or disabled. Pod Security "restricted" (uid
  * 1000 — the query runner's, whose result files it serves —, read-only root, no capabilities, RuntimeDefault
- * seccomp); the results claim read-only; readiness on /availability (the database answers), liveness on
+ * seccomp); the results claim read-write (quick QueryJobs' results are written by the TAP process); readiness on /availability (the database answers), liveness on
  * /capabilities (the process answers, whatever the database does).
  */
 export function buildTap(catalog: Catalog, settings: TapSettings): TapChildren | undefined {
@@ -213,9 +217,7 @@ export function buildTap(catalog: Catalog, settings: TapSettings): TapChildren |
                 capabilities: { drop: ['ALL'] },
               },
               volumeMounts: [
-                ...(claim === undefined
-                  ? []
-                  : [{ name: 'results', mountPath: TAP_MOUNTS.results, readOnly: true }]),
+                ...(claim === undefined ? [] : [{ name: 'results', mountPath: TAP_MOUNTS.results }]),
                 { name: 'catalog', mountPath: TAP_MOUNTS.catalog, readOnly: true },
                 { name: 'tap', mountPath: TAP_MOUNTS.tap, readOnly: true },
                 { name: 'tmp', mountPath: '/tmp' },
@@ -225,7 +227,7 @@ export function buildTap(catalog: Catalog, settings: TapSettings): TapChildren |
           volumes: [
             ...(claim === undefined
               ? []
-              : [{ name: 'results', persistentVolumeClaim: { claimName: claim, readOnly: true } }]),
+              : [{ name: 'results', persistentVolumeClaim: { claimName: claim } }]),
             {
               name: 'catalog',
               secret: { secretName: cred.secretName, items: [{ key: cred.passwordKey, path: 'password' }] },

@@ -17,6 +17,7 @@ export const rbac: V1PolicyRule[] = [
     resources: ['queryjobs'],
     verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
   },
+  { apiGroups: ['skyport.io'], resources: ['queryjobs/status'], verbs: ['get', 'patch'] },
   // The served workload's children (runtime/served.ts).
   ...SERVED_RBAC,
 ];

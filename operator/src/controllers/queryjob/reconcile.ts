@@ -44,6 +44,11 @@ type Status = QueryJobStatus;
 const FINAL: readonly QueryJobPhase[] = ['COMPLETED', 'ERROR', 'ABORTED', 'ARCHIVED'];
 /** Longest wait before a job is looked at again for its destruction time. */
 const MAX_REQUEUE_MS = 3_600_000;
+/**
+ * How long after a quick job's executionDuration the operator stops waiting for the TAP service that took it (a TAP
+ * pod that died mid-query never writes the outcome): the job goes to ERROR.
+ */
+export const QUICK_GRACE_MS = 30_000;
 /** Condition set once the query passed validation and the quote. */
 export const VALIDATED = 'Validated';
 
@@ -266,6 +271,7 @@ export class QueryJobReconciler {
       await this.write(qj, { ...next, phase: 'PENDING' });
       return later;
     }
+    if (qj.spec.mode === 'quick') return this.handOver(qj, next, later);
     const busy = this.busyPeers(ctx, qj);
     const max = catalog.spec.limits.maxConcurrentJobsPerUser;
     if (busy >= max) {
@@ -288,6 +294,40 @@ export class QueryJobReconciler {
     return later;
   }
 
+  /**
+   * A validated quick job with phase RUN: QUEUED, for the catalog's TAP service to take (docs/adr/0009): it writes
+   * EXECUTING, runs the query in its process and writes the outcome. From then on the status is the TAP's, so the
+   * operator forgets its own copy (the informer's is the truth) and only watches the time: a job EXECUTING past its
+   * executionDuration + QUICK_GRACE_MS (the TAP pod died mid-query) goes to ERROR.
+   */
+  private async handOver(qj: QueryJob, next: Status, later: ReconcileResult): Promise<ReconcileResult> {
+    const now = this.now().getTime();
+    if (next.phase === 'EXECUTING') {
+      const deadline =
+        (Date.parse(next.startTime ?? '') || now) + (next.executionDuration ?? 0) * 1000 + QUICK_GRACE_MS;
+      if (now < deadline)
+        return { requeueAfterMs: Math.min(later.requeueAfterMs ?? deadline, deadline - now) };
+      await this.write(qj, {
+        ...next,
+        phase: 'ERROR',
+        endTime: rfc3339(this.now()),
+        error: {
+          type: 'transient',
+          code: 'QuickJobLost',
+          message:
+            `the TAP service took this quick job at ${next.startTime ?? '?'} and wrote no outcome within ` +
+            `executionDuration (${next.executionDuration ?? 0} s) + ${QUICK_GRACE_MS / 1000} s`,
+        },
+      });
+      return later;
+    }
+    if (next.phase !== 'QUEUED') {
+      await this.write(qj, { ...next, phase: 'QUEUED' });
+      this.status.forget(qj.metadata.uid ?? '');
+    }
+    return later;
+  }
+
   /** ABORT: the backend cancelled, the Job (and its pod) deleted, phase ABORTED. */
   private async abort(
     qj: QueryJob,
@@ -297,12 +337,18 @@ export class QueryJobReconciler {
     later: ReconcileResult,
   ): Promise<ReconcileResult> {
     if (runner !== undefined && !finished(runner)) await this.stopRunner(qj, catalog, runner);
+    // A quick job the TAP service is running: its backend carries the same application_name as a runner's.
+    if (qj.spec.mode === 'quick' && base.phase === 'EXECUTING') await this.cancelBackend(qj, catalog);
     await this.write(qj, { ...base, phase: 'ABORTED', endTime: base.endTime ?? rfc3339(this.now()) });
     return later;
   }
 
   private async stopRunner(qj: QueryJob, catalog: Catalog, runner: KubeObject): Promise<void> {
     await this.storage.deleteJob(runner);
+    await this.cancelBackend(qj, catalog);
+  }
+
+  private async cancelBackend(qj: QueryJob, catalog: Catalog): Promise<void> {
     try {
       const creds = await this.storage.credentials(catalog, qj.metadata.namespace ?? 'default');
       await this.deps.canceller(catalog, creds, applicationName(qj));
@@ -322,6 +368,7 @@ export class QueryJobReconciler {
   ): Promise<ReconcileResult | void> {
     const now = this.now();
     if (runner !== undefined && !finished(runner)) await this.stopRunner(qj, catalog, runner);
+    if (qj.spec.mode === 'quick' && base.phase === 'EXECUTING') await this.cancelBackend(qj, catalog);
     const ended: Status = {
       ...base,
       ...(base.endTime === undefined ? { endTime: rfc3339(now) } : {}),

@@ -34,6 +34,62 @@ describe('resolveLimits', () => {
   });
 });
 
+describe('resolveLimits of a quick job', () => {
+  const tap = { namespace: 'user-jsmith', secretName: 'tap' };
+  const quick = (spec: Parameters<typeof queryJobFixture>[0] = {}) =>
+    queryJobFixture({ mode: 'quick', ...spec });
+  const code = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (err) {
+      if (err instanceof SubmitError) return `${err.code}: ${err.message}`;
+      throw err;
+    }
+    return 'accepted';
+  };
+
+  it("takes spec.tap.quick's maxRecords and duration when the job sets none, within the catalog's", () => {
+    const cat = catalogFixture({
+      limits: { defaultExecutionDuration: '10m', maxRecords: 50_000 },
+      tap: { ...tap, quick: { maxRecords: 20_000, maxExecutionDuration: '30s' } },
+    });
+    expect(resolveLimits(quick(), cat)).toEqual({ executionDurationSeconds: 30, maxRecords: 20_000 });
+    expect(resolveLimits(quick({ maxRecords: 5, executionDuration: '2s' }), cat)).toEqual({
+      executionDurationSeconds: 2,
+      maxRecords: 5,
+    });
+    // Defaults: 100,000 rows and 1m, capped by the catalog's own maxRecords.
+    const small = catalogFixture({ limits: { maxRecords: 1000 }, tap });
+    expect(resolveLimits(quick(), small)).toEqual({ executionDurationSeconds: 60, maxRecords: 1000 });
+  });
+
+  it('refuses a quick job too big for the quick limits, naming the field and the limit', () => {
+    const cat = catalogFixture({ tap: { ...tap, quick: { maxRecords: 1000, maxExecutionDuration: '10s' } } });
+    expect(code(() => resolveLimits(quick({ maxRecords: 1001 }), cat))).toBe(
+      "QuickJobTooBig: spec.maxRecords: 1001 is over catalog desdr's quick maxRecords of 1000 (spec.tap.quick): " +
+        'run it with mode async',
+    );
+    expect(code(() => resolveLimits(quick({ executionDuration: '11s' }), cat))).toMatch(
+      /^QuickJobTooBig: spec\.executionDuration: 11s is over .* quick maxExecutionDuration of 10s/,
+    );
+    // The same job async is not limited by spec.tap.quick.
+    expect(code(() => resolveLimits(queryJobFixture({ maxRecords: 1001 }), cat))).toBe('accepted');
+  });
+
+  it('refuses a quick job without a TAP service, or outside its namespace', () => {
+    expect(code(() => resolveLimits(quick(), catalogFixture()))).toMatch(
+      /^QuickNeedsTap: spec\.mode: .*catalog desdr has none \(spec\.tap unset\)/,
+    );
+    expect(code(() => resolveLimits(quick(), catalogFixture({ tap: { ...tap, enabled: false } })))).toMatch(
+      /^QuickNeedsTap: .*\(spec\.tap disabled\)/,
+    );
+    expect(code(() => resolveLimits(quick(), catalogFixture({ tap: { ...tap, namespace: 'tap-ns' } })))).toBe(
+      "QuickOutsideTapNamespace: spec.mode: quick jobs of catalog desdr run in its TAP service's namespace " +
+        'tap-ns, not user-jsmith: use mode async',
+    );
+  });
+});
+
 describe('checkedSql', () => {
   it('passes one SELECT through unchanged and translates ADQL', async () => {
     const q = 'SELECT ra, dec FROM des_sample WHERE dec > 0';

@@ -22,12 +22,18 @@ export class SubmitError extends Error {
   }
 }
 
-/** The executionDuration (s) and maxRecords in force, or a SubmitError naming the field and the limit. */
+/**
+ * The executionDuration (s) and maxRecords in force, or a SubmitError naming the field and the limit. A quick job
+ * (spec.mode quick) also needs the catalog's TAP service, its namespace, and to fit spec.tap.quick.
+ */
 export function resolveLimits(qj: QueryJob, catalog: Catalog): Omit<RunPlan, 'sql'> {
   const lim = catalog.spec.limits;
   const maxMs = parseDuration(lim.maxExecutionDuration);
   const asked = qj.spec.executionDuration;
-  const ms = asked === undefined ? parseDuration(lim.defaultExecutionDuration) : parseDuration(asked);
+  const quick = qj.spec.mode === 'quick' ? quickLimits(qj, catalog) : undefined;
+  const defaultMs = parseDuration(lim.defaultExecutionDuration);
+  const ms =
+    asked !== undefined ? parseDuration(asked) : Math.min(defaultMs, quick?.maxExecutionMs ?? defaultMs);
   if (ms > maxMs) {
     throw new SubmitError(
       'ExecutionDurationOverLimit',
@@ -35,9 +41,62 @@ export function resolveLimits(qj: QueryJob, catalog: Catalog): Omit<RunPlan, 'sq
         `maxExecutionDuration of ${lim.maxExecutionDuration}`,
     );
   }
+  if (quick !== undefined && ms > quick.maxExecutionMs) {
+    throw new SubmitError(
+      'QuickJobTooBig',
+      `spec.executionDuration: ${asked ?? ''} is over catalog ${catalog.metadata.name ?? ''}'s quick ` +
+        `maxExecutionDuration of ${quick.maxExecutionDuration} (spec.tap.quick): run it with mode async`,
+    );
+  }
   const seconds = Math.max(1, Math.ceil(ms / 1000));
-  const maxRecords = Math.min(qj.spec.maxRecords ?? lim.maxRecords, lim.maxRecords);
+  const wanted = qj.spec.maxRecords ?? quick?.maxRecords ?? lim.maxRecords;
+  if (quick !== undefined && wanted > quick.maxRecords) {
+    throw new SubmitError(
+      'QuickJobTooBig',
+      `spec.maxRecords: ${wanted} is over catalog ${catalog.metadata.name ?? ''}'s quick maxRecords of ` +
+        `${quick.maxRecords} (spec.tap.quick): run it with mode async`,
+    );
+  }
+  const maxRecords = Math.min(wanted, lim.maxRecords);
   return { executionDurationSeconds: seconds, maxRecords };
+}
+
+/**
+ * A quick job's limits: the catalog must run a TAP service (which runs quick jobs) in the job's namespace (the
+ * results claim it writes is that namespace's), docs/adr/0009-catalog-tap-service.md.
+ */
+function quickLimits(qj: QueryJob, catalog: Catalog) {
+  const name = catalog.metadata.name ?? '';
+  const tap = catalog.spec.tap;
+  if (tap === undefined || !tap.enabled) {
+    throw new SubmitError(
+      'QuickNeedsTap',
+      `spec.mode: quick jobs run in the catalog's TAP service and catalog ${name} has none ` +
+        `(spec.tap ${tap === undefined ? 'unset' : 'disabled'}): use mode async`,
+    );
+  }
+  if (catalog.spec.results.claimName === undefined) {
+    // The TAP process writes quick results to the claim it mounts; it does not publish to a bucket.
+    throw new SubmitError(
+      'QuickNeedsResultsClaim',
+      `spec.mode: catalog ${name} keeps results in a bucket (spec.results.s3) and quick jobs write to a ` +
+        'results claim: use mode async',
+    );
+  }
+  const ns = qj.metadata.namespace ?? 'default';
+  if (tap.namespace !== ns) {
+    throw new SubmitError(
+      'QuickOutsideTapNamespace',
+      `spec.mode: quick jobs of catalog ${name} run in its TAP service's namespace ${tap.namespace}, ` +
+        `not ${ns}: use mode async`,
+    );
+  }
+  const q = tap.quick;
+  return {
+    maxRecords: q.maxRecords,
+    maxExecutionDuration: q.maxExecutionDuration,
+    maxExecutionMs: parseDuration(q.maxExecutionDuration),
+  };
 }
 
 /** The SQL to run: ADQL translated, then validated; a refusal names the construct, line and column. */
