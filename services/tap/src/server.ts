@@ -1,5 +1,5 @@
-// Wires a TAP process together (pool, job store, signer, users, app), starts listening and sweeps expired
-// jobs once a minute.
+// Wires a TAP process together (pool, job store, signer, users, app; with the Kubernetes store, the runner of
+// quick QueryJobs), starts listening and sweeps expired jobs once a minute.
 
 import { readFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -12,6 +12,7 @@ import { InProcessJobStore } from './inprocess.js';
 import type { JobStore } from './jobs.js';
 import { inClusterAccess, KubeClient, type KubeAccess } from './kube.js';
 import { KubernetesJobStore } from './kubernetes.js';
+import { QuickRunner } from './quick.js';
 import { S3Results } from './s3results.js';
 import { Signer, type Clock } from './signing.js';
 import { Users } from './users.js';
@@ -54,8 +55,10 @@ export async function startTap(cfg: TapConfig, opts: StartOptions = {}): Promise
       ? undefined
       : new S3Results(cfg.resultsS3, s3Credentials(process.env), cfg.resultUrlSeconds, now);
   let store: JobStore;
+  let quick: QuickRunner | undefined;
+  const log = opts.log ?? ((msg: string, err?: unknown) => console.error(msg, err ?? ''));
   if (cfg.jobStore === 'kubernetes') {
-    // The results claim is mounted read-only: the operator's runner Jobs write it, this process only reads.
+    // The runner Jobs write the results claim; this process serves it and writes the quick jobs' results.
     const access = opts.kube ?? inClusterAccess(process.env);
     const namespace = cfg.namespace ?? access.namespace;
     if (namespace === undefined) throw new Error('TAP_NAMESPACE: no namespace for the QueryJobs');
@@ -66,6 +69,18 @@ export async function startTap(cfg: TapConfig, opts: StartOptions = {}): Promise
       dir: cfg.resultsDir,
       now,
     });
+    // Quick QueryJobs (spec.mode quick) of this catalog in this namespace run here, no pod (quick.ts); with results
+    // in a bucket the operator refuses them (QuickNeedsResultsClaim).
+    if (s3 === undefined)
+      quick = new QuickRunner({
+        client: new KubeClient(access),
+        namespace,
+        catalog: cfg.catalog,
+        dir: cfg.resultsDir,
+        db: cfg.db,
+        now,
+        log,
+      });
   } else {
     await mkdir(cfg.resultsDir, { recursive: true });
     store = new InProcessJobStore({
@@ -77,7 +92,6 @@ export async function startTap(cfg: TapConfig, opts: StartOptions = {}): Promise
       now,
     });
   }
-  const log = opts.log ?? ((msg: string, err?: unknown) => console.error(msg, err ?? ''));
   const app = createApp({
     cfg,
     pool,
@@ -101,6 +115,7 @@ export async function startTap(cfg: TapConfig, opts: StartOptions = {}): Promise
         }, every)
       : undefined;
   sweeper?.unref();
+  quick?.start();
   return {
     server,
     port: (server.address() as AddressInfo).port,
@@ -111,6 +126,7 @@ export async function startTap(cfg: TapConfig, opts: StartOptions = {}): Promise
         server.close(() => resolve());
         server.closeAllConnections();
       });
+      await quick?.close();
       await store.close();
       await pool.end();
     },
