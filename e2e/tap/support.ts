@@ -3,6 +3,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { TAP_ROLE_RULES } from '../../operator/src/controllers/catalog/build.js';
 import { loadConfig } from '../../services/tap/src/config.js';
 import type { KubeAccess } from '../../services/tap/src/kube.js';
 import { startTap, type RunningTap } from '../../services/tap/src/server.js';
@@ -12,7 +13,7 @@ export const TOKENS = { alice: 'alice-token-0123456789abcdef', bob: 'bob-token-0
 export type TapUser = keyof typeof TOKENS;
 export const auth = (u: TapUser): Record<string, string> => ({ authorization: `Bearer ${TOKENS[u]}` });
 
-/** Creates ServiceAccount `tap`, the TAP Role and its binding in `ns`; resolves with the SA's apiserver access. */
+/** Creates ServiceAccount `tap`, the TAP Role (the one the Catalog controller grants) and its binding in `ns`; resolves with the SA's apiserver access. */
 export async function tapAccess(ns: string): Promise<KubeAccess> {
   await kubectl(['apply', '-n', ns, '-f', '-'], {
     input: JSON.stringify({
@@ -24,13 +25,7 @@ export async function tapAccess(ns: string): Promise<KubeAccess> {
           apiVersion: 'rbac.authorization.k8s.io/v1',
           kind: 'Role',
           metadata: { name: 'tap' },
-          rules: [
-            {
-              apiGroups: ['skyport.io'],
-              resources: ['queryjobs'],
-              verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
-            },
-          ],
+          rules: TAP_ROLE_RULES,
         },
         {
           apiVersion: 'rbac.authorization.k8s.io/v1',

@@ -113,6 +113,8 @@ describe('KubernetesJobStore', () => {
       query: PARAMS.query,
       maxRecords: 50,
       output: { format: 'csv', compression: 'none' },
+      // /async jobs run as runner Jobs: the CRD's default mode.
+      mode: 'async',
       phase: 'PENDING',
       validateOnly: false,
       executionDuration: '120s',
