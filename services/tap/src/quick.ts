@@ -12,7 +12,7 @@ import { classify } from '@skyport/query-runner/dist/src/errors.js';
 import type { Format } from '@skyport/query-runner/dist/src/formats/index.js';
 import type { ResultFile } from '@skyport/query-runner/dist/src/output.js';
 import { manifestName, runJob } from '@skyport/query-runner/dist/src/run.js';
-import type { JobSpec } from '@skyport/query-runner/dist/src/spec.js';
+import { SpecError, type JobSpec } from '@skyport/query-runner/dist/src/spec.js';
 import type { DbConfig } from './config.js';
 import { KubeError, type KubeClient, type WatchEvent } from './kube.js';
 import type { QueryJobObject } from './kubernetes.js';
@@ -55,16 +55,20 @@ const QUANTITY_SUFFIX: Record<string, number> = {
   M: 1e6,
   G: 1e9,
   T: 1e12,
+  P: 1e15,
+  E: 1e18,
   Ki: 2 ** 10,
   Mi: 2 ** 20,
   Gi: 2 ** 30,
   Ti: 2 ** 40,
+  Pi: 2 ** 50,
+  Ei: 2 ** 60,
 };
 
 /** A Kubernetes quantity of bytes ("100Mi", "5G", 1000) as a number; undefined when it is not one. */
 export function quantityBytes(q: string | number): number | undefined {
   if (typeof q === 'number') return q;
-  const m = /^([0-9]+(?:\.[0-9]+)?)(|k|M|G|T|Ki|Mi|Gi|Ti)$/.exec(q);
+  const m = /^([0-9]+(?:\.[0-9]+)?)(|k|M|G|T|P|E|Ki|Mi|Gi|Ti|Pi|Ei)$/.exec(q);
   if (m === null) return undefined;
   return Math.floor(Number(m[1]) * (QUANTITY_SUFFIX[m[2] ?? ''] ?? 1));
 }
@@ -223,6 +227,9 @@ export class QuickRunner {
     }
     let status: Record<string, unknown>;
     try {
+      const split = q.spec.output?.splitMaxBytes;
+      if (split !== undefined && quantityBytes(split) === undefined)
+        throw new SpecError([`spec.output.splitMaxBytes: ${split} is not a whole number of bytes`]);
       const manifest = await this.runOnce(spec, signal);
       const bytes = await readFile(join(spec.output.dir, manifestName(spec.output.stem)));
       const files: ResultFile[] = [
