@@ -160,9 +160,9 @@ describe('Catalog spec.tap', () => {
     });
     expect(pod.containers[0]?.image).toBe('localhost/skyport/tap:dev');
     expect(pod.containers[0]?.env).toContainEqual({ name: 'TAP_JOB_STORE', value: 'kubernetes' });
+    // Read-write: the TAP process writes the results of quick QueryJobs.
     expect(pod.volumes.find((v) => v.name === 'results')?.persistentVolumeClaim).toEqual({
       claimName: 'query-results',
-      readOnly: true,
     });
     expect(service?.spec?.['type']).toBe('ClusterIP');
     expect(role?.rules).toEqual([
@@ -171,6 +171,7 @@ describe('Catalog spec.tap', () => {
         resources: ['queryjobs'],
         verbs: ['get', 'list', 'watch', 'create', 'patch', 'delete'],
       },
+      { apiGroups: ['skyport.io'], resources: ['queryjobs/status'], verbs: ['get', 'patch'] },
     ]);
     expect(binding?.subjects).toEqual([{ kind: 'ServiceAccount', name: tapName, namespace: ns }]);
     // kwok runs the pods: readiness reaches the Catalog's status.
