@@ -95,12 +95,22 @@ export async function runSync(pool: pg.Pool, req: SyncRequest, res: Response): P
         chunks.push(writer.end(q.status()));
         res.end(concatPatched(chunks, writer.patches()));
       } else {
-        await send(res, writer.begin());
+        // Each batch's bytes wait for the next batch (or the end) and go with them: a result of one batch —
+        // the 1,000-row quick query — is one write with a Content-Length, not three chunks.
+        let held: Uint8Array = writer.begin();
+        let holdsRows = false;
         for await (const b of q.batches) {
           if (broken) break;
-          await send(res, writer.rows(b));
+          const rows = writer.rows(b);
+          if (holdsRows) {
+            await send(res, held);
+            held = rows;
+          } else {
+            held = Buffer.concat([held, rows]);
+            holdsRows = true;
+          }
         }
-        if (!broken) res.end(writer.end(q.status()));
+        if (!broken) res.end(Buffer.concat([held, writer.end(q.status())]));
       }
       finished = true;
     } finally {

@@ -140,6 +140,27 @@ describe('/sync', () => {
     expect(r.data.map((row) => String(row[0]))).toEqual(want.rows.map((x) => x.id));
   });
 
+  it('sends a one-batch result in one piece with its length, and every row of a result of several batches', async () => {
+    const sql = `SELECT coadd_object_id FROM ${TABLE} ORDER BY coadd_object_id`;
+    const all = (await db.query<{ coadd_object_id: string }>(sql)).rows.map((r) => r.coadd_object_id);
+    expect(all.length).toBe(3000); // two 2,000-row batches
+    const csv = (q: string) =>
+      get(`${f.base}/sync?LANG=PG-SQL&QUERY=${encodeURIComponent(q)}&FORMAT=csv`, 'alice');
+    const big = await csv(sql);
+    expect(big.headers.get('transfer-encoding')).toBe('chunked');
+    expect(await big.text()).toBe('coadd_object_id\r\n' + all.map((id) => `${id}\r\n`).join(''));
+    const small = await csv(`${sql} LIMIT 10`);
+    const text = await small.text();
+    expect(small.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
+    expect(text).toBe(
+      'coadd_object_id\r\n' +
+        all
+          .slice(0, 10)
+          .map((id) => `${id}\r\n`)
+          .join(''),
+    );
+  });
+
   it('speaks PG-SQL, GET and every sync format', async () => {
     const q = encodeURIComponent(
       `SELECT coadd_object_id, flags FROM ${TABLE} ORDER BY coadd_object_id LIMIT 3`,
