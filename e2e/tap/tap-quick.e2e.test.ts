@@ -2,13 +2,14 @@
 // validates and quotes them and hands them to the catalog's TAP service, which runs them in its process — no Job, no
 // Pod — against a real PostgreSQL with the sample catalog, writing results, manifest and sha256 where a runner Job
 // writes them, with a truthful overflow flag and executionDuration as statement_timeout. Refusals (no TAP, outside
-// its namespace, too big), ABORT, destruction (files gone, results dropped) and the immutable mode.
+// its namespace, too big), ABORT, destruction (files gone, results dropped), the end notification and the
+// immutable mode.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, kubectl, uniqueName } from '../cluster/index.js';
 import {
   applyObject,
@@ -20,15 +21,21 @@ import {
   READER,
   queryJobSuite,
 } from '../queryjob/support.js';
+import { startReceiver, type Receiver } from '../services/receiver.js';
 import { startKubeTap, tapAccess, type TapHandle } from './support.js';
 
 const s = queryJobSuite('tapquick');
 const quickCatalog = uniqueName('tapquick-tap');
 const secrets = mkdtempSync(join(tmpdir(), 'skyport-tapquick-'));
 let t: TapHandle | undefined;
+let receiver: Receiver;
 
+beforeAll(async () => {
+  receiver = await startReceiver();
+});
 afterAll(async () => {
   await t?.close();
+  await receiver.close();
   await kubectl(['delete', 'catalog', quickCatalog, '--ignore-not-found', '--wait=false']).catch(
     () => undefined,
   );
@@ -81,7 +88,10 @@ describe('quick QueryJobs run by the TAP service', () => {
     const db = s.db();
     if (db === undefined) throw new Error('no database');
     writeFileSync(join(secrets, 'password'), `${READER.password}\n`);
-    const op = await s.start({ args: ['--controllers=queryjob'] });
+    const op = await s.start({
+      args: ['--controllers=queryjob'],
+      env: { SKYPORT_QUERYJOB_NOTIFY_ALLOWED_HOSTS: '127.0.0.1' },
+    });
     await eventually(async () => (await op.probe('/readyz')) === 200, {
       timeoutMs: 180_000,
       intervalMs: 500,
@@ -121,6 +131,8 @@ describe('quick QueryJobs run by the TAP service', () => {
         query: `SELECT coadd_object_id, ra, dec FROM des_sample WHERE ${where}`,
         output: { format: 'csv' },
         phase: 'RUN',
+        // The TAP writes the end phase; the operator, woken by it, announces it.
+        notify: { webhook: { url: `${receiver.base}/quick` } },
       }),
     );
     const a = await phaseOf(ns, 'quick-cut', 'COMPLETED', 60_000);
@@ -159,6 +171,21 @@ describe('quick QueryJobs run by the TAP service', () => {
     expect(String(manifest['query'])).toMatch(/LIMIT 8$/);
     const csv = readFileSync(join(t.dir, 'results', `quick-all-${b.metadata.uid}`, 'result.csv'), 'utf8');
     expect(csv.trim().split('\n').length).toBe(count + 1);
+    const sent = await eventually(
+      () =>
+        Promise.resolve().then(() => {
+          const got = receiver.to('/quick');
+          if (got.length === 0) throw new Error('no notification yet');
+          return got;
+        }),
+      { timeoutMs: 30_000, description: 'the end of quick-all announced' },
+    );
+    expect(sent.length).toBe(1);
+    expect(JSON.parse(sent[0]?.body ?? '{}')).toMatchObject({
+      name: 'quick-all',
+      phase: 'COMPLETED',
+      result: { summary: { rows: count, overflow: false } },
+    });
 
     // Destruction: the TAP deletes the files it wrote, the operator archives, the results leave the status.
     await kubectl([

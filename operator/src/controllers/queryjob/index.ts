@@ -99,8 +99,13 @@ export const queryJob = defineController({
               : [],
         },
       ],
-      // Our own status writes come back as updates; they need no reconcile.
-      updatePredicate: generationOrMetadataChanged,
+      // Our own status writes come back as updates; they need no reconcile. A quick job's phase is written by the
+      // TAP service: EXECUTING starts the operator's watch of its time, an end phase its notification.
+      updatePredicate: (o, old) =>
+        generationOrMetadataChanged(o, old) ||
+        (isQueryJob(o) &&
+          o.spec.mode === 'quick' &&
+          o.status?.phase !== (old as Partial<QueryJob>).status?.phase),
       reconcile: (ctx) => r.reconcile(ctx),
     };
   },
