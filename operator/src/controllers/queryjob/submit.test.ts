@@ -76,6 +76,23 @@ describe('resolveLimits of a quick job', () => {
     expect(code(() => resolveLimits(queryJobFixture({ maxRecords: 1001 }), cat))).toBe('accepted');
   });
 
+  it('refuses a quick job of a catalog whose results go to a bucket', () => {
+    const cat = catalogFixture({
+      tap,
+      results: {
+        s3: {
+          endpoint: 'https://s3.example.org',
+          bucket: 'des-results',
+          credentialsSecretRef: { name: 'k' },
+        },
+      },
+    });
+    expect(code(() => resolveLimits(quick(), cat))).toMatch(
+      /^QuickNeedsResultsClaim: spec\.mode: catalog desdr keeps results in a bucket/,
+    );
+    expect(code(() => resolveLimits(queryJobFixture(), cat))).toBe('accepted');
+  });
+
   it('refuses a quick job without a TAP service, or outside its namespace', () => {
     expect(code(() => resolveLimits(quick(), catalogFixture()))).toMatch(
       /^QuickNeedsTap: spec\.mode: .*catalog desdr has none \(spec\.tap unset\)/,
