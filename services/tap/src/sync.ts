@@ -99,17 +99,10 @@ export async function runSync(pool: pg.Pool, req: SyncRequest, res: Response): P
         // the 1,000-row quick query — is one write with a Content-Length, not three chunks.
         let held: Uint8Array = writer.begin();
         let holdsRows = false;
-        let answered = false;
         for await (const b of q.batches) {
           if (broken) break;
           const rows = writer.rows(b);
-          if (q.status().overflow || b.length < BATCH_ROWS) {
-            // The last batch (the reader stops after a short one or the overflow row): every row and the
-            // overflow flag are known, so the answer ends now; the COPY's trailer and COMMIT of the READ ONLY
-            // transaction follow while the client reads.
-            res.end(Buffer.concat([held, rows, writer.end(q.status())]));
-            answered = true;
-          } else if (holdsRows) {
+          if (holdsRows) {
             await send(res, held);
             held = rows;
           } else {
@@ -117,7 +110,7 @@ export async function runSync(pool: pg.Pool, req: SyncRequest, res: Response): P
             holdsRows = true;
           }
         }
-        if (!broken && !answered) res.end(Buffer.concat([held, writer.end(q.status())]));
+        if (!broken) res.end(Buffer.concat([held, writer.end(q.status())]));
       }
       finished = true;
     } finally {

@@ -141,20 +141,24 @@ describe('/sync', () => {
   });
 
   it('sends a one-batch result in one piece with its length, and every row of a result of several batches', async () => {
-    const sql = `SELECT coadd_object_id, g FROM ${TABLE}, generate_series(1, 2) AS g ORDER BY coadd_object_id, g`;
-    const all = (await db.query<{ coadd_object_id: string; g: number }>(sql)).rows.map(
-      (r) => `${r.coadd_object_id},${r.g}\r\n`,
-    );
-    expect(all.length).toBe(6000); // three 2,000-row batches
+    const sql = `SELECT coadd_object_id FROM ${TABLE} ORDER BY coadd_object_id`;
+    const all = (await db.query<{ coadd_object_id: string }>(sql)).rows.map((r) => r.coadd_object_id);
+    expect(all.length).toBe(3000); // two 2,000-row batches
     const csv = (q: string) =>
       get(`${f.base}/sync?LANG=PG-SQL&QUERY=${encodeURIComponent(q)}&FORMAT=csv`, 'alice');
     const big = await csv(sql);
     expect(big.headers.get('transfer-encoding')).toBe('chunked');
-    expect(await big.text()).toBe('coadd_object_id,g\r\n' + all.join(''));
+    expect(await big.text()).toBe('coadd_object_id\r\n' + all.map((id) => `${id}\r\n`).join(''));
     const small = await csv(`${sql} LIMIT 10`);
     const text = await small.text();
     expect(small.headers.get('content-length')).toBe(String(Buffer.byteLength(text)));
-    expect(text).toBe('coadd_object_id,g\r\n' + all.slice(0, 10).join(''));
+    expect(text).toBe(
+      'coadd_object_id\r\n' +
+        all
+          .slice(0, 10)
+          .map((id) => `${id}\r\n`)
+          .join(''),
+    );
   });
 
   it('speaks PG-SQL, GET and every sync format', async () => {
