@@ -7,12 +7,11 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, kubectl, repoRoot } from '../cluster/index.js';
+import { eventually, kubectl } from '../cluster/index.js';
 import { operatorSuite } from '../operator/suite.js';
-import { cutoutKit, type Obj } from './support.js';
+import { cutoutKit, sampleSurvey, type Obj } from './support.js';
 
 const catalog = `e2e-cutout-${process.pid}`;
 const suite = operatorSuite({
@@ -92,29 +91,9 @@ let work = '';
 beforeAll(async () => {
   // The runner's own reports: the index of a sample survey, and the plan of a result listing its stars.
   work = mkdtempSync(join(tmpdir(), 'skyport-e2e-fromquery-'));
-  const mod = async <T>(path: string) => (await import(pathToFileURL(join(repoRoot, path)).href)) as T;
-  const gen = await mod<{
-    generateSurvey: (o: { dir: string; tileSize: number; bands: string[]; starsPerTile: number }) => {
-      stars: { id: string; ra: number; dec: number }[];
-    };
-  }>('services/cutout-runner/src/survey/generate.ts');
-  const idx = await mod<{ buildIndex: (dir: string) => unknown }>(
-    'services/cutout-runner/src/survey/tile-index.ts',
-  );
-  const main = await mod<{ indexSummary: (index: unknown, path: string) => string }>(
-    'services/cutout-runner/src/main.ts',
-  );
-  const plan = await mod<{
-    runPlan: (spec: Record<string, unknown>, readIndex: () => unknown) => unknown;
-  }>('services/cutout-runner/src/plan.ts');
-  const s = gen.generateSurvey({
-    dir: join(work, 'tiles'),
-    tileSize: 256,
-    bands: ['g', 'r', 'i'],
-    starsPerTile: 1,
-  });
-  const index = idx.buildIndex(join(work, 'tiles'));
-  indexReport = main.indexSummary(index, '/tiles/tiles.json');
+  const s = await sampleSurvey(join(work, 'tiles'));
+  const { index, runPlan } = s;
+  indexReport = s.indexReport;
   const rows = s.stars.map((t) => `${t.id},${t.ra},${t.dec}`);
   resultRows = rows.length + 1;
   mkdirSync(join(work, 'query'));
@@ -123,7 +102,7 @@ beforeAll(async () => {
     gzipSync(['coadd_object_id,ra,dec', ...rows, 'null-ra,,-30', ''].join('\r\n')),
   );
   planReport = JSON.stringify(
-    plan.runPlan(
+    runPlan(
       {
         inputs: [join(work, 'query', 'result.csv.gz')],
         columns: { raColumn: 'RA', decColumn: 'DEC', idColumn: 'coadd_object_id' },

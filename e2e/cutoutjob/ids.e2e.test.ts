@@ -8,11 +8,10 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eventually, kubectl, repoRoot } from '../cluster/index.js';
+import { eventually, kubectl } from '../cluster/index.js';
 import { operatorSuite } from '../operator/suite.js';
-import { cutoutKit, type Obj } from './support.js';
+import { cutoutKit, sampleSurvey, type Obj } from './support.js';
 
 const catalog = `e2e-ids-${process.pid}`;
 const suite = operatorSuite({
@@ -75,30 +74,10 @@ let stars = 0;
 let work = '';
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'skyport-e2e-ids-'));
-  const mod = async <T>(path: string) => (await import(pathToFileURL(join(repoRoot, path)).href)) as T;
-  const gen = await mod<{
-    generateSurvey: (o: { dir: string; tileSize: number; bands: string[]; starsPerTile: number }) => {
-      stars: { id: string; ra: number; dec: number }[];
-    };
-  }>('services/cutout-runner/src/survey/generate.ts');
-  const idx = await mod<{ buildIndex: (dir: string) => unknown }>(
-    'services/cutout-runner/src/survey/tile-index.ts',
-  );
-  const main = await mod<{ indexSummary: (index: unknown, path: string) => string }>(
-    'services/cutout-runner/src/main.ts',
-  );
-  const plan = await mod<{
-    runPlan: (spec: Record<string, unknown>, readIndex: () => unknown) => unknown;
-  }>('services/cutout-runner/src/plan.ts');
-  const s = gen.generateSurvey({
-    dir: join(work, 'tiles'),
-    tileSize: 256,
-    bands: ['g', 'r', 'i'],
-    starsPerTile: 1,
-  });
+  const s = await sampleSurvey(join(work, 'tiles'));
+  const { index, runPlan } = s;
+  indexReport = s.indexReport;
   stars = s.stars.length;
-  const index = idx.buildIndex(join(work, 'tiles'));
-  indexReport = main.indexSummary(index, '/tiles/tiles.json');
   // The user's rows: every star by its ID (the first with its own size), an unknown ID, a duplicate, a non-ID.
   const ids = s.stars.map((_, i) => 1_000_000_000 + i);
   positions = [
@@ -118,7 +97,7 @@ beforeAll(async () => {
   );
   writeFileSync(join(work, 'positions.csv'), positions);
   planReport = JSON.stringify(
-    plan.runPlan(
+    runPlan(
       {
         inputs: [join(work, 'query', 'result.csv')],
         columns: { raColumn: 'ra', decColumn: 'dec', idColumn: 'coadd_object_id' },

@@ -108,23 +108,38 @@ export function cutoutKit(ns: () => string) {
   return { apply, get, list, waitFor, patchStatus, endPod, runningPods };
 }
 
+/** The sample survey written into a directory, with the runner's own reports on it. */
+export interface SampleSurvey {
+  stars: { id: string; ra: number; dec: number }[];
+  index: unknown;
+  /** The index report: the termination message a test gives an ImageCollection's indexing pod. */
+  indexReport: string;
+  /** The runner's plan step (`runPlan(spec, readIndex)`), for a plan Job's termination message. */
+  runPlan: (spec: Record<string, unknown>, readIndex: () => unknown) => unknown;
+}
+
 /**
- * The index report the cutout runner writes for the small sample survey (3 × 3 tiles of 256 px, bands g r i around
- * RA 0, Dec −30): the termination message a test gives an ImageCollection's indexing pod to make it Ready.
+ * The small sample survey (3 × 3 tiles of 256 px, bands g r i around RA 0, Dec −30, a star a tile) written into
+ * `dir` by the cutout runner's own generator, its index, the index report and the runner's planner.
  */
+export async function sampleSurvey(dir: string): Promise<SampleSurvey> {
+  const src = (p: string) => pathToFileURL(join(repoRoot, 'services/cutout-runner/src', p)).href;
+  const gen = (await import(src('survey/generate.ts'))) as {
+    generateSurvey: (o: Record<string, unknown>) => { stars: SampleSurvey['stars'] };
+  };
+  const idx = (await import(src('survey/tile-index.ts'))) as { buildIndex: (dir: string) => unknown };
+  const main = (await import(src('main.ts'))) as { indexSummary: (index: unknown, path: string) => string };
+  const plan = (await import(src('plan.ts'))) as { runPlan: SampleSurvey['runPlan'] };
+  const { stars } = gen.generateSurvey({ dir, tileSize: 256, bands: ['g', 'r', 'i'], starsPerTile: 1 });
+  const index = idx.buildIndex(dir);
+  return { stars, index, indexReport: main.indexSummary(index, '/tiles/tiles.json'), runPlan: plan.runPlan };
+}
+
+/** The sample survey's index report alone (the survey written to a temporary directory and removed). */
 export async function sampleIndexReport(): Promise<string> {
   const survey = mkdtempSync(join(tmpdir(), 'skyport-e2e-survey-'));
   try {
-    const src = (p: string) => pathToFileURL(join(repoRoot, 'services/cutout-runner/src', p)).href;
-    const gen = (await import(src('survey/generate.ts'))) as {
-      generateSurvey: (o: Record<string, unknown>) => unknown;
-    };
-    const idx = (await import(src('survey/tile-index.ts'))) as { buildIndex: (dir: string) => unknown };
-    const main = (await import(src('main.ts'))) as {
-      indexSummary: (index: unknown, path: string) => string;
-    };
-    gen.generateSurvey({ dir: survey, tileSize: 256, bands: ['g', 'r', 'i'], starsPerTile: 1 });
-    return main.indexSummary(idx.buildIndex(survey), '/tiles/tiles.json');
+    return (await sampleSurvey(survey)).indexReport;
   } finally {
     rmSync(survey, { recursive: true, force: true });
   }
