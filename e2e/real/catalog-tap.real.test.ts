@@ -7,8 +7,7 @@
 // killed while pyvo blocks in WAIT is replaced by a new pod and the job completes once.
 // Skipped unless the cluster has the real node and `npm run images -- tap query-runner operator` has built the images.
 import { execFile, spawn } from 'node:child_process';
-import { appendFileSync, chownSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -29,7 +28,7 @@ import { builtImage, importBuiltImages } from '../cluster/node/node.js';
 import { nodeCacheDir } from '../cluster/paths.js';
 import { deployOperator, undeployOperator, type DeployedOperator } from '../operator/deploy.js';
 import { startPostgres, type ServiceHandle } from '../services/index.js';
-import { realNodeSkipReason } from './support.js';
+import { hostResultsClaim, realNodeSkipReason } from './support.js';
 
 const execFileP = promisify(execFile);
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
@@ -46,7 +45,6 @@ const READER = { user: 'reader', password: 'reader-real-pw' };
 const TOKENS = { alice: 'alice-real-token-0123456789', bob: 'bob-real-token-9876543210' };
 const SIGNING_KEY = 'real-tier-signing-key-of-at-least-32-bytes';
 /** The query runner's uid (images/query-runner), which owns the results volume; the TAP pod reads it as the same uid. */
-const RUNNER_UID = 1000;
 
 /** What tap_pyvo.py prints. */
 interface PyvoOut {
@@ -226,32 +224,7 @@ describe.skipIf(skipReason !== undefined)(
         },
       ])
         await apply({ apiVersion: 'v1', kind: 'Secret', ...secret });
-      // The results volume: a host directory the runner's uid owns, as a PV bound to the claim.
-      resultsDir = mkdtempSync(join(tmpdir(), 'skyport-tap-results-'));
-      chownSync(resultsDir, RUNNER_UID, RUNNER_UID);
-      await apply({
-        apiVersion: 'v1',
-        kind: 'PersistentVolume',
-        metadata: { name: run },
-        spec: {
-          capacity: { storage: '1Gi' },
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: run,
-          persistentVolumeReclaimPolicy: 'Retain',
-          hostPath: { path: resultsDir, type: 'Directory' },
-          claimRef: { namespace: ns, name: 'query-results' },
-        },
-      });
-      await apply({
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name: 'query-results', namespace: ns },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: run,
-          resources: { requests: { storage: '1Gi' } },
-        },
-      });
+      resultsDir = await hostResultsClaim(apply, run, ns, 'skyport-tap-results-');
       await apply({
         apiVersion: 'skyport.io/v1alpha1',
         kind: 'Catalog',

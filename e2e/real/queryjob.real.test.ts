@@ -4,17 +4,7 @@
 // Skipped unless the cluster has the real node and `npm run images -- query-runner` has built the image.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import {
-  appendFileSync,
-  chownSync,
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -35,7 +25,7 @@ import { nodeCacheDir } from '../cluster/paths.js';
 import { readIndex } from '../images/build.js';
 import { deployOperator, undeployOperator, type DeployedOperator } from '../operator/deploy.js';
 import { startPostgres, type ServiceHandle } from '../services/index.js';
-import { realNodeSkipReason } from './support.js';
+import { hostResultsClaim, realNodeSkipReason } from './support.js';
 
 const execFileP = promisify(execFile);
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
@@ -51,7 +41,6 @@ const skipReason =
 const ROWS = 300_000;
 const READER = { user: 'reader', password: 'reader-real-pw' };
 const QUERY = 'SELECT * FROM des_sample ORDER BY coadd_object_id';
-const RUNNER_UID = 1000;
 
 interface QJ {
   metadata: { uid: string };
@@ -117,32 +106,7 @@ describe.skipIf(skipReason !== undefined)(
         type: 'kubernetes.io/basic-auth',
         stringData: { username: READER.user, password: READER.password },
       });
-      // The results volume: a host directory the runner's uid owns, as a PV bound to the claim.
-      resultsDir = mkdtempSync(join(tmpdir(), 'skyport-qj-results-'));
-      chownSync(resultsDir, RUNNER_UID, RUNNER_UID);
-      await apply({
-        apiVersion: 'v1',
-        kind: 'PersistentVolume',
-        metadata: { name: run },
-        spec: {
-          capacity: { storage: '1Gi' },
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: run,
-          persistentVolumeReclaimPolicy: 'Retain',
-          hostPath: { path: resultsDir, type: 'Directory' },
-          claimRef: { namespace: ns, name: 'query-results' },
-        },
-      });
-      await apply({
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name: 'query-results', namespace: ns },
-        spec: {
-          accessModes: ['ReadWriteOnce'],
-          storageClassName: run,
-          resources: { requests: { storage: '1Gi' } },
-        },
-      });
+      resultsDir = await hostResultsClaim(apply, run, ns, 'skyport-qj-results-');
       await apply({
         apiVersion: 'skyport.io/v1alpha1',
         kind: 'Catalog',

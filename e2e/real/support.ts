@@ -1,5 +1,6 @@
 // Helpers of the "real" e2e tier.
-import { existsSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { helm, kubectl, repoRoot } from '../cluster/index.js';
 import { REAL_NODE_NAME } from '../cluster/node/config.js';
@@ -66,4 +67,45 @@ export async function chartWithoutOperatorPods(kubeconfig: string): Promise<() =
   return async () => {
     await kubectl(['scale', ...deploy, `--replicas=${replicas || '1'}`], run);
   };
+}
+
+/** The query runner's uid: it owns the results directory. */
+export const QUERY_RUNNER_UID = 1000;
+
+/**
+ * A Catalog's results claim on the real node: a host directory the query runner's uid owns (made here, its path
+ * returned), as a `hostPath` PersistentVolume of StorageClass `run` bound to the claim `query-results` in `ns`.
+ */
+export async function hostResultsClaim(
+  apply: (obj: object) => Promise<unknown>,
+  run: string,
+  ns: string,
+  prefix: string,
+): Promise<string> {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chownSync(dir, QUERY_RUNNER_UID, QUERY_RUNNER_UID);
+  await apply({
+    apiVersion: 'v1',
+    kind: 'PersistentVolume',
+    metadata: { name: run },
+    spec: {
+      capacity: { storage: '1Gi' },
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: run,
+      persistentVolumeReclaimPolicy: 'Retain',
+      hostPath: { path: dir, type: 'Directory' },
+      claimRef: { namespace: ns, name: 'query-results' },
+    },
+  });
+  await apply({
+    apiVersion: 'v1',
+    kind: 'PersistentVolumeClaim',
+    metadata: { name: 'query-results', namespace: ns },
+    spec: {
+      accessModes: ['ReadWriteOnce'],
+      storageClassName: run,
+      resources: { requests: { storage: '1Gi' } },
+    },
+  });
+  return dir;
 }
