@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inClusterAccess, ProgressReporter, progressPatch, type PatchFn } from './progress.js';
+import { inClusterAccess } from './kube-access.js';
+import { ProgressReporter, progressPatch, type PatchFn } from './progress.js';
 
 const root = mkdtempSync(join(tmpdir(), 'skyport-progress-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));

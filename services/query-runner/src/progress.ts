@@ -5,9 +5,8 @@
 // once on stderr and never fails the query; only one patch is in flight at a time, and a report arriving while
 // one is, waits for the next turn (the newest numbers win).
 
-import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { join } from 'node:path';
+import type { KubeAccess } from './kube-access.js';
 
 /** Which QueryJob the run reports to (the runner spec's `progress`). */
 export interface ProgressTarget {
@@ -15,34 +14,6 @@ export interface ProgressTarget {
   readonly name: string;
   /** Seconds between patches: 5 by default. */
   readonly intervalSeconds?: number;
-}
-
-/** How to reach the apiserver: its URL, a token (read at each call: projected tokens rotate) and its CA. */
-export interface KubeAccess {
-  readonly server: string;
-  readonly token: () => string;
-  readonly ca?: Buffer;
-}
-
-/** The standard mount of a pod's ServiceAccount token and CA. */
-export const SERVICE_ACCOUNT_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
-
-/** In-cluster access (KUBERNETES_SERVICE_HOST/PORT and the mounted token), or undefined outside a pod. */
-export function inClusterAccess(
-  env: NodeJS.ProcessEnv = process.env,
-  dir = SERVICE_ACCOUNT_DIR,
-): KubeAccess | undefined {
-  const host = env['KUBERNETES_SERVICE_HOST'];
-  const port = env['KUBERNETES_SERVICE_PORT'] ?? '443';
-  if (host === undefined || host === '') return undefined;
-  let ca: Buffer;
-  try {
-    ca = readFileSync(join(dir, 'ca.crt'));
-  } catch {
-    return undefined;
-  }
-  const h = host.includes(':') ? `[${host}]` : host;
-  return { server: `https://${h}:${port}`, token: () => readFileSync(join(dir, 'token'), 'utf8').trim(), ca };
 }
 
 /** The figures a report carries. */

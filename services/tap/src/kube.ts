@@ -11,36 +11,30 @@ import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import {
+  inClusterAccess as podAccess,
+  SERVICE_ACCOUNT_DIR,
+  type KubeAccess,
+} from '@skyport/query-runner/dist/src/kube-access.js';
 
-/** Where the apiserver is and who this process is to it. */
-export interface KubeAccess {
-  /** e.g. https://10.96.0.1:443 */
-  readonly server: string;
-  /** The bearer token, read on every request (a projected ServiceAccount token is rotated in place). */
-  readonly token: () => string;
-  /** PEM of the apiserver's CA; the system's CAs when unset. */
-  readonly ca?: string;
-}
+export type { KubeAccess };
 
-/** The standard in-cluster access: KUBERNETES_SERVICE_HOST/PORT and the ServiceAccount's mounted files. */
+/**
+ * The standard in-cluster access (the query runner's: KUBERNETES_SERVICE_HOST/PORT and the ServiceAccount's mounted
+ * token and CA) with the pod's namespace; throws outside a pod.
+ */
 export function inClusterAccess(
   env: Readonly<Record<string, string | undefined>>,
-  dir = '/var/run/secrets/kubernetes.io/serviceaccount',
+  dir = SERVICE_ACCOUNT_DIR,
 ): KubeAccess & { namespace: string } {
-  const host = env['KUBERNETES_SERVICE_HOST'];
-  const port = env['KUBERNETES_SERVICE_PORT'] ?? '443';
-  if (host === undefined || host === '')
-    throw new Error('KUBERNETES_SERVICE_HOST is not set: not running in a Kubernetes pod');
-  const tokenFile = join(dir, 'token');
-  return {
-    server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    token: () => readFileSync(tokenFile, 'utf8').trim(),
-    ca: readFileSync(join(dir, 'ca.crt'), 'utf8'),
-    namespace: readFileSync(join(dir, 'namespace'), 'utf8').trim(),
-  };
+  const access = podAccess(env, dir);
+  if (access === undefined)
+    throw new Error(
+      'KUBERNETES_SERVICE_HOST or the ServiceAccount CA is missing: not running in a Kubernetes pod',
+    );
+  return { ...access, namespace: readFileSync(join(dir, 'namespace'), 'utf8').trim() };
 }
 
-/** An answer other than 2xx: `status` and the apiserver's Status `reason` and message. */
 export class KubeError extends Error {
   override readonly name = 'KubeError';
   constructor(
