@@ -8,12 +8,10 @@
 
 import { createHash, type Hash } from 'node:crypto';
 import { open, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
 import {
   checkOutput,
   complete,
-  partName,
-  PARTIAL,
+  partialPath,
   removePartials,
   type OutputOptions,
   type ResultSummary,
@@ -65,7 +63,7 @@ class Parts {
 
   private static async openPart(opts: CsvOutputOptions, n: number): Promise<Part> {
     const split = opts.splitMaxBytes !== undefined;
-    const raw = join(opts.dir, partName({ ...opts, compression: 'none' }, split ? n : 0) + PARTIAL);
+    const raw = partialPath(opts, split ? n : 0);
     return { n, fh: await open(raw, 'w'), hash: createHash('sha256'), bytes: 0, rows: 0 };
   }
 

@@ -64,6 +64,14 @@ export function partName(opts: Pick<OutputOptions, 'format' | 'stem' | 'compress
   return n === 0 ? `${opts.stem}${ext}` : `${opts.stem}_${String(n).padStart(6, '0')}${ext}`;
 }
 
+/**
+ * Where part `n` is written before it is complete: uncompressed, under its final uncompressed name + `.partial`
+ * (`n` as for {@link partName}: 0 when the result is not split).
+ */
+export function partialPath(opts: Pick<OutputOptions, 'dir' | 'format' | 'stem'>, n: number): string {
+  return join(opts.dir, partName({ ...opts, compression: 'none' }, n) + PARTIAL);
+}
+
 /** Removes `.partial` files a killed run left for this stem. */
 export async function removePartials(dir: string, stem: string): Promise<void> {
   for (const f of await readdir(dir)) {
@@ -78,8 +86,8 @@ async function sha256(path: string): Promise<string> {
 }
 
 /**
- * Compresses (gzip), hashes and renames every part into place: the parts `done` were written uncompressed as
- * `partName({...opts, compression: 'none'}, n) + PARTIAL` (n 0 when not split).
+ * Compresses (gzip), hashes and renames every part into place: the parts `done` were written at
+ * {@link partialPath} (n 0 when not split).
  */
 export async function complete(
   done: readonly { n: number; rows: number; sha256?: string }[],
@@ -90,7 +98,7 @@ export async function complete(
   const staged: { tmp: string; file: ResultFile }[] = [];
   for (const { n, rows, sha256: known } of done) {
     const k = split ? n : 0;
-    const raw = join(opts.dir, partName({ ...opts, compression: 'none' }, k) + PARTIAL);
+    const raw = partialPath(opts, k);
     const name = partName(opts, k);
     let tmp = raw;
     if (opts.compression === 'gzip') {

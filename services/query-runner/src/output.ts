@@ -3,15 +3,13 @@
 // `.partial` name and renamed only once the whole result is complete, so a crash leaves no final file and
 // a rerun writes the same names again. Each file is described by its size and sha256.
 
-import { join } from 'node:path';
 import { createWriter } from './formats/index.js';
 import { openSink, type FileSink } from './formats/sink.js';
 import type { Column, ResultStatus, Row } from './formats/types.js';
 import {
   checkOutput,
   complete,
-  partName,
-  PARTIAL,
+  partialPath,
   removePartials,
   type OutputOptions,
   type ResultSummary,
@@ -41,7 +39,7 @@ export async function writeResult(
   const mediaType = createWriter(opts.format, columns).mediaType;
   const done: { n: number; rows: number }[] = [];
   const open = async (n: number): Promise<Part> => {
-    const raw = join(opts.dir, partName({ ...opts, compression: 'none' }, split ? n : 0) + PARTIAL);
+    const raw = partialPath(opts, split ? n : 0);
     return { n, raw, sink: await openSink(raw, createWriter(opts.format, columns)) };
   };
   let part: Part | undefined;
