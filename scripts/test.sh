@@ -33,14 +33,26 @@ SKYPORT_REAL_NODE=1 npx vitest run --project real --reporter=default --reporter=
 
 # One closing line over all tiers, from vitest's JSON reports.
 node -e '
-  const fs = require("fs"); let p = 0, f = 0, s = 0;
+  const fs = require("fs"); let p = 0, f = 0, s = 0; const failures = [];
   for (const t of ["unit", "integration", "e2e", "real"]) {
     const file = process.argv[1] + "/" + t + ".json";
     if (!fs.existsSync(file)) { console.error("[test] no report for " + t); f += 1; continue; }
     const r = JSON.parse(fs.readFileSync(file, "utf8"));
     console.error("[test] " + t + ": " + r.numPassedTests + " passed, " + r.numFailedTests + " failed, " + (r.numPendingTests + r.numTodoTests) + " skipped");
     p += r.numPassedTests; f += r.numFailedTests; s += r.numPendingTests + r.numTodoTests;
+    // Name each failed test with the first line of its failure, so the last lines of a CI log say what failed.
+    for (const file of r.testResults ?? []) {
+      for (const a of file.assertionResults ?? []) {
+        if (a.status !== "failed") continue;
+        const why = String((a.failureMessages ?? [])[0] ?? "").split("\n")[0].slice(0, 300);
+        failures.push("[test] FAILED " + t + ": " + require("path").relative(process.cwd(), file.name) + " > " + a.fullName + " — " + why);
+      }
+      if ((file.assertionResults ?? []).length === 0 && file.status === "failed") {
+        failures.push("[test] FAILED " + t + ": " + require("path").relative(process.cwd(), file.name) + " — " + String(file.message ?? "").split("\n")[0].slice(0, 300));
+      }
+    }
   }
+  for (const line of failures) console.error(line);
   console.log(p + " passed, " + f + " failed, " + s + " skipped");
 ' "$out"
 for name in "${failed_steps[@]}"; do echo "[test] FAILED: $name (see its output above)" >&2; done
