@@ -30,7 +30,9 @@ export function inClusterAccess(
   const access = podAccess(env, dir);
   if (access === undefined)
     throw new Error(
-      'KUBERNETES_SERVICE_HOST or the ServiceAccount CA is missing: not running in a Kubernetes pod',
+      env['KUBERNETES_SERVICE_HOST'] === undefined || env['KUBERNETES_SERVICE_HOST'] === ''
+        ? 'KUBERNETES_SERVICE_HOST is not set: not running in a Kubernetes pod'
+        : `the ServiceAccount CA ${join(dir, 'ca.crt')} cannot be read`,
     );
   return { ...access, namespace: readFileSync(join(dir, 'namespace'), 'utf8').trim() };
 }
