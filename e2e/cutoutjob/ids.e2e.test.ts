@@ -246,6 +246,66 @@ describe('CutoutJob by COADD_OBJECT_ID', () => {
     ]);
   });
 
+  it('splits 20,000 IDs over three lookup QueryJobs, waits for all and plans from every result in order', async () => {
+    suite.dumpOnFailure();
+    const ids = Array.from({ length: 20_000 }, (_, i) => String(2_000_000_000 + i));
+    await apply(cutout('many', ['COADD_OBJECT_ID', ...ids, ''].join('\n')));
+    const names = ['many-ids', 'many-ids-2', 'many-ids-3'];
+    const lookups = await eventually(
+      async () => {
+        const all = await list('queryjobs', 'app.kubernetes.io/instance=many');
+        return all.length === 3 && all;
+      },
+      { timeoutMs: 60_000, description: 'three lookup QueryJobs' },
+    );
+    expect(lookups.map((o) => o.metadata.name).sort()).toEqual(names);
+    const byName = new Map(lookups.map((o) => [o.metadata.name, o]));
+    // Each query holds the next IDs in input order; together every ID exactly once.
+    const held = names.map(
+      (n) => /ANY\('\{([^}]*)\}'/.exec(String(byName.get(n)!.spec?.['query']))?.[1]?.split(',') ?? [],
+    );
+    expect(held.flat()).toEqual(ids);
+    expect(held[0]!.length).toBeGreaterThan(8000);
+    expect((await get('configmap', 'many-ids')).metadata.annotations).toMatchObject({
+      'skyport.io/ids-queried': '20000',
+      'skyport.io/ids-lookups': '3',
+    });
+    const done = (rows: number) => ({
+      phase: 'COMPLETED',
+      rows,
+      results: [{ name: 'result.csv', format: 'text/csv; header=present', rows, bytes: 9, sha256: SHA }],
+    });
+    await patchStatus('queryjob', 'many-ids', done(held[0]!.length));
+    await patchStatus('queryjob', 'many-ids-3', done(held[2]!.length));
+    await patchStatus('queryjob', 'many-ids-2', { phase: 'EXECUTING' });
+    await waitFor('cutoutjob', 'many', 'one lookup left', (o) =>
+      (o.status?.message ?? '').endsWith('1 of 3 lookups to finish; QueryJob many-ids-2 is EXECUTING'),
+    );
+    expect(await list('jobs', 'app.kubernetes.io/instance=many')).toEqual([]);
+    // A restart while one lookup runs: the same three QueryJobs.
+    await crash();
+    await start();
+    await patchStatus('queryjob', 'many-ids-2', done(held[1]!.length));
+    const planJob = await eventually(() => get('job', 'many-plan'), { description: 'the plan Job' });
+    expect(
+      (await list('queryjobs', 'app.kubernetes.io/instance=many')).map((o) => o.metadata.uid).sort(),
+    ).toEqual(lookups.map((o) => o.metadata.uid).sort());
+    const pod = (planJob.spec?.['template'] as { spec: PodSpec }).spec;
+    expect(JSON.parse(pod.containers[0]!.args[1]!)).toMatchObject({
+      inputs: ['/query/result.csv', '/query-2/result.csv', '/query-3/result.csv'],
+      ids: { positionsFile: '/ids/positions.csv', queried: 20_000 },
+    });
+    expect(pod.containers[0]!.volumeMounts.filter((m) => m['name'] === 'query')).toEqual(
+      names.map((n, k) => ({
+        name: 'query',
+        mountPath: k === 0 ? '/query' : `/query-${k + 1}`,
+        readOnly: true,
+        subPath: `${n}-${byName.get(n)!.metadata.uid}`,
+      })),
+    );
+    expect(pod.volumes.filter((v) => v['name'] === 'query')).toHaveLength(1);
+  });
+
   it('ends ERROR when the lookup fails, and ABORT aborts a lookup still running', async () => {
     suite.dumpOnFailure();
     await apply(cutout('sad', 'COADD_OBJECT_ID\n1\n'));

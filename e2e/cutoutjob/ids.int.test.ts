@@ -4,7 +4,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CollectionObjects } from '../../operator/src/api/v1alpha1/index.js';
-import { ID_RESULT_COLUMNS, idQuery } from '../../operator/src/controllers/cutoutjob/ids.js';
+import { ID_RESULT_COLUMNS, idQueries, idQuery } from '../../operator/src/controllers/cutoutjob/ids.js';
 import { foundObjects, idRecords, parseIdPositions } from '../../services/cutout-runner/src/cutout/ids.js';
 import { DES_LIMITS } from '../../services/cutout-runner/src/cutout/positions.js';
 import { validateQuery } from '../../services/query-runner/src/validate.js';
@@ -91,5 +91,23 @@ describe('the COADD_OBJECT_ID lookup on PostgreSQL', () => {
     const res = await client.query(q.sql);
     // The table holds IDs 1000000001 … 1000005000: all of them are among the first `queried`.
     expect(res.rowCount).toBe(5000);
+  });
+
+  it('splits 20,000 IDs over lookups that together find each stored one exactly once', async () => {
+    // Every fourth ID is in the table, spread over the whole list (so over every lookup).
+    const ids = Array.from({ length: 20_000 }, (_, i) =>
+      String(i % 4 === 0 ? 1000000001 + i / 4 : 3000000000 + i),
+    );
+    const q = idQueries(OBJECTS, ids);
+    expect(q.sqls.length).toBe(3);
+    expect(q.queried).toBe(ids.length);
+    const found: string[] = [];
+    for (const sql of q.sqls) {
+      await validateQuery(sql);
+      const res = await client.query<Record<string, string>>(sql);
+      expect(res.rowCount).toBeGreaterThan(0);
+      found.push(...res.rows.map((r) => String(r[ID_RESULT_COLUMNS.idColumn])));
+    }
+    expect(found.sort()).toEqual(ids.filter((v) => v.startsWith('1')).sort());
   });
 });

@@ -10,6 +10,9 @@ import { indexJob } from '../imagecollection/build.js';
 import {
   cleanJob,
   idsConfigMap,
+  IDS_LOOKUPS_ANNOTATION,
+  IDS_QUERIED_ANNOTATION,
+  idsLookupName,
   idsQueryJob,
   mergeJob,
   planJob,
@@ -199,7 +202,7 @@ describe('golden files', () => {
     const c = { ...base, spec: { ...base.spec, objects } };
     const text = 'COADD_OBJECT_ID,XSIZE\n1001,0.5\n1002,\n';
     const job = cutout({ positions: { inline: text }, parallelism: { shards: 2 } });
-    const snapshot = idsConfigMap(job, text, 2);
+    const snapshot = idsConfigMap(job, text, 2, 1);
     const lookup = idsQueryJob(job, objects, 'SELECT 1');
     expect(lookup['spec']).toEqual({
       owner: job.spec.owner,
@@ -242,6 +245,65 @@ describe('golden files', () => {
       ),
     ).toBe(false);
     golden('cutoutjob', 'ids', [snapshot, lookup, plan, cm, mergeJob(job, c, 2, ctx, true)]);
+  });
+
+  it('CutoutJob by COADD_OBJECT_ID over three lookups: fixed names, one claim volume, every result read in order', () => {
+    const objects = {
+      catalogRef: { name: 'des-y6' },
+      table: 'gold',
+      idColumn: 'id',
+      raColumn: 'ra',
+      decColumn: 'dec',
+    };
+    const base = collection();
+    const c = { ...base, spec: { ...base.spec, objects } };
+    const job = cutout({ positions: { inline: 'COADD_OBJECT_ID\n1\n2\n3\n' } });
+    expect([0, 1, 2].map((k) => idsLookupName(job, k))).toEqual([
+      'lens-candidates-ids',
+      'lens-candidates-ids-2',
+      'lens-candidates-ids-3',
+    ]);
+    const second = idsQueryJob(job, objects, 'SELECT 2', 1);
+    expect(second.metadata?.name).toBe('lens-candidates-ids-2');
+    expect(second.metadata?.labels?.['app.kubernetes.io/component']).toBe('ids');
+    expect(second['spec']).toMatchObject({ query: 'SELECT 2', owner: job.spec.owner, phase: 'RUN' });
+    expect(idsConfigMap(job, '', 3, 3).metadata?.annotations).toEqual({
+      [IDS_QUERIED_ANNOTATION]: '3',
+      [IDS_LOOKUPS_ANNOTATION]: '3',
+    });
+    const results = ['ids', 'ids-2', 'ids-3'].map((n, k) => ({
+      claimName: 'query-results',
+      dir: `lens-candidates-${n}-${String(k).repeat(8)}`,
+      files: k === 1 ? ['result.part-0001.csv', 'result.part-0002.csv'] : ['result.csv'],
+    }));
+    const pod = (
+      planJob(job, c, results, ctx, { queried: 3, objects })['spec'] as {
+        template: {
+          spec: {
+            containers: {
+              args: string[];
+              volumeMounts: { name: string; mountPath: string; subPath?: string }[];
+            }[];
+            volumes: { name: string }[];
+          };
+        };
+      }
+    ).template.spec;
+    expect((JSON.parse(pod.containers[0]?.args[1] ?? '{}') as { inputs: string[] }).inputs).toEqual([
+      '/query/result.csv',
+      '/query-2/result.part-0001.csv',
+      '/query-2/result.part-0002.csv',
+      '/query-3/result.csv',
+    ]);
+    const mounts = pod.containers[0]?.volumeMounts.filter((m) => m.name === 'query');
+    expect(mounts).toEqual([
+      { name: 'query', mountPath: '/query', readOnly: true, subPath: results[0]?.dir },
+      { name: 'query', mountPath: '/query-2', readOnly: true, subPath: results[1]?.dir },
+      { name: 'query', mountPath: '/query-3', readOnly: true, subPath: results[2]?.dir },
+    ]);
+    expect(pod.volumes.filter((v) => v.name === 'query')).toEqual([
+      { name: 'query', persistentVolumeClaim: { claimName: 'query-results', readOnly: true } },
+    ]);
   });
 
   it('an aborted job builds a suspended Job; executionDuration is the deadline', () => {

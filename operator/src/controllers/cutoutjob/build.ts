@@ -44,8 +44,10 @@ const QUERY = '/query';
 const IDS = '/ids';
 /** The ID positions' file in the `<name>-ids` ConfigMap. */
 export const IDS_KEY = 'positions.csv';
-/** On the `<name>-ids` ConfigMap: how many distinct IDs its QueryJob looks up. */
+/** On the `<name>-ids` ConfigMap: how many distinct IDs its lookup QueryJobs look up together. */
 export const IDS_QUERIED_ANNOTATION = 'skyport.io/ids-queried';
+/** On the `<name>-ids` ConfigMap: how many lookup QueryJobs there are (`idsLookupName`). */
+export const IDS_LOOKUPS_ANNOTATION = 'skyport.io/ids-lookups';
 /** On the positions ConfigMap: `plan-job` when the plan's files are on the results volume (a plan Job made them). */
 export const PLANNED_BY_ANNOTATION = 'skyport.io/planned-by';
 /** The runner's exit code for an unusable input (services/cutout-runner/src/main.ts): not retried. */
@@ -202,28 +204,37 @@ export function plannedConfigMap(job: CutoutJob, c: ImageCollection, record: Pla
 
 /**
  * The snapshot of a job's ID positions (`COADD_OBJECT_ID[,XSIZE,…]`, as given inline or in the user's ConfigMap),
- * which the plan Job maps through the lookup's result; `queried` distinct IDs are looked up. Immutable: the user's
- * ConfigMap may change, the plan must not.
+ * which the plan Job maps through the lookups' results; `queried` distinct IDs are looked up by `lookups` QueryJobs.
+ * Immutable: the user's ConfigMap may change, the plan must not.
  */
-export function idsConfigMap(job: CutoutJob, text: string, queried: number): KubeObject {
+export function idsConfigMap(job: CutoutJob, text: string, queried: number, lookups: number): KubeObject {
   return {
     apiVersion: 'v1',
     kind: 'ConfigMap',
-    metadata: meta(job, COMPONENT.ids, { [IDS_QUERIED_ANNOTATION]: String(queried) }),
+    metadata: meta(job, COMPONENT.ids, {
+      [IDS_QUERIED_ANNOTATION]: String(queried),
+      [IDS_LOOKUPS_ANNOTATION]: String(lookups),
+    }),
     immutable: true,
     data: { [IDS_KEY]: text },
   };
 }
 
+/** The name of a job's lookup QueryJob `k` (from 0): `<name>-ids`, then `<name>-ids-2`, `<name>-ids-3`, … */
+export function idsLookupName(job: CutoutJob, k: number): string {
+  return childName(job.metadata.name ?? '', k === 0 ? COMPONENT.ids : `${COMPONENT.ids}-${k + 1}`);
+}
+
 /**
- * The QueryJob looking a job's IDs up in the collection's object catalogue (`sql` from ids.ts): the job's owner's,
+ * Lookup QueryJob `k` of a job's IDs in the collection's object catalogue (`sql` from ids.ts): the job's owner's,
  * owned by the CutoutJob (deleted with it), run at once, its result a CSV the plan Job reads.
  */
-export function idsQueryJob(job: CutoutJob, objects: CollectionObjects, sql: string): KubeObject {
+export function idsQueryJob(job: CutoutJob, objects: CollectionObjects, sql: string, k = 0): KubeObject {
+  const name = idsLookupName(job, k);
   return {
     apiVersion: API_VERSION,
     kind: QUERYJOB.kind,
-    metadata: meta(job, COMPONENT.ids),
+    metadata: { ...meta(job, COMPONENT.ids), name },
     spec: {
       owner: job.spec.owner,
       runId: `cutoutjob/${job.metadata.name ?? ''}`,
@@ -242,13 +253,22 @@ export interface IdsPlan {
   readonly objects: CollectionObjects;
 }
 
-/** The `plan` command's spec (services/cutout-runner/src/plan.ts `PlanSpec`) for a job's QueryJob result. */
+/** Where QueryJob result `k` of a plan Job is mounted: /query, then /query-2, /query-3, … */
+function queryMount(k: number): string {
+  return k === 0 ? QUERY : `${QUERY}-${k + 1}`;
+}
+
+/**
+ * The `plan` command's spec (services/cutout-runner/src/plan.ts `PlanSpec`) for a job's QueryJob result (or the
+ * results of its ID lookups, read in order).
+ */
 export function planSpec(
   job: CutoutJob,
   c: ImageCollection,
-  q: QueryResult,
+  q: QueryResult | readonly QueryResult[],
   ids?: IdsPlan,
 ): Record<string, unknown> {
+  const results: readonly QueryResult[] = Array.isArray(q) ? q : [q as QueryResult];
   const from = job.spec.positions.fromQueryJob;
   const size = sizeOf(job.spec);
   const columns =
@@ -260,7 +280,7 @@ export function planSpec(
           ...(from?.idColumn !== undefined && { idColumn: from.idColumn }),
         };
   return {
-    inputs: q.files.map((f) => `${QUERY}/${f}`),
+    inputs: results.flatMap((r, k) => r.files.map((f) => `${queryMount(k)}/${f}`)),
     columns,
     index: `${TILES}/${c.status?.indexPath ?? 'tiles.json'}`,
     size: { x: size.x, y: size.y, unit: size.unit, shape: size.shape },
@@ -274,32 +294,33 @@ export function planSpec(
 }
 
 /**
- * The plan Job: reads the QueryJob's result (its directory of the Catalog's results claim, read-only) and the
- * collection's tile index, writes the plan's files into the job's outputs and reports the counts in its
- * termination message. An unusable result (exit 2) fails the Job at once; anything else is retried twice.
+ * The plan Job: reads the QueryJob's result (its directory of the Catalog's results claim, read-only; or each ID
+ * lookup's) and the collection's tile index, writes the plan's files into the job's outputs and reports the counts
+ * in its termination message. An unusable result (exit 2) fails the Job at once; anything else is retried twice.
  */
 export function planJob(
   job: CutoutJob,
   c: ImageCollection,
-  q: QueryResult,
+  q: QueryResult | readonly QueryResult[],
   ctx: BuildContext,
   ids?: IdsPlan,
 ): KubeObject {
   const deadline = Math.max(1, Math.ceil(parseDuration(job.spec.executionDuration) / 1000));
-  const query: RunnerVolume = {
-    name: 'query',
-    mountPath: QUERY,
+  const results: readonly QueryResult[] = Array.isArray(q) ? q : [q as QueryResult];
+  const query = results.map((r, k): RunnerVolume => ({
+    name: 'query', // every lookup's result is on the one Catalog's claim: one volume, a mount per result
+    mountPath: queryMount(k),
     readOnly: true,
-    subPath: q.dir,
-    source: { persistentVolumeClaim: { claimName: q.claimName, readOnly: true } },
-  };
+    subPath: r.dir,
+    source: { persistentVolumeClaim: { claimName: r.claimName, readOnly: true } },
+  }));
   return runnerJob({
     meta: meta(job, COMPONENT.plan),
     image: ctx.image,
     args: ['plan', JSON.stringify(planSpec(job, c, q, ids)), '--summary-file', TERMINATION_LOG],
     volumes: [
       ...volumes(c, job, true, false),
-      query,
+      ...query,
       ...(ids === undefined
         ? []
         : [

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { validateQuery } from '@skyport/query-runner/validate';
 import { QUERYJOB_QUERY_MAX, type CollectionObjects } from '../../api/v1alpha1/index.js';
-import { idQuery, lookupWhere, quoteIdent } from './ids.js';
+import { ID_LOOKUPS_MAX, idQueries, idQuery, lookupWhere, quoteIdent } from './ids.js';
 
 const OBJECTS: CollectionObjects = {
   catalogRef: { name: 'des-y6' },
@@ -47,5 +47,39 @@ describe('idQuery', () => {
     expect(q.sql).not.toContain(ids[q.queried] ?? 'none');
     await validateQuery(q.sql);
     expect(idQuery(OBJECTS, ['12345'], 20).queried).toBe(0);
+  });
+});
+
+describe('idQueries', () => {
+  const ids = Array.from({ length: 20_000 }, (_, i) => String(1_000_000_000 + i));
+  /** The IDs a lookup query holds, parsed back out of its SQL. */
+  const held = (sql: string) =>
+    (/ANY\('\{([^}]*)\}'/.exec(sql)?.[1] ?? '').split(',').filter((v) => v !== '');
+
+  it('splits the IDs in order over full queries, each looked up exactly once', async () => {
+    const q = idQueries(OBJECTS, ids);
+    const per = idQuery(OBJECTS, ids).queried;
+    expect(q.sqls).toHaveLength(Math.ceil(ids.length / per));
+    expect(q.queried).toBe(ids.length);
+    expect(q.sqls.flatMap(held)).toEqual(ids);
+    for (const sql of q.sqls) {
+      expect(sql.length).toBeLessThanOrEqual(QUERYJOB_QUERY_MAX);
+      await validateQuery(sql);
+    }
+    // Every query but the last is full.
+    for (const sql of q.sqls.slice(0, -1)) expect(held(sql)).toHaveLength(per);
+  });
+
+  it('stops at the most lookups a job makes; the IDs beyond are not queried', () => {
+    const q = idQueries(OBJECTS, ids, 2_000, 3);
+    expect(q.sqls).toHaveLength(3);
+    expect(q.sqls.flatMap(held)).toEqual(ids.slice(0, q.queried));
+    expect(q.queried).toBeLessThan(ids.length);
+    expect(idQueries(OBJECTS, ids).sqls.length).toBeLessThanOrEqual(ID_LOOKUPS_MAX);
+  });
+
+  it('makes no query for no IDs or when not even one fits', () => {
+    expect(idQueries(OBJECTS, [])).toEqual({ sqls: [], queried: 0 });
+    expect(idQueries(OBJECTS, ['12345'], 20)).toEqual({ sqls: [], queried: 0 });
   });
 });

@@ -6,6 +6,7 @@
 import type { KubeObject } from '../../api/object.js';
 import type {
   Catalog,
+  CollectionObjects,
   CutoutJob,
   CutoutJobStatus,
   ImageCollection,
@@ -24,6 +25,7 @@ import {
   fromQuery,
   IDS_KEY,
   IDS_QUERIED_ANNOTATION,
+  idsLookupName,
   idsConfigMap,
   idsQueryJob,
   mergeJob,
@@ -38,7 +40,8 @@ import {
   type IdsPlan,
 } from './build.js';
 import { idRecords, isIdPositions, parseIdPositions } from '@skyport/cutout-runner/ids';
-import { idQuery, lookupWhere } from './ids.js';
+import { child, lookups, podsOf } from './children.js';
+import { idQueries, lookupWhere } from './ids.js';
 import { cutoutResultsUrl } from '../imagecollection/serve.js';
 import { cutoutJobFacts } from './notify.js';
 import { planShards, runnerLimits, type PlanRecord } from './plan.js';
@@ -67,22 +70,6 @@ export interface CutoutDeps {
   readonly now: () => Date;
   /** Sends the end notification of jobs with spec.notify (none: never sent). */
   readonly notifier?: Notifier;
-}
-
-function child(ctx: Ctx, kind: string, job: CutoutJob, component: string): KubeObject | undefined {
-  const name = childName(job.metadata.name ?? '', component);
-  return ctx.owned<KubeObject>(kind).find((o) => o.metadata?.name === name);
-}
-
-function podsOf(ctx: Ctx, job: CutoutJob, component: string): KubeObject[] {
-  const name = childName(job.metadata.name ?? '', component);
-  return ctx
-    .indexed<KubeObject>('Pod', 'ownerUid', job.metadata.uid ?? '')
-    .filter(
-      (p) =>
-        p.metadata?.labels?.['batch.kubernetes.io/job-name'] === name ||
-        p.metadata?.labels?.['job-name'] === name,
-    );
 }
 
 /** The CSV of a job's inline or ConfigMap positions (TerminalError when the ConfigMap has no such key). */
@@ -236,13 +223,11 @@ async function stopAll(
     if (j !== undefined && !suspended && !jobOutcome(j).done)
       await deps.storage.suspend(ns, j.metadata?.name ?? '');
   }
-  const lookup = ctx.get<QueryJob>(QUERYJOB.kind, {
-    namespace: ns,
-    name: childName(job.metadata.name ?? '', COMPONENT.ids),
-  });
-  const phase = lookup?.status?.phase ?? '';
-  if (lookup !== undefined && !['COMPLETED', 'ERROR', 'ABORTED', 'ARCHIVED'].includes(phase))
-    await deps.storage.abortQuery(ns, lookup.metadata.name ?? '');
+  for (const lookup of lookups(ctx, job)) {
+    const phase = lookup?.status?.phase ?? '';
+    if (lookup !== undefined && !['COMPLETED', 'ERROR', 'ABORTED', 'ARCHIVED'].includes(phase))
+      await deps.storage.abortQuery(ns, lookup.metadata.name ?? '');
+  }
 }
 
 function waiting(
@@ -367,10 +352,11 @@ async function planJobReport(
 const IDS_FIELD = 'spec.positions (COADD_OBJECT_ID lookup)';
 
 /**
- * Positions by COADD_OBJECT_ID (ADR 0015): the snapshot of the positions (`<name>-ids`), then ONE QueryJob looking
- * the IDs up in the collection's object catalogue, then the plan Job mapping each row through its result (as for
- * fromQueryJob). Each step is created once by a fixed name, so a restart between them makes no second one. No
- * usable ID at all: planned here, every row settled. Undefined while a step runs.
+ * Positions by COADD_OBJECT_ID (ADR 0015): the snapshot of the positions (`<name>-ids`), then the QueryJobs looking
+ * the IDs up in the collection's object catalogue (`<name>-ids`, `<name>-ids-2`, …: as many as the IDs need, up to
+ * ID_LOOKUPS_MAX), then the plan Job mapping each row through their results (as for fromQueryJob). Each step is
+ * created once by a fixed name, so a restart between them makes no second one. No usable ID at all: planned here,
+ * every row settled. Undefined while a step runs.
  */
 async function planFromIds(
   ctx: Ctx,
@@ -381,7 +367,6 @@ async function planFromIds(
   csv: string | undefined,
 ): Promise<PlanRecord | undefined> {
   const uid = job.metadata.uid ?? '';
-  const ns = job.metadata.namespace ?? '';
   const out = resultsPath(job, c);
   const objects = c.spec.objects;
   if (s.plan !== undefined) return planJobReport(ctx, deps, job, c, s, s.plan, 'planning the IDs found');
@@ -391,42 +376,26 @@ async function planFromIds(
       `spec.positions: COADD_OBJECT_ID positions are looked up in the collection's object catalogue, and ` +
         `ImageCollection ${c.metadata.name ?? ''} names none (spec.objects); give RA,DEC columns`,
     );
-  const qjName = childName(job.metadata.name ?? '', COMPONENT.ids);
-  const qj = ctx.get<QueryJob>(QUERYJOB.kind, { namespace: ns, name: qjName });
   const snapshot = child(ctx, 'ConfigMap', job, COMPONENT.ids);
-  if (snapshot === undefined || qj === undefined) {
-    const text = csv ?? (await snapshotText(deps, ns, childName(job.metadata.name ?? '', COMPONENT.ids)));
-    const parsed = parseIdPositions(text, runnerLimits(c.spec.limits));
-    const { sql, queried } = idQuery(objects, parsed.ids);
-    if (queried === 0)
-      return planHere(
-        ctx,
-        deps,
-        job,
-        c,
-        s,
-        idRecords(parsed, { found: new Map(), queried, where: lookupWhere(objects) }),
-      );
-    await deps.storage.createOnce(uid, idsConfigMap(job, text, queried), snapshot);
-    if (await deps.storage.createOnce(uid, idsQueryJob(job, objects, sql), qj))
-      ctx.log.info({ ids: queried, queryJob: qjName }, 'Created QueryJob looking up COADD_OBJECT_IDs');
-    await deps.status.write(
-      job,
-      s.sb.planning(
-        `looking up ${queried} COADD_OBJECT_IDs in ${lookupWhere(objects)} (QueryJob ${qjName})`,
-        out,
-      ),
-    );
-    return undefined;
+  const found = lookups(ctx, job);
+  if (snapshot === undefined || found.length === 0 || found.includes(undefined))
+    return startLookups(ctx, deps, job, c, s, csv, objects, snapshot, found);
+  const results: QueryResult[] = [];
+  const waits: string[] = [];
+  for (const [k, qj] of found.entries()) {
+    const name = idsLookupName(job, k);
+    const catalog = ctx.get<Catalog>(CATALOG.kind, { name: qj?.spec.catalogRef.name ?? '' });
+    const q = queryResult(job, qj, catalog, { name, field: IDS_FIELD });
+    if (isWait(q)) waits.push(`QueryJob ${name} is ${qj?.status?.phase ?? 'not started'}`);
+    else results.push(q);
   }
-  const catalog = ctx.get<Catalog>(CATALOG.kind, { name: qj.spec.catalogRef.name });
-  const q = queryResult(job, qj, catalog, { name: qjName, field: IDS_FIELD });
-  if (isWait(q)) {
-    const phase = qj.status?.phase ?? 'not started';
+  if (waits.length > 0) {
     await deps.status.write(
       job,
       s.sb.planning(
-        `looking up COADD_OBJECT_IDs in ${lookupWhere(objects)}: QueryJob ${qjName} is ${phase}`,
+        `looking up COADD_OBJECT_IDs in ${lookupWhere(objects)}: ` +
+          (found.length > 1 ? `${waits.length} of ${found.length} lookups to finish; ` : '') +
+          (waits[0] ?? ''),
         out,
       ),
     );
@@ -436,9 +405,56 @@ async function planFromIds(
     queried: Number(snapshot.metadata?.annotations?.[IDS_QUERIED_ANNOTATION] ?? 0),
     objects,
   };
-  if (await deps.storage.createOnce(uid, planJob(job, c, q, deps.build(job), ids), undefined))
-    ctx.log.info({ queryJob: qjName, rows: q.rows }, 'Created plan Job');
+  if (await deps.storage.createOnce(uid, planJob(job, c, results, deps.build(job), ids), undefined))
+    ctx.log.info(
+      { queryJobs: found.length, rows: results.reduce((n, q) => n + (q.rows ?? 0), 0) },
+      'Created plan Job',
+    );
   await deps.status.write(job, s.sb.planning('planning the IDs found', out));
+  return undefined;
+}
+
+/** Creates the ID snapshot and each lookup QueryJob not there yet (by fixed names); plans here when no ID is usable. */
+async function startLookups(
+  ctx: Ctx,
+  deps: CutoutDeps,
+  job: CutoutJob,
+  c: ImageCollection,
+  s: Children,
+  csv: string | undefined,
+  objects: CollectionObjects,
+  snapshot: KubeObject | undefined,
+  found: readonly (QueryJob | undefined)[],
+): Promise<PlanRecord | undefined> {
+  const uid = job.metadata.uid ?? '';
+  const ns = job.metadata.namespace ?? '';
+  const out = resultsPath(job, c);
+  const text = csv ?? (await snapshotText(deps, ns, childName(job.metadata.name ?? '', COMPONENT.ids)));
+  const parsed = parseIdPositions(text, runnerLimits(c.spec.limits));
+  const { sqls, queried } = idQueries(objects, parsed.ids);
+  if (queried === 0)
+    return planHere(
+      ctx,
+      deps,
+      job,
+      c,
+      s,
+      idRecords(parsed, { found: new Map(), queried, where: lookupWhere(objects) }),
+    );
+  await deps.storage.createOnce(uid, idsConfigMap(job, text, queried, sqls.length), snapshot);
+  for (const [k, sql] of sqls.entries())
+    if (await deps.storage.createOnce(uid, idsQueryJob(job, objects, sql, k), found[k]))
+      ctx.log.info(
+        { ids: queried, lookup: k + 1, of: sqls.length, queryJob: idsLookupName(job, k) },
+        'Created QueryJob looking up COADD_OBJECT_IDs',
+      );
+  await deps.status.write(
+    job,
+    s.sb.planning(
+      `looking up ${queried} COADD_OBJECT_IDs in ${lookupWhere(objects)} (${sqls.length === 1 ? `QueryJob ${idsLookupName(job, 0)}` : `QueryJobs ${idsLookupName(job, 0)} … ${idsLookupName(job, sqls.length - 1)}`})`,
+      out,
+    ),
+  );
   return undefined;
 }
 

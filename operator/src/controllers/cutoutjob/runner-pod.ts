@@ -11,6 +11,7 @@ export const TERMINATION_LOG = '/dev/termination-log';
 
 /** A volume of a runner pod, mounted at `mountPath`. */
 export interface RunnerVolume {
+  /** The pod volume's name; mounts sharing a name share the volume (the first one's source). */
   readonly name: string;
   readonly mountPath: string;
   readonly readOnly: boolean;
@@ -78,7 +79,10 @@ export function runnerJob(o: RunnerJobOptions): KubeObject {
               })),
             },
           ],
-          volumes: o.volumes.map((v) => ({ name: v.name, ...v.source })),
+          // One pod volume per name: several mounts of one volume (subPaths of a claim) share it.
+          volumes: o.volumes
+            .filter((v, i) => o.volumes.findIndex((w) => w.name === v.name) === i)
+            .map((v) => ({ name: v.name, ...v.source })),
         },
       },
     },

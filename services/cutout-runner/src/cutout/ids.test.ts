@@ -47,7 +47,7 @@ describe('ID positions', () => {
       '102,,,',
       'x1,,,',
       '101,,,', // a duplicate: its own row, its own (default) size
-      '103,,,', // not looked up: beyond what one query held
+      '103,,,', // not looked up: beyond what the lookups held
       '104,20,,', // XSIZE beyond the limits: the usual reason
     ].join('\r\n');
     const parsed = parseIdPositions(text, DES_LIMITS);
@@ -76,7 +76,7 @@ describe('ID positions', () => {
         6,
         '103',
         'failed',
-        'line 7: COADD_OBJECT_ID 103 not looked up: one query holds the first 3 distinct IDs; submit the rest as another job',
+        'line 7: COADD_OBJECT_ID 103 not looked up: one job looks up its first 3 distinct IDs; submit the rest as another job',
       ],
       [7, '104', 'failed', 'line 8: XSIZE "20": outside 0.1–12 arcmin'],
     ]);

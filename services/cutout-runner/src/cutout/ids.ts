@@ -100,7 +100,7 @@ export interface IdLookup {
 /**
  * The planner's records of ID positions: a header `RA,DEC,XSIZE,YSIZE,COLORS_FITS,ID`, then one record per input
  * row in input order — the object's RA/Dec with the row's own sizes and colours; an unusable ID or field count as
- * the record's error, an ID not looked up (beyond one query's room) likewise, and an ID the catalogue did not return
+ * the record's error, an ID not looked up (beyond what the lookups hold) likewise, and an ID the catalogue did not return
  * as `unmatched`.
  */
 export function idRecords(parsed: ParsedIds, lookup: IdLookup): TableRecord[] {
@@ -124,7 +124,7 @@ export function idRecords(parsed: ParsedIds, lookup: IdLookup): TableRecord[] {
       out.push({
         ...base,
         fields: ['', '', ...opts, r.raw],
-        error: `${ID_COLUMN} ${r.id} not looked up: one query holds the first ${lookup.queried} distinct IDs; submit the rest as another job`,
+        error: `${ID_COLUMN} ${r.id} not looked up: one job looks up its first ${lookup.queried} distinct IDs; submit the rest as another job`,
       });
       continue;
     }
