@@ -7,7 +7,7 @@
 // killed while pyvo blocks in WAIT is replaced by a new pod and the job completes once.
 // Skipped unless the cluster has the real node and `npm run images -- tap query-runner operator` has built the images.
 import { execFile, spawn } from 'node:child_process';
-import { appendFileSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -23,12 +23,11 @@ import {
   repoRoot,
   uniqueName,
 } from '../cluster/index.js';
-import { nodeDirs, REAL_NODE_NAME, REAL_NODE_NETWORK } from '../cluster/node/config.js';
+import { nodeDirs, REAL_NODE_NAME } from '../cluster/node/config.js';
 import { builtImage, importBuiltImages } from '../cluster/node/node.js';
 import { nodeCacheDir } from '../cluster/paths.js';
 import { deployOperator, undeployOperator, type DeployedOperator } from '../operator/deploy.js';
-import { startPostgres, type ServiceHandle } from '../services/index.js';
-import { hostResultsClaim, realNodeSkipReason } from './support.js';
+import { hostResultsClaim, podDatabase, realNodeSkipReason, type PodDatabase } from './support.js';
 
 const execFileP = promisify(execFile);
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
@@ -137,7 +136,7 @@ describe.skipIf(skipReason !== undefined)(
   () => {
     const run = uniqueName('tapreal');
     let ns = '';
-    let db: ServiceHandle | undefined;
+    let pdb: PodDatabase | undefined;
     let dbUrl = '';
     let resultsDir = '';
     let op: DeployedOperator | undefined;
@@ -180,18 +179,8 @@ describe.skipIf(skipReason !== undefined)(
       python = await pyvoPython();
       // PostgreSQL on loopback (the test's own reads) and on the bridge's host address (the operator's quote, the
       // TAP pod and the runner pods), password-checked for the pod subnet.
-      db = await startPostgres({ listenAddresses: `127.0.0.1,${REAL_NODE_NETWORK.hostIP}` });
-      appendFileSync(
-        join(db.dir, 'data', 'pg_hba.conf'),
-        `host all all ${REAL_NODE_NETWORK.podSubnet} scram-sha-256\n`,
-      );
-      const admin = new pg.Client({ connectionString: db.url });
-      await admin.connect();
-      await admin.query('SELECT pg_reload_conf()');
-      await admin.query(`CREATE DATABASE ${database}`);
-      await admin.query(`CREATE ROLE ${READER.user} LOGIN PASSWORD '${READER.password}'`);
-      await admin.end();
-      dbUrl = db.url.replace(/\/[^/]+$/, `/${database}`);
+      pdb = await podDatabase(database, READER);
+      dbUrl = pdb.url;
       const c = new pg.Client({ connectionString: dbUrl });
       await c.connect();
       await loadSample(c, { table: 'des_sample', rows: ROWS });
@@ -209,21 +198,13 @@ describe.skipIf(skipReason !== undefined)(
       });
       await k(['wait', '--for=condition=Established', '--timeout=60s', 'crd/catalogs.skyport.io']);
       ns = await createNamespace('tapreal', { kubeconfig });
-      for (const secret of [
-        {
-          metadata: { name: 'des-reader', namespace: ns },
-          type: 'kubernetes.io/basic-auth',
-          stringData: { username: READER.user, password: READER.password },
-        },
-        {
-          metadata: { name: 'des-tap', namespace: ns },
-          stringData: {
-            tokens: `alice ${TOKENS.alice}\nbob ${TOKENS.bob}\n`,
-            'signing-key': SIGNING_KEY,
-          },
-        },
-      ])
-        await apply({ apiVersion: 'v1', kind: 'Secret', ...secret });
+      await apply(pdb.readerSecret(ns, 'des-reader'));
+      await apply({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: 'des-tap', namespace: ns },
+        stringData: { tokens: `alice ${TOKENS.alice}\nbob ${TOKENS.bob}\n`, 'signing-key': SIGNING_KEY },
+      });
       resultsDir = await hostResultsClaim(apply, run, ns, 'skyport-tap-results-');
       await apply({
         apiVersion: 'skyport.io/v1alpha1',
@@ -231,12 +212,7 @@ describe.skipIf(skipReason !== undefined)(
         metadata: { name: run },
         spec: {
           release: 'Y6A2',
-          database: {
-            host: REAL_NODE_NETWORK.hostIP,
-            port: db.port,
-            database,
-            credentials: { secretName: 'des-reader' },
-          },
+          database: pdb.catalogDatabase('des-reader'),
           tables: ['public.des_sample'],
           results: { claimName: 'query-results' },
           limits: { maxConcurrentJobsPerUser: 2 },
@@ -254,7 +230,7 @@ describe.skipIf(skipReason !== undefined)(
       await k(['delete', 'catalog', run, '--ignore-not-found', '--timeout=60s']).catch(() => undefined);
       if (op !== undefined) await undeployOperator(kubeconfig, op);
       await k(['delete', 'pv', run, '--ignore-not-found', '--wait=false']).catch(() => undefined);
-      await db?.stop({ removeData: true });
+      await pdb?.db.stop({ removeData: true });
       if (resultsDir) rmSync(resultsDir, { recursive: true, force: true });
       log('Cleaned up');
     });

@@ -5,7 +5,7 @@
 // the chart's, from its image. What the pods wrote is read from the host directories of the claims: the manifest
 // (one row per input row, in order, with the object's RA/Dec from the database) and the FITS files it lists.
 // Skipped unless the cluster has the real node and `npm run images -- query-runner cutout-runner operator` has run.
-import { appendFileSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
@@ -21,12 +21,11 @@ import {
   kubectlJson,
   uniqueName,
 } from '../cluster/index.js';
-import { REAL_NODE_NAME, REAL_NODE_NETWORK } from '../cluster/node/config.js';
+import { REAL_NODE_NAME } from '../cluster/node/config.js';
 import { importBuiltImages } from '../cluster/node/node.js';
 import { readIndex } from '../images/build.js';
 import { deployOperator, undeployOperator, type DeployedOperator } from '../operator/deploy.js';
-import { startPostgres, type ServiceHandle } from '../services/index.js';
-import { hostResultsClaim, realNodeSkipReason } from './support.js';
+import { hostResultsClaim, podDatabase, realNodeSkipReason, type PodDatabase } from './support.js';
 
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
 const IMAGES = ['query-runner', 'cutout-runner', 'operator'];
@@ -69,7 +68,7 @@ describe.skipIf(skipReason !== undefined)(
   () => {
     const run = uniqueName('chain');
     let ns = '';
-    let db: ServiceHandle | undefined;
+    let pdb: PodDatabase | undefined;
     let op: DeployedOperator | undefined;
     let queryDir = '';
     let resultsDir = '';
@@ -133,18 +132,8 @@ describe.skipIf(skipReason !== undefined)(
     beforeAll(async () => {
       await importBuiltImages(dirname(kubeconfig), ['query-runner', 'cutout-runner']);
       // PostgreSQL on loopback (the operator's quote) and the bridge's host address (the runner pods).
-      db = await startPostgres({ listenAddresses: `127.0.0.1,${REAL_NODE_NETWORK.hostIP}` });
-      appendFileSync(
-        join(db.dir, 'data', 'pg_hba.conf'),
-        `host all all ${REAL_NODE_NETWORK.podSubnet} scram-sha-256\n`,
-      );
-      const admin = new pg.Client({ connectionString: db.url });
-      await admin.connect();
-      await admin.query('SELECT pg_reload_conf()');
-      await admin.query(`CREATE DATABASE ${database}`);
-      await admin.query(`CREATE ROLE ${READER.user} LOGIN PASSWORD '${READER.password}'`);
-      await admin.end();
-      const c = new pg.Client({ connectionString: db.url.replace(/\/[^/]+$/, `/${database}`) });
+      pdb = await podDatabase(database, READER);
+      const c = new pg.Client({ connectionString: pdb.url });
       await c.connect();
       await c.query(
         'CREATE TABLE objects (coadd_object_id bigint PRIMARY KEY, ra double precision, dec double precision)',
@@ -170,13 +159,7 @@ describe.skipIf(skipReason !== undefined)(
         log,
       });
       ns = await createNamespace('chain', { kubeconfig });
-      await apply({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'des-reader', namespace: ns },
-        type: 'kubernetes.io/basic-auth',
-        stringData: { username: READER.user, password: READER.password },
-      });
+      await apply(pdb.readerSecret(ns, 'des-reader'));
       queryDir = await hostResultsClaim(apply, run, ns, 'skyport-chain-results-');
       await apply({
         apiVersion: 'skyport.io/v1alpha1',
@@ -184,12 +167,7 @@ describe.skipIf(skipReason !== undefined)(
         metadata: { name: run },
         spec: {
           release: 'Y6A2',
-          database: {
-            host: REAL_NODE_NETWORK.hostIP,
-            port: db.port,
-            database,
-            credentials: { secretName: 'des-reader' },
-          },
+          database: pdb.catalogDatabase('des-reader'),
           results: { claimName: 'query-results' },
           limits: { maxConcurrentJobsPerUser: 2 },
         },
@@ -235,7 +213,7 @@ describe.skipIf(skipReason !== undefined)(
       if (op !== undefined) await undeployOperator(kubeconfig, op);
       await k(['delete', 'catalog', run, '--ignore-not-found', '--wait=false']).catch(() => undefined);
       await k(['delete', 'pv', run, '--ignore-not-found', '--wait=false']).catch(() => undefined);
-      await db?.stop({ removeData: true });
+      await pdb?.db.stop({ removeData: true });
       if (queryDir) rmSync(queryDir, { recursive: true, force: true });
       log('Cleaned up');
     });

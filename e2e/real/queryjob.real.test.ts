@@ -4,7 +4,7 @@
 // Skipped unless the cluster has the real node and `npm run images -- query-runner` has built the image.
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
@@ -19,13 +19,12 @@ import {
   kubectlJson,
   uniqueName,
 } from '../cluster/index.js';
-import { nodeDirs, REAL_NODE_NETWORK } from '../cluster/node/config.js';
+import { nodeDirs } from '../cluster/node/config.js';
 import { importImage } from '../cluster/node/node.js';
 import { nodeCacheDir } from '../cluster/paths.js';
 import { readIndex } from '../images/build.js';
 import { deployOperator, undeployOperator, type DeployedOperator } from '../operator/deploy.js';
-import { startPostgres, type ServiceHandle } from '../services/index.js';
-import { hostResultsClaim, realNodeSkipReason } from './support.js';
+import { hostResultsClaim, podDatabase, realNodeSkipReason, type PodDatabase } from './support.js';
 
 const execFileP = promisify(execFile);
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
@@ -58,7 +57,7 @@ describe.skipIf(skipReason !== undefined)(
   () => {
     const run = uniqueName('qjreal');
     let ns = '';
-    let db: ServiceHandle | undefined;
+    let pdb: PodDatabase | undefined;
     let resultsDir = '';
     let op: DeployedOperator | undefined;
     const database = run.replace(/-/g, '_');
@@ -71,18 +70,8 @@ describe.skipIf(skipReason !== undefined)(
       await importImage(dirname(kubeconfig), runnerImage?.archive ?? '');
       // PostgreSQL on loopback (the operator's quote) and on the bridge's host address (the pods), password-checked
       // for the pod subnet so the mounted Secret is what lets the runner in.
-      db = await startPostgres({ listenAddresses: `127.0.0.1,${REAL_NODE_NETWORK.hostIP}` });
-      appendFileSync(
-        join(db.dir, 'data', 'pg_hba.conf'),
-        `host all all ${REAL_NODE_NETWORK.podSubnet} scram-sha-256\n`,
-      );
-      const admin = new pg.Client({ connectionString: db.url });
-      await admin.connect();
-      await admin.query('SELECT pg_reload_conf()');
-      await admin.query(`CREATE DATABASE ${database}`);
-      await admin.query(`CREATE ROLE ${READER.user} LOGIN PASSWORD '${READER.password}'`);
-      await admin.end();
-      const c = new pg.Client({ connectionString: db.url.replace(/\/[^/]+$/, `/${database}`) });
+      pdb = await podDatabase(database, READER);
+      const c = new pg.Client({ connectionString: pdb.url });
       await c.connect();
       await loadSample(c, { table: 'des_sample', rows: ROWS });
       await c.query(`GRANT SELECT ON des_sample TO ${READER.user}`);
@@ -99,13 +88,7 @@ describe.skipIf(skipReason !== undefined)(
       });
       await k(['wait', '--for=condition=Established', '--timeout=60s', 'crd/queryjobs.skyport.io']);
       ns = await createNamespace('qjreal', { kubeconfig });
-      await apply({
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name: 'des-reader', namespace: ns },
-        type: 'kubernetes.io/basic-auth',
-        stringData: { username: READER.user, password: READER.password },
-      });
+      await apply(pdb.readerSecret(ns, 'des-reader'));
       resultsDir = await hostResultsClaim(apply, run, ns, 'skyport-qj-results-');
       await apply({
         apiVersion: 'skyport.io/v1alpha1',
@@ -113,12 +96,7 @@ describe.skipIf(skipReason !== undefined)(
         metadata: { name: run },
         spec: {
           release: 'Y6A2',
-          database: {
-            host: REAL_NODE_NETWORK.hostIP,
-            port: db.port,
-            database,
-            credentials: { secretName: 'des-reader' },
-          },
+          database: pdb.catalogDatabase('des-reader'),
           results: { claimName: 'query-results' },
           limits: { maxConcurrentJobsPerUser: 2 },
         },
@@ -130,7 +108,7 @@ describe.skipIf(skipReason !== undefined)(
       if (op !== undefined) await undeployOperator(kubeconfig, op);
       await k(['delete', 'catalog', run, '--ignore-not-found', '--wait=false']).catch(() => undefined);
       await k(['delete', 'pv', run, '--ignore-not-found', '--wait=false']).catch(() => undefined);
-      await db?.stop({ removeData: true });
+      await pdb?.db.stop({ removeData: true });
       if (resultsDir) rmSync(resultsDir, { recursive: true, force: true });
     });
 

@@ -1,12 +1,14 @@
 // Helpers of the "real" e2e tier.
-import { chownSync, existsSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, chownSync, existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { helm, kubectl, repoRoot } from '../cluster/index.js';
-import { REAL_NODE_NAME } from '../cluster/node/config.js';
+import { REAL_NODE_NAME, REAL_NODE_NETWORK } from '../cluster/node/config.js';
 import { importImage } from '../cluster/node/node.js';
 import { imagesCacheDir, readIndex } from '../images/build.js';
 import { RELEASE } from '../operator/support.js';
+import { startPostgres, type ServiceHandle } from '../services/index.js';
 
 /** Why the real tier cannot run against this cluster, or undefined when its real node is Ready. */
 export async function realNodeSkipReason(kubeconfig: string): Promise<string | undefined> {
@@ -108,4 +110,60 @@ export async function hostResultsClaim(
     },
   });
   return dir;
+}
+
+/** A database the real node's pods reach: PostgreSQL, the database's URL (from the host) and its reader role. */
+export interface PodDatabase {
+  readonly db: ServiceHandle;
+  /** The database's name. */
+  readonly database: string;
+  /** The database's URL as the test (on loopback, as the superuser) reaches it. */
+  readonly url: string;
+  /** A Catalog's `spec.database` for it, the reader's credentials in the Secret `secretName`. */
+  readonly catalogDatabase: (secretName: string) => Record<string, unknown>;
+  /** The `kubernetes.io/basic-auth` Secret of the reader role in `namespace`. */
+  readonly readerSecret: (namespace: string, name: string) => Record<string, unknown>;
+}
+
+/**
+ * PostgreSQL on loopback (the test's own reads) and on the node bridge's host address (the operator's quote, the
+ * runner and TAP pods), password-checked for the pod subnet so a mounted Secret is what lets a pod in; one database
+ * `database` and a LOGIN role `reader` with `password` (grant it what the test loads).
+ */
+export async function podDatabase(
+  database: string,
+  reader: { readonly user: string; readonly password: string },
+): Promise<PodDatabase> {
+  const db = await startPostgres({ listenAddresses: `127.0.0.1,${REAL_NODE_NETWORK.hostIP}` });
+  appendFileSync(
+    join(db.dir, 'data', 'pg_hba.conf'),
+    `host all all ${REAL_NODE_NETWORK.podSubnet} scram-sha-256\n`,
+  );
+  const admin = new pg.Client({ connectionString: db.url });
+  await admin.connect();
+  try {
+    await admin.query('SELECT pg_reload_conf()');
+    await admin.query(`CREATE DATABASE ${database}`);
+    await admin.query(`CREATE ROLE ${reader.user} LOGIN PASSWORD '${reader.password}'`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    db,
+    database,
+    url: db.url.replace(/\/[^/]+$/, `/${database}`),
+    catalogDatabase: (secretName) => ({
+      host: REAL_NODE_NETWORK.hostIP,
+      port: db.port,
+      database,
+      credentials: { secretName },
+    }),
+    readerSecret: (namespace, name) => ({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace },
+      type: 'kubernetes.io/basic-auth',
+      stringData: { username: reader.user, password: reader.password },
+    }),
+  };
 }
