@@ -10,42 +10,12 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, kubectl } from '../cluster/index.js';
-import { operatorSuite } from '../operator/suite.js';
-import { cutoutKit, sampleSurvey, type Obj } from './support.js';
+import { queryFedSuite, readyReason as reason, sampleSurvey, type PodSpec } from './support.js';
 
 const catalog = `e2e-cutout-${process.pid}`;
-const suite = operatorSuite({
-  namespace: 'cutout-fromquery',
-  profiles: [],
-  setUp: async (ns) => {
-    for (const claim of ['des-tiles', 'des-cutouts', 'query-results'])
-      await apply({
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name: claim, namespace: ns },
-        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-      });
-  },
-  tearDown: async () => {
-    await kubectl(['delete', 'catalog', catalog, '--ignore-not-found', '--wait=false']).catch(
-      () => undefined,
-    );
-  },
-});
+const { suite, kit, start } = queryFedSuite('cutout-fromquery', catalog);
 const HOLD = { 'e2e.skyport.io/complete-after': '1h' };
-const { apply, get, list, waitFor, patchStatus, endPod, runningPods } = cutoutKit(() => suite.ns());
-const start = () =>
-  suite.start({
-    args: ['--controllers=imagecollection,cutoutjob'],
-    env: { SKYPORT_CUTOUT_POD_ANNOTATION_PREFIXES: 'e2e.skyport.io/' },
-  });
-
-interface PodSpec {
-  containers: { args: string[]; volumeMounts: Record<string, unknown>[] }[];
-  volumes: Record<string, unknown>[];
-}
-
-const reason = (o: Obj) => o.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+const { apply, get, list, waitFor, patchStatus, endPod, runningPods } = kit;
 
 const SHA = 'b'.repeat(64);
 function queryJob(name: string): Record<string, unknown> {

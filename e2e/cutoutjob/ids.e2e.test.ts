@@ -1,5 +1,5 @@
 // A CutoutJob whose positions name objects by COADD_OBJECT_ID only, on the real local control plane: the operator
-// snapshots the positions, creates ONE QueryJob looking the IDs up in the collection's object catalogue
+// snapshots the positions, creates the QueryJobs looking the IDs up in the collection's object catalogue
 // (spec.objects), then a plan Job that maps every row back through the lookup's result, and the shards. Operator
 // restarts between the steps make no second QueryJob or plan Job. As in fromquery.e2e.test.ts no query controller
 // runs here: the test writes the QueryJob's status as the query controller would (e2e/cutoutjob/ids.int.test.ts runs
@@ -10,46 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { eventually, kubectl } from '../cluster/index.js';
-import { operatorSuite } from '../operator/suite.js';
-import { cutoutKit, sampleSurvey, type Obj } from './support.js';
+import { queryFedSuite, readyReason as reason, sampleSurvey, type PodSpec } from './support.js';
 
 const catalog = `e2e-ids-${process.pid}`;
-const suite = operatorSuite({
-  namespace: 'cutout-ids',
-  profiles: [],
-  setUp: async (ns) => {
-    for (const claim of ['des-tiles', 'des-cutouts', 'query-results'])
-      await apply({
-        apiVersion: 'v1',
-        kind: 'PersistentVolumeClaim',
-        metadata: { name: claim, namespace: ns },
-        spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
-      });
-  },
-  tearDown: async () => {
-    await kubectl(['delete', 'catalog', catalog, '--ignore-not-found', '--wait=false']).catch(
-      () => undefined,
-    );
-  },
-});
+const { suite, kit, start, crash } = queryFedSuite('cutout-ids', catalog);
 const HOLD = { 'e2e.skyport.io/complete-after': '1h' };
-const { apply, get, list, waitFor, patchStatus, endPod, runningPods } = cutoutKit(() => suite.ns());
-const start = () =>
-  suite.start({
-    args: ['--controllers=imagecollection,cutoutjob'],
-    env: { SKYPORT_CUTOUT_POD_ANNOTATION_PREFIXES: 'e2e.skyport.io/' },
-  });
-/** Kills the operator running now (as a crash would). */
-const crash = async (): Promise<void> => {
-  const op = suite.started[suite.started.length - 1];
-  await op!.stop('SIGKILL');
-};
+const { apply, get, list, waitFor, patchStatus, endPod, runningPods } = kit;
 
-interface PodSpec {
-  containers: { args: string[]; volumeMounts: Record<string, unknown>[] }[];
-  volumes: Record<string, unknown>[];
-}
-const reason = (o: Obj) => o.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
 const SHA = 'c'.repeat(64);
 
 function cutout(name: string, inline: string): Record<string, unknown> {

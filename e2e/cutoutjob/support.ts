@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { eventually, kubectl, kubectlJson, repoRoot } from '../cluster/index.js';
+import { operatorSuite } from '../operator/suite.js';
 
 /** An object as these tests read it (fields each file looks at; the rest stays unknown). */
 export interface Obj {
@@ -143,4 +144,52 @@ export async function sampleIndexReport(): Promise<string> {
   } finally {
     rmSync(survey, { recursive: true, force: true });
   }
+}
+
+/** A runner pod's spec as these tests read it. */
+export interface PodSpec {
+  containers: { args: string[]; volumeMounts: Record<string, unknown>[] }[];
+  volumes: Record<string, unknown>[];
+}
+
+/** The reason of an object's Ready condition. */
+export const readyReason = (o: Obj): string | undefined =>
+  o.status?.conditions?.find((c) => c.type === 'Ready')?.reason;
+
+/**
+ * The suite of a file whose CutoutJobs take positions from QueryJobs (fromQueryJob, COADD_OBJECT_ID lookups): an
+ * operator suite whose namespace has the tiles, cutouts and query-results claims, the cluster-scoped Catalog
+ * `catalog` deleted at tear-down, the kit in its namespace, and start/crash of an operator running the
+ * imagecollection and cutoutjob controllers (no query controller: the tests write the QueryJobs' status).
+ */
+export function queryFedSuite(namespace: string, catalog: string) {
+  const suite = operatorSuite({
+    namespace,
+    profiles: [],
+    setUp: async (ns) => {
+      for (const claim of ['des-tiles', 'des-cutouts', 'query-results'])
+        await kit.apply({
+          apiVersion: 'v1',
+          kind: 'PersistentVolumeClaim',
+          metadata: { name: claim, namespace: ns },
+          spec: { accessModes: ['ReadWriteOnce'], resources: { requests: { storage: '1Gi' } } },
+        });
+    },
+    tearDown: async () => {
+      await kubectl(['delete', 'catalog', catalog, '--ignore-not-found', '--wait=false']).catch(
+        () => undefined,
+      );
+    },
+  });
+  const kit = cutoutKit(() => suite.ns());
+  const start = () =>
+    suite.start({
+      args: ['--controllers=imagecollection,cutoutjob'],
+      env: { SKYPORT_CUTOUT_POD_ANNOTATION_PREFIXES: 'e2e.skyport.io/' },
+    });
+  /** Kills the operator running now (as a crash would). */
+  const crash = async (): Promise<void> => {
+    await suite.started[suite.started.length - 1]?.stop('SIGKILL');
+  };
+  return { suite, kit, start, crash };
 }
