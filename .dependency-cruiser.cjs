@@ -48,7 +48,7 @@ module.exports = {
       comment:
         'services/* are separate programs: they share nothing with the operator but the API on the wire',
       severity: 'error',
-      from: { path: '^services/' },
+      from: { path: '^(services|packages)/' },
       to: { path: '^operator/' },
     },
     {
@@ -61,7 +61,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(operator|e2e|services/[^/]+)/dist/' },
+    exclude: { path: '^(operator|e2e|(services|packages)/[^/]+)/dist/' },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.base.json' },
     enhancedResolveOptions: {

@@ -11,6 +11,7 @@ export default defineConfig({
           include: [
             'operator/src/**/*.test.ts',
             'services/*/src/**/*.test.ts',
+            'packages/*/src/**/*.test.ts',
             'e2e/cluster/**/*.test.ts',
             'e2e/images/**/*.test.ts',
             'e2e/bench/**/*.test.ts',
@@ -23,6 +24,7 @@ export default defineConfig({
           name: 'integration',
           include: [
             'services/*/test/**/*.int.test.ts',
+            'packages/*/test/**/*.int.test.ts',
             'operator/test/**/*.int.test.ts',
             'e2e/images/**/*.int.test.ts',
             'e2e/cutoutjob/**/*.int.test.ts',

@@ -42,6 +42,7 @@ export const MANIFESTS = [
   'package.json',
   'package-lock.json',
   'tsconfig.base.json',
+  'packages/s3/package.json',
   'operator/package.json',
   'services/anomaly/package.json',
   'services/query-runner/package.json',
@@ -96,6 +97,8 @@ export const IMAGES: readonly ImageSpec[] = [
     inputs: {
       paths: [
         ...MANIFESTS,
+        'packages/s3/tsconfig.json',
+        'packages/s3/src',
         'operator/tsconfig.json',
         'operator/src',
         'services/anomaly/tsconfig.json',
@@ -126,7 +129,13 @@ export const IMAGES: readonly ImageSpec[] = [
     name: 'cutout-runner',
     base: 'node20',
     inputs: {
-      paths: [...MANIFESTS, 'services/cutout-runner/tsconfig.json', 'services/cutout-runner/src'],
+      paths: [
+        ...MANIFESTS,
+        'packages/s3/tsconfig.json',
+        'packages/s3/src',
+        'services/cutout-runner/tsconfig.json',
+        'services/cutout-runner/src',
+      ],
       exclude: NO_TESTS,
     },
     pins: [],
@@ -137,7 +146,13 @@ export const IMAGES: readonly ImageSpec[] = [
     name: 'query-runner',
     base: 'node20',
     inputs: {
-      paths: [...MANIFESTS, 'services/query-runner/tsconfig.json', 'services/query-runner/src'],
+      paths: [
+        ...MANIFESTS,
+        'packages/s3/tsconfig.json',
+        'packages/s3/src',
+        'services/query-runner/tsconfig.json',
+        'services/query-runner/src',
+      ],
       exclude: [...NO_TESTS, /^services\/query-runner\/src\/sample\//],
     },
     pins: [],
@@ -151,6 +166,8 @@ export const IMAGES: readonly ImageSpec[] = [
     inputs: {
       paths: [
         ...MANIFESTS,
+        'packages/s3/tsconfig.json',
+        'packages/s3/src',
         'services/tap/tsconfig.json',
         'services/tap/src',
         'services/query-runner/tsconfig.json',

@@ -127,6 +127,7 @@ export async function stageNode(env: StageEnv, ctx: string): Promise<void> {
 
 /** The workspace manifests `npm ci` needs to check the lock file. */
 const WORKSPACE_MANIFESTS = [
+  'packages/s3',
   'operator',
   'services/anomaly',
   'services/query-runner',
@@ -135,15 +136,25 @@ const WORKSPACE_MANIFESTS = [
   'e2e',
 ];
 
-/** The workspaces `workspace` lists among its dependencies (e.g. the operator: the query runner's validator). */
+/** The workspaces `workspace` depends on, directly or through another (e.g. the operator: the query runner's validator). */
 export function workspaceDependencies(repoRoot: string, workspace: string): string[] {
   const read = (w: string) =>
     JSON.parse(readFileSync(join(repoRoot, w, 'package.json'), 'utf8')) as {
       name?: string;
       dependencies?: Record<string, string>;
     };
-  const deps = Object.keys(read(workspace).dependencies ?? {});
-  return WORKSPACE_MANIFESTS.filter((w) => w !== workspace && deps.includes(read(w).name ?? ''));
+  // Transitive: the operator needs the query runner's errors, which need the S3 client (packages/s3).
+  const found = new Set<string>();
+  const visit = (ws: string): void => {
+    const deps = Object.keys(read(ws).dependencies ?? {});
+    for (const w of WORKSPACE_MANIFESTS)
+      if (w !== workspace && !found.has(w) && deps.includes(read(w).name ?? '')) {
+        found.add(w);
+        visit(w);
+      }
+  };
+  visit(workspace);
+  return WORKSPACE_MANIFESTS.filter((w) => found.has(w));
 }
 
 /** Files of installed packages no program loads: type declarations, source maps, documentation (not licences). */

@@ -12,7 +12,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startS3, type S3Server } from '../../services/query-runner/test/support/s3server.js';
+import { startS3, type S3Server } from '../../packages/s3/test/support/s3server.js';
 import { eventually, repoRoot } from '../cluster/index.js';
 import {
   applyObject,

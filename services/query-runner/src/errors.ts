@@ -5,7 +5,7 @@
 import { FormatError } from './formats/types.js';
 import { QuoteError } from './quote.js';
 import { QueryError } from './reader.js';
-import { S3Error } from './s3/client.js';
+import { S3Error } from '@skyport/s3';
 import { SpecError } from './spec.js';
 import { QueryValidationError } from './validate.js';
 

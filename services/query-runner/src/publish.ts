@@ -6,8 +6,8 @@
 import { createReadStream } from 'node:fs';
 import { join } from 'node:path';
 import type { ResultFile } from './output.js';
-import { S3Client, S3Error } from './s3/client.js';
-import type { Credentials } from './s3/sigv4.js';
+import { S3Client, S3Error } from '@skyport/s3';
+import type { Credentials } from '@skyport/s3/sigv4';
 import { SpecError, type S3Output } from './spec.js';
 
 /** The keys from the pod's environment (a Secret's keys by secretKeyRef). */

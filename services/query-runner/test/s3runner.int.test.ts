@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startPostgres, type Postgres } from './support/postgres.js';
-import { startS3, type S3Server } from './support/s3server.js';
+import { startS3, type S3Server } from '../../../packages/s3/test/support/s3server.js';
 
 const MAIN = join(import.meta.dirname, '..', 'src', 'main.ts');
 const ROOT = join(import.meta.dirname, '..', '..', '..');

@@ -3,7 +3,7 @@
 // same short lifetime as this service's own signed URLs; the bucket serves the bytes. The key layout is the
 // operator's (controllers/queryjob/build.ts s3Prefix): `<prefix>/<namespace>/<queryjob>/<uid>/<file>`.
 
-import { S3Client } from '@skyport/query-runner/s3';
+import { S3Client } from '@skyport/s3';
 import type { Job } from './jobs.js';
 
 /** TAP_RESULTS_S3_*: where the Catalog's results are. */

@@ -4,7 +4,7 @@
 
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startS3, type S3Server } from '../../query-runner/test/support/s3server.js';
+import { startS3, type S3Server } from '../../../packages/s3/test/support/s3server.js';
 import { S3Results } from '../src/s3results.js';
 
 let s3: S3Server;

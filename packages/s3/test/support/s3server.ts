@@ -9,8 +9,8 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { S3Client, type S3ClientOptions } from '../../src/s3/client.js';
-import type { Credentials } from '../../src/s3/sigv4.js';
+import { S3Client, type S3ClientOptions } from '../../src/client.js';
+import type { Credentials } from '../../src/sigv4.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 

@@ -3,7 +3,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MIN_PART_BYTES, S3Error } from '../src/s3/client.js';
+import { MIN_PART_BYTES, S3Error } from '../src/client.js';
 import { startS3, type S3Server } from './support/s3server.js';
 
 let s3: S3Server;
