@@ -26,13 +26,51 @@ describe('ImageCollection', () => {
 
   it('refuses a path escaping the volume, a missing source and min > max size', () => {
     const c = sampleCollection();
-    c.spec.source.persistentVolumeClaim.path = 'coadd/../../etc';
+    c.spec.source.persistentVolumeClaim = { claimName: 'coadd', path: 'coadd/../../etc' };
     c.spec.limits = { minSizeArcmin: 5, maxSizeArcmin: 1 };
     delete (c.spec as { results?: unknown }).results;
     expect(paths(imageCollectionValidator.validate(c))).toEqual([
       'spec.limits: minSizeArcmin must not exceed maxSizeArcmin',
       'spec.results: Required value',
       'spec.source.persistentVolumeClaim.path: path must not contain ".."',
+    ]);
+  });
+  it('takes a bucket as the source, exactly one of a claim and a bucket', () => {
+    const bucket = {
+      endpoint: 'http://objects.example.org:7070',
+      bucket: 'des-tiles',
+      prefix: 'dr2/coadd',
+      credentialsSecretRef: { name: 'des-tiles-s3' },
+      forcePathStyle: true,
+    };
+    const c = sampleCollection();
+    c.spec.source = { s3: bucket };
+    const r = imageCollectionValidator.validate(c);
+    expect(paths(r)).toEqual([]);
+    if (!r.ok) return;
+    // The Catalog's defaults: the same typed definition.
+    expect(r.value.spec.source.s3).toEqual({
+      ...bucket,
+      region: 'us-east-1',
+      credentialsSecretRef: {
+        name: 'des-tiles-s3',
+        accessKeyIdKey: 'AWS_ACCESS_KEY_ID',
+        secretAccessKeyKey: 'AWS_SECRET_ACCESS_KEY',
+      },
+    });
+    c.spec.source = { s3: { ...bucket, prefix: '' } };
+    expect(paths(imageCollectionValidator.validate(c))).toEqual([]);
+    c.spec.source = { s3: bucket, persistentVolumeClaim: { claimName: 'des-tiles' } };
+    expect(paths(imageCollectionValidator.validate(c))).toEqual([
+      'spec.source: exactly one of persistentVolumeClaim and s3 must be set',
+    ]);
+    c.spec.source = {};
+    expect(paths(imageCollectionValidator.validate(c))).toEqual([
+      'spec.source: exactly one of persistentVolumeClaim and s3 must be set',
+    ]);
+    c.spec.source = { s3: { ...bucket, prefix: 'dr2/../x' } };
+    expect(paths(imageCollectionValidator.validate(c))).toEqual([
+      "spec.source.s3.prefix: prefix must not contain '.' or '..' segments",
     ]);
   });
 });

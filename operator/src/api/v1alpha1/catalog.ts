@@ -15,6 +15,7 @@ import {
 } from './common.js';
 import type { KindNames } from './group.js';
 import { API_VERSION } from './group.js';
+import { s3Bucket } from './s3.js';
 
 /** Catalog: an admin's PostgreSQL catalog for QueryJobs (cluster-scoped, like NotebookProfile). */
 export const CATALOG = {
@@ -123,81 +124,17 @@ const limits = obj(
   },
 );
 
-/** Keys S3 object keys may not hold in a prefix segment: no leading or trailing slash, no empty or `..` segment. */
-export const S3_PREFIX_PATTERN = "^$|^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$";
-
-const s3Credentials = obj(
-  {
-    name: req(
-      str(
-        'Name of a Secret with the access key pair. It must exist in each namespace whose QueryJobs use this ' +
-          'catalog, and in the TAP namespace (it signs result URLs).',
-        { pattern: DNS1123_SUBDOMAIN_PATTERN, maxLength: 253 },
-      ),
-    ),
-    accessKeyIdKey: def(
-      str('Key of the access key id.', { pattern: '^[-._a-zA-Z0-9]+$', maxLength: 253 }),
-      'AWS_ACCESS_KEY_ID',
-    ),
-    secretAccessKeyKey: def(
-      str('Key of the secret access key.', { pattern: '^[-._a-zA-Z0-9]+$', maxLength: 253 }),
-      'AWS_SECRET_ACCESS_KEY',
-    ),
-  },
-  'The access key pair, by reference: pods read it from the Secret, it is never in a pod spec.',
-);
-
-const s3 = obj(
-  {
-    endpoint: req(
-      str(
-        'Base URL of the S3 API, with no path: https://s3.<region>.amazonaws.com, an OpenStack Swift or Ceph RGW ' +
-          'S3 endpoint, http://minio.storage:9000, ….',
-        { pattern: '^https?://[^/?#\\s]+/?$', maxLength: 512 },
-      ),
-    ),
-    bucket: req(
-      str('The bucket (it must exist; the runner writes, the TAP service presigns reads, cleanup deletes).', {
-        pattern: '^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$',
-        maxLength: 63,
-      }),
-    ),
-    prefix: def(
-      str(
-        'Key prefix of every result: objects are <prefix>/<namespace>/<queryjob>/<uid>/<file> (empty: from ' +
-          'the bucket root).',
-        { pattern: S3_PREFIX_PATTERN, maxLength: 512 },
-      ),
-      'skyport-results',
-    ),
-    region: def(
-      str('SigV4 signing region (us-east-1 for most S3-compatible servers).', {
-        pattern: '^[a-z0-9-]+$',
-        maxLength: 63,
-      }),
-      'us-east-1',
-    ),
-    credentialsSecretRef: req(s3Credentials),
-    forcePathStyle: def(
-      bool(
-        'Path-style URLs (<endpoint>/<bucket>/<key>) instead of virtual-host style (<bucket>.<endpoint host>); ' +
-          'most S3-compatible servers need true.',
-      ),
-      false,
-    ),
-  },
-  'An S3-compatible bucket results are written to (docs/adr/0013-s3-results.md).',
-  {
-    rules: [
-      {
-        rule: "!self.prefix.split('/').exists(s, s == '..' || s == '.')",
-        message: "prefix must not contain '.' or '..' segments",
-        fieldPath: '.prefix',
-        check: (s) => !s.prefix.split('/').some((x) => x === '..' || x === '.'),
-      },
-    ],
-  },
-);
+const s3 = s3Bucket({
+  description: 'An S3-compatible bucket results are written to (docs/adr/0013-s3-results.md).',
+  bucket: 'The bucket (it must exist; the runner writes, the TAP service presigns reads, cleanup deletes).',
+  prefix:
+    'Key prefix of every result: objects are <prefix>/<namespace>/<queryjob>/<uid>/<file> (empty: from ' +
+    'the bucket root).',
+  prefixDefault: 'skyport-results',
+  secret:
+    'Name of a Secret with the access key pair. It must exist in each namespace whose QueryJobs use this ' +
+    'catalog, and in the TAP namespace (it signs result URLs).',
+});
 
 const results = obj(
   {

@@ -5,6 +5,7 @@ import type { Field, Infer, InferInput } from '../schema.js';
 import type { KubeObject, ObjectMeta } from '../object.js';
 import { conditions, DNS1123_SUBDOMAIN_PATTERN, observedGeneration } from './common.js';
 import { API_VERSION, IMAGECOLLECTION } from './group.js';
+import { s3Bucket } from './s3.js';
 
 /** A floating-point number (JSON number; CEL double). */
 export function num(
@@ -137,8 +138,33 @@ export const imageCollectionSpec = obj(
     }),
     source: req(
       obj(
-        { persistentVolumeClaim: req(claimPath('holding the tiles (mounted read-only by cutout shards)')) },
-        'Where the tiles are. (S3-compatible buckets: later.)',
+        {
+          persistentVolumeClaim: claimPath('holding the tiles (mounted read-only by cutout shards)'),
+          s3: s3Bucket({
+            description:
+              'An S3-compatible bucket holding the tiles: the indexing Job reads their headers by ranged GETs and ' +
+              'writes the index to the results claim; cutout shards download the tiles they need into a scratch ' +
+              'emptyDir (docs/adr/0016-s3-tile-source.md).',
+            bucket: 'The bucket (it must exist; it is only read: ListBucket and GetObject suffice).',
+            prefix:
+              'Key prefix of the tiles: every <prefix>/<name>.fits or .fits.fz object directly under it is a ' +
+              'file of the collection (empty: the bucket root).',
+            prefixDefault: '',
+            secret:
+              "Name of a Secret with the access key pair, in the collection's namespace and in each namespace " +
+              'whose CutoutJobs use this collection.',
+          }),
+        },
+        'Where the tiles are: exactly one of persistentVolumeClaim and s3 (an S3-compatible bucket).',
+        {
+          rules: [
+            {
+              rule: 'has(self.persistentVolumeClaim) != has(self.s3)',
+              message: 'exactly one of persistentVolumeClaim and s3 must be set',
+              check: (s) => (s.persistentVolumeClaim !== undefined) !== (s.s3 !== undefined),
+            },
+          ],
+        },
       ),
     ),
     results: req(
@@ -210,9 +236,15 @@ export const imageCollectionStatus = obj(
       },
       'Sky coverage: the union of the tile footprints as RA/Dec bounds.',
     ),
-    indexPath: str('Where the tile index (tiles.json) is, relative to the source volume.', {
-      maxLength: 1024,
-    }),
+    indexPath: str(
+      'Where the tile index is: relative to the source volume (tiles.json), or for a bucket source relative to ' +
+        'the results volume (index/tiles.json).',
+      { maxLength: 1024 },
+    ),
+    largestTileBytes: int(
+      "Bytes of the largest tile's files (all bands): a bucket source's shards get 9 times this as scratch.",
+      { minimum: 0 },
+    ),
     indexedAt: dateTime('When the index was built.'),
     indexJob: str('Name of the indexing Job of the current source.', { maxLength: 63 }),
     footprints: arr(footprint, 'Every tile footprint (CutoutJobs shard positions by tile with them).', {

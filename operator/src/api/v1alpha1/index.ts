@@ -8,6 +8,7 @@ export * from './anomalyservice.js';
 export * from './imagecollection.js';
 export * from './cutoutjob.js';
 export * from './catalog.js';
+export * from './s3.js';
 export * from './queryjob.js';
 export * from './crds.js';
 export * from './samples.js';

@@ -327,4 +327,52 @@ describe('golden files', () => {
   it('ImageCollection: the indexing Job', () => {
     golden('imagecollection', 'index-job', [indexJob(collection(), ctx.image)]);
   });
+
+  it('a bucket source: the index on the results claim, keys by secretKeyRef, the shards with a scratch emptyDir', () => {
+    const base = collection({ indexPath: 'index/tiles.json', largestTileBytes: 40 * 1024 ** 2 });
+    const c: typeof base = {
+      ...base,
+      spec: {
+        ...base.spec,
+        source: {
+          s3: {
+            endpoint: 'http://objects.example.org:7070',
+            bucket: 'des-tiles',
+            prefix: 'dr2/coadd',
+            region: 'us-east-1',
+            forcePathStyle: true,
+            credentialsSecretRef: {
+              name: 'des-tiles-s3',
+              accessKeyIdKey: 'access',
+              secretAccessKeyKey: 'secret',
+            },
+          },
+        },
+      },
+    };
+    const job = cutout();
+    const plan = planShards({ csv: CSV, spec: job.spec, limits: c.spec.limits, footprints: FOOTPRINTS });
+    const idx = indexJob(c, ctx.image);
+    const shards = shardsJob(job, c, 2, ctx);
+    golden('imagecollection', 'index-job-s3', [idx, positionsConfigMap(job, c, plan), shards]);
+    const spec = shardSpec(job, c);
+    expect(spec).toMatchObject({
+      root: '/scratch',
+      index: '/results/index/tiles.json',
+      s3: { endpoint: 'http://objects.example.org:7070', bucket: 'des-tiles', prefix: 'dr2/coadd' },
+    });
+    // Never a key in the pod specs: only the Secret's name and keys.
+    const text = JSON.stringify([idx, shards]);
+    expect(text).toContain('"secretKeyRef":{"name":"des-tiles-s3","key":"secret"}');
+    expect(text).not.toMatch(/"value":/);
+    const pod = (shards['spec'] as { template: { spec: Record<string, unknown> } }).template.spec;
+    expect(pod['volumes']).toContainEqual({ name: 'scratch', emptyDir: { sizeLimit: '360Mi' } });
+    expect(JSON.stringify(pod['volumes'])).not.toContain('"tiles"');
+    // An index of an older runner (no largest tile): the fallback limit.
+    const { largestTileBytes: _l, ...status } = c.status ?? {};
+    const old: typeof c = { ...c, status };
+    const oldPod = (shardsJob(job, old, 2, ctx)['spec'] as { template: { spec: Record<string, unknown> } })
+      .template.spec;
+    expect(oldPod['volumes']).toContainEqual({ name: 'scratch', emptyDir: { sizeLimit: '8192Mi' } });
+  });
 });

@@ -19,6 +19,7 @@ import { planRecordOf, runnerLimits, settledCsv, type Plan, type PlanRecord } fr
 import { ID_RESULT_COLUMNS, lookupWhere } from './ids.js';
 import type { QueryResult } from './query.js';
 import { runnerJob, TERMINATION_LOG, type RunnerVolume } from './runner-pod.js';
+import { indexFile, RESULTS, s3Env, s3Source, SCRATCH, scratchVolume, TILES, tilesVolume } from './tiles.js';
 import { planAnnotations } from './status.js';
 
 /** Child components (the `app.kubernetes.io/component` label and the name suffix). */
@@ -37,8 +38,6 @@ export const SHARD_RETRIES = 2;
 /** Largest ConfigMap the apiserver stores (bytes of data, roughly). */
 export const CONFIGMAP_MAX_BYTES = 1_000_000;
 
-const TILES = '/tiles';
-const RESULTS = '/results';
 const POSITIONS = '/positions';
 const QUERY = '/query';
 const IDS = '/ids';
@@ -114,17 +113,8 @@ function volumes(
   withTiles: boolean,
   withPositions: boolean,
 ): RunnerVolume[] {
-  const src = c.spec.source.persistentVolumeClaim;
   const res = c.spec.results.persistentVolumeClaim;
-  const out: RunnerVolume[] = [];
-  if (withTiles)
-    out.push({
-      name: 'tiles',
-      mountPath: TILES,
-      readOnly: true,
-      subPath: src.path,
-      source: { persistentVolumeClaim: { claimName: src.claimName, readOnly: true } },
-    });
+  const out: RunnerVolume[] = withTiles ? tilesVolume(c) : [];
   out.push({
     name: 'results',
     mountPath: RESULTS,
@@ -149,11 +139,12 @@ export function shardSpec(
   byJob = fromQuery(job),
 ): Record<string, unknown> {
   const s = job.spec;
+  const s3 = s3Source(c);
   const bands = s.fits.enabled ? (s.fits.bands ?? s.bands) : [];
   const cut = s.bands === undefined ? {} : { bands: s.bands };
   return {
-    root: TILES,
-    index: `${TILES}/${c.status?.indexPath ?? 'tiles.json'}`,
+    ...(s3 === undefined ? { root: TILES } : { s3, root: SCRATCH }),
+    index: indexFile(c),
     positionsFile: `${planDir(job, byJob)}/shard-{index}.csv`,
     outputDir: `${RESULTS}/${outputPath(job)}/shard-{index}`,
     size: { x: sizeOf(s).x, y: sizeOf(s).y, unit: sizeOf(s).unit, shape: sizeOf(s).shape },
@@ -282,7 +273,7 @@ export function planSpec(
   return {
     inputs: results.flatMap((r, k) => r.files.map((f) => `${queryMount(k)}/${f}`)),
     columns,
-    index: `${TILES}/${c.status?.indexPath ?? 'tiles.json'}`,
+    index: indexFile(c),
     size: { x: size.x, y: size.y, unit: size.unit, shape: size.shape },
     shards: job.spec.parallelism.shards,
     limits: runnerLimits(c.spec.limits),
@@ -365,7 +356,8 @@ export function shardsJob(job: CutoutJob, c: ImageCollection, shards: number, ct
     image: ctx.image,
     args: ['shard', `${POSITIONS}/spec.json`, '--index', '$(JOB_COMPLETION_INDEX)'],
     backoffLimit: null,
-    volumes: volumes(c, job, true, true),
+    volumes: [...volumes(c, job, true, true), ...scratchVolume(c)],
+    env: s3Env(c),
     ...(ctx.podAnnotations !== undefined && { podAnnotations: ctx.podAnnotations }),
     job: {
       completionMode: 'Indexed',

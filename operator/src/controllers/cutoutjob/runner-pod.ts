@@ -17,7 +17,9 @@ export interface RunnerVolume {
   readonly readOnly: boolean;
   readonly subPath?: string;
   readonly source:
-    { persistentVolumeClaim: { claimName: string; readOnly?: boolean } } | { configMap: { name: string } };
+    | { persistentVolumeClaim: { claimName: string; readOnly?: boolean } }
+    | { configMap: { name: string } }
+    | { emptyDir: { sizeLimit: string } };
 }
 
 /** Options of {@link runnerJob}. */
@@ -32,6 +34,8 @@ export interface RunnerJobOptions {
   readonly podAnnotations?: Readonly<Record<string, string>>;
   /** Pod failures before the Job fails (default 2); null leaves it unset (an Indexed Job's per-index limit rules). */
   readonly backoffLimit?: number | null;
+  /** Environment of the container (a bucket's key pair, only by secretKeyRef). */
+  readonly env?: readonly Record<string, unknown>[];
 }
 
 /** A batch/v1 Job running the cutout runner once (or once per index), restricted Pod Security, never restarted in place. */
@@ -63,6 +67,7 @@ export function runnerJob(o: RunnerJobOptions): KubeObject {
               image: o.image,
               imagePullPolicy: 'IfNotPresent',
               args: [...o.args],
+              ...(o.env !== undefined && o.env.length > 0 && { env: [...o.env] }),
               terminationMessagePath: TERMINATION_LOG,
               terminationMessagePolicy: 'File',
               resources: { requests: { cpu: '500m', memory: '512Mi' }, limits: { memory: '2Gi' } },

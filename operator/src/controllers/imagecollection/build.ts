@@ -5,9 +5,9 @@ import type { KubeObject } from '../../api/object.js';
 import type { ImageCollection, ImageCollectionStatus, TileFootprint } from '../../api/v1alpha1/index.js';
 import { childMeta, dnsLabel, shortHash } from '../../meta/index.js';
 import { runnerJob, TERMINATION_LOG } from '../cutoutjob/runner-pod.js';
+import { INDEX_FILE, RESULTS, S3_INDEX_FILE, s3Env, s3Source } from '../cutoutjob/tiles.js';
 
-/** The index file the Job writes, relative to the source directory. */
-export const INDEX_FILE = 'tiles.json';
+export { INDEX_FILE, S3_INDEX_FILE } from '../cutoutjob/tiles.js';
 
 /** Name of the indexing Job of the collection's current source: a new source, a new Job. */
 export function indexJobName(c: ImageCollection): string {
@@ -26,9 +26,36 @@ export function indexJob(c: ImageCollection, image: string): KubeObject {
     },
   };
   const name = indexJobName(c);
+  const meta = { ...childMeta(owner, 'index', { name }), name };
+  const s3 = s3Source(c);
   const src = c.spec.source.persistentVolumeClaim;
+  if (s3 !== undefined || src === undefined) {
+    // A bucket is only read: its headers by ranged GETs, the index written to the results claim.
+    const res = c.spec.results.persistentVolumeClaim;
+    return runnerJob({
+      meta,
+      image,
+      args: [
+        'index-s3',
+        JSON.stringify(s3),
+        `${RESULTS}/${S3_INDEX_FILE}`,
+        '--summary-file',
+        TERMINATION_LOG,
+      ],
+      env: s3Env(c),
+      volumes: [
+        {
+          name: 'results',
+          mountPath: RESULTS,
+          readOnly: false,
+          subPath: res.path,
+          source: { persistentVolumeClaim: { claimName: res.claimName } },
+        },
+      ],
+    });
+  }
   return runnerJob({
-    meta: { ...childMeta(owner, 'index', { name }), name },
+    meta,
     image,
     args: ['index', '/tiles', `/tiles/${INDEX_FILE}`, '--summary-file', TERMINATION_LOG],
     volumes: [
@@ -48,6 +75,8 @@ export interface IndexReport {
   readonly tiles: number;
   readonly bands: readonly string[];
   readonly skipped: number;
+  /** Bytes of the largest tile's files (absent from an older runner's report). */
+  readonly largestTileBytes?: number;
   readonly footprints?: readonly TileFootprint[];
 }
 
@@ -66,10 +95,15 @@ export function parseIndexReport(message: string): IndexReport {
   } catch (e) {
     throw new ReportError(`index report is not JSON: ${e instanceof Error ? e.message : String(e)}`);
   }
-  const { tiles, bands, skipped, fp } = o;
+  const { tiles, bands, skipped, fp, largestTileBytes } = o;
   if (typeof tiles !== 'number' || !Array.isArray(bands) || typeof skipped !== 'number')
     throw new ReportError('index report lacks tiles, bands or skipped');
-  const report: IndexReport = { tiles, bands: bands.map(String), skipped };
+  const report: IndexReport = {
+    tiles,
+    bands: bands.map(String),
+    skipped,
+    ...(typeof largestTileBytes === 'number' && { largestTileBytes }),
+  };
   if (!Array.isArray(fp)) return report;
   const footprints = fp.map((row: unknown, i) => {
     const r = row as unknown[];

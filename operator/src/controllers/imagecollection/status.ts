@@ -3,7 +3,7 @@ import type { KubeObject } from '../../api/object.js';
 import type { ImageCollection, ImageCollectionStatus } from '../../api/v1alpha1/index.js';
 import { CONDITION, rfc3339, setCondition } from '../../meta/index.js';
 import { jobOutcome, terminationMessage } from '../cutoutjob/runner-pod.js';
-import { coverageOf, INDEX_FILE, parseIndexReport, ReportError } from './build.js';
+import { coverageOf, INDEX_FILE, parseIndexReport, ReportError, S3_INDEX_FILE } from './build.js';
 
 /** The status of `c` given its current indexing Job (undefined: not made yet) and that Job's pods. */
 export function collectionStatus(
@@ -30,7 +30,11 @@ export function collectionStatus(
     );
   const out = jobOutcome(job);
   if (!out.done) {
-    const message = `indexing the tiles on claim ${c.spec.source.persistentVolumeClaim.claimName} (Job ${jobName})`;
+    const where =
+      c.spec.source.s3 !== undefined
+        ? `in bucket ${c.spec.source.s3.bucket}`
+        : `on claim ${c.spec.source.persistentVolumeClaim?.claimName ?? ''}`;
+    const message = `indexing the tiles ${where} (Job ${jobName})`;
     return { ...base, phase: 'Indexing', message, conditions: ready('False', 'Indexing', message) };
   }
   const failed = (reason: string, message: string): ImageCollectionStatus => ({
@@ -65,7 +69,8 @@ export function collectionStatus(
     bands: [...report.bands],
     skipped: report.skipped,
     ...(coverage !== undefined && { coverage }),
-    indexPath: INDEX_FILE,
+    indexPath: c.spec.source.s3 !== undefined ? S3_INDEX_FILE : INDEX_FILE,
+    ...(report.largestTileBytes !== undefined && { largestTileBytes: report.largestTileBytes }),
     indexedAt: finished ?? prev.indexedAt ?? rfc3339(now),
     ...(report.footprints !== undefined && { footprints: [...report.footprints] }),
     conditions:
