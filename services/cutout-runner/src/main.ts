@@ -5,6 +5,10 @@
 //   main.ts index ROOT [OUT.json] [--summary-file F]
 //                                  build a collection's tile index from its files' headers; F gets the compact
 //                                  footprint summary the operator reads (the pod's termination message)
+//   main.ts index-s3 BUCKET_JSON OUT.json [--summary-file F]
+//                                  the same over a bucket ({endpoint, bucket, prefix, region, forcePathStyle}; keys
+//                                  from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY): headers by ranged GETs
+//   A shard spec with `s3` (a bucket) downloads its tiles into `root` (a scratch directory) tile by tile.
 //   main.ts merge POSITIONS_DIR OUTPUT_DIR --shards N [--summary-file F]
 //                                  merge the shards' manifests (merge.ts); F gets the report
 //   main.ts plan SPEC_JSON [--summary-file F]
@@ -23,12 +27,15 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomic } from './fits/write.js';
 import { mergeShards } from './merge.js';
 import { footprintsOf, runPlan, type IdsSpec, type PlanSpec } from './plan.js';
-import { runShard, type Colour, type ShardSpec } from './runner.js';
+import { runShard, runShardStaged, type Colour, type ShardSpec } from './runner.js';
 import { DES_LIMITS, type Limits } from './cutout/positions.js';
 import { ResultError } from './cutout/result.js';
 import { startServe } from './serve/config.js';
 import { generateSurvey } from './survey/generate.js';
-import { buildIndex, type TileIndex } from './survey/tile-index.js';
+import { buildIndex, largestTileBytes, type TileIndex } from './survey/tile-index.js';
+import { bucketClient, parseBucket, type TileBucket } from './s3/bucket.js';
+import { buildBucketIndex } from './s3/index.js';
+import { TileStager } from './s3/stage.js';
 
 export class SpecError extends Error {
   readonly code = 'BadSpec';
@@ -90,7 +97,7 @@ function limits(v: unknown): Limits | undefined {
  * Reads a shard spec; relative paths are taken from the spec file's directory. `shardIndex` replaces `{index}` in
  * positionsFile and outputDir (one spec for every index of an Indexed Job).
  */
-export function loadSpec(path: string, shardIndex?: number): ShardSpec {
+export function loadSpec(path: string, shardIndex?: number): ShardSpec & { readonly s3?: TileBucket } {
   const base = resolve(path, '..');
   const at = (p: unknown, field: string): string => {
     if (typeof p !== 'string' || p === '') throw new SpecError(`${field}: expected a path`);
@@ -103,6 +110,13 @@ export function loadSpec(path: string, shardIndex?: number): ShardSpec {
     typeof o.positions === 'string'
       ? o.positions
       : readFileSync(at(o.positionsFile, 'positionsFile'), 'utf8');
+  let s3: TileBucket | undefined;
+  try {
+    s3 = o.s3 === undefined ? undefined : parseBucket(o.s3);
+  } catch (e) {
+    throw new SpecError(e instanceof Error ? e.message : String(e));
+  }
+  if (s3 !== undefined && o.index === undefined) throw new SpecError('index: a bucket source needs its index file');
   const index: TileIndex =
     o.index === undefined
       ? buildIndex(root)
@@ -123,7 +137,8 @@ export function loadSpec(path: string, shardIndex?: number): ShardSpec {
       shape,
     };
   }
-  const spec: ShardSpec = {
+  const spec: ShardSpec & { s3?: TileBucket } = {
+    ...(s3 !== undefined && { s3 }),
     positions,
     root,
     index,
@@ -139,7 +154,7 @@ export function loadSpec(path: string, shardIndex?: number): ShardSpec {
     }),
     ...(o.colour !== undefined && { colour: colours(o.colour) }),
     ...(o.limits !== undefined && { limits: limits(o.limits) }),
-  } as ShardSpec;
+  } as ShardSpec & { s3?: TileBucket };
   return spec;
 }
 
@@ -171,6 +186,7 @@ export function indexSummary(index: TileIndex, indexPath: string): string {
     tiles: index.tiles.length,
     bands: index.bands,
     skipped: index.skipped.length,
+    largestTileBytes: largestTileBytes(index),
     indexPath,
   };
   const fp = footprintsOf(index).map((f) => [f.tile, f.raMin, f.raMax, f.decMin, f.decMax]);
@@ -278,7 +294,39 @@ function plan(arg: string, summaryFile: string | undefined): number {
   }
 }
 
-export function main(args: string[]): number {
+/** A shard over a bucket: its tiles downloaded into the spec's root (the scratch emptyDir) tile by tile. */
+async function shardFromBucket(spec: ShardSpec & { s3: TileBucket }): Promise<number> {
+  const stager = new TileStager(bucketClient(spec.s3), spec.s3, spec.root);
+  const { summary } = await runShardStaged(spec, stager);
+  console.log(JSON.stringify(summary));
+  return 0;
+}
+
+/** `index-s3`: the bucket's index written to OUT (a volume), the summary to F. */
+async function indexBucket(arg: string, target: string, summaryFile: string | undefined): Promise<number> {
+  let b: TileBucket;
+  try {
+    b = parseBucket(JSON.parse(arg) as unknown, 'bucket');
+  } catch (e) {
+    throw new SpecError(e instanceof Error ? e.message : String(e));
+  }
+  const { index, stats } = await buildBucketIndex(bucketClient(b), b);
+  writeFileAtomic(target, JSON.stringify(index, null, 1) + '\n');
+  if (summaryFile !== undefined) writeFileSync(summaryFile, indexSummary(index, target));
+  console.log(
+    `indexed ${index.tiles.length} tiles, bands ${index.bands.join('')}, skipped ${index.skipped.length}; ` +
+      `${stats.gets} ranged GETs, ${stats.bytesRead} of ${stats.bytesListed} bytes read, ${stats.retries} retries`,
+  );
+  return 0;
+}
+
+function failed(e: unknown): number {
+  console.error(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+  return e instanceof SpecError ? 2 : 1;
+}
+
+/** Runs a command; the bucket commands answer with a promise. */
+export function main(args: string[]): number | Promise<number> {
   const [cmd, arg, out] = args;
   const summaryFile = option(args, '--summary-file');
   try {
@@ -286,10 +334,13 @@ export function main(args: string[]): number {
       const index = option(args, '--index');
       if (index !== undefined && !/^\d+$/.test(index))
         throw new SpecError('--index: expected a shard number');
-      const { summary } = runShard(loadSpec(arg, index === undefined ? undefined : Number(index)));
+      const spec = loadSpec(arg, index === undefined ? undefined : Number(index));
+      if (spec.s3 !== undefined) return shardFromBucket({ ...spec, s3: spec.s3 }).catch(failed);
+      const { summary } = runShard(spec);
       console.log(JSON.stringify(summary));
       return 0;
     }
+    if (cmd === 'index-s3' && arg && out) return indexBucket(arg, out, summaryFile).catch(failed);
     if (cmd === 'merge' && arg && out) {
       const report = mergeShards({ positionsDir: arg, outputDir: out, shards: flag(args, '--shards', 1) });
       if (summaryFile !== undefined) writeFileSync(summaryFile, JSON.stringify(report));
@@ -335,13 +386,12 @@ export function main(args: string[]): number {
     }
     console.error(
       'usage: main.ts shard SPEC.json [--index N] | index ROOT [OUT.json] [--summary-file F] | ' +
-        'merge POSITIONS_DIR OUTPUT_DIR --shards N [--summary-file F] | plan SPEC_JSON [--summary-file F] | ' +
+        'index-s3 BUCKET_JSON OUT.json [--summary-file F] | merge POSITIONS_DIR OUTPUT_DIR --shards N [--summary-file F] | plan SPEC_JSON [--summary-file F] | ' +
         'clean DIR | survey DIR [--tile-size N] [--tiles K] | serve',
     );
     return 2;
   } catch (e) {
-    console.error(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
-    return e instanceof SpecError ? 2 : 1;
+    return failed(e);
   }
 }
 
@@ -362,5 +412,8 @@ function serve(): void {
 
 if (process.argv[1] !== undefined && import.meta.url === `file://${resolve(process.argv[1])}`) {
   if (process.argv[2] === 'serve') serve();
-  else process.exitCode = main(process.argv.slice(2));
+  else
+    void Promise.resolve(main(process.argv.slice(2))).then((code) => {
+      process.exitCode = code;
+    });
 }

@@ -96,6 +96,8 @@ export interface Summary {
     readonly cut: number;
     readonly write: number;
   };
+  /** A bucket source: the tiles downloaded into the scratch (count, bytes, time, retries, failures, peak). */
+  readonly staging?: StagingSummary;
 }
 
 /** `J hhmmss.ssss ±ddmmss.ssss`, DESaccess's cutout name (rounded, carries handled). */
@@ -122,6 +124,8 @@ class ImageCache {
   constructor(
     private readonly root: string,
     private readonly capacity: number,
+    /** Files that could not be had (a bucket source), with the reason a cutout needing them reports. */
+    private readonly missing: ReadonlyMap<string, string> = new Map(),
   ) {}
 
   get(path: string, hdu: string): Image {
@@ -132,6 +136,8 @@ class ImageCache {
       this.map.set(key, hit);
       return hit;
     }
+    const gone = this.missing.get(path);
+    if (gone !== undefined) throw new Error(gone);
     const t0 = performance.now();
     const f = FitsFile.open(join(this.root, path));
     try {
@@ -299,8 +305,29 @@ function removeStaleTemporaries(dir: string): number {
   return n;
 }
 
-/** Runs one shard; returns the manifest rows (in input order) and the summary it wrote. */
-export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summary } {
+/** A shard between planning and its manifest: the rows settled so far and the cutouts to make, in tile order. */
+interface ShardRun {
+  readonly spec: ShardSpec;
+  readonly ctx: Context;
+  readonly rows: Map<number, ManifestRow>;
+  readonly planned: readonly { pos: Position; plan: Plan }[];
+  readonly ignoredColumns: readonly string[];
+  readonly t0: number;
+  readonly tPlan: number;
+  readonly cpu0: NodeJS.CpuUsage;
+}
+
+/** A bucket source's staging, as the shard's summary reports it. */
+export interface StagingSummary {
+  readonly downloads: number;
+  readonly bytes: number;
+  readonly ms: number;
+  readonly retries: number;
+  readonly failed: number;
+  readonly peakScratchBytes: number;
+}
+
+function startShard(spec: ShardSpec, missing?: ReadonlyMap<string, string>): ShardRun {
   const t0 = performance.now();
   const cpu0 = process.cpuUsage();
   removeStaleTemporaries(spec.outputDir);
@@ -346,7 +373,11 @@ export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summa
   }
   const tPlan = performance.now();
   planned.sort((a, b) => a.plan.best.tile.localeCompare(b.plan.best.tile) || a.pos.row - b.pos.row);
-  const cache = new ImageCache(spec.root, spec.cacheImages ?? Math.max(8, 4 * cutBands.length * hdus.length));
+  const cache = new ImageCache(
+    spec.root,
+    spec.cacheImages ?? Math.max(8, 4 * cutBands.length * hdus.length),
+    missing,
+  );
   const ctx: Context = {
     spec,
     fitsBands,
@@ -361,8 +392,12 @@ export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summa
     cutMs: 0,
     writeMs: 0,
   };
-  for (const { pos, plan } of planned) rows.set(pos.row, cutPosition(ctx, pos, plan));
-  const { bytes, files, cutMs, writeMs } = ctx;
+  return { spec, ctx, rows, planned, ignoredColumns: parsed.ignoredColumns, t0, tPlan, cpu0 };
+}
+
+function endShard(run: ShardRun, staging?: StagingSummary): { rows: ManifestRow[]; summary: Summary } {
+  const { spec, ctx, rows, t0, tPlan, cpu0 } = run;
+  const { bytes, files, cutMs, writeMs, cache } = ctx;
   const ordered = [...rows.values()].sort((a, b) => a.row - b.row);
   const counts: Record<Status, number> = { ok: 0, partial: 0, unmatched: 0, failed: 0 };
   for (const r of ordered) counts[r.status]++;
@@ -384,12 +419,68 @@ export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summa
       cut: Math.round(cutMs - cache.readMs),
       write: Math.round(writeMs),
     },
+    ...(staging !== undefined && { staging: { ...staging, ms: Math.round(staging.ms) } }),
   };
   writeFileAtomic(
     join(spec.outputDir, 'summary.json'),
-    JSON.stringify({ ...summary, ignoredColumns: parsed.ignoredColumns }, null, 2) + '\n',
+    JSON.stringify({ ...summary, ignoredColumns: run.ignoredColumns }, null, 2) + '\n',
   );
   return { rows: ordered, summary };
+}
+
+/** Runs one shard; returns the manifest rows (in input order) and the summary it wrote. */
+export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summary } {
+  const run = startShard(spec);
+  for (const { pos, plan } of run.planned) run.rows.set(pos.row, cutPosition(run.ctx, pos, plan));
+  return endShard(run);
+}
+
+/** Where a shard's files come from when they are not on a volume: staged into `spec.root` tile by tile. */
+export interface TileSource {
+  /** Files that could not be had, with the reason (the cutouts needing one report it). */
+  readonly missing: ReadonlyMap<string, string>;
+  /** Makes exactly these files (paths relative to the root) present in the root. */
+  stage(paths: ReadonlySet<string>, sizes: ReadonlyMap<string, number>): Promise<void>;
+  /** Removes what is still staged. */
+  clear(): void;
+  readonly stats: StagingSummary;
+}
+
+/**
+ * Runs one shard whose files are staged by `source` (a bucket): the cutouts are made one tile's group at a time
+ * (positions whose best tile is the same), and before each group exactly the files its pieces need, in the bands
+ * cut, are staged — so each file is fetched once per group that needs it and the scratch holds one group's files.
+ */
+export async function runShardStaged(
+  spec: ShardSpec,
+  source: TileSource,
+): Promise<{ rows: ManifestRow[]; summary: Summary }> {
+  const run = startShard(spec, source.missing);
+  const sizes = new Map<string, number>();
+  for (const t of spec.index.tiles) for (const f of t.files) if (f.bytes !== undefined) sizes.set(f.path, f.bytes);
+  try {
+    for (let i = 0; i < run.planned.length;) {
+      const tile = run.planned[i]?.plan.best.tile;
+      let j = i;
+      const need = new Set<string>();
+      while (j < run.planned.length && run.planned[j]?.plan.best.tile === tile) {
+        for (const piece of run.planned[j]?.plan.pieces ?? [])
+          for (const band of run.ctx.cutBands) {
+            const f = fileFor(piece.tile, band);
+            if (f !== undefined) need.add(f);
+          }
+        j++;
+      }
+      await source.stage(need, sizes);
+      for (; i < j; i++) {
+        const item = run.planned[i];
+        if (item !== undefined) run.rows.set(item.pos.row, cutPosition(run.ctx, item.pos, item.plan));
+      }
+    }
+  } finally {
+    source.clear();
+  }
+  return endShard(run, source.stats);
 }
 
 /**

@@ -20,7 +20,8 @@ export interface Hdu {
   readonly dataBytes: number;
 }
 
-function dataBytes(h: Header, where: string): number {
+/** Bytes of an HDU's data area (without the block padding): BITPIX, NAXISn, PCOUNT and GCOUNT. */
+export function dataBytes(h: Header, where: string): number {
   const bitpix = h.number('BITPIX');
   const naxis = h.number('NAXIS');
   if (naxis === 0) return 0;
@@ -33,7 +34,8 @@ function dataBytes(h: Header, where: string): number {
   return (Math.abs(bitpix) / 8) * h.number('GCOUNT', 1) * (h.number('PCOUNT', 0) + n);
 }
 
-function kindOf(h: Header): HduKind {
+/** What an HDU holds, from its header. */
+export function kindOf(h: Header): HduKind {
   if (h.get('ZIMAGE') === true) return 'compressed-image';
   const x = h.get('XTENSION');
   if (x === 'BINTABLE' || x === 'TABLE') return 'table';
@@ -145,16 +147,20 @@ function readHeader(fd: number, at: number, size: number, where: string): { head
     readFully(fd, block, pos);
     chunks.push(block);
     // END sits at the start of some 80-byte card in the last block read.
-    for (let c = 0; c < BLOCK; c += 80) {
-      if (block[c] === 0x45 && block[c + 1] === 0x4e && block[c + 2] === 0x44 && isBlankTail(block, c + 3)) {
-        return Header.parse(Buffer.concat(chunks), where);
-      }
-    }
+    if (endCardIn(block) >= 0) return Header.parse(Buffer.concat(chunks), where);
   }
   throw new FitsError(
     'NoEnd',
     `${where}: header has no END card (or the file is not a multiple of 2880 bytes)`,
   );
+}
+
+/** The offset just past the END card in a 2880-byte block, or -1 when the block has none. */
+export function endCardIn(block: Uint8Array): number {
+  for (let c = 0; c < BLOCK; c += 80) {
+    if (block[c] === 0x45 && block[c + 1] === 0x4e && block[c + 2] === 0x44 && isBlankTail(block, c + 3)) return c + 80;
+  }
+  return -1;
 }
 
 function isBlankTail(block: Uint8Array, from: number): boolean {

@@ -1,12 +1,14 @@
 // The tile index of an image collection, built from the files' headers alone (what the indexing Job
 // runs): per tile its files by band, each file's image HDUs, the tile's WCS and pixel scale, and its
 // footprint as RA/Dec bounds with the RA-0 crossing flagged (DES's CROSSRA0), from points along the
-// image's outer pixel edges.
+// image's outer pixel edges. A directory's files (buildIndex) and a bucket's (s3/index.ts) are indexed by the same
+// code from their HDUs (indexScanned).
 
-import { readdirSync } from 'node:fs';
+import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { FitsError } from '../fits/header.js';
-import { FitsFile } from '../fits/read.js';
+import { uncompressedHeader } from '../fits/compressed.js';
+import { FitsError, type Header } from '../fits/header.js';
+import { FitsFile, type Hdu } from '../fits/read.js';
 import { normRa, TanWcs } from '../wcs.js';
 
 export interface Footprint {
@@ -29,6 +31,8 @@ export interface IndexedFile {
   /** Path relative to the collection's root. */
   readonly path: string;
   readonly band: string;
+  /** Size of the file (the object in a bucket); absent from an index an older runner wrote. */
+  readonly bytes?: number;
   readonly hdus: readonly IndexedHdu[];
 }
 
@@ -89,58 +93,87 @@ export function inFootprint(f: Footprint, ra: number, dec: number, margin = 0): 
   return [r - 360, r, r + 360].some((v) => v >= start && v <= end);
 }
 
+/** Whether a file name (directly in the root or under the prefix) is one of the collection's files. */
+export function isTileFile(name: string): boolean {
+  return /\.fits(\.fz)?$/.test(name) && !name.includes('/');
+}
+
+/** A file's HDUs as read from its headers (or why they could not be read), before indexing. */
+export interface ScannedFile {
+  /** Path relative to the collection's root (or key relative to the bucket prefix). */
+  readonly path: string;
+  readonly bytes: number;
+  readonly hdus?: readonly Hdu[];
+  readonly error?: string;
+}
+
 /** Indexes every `*.fits` / `*.fits.fz` file directly in `root` by its TILENAME and BAND cards. */
 export function buildIndex(root: string): TileIndex {
+  const names = readdirSync(root).filter(isTileFile).sort();
+  const scanned = names.map((path): ScannedFile => {
+    const file = join(root, path);
+    try {
+      const f = FitsFile.open(file);
+      f.close();
+      return { path, bytes: statSync(file).size, hdus: f.hdus };
+    } catch (e) {
+      return { path, bytes: 0, error: e instanceof Error ? e.message : String(e) };
+    }
+  });
+  return indexScanned(scanned);
+}
+
+/** The header of an HDU's image (for a compressed image: the header of the image it holds). */
+function imageHeader(h: Hdu): Header {
+  return h.kind === 'compressed-image' ? uncompressedHeader(h.header) : h.header;
+}
+
+/** The index of scanned files (in the order given), by their TILENAME and BAND cards; a bad file is skipped. */
+export function indexScanned(files: readonly ScannedFile[]): TileIndex {
   const byTile = new Map<string, { info: Omit<IndexedTile, 'files'>; files: IndexedFile[] }>();
   const skipped: { path: string; reason: string }[] = [];
-  const names = readdirSync(root)
-    .filter((f) => /\.fits(\.fz)?$/.test(f))
-    .sort();
-  for (const path of names) {
+  for (const { path, bytes, hdus, error } of files) {
     try {
-      const f = FitsFile.open(join(root, path));
-      try {
-        const images = f.hdus.filter((h) => h.kind === 'image' || h.kind === 'compressed-image');
-        const first = images[0];
-        if (first === undefined) throw new FitsError('NoImage', 'no image HDU');
-        const h = f.imageHeader(first.index);
-        const card = (k: string): string => {
-          const v = h.get(k) ?? f.hdus[0]?.header.get(k);
-          if (typeof v !== 'string' || v.trim() === '') throw new FitsError('MissingKeyword', `no ${k} card`);
-          return v.trim();
-        };
-        const tile = card('TILENAME');
-        const band = card('BAND');
-        const wcs = TanWcs.fromHeader(h, `${path} HDU ${first.index}`);
-        const width = h.number('NAXIS1');
-        const height = h.number('NAXIS2');
-        const entry = byTile.get(tile) ?? {
-          info: {
-            tile,
-            width,
-            height,
-            pixelScale: wcs.pixelScales().map((v) => v * 3600) as [number, number],
-            wcs: { crpix: [...wcs.crpix], crval: [...wcs.crval], cd: [...wcs.cd] },
-            footprint: footprint(wcs, width, height),
-          },
-          files: [],
-        };
-        if (entry.files.some((x) => x.band === band))
-          throw new FitsError('Duplicate', `a second file for ${tile} ${band}`);
-        entry.files.push({
-          path,
-          band,
-          hdus: images.map((x) => ({
-            index: x.index,
-            name: x.name,
-            bitpix: Number(f.imageHeader(x.index).get('BITPIX')),
-            compressed: x.kind === 'compressed-image',
-          })),
-        });
-        byTile.set(tile, entry);
-      } finally {
-        f.close();
-      }
+      if (hdus === undefined) throw new FitsError('Unreadable', error ?? 'not read');
+      const images = hdus.filter((h) => h.kind === 'image' || h.kind === 'compressed-image');
+      const first = images[0];
+      if (first === undefined) throw new FitsError('NoImage', 'no image HDU');
+      const h = imageHeader(first);
+      const card = (k: string): string => {
+        const v = h.get(k) ?? hdus[0]?.header.get(k);
+        if (typeof v !== 'string' || v.trim() === '') throw new FitsError('MissingKeyword', `no ${k} card`);
+        return v.trim();
+      };
+      const tile = card('TILENAME');
+      const band = card('BAND');
+      const wcs = TanWcs.fromHeader(h, `${path} HDU ${first.index}`);
+      const width = h.number('NAXIS1');
+      const height = h.number('NAXIS2');
+      const entry = byTile.get(tile) ?? {
+        info: {
+          tile,
+          width,
+          height,
+          pixelScale: wcs.pixelScales().map((v) => v * 3600) as [number, number],
+          wcs: { crpix: [...wcs.crpix], crval: [...wcs.crval], cd: [...wcs.cd] },
+          footprint: footprint(wcs, width, height),
+        },
+        files: [],
+      };
+      if (entry.files.some((x) => x.band === band))
+        throw new FitsError('Duplicate', `a second file for ${tile} ${band}`);
+      entry.files.push({
+        path,
+        band,
+        bytes,
+        hdus: images.map((x) => ({
+          index: x.index,
+          name: x.name,
+          bitpix: Number(imageHeader(x).get('BITPIX')),
+          compressed: x.kind === 'compressed-image',
+        })),
+      });
+      byTile.set(tile, entry);
     } catch (e) {
       skipped.push({ path, reason: e instanceof Error ? e.message : String(e) });
     }
@@ -148,6 +181,11 @@ export function buildIndex(root: string): TileIndex {
   const tiles = [...byTile.values()].map((t) => ({ ...t.info, files: t.files }));
   const bands = [...new Set(tiles.flatMap((t) => t.files.map((f) => f.band)))].sort();
   return { tiles, bands, skipped };
+}
+
+/** Bytes of the largest tile's files (all bands; 0 for an index of an older runner without sizes). */
+export function largestTileBytes(index: TileIndex): number {
+  return Math.max(0, ...index.tiles.map((t) => t.files.reduce((n, f) => n + (f.bytes ?? 0), 0)));
 }
 
 /** The WCS an index entry describes. */
