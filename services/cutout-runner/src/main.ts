@@ -21,9 +21,9 @@
 //   main.ts serve                  the collection's results server (serve/; configured by CUTOUT_SERVE_* variables)
 // Errors in the spec name the field; exit code 2 for a bad spec, 1 for anything else.
 
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
-import { isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { writeFileAtomic } from './fits/write.js';
 import { mergeShards } from './merge.js';
 import { footprintsOf, runPlan, type IdsSpec, type PlanSpec } from './plan.js';
@@ -97,7 +97,10 @@ function limits(v: unknown): Limits | undefined {
  * Reads a shard spec; relative paths are taken from the spec file's directory. `shardIndex` replaces `{index}` in
  * positionsFile and outputDir (one spec for every index of an Indexed Job).
  */
-export function loadSpec(path: string, shardIndex?: number): ShardSpec & { readonly s3?: TileBucket } {
+/** A shard spec over a bucket: the bucket, and the scratch bytes the staged tiles may fill. */
+export type BucketShard = ShardSpec & { readonly s3?: TileBucket; readonly scratchBytes?: number };
+
+export function loadSpec(path: string, shardIndex?: number): BucketShard {
   const base = resolve(path, '..');
   const at = (p: unknown, field: string): string => {
     if (typeof p !== 'string' || p === '') throw new SpecError(`${field}: expected a path`);
@@ -116,7 +119,8 @@ export function loadSpec(path: string, shardIndex?: number): ShardSpec & { reado
   } catch (e) {
     throw new SpecError(e instanceof Error ? e.message : String(e));
   }
-  if (s3 !== undefined && o.index === undefined) throw new SpecError('index: a bucket source needs its index file');
+  if (s3 !== undefined && o.index === undefined)
+    throw new SpecError('index: a bucket source needs its index file');
   const index: TileIndex =
     o.index === undefined
       ? buildIndex(root)
@@ -137,8 +141,11 @@ export function loadSpec(path: string, shardIndex?: number): ShardSpec & { reado
       shape,
     };
   }
-  const spec: ShardSpec & { s3?: TileBucket } = {
+  if (o.scratchBytes !== undefined && !(typeof o.scratchBytes === 'number' && o.scratchBytes > 0))
+    throw new SpecError('scratchBytes: expected a positive number');
+  const spec: BucketShard = {
     ...(s3 !== undefined && { s3 }),
+    ...(typeof o.scratchBytes === 'number' && { scratchBytes: o.scratchBytes }),
     positions,
     root,
     index,
@@ -154,7 +161,7 @@ export function loadSpec(path: string, shardIndex?: number): ShardSpec & { reado
     }),
     ...(o.colour !== undefined && { colour: colours(o.colour) }),
     ...(o.limits !== undefined && { limits: limits(o.limits) }),
-  } as ShardSpec & { s3?: TileBucket };
+  } as BucketShard;
   return spec;
 }
 
@@ -295,8 +302,8 @@ function plan(arg: string, summaryFile: string | undefined): number {
 }
 
 /** A shard over a bucket: its tiles downloaded into the spec's root (the scratch emptyDir) tile by tile. */
-async function shardFromBucket(spec: ShardSpec & { s3: TileBucket }): Promise<number> {
-  const stager = new TileStager(bucketClient(spec.s3), spec.s3, spec.root);
+async function shardFromBucket(spec: BucketShard & { s3: TileBucket }): Promise<number> {
+  const stager = new TileStager(bucketClient(spec.s3), spec.s3, spec.root, {}, spec.scratchBytes ?? Infinity);
   const { summary } = await runShardStaged(spec, stager);
   console.log(JSON.stringify(summary));
   return 0;
@@ -311,6 +318,7 @@ async function indexBucket(arg: string, target: string, summaryFile: string | un
     throw new SpecError(e instanceof Error ? e.message : String(e));
   }
   const { index, stats } = await buildBucketIndex(bucketClient(b), b);
+  mkdirSync(dirname(target), { recursive: true });
   writeFileAtomic(target, JSON.stringify(index, null, 1) + '\n');
   if (summaryFile !== undefined) writeFileSync(summaryFile, indexSummary(index, target));
   console.log(

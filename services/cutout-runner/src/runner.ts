@@ -439,8 +439,15 @@ export function runShard(spec: ShardSpec): { rows: ManifestRow[]; summary: Summa
 export interface TileSource {
   /** Files that could not be had, with the reason (the cutouts needing one report it). */
   readonly missing: ReadonlyMap<string, string>;
-  /** Makes exactly these files (paths relative to the root) present in the root. */
-  stage(paths: ReadonlySet<string>, sizes: ReadonlyMap<string, number>): Promise<void>;
+  /**
+   * Makes these files (paths relative to the root) present in the root; `nextUse` gives the group index at which
+   * each file held is next needed (absent: never again), so the source may keep it.
+   */
+  stage(
+    paths: ReadonlySet<string>,
+    sizes: ReadonlyMap<string, number>,
+    nextUse: ReadonlyMap<string, number>,
+  ): Promise<void>;
   /** Removes what is still staged. */
   clear(): void;
   readonly stats: StagingSummary;
@@ -448,8 +455,8 @@ export interface TileSource {
 
 /**
  * Runs one shard whose files are staged by `source` (a bucket): the cutouts are made one tile's group at a time
- * (positions whose best tile is the same), and before each group exactly the files its pieces need, in the bands
- * cut, are staged — so each file is fetched once per group that needs it and the scratch holds one group's files.
+ * (positions whose best tile is the same), and before each group the files its pieces need, in the bands cut, are
+ * staged; the source keeps a file a later group needs while its budget allows (then each file is fetched once).
  */
 export async function runShardStaged(
   spec: ShardSpec,
@@ -457,22 +464,29 @@ export async function runShardStaged(
 ): Promise<{ rows: ManifestRow[]; summary: Summary }> {
   const run = startShard(spec, source.missing);
   const sizes = new Map<string, number>();
-  for (const t of spec.index.tiles) for (const f of t.files) if (f.bytes !== undefined) sizes.set(f.path, f.bytes);
+  for (const t of spec.index.tiles)
+    for (const f of t.files) if (f.bytes !== undefined) sizes.set(f.path, f.bytes);
+  // The groups (positions whose best tile is the same, in order) and the files each needs.
+  const groups: { from: number; to: number; need: Set<string> }[] = [];
+  for (let i = 0; i < run.planned.length;) {
+    const tile = run.planned[i]?.plan.best.tile;
+    const need = new Set<string>();
+    let j = i;
+    for (; j < run.planned.length && run.planned[j]?.plan.best.tile === tile; j++)
+      for (const piece of run.planned[j]?.plan.pieces ?? [])
+        for (const band of run.ctx.cutBands) {
+          const f = fileFor(piece.tile, band);
+          if (f !== undefined) need.add(f);
+        }
+    groups.push({ from: i, to: j, need });
+    i = j;
+  }
   try {
-    for (let i = 0; i < run.planned.length;) {
-      const tile = run.planned[i]?.plan.best.tile;
-      let j = i;
-      const need = new Set<string>();
-      while (j < run.planned.length && run.planned[j]?.plan.best.tile === tile) {
-        for (const piece of run.planned[j]?.plan.pieces ?? [])
-          for (const band of run.ctx.cutBands) {
-            const f = fileFor(piece.tile, band);
-            if (f !== undefined) need.add(f);
-          }
-        j++;
-      }
-      await source.stage(need, sizes);
-      for (; i < j; i++) {
+    for (const [g, group] of groups.entries()) {
+      const nextUse = new Map<string, number>();
+      for (let h = groups.length - 1; h > g; h--) for (const f of groups[h]?.need ?? []) nextUse.set(f, h);
+      await source.stage(group.need, sizes, nextUse);
+      for (let i = group.from; i < group.to; i++) {
         const item = run.planned[i];
         if (item !== undefined) run.rows.set(item.pos.row, cutPosition(run.ctx, item.pos, item.plan));
       }

@@ -19,7 +19,17 @@ import { planRecordOf, runnerLimits, settledCsv, type Plan, type PlanRecord } fr
 import { ID_RESULT_COLUMNS, lookupWhere } from './ids.js';
 import type { QueryResult } from './query.js';
 import { runnerJob, TERMINATION_LOG, type RunnerVolume } from './runner-pod.js';
-import { indexFile, RESULTS, s3Env, s3Source, SCRATCH, scratchVolume, TILES, tilesVolume } from './tiles.js';
+import {
+  indexFile,
+  RESULTS,
+  s3Env,
+  s3Source,
+  SCRATCH,
+  scratchMiB,
+  scratchVolume,
+  TILES,
+  tilesVolume,
+} from './tiles.js';
 import { planAnnotations } from './status.js';
 
 /** Child components (the `app.kubernetes.io/component` label and the name suffix). */
@@ -143,7 +153,10 @@ export function shardSpec(
   const bands = s.fits.enabled ? (s.fits.bands ?? s.bands) : [];
   const cut = s.bands === undefined ? {} : { bands: s.bands };
   return {
-    ...(s3 === undefined ? { root: TILES } : { s3, root: SCRATCH }),
+    // A bucket: tiles staged into the scratch, files kept for later groups within its size (less a tenth).
+    ...(s3 === undefined
+      ? { root: TILES }
+      : { s3, root: SCRATCH, scratchBytes: Math.floor(0.9 * scratchMiB(c) * 1024 ** 2) }),
     index: indexFile(c),
     positionsFile: `${planDir(job, byJob)}/shard-{index}.csv`,
     outputDir: `${RESULTS}/${outputPath(job)}/shard-{index}`,

@@ -72,15 +72,18 @@ export function tilesVolume(c: ImageCollection): RunnerVolume[] {
   ];
 }
 
-/** A shard's scratch emptyDir (a bucket source): {@link SCRATCH_TILES} times the largest tile's files. */
-export function scratchVolume(c: ImageCollection): RunnerVolume[] {
-  if (c.spec.source.s3 === undefined) return [];
+/** A shard's scratch (a bucket source) in MiB: {@link SCRATCH_TILES} times the largest tile's files. */
+export function scratchMiB(c: ImageCollection): number {
   const largest = c.status?.largestTileBytes;
   const bytes = largest === undefined || largest <= 0 ? SCRATCH_FALLBACK_BYTES : SCRATCH_TILES * largest;
-  const mi = Math.ceil(bytes / 1024 ** 2);
-  return [
-    { name: 'scratch', mountPath: SCRATCH, readOnly: false, source: { emptyDir: { sizeLimit: `${mi}Mi` } } },
-  ];
+  return Math.ceil(bytes / 1024 ** 2);
+}
+
+/** A shard's scratch emptyDir (a bucket source), sized by {@link scratchMiB}. */
+export function scratchVolume(c: ImageCollection): RunnerVolume[] {
+  if (c.spec.source.s3 === undefined) return [];
+  const sizeLimit = `${scratchMiB(c)}Mi`;
+  return [{ name: 'scratch', mountPath: SCRATCH, readOnly: false, source: { emptyDir: { sizeLimit } } }];
 }
 
 /** The index file as runner pods see it: next to the tiles, or on the results claim for a bucket. */

@@ -47,8 +47,7 @@ export async function buildBucketIndex(
   for (const o of objects) {
     try {
       const scan = await scanHdus(
-        (offset, length) =>
-          withRetries(() => client.getBytes(o.key, [offset, offset + length - 1]), opts),
+        (offset, length) => withRetries(() => client.getBytes(o.key, [offset, offset + length - 1]), opts),
         o.size,
         o.path,
       );

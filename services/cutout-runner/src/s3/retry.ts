@@ -1,7 +1,7 @@
 // Bounded retries of S3 calls: a transient error (5xx, throttling, a network failure — S3Error.transient) or a
 // download that did not verify is tried again a few times with doubling pauses; anything else fails at once.
 
-import { S3Error } from '@skyport/s3';
+import type { S3Error } from '@skyport/s3';
 
 /** How often and how patiently to retry. */
 export interface RetryOptions {
@@ -20,8 +20,16 @@ export class RetryableError extends Error {
   override readonly name = 'RetryableError';
 }
 
+/**
+ * An S3Error by its name, not `instanceof`: a client built from another copy of @skyport/s3 (its sources in a
+ * test, its build here) throws the same error of another class object.
+ */
+export function s3ErrorOf(err: unknown): S3Error | undefined {
+  return err instanceof Error && err.name === 'S3Error' ? (err as S3Error) : undefined;
+}
+
 export function isRetryable(err: unknown): boolean {
-  return (err instanceof S3Error && err.transient) || err instanceof RetryableError;
+  return s3ErrorOf(err)?.transient === true || err instanceof RetryableError;
 }
 
 const realSleep = (ms: number): Promise<void> => new Promise((ok) => setTimeout(ok, ms));

@@ -1,6 +1,6 @@
 // A shard's tiles from a bucket: each file a group of cutouts needs is downloaded once into the scratch emptyDir
 // (streamed to disk, its size and — for a single-part object — its ETag, the body's MD5, checked; a mismatch is
-// retried), and deleted as soon as no cutout of the current tile needs it. A file missing from the bucket or still
+// retried), and deleted once no later group of cutouts needs it — or earlier when the scratch budget is short. A file missing from the bucket or still
 // failing after the bounded retries is remembered with its reason: the cutouts needing it say so in the manifest.
 
 import { createHash } from 'node:crypto';
@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { S3Error, type S3Client } from '@skyport/s3';
+import type { S3Client } from '@skyport/s3';
 import { keyOf, type TileBucket } from './bucket.js';
-import { RetryableError, withRetries, type RetryOptions } from './retry.js';
+import { RetryableError, s3ErrorOf, withRetries, type RetryOptions } from './retry.js';
 
 /** What staging cost (the shard's summary reports it). */
 export interface StageStats {
@@ -36,6 +36,8 @@ export class TileStager {
     private readonly bucket: TileBucket,
     readonly dir: string,
     private readonly retry: RetryOptions = {},
+    /** Bytes the scratch may hold for files kept for a later group (the current group's are always fetched). */
+    private readonly budgetBytes = Infinity,
   ) {
     mkdirSync(dir, { recursive: true });
     // A killed earlier attempt's files (the emptyDir outlives a container restart): start from an empty scratch.
@@ -43,17 +45,31 @@ export class TileStager {
   }
 
   /**
-   * Makes exactly `paths` present in the scratch: deletes the others first (the scratch holds one group's files),
-   * then downloads those not yet there. `sizes` (from the index) are checked when known.
+   * Makes `paths` present in the scratch. Files held but not needed now are deleted when no later group needs them
+   * (`nextUse`: the group index of each file's next use); the others stay while the budget allows, those needed
+   * furthest ahead going first (Belady's rule), so a neighbour tile shared by two groups is fetched once when the
+   * scratch has room. `sizes` (from the index) are checked when known.
    */
-  async stage(paths: ReadonlySet<string>, sizes: ReadonlyMap<string, number>): Promise<void> {
-    for (const p of [...this.held.keys()])
-      if (!paths.has(p)) {
-        rmSync(join(this.dir, p), { force: true });
-        this.held.delete(p);
-      }
-    for (const p of [...paths].sort()) {
-      if (this.held.has(p) || this.missing.has(p)) continue;
+  async stage(
+    paths: ReadonlySet<string>,
+    sizes: ReadonlyMap<string, number>,
+    nextUse: ReadonlyMap<string, number> = new Map(),
+  ): Promise<void> {
+    const drop = (p: string): void => {
+      rmSync(join(this.dir, p), { force: true });
+      this.held.delete(p);
+    };
+    for (const p of [...this.held.keys()]) if (!paths.has(p) && !nextUse.has(p)) drop(p);
+    const fetch = [...paths].filter((p) => !this.held.has(p) && !this.missing.has(p)).sort();
+    const incoming = fetch.reduce((n, p) => n + (sizes.get(p) ?? 0), 0);
+    const spare = [...this.held.keys()]
+      .filter((p) => !paths.has(p))
+      .sort((a, b) => (nextUse.get(b) ?? 0) - (nextUse.get(a) ?? 0));
+    for (const p of spare) {
+      if (this.heldBytes() + incoming <= this.budgetBytes) break;
+      drop(p);
+    }
+    for (const p of fetch) {
       const t0 = performance.now();
       try {
         const n = await withRetries(() => this.download(p, sizes.get(p)), {
@@ -66,8 +82,7 @@ export class TileStager {
         this.held.set(p, n);
         this.stats.downloads++;
         this.stats.bytes += n;
-        const total = [...this.held.values()].reduce((a, b) => a + b, 0);
-        this.stats.peakScratchBytes = Math.max(this.stats.peakScratchBytes, total);
+        this.stats.peakScratchBytes = Math.max(this.stats.peakScratchBytes, this.heldBytes());
       } catch (e) {
         this.stats.failed++;
         this.missing.set(p, this.reason(p, e));
@@ -75,6 +90,12 @@ export class TileStager {
         this.stats.ms += performance.now() - t0;
       }
     }
+  }
+
+  private heldBytes(): number {
+    let n = 0;
+    for (const v of this.held.values()) n += v;
+    return n;
   }
 
   /** Deletes every file still held (the shard's end). */
@@ -85,7 +106,8 @@ export class TileStager {
 
   private reason(p: string, e: unknown): string {
     const where = `s3://${this.bucket.bucket}/${keyOf(this.bucket, p)}`;
-    if (e instanceof S3Error && (e.status === 404 || e.code === 'NoSuchKey'))
+    const s3e = s3ErrorOf(e);
+    if (s3e !== undefined && (s3e.status === 404 || s3e.code === 'NoSuchKey'))
       return `tile file missing from the bucket: ${where}`;
     return `tile file could not be downloaded: ${where}: ${e instanceof Error ? e.message : String(e)}`;
   }
@@ -114,7 +136,7 @@ export class TileStager {
     } catch (e) {
       rmSync(tmp, { force: true });
       // A connection cut mid-body is as transient as a 503.
-      if (e instanceof RetryableError || e instanceof S3Error) throw e;
+      if (e instanceof RetryableError || s3ErrorOf(e) !== undefined) throw e;
       throw new RetryableError(`${p}: download interrupted: ${e instanceof Error ? e.message : String(e)}`);
     }
     const bad =
