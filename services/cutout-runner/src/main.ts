@@ -97,6 +97,22 @@ function limits(v: unknown): Limits | undefined {
  * Reads a shard spec; relative paths are taken from the spec file's directory. `shardIndex` replaces `{index}` in
  * positionsFile and outputDir (one spec for every index of an Indexed Job).
  */
+/** A shard spec's bucket source: `s3` and `scratchBytes` (the spec needs its `index` then). */
+function bucketPart(o: Json): { s3?: TileBucket; scratchBytes?: number } {
+  if (o.s3 === undefined) return {};
+  let s3: TileBucket;
+  try {
+    s3 = parseBucket(o.s3);
+  } catch (e) {
+    throw new SpecError(e instanceof Error ? e.message : String(e));
+  }
+  if (o.index === undefined) throw new SpecError('index: a bucket source needs its index file');
+  if (o.scratchBytes === undefined) return { s3 };
+  if (!(typeof o.scratchBytes === 'number' && o.scratchBytes > 0))
+    throw new SpecError('scratchBytes: expected a positive number');
+  return { s3, scratchBytes: o.scratchBytes };
+}
+
 /** A shard spec over a bucket: the bucket, and the scratch bytes the staged tiles may fill. */
 export type BucketShard = ShardSpec & { readonly s3?: TileBucket; readonly scratchBytes?: number };
 
@@ -113,14 +129,7 @@ export function loadSpec(path: string, shardIndex?: number): BucketShard {
     typeof o.positions === 'string'
       ? o.positions
       : readFileSync(at(o.positionsFile, 'positionsFile'), 'utf8');
-  let s3: TileBucket | undefined;
-  try {
-    s3 = o.s3 === undefined ? undefined : parseBucket(o.s3);
-  } catch (e) {
-    throw new SpecError(e instanceof Error ? e.message : String(e));
-  }
-  if (s3 !== undefined && o.index === undefined)
-    throw new SpecError('index: a bucket source needs its index file');
+  const bucket = bucketPart(o);
   const index: TileIndex =
     o.index === undefined
       ? buildIndex(root)
@@ -141,11 +150,8 @@ export function loadSpec(path: string, shardIndex?: number): BucketShard {
       shape,
     };
   }
-  if (o.scratchBytes !== undefined && !(typeof o.scratchBytes === 'number' && o.scratchBytes > 0))
-    throw new SpecError('scratchBytes: expected a positive number');
   const spec: BucketShard = {
-    ...(s3 !== undefined && { s3 }),
-    ...(typeof o.scratchBytes === 'number' && { scratchBytes: o.scratchBytes }),
+    ...bucket,
     positions,
     root,
     index,
@@ -328,6 +334,16 @@ async function indexBucket(arg: string, target: string, summaryFile: string | un
   return 0;
 }
 
+/** `shard`: one shard, over a volume (synchronous) or a bucket (a promise). */
+function shard(arg: string, index: string | undefined): number | Promise<number> {
+  if (index !== undefined && !/^\d+$/.test(index)) throw new SpecError('--index: expected a shard number');
+  const spec = loadSpec(arg, index === undefined ? undefined : Number(index));
+  if (spec.s3 !== undefined) return shardFromBucket({ ...spec, s3: spec.s3 }).catch(failed);
+  const { summary } = runShard(spec);
+  console.log(JSON.stringify(summary));
+  return 0;
+}
+
 function failed(e: unknown): number {
   console.error(e instanceof Error ? `${e.name}: ${e.message}` : String(e));
   return e instanceof SpecError ? 2 : 1;
@@ -338,16 +354,7 @@ export function main(args: string[]): number | Promise<number> {
   const [cmd, arg, out] = args;
   const summaryFile = option(args, '--summary-file');
   try {
-    if (cmd === 'shard' && arg) {
-      const index = option(args, '--index');
-      if (index !== undefined && !/^\d+$/.test(index))
-        throw new SpecError('--index: expected a shard number');
-      const spec = loadSpec(arg, index === undefined ? undefined : Number(index));
-      if (spec.s3 !== undefined) return shardFromBucket({ ...spec, s3: spec.s3 }).catch(failed);
-      const { summary } = runShard(spec);
-      console.log(JSON.stringify(summary));
-      return 0;
-    }
+    if (cmd === 'shard' && arg) return shard(arg, option(args, '--index'));
     if (cmd === 'index-s3' && arg && out) return indexBucket(arg, out, summaryFile).catch(failed);
     if (cmd === 'merge' && arg && out) {
       const report = mergeShards({ positionsDir: arg, outputDir: out, shards: flag(args, '--shards', 1) });

@@ -209,9 +209,8 @@ describe('indexing a bucket', () => {
         const b2 = { ...bucket, endpoint: always.url };
         const c2 = new S3Client({ ...b2, credentials: s3.credentials });
         const r = await buildBucketIndex(c2, b2, { baseDelayMs: 1 });
-        expect(r.index.skipped).toEqual([
-          { path: 'T22_z.fits', reason: expect.stringContaining('SlowDown') },
-        ]);
+        expect(r.index.skipped.map((x) => x.path)).toEqual(['T22_z.fits']);
+        expect(r.index.skipped[0]?.reason).toContain('SlowDown');
         expect(always.seen.filter((x) => x.includes('T22_z.fits')).length).toBe(4);
         expect(r.index.tiles).toHaveLength(9);
       } finally {
