@@ -3,10 +3,19 @@
 // with the bucket in its arguments, the key pair only by secretKeyRef, the index written to the results claim; the
 // collection reads the runner's report (largestTileBytes included); a CutoutJob's shard pods get the bucket in
 // their spec, the keys by reference and a scratch emptyDir sized from the largest tile. The test plays the kubelet.
-import { beforeAll, describe, expect, it } from 'vitest';
-import { kubectl, ToolError } from '../cluster/index.js';
+// Then with a real bucket (versitygw on loopback holding the sample survey): the real cutout runner runs each Job's
+// own arguments, spec and Secret-resolved environment on this machine (the pod's volumes as temporary folders), as
+// tap-s3.e2e.test.ts does for the query runner, and the pods end with its reports: the index from ranged header
+// reads, shards downloading their tiles, the merge, the job COMPLETED with every star cut.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startS3, type S3Server } from '../../packages/s3/test/support/s3server.js';
+import { kubectl, repoRoot, ToolError } from '../cluster/index.js';
 import { operatorSuite } from '../operator/suite.js';
-import { cutoutKit, sampleIndexReport, type Obj } from './support.js';
+import { cutoutKit, sampleIndexReport, sampleSurvey, type Obj } from './support.js';
 
 /** Key values that must never appear in a pod or Job spec (only the Secret holds them). */
 const ACCESS = 'E2EACCESSKEY0000S3';
@@ -42,8 +51,15 @@ const BUCKET = {
 };
 
 let indexReport = '';
+let s3: S3Server | undefined;
+const work = mkdtempSync(join(tmpdir(), 'skyport-e2e-s3source-'));
+afterAll(async () => {
+  await s3?.stop();
+  rmSync(work, { recursive: true, force: true });
+});
 beforeAll(async () => {
   indexReport = await sampleIndexReport();
+  s3 = await startS3('des-tiles');
   await suite.start({
     args: ['--controllers=imagecollection,cutoutjob'],
     env: { SKYPORT_CUTOUT_POD_ANNOTATION_PREFIXES: 'e2e.skyport.io/' },
@@ -179,5 +195,162 @@ describe('ImageCollection with spec.source.s3', () => {
       expect(ps.volumes).toContainEqual({ name: 'scratch', emptyDir: { sizeLimit: `${mi}Mi` } });
       expectKeysByReference(sp, ps.containers[0] ?? {});
     }
+  });
+});
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+}
+
+/**
+ * Runs the real cutout runner with a container's arguments and environment as its pod would: in-pod paths
+ * (`/results`, `/positions`, `/scratch`, the termination log) mapped to folders under `root`, secretKeyRefs resolved
+ * from `secrets`. Returns the exit code and the termination message.
+ */
+async function runLikeThePod(
+  container: Record<string, unknown>,
+  root: string,
+  secrets: Record<string, Record<string, string>>,
+  index?: number,
+): Promise<{ code: number | null; message: string }> {
+  const map = (a: string): string =>
+    a
+      .replace(/^\/dev\/termination-log$/, join(root, 'termination-log'))
+      .replace(/^\/(results|positions|scratch)(?=\/|$)/, (_m, d: string) => join(root, d))
+      .replace('$(JOB_COMPLETION_INDEX)', String(index ?? 0));
+  const env: Record<string, string> = {};
+  for (const e of (container['env'] ?? []) as EnvVar[]) {
+    const ref = e.valueFrom?.secretKeyRef;
+    if (e.value !== undefined) env[e.name] = e.value;
+    else if (ref !== undefined) env[e.name] = secrets[ref.name]?.[ref.key] ?? '';
+  }
+  rmSync(join(root, 'termination-log'), { force: true });
+  const child = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(repoRoot, 'services/cutout-runner/src/main.ts'),
+      ...(container['args'] as string[]).map(map),
+    ],
+    {
+      cwd: repoRoot,
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env: { PATH: process.env['PATH'] ?? '', ...env },
+    },
+  );
+  const code = await new Promise<number | null>((ok) => child.once('exit', ok));
+  const log = join(root, 'termination-log');
+  return { code, message: existsSync(log) ? readFileSync(log, 'utf8') : '' };
+}
+
+describe('the real cutout runner over a real bucket, with the Jobs the operator made', () => {
+  it('indexes by ranged GETs, shards download their tiles, merge: every star cut, COMPLETED', async () => {
+    suite.dumpOnFailure();
+    const server = s3;
+    if (server === undefined) throw new Error('no S3 server');
+    const survey = join(work, 'survey');
+    const sample = await sampleSurvey(survey);
+    const client = server.client();
+    const files = (
+      JSON.parse(JSON.stringify(sample.index)) as { tiles: { files: { path: string }[] }[] }
+    ).tiles.flatMap((t) => t.files.map((f) => f.path));
+    expect(files.length).toBe(27);
+    for (const f of files) await client.put(`y6/coadd/${f}`, readFileSync(join(survey, f)));
+    const secrets = {
+      'real-s3': { access: server.credentials.accessKeyId, secret: server.credentials.secretAccessKey },
+    };
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'real-s3', namespace: suite.ns() },
+      stringData: secrets['real-s3'],
+    });
+    const bucket = {
+      endpoint: server.endpoint,
+      bucket: 'des-tiles',
+      prefix: 'y6/coadd',
+      forcePathStyle: true,
+      credentialsSecretRef: { name: 'real-s3', accessKeyIdKey: 'access', secretAccessKeyKey: 'secret' },
+    };
+    await apply(collection('real', { s3: bucket }));
+    const c = await waitFor('imagecollection', 'real', 'with an index Job', (o) => {
+      return typeof o.status?.['indexJob'] === 'string';
+    });
+    const jobName = String(c.status?.['indexJob']);
+    const root = join(work, 'pod');
+    mkdirSync(join(root, 'results'), { recursive: true });
+    const idx = await runLikeThePod(podSpecOf(await get('job', jobName)).containers[0] ?? {}, root, secrets);
+    expect(idx.code).toBe(0);
+    // The index the runner wrote from ranged header reads is the directory's.
+    expect(readFileSync(join(root, 'results', 'index', 'tiles.json'), 'utf8')).toBe(
+      JSON.stringify(sample.index, null, 1) + '\n',
+    );
+    const [p] = await list('pods', `batch.kubernetes.io/job-name=${jobName}`);
+    await endPod(p!, idx.message);
+    await waitFor('imagecollection', 'real', 'Ready', (o) => o.status?.phase === 'Ready');
+
+    const stars = sample.stars.map((st) => `${st.ra},${st.dec},${st.id}`);
+    await apply({
+      apiVersion: 'skyport.io/v1alpha1',
+      kind: 'CutoutJob',
+      metadata: { name: 'cut', namespace: suite.ns(), annotations: HOLD },
+      spec: {
+        owner: 'alice',
+        imageCollection: 'real',
+        positions: { inline: ['RA,DEC,ID', ...stars, '20,20,far'].join('\n') + '\n' },
+        size: { xsize: 10, unit: 'arcsec' },
+        fits: { hdus: ['SCI', 'WGT'] },
+        parallelism: { shards: 2 },
+      },
+    });
+    await waitFor('cutoutjob', 'cut', 'EXECUTING', (o) => o.status?.phase === 'EXECUTING');
+    // The positions ConfigMap as the pods mount it.
+    const cm = await get('configmap', 'cut-positions');
+    mkdirSync(join(root, 'positions'), { recursive: true });
+    for (const [k, v] of Object.entries(cm.data ?? {})) {
+      const text =
+        k === 'spec.json'
+          ? v.replace(/"\/(results|positions|scratch)/g, (_m, d: string) => `"${join(root, d)}`)
+          : v;
+      writeFileSync(join(root, 'positions', k), text);
+    }
+    const shard = podSpecOf(await get('job', 'cut-shards')).containers[0] ?? {};
+    const pods = await runningPods('cut-shards', 2);
+    for (const pod of pods) {
+      const i = Number(pod.metadata.annotations?.['batch.kubernetes.io/job-completion-index']);
+      const r = await runLikeThePod(shard, root, secrets, i);
+      expect(r.code).toBe(0);
+      await endPod(pod, '{}');
+    }
+    // Each shard downloaded its tiles into the scratch and left it empty.
+    const out = `cutoutjobs/cut-${(await get('cutoutjob', 'cut')).metadata.uid.slice(0, 8)}`;
+    for (const i of [0, 1]) {
+      const summary = JSON.parse(
+        readFileSync(join(root, 'results', out, `shard-${i}`, 'summary.json'), 'utf8'),
+      ) as {
+        staging: { downloads: number; failed: number };
+      };
+      expect(summary.staging.downloads).toBeGreaterThan(0);
+      expect(summary.staging.failed).toBe(0);
+    }
+    const [merge] = await runningPods('cut-merge', 1);
+    const m = await runLikeThePod(
+      podSpecOf(await get('job', 'cut-merge')).containers[0] ?? {},
+      root,
+      secrets,
+    );
+    expect(m.code).toBe(0);
+    await endPod(merge!, m.message);
+    const done = await waitFor('cutoutjob', 'cut', 'COMPLETED', (o) => o.status?.phase === 'COMPLETED');
+    const counts = done.status?.['counts'] as Record<string, number>;
+    // Every star cut (partial only where a star's box crosses the survey's outer edge: NaN padding).
+    expect(counts).toMatchObject({ positions: stars.length + 1, unmatched: 1, failed: 0 });
+    expect((counts['ok'] ?? 0) + (counts['partial'] ?? 0)).toBe(stars.length);
+    expect(counts['ok']).toBeGreaterThan(0);
+    const manifest = readFileSync(join(root, 'results', out, 'manifest.csv'), 'utf8');
+    expect(manifest.trim().split('\r\n')).toHaveLength(stars.length + 2);
   });
 });
