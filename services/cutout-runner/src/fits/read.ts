@@ -158,7 +158,8 @@ function readHeader(fd: number, at: number, size: number, where: string): { head
 /** The offset just past the END card in a 2880-byte block, or -1 when the block has none. */
 export function endCardIn(block: Uint8Array): number {
   for (let c = 0; c < BLOCK; c += 80) {
-    if (block[c] === 0x45 && block[c + 1] === 0x4e && block[c + 2] === 0x44 && isBlankTail(block, c + 3)) return c + 80;
+    if (block[c] === 0x45 && block[c + 1] === 0x4e && block[c + 2] === 0x44 && isBlankTail(block, c + 3))
+      return c + 80;
   }
   return -1;
 }

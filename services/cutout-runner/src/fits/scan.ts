@@ -51,7 +51,8 @@ export async function scanHdus(read: ReadRange, size: number, where: string): Pr
     const { header, length } = Header.parse(Buffer.concat(chunks), here);
     const bytes = dataBytes(header, here);
     const dataOffset = at + length;
-    if (dataOffset + bytes > size) throw new FitsError('Truncated', `${here}: data run past the end of the file`);
+    if (dataOffset + bytes > size)
+      throw new FitsError('Truncated', `${here}: data run past the end of the file`);
     const name = header.get('EXTNAME');
     hdus.push({
       index: hdus.length,
