@@ -14,11 +14,11 @@ import type { Credentials } from '../../src/sigv4.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../../../..');
 
-function freePort(): Promise<number> {
+function freePort(host: string): Promise<number> {
   return new Promise((ok, fail) => {
     const srv = createServer();
     srv.once('error', fail);
-    srv.listen(0, '127.0.0.1', () => {
+    srv.listen(0, host, () => {
       const a = srv.address();
       const port = typeof a === 'object' && a !== null ? a.port : 0;
       srv.close(() => ok(port));
@@ -50,14 +50,19 @@ export function versitygw(): string {
   return bin;
 }
 
-export async function startS3(bucket = 'skyport-results'): Promise<S3Server> {
+/**
+ * Starts versitygw with one bucket on a free port of `host` (loopback by default; the real-node tier passes the
+ * node bridge's host address, which pods reach).
+ */
+export async function startS3(bucket = 'skyport-results', opts: { host?: string } = {}): Promise<S3Server> {
+  const host = opts.host ?? '127.0.0.1';
   const bin = versitygw();
   const dir = mkdtempSync(join(tmpdir(), 'skyport-s3-'));
   const dataDir = join(dir, 'data');
   const sidecar = join(dir, 'meta');
   mkdirSync(dataDir);
   mkdirSync(sidecar);
-  const port = await freePort();
+  const port = await freePort(host);
   const credentials = {
     accessKeyId: 'SKY' + randomBytes(8).toString('hex').toUpperCase(),
     secretAccessKey: randomBytes(24).toString('base64url'),
@@ -68,7 +73,7 @@ export async function startS3(bucket = 'skyport-results'): Promise<S3Server> {
   // Keys in the environment, not argv: ps would show them. Metadata in a sidecar folder: any filesystem works.
   const child = spawn(
     bin,
-    ['--port', `127.0.0.1:${port}`, '--region', region, '--quiet', 'posix', '--sidecar', sidecar, dataDir],
+    ['--port', `${host}:${port}`, '--region', region, '--quiet', 'posix', '--sidecar', sidecar, dataDir],
     {
       stdio: ['ignore', fd, fd],
       env: {
@@ -79,7 +84,7 @@ export async function startS3(bucket = 'skyport-results'): Promise<S3Server> {
     },
   );
   const exited = new Promise<void>((ok) => child.once('exit', () => ok()));
-  const endpoint = `http://127.0.0.1:${port}`;
+  const endpoint = `http://${host}:${port}`;
   const client = (opts: Partial<S3ClientOptions> = {}): S3Client =>
     new S3Client({ endpoint, bucket, region, forcePathStyle: true, credentials, ...opts });
   const deadline = Date.now() + 30_000;
