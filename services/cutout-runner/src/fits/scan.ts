@@ -1,6 +1,8 @@
 // The HDUs of a FITS file that is not on a local disk (an object in a bucket), from its headers alone: each header
-// is read by ranged reads, 2880-byte blocks at a time until its END card, and the next HDU's offset computed from
-// the header (NAXISn, BITPIX, PCOUNT, GCOUNT) — data is never read. The same Hdu records FitsFile.open makes.
+// is read by ranged reads, up to four 2880-byte blocks at a time until its END card, and the next HDU's offset
+// computed from the header (NAXISn, BITPIX, PCOUNT, GCOUNT). Reads start only at headers (a window after a short
+// header may take a few KB of the data behind it); a data area is never read for itself. The same Hdu records
+// FitsFile.open makes.
 
 import { BLOCK, FitsError, Header } from './header.js';
 import { dataBytes, endCardIn, kindOf, type Hdu } from './read.js';

@@ -4,7 +4,7 @@
 // failing after the bounded retries is remembered with its reason: the cutouts needing it say so in the manifest.
 
 import { createHash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -151,10 +151,5 @@ export class TileStager {
     }
     renameSync(tmp, join(this.dir, p));
     return n;
-  }
-
-  /** Whether `p` is in the scratch now. */
-  has(p: string): boolean {
-    return this.held.has(p) && existsSync(join(this.dir, p));
   }
 }
