@@ -368,6 +368,21 @@ describe('golden files', () => {
     const pod = (shards['spec'] as { template: { spec: Record<string, unknown> } }).template.spec;
     expect(pod['volumes']).toContainEqual({ name: 'scratch', emptyDir: { sizeLimit: '360Mi' } });
     expect(JSON.stringify(pod['volumes'])).not.toContain('"tiles"');
+    // A QueryJob's positions: the plan Job reads the index from the results claim and mounts no tiles.
+    const fromQ = cutout({
+      positions: { fromQueryJob: { name: 'gold', raColumn: 'ra', decColumn: 'dec' } },
+    });
+    const planPod = (
+      planJob(fromQ, c, { claimName: 'query-results', dir: 'gold-1', files: ['result.csv'] }, ctx)[
+        'spec'
+      ] as {
+        template: { spec: { containers: { args: string[]; env?: unknown }[]; volumes: { name: string }[] } };
+      }
+    ).template.spec;
+    expect(planPod.volumes.map((v) => v.name)).toEqual(['results', 'query']);
+    expect(JSON.parse(planPod.containers[0]?.args[1] ?? '{}')).toMatchObject({
+      index: '/results/index/tiles.json',
+    });
     // An index of an older runner (no largest tile): the fallback limit.
     const { largestTileBytes: _l, ...status } = c.status ?? {};
     const old: typeof c = { ...c, status };
