@@ -3,7 +3,13 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { integrityOf, mmdebstrapArgs, pruneNodeModules, removeOthers } from './stage.js';
+import {
+  integrityOf,
+  mmdebstrapArgs,
+  pruneNodeModules,
+  removeOthers,
+  workspaceDependencies,
+} from './stage.js';
 
 describe('staging helpers', () => {
   let dir: string;
@@ -15,6 +21,29 @@ describe('staging helpers', () => {
     dir = mkdtempSync(join(tmpdir(), 'skyport-stage-'));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('finds workspace dependencies through other workspaces (the operator needs the S3 client via the query runner)', () => {
+    const ws = (path: string, name: string, deps: string[] = []): void =>
+      write(
+        `${path}/package.json`,
+        JSON.stringify({ name, dependencies: Object.fromEntries(deps.map((d) => [d, '0.1.0'])) }),
+      );
+    ws('packages/s3', '@skyport/s3');
+    ws('services/query-runner', '@skyport/query-runner', ['@skyport/s3', 'pg']);
+    ws('services/tap', '@skyport/tap', ['@skyport/query-runner', '@skyport/s3']);
+    ws('services/cutout-runner', '@skyport/cutout-runner', ['@skyport/s3', 'pngjs']);
+    ws('services/anomaly', '@skyport/anomaly', ['ioredis']);
+    ws('operator', '@skyport/operator', ['@skyport/query-runner', '@skyport/anomaly']);
+    ws('e2e', '@skyport/e2e');
+    expect(workspaceDependencies(dir, 'operator')).toEqual([
+      'packages/s3',
+      'services/anomaly',
+      'services/query-runner',
+    ]);
+    expect(workspaceDependencies(dir, 'services/tap')).toEqual(['packages/s3', 'services/query-runner']);
+    expect(workspaceDependencies(dir, 'services/cutout-runner')).toEqual(['packages/s3']);
+    expect(workspaceDependencies(dir, 'services/anomaly')).toEqual([]);
+  });
 
   it('prunes declarations, source maps and docs from node_modules, keeping code, JSON and licences', () => {
     const keep = ['a/index.js', 'a/package.json', 'a/LICENSE', 'a/LICENSE.md', 'a/lib/x.mjs', 'b/src/y.ts'];

@@ -26,7 +26,7 @@ describe('ImageCollection', () => {
 
   it('refuses a path escaping the volume, a missing source and min > max size', () => {
     const c = sampleCollection();
-    c.spec.source.persistentVolumeClaim = { claimName: 'coadd', path: 'coadd/../../etc' };
+    c.spec.source.persistentVolumeClaim = { claimName: 'des-tiles', path: 'coadd/../../etc' };
     c.spec.limits = { minSizeArcmin: 5, maxSizeArcmin: 1 };
     delete (c.spec as { results?: unknown }).results;
     expect(paths(imageCollectionValidator.validate(c))).toEqual([
