@@ -5,7 +5,8 @@
 
 import { createWriter } from './formats/index.js';
 import { openSink, type FileSink } from './formats/sink.js';
-import type { Column, ResultStatus, Row } from './formats/types.js';
+import type { Batch } from './formats/tuples.js';
+import type { Column, ResultStatus } from './formats/types.js';
 import {
   checkOutput,
   complete,
@@ -30,7 +31,7 @@ interface Part {
  */
 export async function writeResult(
   columns: readonly Column[],
-  batches: AsyncIterable<readonly Row[]> | Iterable<readonly Row[]>,
+  batches: AsyncIterable<Batch> | Iterable<Batch>,
   status: () => ResultStatus,
   opts: OutputOptions,
 ): Promise<ResultSummary> {

@@ -1,8 +1,9 @@
 // The query reader: runs one SELECT in a READ ONLY transaction with a statement_timeout and streams its
 // rows in batches, so the runner holds one batch at a time however large the result. A query without bind
 // parameters is described first (its columns, nothing executed) and read through `COPY (…) TO STDOUT
-// (FORMAT binary)`, decoded straight into values (copy.ts); anything else through a server-side cursor
-// (pg-cursor: a portal fetched `batchRows` at a time). Columns come from PostgreSQL's row description.
+// (FORMAT binary)`, in batches of the binary tuples as they came (copy.ts, formats/tuples.ts: no object per
+// row); anything else through a server-side cursor (pg-cursor: a portal fetched `batchRows` at a time), in
+// batches of rows. Columns come from PostgreSQL's row description.
 
 import { connect } from 'node:net';
 import pg from 'pg';
@@ -11,18 +12,23 @@ import Cursor from 'pg-cursor';
 import { BinaryTupleDecoder, describe } from './copy.js';
 import {
   FormatError,
+  TupleBatch,
+  type Batch,
   type Column,
   type PgType,
   type ResultStatus,
   type Row,
   type Value,
-} from './formats/types.js';
+} from './formats/index.js';
 
 /** What to run and how much of it. */
 export interface QueryOptions {
   readonly sql: string;
   readonly params?: readonly unknown[];
-  /** Rows per batch (the memory bound): DEFAULT_BATCH_ROWS (4,096) by default. */
+  /**
+   * Rows per batch (the memory bound): DEFAULT_BATCH_ROWS (4,096) by default. A batch from COPY also ends
+   * at MAX_BATCH_BYTES (copy.ts) of tuples.
+   */
   readonly batchRows?: number;
   /**
    * PostgreSQL's statement_timeout for the transaction, in ms. Through COPY it bounds the whole query (one
@@ -39,7 +45,8 @@ export interface QueryStream {
   readonly columns: readonly Column[];
   /** Where each column comes from (table OID, column number), when it is a plain table column. */
   readonly sources: readonly (ColumnSource | undefined)[];
-  readonly batches: AsyncIterable<readonly Row[]>;
+  /** TupleBatches from COPY, rows from the cursor: `asRows` (formats/tuples.ts) decodes either. */
+  readonly batches: AsyncIterable<Batch>;
   /** Valid once `batches` is exhausted. */
   status(): ResultStatus;
   /**
@@ -186,10 +193,11 @@ export async function openQuery(client: pg.Client, opts: QueryOptions): Promise<
         types: { getTypeParser: ((oid: number) => parser(oid)) as pg.CustomTypesConfig['getTypeParser'] },
       }),
     );
-    const first = await read(cursor, Math.min(batchRows, max === Infinity ? batchRows : max + 1));
+    const asked = Math.min(batchRows, max === Infinity ? batchRows : max + 1);
+    const first = await read(cursor, asked);
     const columns = first.fields.map(columnOf);
     return {
-      ...stream(client, cursor, columns, first.rows, batchRows, max),
+      ...stream(client, cursor, columns, { rows: first.rows, asked }, batchRows, max),
       sources: sourcesOf(first.fields),
     };
   } catch (err) {
@@ -226,12 +234,10 @@ async function openCopy(
   const decoder = new BinaryTupleDecoder(columns.map((c) => c.type));
   const chunks = copy[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   let finished = false;
-  /** Up to `limit` rows: fewer only at the end of the stream. */
-  const next = async (limit: number): Promise<Row[]> => {
-    const rows: Row[] = [];
-    for (;;) {
-      decoder.take(rows, limit - rows.length);
-      if (rows.length >= limit || decoder.done) break;
+  /** Up to `limit` rows: fewer only at the end of the stream or at the batch bytes bound. */
+  const next = async (limit: number): Promise<Batch> => {
+    let batch: Batch | undefined;
+    while ((batch = decoder.take(limit)) === undefined) {
       let c: IteratorResult<Buffer>;
       try {
         c = await chunks.next();
@@ -239,15 +245,17 @@ async function openCopy(
         finished = true; // the server's error ended the COPY: nothing to cancel
         throw err;
       }
-      if (c.done === true) throw new Error('binary COPY: the stream ended without its trailer');
-      decoder.push(c.value);
+      if (c.done === true) {
+        finished = true;
+        decoder.finish(); // throws: the stream ended before its trailer
+      } else decoder.push(c.value);
     }
     if (decoder.done && !finished) {
       // Drain to the stream's end: CopyDone, or the error the server sent after the last row.
       while ((await chunks.next()).done !== true);
       finished = true;
     }
-    return rows;
+    return batch;
   };
   /** Ends the reading early: the server streams until the COPY ends, so cancel it and read up to the error. */
   const stop = async (): Promise<void> => {
@@ -263,14 +271,9 @@ async function openCopy(
   /** After the last row wanted: with maxRecords the LIMIT ends the stream one row later, so read to its end. */
   const finish = async (): Promise<void> => {
     if (finished) return;
-    const rest: Row[] = [];
-    while (!decoder.done) {
-      const before = rest.length;
-      await next(1).then((r) => rest.push(...r));
-      if (rest.length === before) break;
-    }
+    while (!decoder.done) if ((await next(1)).length === 0) break;
   };
-  let first: Row[];
+  let first: Batch;
   try {
     first = await next(Math.min(batchRows, max + 1));
   } catch (err) {
@@ -281,7 +284,7 @@ async function openCopy(
     await stop();
     throw err;
   }
-  return source(client, columns, first, next, finish, stop, batchRows, max);
+  return source(client, columns, first, next, () => decoder.done, finish, stop, batchRows, max);
 }
 
 /** The backend's cancel key (pg keeps it from BackendKeyData). */
@@ -313,14 +316,16 @@ export function cancelRequest(client: pg.Client): Promise<void> {
 }
 
 /**
- * The batches of a query being read: `next(n)` gives up to n rows (fewer only at the end), `stop()` ends
- * the reading early. Exactly `batchRows` rows a batch but the last: a rerun splits the rows alike.
+ * The batches of a query being read: `next(n)` gives up to n rows (fewer at the end, or from COPY at the
+ * batch bytes bound), `atEnd()` says whether the last batch was the stream's last, `stop()` ends the
+ * reading early. The same rows make the same batches: a rerun splits the rows alike.
  */
 function source(
   client: pg.Client,
   columns: readonly Column[],
-  firstRows: Row[],
-  next: (n: number) => Promise<Row[]>,
+  firstRows: Batch,
+  next: (n: number) => Promise<Batch>,
+  atEnd: () => boolean,
   finish: () => Promise<void>,
   stop: () => Promise<void>,
   batchRows: number,
@@ -335,7 +340,7 @@ function source(
     await stop().catch(() => undefined);
     await client.query('ROLLBACK').catch(() => undefined);
   };
-  async function* batches(): AsyncGenerator<readonly Row[]> {
+  async function* batches(): AsyncGenerator<Batch> {
     let sent = 0;
     let rows = firstRows;
     try {
@@ -343,11 +348,11 @@ function source(
         if (sent + rows.length > max) {
           // One row past maxRecords was asked for: its arrival is the truthful overflow flag.
           overflow = true;
-          rows = rows.slice(0, max - sent);
+          rows = head(rows, max - sent);
         }
         if (rows.length > 0) yield rows;
         sent += rows.length;
-        if (overflow || rows.length < batchRows) break;
+        if (overflow || atEnd()) break;
         rows = await next(Math.min(batchRows, max - sent + 1));
       }
       await finish();
@@ -373,11 +378,22 @@ function stream(
   client: pg.Client,
   cursor: Cursor<Value[]>,
   columns: readonly Column[],
-  firstRows: Value[][],
+  first: { rows: Value[][]; asked: number },
   batchRows: number,
   max: number,
 ): Omit<QueryStream, 'sources'> {
-  const next = async (n: number): Promise<Row[]> => (await read(cursor, n)).rows;
+  // The portal is done when a fetch gives fewer rows than asked.
+  let short = first.rows.length < first.asked;
+  const next = async (n: number): Promise<Row[]> => {
+    const rows = (await read(cursor, n)).rows;
+    short = rows.length < n;
+    return rows;
+  };
   const close = (): Promise<void> => cursor.close();
-  return source(client, columns, firstRows, next, close, close, batchRows, max);
+  return source(client, columns, first.rows, next, () => short, close, close, batchRows, max);
+}
+
+/** The first `n` rows of a batch. */
+function head(batch: Batch, n: number): Batch {
+  return batch instanceof TupleBatch ? batch.head(n) : batch.slice(0, n);
 }

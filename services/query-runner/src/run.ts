@@ -12,7 +12,9 @@ import { readComments, withComments } from './comments.js';
 import { StopError } from './errors.js';
 import { openCsvCopy } from './csv-copy.js';
 import { writeCsvResult } from './csv-output.js';
-import type { Column, Row } from './formats/index.js';
+import { FORMAT_INFO, type Format } from './formats/info.js';
+import { TupleBatch, type Batch } from './formats/tuples.js';
+import type { Column } from './formats/types.js';
 import { collectGarbage } from './heap.js';
 import { removePartials, type ResultFile, type ResultSummary, PARTIAL } from './files.js';
 import { openQuery, QueryError } from './reader.js';
@@ -250,30 +252,45 @@ async function stream(
     const columns = withComments(q.columns, q.sources, await commentsOf(config, q.sources));
     // Loaded here, not at start: the writers' libraries (Parquet, HDF5) are not needed by the CSV/TSV path.
     const { writeResult } = await import('./output.js');
-    const summary = await writeResult(columns, guarded(q.batches, stopped), () => q.status(), {
-      ...spec.output,
-      onProgress,
-    });
+    const summary = await writeResult(
+      columns,
+      guarded(q.batches, stopped, spec.output.format),
+      () => q.status(),
+      {
+        ...spec.output,
+        onProgress,
+      },
+    );
     return { columns, summary, overflow: q.status().overflow };
   } finally {
     await q.close();
   }
 }
 
-/** Batches between full garbage collections (heap.ts): about 32,000 rows at the default batch size. */
+/** Batches of rows between full garbage collections (heap.ts): about 32,000 rows at the default batch size. */
 const GC_BATCHES = 8;
+/** Batches of tuples read as they are between full collections: their garbage is the batches' few objects. */
+const GC_TUPLE_BATCHES = 64;
 
-/** The batches, refusing to go on once the run is stopped (the backend may be idle between fetches). */
+/**
+ * The batches, refusing to go on once the run is stopped (the backend may be idle between fetches), with
+ * a full garbage collection every GC_BATCHES batches that made rows of values (rows from the cursor, or
+ * tuples a writer decodes into rows: `tuples` false in formats/info.ts), every GC_TUPLE_BATCHES batches of
+ * tuples a writer reads as they are (the decoder reuses its buffers: little garbage, but V8 would let the
+ * old generation grow by tens of MB before collecting it).
+ */
 async function* guarded(
-  batches: AsyncIterable<readonly Row[]>,
+  batches: AsyncIterable<Batch>,
   stopped: () => StopError | undefined,
-): AsyncGenerator<readonly Row[]> {
+  format: Format,
+): AsyncGenerator<Batch> {
   let n = 0;
   for await (const b of batches) {
     const s = stopped();
     if (s !== undefined) throw s;
     yield b;
-    if (++n % GC_BATCHES === 0) collectGarbage();
+    const every = b instanceof TupleBatch && FORMAT_INFO[format].tuples ? GC_TUPLE_BATCHES : GC_BATCHES;
+    if (++n % every === 0) collectGarbage();
   }
 }
 

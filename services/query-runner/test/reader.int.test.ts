@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createWriter, FormatError, writeToFile, type Row } from '../src/formats/index.js';
+import {
+  asRows,
+  createWriter,
+  FormatError,
+  writeToFile,
+  type Batch,
+  type Row,
+} from '../src/formats/index.js';
 import { openQuery, QueryError } from '../src/reader.js';
 import { startPostgres, type Postgres } from './support/postgres.js';
 
@@ -42,9 +49,9 @@ afterEach(async () => {
   await client.end();
 });
 
-async function all(batches: AsyncIterable<readonly Row[]>): Promise<Row[]> {
+async function all(batches: AsyncIterable<Batch>): Promise<Row[]> {
   const out: Row[] = [];
-  for await (const b of batches) out.push(...b);
+  for await (const b of batches) out.push(...asRows(b));
   return out;
 }
 
@@ -148,7 +155,7 @@ describe('openQuery', () => {
       const rows: Row[] = [];
       for await (const b of q.batches) {
         sizes.push(b.length);
-        rows.push(...b);
+        rows.push(...asRows(b));
       }
       expect({ tail, sizes }).toEqual({ tail, sizes: [4, 4, 2] });
       expect(rows.at(-1)).toEqual([10, 5]);
@@ -218,7 +225,7 @@ describe('openQuery', () => {
     const q = await openQuery(client, { sql, statementTimeoutMs: 120_000, batchRows: 10_000 });
     const base = process.memoryUsage().rss;
     let peak = base;
-    async function* sampled(): AsyncGenerator<readonly Row[]> {
+    async function* sampled(): AsyncGenerator<Batch> {
       for await (const b of q.batches) {
         peak = Math.max(peak, process.memoryUsage().rss);
         yield b;

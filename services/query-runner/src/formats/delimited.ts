@@ -10,10 +10,10 @@ import {
   type Patch,
   type ResultStatus,
   type ResultWriter,
-  type Row,
   TYPES,
   type Value,
 } from './types.js';
+import { asRows, type Batch } from './tuples.js';
 
 /** Streaming CSV (`,`) or TSV (tab) writer. */
 export class DelimitedWriter implements ResultWriter {
@@ -40,7 +40,8 @@ export class DelimitedWriter implements ResultWriter {
     return Buffer.from(this.columns.map((c) => this.quote(c.name)).join(this.delimiter) + '\r\n', 'utf8');
   }
 
-  rows(batch: readonly Row[]): Uint8Array {
+  rows(b: Batch): Uint8Array {
+    const batch = asRows(b);
     let out = '';
     const n = this.columns.length;
     const cells = this.cells;

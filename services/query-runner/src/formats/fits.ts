@@ -3,6 +3,10 @@
 // minimum) for NULL, float4/float8 → E/D with NaN for NULL, bool → L (0 byte for NULL), text/varchar →
 // `wA` with w the column's declared width (NULL is the empty string).
 //
+// Binary COPY tuples (formats/tuples.ts) are copied field by field: PostgreSQL's binary numbers are big-endian
+// as FITS's are, so a value's bytes go as they are; a value the checks would refuse (an integer equal to
+// TNULL, text not printable ASCII or wider than the column) is decoded and refused exactly as a row's.
+//
 // NAXIS2 (the row count) is known only at the end: the header is written with NAXIS2 = -1, which every
 // reader refuses, and patches() gives the 20 bytes to write over it once the rows are counted. A FITS
 // result therefore goes to a seekable file (sink.ts applies the patch); it cannot stream to a socket.
@@ -25,6 +29,7 @@ import {
   type ResultWriter,
   type Row,
 } from './types.js';
+import { TupleBatch, type Batch } from './tuples.js';
 
 /** Where NAXIS2's value field sits: after the primary HDU, the 5th card of the extension, column 11. */
 const NAXIS2_OFFSET = BLOCK + 4 * 80 + 10;
@@ -34,6 +39,8 @@ export class FitsWriter implements ResultWriter {
   readonly mediaType = 'application/fits';
   private readonly widths: readonly number[];
   private readonly rowBytes: number;
+  /** Each column's bytes for NULL (TNULL, NaN, 0 for bool and text), big-endian. */
+  private readonly nulls: readonly Uint8Array[];
   private count = 0;
 
   constructor(private readonly columns: readonly Column[]) {
@@ -49,6 +56,11 @@ export class FitsWriter implements ResultWriter {
       return c.width;
     });
     this.rowBytes = this.widths.reduce((a, b) => a + b, 0);
+    this.nulls = columns.map((c, i) => {
+      const b = Buffer.alloc(this.widths[i] ?? 0);
+      put(new DataView(b.buffer, b.byteOffset, b.byteLength), b, 0, null, c, 0, b.length);
+      return b;
+    });
   }
 
   begin(): Uint8Array {
@@ -78,7 +90,11 @@ export class FitsWriter implements ResultWriter {
     return Buffer.concat([primaryHeader(), headerBytes(cards)]);
   }
 
-  rows(batch: readonly Row[]): Uint8Array {
+  rows(batch: Batch): Uint8Array {
+    return batch instanceof TupleBatch ? this.tuples(batch) : this.valueRows(batch);
+  }
+
+  private valueRows(batch: readonly Row[]): Uint8Array {
     const buf = Buffer.alloc(batch.length * this.rowBytes);
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let at = 0;
@@ -94,6 +110,47 @@ export class FitsWriter implements ResultWriter {
     return buf;
   }
 
+  /** Copies each field's bytes into place; NULLs and values the checks look at take the column's rule. */
+  private tuples(batch: TupleBatch): Uint8Array {
+    const buf = Buffer.alloc(batch.length * this.rowBytes);
+    const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
+    const { bytes: src, fields: f, width: n } = batch;
+    const kinds = this.columns.map((c) => TYPES[c.type].kind);
+    let at = 0;
+    for (let r = 0, k = 0; r < batch.length; r++) {
+      const row = ++this.count;
+      for (let i = 0; i < n; i++, k += 2) {
+        const width = this.widths[i] as number;
+        const len = f[k + 1] as number;
+        const from = f[k] as number;
+        if (len < 0) {
+          const nul = this.nulls[i] as Uint8Array;
+          for (let j = 0; j < width; j++) buf[at + j] = nul[j] as number;
+        } else {
+          switch (kinds[i]) {
+            case 'bool':
+              buf[at] = src[from] !== 0 ? 0x54 : 0x46;
+              break;
+            case 'text':
+              if (len <= width && printable(src, from, len)) copy(src, from, buf, at, len);
+              else put(view, buf, at, batch.value(r, i), this.columns[i] as Column, row, width);
+              break;
+            case 'int':
+              // TNULL is the type's minimum: 0x80 then zeros.
+              if (src[from] === 0x80 && zeros(src, from + 1, len - 1))
+                put(view, buf, at, batch.value(r, i), this.columns[i] as Column, row, width);
+              else copy(src, from, buf, at, len);
+              break;
+            default:
+              copy(src, from, buf, at, len);
+          }
+        }
+        at += width;
+      }
+    }
+    return buf;
+  }
+
   end(_status: ResultStatus): Uint8Array {
     // The data area is padded with zeros to a whole block.
     const data = this.count * this.rowBytes;
@@ -103,6 +160,25 @@ export class FitsWriter implements ResultWriter {
   patches(): readonly Patch[] {
     return [{ offset: NAXIS2_OFFSET, bytes: Buffer.from(String(this.count).padStart(20, ' '), 'latin1') }];
   }
+}
+
+function copy(src: Buffer, from: number, dst: Buffer, at: number, len: number): void {
+  if (len < 32) for (let j = 0; j < len; j++) dst[at + j] = src[from + j] as number;
+  else src.copy(dst, at, from, from + len);
+}
+
+function zeros(b: Buffer, from: number, len: number): boolean {
+  for (let j = 0; j < len; j++) if (b[from + j] !== 0) return false;
+  return true;
+}
+
+/** Whether the bytes are all printable ASCII (what FITS text may hold). */
+function printable(b: Buffer, from: number, len: number): boolean {
+  for (let j = 0; j < len; j++) {
+    const c = b[from + j] as number;
+    if (c < 0x20 || c > 0x7e) return false;
+  }
+  return true;
 }
 
 /** Writes one value big-endian at `at`; `width` is the column's bytes (a text column's declared width). */

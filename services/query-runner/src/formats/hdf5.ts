@@ -30,6 +30,7 @@ import {
   type ResultStatus,
   type Row,
 } from './types.js';
+import { asRows, type Batch } from './tuples.js';
 
 type H5File = InstanceType<typeof H5.File>;
 type H5Dataset = ReturnType<H5File['create_dataset']>;
@@ -142,8 +143,9 @@ export class Hdf5Writer implements FileWriter {
     atEpoch(() => this.columns.forEach((c, i) => this.describe(c, i)));
   }
 
-  rows(batch: readonly Row[]): void {
+  rows(b: Batch): void {
     const ds = this.opened();
+    const batch = asRows(b);
     if (batch.length === 0) return;
     const cols = this.columns.map((c) => columnBuffer(c, batch.length));
     batch.forEach((r, j) => {

@@ -11,6 +11,7 @@ import { FormatError, type AnyWriter, type Column } from './types.js';
 import { VotableWriter } from './votable.js';
 
 export * from './types.js';
+export * from './tuples.js';
 export { writeToFile, type WriteSummary } from './sink.js';
 
 export * from './info.js';

@@ -19,17 +19,22 @@ interface FormatInfo {
   readonly extension: string;
   /** Whether `compression: gzip` applies (Parquet and HDF5 compress inside the file). */
   readonly gzip: boolean;
+  /**
+   * Whether the writer reads binary COPY tuples as they are (formats/tuples.ts), making no object per row:
+   * the runner then has no rows' garbage to collect.
+   */
+  readonly tuples: boolean;
 }
 
 export const FORMAT_INFO: Readonly<Record<Format, FormatInfo>> = {
-  csv: { extension: '.csv', gzip: true },
-  tsv: { extension: '.tsv', gzip: true },
-  json: { extension: '.json', gzip: true },
-  fits: { extension: '.fits', gzip: true },
-  votable: { extension: '.vot', gzip: true },
-  'votable-binary2': { extension: '.vot', gzip: true },
-  parquet: { extension: '.parquet', gzip: false },
-  hdf5: { extension: '.h5', gzip: false },
+  csv: { extension: '.csv', gzip: true, tuples: false },
+  tsv: { extension: '.tsv', gzip: true, tuples: false },
+  json: { extension: '.json', gzip: true, tuples: false },
+  fits: { extension: '.fits', gzip: true, tuples: true },
+  votable: { extension: '.vot', gzip: true, tuples: false },
+  'votable-binary2': { extension: '.vot', gzip: true, tuples: false },
+  parquet: { extension: '.parquet', gzip: false, tuples: true },
+  hdf5: { extension: '.h5', gzip: false, tuples: false },
 };
 
 export function isFormat(s: string): s is Format {

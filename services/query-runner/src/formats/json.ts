@@ -14,8 +14,8 @@ import {
   type Patch,
   type ResultStatus,
   type ResultWriter,
-  type Row,
 } from './types.js';
+import { asRows, type Batch } from './tuples.js';
 
 /** Streaming JSON writer: the data array grows one batch at a time. */
 export class JsonWriter implements ResultWriter {
@@ -37,7 +37,8 @@ export class JsonWriter implements ResultWriter {
     return Buffer.from(`{"columns":${JSON.stringify(cols)},\n"data":[`, 'utf8');
   }
 
-  rows(batch: readonly Row[]): Uint8Array {
+  rows(b: Batch): Uint8Array {
+    const batch = asRows(b);
     let out = '';
     for (const r of batch) {
       const row = ++this.count;

@@ -1,10 +1,12 @@
 // Parquet column chunks of the fixed-width types (INT32, INT64, FLOAT, DOUBLE) and of text (BYTE_ARRAY), written
 // without hyparquet-writer's general column path (statistics, dictionary sampling, a value array per page and
 // its garbage): the non-null values are gathered into a typed array, whose bytes on a little-endian machine are
-// already Parquet's PLAIN encoding (text: each string's UTF-8 after its 4-byte length), and leave as one
-// DATA_PAGE_V2 per chunk — the definition levels (RLE/bit-packed hybrid, 1 bit) then the values, SNAPPY-compressed
-// or not. No statistics beyond the null count, no dictionary. hyparquet-writer still serializes the page header
-// and the footer (its Thrift code), and writes boolean chunks.
+// already Parquet's PLAIN encoding (text: each value's UTF-8 after its 4-byte length, gathered as bytes), and
+// leave as one DATA_PAGE_V2 per chunk — the definition levels (RLE/bit-packed hybrid, 1 bit) then the values,
+// SNAPPY-compressed or not. No statistics beyond the null count, no dictionary. Values come from rows (push)
+// or straight from binary COPY tuples (gather: big-endian bytes swapped into place, text bytes copied — no
+// value object made). hyparquet-writer still serializes the page header and the footer (its Thrift code),
+// and writes boolean chunks.
 
 import { endianness } from 'node:os';
 import type { ColumnChunk, CompressionCodec } from 'hyparquet';
@@ -13,24 +15,33 @@ import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
 import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import { ByteWriter as Bytes } from 'hyparquet-writer/src/bytewriter.js';
+import type { TupleBatch } from './tuples.js';
+import type { PgType } from './types.js';
 
 /** The physical types written here, and their typed arrays. */
 export type FixedType = 'INT32' | 'INT64' | 'FLOAT' | 'DOUBLE';
 type FixedArray = Int32Array | BigInt64Array | Float32Array | Float64Array;
 
 const LITTLE_ENDIAN = endianness() === 'LE';
+/** Where a 64-bit value's low and high 32-bit halves sit in an Int32Array view of native memory. */
+const LO = LITTLE_ENDIAN ? 0 : 1;
+const HI = 1 - LO;
 
 /** One column of one row group being gathered: the non-null values and a definition level per row. */
 export class FixedColumn {
   readonly values: FixedArray;
+  /** The values' memory as 32-bit words: gather() copies bits, not numbers. */
+  private readonly words: Int32Array;
   readonly defs: Uint8Array;
   /** Rows gathered, and how many of them were non-null. */
   rows = 0;
   count = 0;
 
+  /** `source`: the PostgreSQL type of the binary values gather() reads (int2 widens to INT32). */
   constructor(
     readonly type: FixedType,
     capacity: number,
+    private readonly source?: PgType,
   ) {
     this.values =
       type === 'INT32'
@@ -40,6 +51,7 @@ export class FixedColumn {
           : type === 'FLOAT'
             ? new Float32Array(capacity)
             : new Float64Array(capacity);
+    this.words = new Int32Array(this.values.buffer);
     this.defs = new Uint8Array(capacity);
   }
 
@@ -51,6 +63,37 @@ export class FixedColumn {
     }
     this.defs[this.rows++] = 1;
     (this.values as unknown as (number | bigint)[])[this.count++] = v;
+  }
+
+  /**
+   * Appends rows [from, to) of column `col` of `batch`, whose binary values are of the `source` type the
+   * column was made for (the batch's sizes were checked when it was cut).
+   */
+  gather(batch: TupleBatch, col: number, from: number, to: number): void {
+    const f = batch.fields;
+    const dv = batch.view;
+    const step = 2 * batch.width;
+    const { defs, words } = this;
+    let rows = this.rows;
+    let count = this.count;
+    let k = 2 * (from * batch.width + col);
+    const wide = this.source === 'int8' || this.source === 'float8';
+    const short = this.source === 'int2';
+    for (let r = from; r < to; r++, k += step) {
+      if ((f[k + 1] as number) < 0) {
+        defs[rows++] = 0;
+        continue;
+      }
+      defs[rows++] = 1;
+      const at = f[k] as number;
+      if (wide) {
+        words[2 * count + LO] = dv.getInt32(at + 4);
+        words[2 * count + HI] = dv.getInt32(at);
+      } else words[count] = short ? dv.getInt16(at) : dv.getInt32(at);
+      count++;
+    }
+    this.rows = rows;
+    this.count = count;
   }
 
   /** Empties the column for the next row group (the arrays are reused). */
@@ -73,11 +116,19 @@ export class FixedColumn {
   }
 }
 
-/** One text column of one row group being gathered: the non-null strings and a definition level per row. */
+/** A text column's byte buffer starts at this size and goes back to it after a row group that grew it past 16×. */
+const TEXT_INITIAL_BYTES = 1 << 16;
+
+/**
+ * One text column of one row group being gathered: its PLAIN bytes (each non-null value's UTF-8 byte
+ * length as a little-endian int32, then the bytes) and a definition level per row.
+ */
 export class TextColumn {
   readonly type = 'BYTE_ARRAY';
   readonly defs: Uint8Array;
-  private values: string[] = [];
+  private buf = Buffer.allocUnsafe(TEXT_INITIAL_BYTES);
+  /** PLAIN bytes gathered. */
+  bytes = 0;
   rows = 0;
   count = 0;
 
@@ -91,28 +142,59 @@ export class TextColumn {
       return;
     }
     this.defs[this.rows++] = 1;
-    this.values.push(v);
+    // A UTF-16 code unit is at most 3 bytes of UTF-8 (a lone surrogate becomes U+FFFD, 3 bytes).
+    this.ensure(4 + 3 * v.length);
+    const n = this.buf.write(v, this.bytes + 4, 'utf8');
+    this.buf.writeInt32LE(n, this.bytes);
+    this.bytes += 4 + n;
     this.count++;
+  }
+
+  /** Appends rows [from, to) of text column `col` of `batch`: PostgreSQL's UTF-8 bytes as they are. */
+  gather(batch: TupleBatch, col: number, from: number, to: number): void {
+    const f = batch.fields;
+    const src = batch.bytes;
+    const step = 2 * batch.width;
+    const defs = this.defs;
+    let k = 2 * (from * batch.width + col);
+    for (let r = from; r < to; r++, k += step) {
+      const len = f[k + 1] as number;
+      if (len < 0) {
+        defs[this.rows++] = 0;
+        continue;
+      }
+      defs[this.rows++] = 1;
+      this.ensure(4 + len);
+      const buf = this.buf;
+      let at = this.bytes;
+      buf.writeInt32LE(len, at);
+      at += 4;
+      const off = f[k] as number;
+      // Short values by hand: a native copy costs more than a few bytes' loop.
+      if (len < 32) for (let j = 0; j < len; j++) buf[at + j] = src[off + j] as number;
+      else src.copy(buf, at, off, off + len);
+      this.bytes = at + len;
+      this.count++;
+    }
   }
 
   reset(): void {
     this.rows = 0;
     this.count = 0;
-    this.values = [];
+    this.bytes = 0;
+    if (this.buf.length > 16 * TEXT_INITIAL_BYTES) this.buf = Buffer.allocUnsafe(TEXT_INITIAL_BYTES);
   }
 
   /** PLAIN BYTE_ARRAY: each value's UTF-8 byte length (int32, little-endian), then its bytes. */
   plain(): Uint8Array {
-    let size = 0;
-    for (const v of this.values) size += 4 + Buffer.byteLength(v, 'utf8');
-    const out = Buffer.allocUnsafe(size);
-    let at = 0;
-    for (const v of this.values) {
-      const n = out.write(v, at + 4, 'utf8');
-      out.writeInt32LE(n, at);
-      at += 4 + n;
-    }
-    return out;
+    return this.buf.subarray(0, this.bytes);
+  }
+
+  private ensure(n: number): void {
+    if (this.bytes + n <= this.buf.length) return;
+    const next = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.bytes + n));
+    this.buf.copy(next, 0, 0, this.bytes);
+    this.buf = next;
   }
 }
 

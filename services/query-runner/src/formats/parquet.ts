@@ -1,5 +1,8 @@
 // Parquet writer on hyparquet-writer's ParquetWriter: rows are gathered into column arrays and written a
-// row group at a time (`rowGroupRows`, 16,384 by default), so memory holds one row group, never the result.
+// row group at a time, so memory holds one row group, never the result: a group ends at `rowGroupRows` rows
+// (16,384 by default) or once its values reach `rowGroupBytes` (8 MiB by default; counted as each row's
+// fixed-width bytes plus its text's PLAIN bytes, so rows and binary COPY tuples end groups at the same row).
+// Binary COPY tuples (formats/tuples.ts) are gathered straight from their bytes, rows value by value.
 // Every column is OPTIONAL (SQL NULL is a Parquet null, distinct from NaN). Types: int2 → INT32 annotated
 // INT_16, int4 → INT32, int8 → INT64, float4 → FLOAT, float8 → DOUBLE, bool → BOOLEAN,
 // text/varchar → BYTE_ARRAY STRING. Units, UCDs and descriptions go into the footer's key-value metadata
@@ -28,11 +31,14 @@ import {
   type Row,
   type Value,
 } from './types.js';
+import { TupleBatch, type Batch } from './tuples.js';
 
 /** Options of the Parquet writer. */
 export interface ParquetOptions {
-  /** Rows per row group (the memory bound): 16,384 by default. */
+  /** Rows per row group at most: 16,384 by default. */
   readonly rowGroupRows?: number;
+  /** A row group ends at the row that brings its values to this many bytes (the memory bound): 8 MiB by default. */
+  readonly rowGroupBytes?: number;
 }
 
 const CREATED_BY = 'skyport query-runner (hyparquet-writer)';
@@ -118,6 +124,22 @@ function columnsMetadata(columns: readonly Column[]): string {
   );
 }
 
+/** Bytes a row of a fixed-width column counts toward rowGroupBytes (text: its PLAIN bytes, counted apart). */
+function rowBytes(c: Column): number {
+  switch (c.type) {
+    case 'int8':
+    case 'float8':
+      return 8;
+    case 'bool':
+      return 1;
+    case 'text':
+    case 'varchar':
+      return 0;
+    default:
+      return 4;
+  }
+}
+
 /** The physical type of a column written by parquet-pages.ts, or undefined (bool: hyparquet-writer's path). */
 function pageType(c: Column): FixedType | 'BYTE_ARRAY' | undefined {
   switch (c.type) {
@@ -155,6 +177,11 @@ type Gathered = { readonly fixed: GatheredColumn } | { readonly fixed?: undefine
 export class ParquetResultWriter implements ResultWriter {
   readonly mediaType = 'application/vnd.apache.parquet';
   private readonly rowGroupRows: number;
+  private readonly rowGroupBytes: number;
+  /** Bytes each row counts toward rowGroupBytes besides its text. */
+  private readonly fixedRowBytes: number;
+  /** The text columns' indexes. */
+  private readonly texts: readonly number[];
   private readonly out = new ByteWriter();
   private readonly schema: SchemaElement[];
   private readonly paths: SchemaElement[][];
@@ -173,6 +200,12 @@ export class ParquetResultWriter implements ResultWriter {
     if (!(Number.isSafeInteger(n) && n > 0))
       throw new RangeError(`rowGroupRows: must be a positive integer, got ${n}`);
     this.rowGroupRows = n;
+    const bytes = opts.rowGroupBytes ?? 8 << 20;
+    if (!(Number.isSafeInteger(bytes) && bytes > 0))
+      throw new RangeError(`rowGroupBytes: must be a positive integer, got ${bytes}`);
+    this.rowGroupBytes = bytes;
+    this.fixedRowBytes = columns.reduce((a, c) => a + rowBytes(c), 0);
+    this.texts = columns.flatMap((c, i) => (pageType(c) === 'BYTE_ARRAY' ? [i] : []));
     this.cells = columns.map(parquetCell);
     this.schema = [{ name: 'root', num_children: columns.length }, ...columns.map(schemaElement)];
     const root = this.schema[0] as SchemaElement;
@@ -180,7 +213,7 @@ export class ParquetResultWriter implements ResultWriter {
     this.gathered = columns.map((c) => {
       const t = pageType(c);
       if (t === undefined) return { values: [] };
-      return { fixed: t === 'BYTE_ARRAY' ? new TextColumn(n) : new FixedColumn(t, n) };
+      return { fixed: t === 'BYTE_ARRAY' ? new TextColumn(n) : new FixedColumn(t, n, c.type) };
     });
     this.out.appendUint32(MAGIC);
   }
@@ -189,7 +222,70 @@ export class ParquetResultWriter implements ResultWriter {
     return this.drain(); // the PAR1 magic
   }
 
-  rows(batch: readonly Row[]): Uint8Array {
+  rows(batch: Batch): Uint8Array {
+    if (batch instanceof TupleBatch) this.tuples(batch);
+    else this.valueRows(batch);
+    return this.drain();
+  }
+
+  /** Whether the row group being gathered is complete. */
+  private full(): boolean {
+    if (this.pendingRows >= this.rowGroupRows) return true;
+    let bytes = this.pendingRows * this.fixedRowBytes;
+    for (const i of this.texts) bytes += ((this.gathered[i] as Gathered).fixed as TextColumn).bytes;
+    return bytes >= this.rowGroupBytes;
+  }
+
+  /** Gathers binary COPY tuples column by column, a row group's share at a time. */
+  private tuples(batch: TupleBatch): void {
+    const n = this.columns.length;
+    for (let from = 0; from < batch.length;) {
+      const to = this.groupEnd(batch, from);
+      for (let i = 0; i < n; i++) {
+        const g = this.gathered[i] as Gathered;
+        if (g.fixed !== undefined) g.fixed.gather(batch, i, from, to);
+        else {
+          const f = batch.fields;
+          const step = 2 * n;
+          for (let r = from, k = 2 * (from * n + i); r < to; r++, k += step)
+            g.values.push((f[k + 1] as number) < 0 ? null : batch.bytes[f[k] as number] !== 0);
+        }
+      }
+      this.count += to - from;
+      this.pendingRows += to - from;
+      if (this.full()) this.flush();
+      from = to;
+    }
+  }
+
+  /**
+   * The end of the rows from `from` that the current row group takes: up to the row that completes it
+   * (rowGroupRows, or rowGroupBytes counted as full() counts them), else the whole batch.
+   */
+  private groupEnd(batch: TupleBatch, from: number): number {
+    let rows = this.pendingRows;
+    let bytes = rows * this.fixedRowBytes;
+    for (const i of this.texts) bytes += ((this.gathered[i] as Gathered).fixed as TextColumn).bytes;
+    const byRows = from + (this.rowGroupRows - rows);
+    if (this.texts.length === 0) {
+      const byBytes = from + Math.max(1, Math.ceil((this.rowGroupBytes - bytes) / this.fixedRowBytes));
+      return Math.min(batch.length, byRows, byBytes);
+    }
+    const f = batch.fields;
+    const step = 2 * batch.width;
+    for (let r = from; r < batch.length; r++) {
+      bytes += this.fixedRowBytes;
+      for (const i of this.texts) {
+        const len = f[r * step + 2 * i + 1] as number;
+        if (len >= 0) bytes += 4 + len;
+      }
+      if (++rows >= this.rowGroupRows || bytes >= this.rowGroupBytes) return r + 1;
+    }
+    return batch.length;
+  }
+
+  /** Gathers rows of values, checking each value for its column. */
+  private valueRows(batch: readonly Row[]): void {
     const n = this.columns.length;
     const cells = this.cells;
     const gathered = this.gathered;
@@ -204,9 +300,9 @@ export class ParquetResultWriter implements ResultWriter {
         else if (g.fixed !== undefined) g.fixed.push(x as string | null);
         else g.values.push(x);
       }
-      if (++this.pendingRows >= this.rowGroupRows) this.flush();
+      this.pendingRows++;
+      if (this.full()) this.flush();
     }
-    return this.drain();
   }
 
   end(status: ResultStatus): Uint8Array {

@@ -2,7 +2,8 @@
 // NAXIS2). Memory holds one batch's bytes at a time. A FileWriter (HDF5) writes the file itself.
 
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { isFileWriter, type AnyWriter, type ResultStatus, type ResultWriter, type Row } from './types.js';
+import type { Batch } from './tuples.js';
+import { isFileWriter, type AnyWriter, type ResultStatus, type ResultWriter } from './types.js';
 
 /** Bytes written and rows seen. */
 export interface WriteSummary {
@@ -17,7 +18,7 @@ export interface WriteSummary {
 export interface FileSink {
   readonly rows: number;
   readonly bytes: number;
-  write(batch: readonly Row[]): Promise<void>;
+  write(batch: Batch): Promise<void>;
   finish(status: ResultStatus): Promise<WriteSummary>;
   abort(): Promise<void>;
 }
@@ -75,7 +76,7 @@ class ByteSink implements FileSink {
     this.bytes += b.length;
   }
 
-  async write(batch: readonly Row[]): Promise<void> {
+  async write(batch: Batch): Promise<void> {
     this.rows += batch.length;
     await this.put(this.writer.rows(batch));
   }
@@ -102,7 +103,7 @@ class ByteSink implements FileSink {
 export async function writeToFile(
   path: string,
   writer: AnyWriter,
-  batches: AsyncIterable<readonly Row[]> | Iterable<readonly Row[]>,
+  batches: AsyncIterable<Batch> | Iterable<Batch>,
   status: () => ResultStatus = () => ({ overflow: false }),
 ): Promise<WriteSummary> {
   const sink = await openSink(path, writer);

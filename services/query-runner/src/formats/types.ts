@@ -1,6 +1,8 @@
 // What every result writer shares: column metadata, row values, the PostgreSQL → format type table, and
 // the value checks that turn a wrong value into an error naming the row and column.
 
+import type { Batch } from './tuples.js';
+
 /** PostgreSQL types the writers accept (`pg_type.typname`). */
 export type PgType = 'int2' | 'int4' | 'int8' | 'float4' | 'float8' | 'bool' | 'text' | 'varchar';
 
@@ -46,7 +48,8 @@ export interface Patch {
 export interface ResultWriter {
   readonly mediaType: string;
   begin(): Uint8Array;
-  rows(batch: readonly Row[]): Uint8Array;
+  /** A batch of rows of values, or of binary COPY tuples (formats/tuples.ts: `asRows` decodes them). */
+  rows(batch: Batch): Uint8Array;
   end(status: ResultStatus): Uint8Array;
   patches(): readonly Patch[];
 }
@@ -59,7 +62,7 @@ export interface FileWriter {
   readonly kind: 'file';
   readonly mediaType: string;
   open(path: string): Promise<void>;
-  rows(batch: readonly Row[]): void;
+  rows(batch: Batch): void;
   end(status: ResultStatus): void;
   close(): void;
 }

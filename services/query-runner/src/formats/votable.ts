@@ -29,6 +29,7 @@ import {
   type Value,
   floatValue,
 } from './types.js';
+import { asRows, type Batch } from './tuples.js';
 
 export type VotableSerialization = 'tabledata' | 'binary2';
 
@@ -95,8 +96,9 @@ export class VotableWriter implements ResultWriter {
     return Buffer.from(head.join('\n') + '\n', 'utf8');
   }
 
-  rows(batch: readonly Row[]): Uint8Array {
-    return this.serialization === 'tabledata' ? this.tabledata(batch) : this.binary2(batch);
+  rows(batch: Batch): Uint8Array {
+    const rows = asRows(batch);
+    return this.serialization === 'tabledata' ? this.tabledata(rows) : this.binary2(rows);
   }
 
   end(status: ResultStatus): Uint8Array {
