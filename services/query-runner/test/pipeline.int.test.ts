@@ -1,14 +1,22 @@
 // The whole path a result takes: a real PostgreSQL table with every supported type and NULLs, read by
-// the streaming reader, written in every format, read back by astropy and compared with the rows the
-// database returns to a plain query. CSV and TSV also through the runner's fast path: PostgreSQL's own COPY
-// text (csv-copy.ts) written by csv-output.ts.
+// the streaming reader, written in every format, read back by astropy (pyarrow for Parquet) and compared
+// with the rows the database returns to a plain query. CSV and TSV also through the runner's fast path:
+// PostgreSQL's own COPY text (csv-copy.ts) written by csv-output.ts. And the reader's two ways — binary COPY
+// tuples the writers read as they are, and the cursor's rows — write the same files.
 
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWriter, writeToFile, type Row, type Value } from '../src/formats/index.js';
+import {
+  createWriter,
+  TupleBatch,
+  writeToFile,
+  type Batch,
+  type Row,
+  type Value,
+} from '../src/formats/index.js';
 import { openCsvCopy } from '../src/csv-copy.js';
 import { writeCsvResult } from '../src/csv-output.js';
 import { openQuery } from '../src/reader.js';
@@ -24,7 +32,8 @@ const TABLE = `
     (-9223372036854775807, -32767, -2147483647, 'NaN', '-Infinity', false, 'it''s', E'a "q", b\\r\\nc\\td <&>'),
     (9223372036854775807, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
     (NULL, 0, 0, 'Infinity', 5e-324, true, '', 'é 東京 😀'),
-    (42, -1, 1, 0.1, 1.7976931348623157e308, false, 'x y', '');`;
+    (42, -1, 1, 0.1, 1.7976931348623157e308, false, 'x y', ''),
+    (7, 5, 6, '-0', '-0', NULL, 'neg zero', NULL);`;
 
 let server: Postgres;
 let python = '';
@@ -73,7 +82,7 @@ async function databaseRows(client: pg.Client, sql: string): Promise<Row[]> {
 }
 
 describe('PostgreSQL → reader → writer → astropy', () => {
-  for (const format of ['csv', 'tsv', 'fits', 'votable', 'votable-binary2']) {
+  for (const format of ['csv', 'tsv', 'fits', 'votable', 'votable-binary2', 'parquet']) {
     it(`${format}: astropy shows the database's rows`, async () => {
       // FITS text is ASCII with a declared width: the free-text column stays out of it.
       const sql = `SELECT ${format === 'fits' ? 'coadd_object_id, flags, nepochs, mag_auto_g, ra, extended, tilename' : '*'} FROM objects ORDER BY ctid`;
@@ -122,6 +131,62 @@ describe('PostgreSQL COPY text → csv-output → astropy', () => {
         const got = readWithAstropy(python, format, join(out, `objects.${format}`));
         expect(got.columns.map((col) => col.name)).toEqual(c.columns.map((col) => col.name));
         compare(got, c.columns, expected, format);
+      } finally {
+        await client.end();
+      }
+    });
+  }
+});
+
+describe('binary COPY tuples and cursor rows → the same files', () => {
+  const FITS_SELECT =
+    'SELECT coadd_object_id, flags, nepochs, mag_auto_g, ra, extended, tilename FROM objects';
+  const queries = [
+    'SELECT * FROM objects ORDER BY ctid',
+    'SELECT * FROM objects WHERE false',
+    // The extremes FITS refuses (TNULL) but Parquet and the text formats hold.
+    `SELECT (-9223372036854775808)::int8 AS a, (-32768)::int2 AS b, (-2147483648)::int4 AS c,
+       '-0'::float4 AS d, '-Infinity'::float4 AS e, E'\\u00e9\\U0001F600'::text AS f`,
+  ];
+  const cases = [
+    ...['parquet', 'json', 'votable', 'votable-binary2', 'csv'].flatMap((format) =>
+      queries.map((sql) => ({ format, sql })),
+    ),
+    { format: 'fits', sql: `${FITS_SELECT} ORDER BY ctid` },
+    { format: 'fits', sql: `${FITS_SELECT} WHERE false` },
+  ];
+  for (const { format, sql } of cases) {
+    it(`${format}: ${sql.split('\n')[0]?.slice(0, 60)}`, async () => {
+      const client = new pg.Client({ connectionString: server.url });
+      await client.connect();
+      try {
+        const write = async (params: unknown[] | undefined, name: string): Promise<Buffer> => {
+          const q = await openQuery(client, {
+            sql,
+            ...(params !== undefined && { params }),
+            statementTimeoutMs: 10_000,
+            batchRows: 2,
+          });
+          const kinds = new Set<string>();
+          async function* seen(): AsyncGenerator<Batch> {
+            for await (const b of q.batches) {
+              kinds.add(b instanceof TupleBatch ? 'tuples' : 'rows');
+              yield b;
+            }
+          }
+          try {
+            const path = join(dir, `${name}.${format}`);
+            await writeToFile(path, createWriter(format, q.columns), seen(), () => q.status());
+            // Bind parameters (none here) take the cursor; a query without them, binary COPY.
+            if (kinds.size > 0) expect([...kinds]).toEqual([params === undefined ? 'tuples' : 'rows']);
+            return readFileSync(path);
+          } finally {
+            await q.close();
+          }
+        };
+        const viaCopy = await write(undefined, 'copy');
+        const viaCursor = await write([], 'cursor');
+        expect(viaCopy.equals(viaCursor)).toBe(true);
       } finally {
         await client.end();
       }

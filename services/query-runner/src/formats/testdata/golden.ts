@@ -4,16 +4,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'vitest';
-import { isFileWriter, type AnyWriter, type ResultStatus, type Row } from '../types.js';
+import type { Batch } from '../tuples.js';
+import { isFileWriter, type AnyWriter, type ResultStatus } from '../types.js';
 
 const DIR = join(import.meta.dirname, '..', '__golden__');
 
 /** The whole output of `writer` for `batches`, patches applied (as writeToFile does on a file). */
-export function render(
-  writer: AnyWriter,
-  batches: readonly (readonly Row[])[],
-  status?: ResultStatus,
-): Buffer {
+export function render(writer: AnyWriter, batches: readonly Batch[], status?: ResultStatus): Buffer {
   if (isFileWriter(writer)) throw new Error('render: a FileWriter writes its own file');
   const parts = [
     writer.begin(),
