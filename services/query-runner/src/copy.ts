@@ -60,7 +60,7 @@ const HAS_OIDS = 1 << 16;
  * A batch's bytes bound: a batch ends early, at a whole tuple, once it holds this many bytes (at least
  * one tuple), so rows of large text keep memory bounded whatever the row count.
  */
-export const MAX_BATCH_BYTES = 4 << 20;
+export const MAX_BATCH_BYTES = 1 << 20;
 
 /** The smallest buffer the decoder gathers tuples in. */
 const MIN_BUFFER = 1 << 16;

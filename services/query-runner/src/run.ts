@@ -269,8 +269,12 @@ async function stream(
 
 /** Batches of rows between full garbage collections (heap.ts): about 32,000 rows at the default batch size. */
 const GC_BATCHES = 8;
-/** Batches of tuples read as they are between full collections: their garbage is the batches' few objects. */
+/**
+ * Batches of tuples read as they are between full collections (their garbage is the batches' few objects),
+ * or fewer once they held GC_TUPLE_BYTES: a writer's output per batch is garbage outside the heap.
+ */
 const GC_TUPLE_BATCHES = 64;
+const GC_TUPLE_BYTES = 16 << 20;
 
 /**
  * The batches, refusing to go on once the run is stopped (the backend may be idle between fetches), with
@@ -285,12 +289,18 @@ async function* guarded(
   format: Format,
 ): AsyncGenerator<Batch> {
   let n = 0;
+  let bytes = 0;
   for await (const b of batches) {
     const s = stopped();
     if (s !== undefined) throw s;
     yield b;
-    const every = b instanceof TupleBatch && FORMAT_INFO[format].tuples ? GC_TUPLE_BATCHES : GC_BATCHES;
-    if (++n % every === 0) collectGarbage();
+    n++;
+    const tuples = b instanceof TupleBatch && FORMAT_INFO[format].tuples;
+    if (tuples) bytes += b.bytes.length;
+    if (n >= (tuples ? GC_TUPLE_BATCHES : GC_BATCHES) || bytes >= GC_TUPLE_BYTES) {
+      collectGarbage();
+      n = bytes = 0;
+    }
   }
 }
 

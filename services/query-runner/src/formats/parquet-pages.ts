@@ -13,8 +13,8 @@ import type { ColumnChunk, CompressionCodec } from 'hyparquet';
 import type { ByteWriter } from 'hyparquet-writer';
 import { writePageHeader } from 'hyparquet-writer/src/datapage.js';
 import { writeRleBitPackedHybrid } from 'hyparquet-writer/src/encoding.js';
-import { snappyCompress } from 'hyparquet-writer/src/snappy.js';
 import { ByteWriter as Bytes } from 'hyparquet-writer/src/bytewriter.js';
+import { snappyCompress } from './snappy.js';
 import type { TupleBatch } from './tuples.js';
 import type { PgType } from './types.js';
 
@@ -116,7 +116,7 @@ export class FixedColumn {
   }
 }
 
-/** A text column's byte buffer starts at this size and goes back to it after a row group that grew it past 16×. */
+/** A text column's byte buffer starts at this size. */
 const TEXT_INITIAL_BYTES = 1 << 16;
 
 /**
@@ -132,7 +132,11 @@ export class TextColumn {
   rows = 0;
   count = 0;
 
-  constructor(capacity: number) {
+  /** `keepBytes`: a buffer grown past it (by one large value) is let go at reset(). */
+  constructor(
+    capacity: number,
+    private readonly keepBytes = Infinity,
+  ) {
     this.defs = new Uint8Array(capacity);
   }
 
@@ -182,7 +186,7 @@ export class TextColumn {
     this.rows = 0;
     this.count = 0;
     this.bytes = 0;
-    if (this.buf.length > 16 * TEXT_INITIAL_BYTES) this.buf = Buffer.allocUnsafe(TEXT_INITIAL_BYTES);
+    if (this.buf.length > this.keepBytes) this.buf = Buffer.allocUnsafe(TEXT_INITIAL_BYTES);
   }
 
   /** PLAIN BYTE_ARRAY: each value's UTF-8 byte length (int32, little-endian), then its bytes. */
@@ -216,6 +220,7 @@ export function writeChunk(
   writeRleBitPackedHybrid(levels, col.defs.subarray(0, col.rows), 1);
   const levelBytes = levels.getBytes();
   const plain = col.plain();
+  // A view of the compressor's scratch buffer: appended to `out` below, before anything else is compressed.
   const body = codec === 'SNAPPY' ? snappyCompress(plain) : plain;
   writePageHeader(out, {
     type: 'DATA_PAGE_V2',

@@ -1,6 +1,6 @@
 // Parquet writer on hyparquet-writer's ParquetWriter: rows are gathered into column arrays and written a
 // row group at a time, so memory holds one row group, never the result: a group ends at `rowGroupRows` rows
-// (16,384 by default) or once its values reach `rowGroupBytes` (8 MiB by default; counted as each row's
+// (16,384 by default) or once its values reach `rowGroupBytes` (4 MiB by default; counted as each row's
 // fixed-width bytes plus its text's PLAIN bytes, so rows and binary COPY tuples end groups at the same row).
 // Binary COPY tuples (formats/tuples.ts) are gathered straight from their bytes, rows value by value.
 // Every column is OPTIONAL (SQL NULL is a Parquet null, distinct from NaN). Types: int2 → INT32 annotated
@@ -37,7 +37,10 @@ import { TupleBatch, type Batch } from './tuples.js';
 export interface ParquetOptions {
   /** Rows per row group at most: 16,384 by default. */
   readonly rowGroupRows?: number;
-  /** A row group ends at the row that brings its values to this many bytes (the memory bound): 8 MiB by default. */
+  /**
+   * A row group ends at the row that brings its values to this many bytes: 4 MiB by default. The writer
+   * holds about five times this at most (the values, their compressed pages, the bytes handed out).
+   */
   readonly rowGroupBytes?: number;
 }
 
@@ -200,7 +203,7 @@ export class ParquetResultWriter implements ResultWriter {
     if (!(Number.isSafeInteger(n) && n > 0))
       throw new RangeError(`rowGroupRows: must be a positive integer, got ${n}`);
     this.rowGroupRows = n;
-    const bytes = opts.rowGroupBytes ?? 8 << 20;
+    const bytes = opts.rowGroupBytes ?? 4 << 20;
     if (!(Number.isSafeInteger(bytes) && bytes > 0))
       throw new RangeError(`rowGroupBytes: must be a positive integer, got ${bytes}`);
     this.rowGroupBytes = bytes;
@@ -213,7 +216,8 @@ export class ParquetResultWriter implements ResultWriter {
     this.gathered = columns.map((c) => {
       const t = pageType(c);
       if (t === undefined) return { values: [] };
-      return { fixed: t === 'BYTE_ARRAY' ? new TextColumn(n) : new FixedColumn(t, n, c.type) };
+      if (t === 'BYTE_ARRAY') return { fixed: new TextColumn(n, 2 * bytes) };
+      return { fixed: new FixedColumn(t, n, c.type) };
     });
     this.out.appendUint32(MAGIC);
   }
