@@ -2,14 +2,17 @@
 // a truthful overflow flag, READ ONLY and statement_timeout enforced by the server, and 10^6 rows streamed
 // into a FITS file in bounded memory.
 
-import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { parquetMetadata } from 'hyparquet';
+import { MAX_BATCH_BYTES } from '../src/copy.js';
 import {
   asRows,
   createWriter,
+  TupleBatch,
   FormatError,
   writeToFile,
   type Batch,
@@ -248,5 +251,32 @@ describe('openQuery', () => {
     // reader or writer that held the result would pass this bound. What remains is V8 collecting lazily:
     // measured here, the peak grows +46 MB for 3·10^5 rows, +67-89 MB for 10^6 and +75 MB for 3·10^6.
     expect(growth).toBeLessThan(128);
+  }, 300_000);
+
+  it('bounds batches and Parquet row groups by bytes: 150 MB of 51 KB text values in a few MB at a time', async () => {
+    const sql = 'SELECT g::int4 AS g, repeat(md5(g::text), 1600) AS t FROM generate_series(1, 3000) g';
+    const q = await openQuery(client, { sql, statementTimeoutMs: 120_000 });
+    const sizes: number[] = [];
+    const base = process.memoryUsage().rss;
+    let peak = base;
+    async function* sampled(): AsyncGenerator<Batch> {
+      for await (const b of q.batches) {
+        expect(b).toBeInstanceOf(TupleBatch);
+        if (b instanceof TupleBatch) sizes.push(b.bytes.length);
+        peak = Math.max(peak, process.memoryUsage().rss);
+        yield b;
+      }
+    }
+    const path = join(dir, 'wide.parquet');
+    const summary = await writeToFile(path, createWriter('parquet', q.columns), sampled(), () => q.status());
+    expect(summary.rows).toBe(3000);
+    // A batch ends at the tuple that reaches 1 MiB (MAX_BATCH_BYTES): 21 rows of 51,214 bytes, not 4,096.
+    expect(Math.max(...sizes)).toBeLessThan(MAX_BATCH_BYTES + 51_214);
+    expect(sizes.length).toBeGreaterThan(100);
+    // Row groups end at the row that reaches 4 MiB of values (82 rows of 8 + 51,200 bytes), not 16,384 rows.
+    const meta = parquetMetadata(new Uint8Array(readFileSync(path)).buffer);
+    expect(meta.row_groups.map((g) => Number(g.num_rows)).slice(0, 3)).toEqual([82, 82, 82]);
+    // Gathering a row group's 16,384 rows, as before, would hold 800 MB.
+    expect((peak - base) / 2 ** 20).toBeLessThan(100);
   }, 300_000);
 });
