@@ -1,6 +1,7 @@
 // Compatibility: each writer's output for a table with every supported type and NULLs, read back by
 // astropy (the library astronomers read results with; pyarrow for Parquet, h5py for HDF5), every value,
-// unit, UCD and description compared.
+// unit, UCD and description compared. Parquet and FITS also from binary COPY tuples, which they read as
+// they are.
 // What astropy itself does to some values (it masks NaN, strips spaces, …) is in
 // support/astropy-rules.ts, each rule stated once; nothing else may differ.
 
@@ -10,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWriter, writeToFile, type Column } from '../src/formats/index.js';
 import { ParquetResultWriter } from '../src/formats/parquet.js';
+import { tupleBatch } from '../src/formats/testdata/binary-copy.js';
 import { COLUMNS, FITS_COLUMNS, FITS_ROWS, ROWS } from '../src/formats/testdata/sample.js';
 import { astropyPython, readWithAstropy } from './support/astropy.js';
 import { compare } from './support/astropy-rules.js';
@@ -36,12 +38,17 @@ describe('astropy reads what the writers write', () => {
   }
 
   it('fits: every value, unit, TUCD and TCOMM as written, NAXIS2 patched, dtypes from the type table', async () => {
-    const path = join(dir, 'sample.fits');
-    await writeToFile(path, createWriter('fits', FITS_COLUMNS), [FITS_ROWS.slice(0, 2), FITS_ROWS.slice(2)]);
-    const got = readWithAstropy(python, 'fits', path);
-    compare(got, FITS_COLUMNS, FITS_ROWS, 'fits');
-    expect(got.naxis2).toBe(FITS_ROWS.length);
-    expect(got.columns.map((c) => c.dtype)).toEqual(['>i8', '>i2', '>i4', '>f4', '>f8', 'bool', '|S12']);
+    for (const tuples of [false, true]) {
+      const path = join(dir, `sample-${tuples}.fits`);
+      const batches = [FITS_ROWS.slice(0, 2), FITS_ROWS.slice(2)].map((b) =>
+        tuples ? tupleBatch(FITS_COLUMNS, b) : b,
+      );
+      await writeToFile(path, createWriter('fits', FITS_COLUMNS), batches);
+      const got = readWithAstropy(python, 'fits', path);
+      compare(got, FITS_COLUMNS, FITS_ROWS, 'fits');
+      expect(got.naxis2).toBe(FITS_ROWS.length);
+      expect(got.columns.map((c) => c.dtype)).toEqual(['>i8', '>i2', '>i4', '>f4', '>f8', 'bool', '|S12']);
+    }
   });
 
   it('votable: dtypes from the type table, and QUERY_STATUS OK then OVERFLOW', async () => {
@@ -64,10 +71,16 @@ describe('astropy reads what the writers write', () => {
   });
 
   it('parquet (pyarrow): every value, NULL apart from NaN, types, metadata, status, one row group per 2 rows', async () => {
-    for (const overflow of [false, true]) {
-      const path = join(dir, `sample-${overflow}.parquet`);
+    for (const [overflow, tuples] of [
+      [false, false],
+      [true, false],
+      [false, true],
+    ] as const) {
+      const path = join(dir, `sample-${overflow}-${tuples}.parquet`);
       const writer = new ParquetResultWriter(COLUMNS, { rowGroupRows: 2 });
-      await writeToFile(path, writer, [ROWS.slice(0, 3), ROWS.slice(3)], () => ({ overflow }));
+      // From rows of values, and from binary COPY tuples (what the reader hands over for a query).
+      const batches = [ROWS.slice(0, 3), ROWS.slice(3)].map((b) => (tuples ? tupleBatch(COLUMNS, b) : b));
+      await writeToFile(path, writer, batches, () => ({ overflow }));
       const got = readWithAstropy(python, 'parquet', path);
       compare(got, COLUMNS, ROWS, 'parquet');
       expect(got.columns.map((c) => c.dtype)).toEqual([
