@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { describe, expect, it } from 'vitest';
-import type { KubeAccess } from '../../services/query-runner/src/kube-access.js';
+import type { KubeAccess } from '../../packages/service-kit/src/kube-access.js';
 import { ProgressReporter, statusPatcher } from '../../services/query-runner/src/progress.js';
 import { eventually, kubectlJson, serviceAccountToken } from '../cluster/index.js';
 import {

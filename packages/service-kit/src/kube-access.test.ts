@@ -2,9 +2,9 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inClusterAccess } from './kube.js';
+import { podAccess as inClusterAccess } from './kube-access.js';
 
-describe('inClusterAccess (the TAP service in a pod)', () => {
+describe('podAccess', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tap-sa-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 

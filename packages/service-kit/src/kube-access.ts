@@ -1,5 +1,6 @@
 // How a process in a pod reaches the apiserver: KUBERNETES_SERVICE_HOST/PORT and the ServiceAccount's mounted token
-// and CA. The runner patches its progress with it; the TAP service (which imports it) reads and watches QueryJobs.
+// and CA. The query runner patches its progress with it; the TAP service reads and watches QueryJobs; the cutout
+// results server reads CutoutJobs.
 
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,4 +32,22 @@ export function inClusterAccess(
   }
   const h = host.includes(':') ? `[${host}]` : host;
   return { server: `https://${h}:${port}`, token: () => readFileSync(join(dir, 'token'), 'utf8').trim(), ca };
+}
+
+/**
+ * In-cluster access with the pod's namespace, for a process that cannot work outside a pod: throws naming what is
+ * missing (KUBERNETES_SERVICE_HOST, or the CA file).
+ */
+export function podAccess(
+  env: Readonly<Record<string, string | undefined>>,
+  dir = SERVICE_ACCOUNT_DIR,
+): KubeAccess & { namespace: string } {
+  const access = inClusterAccess(env, dir);
+  if (access === undefined)
+    throw new Error(
+      env['KUBERNETES_SERVICE_HOST'] === undefined || env['KUBERNETES_SERVICE_HOST'] === ''
+        ? 'KUBERNETES_SERVICE_HOST is not set: not running in a Kubernetes pod'
+        : `the ServiceAccount CA ${join(dir, 'ca.crt')} cannot be read`,
+    );
+  return { ...access, namespace: readFileSync(join(dir, 'namespace'), 'utf8').trim() };
 }

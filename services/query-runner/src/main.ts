@@ -12,7 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { classify, exitCode, type RunError } from './errors.js';
 import type { ResultFile } from './output.js';
-import { inClusterAccess } from './kube-access.js';
+import { inClusterAccess } from '@skyport/service-kit/kube-access';
 import { ProgressReporter, statusPatcher } from './progress.js';
 import { credentialsFromEnv, publish, s3Client } from './publish.js';
 import { errorName, manifestName, runJob, type RunEvent } from './run.js';

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { inClusterAccess } from './kube-access.js';
+import { inClusterAccess } from '@skyport/service-kit/kube-access';
 import { ProgressReporter, progressPatch, type PatchFn } from './progress.js';
 
 const root = mkdtempSync(join(tmpdir(), 'skyport-progress-'));

@@ -6,7 +6,7 @@
 // one is, waits for the next turn (the newest numbers win).
 
 import { request } from 'node:https';
-import type { KubeAccess } from './kube-access.js';
+import type { KubeAccess } from '@skyport/service-kit/kube-access';
 
 /** Which QueryJob the run reports to (the runner spec's `progress`). */
 export interface ProgressTarget {

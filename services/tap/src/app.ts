@@ -19,9 +19,9 @@ import {
 } from './params.js';
 import { asyncRoutes } from './routes-async.js';
 import type { S3Results } from './s3results.js';
-import type { Signer } from './signing.js';
+import type { Signer } from '@skyport/service-kit/signing';
 import { runSync } from './sync.js';
-import type { Users } from './users.js';
+import type { Users } from '@skyport/service-kit/users';
 import { availabilityXml, capabilitiesXml, tablesXml } from './vosi.js';
 import { votableError } from './xml.js';
 

@@ -9,7 +9,7 @@ import { QueryValidationError } from '@skyport/query-runner/dist/src/validate.js
 import type { NextFunction, Request, Response } from 'express';
 import { JobStateError } from './jobs.js';
 import { ParamError } from './params.js';
-import type { Users } from './users.js';
+import type { Users } from '@skyport/service-kit/users';
 
 /** An error with its HTTP status. */
 export class HttpError extends Error {

@@ -25,7 +25,7 @@ import {
   type Phase,
 } from './jobs.js';
 import { toSql } from './params.js';
-import type { Clock } from './signing.js';
+import type { Clock } from '@skyport/service-kit/signing';
 
 export interface InProcessOptions {
   /** Results directory (created when missing): one subdirectory per job. */

@@ -6,36 +6,15 @@
 // As there, every request has a deadline, a body always goes with Content-Length, and a watch gets a connection
 // of its own so it never holds a socket the requests need.
 
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import {
-  inClusterAccess as podAccess,
-  SERVICE_ACCOUNT_DIR,
-  type KubeAccess,
-} from '@skyport/query-runner/dist/src/kube-access.js';
+import { podAccess, type KubeAccess } from '@skyport/service-kit/kube-access';
 
 export type { KubeAccess };
 
-/**
- * The standard in-cluster access (the query runner's: KUBERNETES_SERVICE_HOST/PORT and the ServiceAccount's mounted
- * token and CA) with the pod's namespace; throws outside a pod.
- */
-export function inClusterAccess(
-  env: Readonly<Record<string, string | undefined>>,
-  dir = SERVICE_ACCOUNT_DIR,
-): KubeAccess & { namespace: string } {
-  const access = podAccess(env, dir);
-  if (access === undefined)
-    throw new Error(
-      env['KUBERNETES_SERVICE_HOST'] === undefined || env['KUBERNETES_SERVICE_HOST'] === ''
-        ? 'KUBERNETES_SERVICE_HOST is not set: not running in a Kubernetes pod'
-        : `the ServiceAccount CA ${join(dir, 'ca.crt')} cannot be read`,
-    );
-  return { ...access, namespace: readFileSync(join(dir, 'namespace'), 'utf8').trim() };
-}
+/** The standard in-cluster access with the pod's namespace; throws outside a pod (naming what is missing). */
+export const inClusterAccess = podAccess;
 
 export class KubeError extends Error {
   override readonly name = 'KubeError';

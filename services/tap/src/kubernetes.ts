@@ -21,7 +21,7 @@ import {
 } from './jobs.js';
 import { KubeError, type KubeClient, type WatchEvent } from './kube.js';
 import { ParamError } from './params.js';
-import type { Clock } from './signing.js';
+import type { Clock } from '@skyport/service-kit/signing';
 
 /** The QueryJob as this store reads it (the fields it uses; the CRD is the operator's api/v1alpha1/queryjob.ts). */
 export interface QueryJobObject {

@@ -16,7 +16,7 @@ import { SpecError, type JobSpec } from '@skyport/query-runner/dist/src/spec.js'
 import type { DbConfig } from './config.js';
 import { KubeError, type KubeClient, type WatchEvent } from './kube.js';
 import type { QueryJobObject } from './kubernetes.js';
-import type { Clock } from './signing.js';
+import type { Clock } from '@skyport/service-kit/signing';
 import { limitSql } from './sync.js';
 
 export interface QuickRunnerOptions {

@@ -20,7 +20,7 @@ import {
   type Params,
 } from './params.js';
 import type { S3Results } from './s3results.js';
-import type { Signer } from './signing.js';
+import type { Signer } from '@skyport/service-kit/signing';
 import { jobListXml, jobXml, parameterList } from './uws.js';
 import { XML_DECL, el, votableError } from './xml.js';
 

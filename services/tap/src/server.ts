@@ -14,8 +14,8 @@ import { inClusterAccess, KubeClient, type KubeAccess } from './kube.js';
 import { KubernetesJobStore } from './kubernetes.js';
 import { QuickRunner } from './quick.js';
 import { S3Results } from './s3results.js';
-import { Signer, type Clock } from './signing.js';
-import { Users } from './users.js';
+import { Signer, type Clock } from '@skyport/service-kit/signing';
+import { Users } from '@skyport/service-kit/users';
 
 export interface RunningTap {
   readonly server: Server;

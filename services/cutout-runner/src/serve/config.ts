@@ -5,8 +5,8 @@ import { readFileSync, statSync } from 'node:fs';
 import type http from 'node:http';
 import { inClusterAccess, KubeJobLookup, type KubeAccess } from './jobs.js';
 import { createResultsServer } from './server.js';
-import { Signer } from './signing.js';
-import { Users } from './users.js';
+import { Signer } from '@skyport/service-kit/signing';
+import { Users } from '@skyport/service-kit/users';
 
 export class ServeConfigError extends Error {
   override readonly name = 'ServeConfigError';

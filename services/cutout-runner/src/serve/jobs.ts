@@ -1,12 +1,12 @@
 // How the results server learns a CutoutJob's owner, collection, uid and status: a GET of the CutoutJob through the
 // apiserver (the ServiceAccount's Role grants get/list on cutoutjobs of its namespace). A tiny client over
 // node:http(s), as services/tap/src/kube.ts (services never import the operator; CONTRIBUTING.md "Where things go"):
-// one request with a deadline, the token re-read every time (a projected token is rotated in place).
+// one request with a deadline, the token re-read every time (@skyport/service-kit/kube-access: a projected token is
+// rotated in place).
 
-import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import { join } from 'node:path';
+import { podAccess, type KubeAccess } from '@skyport/service-kit/kube-access';
 
 /** What the server needs of a CutoutJob. */
 export interface JobView {
@@ -24,30 +24,10 @@ export interface JobLookup {
   get(name: string): Promise<JobView | undefined>;
 }
 
-/** Where the apiserver is and who this process is to it. */
-export interface KubeAccess {
-  readonly server: string;
-  readonly token: () => string;
-  readonly ca?: string;
-}
+export type { KubeAccess };
 
-/** The in-cluster access: KUBERNETES_SERVICE_HOST/PORT and the ServiceAccount's mounted files. */
-export function inClusterAccess(
-  env: Readonly<Record<string, string | undefined>>,
-  dir = '/var/run/secrets/kubernetes.io/serviceaccount',
-): KubeAccess & { namespace: string } {
-  const host = env['KUBERNETES_SERVICE_HOST'];
-  const port = env['KUBERNETES_SERVICE_PORT'] ?? '443';
-  if (host === undefined || host === '')
-    throw new Error('KUBERNETES_SERVICE_HOST is not set: not running in a Kubernetes pod');
-  const tokenFile = join(dir, 'token');
-  return {
-    server: `https://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    token: () => readFileSync(tokenFile, 'utf8').trim(),
-    ca: readFileSync(join(dir, 'ca.crt'), 'utf8'),
-    namespace: readFileSync(join(dir, 'namespace'), 'utf8').trim(),
-  };
-}
+/** The in-cluster access (KUBERNETES_SERVICE_HOST/PORT, the ServiceAccount's mounted files) and the namespace. */
+export const inClusterAccess = podAccess;
 
 const REQUEST_TIMEOUT_MS = 15_000;
 

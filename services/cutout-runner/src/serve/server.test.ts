@@ -8,8 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobLookup, JobView } from './jobs.js';
 import { createResultsServer, jobDir, PAGE_MAX, safeRelativePath } from './server.js';
-import { Signer } from './signing.js';
-import { Users } from './users.js';
+import { Signer } from '@skyport/service-kit/signing';
+import { Users } from '@skyport/service-kit/users';
 
 const ALICE = 'alice-token-0123456789';
 const BOB = 'bob-token-0123456789ab';

@@ -12,8 +12,8 @@ import { lstat, readdir, realpath, stat } from 'node:fs/promises';
 import http from 'node:http';
 import { join, posix, sep } from 'node:path';
 import type { JobLookup, JobView } from './jobs.js';
-import type { Signer } from './signing.js';
-import type { Users } from './users.js';
+import type { Signer } from '@skyport/service-kit/signing';
+import type { Users } from '@skyport/service-kit/users';
 
 export interface ResultsServerOptions {
   /** The collection's results directory as mounted (its `cutoutjobs/` holds the jobs' directories). */
