@@ -5,6 +5,7 @@ import { repoRoot } from '../cluster/paths.js';
 import { readImageVersions } from './build.js';
 import { numericUser, runtimeSpec, type ImageConfig } from './runc.js';
 import { IMAGES, imageRef, MANIFESTS, selectImages } from './spec.js';
+import { workspaceDependencies } from './stage.js';
 
 describe('image specs', () => {
   it('selects an image with every base it needs, bases first', () => {
@@ -72,6 +73,21 @@ describe('image specs', () => {
         manifests.filter((m) => !s.inputs.paths.includes(m)),
         s.name,
       ).toEqual([]);
+  });
+
+  it('makes the sources of every workspace an app depends on inputs of its image (a change there rebuilds it)', () => {
+    const apps = IMAGES.filter((s) => s.stage.kind === 'app');
+    for (const s of apps) {
+      if (s.stage.kind !== 'app') continue;
+      const needed = [s.stage.workspace, ...workspaceDependencies(repoRoot, s.stage.workspace)].flatMap(
+        (w) => [`${w}/tsconfig.json`, `${w}/src`],
+      );
+      expect(
+        needed.filter((p) => !s.inputs.paths.includes(p)),
+        s.name,
+      ).toEqual([]);
+    }
+    expect(workspaceDependencies(repoRoot, 'services/tap')).toContain('packages/service-kit');
   });
 
   it('tags images under localhost/skyport', () => {

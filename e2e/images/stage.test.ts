@@ -28,6 +28,14 @@ describe('staging helpers', () => {
         `${path}/package.json`,
         JSON.stringify({ name, dependencies: Object.fromEntries(deps.map((d) => [d, '0.1.0'])) }),
       );
+    const all = [
+      'packages/s3',
+      'operator',
+      'services/anomaly',
+      'services/query-runner',
+      'services/cutout-runner',
+    ];
+    write('package.json', JSON.stringify({ workspaces: [...all, 'services/tap', 'e2e'] }));
     ws('packages/s3', '@skyport/s3');
     ws('services/query-runner', '@skyport/query-runner', ['@skyport/s3', 'pg']);
     ws('services/tap', '@skyport/tap', ['@skyport/query-runner', '@skyport/s3']);

@@ -125,16 +125,11 @@ export async function stageNode(env: StageEnv, ctx: string): Promise<void> {
   rmSync(unpack, { recursive: true, force: true });
 }
 
-/** The workspace manifests `npm ci` needs to check the lock file. */
-const WORKSPACE_MANIFESTS = [
-  'packages/s3',
-  'operator',
-  'services/anomaly',
-  'services/query-runner',
-  'services/cutout-runner',
-  'services/tap',
-  'e2e',
-];
+/** The repository's workspaces (its root package.json's `workspaces`): `npm ci` needs every manifest to check the lock. */
+export function workspacesOf(repoRoot: string): string[] {
+  const root = JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { workspaces?: string[] };
+  return root.workspaces ?? [];
+}
 
 /** The workspaces `workspace` depends on, directly or through another (e.g. the operator: the query runner's validator). */
 export function workspaceDependencies(repoRoot: string, workspace: string): string[] {
@@ -144,17 +139,18 @@ export function workspaceDependencies(repoRoot: string, workspace: string): stri
       dependencies?: Record<string, string>;
     };
   // Transitive: the operator needs the query runner's errors, which need the S3 client (packages/s3).
+  const all = workspacesOf(repoRoot);
   const found = new Set<string>();
   const visit = (ws: string): void => {
     const deps = Object.keys(read(ws).dependencies ?? {});
-    for (const w of WORKSPACE_MANIFESTS)
+    for (const w of all)
       if (w !== workspace && !found.has(w) && deps.includes(read(w).name ?? '')) {
         found.add(w);
         visit(w);
       }
   };
   visit(workspace);
-  return WORKSPACE_MANIFESTS.filter((w) => found.has(w));
+  return all.filter((w) => found.has(w));
 }
 
 /** Files of installed packages no program loads: type declarations, source maps, documentation (not licences). */
@@ -186,7 +182,7 @@ export async function stageApp(env: StageEnv, workspace: string, ctx: string): P
   for (const f of [
     'package.json',
     'package-lock.json',
-    ...WORKSPACE_MANIFESTS.map((w) => `${w}/package.json`),
+    ...workspacesOf(env.repoRoot).map((w) => `${w}/package.json`),
   ]) {
     mkdirSync(dirname(join(app, f)), { recursive: true });
     cpSync(join(env.repoRoot, f), join(app, f));
@@ -208,7 +204,7 @@ export async function stageApp(env: StageEnv, workspace: string, ctx: string): P
   );
   // Workspaces it depends on stay (npm ci linked them into node_modules), compiled, beside it.
   const kept = [workspace, ...workspaceDependencies(env.repoRoot, workspace)];
-  for (const w of WORKSPACE_MANIFESTS)
+  for (const w of workspacesOf(env.repoRoot))
     if (!kept.includes(w)) rmSync(join(app, w), { recursive: true, force: true });
   rmSync(join(app, 'package-lock.json'));
   pruneNodeModules(join(app, 'node_modules'));
