@@ -5,7 +5,8 @@
 // `flock /tmp/skyport-realnode.lock npm run bench:spawn`.
 //
 // Flags: --labs=N (warm samples of each, default 10), --cold=N (cold-image samples of skyport and the hub,
-// default 3), --skip-hub. SKYPORT_KUBECONFIG reuses a running cluster that has the real node.
+// default 3), --skip-hub, --timeline (watch each start's objects and print the median time of each step for
+// skyport and the hub side by side: timeline.ts). SKYPORT_KUBECONFIG reuses a running cluster that has the real node.
 import { execFile, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
@@ -28,10 +29,12 @@ import { startOperator } from '../operator/support.js';
 import { MiniClient, flag } from './support.js';
 import { type Series, table, verdicts } from './spawn/report.js';
 import { ensureVenvs, startHub, type Hub } from './spawn/peers.js';
+import { StepLog, timelineTable, type Step } from './spawn/timeline.js';
 
 const LABS = flag('labs', 10);
 const COLD = flag('cold', 3);
 const SKIP_HUB = process.argv.includes('--skip-hub');
+const TIMELINE = process.argv.includes('--timeline');
 const log = (m: string): void => console.log(`[bench:spawn] ${new Date().toISOString().slice(11, 19)} ${m}`);
 const TOKEN = 'spawn-bench-lab-token';
 const LAB_PORT = 8888;
@@ -155,6 +158,47 @@ interface Ctx {
   ns: string;
   image: { ref: string; archive: string };
   clusterDir: string;
+  /** With --timeline: what the watches saw, and each warm start's steps per path. */
+  steps?: { log: StepLog; skyport: Partial<Record<Step, number>>[]; hub: Partial<Record<Step, number>>[] };
+}
+
+/** Watches the objects a start is made of (--timeline); returns the function that ends the watches. */
+function watchSteps(ctx: Ctx, hubNamespace: string): () => void {
+  const log = new StepLog();
+  ctx.steps = { log, skyport: [], hub: [] };
+  const paths: [string, string][] = [
+    ['NotebookLab', `/apis/skyport.io/v1alpha1/namespaces/${ctx.ns}/notebooklabs`],
+    ['PersistentVolume', '/api/v1/persistentvolumes'],
+  ];
+  for (const ns of [ctx.ns, hubNamespace])
+    paths.push(
+      ['PersistentVolumeClaim', `/api/v1/namespaces/${ns}/persistentvolumeclaims`],
+      ['Pod', `/api/v1/namespaces/${ns}/pods`],
+    );
+  // Their own connections: a watch holds its socket for the whole run, and the bench's client has only four.
+  const client = new MiniClient(ctx.kubeconfig, paths.length);
+  let stopped = false;
+  const stops = new Set<() => void>();
+  // A watch that ends (a CRD's watch can answer 429 in its first moments) is started again until the run ends.
+  const follow = (kind: string, path: string): void => {
+    if (stopped) return;
+    const w = client.watch(`${path}?watch=1&allowWatchBookmarks=false`, (type, obj) => {
+      if (type === 'ADDED' || type === 'MODIFIED') log.observe(kind, obj, Date.now());
+    });
+    stops.add(w.stop);
+    void w.done
+      .catch(() => undefined)
+      .then(() => {
+        stops.delete(w.stop);
+        setTimeout(() => follow(kind, path), 500);
+      });
+  };
+  for (const [kind, path] of paths) follow(kind, path);
+  return () => {
+    stopped = true;
+    stops.forEach((stop) => stop());
+    client.close();
+  };
 }
 
 /** One NotebookLab through `kubectl apply`; ms until its JupyterLab answers; then deletes it. */
@@ -168,7 +212,16 @@ async function skyport(ctx: Ctx, name: string): Promise<number> {
   const t0 = Date.now();
   await kubectl(['apply', '-f', '-'], { kubeconfig: ctx.kubeconfig, input: stringify(lab) });
   try {
-    return await untilAnswers(ctx.client, ctx.ns, `${name}-lab`, probePath, t0);
+    const ms = await untilAnswers(ctx.client, ctx.ns, `${name}-lab`, probePath, t0);
+    if (ctx.steps && name.startsWith('w'))
+      ctx.steps.skyport.push({
+        ...ctx.steps.log.timeline(
+          [`${ctx.ns}/${name}`, `${ctx.ns}/${name}-home`, `${ctx.ns}/${name}-lab`],
+          t0,
+        ),
+        answered: ms,
+      });
+    return ms;
   } finally {
     await kubectl(['delete', 'notebooklab', name, '-n', ctx.ns, '--wait=false'], {
       kubeconfig: ctx.kubeconfig,
@@ -182,7 +235,19 @@ async function hubSpawn(ctx: Ctx, hub: Hub, user: string): Promise<number> {
   const t0 = Date.now();
   await hub.api('POST', `/users/${user}/server`);
   try {
-    return await untilAnswers(ctx.client, hub.namespace, `jupyter-${user}`, () => `/user/${user}/api`, t0);
+    const ms = await untilAnswers(
+      ctx.client,
+      hub.namespace,
+      `jupyter-${user}`,
+      () => `/user/${user}/api`,
+      t0,
+    );
+    if (ctx.steps && user.startsWith('w'))
+      ctx.steps.hub.push({
+        ...ctx.steps.log.timeline([`${hub.namespace}/claim-${user}`, `${hub.namespace}/jupyter-${user}`], t0),
+        answered: ms,
+      });
+    return ms;
   } finally {
     await hub.api('DELETE', `/users/${user}/server`).catch(() => undefined);
   }
@@ -248,9 +313,11 @@ async function main(): Promise<void> {
   const ctx = await setUp(kubeconfig, clusterDir);
   const op = await startOperator({ kubeconfig, env: { SKYPORT_LOG_LEVEL: 'info' } });
   let hub: Hub | undefined;
+  const endWatches = TIMELINE ? watchSteps(ctx, 'spawn-bench-hub') : undefined;
   let cleaned: Promise<void> | undefined;
   const cleanUp = (): Promise<void> =>
     (cleaned ??= (async () => {
+      endWatches?.();
       await hub?.stop();
       await op.stop();
       if (handle) await handle.stop();
@@ -317,6 +384,11 @@ async function main(): Promise<void> {
   console.log(`\n${table(series)}\n`);
   const v = verdicts(s.warm, s.bare, hub ? s.hubWarm : undefined);
   for (const x of v) console.log(`${x.met ? 'MET    ' : 'NOT MET'} ${x.text}`);
+  if (ctx.steps) {
+    const paths = [{ name: 'skyport', timelines: ctx.steps.skyport }];
+    if (hub) paths.push({ name: 'hub', timelines: ctx.steps.hub });
+    console.log(`\nWarm starts, step by step:\n${timelineTable(paths)}`);
+  }
 }
 
 await main();
