@@ -37,6 +37,52 @@ const API: Record<ChildKind, string> = {
   Pod: 'v1',
 };
 
+/** The child names a lab is about to write, in the order they are written (home first). */
+function claimedRefs(
+  lab: NotebookLab,
+  wants: { networkPolicy: boolean; pod: boolean },
+): (ObjectRef & { kind: ChildKind; namespace: string })[] {
+  const ns = lab.metadata.namespace ?? 'default';
+  const names = labNames(lab.metadata.name ?? '');
+  const children: [ChildKind, string][] = [
+    ['PersistentVolumeClaim', names.home],
+    ['Secret', names.token],
+    ['Service', names.service],
+  ];
+  if (wants.networkPolicy) children.push(['NetworkPolicy', names.networkPolicy]);
+  if (wants.pod) children.push(['Pod', names.pod]);
+  return children.map(([kind, name]) => ({ apiVersion: API[kind], kind, namespace: ns, name }));
+}
+
+const refKey = (ref: ObjectRef): string => `${ref.kind}/${ref.namespace ?? ''}/${ref.name}`;
+
+/**
+ * Starts now the live reads {@link checkClaims} will make for `lab` (each child name the cache does not hold) and
+ * returns a client that answers them from these reads, other calls going to `kube`. A lab's first reconcile sends
+ * them together with its finalizer write instead of after it: they write nothing, so the rule "the finalizer
+ * before any child" holds, and the home claim goes out one round trip sooner.
+ */
+export function prefetchClaims(
+  kube: ClaimClient,
+  cache: Pick<ReconcileContext<KubeObject>, 'get'>,
+  lab: NotebookLab,
+  wants: { networkPolicy: boolean; pod: boolean },
+): ClaimClient {
+  const reads = new Map<string, Promise<KubeObject | undefined>>();
+  for (const ref of claimedRefs(lab, wants)) {
+    if (cache.get<KubeObject>(ref.kind, { namespace: ref.namespace, name: ref.name }) !== undefined) continue;
+    const read = kube.get<KubeObject>(ref);
+    // A read nobody awaits (the reconcile ended before its check) must not become an unhandled rejection.
+    read.catch(() => undefined);
+    reads.set(refKey(ref), read);
+  }
+  return {
+    get: <T extends KubeObject>(ref: ObjectRef): Promise<T | undefined> =>
+      (reads.get(refKey(ref)) as Promise<T | undefined> | undefined) ?? kube.get<T>(ref),
+    delete: (ref, opts) => kube.delete(ref, opts),
+  };
+}
+
 /**
  * Checks every child name the lab is about to write (`wants`: the NetworkPolicy and Pod only when the lab has
  * them). `wroteRecently(kind)` says this process wrote that child moments ago and the cache has not caught up: no
@@ -49,18 +95,9 @@ export async function checkClaims(
   wants: { networkPolicy: boolean; pod: boolean },
   wroteRecently: (kind: ChildKind) => boolean,
 ): Promise<ClaimCheck> {
-  const ns = lab.metadata.namespace ?? 'default';
-  const names = labNames(lab.metadata.name ?? '');
-  const children: [ChildKind, string][] = [
-    ['PersistentVolumeClaim', names.home],
-    ['Secret', names.token],
-    ['Service', names.service],
-  ];
-  if (wants.networkPolicy) children.push(['NetworkPolicy', names.networkPolicy]);
-  if (wants.pod) children.push(['Pod', names.pod]);
   const found = await Promise.all(
-    children.map(async ([kind, name]) => {
-      const ref = { apiVersion: API[kind], kind, namespace: ns, name };
+    claimedRefs(lab, wants).map(async (ref) => {
+      const { kind, namespace: ns, name } = ref;
       const cached = cache.get<KubeObject>(kind, { namespace: ns, name });
       const obj = cached ?? (wroteRecently(kind) ? undefined : await kube.get<KubeObject>(ref));
       return { kind, ref, obj, owner: ownershipOf(kind, obj, lab) };

@@ -18,8 +18,8 @@ import type { ActivityFreshness, CullDecision } from './culling/policy.js';
 import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState } from './home.js';
 import { readPod } from './pod.js';
 import { quotaOf } from './quota.js';
-import { checkClaims, deleteOwnChild, ownHome } from './claims.js';
-import type { ClaimCheck } from './claims.js';
+import { checkClaims, deleteOwnChild, ownHome, prefetchClaims } from './claims.js';
+import type { ClaimCheck, ClaimClient } from './claims.js';
 import { conflictRecheckMs } from './ownership.js';
 import { PROGRESS_WRITE_DELAY_MS, progressOnly } from './progress.js';
 import { LabStorage } from './storage.js';
@@ -116,7 +116,10 @@ export class LabReconciler {
 
     // The finalizer goes on before any child exists, so a lab without it has no children of ours yet.
     const fresh = !(lab.metadata.finalizers ?? []).includes(HOME_FINALIZER);
+    let reads: ClaimClient | undefined;
     if (fresh) {
+      // The claim check's reads go out with the finalizer write, not after it (they write nothing).
+      reads = this.prefetch(ctx, lab, profile);
       const updated = await this.storage.addFinalizer(lab);
       if (updated === undefined) return undefined;
       lab = this.withFreshStatus(updated);
@@ -138,7 +141,7 @@ export class LabReconciler {
     const { profile: prof, resolved } = r;
     const quota = quotaOf(ctx, lab, prof, resolved.homeBytes);
     // Nothing is written over, adopted or deleted that is not the lab's own (ownership.ts).
-    const claim = await this.claim(ctx, base, prof, pod, quota.admitted);
+    const claim = await this.claim(ctx, base, prof, pod, quota.admitted, reads);
     if (claim.done !== undefined) return claim.done;
     const { token, exists: tokenExists } = this.token(ctx, names.token, quota.admitted, claim.secret);
     const desired = buildChildren(
@@ -217,6 +220,31 @@ export class LabReconciler {
     return out;
   }
 
+  /** Which child names the claim check reads: the NetworkPolicy's and the Pod's only when the lab will write them. */
+  private wants(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    prof: NotebookProfile,
+    pvc: V1PersistentVolumeClaim | undefined,
+  ): { networkPolicy: boolean; pod: boolean } {
+    // The Pod's name only once a Pod may be created: not while it waits for its home to bind (a read per event).
+    const classes = ctx.cached<KubeObject>('StorageClass');
+    const waiting = homeState(pvc, prof.spec.home.storageClassName, classes).kind === 'waiting';
+    return { networkPolicy: prof.spec.network.enabled, pod: lab.spec.state === 'Running' && !waiting };
+  }
+
+  /** A new lab's claim-check reads, started before its finalizer write; none for a lab that writes no child now. */
+  private prefetch(
+    ctx: ReconcileContext<KubeObject>,
+    lab: Lab,
+    profile: NotebookProfile | undefined,
+  ): ClaimClient | undefined {
+    const r = resolveWith(lab, profile);
+    if ('invalid' in r || !quotaOf(ctx, lab, r.profile, r.resolved.homeBytes).admitted) return undefined;
+    const wants = this.wants(ctx, lab, r.profile, ownHome(ctx, lab) as V1PersistentVolumeClaim | undefined);
+    return prefetchClaims(this.deps.kube, ctx, lab, wants);
+  }
+
   /**
    * What holds the lab's child names before anything is written ({@link checkClaims}); `done` when this reconcile
    * ends here: leftovers of an earlier namesake are being deleted, or a name is held by someone else's object —
@@ -229,15 +257,13 @@ export class LabReconciler {
     prof: NotebookProfile,
     pod: V1Pod | undefined,
     admitted: boolean,
+    reads: ClaimClient | undefined,
   ): Promise<ClaimCheck & { done?: ReconcileResult }> {
     const lab = base.lab;
     if (!admitted) return {};
-    // The Pod's name only once a Pod may be created: not while it waits for its home to bind (a read per event).
-    const classes = ctx.cached<KubeObject>('StorageClass');
-    const waiting = homeState(base.pvc, prof.spec.home.storageClassName, classes).kind === 'waiting';
-    const wants = { networkPolicy: prof.spec.network.enabled, pod: lab.spec.state === 'Running' && !waiting };
+    const wants = this.wants(ctx, lab, prof, base.pvc);
     const uid = lab.metadata.uid ?? '';
-    const claim = await checkClaims(this.deps.kube, ctx, lab, wants, (k) =>
+    const claim = await checkClaims(reads ?? this.deps.kube, ctx, lab, wants, (k) =>
       this.storage.expected.pending(uid, k),
     );
     if (claim.conflict === undefined)
@@ -279,7 +305,7 @@ export class LabReconciler {
 
   /**
    * Applies children in dependency order: the home PVC, token Secret, Service and NetworkPolicy first (in
-   * parallel: none needs another), the Pod last — it mounts the PVC and reads the Secret (a Pod created before its
+   * parallel: none needs another; the PVC alone before the others when the Pod waits for it to bind), the Pod last — it mounts the PVC and reads the Secret (a Pod created before its
    * Secret fails with CreateContainerConfigError), and must never be reachable before its NetworkPolicy exists.
    * Unchanged children (same spec hash annotation) are not re-applied; an existing Pod is never re-applied, as its
    * spec is immutable — changes take effect at the next start.
@@ -321,8 +347,11 @@ export class LabReconciler {
       else if (owned('NetworkPolicy', npName) !== undefined)
         await store.deleteNetworkPolicy(ctx.key.namespace ?? 'default', npName);
     };
+    // A Pod held for its claim's binding waits for that, not for these writes: the claim goes out first and alone,
+    // so the provisioner sees it sooner, and the rest is written while it binds.
+    if (holdPod) await applyHome();
     await Promise.all([
-      applyHome(),
+      holdPod ? undefined : applyHome(),
       createToken(),
       store.applyChild(uid, svc, owned('Service', svc.metadata?.name), run),
       applyPolicy(),
