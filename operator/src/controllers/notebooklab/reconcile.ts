@@ -305,7 +305,7 @@ export class LabReconciler {
 
   /**
    * Applies children in dependency order: the home PVC, token Secret, Service and NetworkPolicy first (in
-   * parallel: none needs another; the PVC alone before the others when the Pod waits for it to bind), the Pod last — it mounts the PVC and reads the Secret (a Pod created before its
+   * parallel: none needs another), the Pod last — it mounts the PVC and reads the Secret (a Pod created before its
    * Secret fails with CreateContainerConfigError), and must never be reachable before its NetworkPolicy exists.
    * Unchanged children (same spec hash annotation) are not re-applied; an existing Pod is never re-applied, as its
    * spec is immutable — changes take effect at the next start.
@@ -347,11 +347,8 @@ export class LabReconciler {
       else if (owned('NetworkPolicy', npName) !== undefined)
         await store.deleteNetworkPolicy(ctx.key.namespace ?? 'default', npName);
     };
-    // A Pod held for its claim's binding waits for that, not for these writes: the claim goes out first and alone,
-    // so the provisioner sees it sooner, and the rest is written while it binds.
-    if (holdPod) await applyHome();
     await Promise.all([
-      holdPod ? undefined : applyHome(),
+      applyHome(),
       createToken(),
       store.applyChild(uid, svc, owned('Service', svc.metadata?.name), run),
       applyPolicy(),
