@@ -23,7 +23,7 @@ import {
   startCluster,
   type ClusterHandle,
 } from '../cluster/index.js';
-import { REAL_NODE_NETWORK, nodeDirs } from '../cluster/node/config.js';
+import { REAL_NODE_CGROUP_ROOT, REAL_NODE_NETWORK, nodeDirs } from '../cluster/node/config.js';
 import { importImage, realNodePreflight } from '../cluster/node/node.js';
 import { startOperator } from '../operator/support.js';
 import { MiniClient, flag } from './support.js';
@@ -159,13 +159,73 @@ interface Ctx {
   image: { ref: string; archive: string };
   clusterDir: string;
   /** With --timeline: what the watches saw, and each warm start's steps per path. */
-  steps?: { log: StepLog; skyport: Partial<Record<Step, number>>[]; hub: Partial<Record<Step, number>>[] };
+  steps?: {
+    log: StepLog;
+    skyport: Partial<Record<Step, number>>[];
+    hub: Partial<Record<Step, number>>[];
+    cpu: { skyport: PodCpu[]; hub: PodCpu[] };
+  };
+}
+
+/** CPU a lab Pod used until it answered, from its cgroup (v1 cpuacct and cpu controllers, as the real node runs). */
+interface PodCpu {
+  usageMs: number;
+  throttledMs: number;
+  nrThrottled: number;
+}
+
+/** Reads the Pod cgroup's CPU counters (the kubelet's cgroupfs layout under the node's cgroup root); undefined if absent. */
+function podCpu(uid: string): PodCpu | undefined {
+  for (const qos of ['burstable', 'besteffort', '']) {
+    const rel = join(REAL_NODE_CGROUP_ROOT, 'kubepods', qos, `pod${uid}`);
+    try {
+      const usage = Number(readFileSync(join('/sys/fs/cgroup/cpuacct', rel, 'cpuacct.usage'), 'utf8'));
+      const stat = readFileSync(join('/sys/fs/cgroup/cpu', rel, 'cpu.stat'), 'utf8');
+      const field = (k: string): number => Number(new RegExp(`^${k} (\\d+)$`, 'm').exec(stat)?.[1] ?? NaN);
+      return {
+        usageMs: usage / 1e6,
+        throttledMs: field('throttled_time') / 1e6,
+        nrThrottled: field('nr_throttled'),
+      };
+    } catch {
+      // not this QoS class
+    }
+  }
+  return undefined;
+}
+
+/** With --timeline: one warm start's steps and its Pod's CPU, read after it answered (outside the timed part). */
+async function noteSteps(
+  ctx: Ctx,
+  path: 'skyport' | 'hub',
+  ns: string,
+  pod: string,
+  keys: string[],
+  t0: number,
+  ms: number,
+): Promise<void> {
+  if (!ctx.steps) return;
+  ctx.steps[path].push({ ...ctx.steps.log.timeline([...keys, `${ns}/${pod}`], t0), answered: ms });
+  const r = await ctx.client.request('GET', `/api/v1/namespaces/${ns}/pods/${pod}`);
+  const uid =
+    r.status === 200 ? (JSON.parse(r.text) as { metadata?: { uid?: string } }).metadata?.uid : undefined;
+  const cpu = uid === undefined ? undefined : podCpu(uid);
+  if (cpu) ctx.steps.cpu[path].push(cpu);
+}
+
+/** `name: CPU p50 … ms, throttled …` for the printed summary. */
+function cpuLine(name: string, xs: PodCpu[]): string {
+  const med = (f: (c: PodCpu) => number): string => {
+    const s = xs.map(f).sort((a, b) => a - b);
+    return String(Math.round(s[Math.ceil(s.length / 2) - 1] ?? NaN));
+  };
+  return `${name}: lab Pod CPU until it answered, median ${med((c) => c.usageMs)} ms; throttled median ${med((c) => c.throttledMs)} ms (${med((c) => c.nrThrottled)} periods), n=${xs.length}`;
 }
 
 /** Watches the objects a start is made of (--timeline); returns the function that ends the watches. */
 function watchSteps(ctx: Ctx, hubNamespace: string): () => void {
   const log = new StepLog();
-  ctx.steps = { log, skyport: [], hub: [] };
+  ctx.steps = { log, skyport: [], hub: [], cpu: { skyport: [], hub: [] } };
   const paths: [string, string][] = [
     ['NotebookLab', `/apis/skyport.io/v1alpha1/namespaces/${ctx.ns}/notebooklabs`],
     ['PersistentVolume', '/api/v1/persistentvolumes'],
@@ -213,14 +273,16 @@ async function skyport(ctx: Ctx, name: string): Promise<number> {
   await kubectl(['apply', '-f', '-'], { kubeconfig: ctx.kubeconfig, input: stringify(lab) });
   try {
     const ms = await untilAnswers(ctx.client, ctx.ns, `${name}-lab`, probePath, t0);
-    if (ctx.steps && name.startsWith('w'))
-      ctx.steps.skyport.push({
-        ...ctx.steps.log.timeline(
-          [`${ctx.ns}/${name}`, `${ctx.ns}/${name}-home`, `${ctx.ns}/${name}-lab`],
-          t0,
-        ),
-        answered: ms,
-      });
+    if (name.startsWith('w'))
+      await noteSteps(
+        ctx,
+        'skyport',
+        ctx.ns,
+        `${name}-lab`,
+        [`${ctx.ns}/${name}`, `${ctx.ns}/${name}-home`],
+        t0,
+        ms,
+      );
     return ms;
   } finally {
     await kubectl(['delete', 'notebooklab', name, '-n', ctx.ns, '--wait=false'], {
@@ -242,11 +304,16 @@ async function hubSpawn(ctx: Ctx, hub: Hub, user: string): Promise<number> {
       () => `/user/${user}/api`,
       t0,
     );
-    if (ctx.steps && user.startsWith('w'))
-      ctx.steps.hub.push({
-        ...ctx.steps.log.timeline([`${hub.namespace}/claim-${user}`, `${hub.namespace}/jupyter-${user}`], t0),
-        answered: ms,
-      });
+    if (user.startsWith('w'))
+      await noteSteps(
+        ctx,
+        'hub',
+        hub.namespace,
+        `jupyter-${user}`,
+        [`${hub.namespace}/claim-${user}`],
+        t0,
+        ms,
+      );
     return ms;
   } finally {
     await hub.api('DELETE', `/users/${user}/server`).catch(() => undefined);
@@ -388,6 +455,8 @@ async function main(): Promise<void> {
     const paths = [{ name: 'skyport', timelines: ctx.steps.skyport }];
     if (hub) paths.push({ name: 'hub', timelines: ctx.steps.hub });
     console.log(`\nWarm starts, step by step:\n${timelineTable(paths)}`);
+    console.log(cpuLine('skyport', ctx.steps.cpu.skyport));
+    if (hub) console.log(cpuLine('hub', ctx.steps.cpu.hub));
   }
 }
 
