@@ -354,7 +354,7 @@ describe('fail fast', () => {
 });
 
 describe('home volume', () => {
-  it('holds the Pod while the home claim is unbound and reports HomeVolumePending after the timeout', async () => {
+  it('creates the Pod with its unbound claim while few claims wait, and reports HomeVolumePending after the timeout', async () => {
     dumpOnFailure();
     await apply(lab('nobind', P.nobind));
     const l = await eventually(
@@ -373,10 +373,41 @@ describe('home volume', () => {
     );
     expect(cond(l, 'Degraded')?.message).toMatch(/Hint: .*kubectl describe pvc nobind-home/);
     expect(l.status?.progress?.find((p) => p.name === 'HomeVolume')?.state).toBe('Failed');
-    // The claim exists, unbound; the Pod was never created (it could only fail to schedule).
+    // The claim exists, unbound; the Pod went out with it (few claims wait here) and cannot be scheduled.
     expect(await getObj('pvc', 'nobind-home')).toBeDefined();
-    expect(await getObj('pod', 'nobind-lab')).toBeUndefined();
+    const pod = await kubectlJson<{ spec?: { nodeName?: string } }>(['get', 'pod', 'nobind-lab', '-n', ns()]);
+    expect(pod.spec?.nodeName ?? '').toBe('');
     await kubectl(['delete', 'notebooklab', 'nobind', '-n', ns(), '--wait=false']);
+  });
+
+  it('holds a new Pod until its claim binds once EARLY_POD_MAX_WAITING claims wait', async () => {
+    dumpOnFailure();
+    // Eight labs whose claims never bind; each one's HomeVolumePending says the operator's cache has its claim.
+    const waiting = Array.from({ length: 8 }, (_, i) => `wait${i}`);
+    for (const n of waiting) await apply(lab(n, P.nobind));
+    await eventually(
+      async () => {
+        for (const n of waiting)
+          if (cond(await getLab(n), 'Degraded')?.reason !== 'HomeVolumePending')
+            throw new Error(`${n} not reported`);
+        return true;
+      },
+      { timeoutMs: 60_000, description: 'eight unbound claims reported' },
+    );
+    await apply(lab('late', P.nobind));
+    const l = await eventually(
+      async () => {
+        const x = await getLab('late');
+        if (cond(x, 'Degraded')?.reason !== 'HomeVolumePending') throw new Error('late not reported yet');
+        return x;
+      },
+      { timeoutMs: 30_000, description: 'late Degraded HomeVolumePending' },
+    );
+    expect(l.status?.phase).toBe('Failed');
+    expect(await getObj('pvc', 'late-home')).toBeDefined();
+    expect(await getObj('pod', 'late-lab')).toBeUndefined();
+    for (const n of [...waiting, 'late'])
+      await kubectl(['delete', 'notebooklab', n, '-n', ns(), '--wait=false']);
   });
 
   it('creates the Pod at once when the class binds on first consumer (the scheduler provisions for it)', async () => {

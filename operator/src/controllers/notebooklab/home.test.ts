@@ -2,7 +2,15 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject, V1PersistentVolumeClaim } from '../../kube/index.js';
 import { storageClassForCache } from './cache.js';
-import { DEFAULT_CLASS_ANNOTATION, defaultClass, homeBindCheck, homeState } from './home.js';
+import {
+  DEFAULT_CLASS_ANNOTATION,
+  EARLY_POD_MAX_WAITING,
+  defaultClass,
+  holdsPod,
+  homeBindCheck,
+  homeState,
+  unboundClaims,
+} from './home.js';
 import type { StorageClassLite } from './home.js';
 import { readPod } from './pod.js';
 
@@ -51,6 +59,31 @@ describe('homeState', () => {
     });
     expect(homeState(undefined, undefined, [])).toEqual({ kind: 'waiting', className: '' });
     expect(homeState(claim({ spec: { storageClassName: 'gone' } }), undefined, [wffc]).kind).toBe('waiting');
+  });
+});
+
+describe('holdsPod', () => {
+  const waiting = { kind: 'waiting', className: 'standard' } as const;
+  it('creates the Pod with its claim while few claims wait to bind, and holds it from EARLY_POD_MAX_WAITING on', () => {
+    expect(holdsPod(waiting, () => 0)).toBe(false);
+    expect(holdsPod(waiting, () => EARLY_POD_MAX_WAITING - 1)).toBe(false);
+    expect(holdsPod(waiting, () => EARLY_POD_MAX_WAITING)).toBe(true);
+    expect(holdsPod(waiting, () => 3, 3)).toBe(true);
+  });
+
+  it('never holds for a bound claim or a consumer-bound class, and counts claims only for a waiting one', () => {
+    const never = (): number => {
+      throw new Error('counted');
+    };
+    expect(holdsPod({ kind: 'bound' }, never)).toBe(false);
+    expect(holdsPod({ kind: 'consumer', className: 'wffc' }, never)).toBe(false);
+  });
+
+  it('counts the claims that are not bound', () => {
+    const pvc = (phase?: string): V1PersistentVolumeClaim =>
+      phase === undefined ? {} : { status: { phase } };
+    expect(unboundClaims([pvc('Bound'), pvc('Pending'), pvc(), pvc('Lost'), pvc('Bound')])).toBe(3);
+    expect(unboundClaims([])).toBe(0);
   });
 });
 

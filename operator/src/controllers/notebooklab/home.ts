@@ -1,8 +1,11 @@
-// When the lab Pod may be created: once its home claim is bound — unless the claim's StorageClass binds on first
-// consumer, where the scheduler provisions the volume for the Pod. A Pod created before an immediate-binding claim
-// is bound fails scheduling ("pod has unbound immediate PersistentVolumeClaims") and waits in the scheduler's
-// back-off; under a start storm that churn (failed attempts, FailedScheduling Events, condition writes) costs the
-// control plane more than the Pod itself. A claim that never binds is reported, not waited on silently.
+// When the lab Pod may be created. With its home claim when the claim's StorageClass binds on first consumer (the
+// scheduler provisions the volume for the Pod), or when few claims are waiting to bind: a Pod created before its
+// immediate-binding claim is bound fails scheduling once ("pod has unbound immediate PersistentVolumeClaims"), and
+// the binding puts it straight back (kube-scheduler ≥ 1.33 takes a Pod from its back-off queue when nothing else
+// waits), so it starts one reconcile, create and scheduling round sooner than a Pod created after the binding. Under a
+// start storm that churn (failed attempts, FailedScheduling Events, condition writes, back-offs that do apply when the
+// scheduler is busy) costs the control plane more than the Pod itself: once EARLY_POD_MAX_WAITING claims are waiting,
+// new Pods wait for their claim to bind. A claim that never binds is reported, not waited on silently.
 import type { V1PersistentVolumeClaim } from '../../kube/index.js';
 import type { PodFailure } from './pod.js';
 import { FAIL_REASON } from './pod.js';
@@ -12,6 +15,25 @@ export const DEFAULT_CLASS_ANNOTATION = 'storageclass.kubernetes.io/is-default-c
 
 /** Default for how long a home claim may stay unbound before the lab is Degraded (HomeVolumePending). */
 export const HOME_BIND_TIMEOUT_MS = 60_000;
+
+/**
+ * Home claims waiting to bind (the operator's cache: every lab's) from which on a new lab Pod waits for its claim to
+ * bind instead of being created with it. The cache lags the operator's own writes by a watch delivery, so a burst of
+ * new labs can start a few more early Pods than this before their claims are seen.
+ */
+export const EARLY_POD_MAX_WAITING = 8;
+
+/** Whether a new lab Pod waits for its home claim to bind; `waitingClaims` is only asked for a waiting claim. */
+export function holdsPod(home: HomeState, waitingClaims: () => number, max = EARLY_POD_MAX_WAITING): boolean {
+  return home.kind === 'waiting' && waitingClaims() >= max;
+}
+
+/** Claims in `claims` that are not bound. */
+export function unboundClaims(claims: readonly V1PersistentVolumeClaim[]): number {
+  let n = 0;
+  for (const c of claims) if (c.status?.phase !== 'Bound') n++;
+  return n;
+}
 
 /** What reconcile reads of a StorageClass. */
 export interface StorageClassLite {

@@ -15,7 +15,8 @@ import { activityTarget, type ActivityResolver } from './culling/activity.js';
 import { ActivityMonitor } from './culling/monitor.js';
 import { cullingPolicy, decideCulling } from './culling/policy.js';
 import type { ActivityFreshness, CullDecision } from './culling/policy.js';
-import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState } from './home.js';
+import { HOME_BIND_TIMEOUT_MS, homeBindCheck, homeState, holdsPod, unboundClaims } from './home.js';
+import type { HomeState } from './home.js';
 import { readPod } from './pod.js';
 import { quotaOf } from './quota.js';
 import { checkClaims, deleteOwnChild, ownHome, prefetchClaims } from './claims.js';
@@ -153,11 +154,10 @@ export class LabReconciler {
     // Hashed once: applyChildren creates it from this, the status compares a running Pod's hash with it.
     const desiredPod = hashed(desired.pod);
     const home = homeState(pvc, desired.home.spec?.storageClassName, ctx.cached<KubeObject>('StorageClass'));
-    // A new Pod waits for an immediate-binding home claim to bind (home.ts); a running one is never touched.
-    const holdPod = pod === undefined && desired.pod !== undefined && home.kind === 'waiting';
-    const homeCheck = holdPod
-      ? homeBindCheck(home, names.home, base.now, this.deps.homeBindTimeoutMs ?? HOME_BIND_TIMEOUT_MS)
-      : {};
+    // A new Pod waits for an immediate-binding home claim to bind when many claims wait (home.ts); a running one is
+    // never touched. A claim that does not bind is reported whether the Pod waits or sits unscheduled.
+    const holdPod = pod === undefined && desired.pod !== undefined && this.holds(ctx, home);
+    const homeCheck = desired.pod === undefined ? {} : this.homeCheck(home, names.home, pod, base.now);
     // A refused lab gets nothing new: no home claim (its storage is what maxTotalHomeSize limits), no Secret,
     // Service or Pod until it is admitted. What an admitted lab already has stays (its Pod is stopped below).
     const { applied, awaitingCache } = quota.admitted
@@ -220,6 +220,24 @@ export class LabReconciler {
     return out;
   }
 
+  /** A claim not bound in time while the lab's Pod waits for it or sits unscheduled: HomeVolumePending. */
+  private homeCheck(
+    home: HomeState,
+    claim: string,
+    pod: V1Pod | undefined,
+    now: Date,
+  ): ReturnType<typeof homeBindCheck> {
+    if (home.kind !== 'waiting' || (pod?.spec?.nodeName ?? '') !== '') return {};
+    return homeBindCheck(home, claim, now, this.deps.homeBindTimeoutMs ?? HOME_BIND_TIMEOUT_MS);
+  }
+
+  /** Whether a new Pod waits for its claim to bind ({@link holdsPod}), counting the cache's unbound claims. */
+  private holds(ctx: ReconcileContext<KubeObject>, home: HomeState): boolean {
+    return holdsPod(home, () =>
+      unboundClaims(ctx.cached<KubeObject>('PersistentVolumeClaim') as V1PersistentVolumeClaim[]),
+    );
+  }
+
   /** Which child names the claim check reads: the NetworkPolicy's and the Pod's only when the lab will write them. */
   private wants(
     ctx: ReconcileContext<KubeObject>,
@@ -228,9 +246,11 @@ export class LabReconciler {
     pvc: V1PersistentVolumeClaim | undefined,
   ): { networkPolicy: boolean; pod: boolean } {
     // The Pod's name only once a Pod may be created: not while it waits for its home to bind (a read per event).
-    const classes = ctx.cached<KubeObject>('StorageClass');
-    const waiting = homeState(pvc, prof.spec.home.storageClassName, classes).kind === 'waiting';
-    return { networkPolicy: prof.spec.network.enabled, pod: lab.spec.state === 'Running' && !waiting };
+    const home = homeState(pvc, prof.spec.home.storageClassName, ctx.cached<KubeObject>('StorageClass'));
+    return {
+      networkPolicy: prof.spec.network.enabled,
+      pod: lab.spec.state === 'Running' && !this.holds(ctx, home),
+    };
   }
 
   /** A new lab's claim-check reads, started before its finalizer write; none for a lab that writes no child now. */
