@@ -1,9 +1,10 @@
 // The reader's fast path: a query's columns from a Describe (Parse + Describe, nothing executed), and its
 // rows from `COPY (<query>) TO STDOUT (FORMAT binary)` (allowed in a READ ONLY transaction), cut into
 // batches of PostgreSQL's binary tuples as they came (formats/tuples.ts) — no text parsing, no per-row
-// objects: the writers read the bytes (Parquet, FITS) or decode rows from them. The COPY stream is
-// pg-copy-streams' CopyToStream, which reads the socket itself and pauses it when the consumer falls
-// behind, so memory holds what the consumer has not taken yet.
+// objects: the writers read the bytes (Parquet, FITS) or decode rows from them. The COPY's CopyData
+// payloads go from the socket's chunks straight into the decoder's buffers (copy-out.ts: no Buffer per
+// row), and the socket pauses while the decoder holds a batch's bytes bound, so memory holds what the
+// consumer has not taken yet.
 
 import type pg from 'pg';
 import { BINARY_SIZES, TupleBatch, type PgType } from './formats/index.js';
@@ -106,20 +107,26 @@ export class BinaryTupleDecoder {
     this.sizes = Int32Array.from(types, (t) => BINARY_SIZES[t]);
   }
 
-  /** Appends a chunk of the stream (copied: the caller may reuse it). */
-  push(chunk: Buffer): void {
-    if (this.end + chunk.length > this.buf.length) {
+  /** Bytes held that no batch handed out yet: whole tuples not taken and the start of the next. */
+  get held(): number {
+    return this.end - this.start;
+  }
+
+  /** Appends `chunk[from, to)` of the stream (copied: the caller may reuse it). */
+  push(chunk: Buffer, from = 0, to = chunk.length): void {
+    const length = to - from;
+    if (this.end + length > this.buf.length) {
       // Grown into a new buffer: `buf` holds no batch handed out (that one is `spare`).
       const held = this.end - this.start;
-      const next = Buffer.allocUnsafe(Math.max(2 * (held + chunk.length), MIN_BUFFER));
+      const next = Buffer.allocUnsafe(Math.max(2 * (held + length), MIN_BUFFER));
       this.buf.copy(next, 0, this.start, this.end);
       this.buf = next;
       this.pos -= this.start;
       this.end = held;
       this.start = 0;
     }
-    chunk.copy(this.buf, this.end);
-    this.end += chunk.length;
+    chunk.copy(this.buf, this.end, from, to);
+    this.end += length;
   }
 
   /**

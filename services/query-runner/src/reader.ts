@@ -7,9 +7,9 @@
 
 import { connect } from 'node:net';
 import pg from 'pg';
-import { to as copyTo } from 'pg-copy-streams';
 import Cursor from 'pg-cursor';
-import { BinaryTupleDecoder, describe } from './copy.js';
+import { BinaryTupleDecoder, describe, MAX_BATCH_BYTES } from './copy.js';
+import { CopyOutReader } from './copy-out.js';
 import {
   FormatError,
   TupleBatch,
@@ -230,47 +230,39 @@ async function openCopy(
   const query =
     max === Infinity ? `\n${sql}\n` : `SELECT * FROM (\n${sql}\n) AS skyport_query LIMIT ${max + 1}`;
   // SAVEPOINT skyport_copy was set with BEGIN (openQuery).
-  const copy = client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`));
   const decoder = new BinaryTupleDecoder(columns.map((c) => c.type));
-  const chunks = copy[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
-  let finished = false;
+  // The socket pauses once the decoder holds a batch's bytes bound (and no one waits for more).
+  const sink = {
+    push: (chunk: Buffer, from: number, to: number) => decoder.push(chunk, from, to),
+    full: () => decoder.held >= MAX_BATCH_BYTES,
+  };
+  const copy = new CopyOutReader(`COPY (${query}) TO STDOUT (FORMAT binary)`, sink);
+  void client.query(copy as unknown as pg.QueryConfig);
   /** Up to `limit` rows: fewer only at the end of the stream or at the batch bytes bound. */
   const next = async (limit: number): Promise<Batch> => {
     let batch: Batch | undefined;
     while ((batch = decoder.take(limit)) === undefined) {
-      let c: IteratorResult<Buffer>;
-      try {
-        c = await chunks.next();
-      } catch (err) {
-        finished = true; // the server's error ended the COPY: nothing to cancel
-        throw err;
-      }
-      if (c.done === true) {
-        finished = true;
-        decoder.finish(); // throws: the stream ended before its trailer
-      } else decoder.push(c.value);
+      if (copy.copyDone) decoder.finish(); // throws: the stream ended before its trailer
+      await copy.more(); // throws the server's error, which ended the COPY: nothing to cancel
     }
-    if (decoder.done && !finished) {
-      // Drain to the stream's end: CopyDone, or the error the server sent after the last row.
-      while ((await chunks.next()).done !== true);
-      finished = true;
-    }
+    // Read to the stream's end: CopyDone, or the error the server sent after the last row.
+    if (decoder.done) while (!copy.ended) await copy.more();
     return batch;
   };
   /** Ends the reading early: the server streams until the COPY ends, so cancel it and read up to the error. */
   const stop = async (): Promise<void> => {
-    if (finished) return;
-    finished = true;
+    if (copy.ended) return;
+    copy.discard = true;
     await cancelRequest(client);
     try {
-      while ((await chunks.next()).done !== true);
+      while (!copy.ended) await copy.more();
     } catch {
       // 57014, the cancel (or the error that stopped the stream already).
     }
   };
   /** After the last row wanted: with maxRecords the LIMIT ends the stream one row later, so read to its end. */
   const finish = async (): Promise<void> => {
-    if (finished) return;
+    if (copy.ended) return;
     while (!decoder.done) if ((await next(1)).length === 0) break;
   };
   let first: Batch;

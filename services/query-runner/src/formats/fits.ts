@@ -38,10 +38,13 @@ const NAXIS2_OFFSET = BLOCK + 4 * 80 + 10;
 export class FitsWriter implements ResultWriter {
   readonly mediaType = 'application/fits';
   private readonly widths: readonly number[];
-  private readonly rowBytes: number;
+  /** NAXIS1: the declared widths' sum (ResultWriter.rowBytes: the sink bounds rows() calls by it). */
+  readonly rowBytes: number;
   /** Each column's bytes for NULL (TNULL, NaN, 0 for bool and text), big-endian. */
   private readonly nulls: readonly Uint8Array[];
   private count = 0;
+  /** rows()'s output buffer, reused: a batch's bytes are valid until the next rows() call. */
+  private scratch = Buffer.alloc(0);
 
   constructor(private readonly columns: readonly Column[]) {
     checkColumns(columns);
@@ -95,7 +98,7 @@ export class FitsWriter implements ResultWriter {
   }
 
   private valueRows(batch: readonly Row[]): Uint8Array {
-    const buf = Buffer.alloc(batch.length * this.rowBytes);
+    const buf = this.output(batch.length);
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     let at = 0;
     for (const r of batch) {
@@ -112,7 +115,7 @@ export class FitsWriter implements ResultWriter {
 
   /** Copies each field's bytes into place; NULLs and values the checks look at take the column's rule. */
   private tuples(batch: TupleBatch): Uint8Array {
-    const buf = Buffer.alloc(batch.length * this.rowBytes);
+    const buf = this.output(batch.length);
     const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
     const { bytes: src, fields: f, width: n } = batch;
     const kinds = this.columns.map((c) => TYPES[c.type].kind);
@@ -149,6 +152,17 @@ export class FitsWriter implements ResultWriter {
       }
     }
     return buf;
+  }
+
+  /**
+   * Zeroed room for `rows` rows in the reused scratch buffer (text is padded with the zeros): the output of
+   * a run's many batches is one buffer, not garbage outside the heap that V8 collects late.
+   */
+  private output(rows: number): Buffer {
+    const n = rows * this.rowBytes;
+    if (this.scratch.length < n) this.scratch = Buffer.alloc(n);
+    else this.scratch.fill(0, 0, n);
+    return this.scratch.subarray(0, n);
   }
 
   end(_status: ResultStatus): Uint8Array {

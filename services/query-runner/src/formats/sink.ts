@@ -2,8 +2,14 @@
 // NAXIS2). Memory holds one batch's bytes at a time. A FileWriter (HDF5) writes the file itself.
 
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import type { Batch } from './tuples.js';
+import { sliceBatch, type Batch } from './tuples.js';
 import { isFileWriter, type AnyWriter, type ResultStatus, type ResultWriter } from './types.js';
+
+/**
+ * The most output bytes one rows() call makes for a writer with fixed-size rows (ResultWriter.rowBytes):
+ * a batch of wider rows is written in parts.
+ */
+export const MAX_WRITE_BYTES = 4 << 20;
 
 /** Bytes written and rows seen. */
 export interface WriteSummary {
@@ -78,7 +84,12 @@ class ByteSink implements FileSink {
 
   async write(batch: Batch): Promise<void> {
     this.rows += batch.length;
-    await this.put(this.writer.rows(batch));
+    const perRow = this.writer.rowBytes;
+    // Parts of at most MAX_WRITE_BYTES of output (at least one row), in order: the same bytes as one call.
+    const step = perRow === undefined ? batch.length : Math.max(1, Math.floor(MAX_WRITE_BYTES / perRow));
+    if (step >= batch.length) return this.put(this.writer.rows(batch));
+    for (let from = 0; from < batch.length; from += step)
+      await this.put(this.writer.rows(sliceBatch(batch, from, Math.min(from + step, batch.length))));
   }
 
   async finish(status: ResultStatus): Promise<WriteSummary> {

@@ -65,6 +65,12 @@ export class TupleBatch {
     return new TupleBatch(this.types, this.bytes, this.fields.subarray(0, 2 * n * this.width), n);
   }
 
+  /** Rows [from, to) (the same bytes: field offsets are into `bytes`). */
+  slice(from: number, to: number): TupleBatch {
+    const n = 2 * this.width;
+    return new TupleBatch(this.types, this.bytes, this.fields.subarray(n * from, n * to), to - from);
+  }
+
   /** Field `i` of row `r`: its value as the row-based writers take it. */
   value(r: number, i: number): Value {
     const k = 2 * (r * this.width + i);
@@ -93,6 +99,11 @@ export class TupleBatch {
 
 /** What a writer is handed per batch: rows of values, or binary COPY tuples. */
 export type Batch = readonly Row[] | TupleBatch;
+
+/** Rows [from, to) of a batch. */
+export function sliceBatch(batch: Batch, from: number, to: number): Batch {
+  return batch instanceof TupleBatch ? batch.slice(from, to) : batch.slice(from, to);
+}
 
 /** The batch as rows of values (decoded when it is a TupleBatch). */
 export function asRows(batch: Batch): readonly Row[] {

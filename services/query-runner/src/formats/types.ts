@@ -48,8 +48,17 @@ export interface Patch {
 export interface ResultWriter {
   readonly mediaType: string;
   begin(): Uint8Array;
-  /** A batch of rows of values, or of binary COPY tuples (formats/tuples.ts: `asRows` decodes them). */
+  /**
+   * A batch of rows of values, or of binary COPY tuples (formats/tuples.ts: `asRows` decodes them). The
+   * bytes returned are valid until the next call (FITS reuses its buffer): write them before asking again.
+   */
   rows(batch: Batch): Uint8Array;
+  /**
+   * Bytes of output per row when every row takes the same (FITS: the declared widths): the sink then hands
+   * rows() a batch in parts of at most MAX_WRITE_BYTES of output (sink.ts), so a wide declared row (a
+   * varchar(65535) column) keeps memory bounded by bytes whatever the batch's row count.
+   */
+  readonly rowBytes?: number;
   end(status: ResultStatus): Uint8Array;
   patches(): readonly Patch[];
 }

@@ -14,7 +14,8 @@ export function render(writer: AnyWriter, batches: readonly Batch[], status?: Re
   if (isFileWriter(writer)) throw new Error('render: a FileWriter writes its own file');
   const parts = [
     writer.begin(),
-    ...batches.map((b) => writer.rows(b)),
+    // Copied: a writer's rows() bytes are valid until its next call.
+    ...batches.map((b) => Buffer.from(writer.rows(b))),
     writer.end(status ?? { overflow: false }),
   ];
   const out = Buffer.concat(parts);
