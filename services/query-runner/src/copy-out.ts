@@ -173,3 +173,42 @@ export class CopyOutReader {
     w?.resolve();
   }
 }
+
+/** The smallest buffer a ChunkSink gathers in. */
+const MIN_CHUNK = 1 << 16;
+
+/**
+ * A sink that gathers payloads into chunks for a consumer of plain bytes (CSV/TSV text): `take()` hands
+ * out what arrived since the last take as one Buffer of its own (valid for good), so the garbage is one
+ * Buffer per take — about one per socket read — not one per row.
+ */
+export class ChunkSink implements CopySink {
+  private buf = Buffer.allocUnsafe(MIN_CHUNK);
+  private length = 0;
+
+  constructor(private readonly highWater = 1 << 20) {}
+
+  push(chunk: Buffer, from: number, to: number): void {
+    const n = to - from;
+    if (this.length + n > this.buf.length) {
+      const next = Buffer.allocUnsafe(Math.max(2 * (this.length + n), MIN_CHUNK));
+      this.buf.copy(next, 0, 0, this.length);
+      this.buf = next;
+    }
+    chunk.copy(this.buf, this.length, from, to);
+    this.length += n;
+  }
+
+  full(): boolean {
+    return this.length >= this.highWater;
+  }
+
+  /** The bytes gathered since the last take, or undefined when there are none. */
+  take(): Buffer | undefined {
+    if (this.length === 0) return undefined;
+    const out = this.buf.subarray(0, this.length);
+    this.buf = Buffer.allocUnsafe(Math.max(MIN_CHUNK, this.length));
+    this.length = 0;
+    return out;
+  }
+}

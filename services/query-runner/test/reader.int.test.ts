@@ -18,6 +18,7 @@ import {
   type Batch,
   type Row,
 } from '../src/formats/index.js';
+import { openCsvCopy } from '../src/csv-copy.js';
 import { openQuery, QueryError } from '../src/reader.js';
 import { startPostgres, type Postgres } from './support/postgres.js';
 
@@ -193,6 +194,38 @@ describe('openQuery', () => {
     } finally {
       await admin.end();
     }
+  });
+
+  it('CSV text COPY: a stop mid-stream cancels it, a trailing ; is left to the general path, the connection stays free', async () => {
+    const t0 = Date.now();
+    const c = await openCsvCopy(client, {
+      sql: 'SELECT g::int8 AS g, md5(g::text) AS h FROM (SELECT generate_series(1, 100000000) AS g) s',
+      statementTimeoutMs: 600_000,
+      delimiter: ',',
+    });
+    if (c === undefined) throw new Error('COPY refused the query');
+    let bytes = 0;
+    for await (const chunk of c.chunks) {
+      bytes += chunk.length;
+      if (bytes > 4 << 20) break;
+    }
+    expect(bytes).toBeGreaterThan(4 << 20);
+    expect(Date.now() - t0).toBeLessThan(30_000);
+    expect((await client.query('SHOW transaction_read_only')).rows).toEqual([
+      { transaction_read_only: 'off' },
+    ]);
+    expect(
+      await openCsvCopy(client, { sql: 'SELECT 1::int4 AS x;', statementTimeoutMs: 10_000, delimiter: ',' }),
+    ).toBeUndefined();
+    const whole = await openCsvCopy(client, {
+      sql: 'SELECT g::int4 AS g FROM generate_series(1, 3) g',
+      statementTimeoutMs: 10_000,
+      delimiter: ',',
+    });
+    const text: Buffer[] = [];
+    for await (const chunk of whole?.chunks ?? []) text.push(chunk);
+    expect(Buffer.concat(text).toString()).toBe('g\n1\n2\n3\n');
+    expect((await client.query('SELECT 1 AS one')).rows).toEqual([{ one: 1 }]);
   });
 
   it('refuses bad options naming them, before talking to the server', async () => {
