@@ -15,7 +15,7 @@ import { writeCsvResult } from './csv-output.js';
 import { FORMAT_INFO, type Format } from './formats/info.js';
 import { TupleBatch, type Batch } from './formats/tuples.js';
 import type { Column } from './formats/types.js';
-import { collectGarbage } from './heap.js';
+import { collectGarbage, peakRssBytes } from './heap.js';
 import { removePartials, type ResultFile, type ResultSummary, PARTIAL } from './files.js';
 import { openQuery, QueryError } from './reader.js';
 import type { JobSpec } from './spec.js';
@@ -31,7 +31,7 @@ export type RunEvent =
       readonly rows: number;
       readonly bytes: number;
       readonly overflow: boolean;
-      /** The process's peak resident set size so far (getrusage maxrss). */
+      /** The process's peak resident set size so far (VmHWM on Linux: heap.ts peakRssBytes). */
       readonly maxRssBytes: number;
     };
 
@@ -174,7 +174,7 @@ export async function runJob(spec: JobSpec, opts: RunOptions): Promise<Manifest>
       rows: summary.rows,
       bytes: summary.bytes,
       overflow,
-      maxRssBytes: process.resourceUsage().maxRSS * 1024,
+      maxRssBytes: peakRssBytes(),
     });
     return manifest;
   } catch (err) {
@@ -272,7 +272,7 @@ const GC_BATCHES = 8;
 /**
  * Batches of tuples read as they are between full collections (their garbage is the batches' few objects),
  * or fewer once they held GC_TUPLE_BYTES: a writer's output per batch is garbage outside the heap (rows of
- * 51 KB text to Parquet: peak RSS 139-143 MiB at 16 MiB, 118-133 at 8, 125 at 4; test/memory.int.test.ts).
+ * 51 KB text to Parquet: peak RSS 139-143 MiB at 16 MiB, 118-133 at 8, 125 at 4, by getrusage; memory.int.test.ts).
  */
 const GC_TUPLE_BATCHES = 64;
 const GC_TUPLE_BYTES = 8 << 20;
