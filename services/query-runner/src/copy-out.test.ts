@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { ChunkSink, CopyOutReader } from './copy-out.js';
+import { CopyOutReader } from './copy-out.js';
 
 /** A protocol message: type byte, length (itself included), body. */
 function msg(type: string, body: Buffer = Buffer.alloc(0)): Buffer {
@@ -111,26 +111,5 @@ describe('CopyOutReader', () => {
     expect(() => reader.submit({ stream: socket as unknown as Socket, query: () => undefined })).toThrow(
       'the connection has 2 data listeners, not 1',
     );
-  });
-});
-
-describe('ChunkSink', () => {
-  it('hands out what arrived since the last take as a Buffer of its own, growing past its first 64 KiB', () => {
-    const sink = new ChunkSink(100_000);
-    expect(sink.take()).toBeUndefined();
-    const big = Buffer.alloc(70_000, 1);
-    sink.push(Buffer.from('xxabcxx'), 2, 5);
-    sink.push(big, 0, big.length);
-    expect(sink.full()).toBe(false);
-    sink.push(big, 0, 40_000);
-    expect(sink.full()).toBe(true);
-    const first = sink.take() as Buffer;
-    expect(first.length).toBe(3 + 70_000 + 40_000);
-    expect(first.subarray(0, 4).toString('latin1')).toBe('abc\x01');
-    sink.push(Buffer.from('next'), 0, 4);
-    // The first chunk is not overwritten by what came after it.
-    expect(first.subarray(0, 3).toString()).toBe('abc');
-    expect(sink.take()?.toString()).toBe('next');
-    expect(sink.full()).toBe(false);
   });
 });

@@ -7,7 +7,7 @@
 // writers cannot take is a FormatError naming it), from a Describe before anything runs.
 
 import pg from 'pg';
-import { ChunkSink, CopyOutReader } from './copy-out.js';
+import { to as copyTo } from 'pg-copy-streams';
 import { describe } from './copy.js';
 import { checkColumns, type Column } from './formats/types.js';
 import {
@@ -94,15 +94,18 @@ export async function openCsvCopy(
     return undefined;
   }
   const select = csvSelect(opts.sql, columns, opts.maxRecords);
-  const sink = new ChunkSink();
-  const copy = new CopyOutReader(csvCopyStatement(select, opts.delimiter), sink);
-  void client.query(copy as unknown as pg.QueryConfig);
-  /** The bytes that arrived since the last pull (waiting for some); undefined after CopyDone. */
+  const copy = client.query(copyTo(csvCopyStatement(select, opts.delimiter)));
+  const it = copy[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  /** Set once the COPY stream has ended (its end, or the server's error). */
+  let finished = false;
   const pull = async (): Promise<Buffer | undefined> => {
-    for (;;) {
-      const c = sink.take();
-      if (c !== undefined || copy.copyDone) return c;
-      await copy.more(); // throws the server's error, which ended the COPY
+    try {
+      const c = await it.next();
+      if (c.done === true) finished = true;
+      return c.done === true ? undefined : c.value;
+    } catch (err) {
+      finished = true;
+      throw err;
     }
   };
   let first: Buffer | undefined;
@@ -115,12 +118,12 @@ export async function openCsvCopy(
   }
   const close = async (): Promise<void> => {
     if (ended) return;
-    if (!copy.ended) {
+    if (!finished) {
       // The server streams until the COPY ends: cancel it and read up to its error.
-      copy.discard = true;
+      finished = true;
       await cancelRequest(client);
       try {
-        while (!copy.ended) await copy.more();
+        while ((await it.next()).done !== true);
       } catch {
         // 57014, the cancel.
       }
