@@ -33,6 +33,7 @@ import {
 } from './cutout/positions.js';
 import type { IndexedTile, TileIndex } from './survey/tile-index.js';
 import type { TanWcs } from './wcs.js';
+import { peakRssBytes } from '@skyport/service-kit/rss';
 
 export type Colour =
   | ({
@@ -410,7 +411,7 @@ function endShard(run: ShardRun, staging?: StagingSummary): { rows: ManifestRow[
     files,
     bytes,
     tilesRead: cache.reads,
-    peakRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
+    peakRssMiB: Math.round(peakRssBytes() / 1048576),
     cpuMs: { user: Math.round(cpu.user / 1000), system: Math.round(cpu.system / 1000) },
     timingsMs: {
       total: Math.round(performance.now() - t0),
