@@ -423,6 +423,39 @@ describe.skipIf(skipReason !== undefined)(
       expect(fit['phase'], JSON.stringify(fit)).toBe('COMPLETED');
       const modelId = (fit['result'] as { modelId: string }).modelId;
 
+      type Scale = { reason: string; replicas: number; queueDepth: number; time: string };
+      const lastScale = async (): Promise<Scale | undefined> =>
+        ((await getSvc(ns, 'auto1')).status as { lastScale?: Scale } | undefined)?.lastScale;
+      const workers = async (): Promise<{ spec: number; ready: number }> => {
+        const d = await kubectlJson<{ spec: { replicas: number }; status: { readyReplicas?: number } }>([
+          'get',
+          'deployment',
+          'auto1-workers',
+          '-n',
+          ns,
+        ]);
+        return { spec: d.spec.replicas, ready: d.status.readyReplicas ?? 0 };
+      };
+      // The fit's own tasks may have scaled the workers up: the burst starts from one worker again.
+      await eventually(
+        async () => (await workers()).spec === 1 && (await lastScale())?.reason !== 'ScaledUp',
+        {
+          timeoutMs: 90_000,
+          intervalMs: 1000,
+          description: 'one worker before the burst',
+        },
+      );
+      const burstAt = Math.floor(Date.now() / 1000) * 1000;
+      // Watched while the burst is posted: a loaded machine can take seconds over the 12 requests, and the
+      // scale-up shows in status only until the queue drains.
+      const up = eventually(
+        async () => {
+          const l = await lastScale();
+          return l?.reason === 'ScaledUp' && l.replicas === 3 && Date.parse(l.time) >= burstAt ? l : false;
+        },
+        { timeoutMs: 60_000, intervalMs: 250, description: 'scaled up to maxReplicas by the queue depth' },
+      );
+      up.catch(() => undefined); // awaited below; a failed POST must not leave it unhandled
       // The burst: 12 score jobs at once (48 tasks) against one single-threaded worker.
       const ids: string[] = [];
       for (let i = 0; i < 12; i++) {
@@ -434,25 +467,8 @@ describe.skipIf(skipReason !== undefined)(
         expect(r.status).toBe(202);
         ids.push(((await r.json()) as { id: string }).id);
       }
-      type Scale = { reason: string; replicas: number; queueDepth: number };
-      const up = await eventually(
-        async () => {
-          const st = (await getSvc(ns, 'auto1')).status as { lastScale?: Scale } | undefined;
-          return st?.lastScale?.reason === 'ScaledUp' && st.lastScale.replicas === 3 ? st.lastScale : false;
-        },
-        { timeoutMs: 60_000, intervalMs: 500, description: 'scaled up to maxReplicas by the queue depth' },
-      );
-      expect(up.queueDepth).toBeGreaterThan(4); // ceil(depth / 2) > 2 workers
-      const workers = async (): Promise<{ spec: number; ready: number }> => {
-        const d = await kubectlJson<{ spec: { replicas: number }; status: { readyReplicas?: number } }>([
-          'get',
-          'deployment',
-          'auto1-workers',
-          '-n',
-          ns,
-        ]);
-        return { spec: d.spec.replicas, ready: d.status.readyReplicas ?? 0 };
-      };
+      const scaled = await up;
+      expect(scaled.queueDepth).toBeGreaterThan(4); // ceil(depth / 2) > 2 workers
       expect((await workers()).spec).toBe(3);
       for (const id of ids) {
         const j = await jobDone(call, id, 180_000);
