@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TAP_ROLE_RULES } from '../../operator/src/controllers/catalog/build.js';
 import { loadConfig } from '../../services/tap/src/config.js';
-import type { KubeAccess } from '../../services/tap/src/kube.js';
+import type { KubeAccess } from '../../packages/service-kit/src/kube-access.js';
 import { startTap, type RunningTap } from '../../services/tap/src/server.js';
 import { kubectl, serviceAccountToken } from '../cluster/index.js';
 

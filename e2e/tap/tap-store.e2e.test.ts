@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { KubeAccess } from '../../services/tap/src/kube.js';
+import type { KubeAccess } from '../../packages/service-kit/src/kube-access.js';
 import { KubeClient } from '../../services/tap/src/kube.js';
 import {
   CREATED_ANNOTATION,

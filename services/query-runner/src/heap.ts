@@ -16,5 +16,3 @@ export function collectGarbage(): void {
   }
   gc();
 }
-
-export { peakRssBytes } from '@skyport/service-kit/rss';

@@ -15,7 +15,8 @@ import { writeCsvResult } from './csv-output.js';
 import { FORMAT_INFO, type Format } from './formats/info.js';
 import { TupleBatch, type Batch } from './formats/tuples.js';
 import type { Column } from './formats/types.js';
-import { collectGarbage, peakRssBytes } from './heap.js';
+import { peakRssBytes } from '@skyport/service-kit/rss';
+import { collectGarbage } from './heap.js';
 import { removePartials, type ResultFile, type ResultSummary, PARTIAL } from './files.js';
 import { openQuery, QueryError } from './reader.js';
 import type { JobSpec } from './spec.js';
@@ -31,7 +32,7 @@ export type RunEvent =
       readonly rows: number;
       readonly bytes: number;
       readonly overflow: boolean;
-      /** The process's peak resident set size so far (VmHWM on Linux: heap.ts peakRssBytes). */
+      /** The process's peak resident set size so far (VmHWM on Linux: @skyport/service-kit/rss). */
       readonly maxRssBytes: number;
     };
 

@@ -1,6 +1,6 @@
 // The runner's memory bound (issue 13: peak RSS ≤ 150 MB whatever the result's size) for wide rows, measured
 // as the image runs the runner: the compiled CLI (`dist/src/main.js`, built by `npx tsc -b`) under
-// `node --max-semi-space-size=1`, its peak RSS from the `completed` event (VmHWM, heap.ts peakRssBytes).
+// `node --max-semi-space-size=1`, its peak RSS from the `completed` event (VmHWM, @skyport/service-kit/rss).
 // Rows of 51 KB text to Parquet (binary COPY's CopyData read straight into the decoder, copy-out.ts) and a
 // varchar(65535) column to FITS (every row 64 KB in the file whatever its value; the sink writes a batch in
 // parts of at most 4 MiB, sink.ts).

@@ -9,12 +9,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
-import { podAccess, type KubeAccess } from '@skyport/service-kit/kube-access';
-
-export type { KubeAccess };
-
-/** The standard in-cluster access with the pod's namespace; throws outside a pod (naming what is missing). */
-export const inClusterAccess = podAccess;
+import type { KubeAccess } from '@skyport/service-kit/kube-access';
 
 export class KubeError extends Error {
   override readonly name = 'KubeError';

@@ -10,7 +10,8 @@ import { ConfigError, readSigningKey, type TapConfig } from './config.js';
 import { createPool } from './db.js';
 import { InProcessJobStore } from './inprocess.js';
 import type { JobStore } from './jobs.js';
-import { inClusterAccess, KubeClient, type KubeAccess } from './kube.js';
+import { podAccess, type KubeAccess } from '@skyport/service-kit/kube-access';
+import { KubeClient } from './kube.js';
 import { KubernetesJobStore } from './kubernetes.js';
 import { QuickRunner } from './quick.js';
 import { S3Results } from './s3results.js';
@@ -59,7 +60,7 @@ export async function startTap(cfg: TapConfig, opts: StartOptions = {}): Promise
   const log = opts.log ?? ((msg: string, err?: unknown) => console.error(msg, err ?? ''));
   if (cfg.jobStore === 'kubernetes') {
     // The runner Jobs write the results claim; this process serves it and writes the quick jobs' results.
-    const access = opts.kube ?? inClusterAccess(process.env);
+    const access = opts.kube ?? podAccess(process.env);
     const namespace = cfg.namespace ?? access.namespace;
     if (namespace === undefined) throw new Error('TAP_NAMESPACE: no namespace for the QueryJobs');
     store = new KubernetesJobStore({

@@ -3,7 +3,8 @@
 
 import { readFileSync, statSync } from 'node:fs';
 import type http from 'node:http';
-import { inClusterAccess, KubeJobLookup, type KubeAccess } from './jobs.js';
+import { podAccess, type KubeAccess } from '@skyport/service-kit/kube-access';
+import { KubeJobLookup } from './jobs.js';
 import { createResultsServer } from './server.js';
 import { Signer } from '@skyport/service-kit/signing';
 import { Users } from '@skyport/service-kit/users';
@@ -131,7 +132,7 @@ export async function startServe(
     };
     namespace = cfg.namespace;
   } else {
-    const a = inClusterAccess(env);
+    const a = podAccess(env);
     access = a;
     namespace = cfg.namespace ?? a.namespace;
   }

@@ -6,7 +6,7 @@
 
 import http from 'node:http';
 import https from 'node:https';
-import { podAccess, type KubeAccess } from '@skyport/service-kit/kube-access';
+import type { KubeAccess } from '@skyport/service-kit/kube-access';
 
 /** What the server needs of a CutoutJob. */
 export interface JobView {
@@ -23,11 +23,6 @@ export interface JobView {
 export interface JobLookup {
   get(name: string): Promise<JobView | undefined>;
 }
-
-export type { KubeAccess };
-
-/** The in-cluster access (KUBERNETES_SERVICE_HOST/PORT, the ServiceAccount's mounted files) and the namespace. */
-export const inClusterAccess = podAccess;
 
 const REQUEST_TIMEOUT_MS = 15_000;
 
