@@ -13,7 +13,7 @@ import { eventually, kubectl } from '../cluster/index.js';
 import { queryFedSuite, readyReason as reason, sampleSurvey, type PodSpec } from './support.js';
 
 const catalog = `e2e-cutout-${process.pid}`;
-const { suite, kit, start } = queryFedSuite('cutout-fromquery', catalog);
+const { suite, kit, start, collectionReady } = queryFedSuite('cutout-fromquery', catalog);
 const HOLD = { 'e2e.skyport.io/complete-after': '1h' };
 const { apply, get, list, waitFor, patchStatus, endPod, runningPods } = kit;
 
@@ -86,31 +86,7 @@ beforeAll(async () => {
     ),
   );
   await start();
-  await apply({
-    apiVersion: 'skyport.io/v1alpha1',
-    kind: 'Catalog',
-    metadata: { name: catalog },
-    spec: {
-      release: 'Y6A2',
-      database: { host: '127.0.0.1', database: 'des', credentials: { secretName: 'des-reader' } },
-      results: { claimName: 'query-results' },
-    },
-  });
-  await apply({
-    apiVersion: 'skyport.io/v1alpha1',
-    kind: 'ImageCollection',
-    metadata: { name: 'des', namespace: suite.ns() },
-    spec: {
-      source: { persistentVolumeClaim: { claimName: 'des-tiles', path: 'coadd' } },
-      results: { persistentVolumeClaim: { claimName: 'des-cutouts' } },
-      limits: { maxConcurrentJobsPerOwner: 4 },
-    },
-  });
-  // kwok ends the indexing pod without a report; the test gives it the runner's.
-  const c = await waitFor('imagecollection', 'des', 'Failed', (o) => o.status?.phase === 'Failed');
-  const [p] = await list('pods', `batch.kubernetes.io/job-name=${String(c.status?.['indexJob'])}`);
-  await endPod(p!, indexReport);
-  await waitFor('imagecollection', 'des', 'Ready', (o) => o.status?.phase === 'Ready');
+  await collectionReady(indexReport, { limits: { maxConcurrentJobsPerOwner: 4 } });
 }, 180_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

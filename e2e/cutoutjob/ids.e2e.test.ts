@@ -13,7 +13,7 @@ import { eventually, kubectl } from '../cluster/index.js';
 import { queryFedSuite, readyReason as reason, sampleSurvey, type PodSpec } from './support.js';
 
 const catalog = `e2e-ids-${process.pid}`;
-const { suite, kit, start, crash } = queryFedSuite('cutout-ids', catalog);
+const { suite, kit, start, crash, collectionReady } = queryFedSuite('cutout-ids', catalog);
 const HOLD = { 'e2e.skyport.io/complete-after': '1h' };
 const { apply, get, list, waitFor, patchStatus, endPod, runningPods } = kit;
 
@@ -79,30 +79,9 @@ beforeAll(async () => {
     ),
   );
   await start();
-  await apply({
-    apiVersion: 'skyport.io/v1alpha1',
-    kind: 'Catalog',
-    metadata: { name: catalog },
-    spec: {
-      release: 'Y6A2',
-      database: { host: '127.0.0.1', database: 'des', credentials: { secretName: 'des-reader' } },
-      results: { claimName: 'query-results' },
-    },
+  await collectionReady(indexReport, {
+    objects: { catalogRef: { name: catalog }, schema: 'y6', table: 'Gold' },
   });
-  await apply({
-    apiVersion: 'skyport.io/v1alpha1',
-    kind: 'ImageCollection',
-    metadata: { name: 'des', namespace: suite.ns() },
-    spec: {
-      source: { persistentVolumeClaim: { claimName: 'des-tiles', path: 'coadd' } },
-      results: { persistentVolumeClaim: { claimName: 'des-cutouts' } },
-      objects: { catalogRef: { name: catalog }, schema: 'y6', table: 'Gold' },
-    },
-  });
-  const c = await waitFor('imagecollection', 'des', 'Failed', (o) => o.status?.phase === 'Failed');
-  const [p] = await list('pods', `batch.kubernetes.io/job-name=${String(c.status?.['indexJob'])}`);
-  await endPod(p!, indexReport);
-  await waitFor('imagecollection', 'des', 'Ready', (o) => o.status?.phase === 'Ready');
 }, 180_000);
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 

@@ -191,5 +191,35 @@ export function queryFedSuite(namespace: string, catalog: string) {
   const crash = async (): Promise<void> => {
     await suite.started[suite.started.length - 1]?.stop('SIGKILL');
   };
-  return { suite, kit, start, crash };
+  /**
+   * The Catalog `catalog` (its results on the query-results claim) and the ImageCollection `des` with `spec` added,
+   * Ready once its indexing pod (ended by kwok without a report) is given the runner's `indexReport`.
+   */
+  const collectionReady = async (indexReport: string, spec: Record<string, unknown>): Promise<void> => {
+    await kit.apply({
+      apiVersion: 'skyport.io/v1alpha1',
+      kind: 'Catalog',
+      metadata: { name: catalog },
+      spec: {
+        release: 'Y6A2',
+        database: { host: '127.0.0.1', database: 'des', credentials: { secretName: 'des-reader' } },
+        results: { claimName: 'query-results' },
+      },
+    });
+    await kit.apply({
+      apiVersion: 'skyport.io/v1alpha1',
+      kind: 'ImageCollection',
+      metadata: { name: 'des', namespace: suite.ns() },
+      spec: {
+        source: { persistentVolumeClaim: { claimName: 'des-tiles', path: 'coadd' } },
+        results: { persistentVolumeClaim: { claimName: 'des-cutouts' } },
+        ...spec,
+      },
+    });
+    const c = await kit.waitFor('imagecollection', 'des', 'Failed', (o) => o.status?.phase === 'Failed');
+    const [p] = await kit.list('pods', `batch.kubernetes.io/job-name=${String(c.status?.['indexJob'])}`);
+    await kit.endPod(p!, indexReport);
+    await kit.waitFor('imagecollection', 'des', 'Ready', (o) => o.status?.phase === 'Ready');
+  };
+  return { suite, kit, start, crash, collectionReady };
 }
