@@ -59,7 +59,7 @@ export interface Hub {
   namespace: string;
   url: string;
   /** Calls the Hub's REST API as the bench's admin service; throws on a status ≥ 400. */
-  api(method: string, path: string): Promise<unknown>;
+  api(method: string, path: string): Promise<{ status: number; body: unknown }>;
   stop(): Promise<void>;
 }
 
@@ -106,14 +106,14 @@ export async function startHub(o: HubOptions): Promise<Hub> {
   proc.stdout?.pipe(out, { end: false });
   proc.stderr?.pipe(out, { end: false });
   const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-  const api = async (method: string, path: string): Promise<unknown> => {
+  const api = async (method: string, path: string): Promise<{ status: number; body: unknown }> => {
     const r = await fetch(`${url}/hub/api${path}`, {
       method,
       headers: { Authorization: `token ${apiToken}` },
     });
     const text = await r.text();
     if (r.status >= 400) throw new Error(`${method} ${path}: ${r.status} ${text.slice(0, 300)}`);
-    return text ? (JSON.parse(text) as unknown) : undefined;
+    return { status: r.status, body: text ? (JSON.parse(text) as unknown) : undefined };
   };
   const tail = (): string => {
     try {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { percentile, table, verdicts, type Series } from './report.js';
+import { percentile, table, verdict, verdicts, type Series } from './report.js';
 
 const series = (name: string, ms: number[], failed = 0): Series => ({ name, ms, failed });
 
@@ -27,6 +27,17 @@ describe('bench:spawn report', () => {
   it('never calls a target met when a lab failed to answer', () => {
     const [v] = verdicts(series('warm', [1000], 1), series('bare', [2000]), undefined);
     expect(v?.met).toBe(false);
+  });
+
+  it('names both series in a verdict of its own', () => {
+    const v = verdict(
+      series('skyport: reported ready', [1400, 1500]),
+      series('hub: reported ready', [2000, 3000]),
+      0.7,
+    );
+    expect(v.ratio).toBeCloseTo(0.7);
+    expect(v.met).toBe(true);
+    expect(v.text).toBe('skyport: reported ready p50 / hub: reported ready p50 = 0.70 (target ≤ 0.7)');
   });
 
   it('prints one row per series with its failures', () => {

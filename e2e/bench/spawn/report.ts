@@ -41,19 +41,18 @@ export interface Verdict {
   met: boolean;
 }
 
+/** `p50(subject) / p50(baseline) ≤ max`; never met when a subject's lab failed. */
+export function verdict(subject: Series, baseline: Series, max: number): Verdict {
+  const ratio = percentile(subject.ms, 0.5) / percentile(baseline.ms, 0.5);
+  return {
+    text: `${subject.name} p50 / ${baseline.name} p50 = ${ratio.toFixed(2)} (target ≤ ${max})`,
+    ratio,
+    max,
+    met: subject.failed === 0 && Number.isFinite(ratio) && ratio <= max,
+  };
+}
+
 /** The issue's targets: warm p50 ≤ 1.5× the bare process and ≤ 0.7× JupyterHub + KubeSpawner (warm). */
 export function verdicts(skyportWarm: Series, bare: Series, hubWarm: Series | undefined): Verdict[] {
-  const out: Verdict[] = [];
-  const one = (baseline: Series, max: number): void => {
-    const ratio = percentile(skyportWarm.ms, 0.5) / percentile(baseline.ms, 0.5);
-    out.push({
-      text: `skyport warm p50 / ${baseline.name} p50 = ${ratio.toFixed(2)} (target ≤ ${max})`,
-      ratio,
-      max,
-      met: skyportWarm.failed === 0 && Number.isFinite(ratio) && ratio <= max,
-    });
-  };
-  one(bare, 1.5);
-  if (hubWarm) one(hubWarm, 0.7);
-  return out;
+  return [verdict(skyportWarm, bare, 1.5), ...(hubWarm ? [verdict(skyportWarm, hubWarm, 0.7)] : [])];
 }

@@ -13,6 +13,12 @@ describe('bench:spawn timeline', () => {
     expect(
       stepsOf('NotebookLab', { metadata: { name: 'a', namespace: 'ns', finalizers: ['x'] } })?.steps,
     ).toEqual(['lab', 'finalizer']);
+    const ready = (status: string): object => ({
+      metadata: { name: 'a', namespace: 'ns', finalizers: ['x'] },
+      status: { conditions: [{ type: 'Ready', status }] },
+    });
+    expect(stepsOf('NotebookLab', ready('True'))?.steps).toEqual(['lab', 'finalizer', 'reported']);
+    expect(stepsOf('NotebookLab', ready('False'))?.steps).toEqual(['lab', 'finalizer']);
     expect(stepsOf('PersistentVolume', { spec: { claimRef: { name: 'a-home', namespace: 'ns' } } })).toEqual({
       key: 'ns/a-home',
       steps: ['volume'],

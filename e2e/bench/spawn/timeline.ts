@@ -17,6 +17,7 @@ export const STEPS = [
   'running',
   'ready',
   'answered',
+  'reported',
 ] as const;
 export type Step = (typeof STEPS)[number];
 
@@ -33,9 +34,10 @@ export const STEP_TEXT: Record<Step, string> = {
   running: 'container running in status (kubelet)',
   ready: 'Pod Ready (readiness probe)',
   answered: 'JupyterLab answered the bench',
+  reported: 'platform reported it ready (lab Ready / Hub call returned)',
 };
 
-interface Obj {
+export interface Obj {
   kind?: string;
   metadata?: { name?: string; namespace?: string; finalizers?: string[] };
   spec?: { nodeName?: string; claimRef?: { name?: string; namespace?: string } };
@@ -47,6 +49,10 @@ interface Obj {
   };
 }
 
+/** Whether `obj`'s status has condition Ready=True (a Pod's or a NotebookLab's). */
+export const isReady = (obj: Obj): boolean =>
+  (obj.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True');
+
 /** What a Pod shows of its start. */
 function podSteps(obj: Obj): Step[] {
   const st = obj.status ?? {};
@@ -54,7 +60,7 @@ function podSteps(obj: Obj): Step[] {
   if (obj.spec?.nodeName) steps.push('scheduled');
   if (st.podIP) steps.push('ip');
   if ((st.containerStatuses ?? []).some((c) => c.state?.running !== undefined)) steps.push('running');
-  if ((st.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True')) steps.push('ready');
+  if (isReady(obj)) steps.push('ready');
   return steps;
 }
 
@@ -65,6 +71,7 @@ export function stepsOf(kind: string, obj: Obj): { key: string; steps: Step[] } 
     case 'NotebookLab': {
       const steps: Step[] = ['lab'];
       if ((m.finalizers ?? []).length > 0) steps.push('finalizer');
+      if (isReady(obj)) steps.push('reported');
       return { key: `${m.namespace ?? ''}/${m.name ?? ''}`, steps };
     }
     case 'PersistentVolumeClaim':
