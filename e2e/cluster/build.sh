@@ -10,7 +10,7 @@
 # With SKYPORT_REAL_NODE=1 (or --real-node) also the real node, into $CACHE/node-<versions>/bin:
 #   kubelet, kube-proxy                                       go build via the same wrapper module go/k8s
 #   containerd, containerd-shim-runc-v2, ctr                  go install github.com/containerd/containerd/v2/cmd/...@CONTAINERD_VERSION
-#   coredns                                                   go install github.com/coredns/coredns@COREDNS_VERSION
+#   coredns                                                   go build of go/coredns (COREDNS_VERSION, only the Corefile's plugins)
 #   kube-router (NetworkPolicy agent)                         go install github.com/cloudnativelabs/kube-router/v2/cmd/kube-router@KUBE_ROUTER_VERSION
 #   runc, CNI plugins, iptables, ipset, conntrack             Debian packages (apt-get install when missing)
 #
@@ -138,9 +138,15 @@ build_kube_router() {
   echo "$KUBE_ROUTER_VERSION" >"$NODE/bin/.kube-router-version"
 }
 
+# CoreDNS with only the plugins the node's Corefile uses (go/coredns/main.go); the stamp is a hash of that module, so
+# a plugin added there rebuilds it.
+coredns_key() { cat "$here/go/coredns/main.go" "$here/go/coredns/go.mod" "$here/go/coredns/go.sum" | sha256sum | cut -c1-16; }
 build_coredns() {
-  log "installing coredns $COREDNS_VERSION"
-  GOBIN=$NODE/bin go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION"
+  grep -q "github.com/coredns/coredns $COREDNS_VERSION\$" "$here/go/coredns/go.mod" ||
+    die "e2e/cluster/go/coredns/go.mod does not require github.com/coredns/coredns $COREDNS_VERSION (versions.env)"
+  log "building coredns $COREDNS_VERSION with the Corefile's plugins (e2e/cluster/go/coredns)"
+  (cd "$here/go/coredns" && go build -trimpath -ldflags "-s -w" -o "$NODE/bin/coredns" .)
+  coredns_key >"$NODE/bin/.coredns-key"
 }
 
 # runc, the CNI plugins (/usr/lib/cni), iptables, ipset and conntrack are plain Debian packages; the kubelet,
@@ -180,7 +186,9 @@ if [ "$real_node" = 1 ]; then
   [ ${#missing[@]} -eq 0 ] || step "kubelet+kube-proxy" build_k8s "$NODE/bin" "${missing[@]}"
   [ -x "$NODE/bin/containerd" ] && [ -x "$NODE/bin/containerd-shim-runc-v2" ] && [ -x "$NODE/bin/ctr" ] ||
     step "containerd" build_containerd
-  [ -x "$NODE/bin/coredns" ] || step "coredns" build_coredns
+  if [ ! -x "$NODE/bin/coredns" ] || [ "$(cat "$NODE/bin/.coredns-key" 2>/dev/null)" != "$(coredns_key)" ]; then
+    step "coredns" build_coredns
+  fi
   if [ ! -x "$NODE/bin/kube-router" ] || [ "$(cat "$NODE/bin/.kube-router-version" 2>/dev/null)" != "$KUBE_ROUTER_VERSION" ]; then
     step "kube-router" build_kube_router
   fi

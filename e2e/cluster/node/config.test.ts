@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import {
   CLUSTER_DNS_IP,
+  COREFILE,
   REAL_NODE_CGROUP_ROOT,
   REAL_NODE_NETWORK,
   cniConfList,
@@ -124,5 +126,16 @@ describe('real node configuration', () => {
       endpoints: [{ addresses: ['10.250.0.1'] }],
       ports: [{ port: 6443 }],
     });
+  });
+  it('builds CoreDNS with exactly the plugins its Corefile uses (e2e/cluster/go/coredns)', () => {
+    const main = readFileSync(new URL('../go/coredns/main.go', import.meta.url), 'utf8');
+    const list = /var directives = \[\]string\{([^}]*)\}/.exec(main)?.[1] ?? '';
+    const directives = JSON.parse(`[${list}]`) as string[];
+    const imported = [...main.matchAll(/"github\.com\/coredns\/coredns\/plugin\/(\w+)"/g)].map((m) => m[1]);
+    // The server block's own lines (four spaces in), not the lines inside a plugin's block.
+    const used = [...COREFILE.matchAll(/^ {4}(\w+)/gm)].map((m) => m[1]);
+    expect(used.length).toBeGreaterThan(0);
+    expect([...directives].sort()).toEqual([...new Set(used)].sort());
+    expect([...imported].sort()).toEqual([...directives].sort());
   });
 });
