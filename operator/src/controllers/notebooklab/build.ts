@@ -408,7 +408,7 @@ export function buildPod(
             limits: { cpu: String(resolved.size.limits.cpu), memory: String(resolved.size.limits.memory) },
           },
           // `<base_url>api` answers without a token (0.4 ms of the server's CPU). Asked every second, so the Pod —
-          // and the lab — is Ready within a second of the server answering (at 5 s it came 4.1–4.9 s after it in
+          // and the lab — is Ready within a second of the server answering (at 5 s it came up to 4.6 s after it in
           // bench:spawn; a 1 s startup probe before a 5 s readiness probe still took ~1 s: the kubelet runs the
           // readiness check only at its next pod sync after the startup check passes). 15 failures in a row (as
           // 3 × 5 s did) take a stalled server out of its Service.
