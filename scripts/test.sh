@@ -17,6 +17,11 @@ check() { # check NAME CMD...: runs a non-test gate; a failure fails the run and
   "$@" || { status=1; failed_steps+=("$name"); }
 }
 
+# Every image, so no test that needs one skips for want of it (cached by content hash: seconds when nothing changed);
+# with SKYPORT_REQUIRE_IMAGES=1 a test file whose image is missing fails instead (e2e/cluster/node/node.ts).
+check "images" bash scripts/images.sh
+export SKYPORT_REQUIRE_IMAGES=1
+
 check "typecheck" npm run -s typecheck
 check "lint" npm run -s lint
 check "boundaries" npm run -s lint:deps

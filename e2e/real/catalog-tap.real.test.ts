@@ -24,7 +24,7 @@ import {
   uniqueName,
 } from '../cluster/index.js';
 import { nodeDirs, REAL_NODE_NAME } from '../cluster/node/config.js';
-import { builtImage, importBuiltImages } from '../cluster/node/node.js';
+import { importBuiltImages, missingImages } from '../cluster/node/node.js';
 import { nodeCacheDir } from '../cluster/paths.js';
 import { deployOperator, undeployOperator, type DeployedOperator } from '../operator/deploy.js';
 import { hostResultsClaim, podDatabase, realNodeSkipReason, type PodDatabase } from './support.js';
@@ -32,10 +32,7 @@ import { hostResultsClaim, podDatabase, realNodeSkipReason, type PodDatabase } f
 const execFileP = promisify(execFile);
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
 const skipReason =
-  (await realNodeSkipReason(kubeconfig)) ??
-  (['tap', 'query-runner', 'operator'].some((n) => builtImage(n) === undefined)
-    ? 'the tap, query-runner and operator images are not built (npm run images -- tap query-runner operator)'
-    : undefined);
+  (await realNodeSkipReason(kubeconfig)) ?? missingImages(['tap', 'query-runner', 'operator']);
 
 /** Rows of the sample catalog: small, and enough for a self-join that keeps a runner busy for seconds. */
 const ROWS = 20_000;

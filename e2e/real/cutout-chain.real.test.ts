@@ -22,18 +22,13 @@ import {
   uniqueName,
 } from '../cluster/index.js';
 import { REAL_NODE_NAME } from '../cluster/node/config.js';
-import { importBuiltImages } from '../cluster/node/node.js';
-import { readIndex } from '../images/build.js';
+import { importBuiltImages, missingImages } from '../cluster/node/node.js';
 import { deployOperator, undeployOperator, type DeployedOperator } from '../operator/deploy.js';
 import { hostResultsClaim, podDatabase, realNodeSkipReason, type PodDatabase } from './support.js';
 
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
 const IMAGES = ['query-runner', 'cutout-runner', 'operator'];
-const skipReason =
-  (await realNodeSkipReason(kubeconfig)) ??
-  (IMAGES.some((n) => readIndex()[n] === undefined || !existsSync(readIndex()[n]?.archive ?? ''))
-    ? `the ${IMAGES.join(', ')} images are not built (npm run images -- ${IMAGES.join(' ')})`
-    : undefined);
+const skipReason = (await realNodeSkipReason(kubeconfig)) ?? missingImages(IMAGES);
 
 /** The user of the cutout-runner image (images/cutout-runner/Dockerfile). */
 const CUTOUT_UID = 65532;

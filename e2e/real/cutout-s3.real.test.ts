@@ -7,7 +7,7 @@
 // the FITS files it lists (sha256 equal to the same cutouts made here from the directory).
 // Skipped unless the cluster has the real node and `npm run images -- cutout-runner operator` has run.
 import { createHash } from 'node:crypto';
-import { chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it, onTestFailed } from 'vitest';
@@ -26,18 +26,13 @@ import {
   uniqueName,
 } from '../cluster/index.js';
 import { REAL_NODE_NAME, REAL_NODE_NETWORK } from '../cluster/node/config.js';
-import { importBuiltImages } from '../cluster/node/node.js';
-import { readIndex } from '../images/build.js';
+import { importBuiltImages, missingImages } from '../cluster/node/node.js';
 import { deployOperator, undeployOperator, type DeployedOperator } from '../operator/deploy.js';
 import { realNodeSkipReason } from './support.js';
 
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
 const IMAGES = ['cutout-runner', 'operator'];
-const skipReason =
-  (await realNodeSkipReason(kubeconfig)) ??
-  (IMAGES.some((n) => readIndex()[n] === undefined || !existsSync(readIndex()[n]?.archive ?? ''))
-    ? `the ${IMAGES.join(', ')} images are not built (npm run images -- ${IMAGES.join(' ')})`
-    : undefined);
+const skipReason = (await realNodeSkipReason(kubeconfig)) ?? missingImages(IMAGES);
 
 /** The user of the cutout-runner image (images/cutout-runner/Dockerfile). */
 const CUTOUT_UID = 65532;

@@ -31,7 +31,7 @@ import {
   uniqueName,
 } from '../cluster/index.js';
 import { nodeDirs, REAL_NODE_NAME } from '../cluster/node/config.js';
-import { builtImage, importBuiltImages } from '../cluster/node/node.js';
+import { importBuiltImages, missingImages } from '../cluster/node/node.js';
 import { nodeCacheDir } from '../cluster/paths.js';
 import { deployOperator, undeployOperator, type DeployedOperator } from '../operator/deploy.js';
 import { astropyChecker } from './cutout-astropy.js';
@@ -40,11 +40,7 @@ import { realNodeSkipReason } from './support.js';
 
 const execFileP = promisify(execFile);
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
-const skipReason =
-  (await realNodeSkipReason(kubeconfig)) ??
-  (['cutout-runner', 'operator'].some((n) => builtImage(n) === undefined)
-    ? 'the cutout-runner and operator images are not built (npm run images -- cutout-runner operator)'
-    : undefined);
+const skipReason = (await realNodeSkipReason(kubeconfig)) ?? missingImages(['cutout-runner', 'operator']);
 
 /** The user of the cutout-runner image (images/cutout-runner/Dockerfile). */
 const RUNNER_UID = 65532;

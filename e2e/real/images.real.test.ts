@@ -14,15 +14,11 @@ import {
   nodeCacheDir,
 } from '../cluster/index.js';
 import { nodeDirs } from '../cluster/node/config.js';
-import { builtImage, importBuiltImages, sandboxImage } from '../cluster/node/node.js';
+import { builtImage, importBuiltImages, sandboxImage, missingImages } from '../cluster/node/node.js';
 import { realNodeSkipReason } from './support.js';
 
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
-const skipReason =
-  (await realNodeSkipReason(kubeconfig)) ??
-  (builtImage('testbox') === undefined || builtImage('pause') === undefined
-    ? 'images testbox and pause are not built: run `npm run images`'
-    : undefined);
+const skipReason = (await realNodeSkipReason(kubeconfig)) ?? missingImages(['testbox', 'pause']);
 
 /** `ctr -n k8s.io ...` against the real node's containerd. */
 function ctr(args: string[]): string {

@@ -14,7 +14,7 @@ import {
   kubectlJson,
 } from '../cluster/index.js';
 import { REAL_NODE_NAME } from '../cluster/node/config.js';
-import { builtImage, importBuiltImages } from '../cluster/node/node.js';
+import { builtImage, importBuiltImages, missingImages } from '../cluster/node/node.js';
 import {
   RESTRICTED_LABELS,
   deployOperator,
@@ -26,11 +26,7 @@ import {
 import { realNodeSkipReason } from './support.js';
 
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
-const skipReason =
-  (await realNodeSkipReason(kubeconfig)) ??
-  (builtImage('operator') === undefined || builtImage('jupyterlab') === undefined
-    ? 'images operator and jupyterlab are not built: run `npm run images`'
-    : undefined);
+const skipReason = (await realNodeSkipReason(kubeconfig)) ?? missingImages(['operator', 'jupyterlab']);
 
 interface PodView {
   metadata: { name: string; deletionTimestamp?: string };

@@ -20,7 +20,7 @@ import {
   uniqueName,
 } from '../cluster/index.js';
 import { nodeDirs } from '../cluster/node/config.js';
-import { importImage } from '../cluster/node/node.js';
+import { importImage, missingImages } from '../cluster/node/node.js';
 import { nodeCacheDir } from '../cluster/paths.js';
 import { readIndex } from '../images/build.js';
 import { deployOperator, undeployOperator, type DeployedOperator } from '../operator/deploy.js';
@@ -29,12 +29,7 @@ import { hostResultsClaim, podDatabase, realNodeSkipReason, type PodDatabase } f
 const execFileP = promisify(execFile);
 const kubeconfig = process.env.SKYPORT_KUBECONFIG ?? inject('skyportKubeconfig');
 const runnerImage = readIndex()['query-runner'];
-const operatorImage = readIndex()['operator'];
-const skipReason =
-  (await realNodeSkipReason(kubeconfig)) ??
-  ([runnerImage, operatorImage].some((i) => i === undefined || !existsSync(i.archive))
-    ? 'the query-runner and operator images are not built (npm run images -- query-runner operator)'
-    : undefined);
+const skipReason = (await realNodeSkipReason(kubeconfig)) ?? missingImages(['query-runner', 'operator']);
 
 /** Rows of the sample: enough that a runner is still streaming a couple of seconds after it starts. */
 const ROWS = 300_000;

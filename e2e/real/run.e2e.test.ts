@@ -8,16 +8,14 @@ import { describe, expect, it } from 'vitest';
 import { eventually, nodeCacheDir, repoRoot } from '../cluster/index.js';
 import { REAL_NODE_NETWORK } from '../cluster/node/config.js';
 import { linkExists } from '../cluster/node/host.js';
-import { builtImage, realNodePreflight } from '../cluster/node/node.js';
+import { missingImages, realNodePreflight } from '../cluster/node/node.js';
 import { hostBaseline, leftovers } from './leftovers.js';
 
 const why =
   realNodePreflight() ??
   (linkExists(REAL_NODE_NETWORK.bridge)
     ? `a real node already runs on this machine (bridge ${REAL_NODE_NETWORK.bridge})`
-    : ['pause', 'operator', 'jupyterlab'].some((n) => builtImage(n) === undefined)
-      ? 'images pause, operator and jupyterlab are not built: run `npm run images`'
-      : undefined);
+    : missingImages(['pause', 'operator', 'jupyterlab']));
 const nodeBin = join(nodeCacheDir(), 'bin');
 
 interface Run {

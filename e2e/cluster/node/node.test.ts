@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { realNodeForUp } from './node.js';
+import { afterEach, describe, expect, it } from 'vitest';
+import { missingImages, realNodeForUp } from './node.js';
 
 describe('realNodeForUp (cluster:up)', () => {
   const can = (): undefined => undefined;
@@ -24,5 +24,25 @@ describe('realNodeForUp (cluster:up)', () => {
     expect(r.realNode).toBe(false);
     expect(r.note).toContain('the real node needs root');
     expect(r.note).toContain('SKYPORT_REAL_NODE=0');
+  });
+});
+
+describe('missingImages', () => {
+  const saved = process.env['SKYPORT_REQUIRE_IMAGES'];
+  afterEach(() => {
+    if (saved === undefined) delete process.env['SKYPORT_REQUIRE_IMAGES'];
+    else process.env['SKYPORT_REQUIRE_IMAGES'] = saved;
+  });
+
+  it('names what to build, and throws instead when the test command requires every image', () => {
+    delete process.env['SKYPORT_REQUIRE_IMAGES'];
+    expect(missingImages([])).toBeUndefined();
+    expect(missingImages(['no-such-image', 'nor-this'])).toBe(
+      'images no-such-image, nor-this not built: run `npm run images -- no-such-image nor-this`',
+    );
+    process.env['SKYPORT_REQUIRE_IMAGES'] = '1';
+    expect(() => missingImages(['no-such-image'])).toThrow(
+      'image no-such-image not built: run `npm run images -- no-such-image` (SKYPORT_REQUIRE_IMAGES=1)',
+    );
   });
 });

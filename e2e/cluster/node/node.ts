@@ -164,6 +164,19 @@ export function builtImage(name: string): BuiltImage | undefined {
 }
 
 /**
+ * Why a test cannot run for want of images: undefined when every one of `names` is built, else what to build. The
+ * README's test command builds every image first and sets SKYPORT_REQUIRE_IMAGES=1: then a missing image throws, so a
+ * test file fails instead of skipping silently (a fresh machine once skipped 9 real-tier tests that way).
+ */
+export function missingImages(names: readonly string[]): string | undefined {
+  const missing = names.filter((n) => builtImage(n) === undefined);
+  if (missing.length === 0) return undefined;
+  const why = `image${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not built: run \`npm run images -- ${missing.join(' ')}\``;
+  if (process.env['SKYPORT_REQUIRE_IMAGES'] === '1') throw new Error(`${why} (SKYPORT_REQUIRE_IMAGES=1)`);
+  return why;
+}
+
+/**
  * The sandbox (pause) image: the locally built `pause` (a static C binary that exits on SIGTERM and reaps
  * children) when `npm run images` made it, else the busybox `sleep` stub.
  */
