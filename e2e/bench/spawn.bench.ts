@@ -277,13 +277,16 @@ interface Start {
 function labReported(ctx: Ctx, name: string, t0: number): { at: Promise<number>; stop: () => void } {
   const client = new MiniClient(ctx.kubeconfig, 1);
   let resolveAt: (ms: number) => void = () => undefined;
+  let timer: NodeJS.Timeout | undefined;
   const at = new Promise<number>((resolve, reject) => {
     resolveAt = resolve;
-    setTimeout(
+    timer = setTimeout(
       () => reject(new Error(`${ctx.ns}/${name} was not reported Ready within ${TIMEOUT_MS / 1000} s`)),
       TIMEOUT_MS,
-    ).unref();
+    );
   });
+  // A start that fails before it waits for this must not leave a rejection nobody handles.
+  void at.catch(() => undefined);
   const w = client.watch(
     `/apis/skyport.io/v1alpha1/namespaces/${ctx.ns}/notebooklabs?watch=1&fieldSelector=${encodeURIComponent(`metadata.name=${name}`)}`,
     (_type, obj) => {
@@ -294,6 +297,7 @@ function labReported(ctx: Ctx, name: string, t0: number): { at: Promise<number>;
   return {
     at,
     stop: () => {
+      clearTimeout(timer);
       w.stop();
       client.close();
     },
