@@ -182,10 +182,11 @@ describe('skyport-query-runner', () => {
   });
 
   it('stops a query still streaming at executionDuration, cancels it, and leaves no backend behind', async () => {
-    // Each row costs the server a few ms: the run's deadline (or statement_timeout, which bounds the whole
-    // COPY) stops it at 3 s, reported as ExecutionDurationExceeded either way.
+    // Each row costs the server a few ms: the subquery depends on i, so it runs per row (an uncorrelated one
+    // is an InitPlan run once, and 10^7 cheap rows once finished inside the 3 s). The run's deadline (or
+    // statement_timeout, which bounds the whole COPY) stops it at 3 s, as ExecutionDurationExceeded either way.
     const slow =
-      'SELECT i, (SELECT count(*) FROM generate_series(1, 20000)) AS c FROM generate_series(1, 10000000) AS s(i)';
+      'SELECT i, (SELECT count(*) FROM generate_series(i, i + 20000)) AS c FROM generate_series(1, 10000000) AS s(i)';
     const t0 = Date.now();
     const r = await run(spec(slow, { executionDurationSeconds: 3, batchRows: 10 }));
     const took = Date.now() - t0;
