@@ -127,6 +127,25 @@ describe.skipIf(missing.length > 0)(`images under runc${skipReason}`, () => {
   );
 
   it(
+    'operator: a SIGTERM the moment the container starts stops it at once (tini is PID 1, not node)',
+    async () => {
+      const { bundle, image: img } = await image('operator');
+      expect(img.image.config.Entrypoint?.slice(0, 2)).toEqual(['/usr/bin/tini', '--']);
+      // Node ignores SIGTERM as PID 1 until main.js installs its handler, a few hundred ms into its start-up (more
+      // under load): a Pod deleted then waited out its 30 s grace period. Under tini, node is PID 2 and the signal's
+      // default action ends it at any point of its start-up.
+      const t0 = performance.now();
+      const r = await runContainer(bundle, img, { signal: { name: 'TERM', afterMs: 0 }, timeoutMs: 30_000 });
+      const ms = performance.now() - t0;
+      expect(r.stdout).not.toContain('"msg":"Started operator"');
+      // 143 when node died of the signal's default action, 0 when main.js's own handler caught it.
+      expect([0, 143]).toContain(r.code);
+      expect(ms).toBeLessThan(5_000);
+    },
+    COLD,
+  );
+
+  it(
     'anomaly: API and worker entry points both start and check their configuration',
     async () => {
       const { bundle, image: img } = await image('anomaly');

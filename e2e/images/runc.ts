@@ -159,11 +159,23 @@ export async function runContainer(dir: string, unpacked: Unpacked, opts: RuncRu
   const id = `skyport-img-${process.pid}-${++seq}`;
   const signal = opts.signal;
   let timer: NodeJS.Timeout | undefined;
+  let exited = false;
   const arm = (): void => {
     if (signal === undefined || timer !== undefined) return;
-    timer = setTimeout(() => {
-      void run('runc', ['--root', state, 'kill', id, signal.name]).catch(() => undefined);
-    }, signal.afterMs);
+    // Sent once the container is running (its process exec'd), as the kubelet does: the state is polled every
+    // 10 ms until then. Before that, runc's own init is PID 1 and the signal would be lost to it.
+    const kill = (): void => {
+      run('runc', ['--root', state, 'state', id])
+        .then((out) => {
+          if ((JSON.parse(out) as { status?: string }).status !== 'running')
+            throw new Error('not running yet');
+          return run('runc', ['--root', state, 'kill', id, signal.name]);
+        })
+        .catch(() => {
+          if (!exited) timer = setTimeout(kill, 10);
+        });
+    };
+    timer = setTimeout(kill, signal.afterMs);
   };
   if (signal?.whenStdout === undefined) arm();
   try {
@@ -179,6 +191,7 @@ export async function runContainer(dir: string, unpacked: Unpacked, opts: RuncRu
     if (e.exitCode === undefined) throw err;
     return { code: e.exitCode ?? -1, stdout: e.stdout ?? '', stderr: e.stderr ?? '' };
   } finally {
+    exited = true;
     clearTimeout(timer);
     try {
       execFileSync('runc', ['--root', state, 'delete', '--force', id], { stdio: 'ignore' });

@@ -62,7 +62,7 @@ export const IMAGES: readonly ImageSpec[] = [
       kind: 'rootfs',
       recipe: {
         variant: 'extract',
-        packages: ['base-files', 'netbase', 'libc6', 'libgcc-s1', 'libstdc++6', 'busybox-static'],
+        packages: ['base-files', 'netbase', 'libc6', 'libgcc-s1', 'libstdc++6', 'busybox-static', 'tini'],
       },
     },
     purpose: 'base',
