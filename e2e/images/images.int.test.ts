@@ -132,7 +132,7 @@ describe.skipIf(missing.length > 0)(`images under runc${skipReason}`, () => {
       const { bundle, image: img } = await image('operator');
       expect(img.image.config.Entrypoint?.slice(0, 2)).toEqual(['/usr/bin/tini', '--']);
       // Node ignores SIGTERM as PID 1 until main.js installs its handler, a few hundred ms into its start-up (more
-      // under load): a Pod deleted then waited out its 30 s grace period. Under tini, node is PID 2 and the signal's
+      // under load): a Pod deleted then waited out its 30 s grace period. Under tini, node is not PID 1 and the signal's
       // default action ends it at any point of its start-up.
       const t0 = performance.now();
       const r = await runContainer(bundle, img, { signal: { name: 'TERM', afterMs: 0 }, timeoutMs: 30_000 });

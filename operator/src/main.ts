@@ -6,7 +6,9 @@ import { setFlagsFromString } from 'node:v8';
  * 1 of a container the process ignores any signal it has no handler for, so a SIGTERM in that window (a Pod
  * deleted or rolled while starting) would wait out the whole grace period. Until the manager installs its graceful
  * handlers there is nothing to drain and no Lease held: a signal exits at once. Installed before the heavy
- * imports below, which are dynamic for that reason.
+ * imports below, which are dynamic for that reason. It cannot cover Node's own start-up before this line; our images
+ * close that gap by running node under tini (images/README.md), so this matters where node is PID 1 itself
+ * (operator/Dockerfile, `docker run` without `--init`).
  */
 function exitWhileStarting(signal: NodeJS.Signals): void {
   process.stderr.write(`skyport-operator: received ${signal} while starting; exiting\n`);
