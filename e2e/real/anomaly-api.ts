@@ -69,8 +69,15 @@ export async function jobDone(call: Api, id: string, timeoutMs = 90_000): Promis
   );
 }
 
-/** Worker Pods of `name` not being deleted, by name. */
-export async function workerPods(ns: string, name: string): Promise<string[]> {
+/**
+ * Worker Pods of `name` not being deleted, by name; with `terminating`, also those still shutting down (their
+ * workers may still take a task until the kubelet's SIGTERM reaches them).
+ */
+export async function workerPods(
+  ns: string,
+  name: string,
+  opts: { terminating?: boolean } = {},
+): Promise<string[]> {
   const pods = await kubectlJson<{
     items: { metadata: { name: string; deletionTimestamp?: string } }[];
   }>([
@@ -81,7 +88,9 @@ export async function workerPods(ns: string, name: string): Promise<string[]> {
     '-l',
     `app.kubernetes.io/instance=${name},app.kubernetes.io/component=workers`,
   ]);
-  return pods.items.filter((p) => p.metadata.deletionTimestamp === undefined).map((p) => p.metadata.name);
+  return pods.items
+    .filter((p) => opts.terminating === true || p.metadata.deletionTimestamp === undefined)
+    .map((p) => p.metadata.name);
 }
 
 export interface TaskLog {
